@@ -1,0 +1,58 @@
+//! The command line: one file per subcommand, each with its `Args` and a
+//! `run` that returns an [`Exit`]. Only this module prints and picks exit
+//! codes; the library below it returns values and errors.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// How a command ended; the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: success, or the request is allowed.
+    Ok = 0,
+    /// 1: any other failure (I/O, a check that found differences).
+    Failure = 1,
+    /// 2: the request is denied.
+    Deny = 2,
+    /// 3: the policy set, directory or request is invalid.
+    Invalid = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// How errors and diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ErrorFormat {
+    /// Source excerpts with the span underlined, for people.
+    #[default]
+    Human,
+    /// One JSON object per line, for editors and CI.
+    Json,
+}
+
+/// A policy engine for user lifecycle administration.
+#[derive(Debug, Parser)]
+#[command(name = "steward", version, about, long_about = None)]
+pub struct Cli {
+    /// How to print errors and diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub error_format: ErrorFormat,
+
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {}
+}

@@ -1,0 +1,12 @@
+//! steward: a policy engine for user lifecycle administration.
+//!
+//! Policies say who may invite, block, unblock, delete or edit whom; the
+//! directory says who exists where and what they own; the reference graph
+//! says what an action would break. See `ARCHITECTURE.md` for the map.
+
+pub mod cli;
+pub mod directory;
+pub mod error;
+pub mod policy;
+
+pub use error::Error;

@@ -1,0 +1,276 @@
+//! The typed syntax tree of the policy language.
+//!
+//! The parser produces it from text, the formatter prints it back, the
+//! validator checks it against the directory schema and the compiler turns
+//! it into the indexed form the evaluator runs. Every node has a [`Span`].
+//! Comments are kept (`comments` on each item) so that `steward fmt` never
+//! loses them.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use super::source::Span;
+
+/// A name with its place in the source: rule names, actions, attribute
+/// segments, asset kinds, consequences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    /// The name as written.
+    pub name: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// One parsed policy file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    /// The items, in source order.
+    pub items: Vec<Item>,
+    /// Comments after the last item (kept by the formatter).
+    pub trailing_comments: Vec<Comment>,
+}
+
+/// A `// ...` comment, without the slashes' trailing newline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// The text after `//`, as written.
+    pub text: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A top-level item of a policy file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// `rule name { permit|forbid actions [when expr] [because "text"] }`
+    Rule(Rule),
+    /// `lifecycle action { entries }`
+    Lifecycle(Lifecycle),
+    /// `trigger name { action when expr [because "text"] }`
+    Trigger(Trigger),
+}
+
+/// Whether a rule allows or denies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// Allows, unless a forbid matches.
+    Permit,
+    /// Denies, always.
+    Forbid,
+}
+
+impl Effect {
+    /// `permit` or `forbid`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Effect::Permit => "permit",
+            Effect::Forbid => "forbid",
+        }
+    }
+}
+
+/// A named permit or forbid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Comments directly above the rule.
+    pub comments: Vec<Comment>,
+    /// Unique across the policy set.
+    pub name: Ident,
+    /// permit or forbid.
+    pub effect: Effect,
+    /// Where the effect keyword was written.
+    pub effect_span: Span,
+    /// The actions it applies to (at least one).
+    pub actions: Vec<Ident>,
+    /// `when ...`: absent means always.
+    pub condition: Option<Expr>,
+    /// `because "..."`: shown when the rule decides.
+    pub because: Option<StrLit>,
+    /// The whole rule.
+    pub span: Span,
+}
+
+/// What an action does to what the account touches (P3, D3, D6, Q4, Q8).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifecycle {
+    /// Comments directly above the block.
+    pub comments: Vec<Comment>,
+    /// The action this block describes (`delete`, `block`, ...).
+    pub action: Ident,
+    /// The entries, in source order.
+    pub entries: Vec<LifecycleEntry>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// One line of a lifecycle block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LifecycleEntry {
+    /// `referenced -> fallback ACTION`: when records refer to the account
+    /// the action is impossible and `fallback` is proposed instead (P3).
+    Referenced {
+        /// Comments directly above the entry.
+        comments: Vec<Comment>,
+        /// The action to fall back to.
+        fallback: Ident,
+        /// The whole entry.
+        span: Span,
+    },
+    /// `owns KIND, KIND -> CONSEQUENCE`: what happens to owned assets.
+    Owns {
+        /// Comments directly above the entry.
+        comments: Vec<Comment>,
+        /// Asset kinds (`space`, `app`, ...), at least one.
+        kinds: Vec<Ident>,
+        /// reassign, revoke, remove or disable.
+        consequence: Ident,
+        /// The whole entry.
+        span: Span,
+    },
+}
+
+/// A named selection of accounts for an action (P5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    /// Comments directly above the trigger.
+    pub comments: Vec<Comment>,
+    /// Unique across the policy set (shares the namespace of rules).
+    pub name: Ident,
+    /// The action to take on every selected account.
+    pub action: Ident,
+    /// Selects accounts: evaluated with each account as `target`.
+    pub condition: Expr,
+    /// `because "..."`: the reason recorded on the plan.
+    pub because: Option<StrLit>,
+    /// The whole trigger.
+    pub span: Span,
+}
+
+/// A string literal, unescaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrLit {
+    /// The value, escapes resolved.
+    pub value: String,
+    /// Where it was written, quotes included.
+    pub span: Span,
+}
+
+/// An expression with its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    /// What it is.
+    pub kind: ExprKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The kinds of expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// `"text"`, `42`, `true`, `2026-10-31`, `2026-10-31T00:00:00Z`.
+    Literal(Literal),
+    /// `["a", "b"]`.
+    List(Vec<Expr>),
+    /// `target.user.home`: a root (`actor`, `target`, `environment`,
+    /// `asset`, `request`, or `account` inside `count`) and segments.
+    Path(Path),
+    /// `lhs OP rhs`.
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+    /// `not expr`.
+    Not(Box<Expr>),
+    /// `subject has role "x"`: the account holds the role.
+    HasRole {
+        /// An account-valued expression (`actor`, `target`, `account`).
+        subject: Box<Expr>,
+        /// A string-valued expression.
+        role: Box<Expr>,
+    },
+    /// `subject has attribute`: an optional attribute is set
+    /// (`target.user has employment_end`).
+    HasAttr {
+        /// The entity-valued expression.
+        subject: Box<Expr>,
+        /// The attribute name.
+        attr: Ident,
+    },
+    /// `count(accounts where cond)`: how many accounts of the request's
+    /// environment satisfy `cond`, with each bound to `account`.
+    Count {
+        /// The condition over `account`; absent counts all accounts.
+        condition: Option<Box<Expr>>,
+    },
+}
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// A string.
+    Str(String),
+    /// A whole number.
+    Int(i64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A calendar date, `2026-10-31`.
+    Date(Date),
+    /// An instant, `2026-10-31T23:00:00Z`.
+    DateTime(Timestamp),
+}
+
+/// An attribute path: a root and zero or more `.segment`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    /// `actor`, `target`, `environment`, `asset`, `request` or `account`.
+    pub root: Ident,
+    /// The segments after the root.
+    pub segments: Vec<Ident>,
+}
+
+/// Binary operators, loosest first: `or`, `and`, comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `or`
+    Or,
+    /// `and`
+    And,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `x in [..]` or `x in list-valued-expr`
+    In,
+    /// `list contains x`, `text contains "sub"`
+    Contains,
+}
+
+impl BinaryOp {
+    /// The operator as written.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::In => "in",
+            BinaryOp::Contains => "contains",
+        }
+    }
+}
