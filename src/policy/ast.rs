@@ -59,6 +59,26 @@ pub enum Effect {
     Forbid,
 }
 
+impl Item {
+    /// The item's span.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Rule(r) => r.span,
+            Item::Lifecycle(l) => l.span,
+            Item::Trigger(t) => t.span,
+        }
+    }
+}
+
+impl LifecycleEntry {
+    /// The entry's span.
+    pub fn span(&self) -> Span {
+        match self {
+            LifecycleEntry::Referenced { span, .. } | LifecycleEntry::Owns { span, .. } => *span,
+        }
+    }
+}
+
 impl Effect {
     /// `permit` or `forbid`.
     pub const fn as_str(self) -> &'static str {
@@ -86,6 +106,8 @@ pub struct Rule {
     pub condition: Option<Expr>,
     /// `because "..."`: shown when the rule decides.
     pub because: Option<StrLit>,
+    /// Comments inside the braces (printed at the top of the body by `fmt`).
+    pub body_comments: Vec<Comment>,
     /// The whole rule.
     pub span: Span,
 }
@@ -99,6 +121,8 @@ pub struct Lifecycle {
     pub action: Ident,
     /// The entries, in source order.
     pub entries: Vec<LifecycleEntry>,
+    /// Comments inside the braces after the last entry.
+    pub body_comments: Vec<Comment>,
     /// The whole block.
     pub span: Span,
 }
@@ -142,6 +166,8 @@ pub struct Trigger {
     pub condition: Expr,
     /// `because "..."`: the reason recorded on the plan.
     pub because: Option<StrLit>,
+    /// Comments inside the braces (printed at the top of the body by `fmt`).
+    pub body_comments: Vec<Comment>,
     /// The whole trigger.
     pub span: Span,
 }

@@ -3,6 +3,7 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod parse;
 pub mod source;
 
 pub use diagnostic::{Diagnostic, Severity};

@@ -1,0 +1,749 @@
+//! Text to syntax tree: the pest grammar in `grammar/policy.pest`, one
+//! `parse_<rule>` function per grammar rule, and syntax errors turned into
+//! [`Diagnostic`]s that speak of the language, never of grammar rules.
+
+use std::sync::LazyLock;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use pest::Parser as _;
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+
+use super::ast::{
+    BinaryOp, Comment, Effect, Expr, ExprKind, File, Ident, Item, Lifecycle, LifecycleEntry, Literal, Path,
+    Rule as RuleDef, StrLit, Trigger,
+};
+use super::diagnostic::Diagnostic;
+use super::source::{FileId, Sources, Span};
+
+mod grammar {
+    #![allow(missing_docs)]
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/policy.pest"]
+    pub struct PolicyParser;
+}
+
+use grammar::{PolicyParser, Rule};
+
+/// Parses one file of `sources` into its syntax tree, comments kept.
+pub fn parse_file(sources: &Sources, file: FileId) -> Result<File, Vec<Diagnostic>> {
+    let text = source_text(sources, file)?;
+    let mut pairs = PolicyParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, &e)])?;
+    let ctx = Ctx { file };
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for pair in pairs.next().into_iter().flat_map(Pair::into_inner) {
+        let parsed = match pair.as_rule() {
+            Rule::rule_def => ctx.parse_rule_def(pair).map(Item::Rule),
+            Rule::lifecycle_def => ctx.parse_lifecycle_def(pair).map(Item::Lifecycle),
+            Rule::trigger_def => ctx.parse_trigger_def(pair).map(Item::Trigger),
+            _ => continue,
+        };
+        match parsed {
+            Ok(item) => items.push(item),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut parsed = File { items, trailing_comments: Vec::new() };
+    attach_comments(&mut parsed, scan_comments(file, text));
+    Ok(parsed)
+}
+
+/// Parses a lone expression (the `--where` selectors of `plan` and `users`).
+pub fn parse_expr(sources: &Sources, file: FileId) -> Result<Expr, Vec<Diagnostic>> {
+    let text = source_text(sources, file)?;
+    let mut pairs =
+        PolicyParser::parse(Rule::expr_only, text).map_err(|e| vec![syntax_error(file, text, &e)])?;
+    let ctx = Ctx { file };
+    let expr = pairs
+        .next()
+        .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::expr))
+        .ok_or_else(|| vec![Diagnostic::error("syntax", "expected an expression")])?;
+    ctx.parse_expr(expr)
+}
+
+fn source_text(sources: &Sources, file: FileId) -> Result<&str, Vec<Diagnostic>> {
+    sources
+        .get(file)
+        .map(|f| &*f.text)
+        .ok_or_else(|| vec![Diagnostic::error("internal", "the policy file to parse is not loaded")])
+}
+
+type Parsed<T> = Result<T, Vec<Diagnostic>>;
+
+/// What every parse function needs: the file spans point into.
+struct Ctx {
+    file: FileId,
+}
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::op_or, Assoc::Left))
+        .op(Op::infix(Rule::op_and, Assoc::Left))
+        .op(Op::prefix(Rule::op_not))
+});
+
+impl Ctx {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn ident(&self, pair: &Pair<'_, Rule>) -> Ident {
+        Ident { name: pair.as_str().to_owned(), span: self.span(pair) }
+    }
+
+    fn parse_rule_def(&self, pair: Pair<'_, Rule>) -> Parsed<RuleDef> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut effect = None;
+        let mut actions = Vec::new();
+        let mut condition = None;
+        let mut because = None;
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::name => name = Some(self.ident(&inner)),
+                Rule::effect => effect = Some(self.parse_effect(&inner)),
+                Rule::action_list => actions = inner.into_inner().map(|a| self.ident(&a)).collect(),
+                Rule::when_clause => condition = Some(self.parse_when_clause(inner)?),
+                Rule::because_clause => because = Some(self.parse_because_clause(inner)?),
+                _ => {}
+            }
+        }
+        let (Some(name), Some((effect, effect_span))) = (name, effect) else {
+            return Err(vec![malformed(span)]);
+        };
+        Ok(RuleDef {
+            comments: Vec::new(),
+            name,
+            effect,
+            effect_span,
+            actions,
+            condition,
+            because,
+            body_comments: Vec::new(),
+            span,
+        })
+    }
+
+    fn parse_effect(&self, pair: &Pair<'_, Rule>) -> (Effect, Span) {
+        let effect = if pair.as_str() == "forbid" { Effect::Forbid } else { Effect::Permit };
+        (effect, self.span(pair))
+    }
+
+    fn parse_when_clause(&self, pair: Pair<'_, Rule>) -> Parsed<Expr> {
+        let span = self.span(&pair);
+        let expr =
+            pair.into_inner().find(|p| p.as_rule() == Rule::expr).ok_or_else(|| vec![malformed(span)])?;
+        self.parse_expr(expr)
+    }
+
+    fn parse_because_clause(&self, pair: Pair<'_, Rule>) -> Parsed<StrLit> {
+        let span = self.span(&pair);
+        let string =
+            pair.into_inner().find(|p| p.as_rule() == Rule::string).ok_or_else(|| vec![malformed(span)])?;
+        self.parse_string(&string)
+    }
+
+    fn parse_lifecycle_def(&self, pair: Pair<'_, Rule>) -> Parsed<Lifecycle> {
+        let span = self.span(&pair);
+        let mut action = None;
+        let mut entries = Vec::new();
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::action => action = Some(self.ident(&inner)),
+                Rule::referenced_entry => entries.push(self.parse_referenced_entry(inner)?),
+                Rule::owns_entry => entries.push(self.parse_owns_entry(inner)?),
+                _ => {}
+            }
+        }
+        let action = action.ok_or_else(|| vec![malformed(span)])?;
+        Ok(Lifecycle { comments: Vec::new(), action, entries, body_comments: Vec::new(), span })
+    }
+
+    fn parse_referenced_entry(&self, pair: Pair<'_, Rule>) -> Parsed<LifecycleEntry> {
+        let span = self.span(&pair);
+        let fallback = pair
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::action)
+            .map(|p| self.ident(&p))
+            .ok_or_else(|| vec![malformed(span)])?;
+        Ok(LifecycleEntry::Referenced { comments: Vec::new(), fallback, span })
+    }
+
+    fn parse_owns_entry(&self, pair: Pair<'_, Rule>) -> Parsed<LifecycleEntry> {
+        let span = self.span(&pair);
+        let mut kinds = Vec::new();
+        let mut consequence = None;
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::asset_kind => kinds.push(self.ident(&inner)),
+                Rule::consequence => consequence = Some(self.ident(&inner)),
+                _ => {}
+            }
+        }
+        let consequence = consequence.ok_or_else(|| vec![malformed(span)])?;
+        Ok(LifecycleEntry::Owns { comments: Vec::new(), kinds, consequence, span })
+    }
+
+    fn parse_trigger_def(&self, pair: Pair<'_, Rule>) -> Parsed<Trigger> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut action = None;
+        let mut condition = None;
+        let mut because = None;
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::name => name = Some(self.ident(&inner)),
+                Rule::action => action = Some(self.ident(&inner)),
+                Rule::expr => condition = Some(self.parse_expr(inner)?),
+                Rule::because_clause => because = Some(self.parse_because_clause(inner)?),
+                _ => {}
+            }
+        }
+        let (Some(name), Some(action), Some(condition)) = (name, action, condition) else {
+            return Err(vec![malformed(span)]);
+        };
+        Ok(Trigger {
+            comments: Vec::new(),
+            name,
+            action,
+            condition,
+            because,
+            body_comments: Vec::new(),
+            span,
+        })
+    }
+
+    fn parse_expr(&self, pair: Pair<'_, Rule>) -> Parsed<Expr> {
+        PRATT
+            .map_primary(|p| self.parse_comparison(p))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = self.span(&op).to(rhs.span);
+                Ok(Expr { kind: ExprKind::Not(Box::new(rhs)), span })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = if op.as_rule() == Rule::op_or { BinaryOp::Or } else { BinaryOp::And };
+                let span = lhs.span.to(rhs.span);
+                Ok(Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span })
+            })
+            .parse(pair.into_inner())
+    }
+
+    fn parse_comparison(&self, pair: Pair<'_, Rule>) -> Parsed<Expr> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let lhs = inner.next().ok_or_else(|| vec![malformed(span)])?;
+        let lhs = self.parse_operand(lhs)?;
+        let Some(tail) = inner.next() else {
+            return Ok(lhs);
+        };
+        let kind = match tail.as_rule() {
+            Rule::has_role => {
+                let tail_span = self.span(&tail);
+                let role = tail
+                    .into_inner()
+                    .find(|p| !matches!(p.as_rule(), Rule::kw_has | Rule::kw_role))
+                    .ok_or_else(|| vec![malformed(tail_span)])?;
+                ExprKind::HasRole { subject: Box::new(lhs), role: Box::new(self.parse_operand(role)?) }
+            }
+            Rule::has_attr => {
+                let tail_span = self.span(&tail);
+                let attr = tail
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::attribute)
+                    .ok_or_else(|| vec![malformed(tail_span)])?;
+                ExprKind::HasAttr { subject: Box::new(lhs), attr: self.ident(&attr) }
+            }
+            Rule::cmp_op => {
+                let op = match tail.as_str() {
+                    "==" => BinaryOp::Eq,
+                    "!=" => BinaryOp::Ne,
+                    "<" => BinaryOp::Lt,
+                    "<=" => BinaryOp::Le,
+                    ">" => BinaryOp::Gt,
+                    ">=" => BinaryOp::Ge,
+                    "in" => BinaryOp::In,
+                    _ => BinaryOp::Contains,
+                };
+                let rhs = inner.next().ok_or_else(|| vec![malformed(span)])?;
+                ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(self.parse_operand(rhs)?) }
+            }
+            _ => return Err(vec![malformed(span)]),
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn parse_operand(&self, pair: Pair<'_, Rule>) -> Parsed<Expr> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::expr => return self.parse_expr(pair),
+            Rule::string => ExprKind::Literal(Literal::Str(self.parse_string(&pair)?.value)),
+            Rule::integer => ExprKind::Literal(Literal::Int(self.parse_integer(&pair)?)),
+            Rule::boolean => ExprKind::Literal(Literal::Bool(pair.as_str() == "true")),
+            Rule::date => ExprKind::Literal(Literal::Date(self.parse_date(&pair)?)),
+            Rule::datetime => ExprKind::Literal(Literal::DateTime(self.parse_datetime(&pair)?)),
+            Rule::list => ExprKind::List(self.parse_list(pair)?),
+            Rule::count => self.parse_count(pair)?,
+            Rule::path => ExprKind::Path(self.parse_path(pair)?),
+            _ => return Err(vec![malformed(span)]),
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn parse_list(&self, pair: Pair<'_, Rule>) -> Parsed<Vec<Expr>> {
+        pair.into_inner().filter(|p| p.as_rule() == Rule::expr).map(|p| self.parse_expr(p)).collect()
+    }
+
+    fn parse_count(&self, pair: Pair<'_, Rule>) -> Parsed<ExprKind> {
+        let condition = match pair.into_inner().find(|p| p.as_rule() == Rule::expr) {
+            Some(expr) => Some(Box::new(self.parse_expr(expr)?)),
+            None => None,
+        };
+        Ok(ExprKind::Count { condition })
+    }
+
+    fn parse_path(&self, pair: Pair<'_, Rule>) -> Parsed<Path> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let root = inner.next().map(|p| self.ident(&p)).ok_or_else(|| vec![malformed(span)])?;
+        let segments = inner.map(|p| self.ident(&p)).collect();
+        Ok(Path { root, segments })
+    }
+
+    fn parse_string(&self, pair: &Pair<'_, Rule>) -> Parsed<StrLit> {
+        let span = self.span(pair);
+        let body = pair.clone().into_inner().next().map_or("", |p| p.as_str());
+        let mut value = String::with_capacity(body.len());
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                value.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('"') => value.push('"'),
+                Some('\\') => value.push('\\'),
+                Some('n') => value.push('\n'),
+                Some('t') => value.push('\t'),
+                other => {
+                    let found = other.map_or_else(String::new, |c| c.to_string());
+                    return Err(vec![
+                        Diagnostic::error(
+                            "invalid-escape",
+                            format!("unknown escape `\\{found}` in a string"),
+                        )
+                        .at(span, "in this string")
+                        .with_help("the escapes are `\\\"`, `\\\\`, `\\n` and `\\t`"),
+                    ]);
+                }
+            }
+        }
+        Ok(StrLit { value, span })
+    }
+
+    fn parse_integer(&self, pair: &Pair<'_, Rule>) -> Parsed<i64> {
+        pair.as_str().parse().map_err(|_| {
+            vec![
+                Diagnostic::error("integer-overflow", format!("the number `{}` is too large", pair.as_str()))
+                    .at(self.span(pair), "does not fit in 64 bits")
+                    .with_help("integers range from -9223372036854775808 to 9223372036854775807"),
+            ]
+        })
+    }
+
+    fn parse_date(&self, pair: &Pair<'_, Rule>) -> Parsed<Date> {
+        pair.as_str().parse().map_err(|e: jiff::Error| {
+            vec![
+                Diagnostic::error("invalid-date", format!("`{}` is not a valid date", pair.as_str()))
+                    .at(self.span(pair), e.to_string())
+                    .with_help("dates are written YYYY-MM-DD, for example 2026-10-31"),
+            ]
+        })
+    }
+
+    fn parse_datetime(&self, pair: &Pair<'_, Rule>) -> Parsed<Timestamp> {
+        pair.as_str().parse().map_err(|e: jiff::Error| {
+            vec![
+                Diagnostic::error("invalid-date", format!("`{}` is not a valid date-time", pair.as_str()))
+                    .at(self.span(pair), e.to_string())
+                    .with_help("date-times are RFC 3339 with an offset, for example 2026-10-31T23:00:00Z"),
+            ]
+        })
+    }
+}
+
+/// A pair that does not have the shape the grammar promises. The grammar
+/// makes this unreachable; it is reported rather than panicking.
+fn malformed(span: Span) -> Diagnostic {
+    Diagnostic::error("internal", "the parser met a construct it does not know").at(span, "here")
+}
+
+// ---------------------------------------------------------------------------
+// Comments: the grammar skips them; a scan of the text finds them again and
+// attaches each to the item or lifecycle entry it precedes, so `fmt` keeps
+// them.
+
+/// Every `// ...` comment of `text`, outside string literals.
+fn scan_comments(file: FileId, text: &str) -> Vec<Comment> {
+    let mut comments = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut in_string = false;
+    while let Some(&b) = bytes.get(i) {
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
+            let end = text.get(i..).and_then(|rest| rest.find('\n')).map_or(text.len(), |n| i + n);
+            let body = text.get(i + 2..end).unwrap_or("").trim_end();
+            comments.push(Comment { text: body.to_owned(), span: Span::new(file, i, end) });
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    comments
+}
+
+fn attach_comments(file: &mut File, comments: Vec<Comment>) {
+    for comment in comments {
+        let at = comment.span.start;
+        let owner = file.items.iter_mut().find(|item| item.span().end > at);
+        match owner {
+            None => file.trailing_comments.push(comment),
+            Some(item) if item.span().start > at => leading_comments(item).push(comment),
+            Some(Item::Lifecycle(block)) => match block.entries.iter_mut().find(|e| e.span().end > at) {
+                Some(LifecycleEntry::Referenced { comments, .. } | LifecycleEntry::Owns { comments, .. }) => {
+                    comments.push(comment)
+                }
+                None => block.body_comments.push(comment),
+            },
+            Some(Item::Rule(rule)) => rule.body_comments.push(comment),
+            Some(Item::Trigger(trigger)) => trigger.body_comments.push(comment),
+        }
+    }
+}
+
+fn leading_comments(item: &mut Item) -> &mut Vec<Comment> {
+    match item {
+        Item::Rule(r) => &mut r.comments,
+        Item::Lifecycle(l) => &mut l.comments,
+        Item::Trigger(t) => &mut t.comments,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Syntax errors: what pest expected, said in the language's words, with help
+// for the slips policy authors make most.
+
+fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let rest = text.get(pos..).unwrap_or("");
+    let found = describe_found(rest);
+    let token_len = found_len(rest);
+    let span = Span::new(file, pos, pos + token_len);
+    let expected = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => expected_words(positives),
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
+    if let Some(diagnostic) = known_slip(rest, span, text, pos) {
+        return diagnostic;
+    }
+    Diagnostic::error("syntax", format!("expected {expected}, found {found}"))
+        .at(span, format!("expected {expected}"))
+}
+
+/// Recognises the common slips and explains them.
+fn known_slip(rest: &str, span: Span, text: &str, pos: usize) -> Option<Diagnostic> {
+    let slip = |code: &'static str, message: &str, label: &str, help: &str| {
+        Some(
+            Diagnostic::error(code, message.to_owned()).at(span, label.to_owned()).with_help(help.to_owned()),
+        )
+    };
+    if rest.starts_with("&&") {
+        return slip("syntax", "`&&` is not an operator", "use `and`", "write `a and b`");
+    }
+    if rest.starts_with("||") {
+        return slip("syntax", "`||` is not an operator", "use `or`", "write `a or b`");
+    }
+    if rest.starts_with('!') && !rest.starts_with("!=") {
+        return slip("syntax", "`!` is not an operator", "use `not`", "write `not a`");
+    }
+    if rest.starts_with('=') && !rest.starts_with("==") {
+        return slip(
+            "syntax",
+            "`=` is not a comparison",
+            "use `==`",
+            "compare with `==`; steward has no assignment",
+        );
+    }
+    if rest.starts_with('\'') {
+        return slip(
+            "syntax",
+            "strings are written in double quotes",
+            "single quote",
+            "write \"text\", not 'text'",
+        );
+    }
+    if rest.starts_with('"') && !rest.get(1..).unwrap_or("").lines().next().unwrap_or("").contains('"') {
+        return slip(
+            "unterminated-string",
+            "this string is not closed",
+            "no closing `\"`",
+            "close the string with `\"` on the same line",
+        );
+    }
+    let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    if is_keyword(&word) && expects_name_here(text, pos) {
+        return slip(
+            "reserved-word",
+            &format!("`{word}` is a reserved word and cannot be used as a name"),
+            "reserved word",
+            "choose another name, for example by adding a prefix",
+        );
+    }
+    None
+}
+
+/// Whether the token before `pos` is one after which a name is expected.
+fn expects_name_here(text: &str, pos: usize) -> bool {
+    let before = text.get(..pos).unwrap_or("").trim_end();
+    ["rule", "trigger", "lifecycle"].iter().any(|kw| before.ends_with(kw))
+}
+
+fn is_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "rule"
+            | "lifecycle"
+            | "trigger"
+            | "permit"
+            | "forbid"
+            | "when"
+            | "because"
+            | "referenced"
+            | "fallback"
+            | "owns"
+            | "and"
+            | "or"
+            | "not"
+            | "in"
+            | "contains"
+            | "has"
+            | "role"
+            | "true"
+            | "false"
+            | "count"
+            | "accounts"
+            | "where"
+    )
+}
+
+fn describe_found(rest: &str) -> String {
+    match rest.chars().next() {
+        None => "the end of the file".to_owned(),
+        Some(_) => {
+            let token = rest.get(..found_len(rest)).unwrap_or("");
+            format!("`{token}`")
+        }
+    }
+}
+
+/// The length of the token at the start of `rest`, for the underline.
+fn found_len(rest: &str) -> usize {
+    let Some(first) = rest.chars().next() else {
+        return 0;
+    };
+    if first.is_ascii_alphanumeric() || first == '_' {
+        rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())
+    } else if first == '"' {
+        rest.get(1..).and_then(|r| r.find(['"', '\n'])).map_or(rest.len(), |n| n + 2).min(rest.len())
+    } else {
+        let ops = ["==", "!=", "<=", ">=", "->", "&&", "||"];
+        if ops.iter().any(|op| rest.starts_with(op)) { 2 } else { first.len_utf8() }
+    }
+}
+
+fn expected_words(positives: &[Rule]) -> String {
+    let mut words: Vec<&'static str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
+    words.sort_unstable();
+    words.dedup();
+    match words.as_slice() {
+        [] => "something else".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// The grammar's rules in the words of the language reference.
+fn rule_words(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "the end of the file",
+        Rule::rule_def | Rule::kw_rule => "`rule`",
+        Rule::lifecycle_def | Rule::kw_lifecycle => "`lifecycle`",
+        Rule::trigger_def | Rule::kw_trigger => "`trigger`",
+        Rule::name => "a name",
+        Rule::effect | Rule::kw_permit | Rule::kw_forbid => "`permit` or `forbid`",
+        Rule::action | Rule::action_list => "an action name",
+        Rule::when_clause | Rule::kw_when => "`when`",
+        Rule::because_clause | Rule::kw_because => "`because`",
+        Rule::referenced_entry | Rule::kw_referenced => "`referenced`",
+        Rule::owns_entry | Rule::kw_owns => "`owns`",
+        Rule::kw_fallback => "`fallback`",
+        Rule::asset_kind => "an asset kind",
+        Rule::consequence => "a consequence (`reassign`, `revoke`, `remove` or `disable`)",
+        Rule::expr | Rule::expr_only | Rule::comparison | Rule::op_not | Rule::kw_not => "an expression",
+        Rule::op_or | Rule::kw_or => "`or`",
+        Rule::op_and | Rule::kw_and => "`and`",
+        Rule::cmp_op | Rule::kw_in | Rule::kw_contains => "an operator",
+        Rule::has_role | Rule::has_attr | Rule::kw_has => "`has`",
+        Rule::kw_role => "`role`",
+        Rule::count | Rule::kw_count => "`count`",
+        Rule::kw_accounts => "`accounts`",
+        Rule::kw_where => "`where`",
+        Rule::list => "a list",
+        Rule::path | Rule::root => "an attribute path",
+        Rule::attribute => "an attribute name",
+        Rule::string | Rule::string_body => "a string",
+        Rule::integer => "a number",
+        Rule::date | Rule::datetime => "a date",
+        Rule::boolean | Rule::kw_true | Rule::kw_false => "`true` or `false`",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<File, Vec<Diagnostic>> {
+        let mut sources = Sources::new();
+        let id = sources.add("test.policy", text);
+        parse_file(&sources, id)
+    }
+
+    fn expr(text: &str) -> Expr {
+        let mut sources = Sources::new();
+        let id = sources.add("expr", text);
+        parse_expr(&sources, id).unwrap()
+    }
+
+    #[test]
+    fn parses_a_rule_with_every_clause() {
+        let file = parse(
+            r#"rule r { permit block, delete when actor has role "superuser" because "only superusers" }"#,
+        )
+        .unwrap();
+        let [Item::Rule(rule)] = file.items.as_slice() else { panic!("one rule expected") };
+        assert_eq!(rule.name.name, "r");
+        assert_eq!(rule.effect, Effect::Permit);
+        assert_eq!(rule.actions.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["block", "delete"]);
+        assert!(matches!(rule.condition.as_ref().unwrap().kind, ExprKind::HasRole { .. }));
+        assert_eq!(rule.because.as_ref().unwrap().value, "only superusers");
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or_and_not_tighter_than_and() {
+        let e = expr("not a or b and c");
+        let ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } = e.kind else { panic!("or at the top") };
+        assert!(matches!(lhs.kind, ExprKind::Not(_)));
+        assert!(matches!(rhs.kind, ExprKind::Binary { op: BinaryOp::And, .. }));
+    }
+
+    #[test]
+    fn comparisons_are_not_associative() {
+        let mut sources = Sources::new();
+        let id = sources.add("expr", "a == b == c");
+        assert!(parse_expr(&sources, id).is_err());
+    }
+
+    #[test]
+    fn literals_of_every_type() {
+        let e = expr(r#"[1, -2, "x\"y", true, 2026-10-31, 2026-10-31T23:00:00Z]"#);
+        let ExprKind::List(items) = e.kind else { panic!("a list") };
+        let kinds: Vec<_> = items.into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds[0], ExprKind::Literal(Literal::Int(1)));
+        assert_eq!(kinds[1], ExprKind::Literal(Literal::Int(-2)));
+        assert_eq!(kinds[2], ExprKind::Literal(Literal::Str("x\"y".into())));
+        assert_eq!(kinds[3], ExprKind::Literal(Literal::Bool(true)));
+        assert!(matches!(kinds[4], ExprKind::Literal(Literal::Date(_))));
+        assert!(matches!(kinds[5], ExprKind::Literal(Literal::DateTime(_))));
+    }
+
+    #[test]
+    fn lifecycle_and_trigger() {
+        let file = parse(
+            "lifecycle delete {\n  referenced -> fallback block\n  owns api_key, alert -> revoke\n}\n\
+             trigger leavers { block when target.user has employment_end because \"left\" }",
+        )
+        .unwrap();
+        let [Item::Lifecycle(l), Item::Trigger(t)] = file.items.as_slice() else { panic!("two items") };
+        assert_eq!(l.entries.len(), 2);
+        assert_eq!(t.action.name, "block");
+        assert!(matches!(t.condition.kind, ExprKind::HasAttr { .. }));
+    }
+
+    #[test]
+    fn count_with_and_without_condition() {
+        assert!(matches!(expr("count(accounts)").kind, ExprKind::Count { condition: None }));
+        let e = expr(r#"count(accounts where account has role "x") <= 1"#);
+        let ExprKind::Binary { op: BinaryOp::Le, lhs, .. } = e.kind else { panic!("a comparison") };
+        assert!(matches!(lhs.kind, ExprKind::Count { condition: Some(_) }));
+    }
+
+    #[test]
+    fn comments_are_attached_to_what_follows() {
+        let file = parse(
+            "// about r\nrule r { // inside\n permit block }\nlifecycle delete {\n // entry\n referenced -> fallback block\n}\n// the end\n",
+        )
+        .unwrap();
+        let [Item::Rule(r), Item::Lifecycle(l)] = file.items.as_slice() else { panic!("two items") };
+        assert_eq!(r.comments[0].text, " about r");
+        assert_eq!(r.body_comments[0].text, " inside");
+        let LifecycleEntry::Referenced { comments, .. } = &l.entries[0] else { panic!("referenced") };
+        assert_eq!(comments[0].text, " entry");
+        assert_eq!(file.trailing_comments[0].text, " the end");
+    }
+
+    #[test]
+    fn slips_get_specific_help() {
+        let err = parse("rule r { permit block when actor.user = target.user }").unwrap_err();
+        assert_eq!(err[0].message, "`=` is not a comparison");
+        let err = parse("rule r { permit block when a && b }").unwrap_err();
+        assert_eq!(err[0].message, "`&&` is not an operator");
+        let err = parse("rule when { permit block }").unwrap_err();
+        assert_eq!(err[0].code, "reserved-word");
+    }
+
+    #[test]
+    fn errors_name_what_was_expected_in_words() {
+        let err = parse("rule r { permit }").unwrap_err();
+        assert_eq!(err[0].message, "expected an action name, found `}`");
+        let err = parse("rule r { permit block").unwrap_err();
+        assert!(err[0].message.contains("found the end of the file"), "{}", err[0].message);
+    }
+
+    #[test]
+    fn invalid_dates_and_overflow_are_reported() {
+        let err = parse("rule r { permit block when request.now > 2026-13-01 }").unwrap_err();
+        assert_eq!(err[0].code, "invalid-date");
+        let err =
+            parse("rule r { permit block when request.batch_size > 99999999999999999999 }").unwrap_err();
+        assert_eq!(err[0].code, "integer-overflow");
+    }
+}
