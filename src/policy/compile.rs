@@ -1,0 +1,531 @@
+//! Syntax tree to evaluable form: every path resolved to fields, every
+//! operand type-checked against the schema, every mistake a [`Diagnostic`]
+//! pointing at its span. What comes out never looks a name up again.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use super::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, Path};
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::schema::{self, EntityKind, Field, Subject, Type, Vocabulary};
+
+/// Where an access starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Root {
+    /// The acting account.
+    Actor,
+    /// The account acted on.
+    Target,
+    /// The request's environment.
+    Environment,
+    /// The asset acted on.
+    Asset,
+    /// The request.
+    Request,
+    /// The account bound by `count(accounts where ...)`.
+    Bound,
+}
+
+/// A resolved attribute path: a root, the fields to follow, and optionally a
+/// free-form attribute key at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Access {
+    /// Where it starts.
+    pub root: Root,
+    /// The fields to follow, in order.
+    pub fields: Box<[Field]>,
+    /// `attrs.KEY` at the end.
+    pub attr: Option<Box<str>>,
+    /// The path as written, for runtime error messages.
+    pub text: Box<str>,
+}
+
+/// A constant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Const {
+    /// true or false.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// Text.
+    Str(Box<str>),
+    /// A date.
+    Date(Date),
+    /// An instant.
+    DateTime(Timestamp),
+}
+
+/// Ordered comparisons and equality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A compiled expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CExpr {
+    /// A constant.
+    Const(Const),
+    /// A list literal (only as the right side of `in` or the left of `contains`).
+    List(Box<[CExpr]>),
+    /// The value at a path.
+    Path(Access),
+    /// `not e`
+    Not(Box<CExpr>),
+    /// `a and b`
+    And(Box<CExpr>, Box<CExpr>),
+    /// `a or b`
+    Or(Box<CExpr>, Box<CExpr>),
+    /// `a OP b`
+    Cmp(CmpOp, Box<CExpr>, Box<CExpr>),
+    /// `a in b`
+    In(Box<CExpr>, Box<CExpr>),
+    /// `a contains b`
+    Contains(Box<CExpr>, Box<CExpr>),
+    /// `account has role r`
+    HasRole(Box<CExpr>, Box<CExpr>),
+    /// `x has attr`: the access is set.
+    Has(Access),
+    /// `count(accounts [where c])`
+    Count(Option<Box<CExpr>>),
+}
+
+/// Which roots an expression may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    /// `target` is available.
+    pub target: bool,
+    /// `asset` is available.
+    pub asset: bool,
+    /// Inside `count(...)`: `account` is available.
+    pub bound: bool,
+}
+
+impl Scope {
+    /// The roots a rule on `actions` may use: those every action provides.
+    pub fn for_actions<'a>(actions: impl IntoIterator<Item = &'a str>) -> Scope {
+        let mut scope = Scope { target: true, asset: true, bound: false };
+        for name in actions {
+            let subject = schema::action_id(name).and_then(|i| schema::ACTIONS.get(i)).map(|a| a.subject);
+            scope.target &= subject == Some(Subject::Account);
+            scope.asset &= subject == Some(Subject::Asset);
+        }
+        scope
+    }
+
+    /// The roots of a selector or trigger: each selected account is `target`.
+    pub fn selector() -> Scope {
+        Scope { target: true, asset: false, bound: false }
+    }
+}
+
+/// Compiles conditions, collecting diagnostics instead of stopping at the
+/// first.
+#[derive(Debug, Default)]
+pub struct Compiler {
+    /// Everything found so far.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiler {
+    /// Compiles a condition: it must be a boolean.
+    pub fn condition(&mut self, expr: &Expr, scope: Scope) -> Option<CExpr> {
+        let (compiled, ty) = self.expr(expr, scope)?;
+        if !matches!(ty, Type::Bool | Type::Any) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "not-a-condition",
+                    format!("a condition must be true or false, not {}", ty.describe()),
+                )
+                .at(expr.span, "not a condition")
+                .with_help("compare it, for example `target.status == \"active\"`"),
+            );
+            return None;
+        }
+        Some(compiled)
+    }
+
+    fn expr(&mut self, expr: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
+        match &expr.kind {
+            ExprKind::Literal(lit) => Some(literal(lit)),
+            ExprKind::List(items) => self.list(items, expr, scope),
+            ExprKind::Path(path) => self.path(path, scope).map(|(access, ty)| (CExpr::Path(access), ty)),
+            ExprKind::Not(inner) => {
+                let inner = self.condition(inner, scope)?;
+                Some((CExpr::Not(Box::new(inner)), Type::Bool))
+            }
+            ExprKind::Binary { op: BinaryOp::And, lhs, rhs } => {
+                let (l, r) = (self.condition(lhs, scope), self.condition(rhs, scope));
+                Some((CExpr::And(Box::new(l?), Box::new(r?)), Type::Bool))
+            }
+            ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } => {
+                let (l, r) = (self.condition(lhs, scope), self.condition(rhs, scope));
+                Some((CExpr::Or(Box::new(l?), Box::new(r?)), Type::Bool))
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, expr, scope),
+            ExprKind::HasRole { subject, role } => self.has_role(subject, role, scope),
+            ExprKind::HasAttr { subject, attr } => self.has_attr(subject, attr, scope),
+            ExprKind::Count { condition } => {
+                let inner = Scope { bound: true, ..scope };
+                let condition = match condition {
+                    Some(c) => Some(Box::new(self.condition(c, inner)?)),
+                    None => None,
+                };
+                Some((CExpr::Count(condition), Type::Int))
+            }
+        }
+    }
+
+    fn list(&mut self, items: &[Expr], whole: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
+        let mut compiled = Vec::with_capacity(items.len());
+        let mut element: Option<Type> = None;
+        let mut ok = true;
+        for item in items {
+            let Some((c, ty)) = self.expr(item, scope) else {
+                ok = false;
+                continue;
+            };
+            if matches!(ty, Type::List(_) | Type::StrSet) {
+                self.diagnostics.push(
+                    Diagnostic::error("type-mismatch", "lists cannot hold lists")
+                        .at(item.span, "a list inside a list"),
+                );
+                ok = false;
+            }
+            match &element {
+                Some(first) if !comparable(first, &ty) => {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "type-mismatch",
+                            format!(
+                                "a list holds values of one type: {} and {}",
+                                first.describe(),
+                                ty.describe()
+                            ),
+                        )
+                        .at(item.span, ty.describe())
+                        .with_related(whole.span, "in this list"),
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
+                None => element = Some(ty),
+            }
+            compiled.push(c);
+        }
+        ok.then(|| (CExpr::List(compiled.into()), Type::List(element.map(Box::new))))
+    }
+
+    fn path(&mut self, path: &Path, scope: Scope) -> Option<(Access, Type)> {
+        let (root, kind) = self.root(&path.root, scope)?;
+        let mut ty = Type::Entity(kind);
+        let mut fields = Vec::with_capacity(path.segments.len());
+        let mut attr = None;
+        let mut segments = path.segments.iter();
+        while let Some(segment) = segments.next() {
+            let Type::Entity(kind) = ty else {
+                self.diagnostics.push(
+                    Diagnostic::error("unknown-attribute", format!("{} has no attributes", ty.describe()))
+                        .at(segment.span, format!("`.{}` on {}", segment.name, ty.describe())),
+                );
+                return None;
+            };
+            if segment.name == "attrs" && schema::has_free_attrs(kind) {
+                let Some(key) = segments.next() else {
+                    self.diagnostics.push(
+                        Diagnostic::error("unknown-attribute", "`attrs` needs a key")
+                            .at(segment.span, "name the attribute")
+                            .with_help("write `attrs.KEY`, for example `target.attrs.department`"),
+                    );
+                    return None;
+                };
+                if let Some(extra) = segments.next() {
+                    self.diagnostics.push(
+                        Diagnostic::error("unknown-attribute", "free-form attributes have no attributes")
+                            .at(extra.span, format!("`.{}` after `attrs.{}`", extra.name, key.name)),
+                    );
+                    return None;
+                }
+                attr = Some(key.name.clone().into_boxed_str());
+                ty = Type::Any;
+                break;
+            }
+            let Some(attribute) = schema::attribute(kind, &segment.name) else {
+                self.unknown_attribute(kind, segment);
+                return None;
+            };
+            fields.push(attribute.field);
+            ty = attribute.field.ty();
+        }
+        let text = path_text(path).into_boxed_str();
+        Some((Access { root, fields: fields.into(), attr, text }, ty))
+    }
+
+    fn root(&mut self, root: &Ident, scope: Scope) -> Option<(Root, EntityKind)> {
+        let (compiled, kind, available, why) = match root.name.as_str() {
+            "actor" => (Root::Actor, EntityKind::Account, true, ""),
+            "target" => (
+                Root::Target,
+                EntityKind::Account,
+                scope.target,
+                "only actions on an account have a `target`",
+            ),
+            "environment" => (Root::Environment, EntityKind::Environment, true, ""),
+            "asset" => (Root::Asset, EntityKind::Asset, scope.asset, "only `reassign` has an `asset`"),
+            "request" => (Root::Request, EntityKind::Request, true, ""),
+            "account" => (
+                Root::Bound,
+                EntityKind::Account,
+                scope.bound,
+                "`account` is bound inside `count(accounts where ...)`",
+            ),
+            other => {
+                let roots = ["actor", "target", "environment", "asset", "request", "account"];
+                let mut d = Diagnostic::error("unknown-root", format!("unknown name `{other}`"))
+                    .at(root.span, "not a root of an attribute path");
+                d = match did_you_mean(other, roots) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help("paths start with actor, target, environment, asset, request, or account inside count"),
+                };
+                self.diagnostics.push(d);
+                return None;
+            }
+        };
+        if !available {
+            self.diagnostics.push(
+                Diagnostic::error("root-not-available", format!("`{}` is not available here", root.name))
+                    .at(root.span, "not available for this rule's actions")
+                    .with_help(why),
+            );
+            return None;
+        }
+        Some((compiled, kind))
+    }
+
+    fn unknown_attribute(&mut self, kind: EntityKind, segment: &Ident) {
+        let mut names: Vec<&str> = schema::attributes(kind).iter().map(|a| a.name).collect();
+        if schema::has_free_attrs(kind) {
+            names.push("attrs");
+        }
+        let mut d = Diagnostic::error(
+            "unknown-attribute",
+            format!("{} has no attribute `{}`", kind.as_str(), segment.name),
+        )
+        .at(segment.span, "unknown attribute");
+        d = match did_you_mean(&segment.name, names.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!("the attributes are: {}", names.join(", "))),
+        };
+        self.diagnostics.push(d);
+    }
+
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        whole: &Expr,
+        scope: Scope,
+    ) -> Option<(CExpr, Type)> {
+        let l = self.expr(lhs, scope);
+        let r = self.expr(rhs, scope);
+        let ((lc, lt), (rc, rt)) = (l?, r?);
+        let mismatch = |this: &mut Self, what: String| {
+            this.diagnostics.push(
+                Diagnostic::error("type-mismatch", what)
+                    .at(whole.span, format!("{} {} {}", lt.describe(), op.as_str(), rt.describe())),
+            );
+            None
+        };
+        let compiled = match op {
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                let cmp = match op {
+                    BinaryOp::Eq => CmpOp::Eq,
+                    BinaryOp::Ne => CmpOp::Ne,
+                    BinaryOp::Lt => CmpOp::Lt,
+                    BinaryOp::Le => CmpOp::Le,
+                    BinaryOp::Gt => CmpOp::Gt,
+                    _ => CmpOp::Ge,
+                };
+                let ordered = !matches!(cmp, CmpOp::Eq | CmpOp::Ne);
+                if matches!(lt, Type::List(_) | Type::StrSet) || matches!(rt, Type::List(_) | Type::StrSet) {
+                    return mismatch(
+                        self,
+                        format!("cannot compare {} with {}", lt.describe(), rt.describe()),
+                    );
+                }
+                if !comparable(&lt, &rt) {
+                    return mismatch(
+                        self,
+                        format!("cannot compare {} with {}", lt.describe(), rt.describe()),
+                    );
+                }
+                if ordered && !orderable(&lt, &rt) {
+                    return mismatch(
+                        self,
+                        format!("`{}` orders numbers and dates, not {}", op.as_str(), lt.describe()),
+                    );
+                }
+                self.check_vocabulary(&lt, rhs);
+                self.check_vocabulary(&rt, lhs);
+                CExpr::Cmp(cmp, Box::new(lc), Box::new(rc))
+            }
+            BinaryOp::In => {
+                let ok = match &rt {
+                    Type::List(Some(element)) => comparable(&lt, element),
+                    Type::List(None) => true,
+                    Type::StrSet => lt.is_stringy(),
+                    Type::Any => true,
+                    _ => false,
+                };
+                if !ok {
+                    return mismatch(self, format!("cannot look for {} in {}", lt.describe(), rt.describe()));
+                }
+                if let ExprKind::List(items) = &rhs.kind {
+                    for item in items {
+                        self.check_vocabulary(&lt, item);
+                    }
+                }
+                CExpr::In(Box::new(lc), Box::new(rc))
+            }
+            BinaryOp::Contains => {
+                let ok = match &lt {
+                    Type::List(Some(element)) => comparable(element, &rt),
+                    Type::List(None) => true,
+                    Type::StrSet | Type::Str => rt.is_stringy(),
+                    Type::Any => true,
+                    _ => false,
+                };
+                if !ok {
+                    return mismatch(self, format!("{} cannot contain {}", lt.describe(), rt.describe()));
+                }
+                CExpr::Contains(Box::new(lc), Box::new(rc))
+            }
+            BinaryOp::And | BinaryOp::Or => return None,
+        };
+        Some((compiled, Type::Bool))
+    }
+
+    /// A string literal compared with a closed vocabulary must be one of its
+    /// values: `target.status == "disabled"` is a mistake, not a false.
+    fn check_vocabulary(&mut self, ty: &Type, other: &Expr) {
+        let Type::Enum(vocabulary) = ty else { return };
+        let ExprKind::Literal(Literal::Str(value)) = &other.kind else { return };
+        if vocabulary.contains(value) {
+            return;
+        }
+        let names = vocabulary.names();
+        let mut d =
+            Diagnostic::error("unknown-value", format!("`{value}` is not {}", vocabulary_name(*vocabulary)))
+                .at(other.span, "never equal");
+        d = match did_you_mean(value, names.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `{s}`? the values are: {}", names.join(", "))),
+            None => d.with_help(format!("the values are: {}", names.join(", "))),
+        };
+        self.diagnostics.push(d);
+    }
+
+    fn has_role(&mut self, subject: &Expr, role: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
+        let s = self.expr(subject, scope);
+        let r = self.expr(role, scope);
+        let ((sc, st), (rc, rt)) = (s?, r?);
+        if st != Type::Entity(EntityKind::Account) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "type-mismatch",
+                    format!("only accounts have roles, not {}", st.describe()),
+                )
+                .at(subject.span, "not an account")
+                .with_help("roles belong to an account: `actor`, `target`, `account`, `request.to`"),
+            );
+            return None;
+        }
+        if !matches!(rt, Type::Str | Type::Any) {
+            self.diagnostics.push(
+                Diagnostic::error("type-mismatch", format!("a role is a string, not {}", rt.describe()))
+                    .at(role.span, "not a string"),
+            );
+            return None;
+        }
+        Some((CExpr::HasRole(Box::new(sc), Box::new(rc)), Type::Bool))
+    }
+
+    fn has_attr(&mut self, subject: &Expr, attr: &Ident, scope: Scope) -> Option<(CExpr, Type)> {
+        let ExprKind::Path(path) = &subject.kind else {
+            self.diagnostics.push(
+                Diagnostic::error("type-mismatch", "`has` tests an attribute of an entity")
+                    .at(subject.span, "not an attribute path")
+                    .with_help("write for example `target.user has employment_end`"),
+            );
+            return None;
+        };
+        let mut extended = path.clone();
+        extended.segments.push(attr.clone());
+        let (access, _) = self.path(&extended, scope)?;
+        Some((CExpr::Has(access), Type::Bool))
+    }
+}
+
+fn literal(lit: &Literal) -> (CExpr, Type) {
+    match lit {
+        Literal::Str(s) => (CExpr::Const(Const::Str(s.clone().into_boxed_str())), Type::Str),
+        Literal::Int(i) => (CExpr::Const(Const::Int(*i)), Type::Int),
+        Literal::Bool(b) => (CExpr::Const(Const::Bool(*b)), Type::Bool),
+        Literal::Date(d) => (CExpr::Const(Const::Date(*d)), Type::Date),
+        Literal::DateTime(t) => (CExpr::Const(Const::DateTime(*t)), Type::DateTime),
+    }
+}
+
+/// Whether values of the two types can be compared for equality.
+fn comparable(a: &Type, b: &Type) -> bool {
+    use Type::*;
+    match (a, b) {
+        (Any, _) | (_, Any) => true,
+        (Entity(x), Entity(y)) => x == y,
+        (Entity(_), Str) | (Str, Entity(_)) => true,
+        (Enum(_) | Str, Enum(_) | Str) => true,
+        (Date | DateTime, Date | DateTime) => true,
+        (List(Some(x)), List(Some(y))) => comparable(x, y),
+        (List(_), List(_)) => true,
+        (x, y) => x == y,
+    }
+}
+
+fn orderable(a: &Type, b: &Type) -> bool {
+    use Type::*;
+    let ord = |t: &Type| matches!(t, Int | Date | DateTime | Any);
+    ord(a) && ord(b)
+}
+
+fn vocabulary_name(v: Vocabulary) -> &'static str {
+    match v {
+        Vocabulary::Status => "an account status",
+        Vocabulary::AccountKind => "an account kind",
+        Vocabulary::EnvKind => "an environment kind",
+        Vocabulary::Identity => "an identity mode",
+        Vocabulary::AssetKind => "an asset kind",
+        Vocabulary::SpaceType => "a space type",
+        Vocabulary::Action => "an action",
+    }
+}
+
+/// The path as written, `target.user.home`.
+pub fn path_text(path: &Path) -> String {
+    let mut text = path.root.name.clone();
+    for segment in &path.segments {
+        text.push('.');
+        text.push_str(&segment.name);
+    }
+    text
+}

@@ -1,0 +1,106 @@
+//! What a decision says: allowed or denied, every rule that decided it, the
+//! reasons, and the runtime errors met on the way. [`Decision`] is
+//! allocation-free in the common case; [`DecisionReport`] is its JSON form.
+
+use serde::Serialize;
+use smallvec::SmallVec;
+
+use super::ast::Effect;
+use super::eval::EvalError;
+
+/// A rule that took part in a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleRef {
+    /// A rule of the policy set, by index.
+    Policy(u32),
+    /// A built-in rule.
+    Builtin(Builtin),
+}
+
+/// Rules steward applies whatever the policy says, named like policy rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// No permit matched: deny by default.
+    DefaultDeny,
+    /// The account's status does not allow this move (Q4, Q3).
+    StatusTransition,
+    /// Invitations and an active identity provider exclude each other (Q2).
+    InvitationsOrIdp,
+    /// The target already has an account in the environment (G10).
+    AlreadyMember,
+}
+
+impl Builtin {
+    /// The id a decision names it by.
+    pub const fn id(self) -> &'static str {
+        match self {
+            Builtin::DefaultDeny => "default-deny",
+            Builtin::StatusTransition => "status-transition",
+            Builtin::InvitationsOrIdp => "invitations-or-idp",
+            Builtin::AlreadyMember => "already-member",
+        }
+    }
+}
+
+/// The outcome of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub(crate) allowed: bool,
+    pub(crate) rules: SmallVec<[RuleRef; 4]>,
+    /// Built-in reasons (only built-in rules add them; policy rules have
+    /// their `because` in the set).
+    pub(crate) builtin_reasons: SmallVec<[String; 1]>,
+    pub(crate) errors: SmallVec<[(RuleRef, EvalError); 1]>,
+}
+
+impl Decision {
+    /// Whether the action is allowed.
+    pub fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// The rules that decided: the matching permits when allowed, the
+    /// matching forbids (or a built-in rule) when denied.
+    pub fn rules(&self) -> &[RuleRef] {
+        &self.rules
+    }
+
+    /// Runtime errors met in conditions, with the rule they happened in.
+    pub fn errors(&self) -> &[(RuleRef, EvalError)] {
+        &self.errors
+    }
+}
+
+/// A decision as JSON (`steward decide --format json`, `POST /v1/decide`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct DecisionReport {
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// The deciding rules.
+    pub rules: Vec<RuleReport>,
+    /// The `because` texts of the deciding forbids, and built-in reasons.
+    pub reasons: Vec<String>,
+    /// Runtime errors, as text.
+    pub errors: Vec<String>,
+}
+
+/// One deciding rule in a [`DecisionReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RuleReport {
+    /// The rule's name, or a built-in id.
+    pub id: String,
+    /// `permit` or `forbid`.
+    pub effect: String,
+    /// `file:line`, or `built-in`.
+    pub source: String,
+}
+
+impl RuleReport {
+    pub(crate) fn builtin(builtin: Builtin) -> Self {
+        RuleReport {
+            id: builtin.id().to_owned(),
+            effect: Effect::Forbid.as_str().to_owned(),
+            source: "built-in".into(),
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The schema policies are checked against: the actions, the roots each
+//! action provides, every attribute of every entity with its type, and the
+//! closed vocabularies of the directory model.
+//!
+//! It is data, not code paths: the validator and the compiler read it, and
+//! docs/language.md lists the same table.
+
+use crate::directory::model::{AccountKind, AssetKind, EnvKind, IdentityMode, SpaceType, Status};
+
+/// What an action acts on, which decides the roots a rule may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// An account of the request's environment: `target` is available.
+    Account,
+    /// An asset: `asset` (and `request.to`) are available.
+    Asset,
+    /// Nothing yet (`invite`): neither `target` nor `asset`.
+    Nothing,
+}
+
+/// One action the schema knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionInfo {
+    /// Its name in policies and requests.
+    pub name: &'static str,
+    /// What it acts on.
+    pub subject: Subject,
+}
+
+/// Every action, in a fixed order: an action's index here is its dense id.
+pub const ACTIONS: &[ActionInfo] = &[
+    ActionInfo { name: "invite", subject: Subject::Nothing },
+    ActionInfo { name: "register", subject: Subject::Account },
+    ActionInfo { name: "resend_invitation", subject: Subject::Account },
+    ActionInfo { name: "revoke_invitation", subject: Subject::Account },
+    ActionInfo { name: "block", subject: Subject::Account },
+    ActionInfo { name: "unblock", subject: Subject::Account },
+    ActionInfo { name: "delete", subject: Subject::Account },
+    ActionInfo { name: "edit_email", subject: Subject::Account },
+    ActionInfo { name: "edit_name", subject: Subject::Account },
+    ActionInfo { name: "edit_rights", subject: Subject::Account },
+    ActionInfo { name: "assign_role", subject: Subject::Account },
+    ActionInfo { name: "remove_role", subject: Subject::Account },
+    ActionInfo { name: "reassign", subject: Subject::Asset },
+    ActionInfo { name: "activate_guest_license", subject: Subject::Account },
+    ActionInfo { name: "add_guest", subject: Subject::Account },
+    ActionInfo { name: "convert_to_normal", subject: Subject::Account },
+    ActionInfo { name: "login", subject: Subject::Account },
+    ActionInfo { name: "change_password", subject: Subject::Account },
+    ActionInfo { name: "merge", subject: Subject::Account },
+    ActionInfo { name: "change_code", subject: Subject::Account },
+    ActionInfo { name: "link_person", subject: Subject::Account },
+    ActionInfo { name: "add_system_user", subject: Subject::Account },
+    ActionInfo { name: "authorize", subject: Subject::Account },
+];
+
+/// The dense id of an action (its index in [`ACTIONS`]).
+pub fn action_id(name: &str) -> Option<usize> {
+    ACTIONS.iter().position(|a| a.name == name)
+}
+
+/// The action names, for "did you mean".
+pub fn action_names() -> impl Iterator<Item = &'static str> {
+    ACTIONS.iter().map(|a| a.name)
+}
+
+/// The kinds of entity an expression can denote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    /// A user's record in one environment.
+    Account,
+    /// An identity.
+    User,
+    /// An environment.
+    Environment,
+    /// An asset.
+    Asset,
+    /// The request itself.
+    Request,
+}
+
+impl EntityKind {
+    /// How the kind is named in messages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Account => "an account",
+            EntityKind::User => "a user",
+            EntityKind::Environment => "an environment",
+            EntityKind::Asset => "an asset",
+            EntityKind::Request => "the request",
+        }
+    }
+}
+
+/// A closed vocabulary an attribute takes its values from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Vocabulary {
+    /// pending, active, blocked.
+    Status,
+    /// normal, system, guest, anonymous.
+    AccountKind,
+    /// production, test, acceptance.
+    EnvKind,
+    /// invitations, idp.
+    Identity,
+    /// space, app, ...
+    AssetKind,
+    /// personal, shared, managed, data.
+    SpaceType,
+    /// The actions of [`ACTIONS`].
+    Action,
+}
+
+impl Vocabulary {
+    /// Every valid spelling.
+    pub fn names(self) -> Vec<&'static str> {
+        match self {
+            Vocabulary::Status => Status::names().collect(),
+            Vocabulary::AccountKind => AccountKind::names().collect(),
+            Vocabulary::EnvKind => EnvKind::names().collect(),
+            Vocabulary::Identity => IdentityMode::names().collect(),
+            Vocabulary::AssetKind => AssetKind::names().collect(),
+            Vocabulary::SpaceType => SpaceType::names().collect(),
+            Vocabulary::Action => action_names().collect(),
+        }
+    }
+
+    /// Whether `value` is in the vocabulary.
+    pub fn contains(self, value: &str) -> bool {
+        self.names().contains(&value)
+    }
+}
+
+/// The static type of an expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Type {
+    /// true or false.
+    Bool,
+    /// A whole number.
+    Int,
+    /// Text.
+    Str,
+    /// A calendar date.
+    Date,
+    /// An instant.
+    DateTime,
+    /// One value of a closed vocabulary (compares with strings).
+    Enum(Vocabulary),
+    /// A set of strings (roles, asset ids, e-mail addresses).
+    StrSet,
+    /// A list literal with elements of one type (`None` when empty).
+    List(Option<Box<Type>>),
+    /// An entity.
+    Entity(EntityKind),
+    /// A free-form attribute: checked when evaluated.
+    Any,
+}
+
+impl Type {
+    /// How the type is named in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Type::Bool => "a boolean".into(),
+            Type::Int => "a number".into(),
+            Type::Str => "a string".into(),
+            Type::Date => "a date".into(),
+            Type::DateTime => "a date-time".into(),
+            Type::Enum(_) => "a string".into(),
+            Type::StrSet => "a set of strings".into(),
+            Type::List(_) => "a list".into(),
+            Type::Entity(kind) => kind.as_str().into(),
+            Type::Any => "a free-form attribute".into(),
+        }
+    }
+
+    /// Whether values of this type compare with strings.
+    pub fn is_stringy(&self) -> bool {
+        matches!(self, Type::Str | Type::Enum(_) | Type::Any | Type::Entity(_))
+    }
+}
+
+/// An attribute an entity has: its type, whether it may be unset, and the
+/// field the compiler resolves it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attribute {
+    /// The name in policies.
+    pub name: &'static str,
+    /// Its field.
+    pub field: Field,
+    /// May be unset (read it after `has`).
+    pub optional: bool,
+}
+
+/// Every attribute of every entity, resolved at compile time so that the
+/// evaluator never looks a name up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Field {
+    AccountUser,
+    AccountEnv,
+    AccountStatus,
+    AccountKind,
+    AccountName,
+    AccountEmail,
+    AccountRoles,
+    AccountPortal,
+    AccountInvitedUntil,
+    UserId,
+    UserHome,
+    UserGuestLicense,
+    UserDesktopAccess,
+    UserEmploymentEnd,
+    UserIdpSubject,
+    EnvId,
+    EnvLicense,
+    EnvKind,
+    EnvIdentity,
+    EnvIdpActive,
+    EnvAnonymousAccess,
+    AssetId,
+    AssetKind,
+    AssetEnv,
+    AssetOwner,
+    AssetSpaceType,
+    AssetSpace,
+    AssetUses,
+    RequestAction,
+    RequestBulk,
+    RequestBatchSize,
+    RequestNow,
+    RequestReason,
+    RequestConfirm,
+    RequestValue,
+    RequestTo,
+    RequestEmails,
+    RequestMethod,
+}
+
+impl Field {
+    /// The static type of the field's value.
+    pub fn ty(self) -> Type {
+        use Field::*;
+        match self {
+            AccountUser => Type::Entity(EntityKind::User),
+            AccountEnv | UserHome | AssetEnv => Type::Entity(EntityKind::Environment),
+            AccountStatus => Type::Enum(Vocabulary::Status),
+            AccountKind => Type::Enum(Vocabulary::AccountKind),
+            AccountName | AccountEmail | UserId | UserIdpSubject | EnvId | EnvLicense | AssetId => Type::Str,
+            RequestReason | RequestValue | RequestMethod => Type::Str,
+            AccountRoles | AssetUses | RequestEmails => Type::StrSet,
+            AccountPortal | UserGuestLicense | UserDesktopAccess | EnvIdpActive | EnvAnonymousAccess => {
+                Type::Bool
+            }
+            RequestBulk | RequestConfirm => Type::Bool,
+            AccountInvitedUntil | RequestNow => Type::DateTime,
+            UserEmploymentEnd => Type::Date,
+            EnvKind => Type::Enum(Vocabulary::EnvKind),
+            EnvIdentity => Type::Enum(Vocabulary::Identity),
+            Field::AssetKind => Type::Enum(Vocabulary::AssetKind),
+            AssetOwner | RequestTo => Type::Entity(EntityKind::Account),
+            AssetSpaceType => Type::Enum(Vocabulary::SpaceType),
+            AssetSpace => Type::Entity(EntityKind::Asset),
+            RequestAction => Type::Enum(Vocabulary::Action),
+            RequestBatchSize => Type::Int,
+        }
+    }
+}
+
+const fn attr(name: &'static str, field: Field, optional: bool) -> Attribute {
+    Attribute { name, field, optional }
+}
+
+const ACCOUNT: &[Attribute] = &[
+    attr("user", Field::AccountUser, false),
+    attr("env", Field::AccountEnv, false),
+    attr("status", Field::AccountStatus, false),
+    attr("kind", Field::AccountKind, false),
+    attr("name", Field::AccountName, false),
+    attr("email", Field::AccountEmail, true),
+    attr("roles", Field::AccountRoles, false),
+    attr("portal", Field::AccountPortal, false),
+    attr("invited_until", Field::AccountInvitedUntil, true),
+];
+
+const USER: &[Attribute] = &[
+    attr("id", Field::UserId, false),
+    attr("home", Field::UserHome, false),
+    attr("guest_license", Field::UserGuestLicense, false),
+    attr("desktop_access", Field::UserDesktopAccess, false),
+    attr("employment_end", Field::UserEmploymentEnd, true),
+    attr("idp_subject", Field::UserIdpSubject, true),
+];
+
+const ENVIRONMENT: &[Attribute] = &[
+    attr("id", Field::EnvId, false),
+    attr("license", Field::EnvLicense, false),
+    attr("kind", Field::EnvKind, false),
+    attr("identity", Field::EnvIdentity, false),
+    attr("idp_active", Field::EnvIdpActive, false),
+    attr("anonymous_access", Field::EnvAnonymousAccess, false),
+];
+
+const ASSET: &[Attribute] = &[
+    attr("id", Field::AssetId, false),
+    attr("kind", Field::AssetKind, false),
+    attr("env", Field::AssetEnv, false),
+    attr("owner", Field::AssetOwner, true),
+    attr("space_type", Field::AssetSpaceType, true),
+    attr("space", Field::AssetSpace, true),
+    attr("uses", Field::AssetUses, false),
+];
+
+const REQUEST: &[Attribute] = &[
+    attr("action", Field::RequestAction, false),
+    attr("bulk", Field::RequestBulk, false),
+    attr("batch_size", Field::RequestBatchSize, false),
+    attr("now", Field::RequestNow, false),
+    attr("reason", Field::RequestReason, true),
+    attr("confirm", Field::RequestConfirm, false),
+    attr("value", Field::RequestValue, true),
+    attr("to", Field::RequestTo, true),
+    attr("emails", Field::RequestEmails, false),
+    attr("method", Field::RequestMethod, true),
+];
+
+/// The attributes of an entity kind.
+pub fn attributes(kind: EntityKind) -> &'static [Attribute] {
+    match kind {
+        EntityKind::Account => ACCOUNT,
+        EntityKind::User => USER,
+        EntityKind::Environment => ENVIRONMENT,
+        EntityKind::Asset => ASSET,
+        EntityKind::Request => REQUEST,
+    }
+}
+
+/// Whether entities of this kind carry free-form `attrs`.
+pub fn has_free_attrs(kind: EntityKind) -> bool {
+    !matches!(kind, EntityKind::Request)
+}
+
+/// The attribute `name` of `kind`.
+pub fn attribute(kind: EntityKind, name: &str) -> Option<Attribute> {
+    attributes(kind).iter().find(|a| a.name == name).copied()
+}
+
+/// What a lifecycle block says happens to an owned asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consequence {
+    /// It needs a new owner (D3, D6).
+    Reassign,
+    /// It is revoked (API keys, D6).
+    Revoke,
+    /// It is removed (alerts, notifications, Q8).
+    Remove,
+    /// It is disabled (alerts on block, Q4).
+    Disable,
+}
+
+impl Consequence {
+    /// Every consequence.
+    pub const ALL: &'static [Consequence] =
+        &[Consequence::Reassign, Consequence::Revoke, Consequence::Remove, Consequence::Disable];
+
+    /// The keyword.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Consequence::Reassign => "reassign",
+            Consequence::Revoke => "revoke",
+            Consequence::Remove => "remove",
+            Consequence::Disable => "disable",
+        }
+    }
+
+    /// The consequence with this keyword.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+}

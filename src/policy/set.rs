@@ -1,0 +1,848 @@
+//! The compiled policy set: validated, indexed by action, ready to decide.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use sha2::{Digest as _, Sha256};
+use smallvec::SmallVec;
+
+use super::ast::{Effect, Expr, Ident, Item, LifecycleEntry};
+use super::compile::{CExpr, Compiler, Const, Scope};
+use super::decision::{Builtin, Decision, DecisionReport, RuleRef, RuleReport};
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::eval::Context;
+use super::load::{LoadError, Parsed, parse_paths, parse_sources};
+use super::parse::parse_expr;
+use super::request::{Request, RequestError};
+use super::schema::{self, Consequence, Subject};
+use super::source::{Sources, Span};
+use crate::directory::Entities;
+use crate::directory::model::{Account, AssetKind, IdentityMode, Status};
+
+/// Why a policy set could not be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or parsing failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Load(#[from] LoadError),
+    /// The set parsed but does not validate.
+    #[error("the policy set is invalid")]
+    Invalid {
+        /// The files, to render the diagnostics with.
+        sources: Sources,
+        /// Every finding, errors and warnings.
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+impl Error {
+    /// The sources and diagnostics to show, when the error has any.
+    pub fn diagnostics(&self) -> Option<(&Sources, &[Diagnostic])> {
+        match self {
+            Error::Load(LoadError::Syntax { sources, diagnostics })
+            | Error::Invalid { sources, diagnostics } => Some((sources, diagnostics)),
+            Error::Load(_) => None,
+        }
+    }
+}
+
+/// A validated policy set and the warnings validation found.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The set.
+    pub set: PolicySet,
+    /// Warnings (the set is usable).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    /// Its unique name.
+    pub name: String,
+    /// permit or forbid.
+    pub effect: Effect,
+    /// The actions it applies to.
+    pub actions: Vec<String>,
+    /// `because "..."`.
+    pub because: Option<String>,
+    /// `file:line:col` of the rule.
+    pub source: String,
+    /// Where the rule is.
+    pub span: Span,
+    condition: Option<CExpr>,
+}
+
+/// What an action does to what an account touches (a `lifecycle` block).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecycleSpec {
+    /// The action it describes.
+    pub action: String,
+    /// When records refer to the account, this action is proposed instead.
+    pub fallback: Option<String>,
+    /// What happens to owned assets, per kind.
+    pub owns: Vec<(AssetKind, Consequence)>,
+}
+
+impl LifecycleSpec {
+    /// The consequence for assets of `kind`, if the block names one.
+    pub fn consequence(&self, kind: AssetKind) -> Option<Consequence> {
+        self.owns.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c)
+    }
+}
+
+/// A named selection of accounts for an action (P5).
+#[derive(Debug, Clone)]
+pub struct TriggerSpec {
+    /// Its unique name.
+    pub name: String,
+    /// The action to take on every selected account.
+    pub action: String,
+    /// `because "..."`.
+    pub because: Option<String>,
+    /// Which accounts: each is `target`.
+    pub selector: Selector,
+}
+
+/// A compiled condition over accounts (`--where`, triggers): each account
+/// is `target`, its environment is `environment`.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    condition: CExpr,
+}
+
+impl Selector {
+    /// Whether `account` is selected. `request` gives `actor` and
+    /// `request.*`; the environment is the account's own.
+    pub fn matches(
+        &self,
+        account: &Account,
+        request: &Request,
+        entities: &dyn Entities,
+    ) -> Result<bool, super::eval::EvalError> {
+        let lookup = super::eval::EvalError::Lookup;
+        let Some(environment) = entities.environment(&account.env).map_err(lookup)? else {
+            return Ok(false);
+        };
+        let actor = entities.account(&request.actor, &account.env).map_err(lookup)?;
+        let ctx = Context {
+            entities,
+            request,
+            now: request.now.unwrap_or_else(Timestamp::now),
+            actor,
+            target: Some(Cow::Borrowed(account)),
+            environment,
+            asset: None,
+            bound: None,
+        };
+        ctx.test(&self.condition)
+    }
+}
+
+/// A validated, compiled policy set. Cheap to share: `Send + Sync`, every
+/// method takes `&self`.
+#[derive(Debug)]
+pub struct PolicySet {
+    sources: Sources,
+    rules: Vec<RuleInfo>,
+    /// Per action id (see [`schema::ACTIONS`]): the rules that apply.
+    by_action: Vec<Vec<u32>>,
+    lifecycles: Vec<LifecycleSpec>,
+    triggers: Vec<TriggerSpec>,
+    digest: String,
+}
+
+impl PolicySet {
+    /// Reads, parses, validates and compiles the policy files at `paths`
+    /// (files, or folders of `.policy` files).
+    pub fn load(paths: &[PathBuf]) -> Result<Loaded, Error> {
+        Self::compile(parse_paths(paths)?)
+    }
+
+    /// Parses, validates and compiles policy text that did not come from
+    /// files (tests, the HTTP service, embedding hosts).
+    pub fn from_sources(sources: Sources) -> Result<Loaded, Error> {
+        Self::compile(parse_sources(sources)?)
+    }
+
+    /// Validates and compiles a parsed set.
+    pub fn compile(parsed: Parsed) -> Result<Loaded, Error> {
+        let mut builder = Builder::default();
+        for (_, file) in &parsed.files {
+            for item in &file.items {
+                builder.item(item, &parsed.sources);
+            }
+        }
+        builder.warn_unreachable_permits();
+        let Builder { compiler, rules, lifecycles, triggers, .. } = builder;
+        let diagnostics = compiler.diagnostics;
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(Error::Invalid { sources: parsed.sources, diagnostics });
+        }
+        let mut by_action = vec![Vec::new(); schema::ACTIONS.len()];
+        for (index, rule) in rules.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            for action in &rule.actions {
+                if let Some(list) = schema::action_id(action).and_then(|id| by_action.get_mut(id)) {
+                    list.push(index);
+                }
+            }
+        }
+        let digest = digest_sources(&parsed.sources);
+        let set = PolicySet { sources: parsed.sources, rules, by_action, lifecycles, triggers, digest };
+        Ok(Loaded { set, warnings: diagnostics })
+    }
+
+    /// The files of the set.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// Every rule, in source order.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.rules
+    }
+
+    /// The lifecycle block of `action`, if the set has one.
+    pub fn lifecycle(&self, action: &str) -> Option<&LifecycleSpec> {
+        self.lifecycles.iter().find(|l| l.action == action)
+    }
+
+    /// Every lifecycle block.
+    pub fn lifecycles(&self) -> &[LifecycleSpec] {
+        &self.lifecycles
+    }
+
+    /// Every trigger.
+    pub fn triggers(&self) -> &[TriggerSpec] {
+        &self.triggers
+    }
+
+    /// The trigger called `name`.
+    pub fn trigger(&self, name: &str) -> Option<&TriggerSpec> {
+        self.triggers.iter().find(|t| t.name == name)
+    }
+
+    /// A stable digest (SHA-256, hex) of the set's files.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Compiles a selector expression (`--where`): each account is `target`.
+    pub fn compile_selector(text: &str) -> Result<Selector, Error> {
+        let mut sources = Sources::new();
+        let file = sources.add("--where", text);
+        let expr = parse_expr(&sources, file).map_err(|diagnostics| {
+            Error::Load(LoadError::Syntax { sources: sources.clone(), diagnostics })
+        })?;
+        let mut compiler = Compiler::default();
+        match compiler.condition(&expr, Scope::selector()) {
+            Some(condition) if compiler.diagnostics.is_empty() => Ok(Selector { condition }),
+            _ => Err(Error::Invalid { sources, diagnostics: compiler.diagnostics }),
+        }
+    }
+
+    /// Decides `request` against `entities`. A request that cannot be
+    /// decided at all (unknown action, user, environment...) is an error;
+    /// everything else is a [`Decision`].
+    pub fn decide(&self, request: &Request, entities: &dyn Entities) -> Result<Decision, RequestError> {
+        let ctx = resolve(request, entities)?;
+        if let Some((builtin, reason)) = builtin_denial(request, &ctx) {
+            return Ok(Decision {
+                allowed: false,
+                rules: SmallVec::from_buf_and_len([RuleRef::Builtin(builtin); 4], 1),
+                builtin_reasons: SmallVec::from_elem(reason, 1),
+                errors: SmallVec::new(),
+            });
+        }
+        let action = schema::action_id(&request.action).unwrap_or(usize::MAX);
+        let mut permits: SmallVec<[RuleRef; 4]> = SmallVec::new();
+        let mut forbids: SmallVec<[RuleRef; 4]> = SmallVec::new();
+        let mut errors = SmallVec::new();
+        for &index in self.by_action.get(action).map(Vec::as_slice).unwrap_or_default() {
+            let Some(rule) = self.rules.get(index as usize) else { continue };
+            let reference = RuleRef::Policy(index);
+            let matched = match &rule.condition {
+                None => true,
+                Some(condition) => match ctx.test(condition) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        errors.push((reference, e));
+                        // Fail closed: a forbid that errs matches, a permit does not.
+                        rule.effect == Effect::Forbid
+                    }
+                },
+            };
+            if matched {
+                match rule.effect {
+                    Effect::Permit => permits.push(reference),
+                    Effect::Forbid => forbids.push(reference),
+                }
+            }
+        }
+        let (allowed, rules) = if !forbids.is_empty() {
+            (false, forbids)
+        } else if !permits.is_empty() {
+            (true, permits)
+        } else {
+            (false, SmallVec::from_buf_and_len([RuleRef::Builtin(Builtin::DefaultDeny); 4], 1))
+        };
+        Ok(Decision { allowed, rules, builtin_reasons: SmallVec::new(), errors })
+    }
+
+    /// The JSON form of a decision, with rule names, sources and reasons.
+    pub fn report(&self, request: &Request, decision: &Decision) -> DecisionReport {
+        let mut rules = Vec::with_capacity(decision.rules.len());
+        let mut reasons: Vec<String> = decision.builtin_reasons.iter().cloned().collect();
+        for reference in &decision.rules {
+            match reference {
+                RuleRef::Policy(index) => {
+                    if let Some(rule) = self.rules.get(*index as usize) {
+                        rules.push(RuleReport {
+                            id: rule.name.clone(),
+                            effect: rule.effect.as_str().to_owned(),
+                            source: rule.source.clone(),
+                        });
+                        if let Some(because) = &rule.because {
+                            reasons.push(because.clone());
+                        }
+                    }
+                }
+                RuleRef::Builtin(builtin) => {
+                    rules.push(RuleReport::builtin(*builtin));
+                    if *builtin == Builtin::DefaultDeny {
+                        reasons.push(format!("no rule permits `{}` here", request.action));
+                    }
+                }
+            }
+        }
+        let errors = decision
+            .errors
+            .iter()
+            .map(|(rule, error)| format!("in rule `{}`: {error}", self.rule_name(*rule)))
+            .collect();
+        DecisionReport {
+            decision: if decision.allowed { "allow" } else { "deny" }.to_owned(),
+            rules,
+            reasons,
+            errors,
+        }
+    }
+
+    /// The name of a deciding rule.
+    pub fn rule_name(&self, rule: RuleRef) -> &str {
+        match rule {
+            RuleRef::Policy(index) => self.rules.get(index as usize).map_or("?", |r| r.name.as_str()),
+            RuleRef::Builtin(b) => b.id(),
+        }
+    }
+}
+
+/// Resolves the entities a request names, or says why it cannot.
+fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Context<'a>, RequestError> {
+    let action =
+        schema::action_id(&request.action).and_then(|id| schema::ACTIONS.get(id)).ok_or_else(|| {
+            let help = match did_you_mean(&request.action, schema::action_names()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the actions are: {}", schema::action_names().collect::<Vec<_>>().join(", ")),
+            };
+            RequestError::UnknownAction { action: request.action.clone(), help }
+        })?;
+    let env = &request.env;
+    let environment =
+        entities.environment(env)?.ok_or_else(|| RequestError::UnknownEnvironment(env.clone()))?;
+    let account = |user: &str| -> Result<Cow<'a, Account>, RequestError> {
+        match entities.account(user, env)? {
+            Some(a) => Ok(a),
+            None if entities.user(user)?.is_none() => Err(RequestError::UnknownUser(user.to_owned())),
+            None => Err(RequestError::NoAccount { user: user.to_owned(), env: env.clone() }),
+        }
+    };
+    let actor = Some(account(&request.actor)?);
+    let missing = |field| RequestError::Missing { action: request.action.clone(), field };
+    let unexpected = |field| RequestError::Unexpected { action: request.action.clone(), field };
+    let mut target = None;
+    let mut asset = None;
+    match action.subject {
+        Subject::Account => {
+            let user = request.target.as_deref().ok_or_else(|| missing("target"))?;
+            if request.asset.is_some() {
+                return Err(unexpected("asset"));
+            }
+            target = Some(if action.name == "add_guest" {
+                home_account(user, env, entities)?
+            } else {
+                account(user)?
+            });
+        }
+        Subject::Asset => {
+            let id = request.asset.as_deref().ok_or_else(|| missing("asset"))?;
+            if request.target.is_some() {
+                return Err(unexpected("target"));
+            }
+            let found = entities.asset(id)?.filter(|a| a.env == *env);
+            asset = Some(
+                found.ok_or_else(|| RequestError::UnknownAsset { asset: id.to_owned(), env: env.clone() })?,
+            );
+        }
+        Subject::Nothing => {
+            if request.target.is_some() {
+                return Err(unexpected("target"));
+            }
+            if request.emails.is_empty() {
+                return Err(missing("emails"));
+            }
+        }
+    }
+    if let Some(to) = &request.to {
+        account(to)?;
+    }
+    Ok(Context {
+        entities,
+        request,
+        now: request.now.unwrap_or_else(Timestamp::now),
+        actor,
+        target,
+        environment,
+        asset,
+        bound: None,
+    })
+}
+
+/// For `add_guest` the target has no account in the environment yet: it is
+/// seen through its account in its home environment (G4, G10).
+fn home_account<'a>(
+    user: &str,
+    env: &str,
+    entities: &'a dyn Entities,
+) -> Result<Cow<'a, Account>, RequestError> {
+    let found = entities.user(user)?.ok_or_else(|| RequestError::UnknownUser(user.to_owned()))?;
+    if let Some(existing) = entities.account(user, env)? {
+        return Ok(existing);
+    }
+    entities
+        .account(user, &found.home)?
+        .ok_or_else(|| RequestError::NoAccount { user: user.to_owned(), env: found.home.clone() })
+}
+
+/// The built-in rules: moves between statuses (Q3, Q4), invitations against
+/// an active identity provider (Q2), adding a member twice (G10).
+fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, String)> {
+    let status = ctx.target.as_ref().map(|t| t.status);
+    let who = request.target.as_deref().unwrap_or_default();
+    let needs = |wanted: Status, verb: &str| -> Option<(Builtin, String)> {
+        let status = status?;
+        (status != wanted).then(|| {
+            (Builtin::StatusTransition, format!("only a {wanted} account can be {verb}; `{who}` is {status}"))
+        })
+    };
+    let idp_active = ctx.environment.identity == IdentityMode::Idp && ctx.environment.idp_active;
+    match request.action.as_str() {
+        "block" => needs(Status::Active, "blocked"),
+        "unblock" => needs(Status::Blocked, "unblocked"),
+        "resend_invitation" | "revoke_invitation" => needs(Status::Pending, "sent or revoked an invitation"),
+        "register" => needs(Status::Pending, "registered").or_else(|| {
+            let until = ctx.target.as_ref()?.invited_until?;
+            (ctx.now > until)
+                .then(|| (Builtin::StatusTransition, format!("the invitation of `{who}` expired at {until}")))
+        }),
+        "invite" if idp_active => Some((
+            Builtin::InvitationsOrIdp,
+            format!(
+                "`{}` uses an active identity provider: users join through it, not by invitation",
+                ctx.environment.id
+            ),
+        )),
+        "add_guest" if ctx.target.as_ref().is_some_and(|t| t.env == ctx.environment.id) => Some((
+            Builtin::AlreadyMember,
+            format!("`{who}` already has an account in `{}`", ctx.environment.id),
+        )),
+        _ => None,
+    }
+}
+
+fn digest_sources(sources: &Sources) -> String {
+    let mut hasher = Sha256::new();
+    for (_, file) in sources.iter() {
+        hasher.update(file.name.as_bytes());
+        hasher.update([0]);
+        hasher.update(file.text.as_bytes());
+        hasher.update([0]);
+    }
+    hex(&hasher.finalize())
+}
+
+/// Lowercase hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Collects rules, lifecycle blocks and triggers, validating each.
+#[derive(Default)]
+struct Builder {
+    compiler: Compiler,
+    rules: Vec<RuleInfo>,
+    lifecycles: Vec<LifecycleSpec>,
+    lifecycle_spans: Vec<Span>,
+    triggers: Vec<TriggerSpec>,
+    names: HashMap<String, Span>,
+}
+
+impl Builder {
+    fn item(&mut self, item: &Item, sources: &Sources) {
+        match item {
+            Item::Rule(rule) => {
+                self.unique_name(&rule.name);
+                let actions_ok = rule.actions.iter().all(|a| self.known_action(a, None));
+                let scope = Scope::for_actions(rule.actions.iter().map(|a| a.name.as_str()));
+                let condition = match &rule.condition {
+                    Some(expr) if actions_ok => {
+                        let compiled = self.compiler.condition(expr, scope);
+                        self.warn_never_matches(compiled.as_ref(), expr, &rule.name);
+                        compiled
+                    }
+                    _ => None,
+                };
+                self.rules.push(RuleInfo {
+                    name: rule.name.name.clone(),
+                    effect: rule.effect,
+                    actions: rule.actions.iter().map(|a| a.name.clone()).collect(),
+                    because: rule.because.as_ref().map(|b| b.value.clone()),
+                    source: sources.locate(rule.span),
+                    span: rule.span,
+                    condition,
+                });
+            }
+            Item::Lifecycle(block) => self.lifecycle(block),
+            Item::Trigger(trigger) => {
+                self.unique_name(&trigger.name);
+                if !self.known_action(&trigger.action, Some(Subject::Account)) {
+                    return;
+                }
+                if let Some(condition) = self.compiler.condition(&trigger.condition, Scope::selector()) {
+                    self.triggers.push(TriggerSpec {
+                        name: trigger.name.name.clone(),
+                        action: trigger.action.name.clone(),
+                        because: trigger.because.as_ref().map(|b| b.value.clone()),
+                        selector: Selector { condition },
+                    });
+                }
+            }
+        }
+    }
+
+    fn lifecycle(&mut self, block: &super::ast::Lifecycle) {
+        if !self.known_action(&block.action, Some(Subject::Account)) {
+            return;
+        }
+        if let Some(first) = self.lifecycles.iter().position(|l| l.action == block.action.name) {
+            let mut d = Diagnostic::error(
+                "duplicate-lifecycle",
+                format!("`{}` has two lifecycle blocks", block.action.name),
+            )
+            .at(block.action.span, "second block")
+            .with_help("merge them into one block");
+            if let Some(span) = self.lifecycle_spans.get(first) {
+                d = d.with_related(*span, "first block");
+            }
+            self.compiler.diagnostics.push(d);
+            return;
+        }
+        let mut spec = LifecycleSpec { action: block.action.name.clone(), fallback: None, owns: Vec::new() };
+        for entry in &block.entries {
+            match entry {
+                LifecycleEntry::Referenced { fallback, .. } => {
+                    if self.known_action(fallback, Some(Subject::Account)) {
+                        spec.fallback = Some(fallback.name.clone());
+                    }
+                }
+                LifecycleEntry::Owns { kinds, consequence, .. } => {
+                    let Some(consequence) = self.consequence(consequence) else { continue };
+                    for kind in kinds {
+                        let Some(asset_kind) = self.asset_kind(kind) else { continue };
+                        if spec.consequence(asset_kind).is_some() {
+                            self.compiler.diagnostics.push(
+                                Diagnostic::error(
+                                    "duplicate-asset-kind",
+                                    format!("`{}` is named twice in this lifecycle block", kind.name),
+                                )
+                                .at(kind.span, "named again"),
+                            );
+                            continue;
+                        }
+                        spec.owns.push((asset_kind, consequence));
+                    }
+                }
+            }
+        }
+        self.lifecycles.push(spec);
+        self.lifecycle_spans.push(block.action.span);
+    }
+
+    fn unique_name(&mut self, name: &Ident) {
+        if let Some(first) = self.names.get(&name.name) {
+            self.compiler.diagnostics.push(
+                Diagnostic::error("duplicate-name", format!("the name `{}` is used twice", name.name))
+                    .at(name.span, "used again here")
+                    .with_related(*first, "first used here")
+                    .with_help("rule and trigger names are unique across the policy set"),
+            );
+        } else {
+            self.names.insert(name.name.clone(), name.span);
+        }
+    }
+
+    fn known_action(&mut self, action: &Ident, subject: Option<Subject>) -> bool {
+        let Some(info) = schema::action_id(&action.name).and_then(|i| schema::ACTIONS.get(i)) else {
+            let mut d = Diagnostic::error("unknown-action", format!("unknown action `{}`", action.name))
+                .at(action.span, "not an action");
+            d = match did_you_mean(&action.name, schema::action_names()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!(
+                    "the actions are: {}",
+                    schema::action_names().collect::<Vec<_>>().join(", ")
+                )),
+            };
+            self.compiler.diagnostics.push(d);
+            return false;
+        };
+        if let Some(subject) = subject
+            && info.subject != subject
+        {
+            self.compiler.diagnostics.push(
+                Diagnostic::error(
+                    "not-an-account-action",
+                    format!("`{}` does not act on an account", action.name),
+                )
+                .at(action.span, "needs an action on an account")
+                .with_help(
+                    "lifecycle blocks, fallbacks and triggers take actions such as `block` or `delete`",
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn asset_kind(&mut self, kind: &Ident) -> Option<AssetKind> {
+        let found = AssetKind::parse(&kind.name);
+        if found.is_none() {
+            let mut d =
+                Diagnostic::error("unknown-asset-kind", format!("unknown asset kind `{}`", kind.name))
+                    .at(kind.span, "not an asset kind");
+            d = match did_you_mean(&kind.name, AssetKind::names()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!(
+                    "the asset kinds are: {}",
+                    AssetKind::names().collect::<Vec<_>>().join(", ")
+                )),
+            };
+            self.compiler.diagnostics.push(d);
+        }
+        found
+    }
+
+    fn consequence(&mut self, consequence: &Ident) -> Option<Consequence> {
+        let found = Consequence::parse(&consequence.name);
+        if found.is_none() {
+            let names: Vec<&str> = Consequence::ALL.iter().map(|c| c.as_str()).collect();
+            let mut d = Diagnostic::error(
+                "unknown-consequence",
+                format!("unknown consequence `{}`", consequence.name),
+            )
+            .at(consequence.span, "not a consequence");
+            d = match did_you_mean(&consequence.name, names.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!("the consequences are: {}", names.join(", "))),
+            };
+            self.compiler.diagnostics.push(d);
+        }
+        found
+    }
+
+    fn warn_never_matches(&mut self, compiled: Option<&CExpr>, expr: &Expr, name: &Ident) {
+        if never_true(compiled) {
+            self.compiler.diagnostics.push(
+                Diagnostic::warning("never-matches", format!("rule `{}` can never match", name.name))
+                    .at(expr.span, "this condition is always false"),
+            );
+        }
+    }
+
+    /// A permit whose every action has an unconditional forbid can never
+    /// allow anything.
+    fn warn_unreachable_permits(&mut self) {
+        let blocked: Vec<(&str, Span, &str)> = self
+            .rules
+            .iter()
+            .filter(|r| r.effect == Effect::Forbid && r.condition.is_none())
+            .flat_map(|r| r.actions.iter().map(move |a| (a.as_str(), r.span, r.name.as_str())))
+            .collect();
+        let mut warnings = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.effect == Effect::Permit) {
+            let shadows: Vec<_> =
+                rule.actions.iter().filter_map(|a| blocked.iter().find(|(b, _, _)| b == a)).collect();
+            if shadows.len() == rule.actions.len()
+                && let Some((_, span, forbid)) = shadows.first()
+            {
+                warnings.push(
+                    Diagnostic::warning(
+                        "unreachable-permit",
+                        format!("rule `{}` can never allow anything", rule.name),
+                    )
+                    .at(rule.span, "every action it permits is always forbidden")
+                    .with_related(*span, format!("`{forbid}` forbids without a condition")),
+                );
+            }
+        }
+        self.compiler.diagnostics.extend(warnings);
+    }
+}
+
+fn never_true(expr: Option<&CExpr>) -> bool {
+    match expr {
+        Some(CExpr::Const(Const::Bool(false))) => true,
+        Some(CExpr::And(a, b)) => never_true(Some(a)) || never_true(Some(b)),
+        Some(CExpr::Or(a, b)) => never_true(Some(a)) && never_true(Some(b)),
+        Some(CExpr::Not(inner)) => matches!(**inner, CExpr::Const(Const::Bool(true))),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::model::{AccountKind, EnvKind, Environment, User};
+    use crate::directory::{Directory, DirectoryParts};
+
+    fn set(text: &str) -> Result<Loaded, Error> {
+        let mut sources = Sources::new();
+        sources.add("test.policy", text);
+        PolicySet::from_sources(sources)
+    }
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        match set(text) {
+            Ok(loaded) => loaded.warnings.iter().map(|d| d.code).collect(),
+            Err(e) => e.diagnostics().map(|(_, d)| d.iter().map(|d| d.code).collect()).unwrap_or_default(),
+        }
+    }
+
+    fn directory() -> Directory {
+        let env = Environment {
+            id: "E".into(),
+            license: "1".into(),
+            kind: EnvKind::Production,
+            identity: IdentityMode::Invitations,
+            idp_active: false,
+            anonymous_access: false,
+            attrs: Default::default(),
+        };
+        let user = |id: &str| User {
+            id: id.into(),
+            home: "E".into(),
+            guest_license: false,
+            desktop_access: false,
+            employment_end: None,
+            idp_subject: None,
+            attrs: Default::default(),
+        };
+        let account = |id: &str, roles: &[&str]| Account {
+            user: id.into(),
+            env: "E".into(),
+            status: Status::Active,
+            kind: AccountKind::Normal,
+            name: id.into(),
+            email: None,
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            portal: false,
+            invited_until: None,
+            attrs: Default::default(),
+        };
+        Directory::new(DirectoryParts {
+            environments: vec![env],
+            users: vec![user("admin"), user("bob")],
+            accounts: vec![account("admin", &["superuser"]), account("bob", &[])],
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn allowed_when_a_permit_matches_and_no_forbid_does() {
+        let loaded = set(r#"rule p { permit block when actor has role "superuser" }
+               rule f { forbid block when actor.user == target.user because "not yourself" }"#)
+        .unwrap();
+        let dir = directory();
+        let ok = loaded.set.decide(&Request::new("admin", "block", "E").target("bob"), &dir).unwrap();
+        assert!(ok.allowed());
+        let own = loaded.set.decide(&Request::new("admin", "block", "E").target("admin"), &dir).unwrap();
+        assert!(!own.allowed());
+        let report = loaded.set.report(&Request::new("admin", "block", "E"), &own);
+        assert_eq!(report.rules[0].id, "f");
+        assert_eq!(report.reasons, ["not yourself"]);
+        let none = loaded.set.decide(&Request::new("bob", "block", "E").target("admin"), &dir).unwrap();
+        assert_eq!(none.rules(), [RuleRef::Builtin(Builtin::DefaultDeny)]);
+    }
+
+    #[test]
+    fn a_failing_forbid_denies_and_a_failing_permit_does_not_allow() {
+        let loaded = set("rule p { permit delete when target.user.employment_end < request.now }\n\
+             rule q { permit block }\n\
+             rule f { forbid block when target.user.employment_end < request.now }")
+        .unwrap();
+        let dir = directory();
+        let delete = loaded.set.decide(&Request::new("admin", "delete", "E").target("bob"), &dir).unwrap();
+        assert!(!delete.allowed());
+        assert_eq!(delete.errors().len(), 1);
+        let block = loaded.set.decide(&Request::new("admin", "block", "E").target("bob"), &dir).unwrap();
+        assert!(!block.allowed());
+        assert_eq!(loaded.set.rule_name(block.rules()[0]), "f");
+    }
+
+    #[test]
+    fn count_counts_accounts_of_the_environment() {
+        let loaded = set(
+            r#"rule p { permit block }
+               rule last { forbid block when count(accounts where account has role "superuser") <= 1 and target has role "superuser" }"#,
+        )
+        .unwrap();
+        let dir = directory();
+        let d = loaded.set.decide(&Request::new("bob", "block", "E").target("admin"), &dir).unwrap();
+        assert_eq!(loaded.set.rule_name(d.rules()[0]), "last");
+    }
+
+    #[test]
+    fn validation_finds_mistakes_with_codes() {
+        assert_eq!(codes("rule r { permit delet }"), ["unknown-action"]);
+        assert_eq!(codes("rule r { permit block when target.stauts == \"active\" }"), ["unknown-attribute"]);
+        assert_eq!(codes("rule r { permit block when target.status == \"disabled\" }"), ["unknown-value"]);
+        assert_eq!(codes("rule r { permit block when request.batch_size == \"3\" }"), ["type-mismatch"]);
+        assert_eq!(
+            codes("rule r { permit invite when target.status == \"active\" }"),
+            ["root-not-available"]
+        );
+        assert_eq!(codes("rule r { permit block }\nrule r { forbid delete }"), ["duplicate-name"]);
+        assert_eq!(codes("rule r { permit block when false }"), ["never-matches"]);
+        assert_eq!(codes("rule r { permit block }\nrule f { forbid block }"), ["unreachable-permit"]);
+        assert_eq!(codes("lifecycle delete { owns spaces -> reassign }"), ["unknown-asset-kind"]);
+        assert_eq!(codes("lifecycle delete { owns space -> keep }"), ["unknown-consequence"]);
+        assert_eq!(codes("rule r { permit block when target.status }"), ["not-a-condition"]);
+        assert_eq!(codes("rule r { permit block when target.name < \"b\" }"), ["type-mismatch"]);
+    }
+
+    #[test]
+    fn unknown_actions_in_requests_are_errors_with_a_suggestion() {
+        let loaded = set("rule r { permit block }").unwrap();
+        let err =
+            loaded.set.decide(&Request::new("admin", "blok", "E").target("bob"), &directory()).unwrap_err();
+        assert!(matches!(err, RequestError::UnknownAction { ref help, .. } if help.contains("`block`")));
+    }
+}
