@@ -1,11 +1,34 @@
 //! The directory: environments, users, accounts, assets and references.
 //!
-//! `model` holds the entities, `memory` the indexed in-memory view,
-//! `entities` the trait the evaluator reads through.
+//! `model` holds the entities, `yaml` reads and validates the file format,
+//! `store` keeps a directory in SQLite, `memory` is the indexed in-memory
+//! view, `entities` the trait the evaluator reads through.
 
 mod entities;
+mod error;
 mod memory;
 pub mod model;
+pub mod yaml;
+
+use std::path::Path;
 
 pub use entities::{Entities, Lookup, LookupError};
+pub use error::Error;
 pub use memory::{Directory, DirectoryParts};
+
+/// Loads a directory file: `.yaml`, `.yml` or `.json` (validated, every
+/// problem reported with its line and column), or a `.db` SQLite store.
+pub fn load(path: &Path) -> Result<Directory, Error> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml" | "json") => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+            yaml::parse(&path.display().to_string(), &text).map_err(|(sources, diagnostics)| Error::Invalid {
+                path: path.to_path_buf(),
+                sources,
+                diagnostics,
+            })
+        }
+        _ => Err(Error::UnknownFormat { path: path.to_path_buf() }),
+    }
+}

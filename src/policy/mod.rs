@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod load;
 pub mod parse;
+pub mod report;
 pub mod request;
 pub mod schema;
 pub mod set;

@@ -1,0 +1,56 @@
+//! What can go wrong reading, validating or storing a directory.
+
+use std::path::PathBuf;
+
+use crate::policy::{Diagnostic, Sources};
+
+/// The directory layer's error.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be read or written.
+    #[error("cannot access `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid directory; every problem is listed.
+    #[error("`{}` is not a valid directory", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The file's text, to render the diagnostics with.
+        sources: Sources,
+        /// Every problem found.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// The file's extension says neither YAML, JSON nor SQLite.
+    #[error("`{}` is not a directory file", path.display())]
+    #[diagnostic(help("directories are `.yaml`, `.yml`, `.json` or `.db` (SQLite) files"))]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The SQLite store failed.
+    #[error("the directory database `{}` failed: {message}", path.display())]
+    Store {
+        /// The database.
+        path: PathBuf,
+        /// What SQLite said.
+        message: String,
+    },
+    /// The database was written by a newer steward.
+    #[error("`{}` has schema version {found}; this steward reads up to {supported}", path.display())]
+    #[diagnostic(help("upgrade steward to open it"))]
+    NewerSchema {
+        /// The database.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+}
