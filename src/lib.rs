@@ -6,7 +6,11 @@
 
 pub mod cli;
 pub mod directory;
+pub mod engine;
 pub mod error;
+pub mod graph;
 pub mod policy;
+pub mod testing;
 
+pub use engine::{Engine, Verdict};
 pub use error::Error;

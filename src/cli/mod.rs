@@ -2,6 +2,12 @@
 //! `run` that returns an [`Exit`]. Only this module prints and picks exit
 //! codes; the library below it returns values and errors.
 
+mod check;
+mod decide;
+mod impact;
+mod output;
+mod test;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -11,7 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub enum Exit {
     /// 0: success, or the request is allowed.
     Ok = 0,
-    /// 1: any other failure (I/O, a check that found differences).
+    /// 1: any other failure (I/O, a check that found differences, failing tests).
     Failure = 1,
     /// 2: the request is denied.
     Deny = 2,
@@ -35,6 +41,16 @@ pub enum ErrorFormat {
     Json,
 }
 
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// Text for people.
+    #[default]
+    Human,
+    /// JSON, as documented in docs/json.md.
+    Json,
+}
+
 /// A policy engine for user lifecycle administration.
 #[derive(Debug, Parser)]
 #[command(name = "steward", version, about, long_about = None)]
@@ -50,9 +66,25 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Parse and validate policy files.
+    Check(check::Args),
+    /// Run the test files of policy packs.
+    Test(test::Args),
+    /// Decide one request: allowed or denied, by which rules, and what it would do.
+    Decide(Box<decide::Args>),
+    /// Show what an action on an account would do, before anyone does it.
+    Impact(impact::Args),
+}
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {}
+    let errors = cli.error_format;
+    let exit = match cli.command {
+        Command::Check(args) => check::run(args, errors),
+        Command::Test(args) => test::run(args, errors),
+        Command::Decide(args) => decide::run(*args, errors),
+        Command::Impact(args) => impact::run(args, errors),
+    };
+    exit.into()
 }

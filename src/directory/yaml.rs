@@ -180,11 +180,14 @@ impl Checker<'_> {
         span_at(self.file, self.text, spanned.referenced.line(), spanned.referenced.column())
     }
 
-    fn error(&mut self, code: &'static str, message: String, span: Span, label: &str) -> &mut Diagnostic {
-        self.diagnostics.push(Diagnostic::error(code, message).at(span, label));
-        let last = self.diagnostics.len() - 1;
-        // The vector was just pushed to, so the index exists.
-        &mut self.diagnostics[last]
+    fn error(&mut self, code: &'static str, message: String, span: Span, label: &str) {
+        self.report(code, message, span, label, None);
+    }
+
+    fn report(&mut self, code: &'static str, message: String, span: Span, label: &str, help: Option<String>) {
+        let mut diagnostic = Diagnostic::error(code, message).at(span, label);
+        diagnostic.help = help;
+        self.diagnostics.push(diagnostic);
     }
 
     fn check(&mut self, raw: RawDirectory) -> DirectoryParts {
@@ -238,15 +241,13 @@ impl Checker<'_> {
         }
         let span = self.span(id);
         let suggestion = did_you_mean(&text, env_ids.iter().map(String::as_str)).map(str::to_owned);
-        let d = self.error(
+        self.report(
             "unknown-environment",
             format!("{what} is in unknown environment `{text}`"),
             span,
             "not an environment of this directory",
+            suggestion.map(|s| format!("did you mean `{s}`?")),
         );
-        if let Some(s) = suggestion {
-            *d = d.clone().with_help(format!("did you mean `{s}`?"));
-        }
         None
     }
 
@@ -265,9 +266,13 @@ impl Checker<'_> {
             Some(s) => format!("did you mean `{s}`? the values are: {}", names.join(", ")),
             None => format!("the values are: {}", names.join(", ")),
         };
-        let d =
-            self.error("unknown-value", format!("`{}` is not {what}", value.value), span, "unknown value");
-        *d = d.clone().with_help(help);
+        self.report(
+            "unknown-value",
+            format!("`{}` is not {what}", value.value),
+            span,
+            "unknown value",
+            Some(help),
+        );
         None
     }
 
@@ -373,13 +378,13 @@ impl Checker<'_> {
         let invited_until = match &account.invited_until {
             Some(t) if status != Status::Pending => {
                 let span = self.span(t);
-                let d = self.error(
+                self.report(
                     "invitation-not-pending",
                     format!("`invited_until` is set on a {status} account of `{user}`"),
                     span,
                     "only pending accounts have an invitation",
+                    Some("remove the key, or make the account `status: pending`".into()),
                 );
-                *d = d.clone().with_help("remove the key, or make the account `status: pending`");
                 return None;
             }
             Some(t) => Some(self.timestamp(t)?),
@@ -446,9 +451,13 @@ impl Checker<'_> {
         let (true, Some(kind), Some(env)) = (unique, kind, env) else { return None };
         match (kind, &asset.space_type) {
             (AssetKind::Space, None) => {
-                let d =
-                    self.error("space-type", format!("space `{id}` has no `space_type`"), span, "this space");
-                *d = d.clone().with_help("add `space_type: personal | shared | managed | data` (D7)");
+                self.report(
+                    "space-type",
+                    format!("space `{id}` has no `space_type`"),
+                    span,
+                    "this space",
+                    Some("add `space_type: personal | shared | managed | data` (D7)".into()),
+                );
                 return None;
             }
             (AssetKind::Space, Some(_)) => {}
@@ -469,13 +478,13 @@ impl Checker<'_> {
                 let user = owner.value.text();
                 if !accounts.contains(&(user.clone(), env.clone())) {
                     let span = self.span(owner);
-                    let d = self.error(
+                    self.report(
                         "owner-without-account",
                         format!("the owner of `{id}`, `{user}`, has no account in `{env}`"),
                         span,
                         "no account in the asset's environment",
+                        Some("an asset is owned by an account of its own environment".into()),
                     );
-                    *d = d.clone().with_help("an asset is owned by an account of its own environment");
                     return None;
                 }
                 Some(user)
@@ -510,15 +519,13 @@ impl Checker<'_> {
                 match by_id.get(target.as_str()) {
                     None => {
                         let suggestion = did_you_mean(&target, ids.iter().copied()).map(str::to_owned);
-                        let d = self.error(
+                        self.report(
                             "unknown-asset",
                             format!("`{id}` refers to unknown asset `{target}`"),
                             span,
                             "no such asset",
+                            suggestion.map(|s| format!("did you mean `{s}`?")),
                         );
-                        if let Some(s) = suggestion {
-                            *d = d.clone().with_help(format!("did you mean `{s}`?"));
-                        }
                     }
                     Some(t) if is_space && t.kind != AssetKind::Space => {
                         self.error(
@@ -627,8 +634,13 @@ impl Checker<'_> {
             Ok(d) => Some(d),
             Err(e) => {
                 let span = self.span(raw);
-                let d = self.error("invalid-date", format!("`{text}` is not a date"), span, &e.to_string());
-                *d = d.clone().with_help("dates are written YYYY-MM-DD, for example 2026-10-31");
+                self.report(
+                    "invalid-date",
+                    format!("`{text}` is not a date"),
+                    span,
+                    &e.to_string(),
+                    Some("dates are written YYYY-MM-DD, for example 2026-10-31".into()),
+                );
                 None
             }
         }
@@ -640,11 +652,13 @@ impl Checker<'_> {
             Ok(t) => Some(t),
             Err(e) => {
                 let span = self.span(raw);
-                let d =
-                    self.error("invalid-date", format!("`{text}` is not a date-time"), span, &e.to_string());
-                *d = d
-                    .clone()
-                    .with_help("date-times are RFC 3339 with an offset, for example 2026-12-01T00:00:00Z");
+                self.report(
+                    "invalid-date",
+                    format!("`{text}` is not a date-time"),
+                    span,
+                    &e.to_string(),
+                    Some("date-times are RFC 3339 with an offset, for example 2026-12-01T00:00:00Z".into()),
+                );
                 None
             }
         }

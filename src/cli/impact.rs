@@ -1,0 +1,79 @@
+//! `steward impact`: what an action on an account would do.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::{ErrorFormat, Exit, output};
+use crate::Engine;
+use crate::graph::{ImpactQuery, dot, report};
+
+/// Show what an action on an account would do, before anyone does it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Policy files, or folders of `.policy` files (their lifecycle blocks decide).
+    #[arg(long = "policy", required = true)]
+    pub policies: Vec<PathBuf>,
+    /// The directory (`.yaml`, `.json` or `.db`).
+    #[arg(long)]
+    pub directory: PathBuf,
+    /// The user whose account is acted on.
+    #[arg(long)]
+    pub target: String,
+    /// The environment of the account.
+    #[arg(long)]
+    pub env: String,
+    /// The action.
+    #[arg(long, default_value = "delete")]
+    pub action: String,
+    /// Who would act: decides the fallback and is the context of follow-ups.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// How to print the impact.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ImpactFormat,
+}
+
+/// Output formats of `impact`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ImpactFormat {
+    /// Text for people, verdict first.
+    #[default]
+    Human,
+    /// JSON, as documented in docs/json.md.
+    Json,
+    /// Graphviz DOT: `steward impact ... --format dot | dot -Tsvg > impact.svg`.
+    Dot,
+}
+
+/// Exit 0 with the impact, 3 when the account or inputs are invalid.
+pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+    let policies = match output::load_policies(&args.policies, errors) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let directory = match output::load_directory(&args.directory, errors) {
+        Ok(d) => d,
+        Err(exit) => return exit,
+    };
+    let engine = Engine::new(policies, directory);
+    let query = ImpactQuery {
+        actor: args.actor.as_deref(),
+        action: &args.action,
+        user: &args.target,
+        env: &args.env,
+    };
+    let impact = match engine.impact(&query) {
+        Ok(i) => i,
+        Err(e) => {
+            output::error(errors, &e);
+            return Exit::Invalid;
+        }
+    };
+    match args.format {
+        ImpactFormat::Human => print!("{}", report::render(&impact)),
+        ImpactFormat::Json => output::json(&impact),
+        ImpactFormat::Dot => print!("{}", dot::render(&impact)),
+    }
+    Exit::Ok
+}

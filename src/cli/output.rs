@@ -1,0 +1,96 @@
+//! Printing errors the same way in every command, and loading what most
+//! commands need (a policy set, a directory).
+
+use std::path::{Path, PathBuf};
+
+use super::{ErrorFormat, Exit};
+use crate::directory::{self, Directory};
+use crate::policy::report::{render_human, render_json};
+use crate::policy::{self, Diagnostic, PolicySet, Sources};
+
+/// Prints diagnostics to stderr in the chosen format.
+pub fn diagnostics(format: ErrorFormat, sources: &Sources, list: &[Diagnostic]) {
+    let text = match format {
+        ErrorFormat::Human => render_human(sources, list),
+        ErrorFormat::Json => render_json(sources, list),
+    };
+    eprint!("{text}");
+}
+
+/// Prints an error (with its diagnostics when it has any) to stderr.
+pub fn error(format: ErrorFormat, error: &(dyn std::error::Error + 'static)) {
+    match format {
+        ErrorFormat::Human => {
+            let mut text = format!("error: {error}");
+            let mut source = error.source();
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{text}");
+        }
+        ErrorFormat::Json => {
+            let json = serde_json::json!({ "severity": "error", "message": error.to_string() });
+            eprintln!("{json}");
+        }
+    }
+}
+
+/// Loads a policy set, printing warnings; on failure prints why and gives
+/// the exit code (3 invalid, 1 unreadable).
+pub fn load_policies(paths: &[PathBuf], format: ErrorFormat) -> Result<PolicySet, Exit> {
+    match PolicySet::load(paths) {
+        Ok(loaded) => {
+            if !loaded.warnings.is_empty() {
+                diagnostics(format, loaded.set.sources(), &loaded.warnings);
+            }
+            Ok(loaded.set)
+        }
+        Err(e) => Err(policy_error(format, &e)),
+    }
+}
+
+/// Prints a policy error and picks its exit code.
+pub fn policy_error(format: ErrorFormat, e: &policy::Error) -> Exit {
+    match e.diagnostics() {
+        Some((sources, list)) => {
+            diagnostics(format, sources, list);
+            Exit::Invalid
+        }
+        None => {
+            error(format, e);
+            Exit::Failure
+        }
+    }
+}
+
+/// Loads a directory file; on failure prints why and gives the exit code.
+pub fn load_directory(path: &Path, format: ErrorFormat) -> Result<Directory, Exit> {
+    directory::load(path).map_err(|e| directory_error(format, &e))
+}
+
+/// Prints a directory error and picks its exit code.
+pub fn directory_error(format: ErrorFormat, e: &directory::Error) -> Exit {
+    match e {
+        directory::Error::Invalid { sources, diagnostics: list, .. } => {
+            diagnostics(format, sources, list);
+            Exit::Invalid
+        }
+        directory::Error::UnknownFormat { .. } | directory::Error::NewerSchema { .. } => {
+            error(format, e);
+            Exit::Invalid
+        }
+        _ => {
+            error(format, e);
+            Exit::Failure
+        }
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot write JSON: {e}"),
+    }
+}

@@ -1,0 +1,207 @@
+//! The library's front door: a policy set and a directory, loaded once and
+//! shared, answering "may this happen, and what would it break?".
+//!
+//! ```
+//! use steward::{Engine, policy::{PolicySet, Request, Sources}};
+//! use steward::directory::yaml;
+//!
+//! let mut sources = Sources::new();
+//! sources.add("p.policy", r#"rule admins { permit block when actor has role "admin" }"#);
+//! let policies = PolicySet::from_sources(sources).unwrap().set;
+//! let directory = yaml::parse("d.yaml", "
+//! environments: [{ id: E, license: L, kind: production }]
+//! users:
+//!   - { id: ann, home: E, accounts: [{ env: E, status: active, roles: [admin] }] }
+//!   - { id: bob, home: E, accounts: [{ env: E, status: active }] }
+//! ").unwrap();
+//! let engine = Engine::new(policies, directory);
+//! let verdict = engine.decide(&Request::new("ann", "block", "E").target("bob")).unwrap();
+//! assert_eq!(verdict.report.decision, "allow");
+//! assert_eq!(verdict.impact.unwrap().license.unwrap().after, 1);
+//! ```
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::Directory;
+use crate::graph::{
+    Analyzer, Authorizer, Fallback, Impact, ImpactError, ImpactQuery, LicenseIndex, ReferenceGraph,
+};
+use crate::policy::{DecisionReport, PolicySet, Request, RequestError, RuleReport};
+
+/// A policy set over a directory. `Send + Sync`; every method takes `&self`.
+/// The reference graph and license counts are built on first use.
+#[derive(Debug)]
+pub struct Engine {
+    policies: PolicySet,
+    directory: Directory,
+    graph: OnceLock<(ReferenceGraph, LicenseIndex)>,
+}
+
+/// A decision with, for actions that change an account, what it would do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The decision, its rules and reasons.
+    #[serde(flatten)]
+    pub report: DecisionReport,
+    /// The action is impossible (records refer to the account, P3) and this
+    /// one is proposed instead, with whether the actor may do it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+    /// What the action would do (for the fallback action, when it falls back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+}
+
+impl Verdict {
+    /// Whether the request is allowed.
+    pub fn allowed(&self) -> bool {
+        self.report.decision == "allow"
+    }
+}
+
+/// Actions whose impact a verdict reports even without a lifecycle block:
+/// they change an account's status, and so the license count.
+const STATUS_ACTIONS: &[&str] = &["block", "unblock", "delete", "register", "revoke_invitation"];
+
+impl Engine {
+    /// An engine over `policies` and `directory`.
+    pub fn new(policies: PolicySet, directory: Directory) -> Self {
+        Engine { policies, directory, graph: OnceLock::new() }
+    }
+
+    /// The policy set and the directory, given back.
+    pub fn into_parts(self) -> (PolicySet, Directory) {
+        (self.policies, self.directory)
+    }
+
+    /// The policy set.
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    /// The directory.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// The reference graph (built on first use).
+    pub fn graph(&self) -> &ReferenceGraph {
+        &self.graph_and_licenses().0
+    }
+
+    /// Who counts toward which license (built on first use).
+    pub fn licenses(&self) -> &LicenseIndex {
+        &self.graph_and_licenses().1
+    }
+
+    fn graph_and_licenses(&self) -> &(ReferenceGraph, LicenseIndex) {
+        self.graph
+            .get_or_init(|| (ReferenceGraph::build(&self.directory), LicenseIndex::build(&self.directory)))
+    }
+
+    /// Decides `request` and, for actions that change an account, computes
+    /// their impact. A delete that records prevent (P3) is denied by the
+    /// built-in rule `referenced`, with the fallback it proposes.
+    pub fn decide(&self, request: &Request) -> Result<Verdict, RequestError> {
+        let decision = self.policies.decide(request, &self.directory)?;
+        let mut report = self.policies.report(request, &decision);
+        let Some(target) = request.target.as_deref() else {
+            return Ok(Verdict { report, fallback: None, impact: None });
+        };
+        let lifecycle = self.policies.lifecycle(&request.action);
+        if lifecycle.is_none() && !STATUS_ACTIONS.contains(&request.action.as_str()) {
+            return Ok(Verdict { report, fallback: None, impact: None });
+        }
+        let query = ImpactQuery {
+            actor: Some(&request.actor),
+            action: &request.action,
+            user: target,
+            env: &request.env,
+        };
+        let mut impact = match self.impact_with(&query, request) {
+            Ok(impact) => impact,
+            // The account exists (the decision resolved it), so this is unreachable;
+            // a verdict without impact is still a correct verdict.
+            Err(ImpactError::NoAccount { .. }) => {
+                return Ok(Verdict { report, fallback: None, impact: None });
+            }
+        };
+        let fallback = impact.fallback.take();
+        if let Some(fallback) = &fallback
+            && decision.allowed()
+        {
+            let rows: Vec<String> =
+                fallback.references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
+            report.decision = "deny".into();
+            report.rules = vec![RuleReport {
+                id: "referenced".into(),
+                effect: "forbid".into(),
+                source: "lifecycle".into(),
+            }];
+            report.reasons = vec![format!(
+                "`{target}` cannot be {}: {} still refer to them; {} instead (P3)",
+                if request.action == "delete" { "deleted" } else { "changed" },
+                rows.join(", "),
+                fallback.action
+            )];
+        }
+        Ok(Verdict { report, fallback, impact: Some(impact) })
+    }
+
+    /// Decides many requests; each answer in the order asked.
+    pub fn decide_batch(&self, requests: &[Request]) -> Vec<Result<Verdict, RequestError>> {
+        requests.iter().map(|r| self.decide(r)).collect()
+    }
+
+    /// The impact of `action` on the account of `user` in `env`, with the
+    /// follow-up decisions (fallback, reassigners) made for `actor`.
+    pub fn impact(&self, query: &ImpactQuery<'_>) -> Result<Impact, ImpactError> {
+        let base = Request::new(query.actor.unwrap_or_default(), query.action, query.env);
+        self.impact_with(query, &base)
+    }
+
+    fn impact_with(&self, query: &ImpactQuery<'_>, base: &Request) -> Result<Impact, ImpactError> {
+        let (graph, licenses) = self.graph_and_licenses();
+        let analyzer = Analyzer::new(&self.directory, graph, licenses);
+        let authorizer = PolicyAuthorizer { engine: self, base };
+        analyzer.impact(query, self.policies.lifecycle(query.action), &authorizer)
+    }
+}
+
+/// The graph's follow-up questions, answered by the policy set in the
+/// context of the original request (same clock, reason, confirmation).
+struct PolicyAuthorizer<'a> {
+    engine: &'a Engine,
+    base: &'a Request,
+}
+
+impl Authorizer for PolicyAuthorizer<'_> {
+    fn may_act(&self, actor: &str, action: &str, target: &str, env: &str) -> bool {
+        let request = Request {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: Some(target.to_owned()),
+            env: env.to_owned(),
+            asset: None,
+            to: None,
+            ..self.base.clone()
+        };
+        self.engine.policies.decide(&request, &self.engine.directory).is_ok_and(|d| d.allowed())
+    }
+
+    fn may_reassign(&self, actor: &str, asset: &str, env: &str) -> bool {
+        let request = Request {
+            actor: actor.to_owned(),
+            action: "reassign".to_owned(),
+            target: None,
+            asset: Some(asset.to_owned()),
+            env: env.to_owned(),
+            to: None,
+            now: self.base.now,
+            ..Request::default()
+        };
+        self.engine.policies.decide(&request, &self.engine.directory).is_ok_and(|d| d.allowed())
+    }
+}

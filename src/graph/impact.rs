@@ -1,0 +1,413 @@
+//! What an action on an account would do, before anyone does it: a walk of
+//! the reference graph under the policy set's lifecycle block for the
+//! action. Nothing here knows asset kinds: the lifecycle block says what
+//! happens to each, and the policy says who may do the follow-up actions.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
+
+use super::build::{Edge, Node, ReferenceGraph};
+use super::license::{LicenseIndex, license_of};
+use crate::directory::Directory;
+use crate::directory::model::{Account, IdentityMode, Status};
+use crate::policy::LifecycleSpec;
+use crate::policy::schema::Consequence;
+
+/// Answers "would the policy allow this follow-up request?" for the impact
+/// walk: the fallback of a delete (P3) and who may reassign an asset (D7).
+pub trait Authorizer {
+    /// Whether `actor` may do `action` to the account of `target` in `env`.
+    fn may_act(&self, actor: &str, action: &str, target: &str, env: &str) -> bool;
+    /// Whether `actor` may reassign `asset` in `env`.
+    fn may_reassign(&self, actor: &str, asset: &str, env: &str) -> bool;
+}
+
+/// The question: which action, on whose account, asked by whom.
+#[derive(Debug, Clone, Copy)]
+pub struct ImpactQuery<'a> {
+    /// The acting user (decides the fallback); `None` skips that decision.
+    pub actor: Option<&'a str>,
+    /// `delete`, `block`, `unblock`, ...
+    pub action: &'a str,
+    /// The user whose account is acted on.
+    pub user: &'a str,
+    /// The environment of the account.
+    pub env: &'a str,
+}
+
+/// Everything an action would do. The JSON form is a stable contract
+/// (docs/json.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Impact {
+    /// The action.
+    pub action: String,
+    /// The user acted on.
+    pub target: String,
+    /// The environment.
+    pub env: String,
+    /// Records refer to the account, so the action is impossible (P3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+    /// Assets that need a new owner (D3, D6).
+    pub reassign: Vec<Reassignment>,
+    /// Assets of others that break because of this (D3).
+    pub at_risk: Vec<AtRisk>,
+    /// Assets revoked (API keys, D6).
+    pub revoke: Vec<String>,
+    /// Assets removed (alerts, notifications, sessions, Q8).
+    pub remove: Vec<String>,
+    /// Assets disabled (alerts on block, Q4).
+    pub disable: Vec<String>,
+    /// The license the account counts toward, before and after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<LicenseChange>,
+    /// Things to know.
+    pub warnings: Vec<Warning>,
+}
+
+/// The action cannot be done; this one is proposed instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fallback {
+    /// The proposed action (`block`).
+    pub action: String,
+    /// `allow` or `deny`: whether the actor may do the fallback; `unknown`
+    /// when no actor was given.
+    pub decision: String,
+    /// The records that prevent the action.
+    pub references: Vec<ReferenceCount>,
+}
+
+/// Rows of one table that refer to the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceCount {
+    /// The table.
+    pub table: String,
+    /// How many rows.
+    pub rows: u64,
+}
+
+/// An asset that needs a new owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reassignment {
+    /// The asset.
+    pub asset: String,
+    /// Its kind.
+    pub kind: String,
+    /// Who may take it: active accounts of the environment, the target excluded.
+    pub candidates: Vec<String>,
+    /// Who may reassign it, as the policy says (D7).
+    pub reassigners: Vec<String>,
+}
+
+/// An asset of someone else that breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtRisk {
+    /// The asset at risk.
+    pub asset: String,
+    /// From it to the asset the action takes away.
+    pub path: Vec<String>,
+}
+
+/// The count of one license before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseChange {
+    /// The license.
+    pub license: String,
+    /// Users counting now.
+    pub before: usize,
+    /// Users counting after.
+    pub after: usize,
+}
+
+/// Something the administrator should know, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// `idp_recreates_user`, `active_in_other_environments`,
+    /// `pending_invitation_voided`, `anonymous_not_member`.
+    pub code: String,
+    /// In words.
+    pub message: String,
+}
+
+/// Why an impact cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum ImpactError {
+    /// The account does not exist.
+    #[error("`{user}` has no account in `{env}`")]
+    NoAccount {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+    },
+}
+
+/// The status an action leaves the account in; `None` when it is deleted.
+pub fn status_after(action: &str, before: Status) -> Option<Status> {
+    match action {
+        "delete" | "revoke_invitation" => None,
+        "block" => Some(Status::Blocked),
+        "unblock" | "register" => Some(Status::Active),
+        _ => Some(before),
+    }
+}
+
+/// Computes impacts over one directory and its graph, sharing the license
+/// index across a batch.
+pub struct Analyzer<'a> {
+    directory: &'a Directory,
+    graph: &'a ReferenceGraph,
+    licenses: &'a LicenseIndex,
+}
+
+impl<'a> Analyzer<'a> {
+    /// An analyzer for `directory`, its `graph` and its license index.
+    pub fn new(directory: &'a Directory, graph: &'a ReferenceGraph, licenses: &'a LicenseIndex) -> Self {
+        Analyzer { directory, graph, licenses }
+    }
+
+    /// The impact of `query` under `lifecycle` (the policy's block for the
+    /// action, if any), with follow-up decisions from `authorizer`.
+    pub fn impact(
+        &self,
+        query: &ImpactQuery<'_>,
+        lifecycle: Option<&LifecycleSpec>,
+        authorizer: &dyn Authorizer,
+    ) -> Result<Impact, ImpactError> {
+        let no_account = || ImpactError::NoAccount { user: query.user.to_owned(), env: query.env.to_owned() };
+        let node = self.graph.account(query.user, query.env).ok_or_else(no_account)?;
+        let account = self.account_at(node).ok_or_else(no_account)?;
+        let mut impact = Impact {
+            action: query.action.to_owned(),
+            target: query.user.to_owned(),
+            env: query.env.to_owned(),
+            ..Impact::default()
+        };
+        if let Some(spec) = lifecycle {
+            impact.fallback = self.fallback(node, spec, query, authorizer);
+            // A deletion that falls back changes nothing it owns: the block it
+            // falls back to has its own impact.
+            if impact.fallback.is_none() {
+                self.consequences(node, account, spec, authorizer, &mut impact);
+            }
+        }
+        let effective = match &impact.fallback {
+            Some(fallback) => fallback.action.as_str(),
+            None => query.action,
+        };
+        impact.license = self.license(account, effective);
+        impact.warnings = self.warnings(account, effective);
+        Ok(impact)
+    }
+
+    fn account_at(&self, node: NodeIndex) -> Option<&'a Account> {
+        match self.graph.node(node)? {
+            Node::Account(i) => self.directory.accounts().get(i as usize),
+            _ => None,
+        }
+    }
+
+    fn asset_id(&self, node: NodeIndex) -> Option<&'a crate::directory::model::Asset> {
+        match self.graph.node(node)? {
+            Node::Asset(i) => self.directory.assets().get(i as usize),
+            _ => None,
+        }
+    }
+
+    fn fallback(
+        &self,
+        node: NodeIndex,
+        spec: &LifecycleSpec,
+        query: &ImpactQuery<'_>,
+        authorizer: &dyn Authorizer,
+    ) -> Option<Fallback> {
+        let action = spec.fallback.as_ref()?;
+        let mut references: Vec<ReferenceCount> = self
+            .graph
+            .incoming(node)
+            .filter_map(|(edge, from)| match (edge, self.graph.node(from)) {
+                (Edge::Refers(rows), Some(Node::Table(i))) => self
+                    .directory
+                    .references()
+                    .get(i as usize)
+                    .map(|r| ReferenceCount { table: r.table.clone(), rows }),
+                _ => None,
+            })
+            .collect();
+        if references.is_empty() {
+            return None;
+        }
+        references.sort_by(|a, b| a.table.cmp(&b.table));
+        let decision = match query.actor {
+            Some(actor) if authorizer.may_act(actor, action, query.user, query.env) => "allow",
+            Some(_) => "deny",
+            None => "unknown",
+        };
+        Some(Fallback { action: action.clone(), decision: decision.to_owned(), references })
+    }
+
+    fn consequences(
+        &self,
+        node: NodeIndex,
+        account: &Account,
+        spec: &LifecycleSpec,
+        authorizer: &dyn Authorizer,
+        impact: &mut Impact,
+    ) {
+        let mut owned: Vec<(NodeIndex, &crate::directory::model::Asset)> = self
+            .graph
+            .outgoing(node)
+            .filter(|(edge, _)| *edge == Edge::Owns)
+            .filter_map(|(_, asset)| Some((asset, self.asset_id(asset)?)))
+            .collect();
+        owned.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+        let mut affected = Vec::new();
+        for (asset_node, asset) in owned {
+            let Some(consequence) = spec.consequence(asset.kind) else { continue };
+            affected.push(asset_node);
+            match consequence {
+                Consequence::Reassign => impact.reassign.push(Reassignment {
+                    asset: asset.id.clone(),
+                    kind: asset.kind.to_string(),
+                    candidates: self.candidates(account),
+                    reassigners: self.reassigners(&asset.id, &account.env, authorizer),
+                }),
+                Consequence::Revoke => impact.revoke.push(asset.id.clone()),
+                Consequence::Remove => impact.remove.push(asset.id.clone()),
+                Consequence::Disable => impact.disable.push(asset.id.clone()),
+            }
+        }
+        impact.at_risk = self.at_risk(node, &affected);
+    }
+
+    /// Active accounts of the environment, the target excluded.
+    fn candidates(&self, account: &Account) -> Vec<String> {
+        self.directory
+            .accounts_in(&account.env)
+            .filter(|a| a.status == Status::Active && a.user != account.user)
+            .map(|a| a.user.clone())
+            .collect()
+    }
+
+    fn reassigners(&self, asset: &str, env: &str, authorizer: &dyn Authorizer) -> Vec<String> {
+        self.directory
+            .accounts_in(env)
+            .filter(|a| a.status == Status::Active && authorizer.may_reassign(&a.user, asset, env))
+            .map(|a| a.user.clone())
+            .collect()
+    }
+
+    /// Assets owned by others that sit in or use, directly or not, one of
+    /// the `affected` assets; each with the path that links them.
+    fn at_risk(&self, owner: NodeIndex, affected: &[NodeIndex]) -> Vec<AtRisk> {
+        let mut parent: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+        let mut queue: VecDeque<NodeIndex> = affected.iter().copied().collect();
+        let mut seen: BTreeSet<NodeIndex> = affected.iter().copied().collect();
+        let mut found = Vec::new();
+        while let Some(node) = queue.pop_front() {
+            for (edge, dependant) in self.graph.incoming(node) {
+                if !matches!(edge, Edge::In | Edge::Uses) || !seen.insert(dependant) {
+                    continue;
+                }
+                parent.insert(dependant, node);
+                queue.push_back(dependant);
+                let owned_by_target =
+                    self.graph.incoming(dependant).any(|(e, from)| e == Edge::Owns && from == owner);
+                if !owned_by_target {
+                    found.push(dependant);
+                }
+            }
+        }
+        let mut at_risk: Vec<AtRisk> = found
+            .into_iter()
+            .filter_map(|node| {
+                let mut path = Vec::new();
+                let mut step = Some(node);
+                while let Some(current) = step {
+                    path.push(self.asset_id(current)?.id.clone());
+                    step = parent.get(&current).copied();
+                }
+                Some(AtRisk { asset: path.first()?.clone(), path })
+            })
+            .collect();
+        at_risk.sort_by(|a, b| a.asset.cmp(&b.asset));
+        at_risk
+    }
+
+    fn license(&self, account: &Account, action: &str) -> Option<LicenseChange> {
+        let license = license_of(self.directory, account)?;
+        let after_status = status_after(action, account.status);
+        let changes = self.licenses.after_changes(self.directory, [(account, after_status)]);
+        let (before, after) = changes.into_iter().find(|(l, _, _)| l == license).map_or_else(
+            || {
+                let n = self.licenses.count(license);
+                (n, n)
+            },
+            |(_, b, a)| (b, a),
+        );
+        Some(LicenseChange { license: license.to_owned(), before, after })
+    }
+
+    fn warnings(&self, account: &Account, action: &str) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        let removes_access = matches!(action, "delete" | "block");
+        let environment = self.directory.environment(&account.env);
+        if action == "delete"
+            && let Some(env) = environment
+            && env.identity == IdentityMode::Idp
+            && env.idp_active
+        {
+            warnings.push(Warning {
+                code: "idp_recreates_user".into(),
+                message: format!(
+                    "`{}` uses an identity provider: `{}` is created again at their next login unless removed from the identity provider first (D5)",
+                    env.id, account.user
+                ),
+            });
+        }
+        if removes_access {
+            let others: Vec<&Account> = self
+                .directory
+                .accounts_of(&account.user)
+                .filter(|a| a.env != account.env && a.status == Status::Active)
+                .collect();
+            if !others.is_empty() {
+                let license = license_of(self.directory, account);
+                let shared: Vec<&str> = others
+                    .iter()
+                    .filter(|a| license.is_some() && license_of(self.directory, a) == license)
+                    .map(|a| a.env.as_str())
+                    .collect();
+                let envs: Vec<&str> = others.iter().map(|a| a.env.as_str()).collect();
+                let mut message = format!("`{}` stays active in {} (P7)", account.user, envs.join(", "));
+                if !shared.is_empty() {
+                    message.push_str(&format!(
+                        "; they keep counting toward license {} through {} (P2)",
+                        license.unwrap_or_default(),
+                        shared.join(", ")
+                    ));
+                }
+                warnings.push(Warning { code: "active_in_other_environments".into(), message });
+            }
+        }
+        if action == "delete" && account.status == Status::Pending {
+            warnings.push(Warning {
+                code: "pending_invitation_voided".into(),
+                message: format!(
+                    "the invitation of `{}` no longer works once the account is deleted (D1, Q7)",
+                    account.user
+                ),
+            });
+        }
+        if account.kind == crate::directory::model::AccountKind::Anonymous {
+            warnings.push(Warning {
+                code: "anonymous_not_member".into(),
+                message: "anonymous users are not members and cannot be deleted: turn off anonymous access to the app, or reset its access code (D2)".into(),
+            });
+        }
+        warnings
+    }
+}

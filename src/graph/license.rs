@@ -1,0 +1,112 @@
+//! Who counts toward which license (P2, P6, G1, G3, G12, D1).
+//!
+//! A user counts toward a license when they have an active account in any
+//! environment of it (test and acceptance count too, P2). A guest account
+//! counts toward the guest's *home* license (G1), unless it was converted to
+//! a normal account, which counts toward the customer's (G3, G12).
+//! Anonymous accounts are not members and never count (D2).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::directory::Directory;
+use crate::directory::model::{Account, AccountKind, Status};
+
+/// The license an account counts toward, when it counts at all.
+pub fn license_of<'d>(directory: &'d Directory, account: &Account) -> Option<&'d str> {
+    if account.kind == AccountKind::Anonymous {
+        return None;
+    }
+    let env = if account.kind == AccountKind::Guest {
+        directory.user(&account.user).map_or(account.env.as_str(), |u| u.home.as_str())
+    } else {
+        account.env.as_str()
+    };
+    directory.environment(env).map(|e| e.license.as_str())
+}
+
+/// One license and who counts toward it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LicenseCount {
+    /// The license (participant number).
+    pub license: String,
+    /// How many users count.
+    pub count: usize,
+    /// Who, sorted.
+    pub users: Vec<String>,
+}
+
+/// Per license, per user: how many active accounts make the user count.
+/// Precomputed once so that the effect of one change is O(1).
+#[derive(Debug, Clone, Default)]
+pub struct LicenseIndex {
+    counting: BTreeMap<String, BTreeMap<String, u32>>,
+}
+
+impl LicenseIndex {
+    /// Counts the whole directory.
+    pub fn build(directory: &Directory) -> Self {
+        let mut counting: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+        for account in directory.accounts().iter().filter(|a| a.status == Status::Active) {
+            if let Some(license) = license_of(directory, account) {
+                *counting.entry(license.to_owned()).or_default().entry(account.user.clone()).or_default() +=
+                    1;
+            }
+        }
+        LicenseIndex { counting }
+    }
+
+    /// How many users count toward `license`.
+    pub fn count(&self, license: &str) -> usize {
+        self.counting.get(license).map_or(0, BTreeMap::len)
+    }
+
+    /// How many active accounts make `user` count toward `license`.
+    pub fn accounts_counting(&self, license: &str, user: &str) -> u32 {
+        self.counting.get(license).and_then(|u| u.get(user)).copied().unwrap_or(0)
+    }
+
+    /// Every license with its users, sorted.
+    pub fn licenses(&self) -> Vec<LicenseCount> {
+        self.counting
+            .iter()
+            .map(|(license, users)| LicenseCount {
+                license: license.clone(),
+                count: users.len(),
+                users: users.keys().cloned().collect(),
+            })
+            .collect()
+    }
+
+    /// Applies a set of status changes and returns the counts after, per
+    /// license touched: `(license, before, after)`.
+    pub fn after_changes<'a>(
+        &self,
+        directory: &Directory,
+        changes: impl IntoIterator<Item = (&'a Account, Option<Status>)>,
+    ) -> Vec<(String, usize, usize)> {
+        let mut delta: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (account, new_status) in changes {
+            let Some(license) = license_of(directory, account) else { continue };
+            let was = i64::from(account.status == Status::Active);
+            let will = i64::from(new_status == Some(Status::Active));
+            *delta.entry(license.to_owned()).or_default().entry(account.user.clone()).or_default() +=
+                will - was;
+        }
+        let mut touched = BTreeSet::new();
+        let mut out = Vec::new();
+        for (license, users) in delta {
+            touched.insert(license.clone());
+            let before = self.count(&license);
+            let mut after = before as i64;
+            for (user, d) in users {
+                let now = i64::from(self.accounts_counting(&license, &user));
+                let then = now + d;
+                after += i64::from(then > 0) - i64::from(now > 0);
+            }
+            out.push((license, before, usize::try_from(after.max(0)).unwrap_or(0)));
+        }
+        out
+    }
+}

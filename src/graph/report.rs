@@ -1,0 +1,82 @@
+//! An impact in words, verdict first: what an administrator reads before
+//! confirming.
+
+use std::fmt::Write as _;
+
+use super::impact::Impact;
+
+/// The impact as text: a one-line verdict, then grouped lists.
+pub fn render(impact: &Impact) -> String {
+    let mut out = String::new();
+    let who = format!("`{}` in `{}`", impact.target, impact.env);
+    match &impact.fallback {
+        Some(fallback) => {
+            let refs: Vec<String> =
+                fallback.references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
+            let _ = writeln!(
+                out,
+                "{who} cannot be {}: {} refer to it; {} instead ({} for this actor)",
+                past(&impact.action),
+                refs.join(", "),
+                fallback.action,
+                match fallback.decision.as_str() {
+                    "allow" => "allowed",
+                    "deny" => "denied",
+                    _ => "not decided",
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(out, "{} {who}", capitalized(&impact.action));
+        }
+    }
+    if !impact.reassign.is_empty() {
+        let _ = writeln!(out, "\nneeds a new owner:");
+        for r in &impact.reassign {
+            let _ = writeln!(out, "  {} ({})", r.asset, r.kind);
+            let _ = writeln!(out, "    may take it:     {}", list_or_none(&r.candidates));
+            let _ = writeln!(out, "    may reassign it: {}", list_or_none(&r.reassigners));
+        }
+    }
+    if !impact.at_risk.is_empty() {
+        let _ = writeln!(out, "\nat risk (owned by others, depend on what is lost):");
+        for a in &impact.at_risk {
+            let _ = writeln!(out, "  {}  via {}", a.asset, a.path.join(" -> "));
+        }
+    }
+    for (title, list) in
+        [("revoked", &impact.revoke), ("removed", &impact.remove), ("disabled", &impact.disable)]
+    {
+        if !list.is_empty() {
+            let _ = writeln!(out, "\n{title}: {}", list.join(", "));
+        }
+    }
+    if let Some(l) = &impact.license {
+        let _ = writeln!(out, "\nlicense {}: {} users count now, {} after", l.license, l.before, l.after);
+    }
+    if !impact.warnings.is_empty() {
+        let _ = writeln!(out, "\nwarnings:");
+        for w in &impact.warnings {
+            let _ = writeln!(out, "  {}: {}", w.code, w.message);
+        }
+    }
+    out
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() { "nobody".to_owned() } else { items.join(", ") }
+}
+
+fn past(action: &str) -> String {
+    match action {
+        "delete" => "deleted".into(),
+        "block" => "blocked".into(),
+        "unblock" => "unblocked".into(),
+        other => format!("{other}d"),
+    }
+}
+
+fn capitalized(action: &str) -> String {
+    let mut chars = action.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}

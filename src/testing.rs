@@ -1,0 +1,345 @@
+//! Policy tests, for policy authors: YAML files of requests and the
+//! decisions, fallbacks and impacts they must get (docs/testing.md).
+//!
+//! A pack is a folder of `.policy` files with a `tests/` folder of test
+//! files. Each test file has a directory (inline, or a path relative to the
+//! file), an optional clock, and cases. Expectations are exact: a list of
+//! rules, assets or warning codes is compared as a set; what a case does not
+//! mention is not checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::directory::{self, Directory};
+use crate::graph::Impact;
+use crate::policy::{self, PolicySet, Request};
+
+/// Why tests could not be run at all.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file or folder could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A test file is not valid.
+    #[error("`{}` is not a valid test file: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The pack's policy set does not load.
+    #[error("the policies of `{}` do not load", path.display())]
+    Policy {
+        /// The pack.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: policy::Error,
+    },
+    /// A test file's directory is not valid.
+    #[error("the directory of `{}` is not valid", path.display())]
+    Directory {
+        /// The test file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: directory::Error,
+    },
+}
+
+/// A test file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestFile {
+    directory: serde_json::Value,
+    #[serde(default)]
+    now: Option<Timestamp>,
+    cases: Vec<Case>,
+}
+
+/// One case: a request and what must come of it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    request: Request,
+    expect: Expect,
+}
+
+/// What a case expects; absent keys are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `allow` or `deny`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The deciding rules, as a set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<BTreeSet<String>>,
+    /// The fallback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<ExpectFallback>,
+    /// Impact entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<ExpectImpact>,
+}
+
+/// An expected fallback.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectFallback {
+    /// The proposed action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Whether the actor may do it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The tables and rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<Vec<crate::graph::ReferenceCount>>,
+}
+
+/// Expected impact entries: asset ids and warning codes, as sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectImpact {
+    /// Assets to reassign.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reassign: Option<BTreeSet<String>>,
+    /// Assets of others at risk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_risk: Option<BTreeSet<String>>,
+    /// Assets revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<BTreeSet<String>>,
+    /// Assets removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<BTreeSet<String>>,
+    /// Assets disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disable: Option<BTreeSet<String>>,
+    /// Warning codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<BTreeSet<String>>,
+    /// The license count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<crate::graph::LicenseChange>,
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseResult {
+    /// The test file.
+    pub file: String,
+    /// The case's name.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// What was expected (only the keys the case gives).
+    pub expected: Expect,
+    /// What happened, in the same shape.
+    pub actual: Expect,
+    /// The request could not be decided at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Everything a run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Every case, in file order.
+    pub cases: Vec<CaseResult>,
+    /// How many passed.
+    pub passed: usize,
+    /// How many failed.
+    pub failed: usize,
+    /// Rules that decided no case, per pack: the coverage gaps.
+    pub uncovered: BTreeMap<String, Vec<String>>,
+}
+
+/// Runs the tests at `paths`: packs (folders with a `tests/` folder), test
+/// folders, or test files.
+pub fn run(paths: &[PathBuf]) -> Result<Summary, Error> {
+    let mut summary = Summary::default();
+    for (pack, files) in collect(paths)? {
+        let policies = PolicySet::load(std::slice::from_ref(&pack))
+            .map_err(|source| Error::Policy { path: pack.clone(), source })?
+            .set;
+        let mut decided: BTreeSet<String> = BTreeSet::new();
+        let mut engine_policies = Some(policies);
+        for file in files {
+            let Some(policies) = engine_policies.take() else { break };
+            let (engine, cases, now) = load_file(&file, policies)?;
+            for case in cases {
+                let result = run_case(&engine, &file, case, now, &mut decided);
+                if result.passed {
+                    summary.passed += 1;
+                } else {
+                    summary.failed += 1;
+                }
+                summary.cases.push(result);
+            }
+            engine_policies = Some(engine.into_policies());
+        }
+        if let Some(policies) = engine_policies {
+            let uncovered: Vec<String> =
+                policies.rules().iter().map(|r| r.name.clone()).filter(|n| !decided.contains(n)).collect();
+            if !uncovered.is_empty() {
+                summary.uncovered.insert(pack.display().to_string(), uncovered);
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Groups test files by the pack whose policies they test.
+fn collect(paths: &[PathBuf]) -> Result<BTreeMap<PathBuf, Vec<PathBuf>>, Error> {
+    let mut packs: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for path in paths {
+        let io = |source| Error::Io { path: path.clone(), source };
+        if path.is_dir() {
+            let tests = if path.file_name().is_some_and(|n| n == "tests") {
+                path.clone()
+            } else {
+                path.join("tests")
+            };
+            let pack = tests.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&tests)
+                .map_err(io)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                .collect();
+            files.sort();
+            packs.entry(pack).or_default().extend(files);
+        } else {
+            std::fs::metadata(path).map_err(io)?;
+            let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let pack = if dir.file_name().is_some_and(|n| n == "tests") {
+                dir.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            } else {
+                dir
+            };
+            packs.entry(pack).or_default().push(path.clone());
+        }
+    }
+    Ok(packs)
+}
+
+fn load_file(path: &Path, policies: PolicySet) -> Result<(Engine, Vec<Case>, Option<Timestamp>), Error> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let file: TestFile = serde_saphyr::from_str(&text)
+        .map_err(|e| Error::Invalid { path: path.to_path_buf(), message: e.to_string() })?;
+    let directory = match &file.directory {
+        serde_json::Value::String(relative) => {
+            let at = path.parent().unwrap_or(Path::new(".")).join(relative);
+            directory::load(&at).map_err(|source| Error::Directory { path: path.to_path_buf(), source })?
+        }
+        inline => inline_directory(path, inline)?,
+    };
+    Ok((Engine::new(policies, directory), file.cases, file.now))
+}
+
+/// An inline directory is checked by the same loader as a file (JSON is YAML).
+fn inline_directory(path: &Path, value: &serde_json::Value) -> Result<Directory, Error> {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    let name = format!("{} (directory)", path.display());
+    directory::yaml::parse(&name, &text).map_err(|(sources, diagnostics)| Error::Directory {
+        path: path.to_path_buf(),
+        source: directory::Error::Invalid { path: path.to_path_buf(), sources, diagnostics },
+    })
+}
+
+fn run_case(
+    engine: &Engine,
+    file: &Path,
+    case: Case,
+    now: Option<Timestamp>,
+    decided: &mut BTreeSet<String>,
+) -> CaseResult {
+    let mut request = case.request;
+    if request.now.is_none() {
+        request.now = now;
+    }
+    let expected = case.expect;
+    let mut result = CaseResult {
+        file: file.display().to_string(),
+        name: case.name,
+        passed: false,
+        expected: expected.clone(),
+        actual: Expect::default(),
+        error: None,
+    };
+    let verdict = match engine.decide(&request) {
+        Ok(v) => v,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return result;
+        }
+    };
+    decided.extend(verdict.report.rules.iter().map(|r| r.id.clone()));
+    let actual = observe(&expected, &verdict.report, verdict.fallback.as_ref(), verdict.impact.as_ref());
+    result.passed = actual == expected;
+    result.actual = actual;
+    result
+}
+
+/// What happened, in the shape of what was expected: only the keys the
+/// case gives, so that the two compare equal exactly when the case passes.
+fn observe(
+    expected: &Expect,
+    report: &policy::DecisionReport,
+    fallback: Option<&crate::graph::Fallback>,
+    impact: Option<&Impact>,
+) -> Expect {
+    let ids = |list: &[String]| list.iter().cloned().collect::<BTreeSet<String>>();
+    Expect {
+        decision: expected.decision.as_ref().map(|_| report.decision.clone()),
+        rules: expected.rules.as_ref().map(|_| report.rules.iter().map(|r| r.id.clone()).collect()),
+        fallback: expected.fallback.as_ref().map(|want| {
+            let got = fallback;
+            ExpectFallback {
+                action: want.action.as_ref().and(got.map(|f| f.action.clone())),
+                decision: want.decision.as_ref().and(got.map(|f| f.decision.clone())),
+                references: want.references.as_ref().and(got.map(|f| f.references.clone())),
+            }
+        }),
+        impact: expected.impact.as_ref().map(|want| {
+            let got = impact;
+            ExpectImpact {
+                reassign: want.reassign.as_ref().map(|_| {
+                    got.map(|i| i.reassign.iter().map(|r| r.asset.clone()).collect()).unwrap_or_default()
+                }),
+                at_risk: want.at_risk.as_ref().map(|_| {
+                    got.map(|i| i.at_risk.iter().map(|r| r.asset.clone()).collect()).unwrap_or_default()
+                }),
+                revoke: want.revoke.as_ref().map(|_| got.map(|i| ids(&i.revoke)).unwrap_or_default()),
+                remove: want.remove.as_ref().map(|_| got.map(|i| ids(&i.remove)).unwrap_or_default()),
+                disable: want.disable.as_ref().map(|_| got.map(|i| ids(&i.disable)).unwrap_or_default()),
+                warnings: want.warnings.as_ref().map(|_| {
+                    got.map(|i| i.warnings.iter().map(|w| w.code.clone()).collect()).unwrap_or_default()
+                }),
+                license: want.license.as_ref().and(got.and_then(|i| i.license.clone())),
+            }
+        }),
+    }
+}
+
+impl Engine {
+    /// Gives the policy set back (the test runner reuses it across files).
+    pub fn into_policies(self) -> PolicySet {
+        self.into_parts().0
+    }
+}
