@@ -464,8 +464,13 @@ fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> D
     if let Some(diagnostic) = known_slip(rest, span, text, pos) {
         return diagnostic;
     }
-    Diagnostic::error("syntax", format!("expected {expected}, found {found}"))
-        .at(span, format!("expected {expected}"))
+    let diagnostic = Diagnostic::error("syntax", format!("expected {expected}, found {found}"))
+        .at(span, format!("expected {expected}"));
+    if rest.trim().is_empty() {
+        return diagnostic
+            .with_help("is a `{` left open? every rule, lifecycle block and trigger ends with `}`");
+    }
+    diagnostic
 }
 
 /// Recognises the common slips and explains them.

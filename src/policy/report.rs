@@ -10,23 +10,15 @@ use serde::Serialize;
 use super::diagnostic::{Diagnostic, Severity};
 use super::source::Sources;
 
-/// Renders diagnostics for a terminal: `file:line:col`, the message, the
-/// source excerpt with the span underlined, the label and the help.
+/// Renders diagnostics for a terminal: `error[code]`, the message, the
+/// source excerpt under its `file:line:col` with the span underlined, the
+/// label and the help.
 /// Deterministic (no colour, fixed width) so that output can be snapshot.
 pub fn render_human(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
     let mut out = String::new();
     for diagnostic in diagnostics {
         let shown = Shown::new(sources, diagnostic);
-        let location = diagnostic.span.map(|s| sources.locate(s));
-        let kind = match diagnostic.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        match location {
-            Some(at) => out.push_str(&format!("{at}: {kind}[{}]: {}\n", diagnostic.code, diagnostic.message)),
-            None => out.push_str(&format!("{kind}[{}]: {}\n", diagnostic.code, diagnostic.message)),
-        }
         if handler.render_report(&mut out, &shown).is_err() {
             out.push_str(&diagnostic.message);
         }
@@ -131,6 +123,14 @@ impl fmt::Display for Shown<'_> {
 impl std::error::Error for Shown<'_> {}
 
 impl miette::Diagnostic for Shown<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let kind = match self.diagnostic.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        Some(Box::new(format!("{kind}[{}]", self.diagnostic.code)))
+    }
+
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.diagnostic.severity {
             Severity::Error => miette::Severity::Error,

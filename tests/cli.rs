@@ -1,0 +1,208 @@
+//! The `steward` command, run as a process.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn steward() -> Command {
+    let mut cmd = Command::cargo_bin("steward").unwrap();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+#[test]
+fn check_accepts_the_shipped_packs() {
+    for pack in ["policies/erp", "policies/crm", "policies/analytics"] {
+        steward().args(["check", pack]).assert().success().stderr(predicate::str::starts_with("ok: "));
+    }
+}
+
+#[test]
+fn check_exits_3_on_an_invalid_policy_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.policy");
+    std::fs::write(&path, "rule r {\n  permit delet\n}\n").unwrap();
+    steward()
+        .args(["check", path.to_str().unwrap()])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("error[unknown-action]"))
+        .stderr(predicate::str::contains("unknown action `delet`"))
+        .stderr(predicate::str::contains("bad.policy:2:10]"))
+        .stderr(predicate::str::contains("did you mean `delete`?"));
+}
+
+#[test]
+fn check_prints_json_diagnostics_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.policy");
+    std::fs::write(&path, "rule r { permit block when a = b }").unwrap();
+    let out = steward().args(["--error-format", "json", "check", path.to_str().unwrap()]).assert().code(3);
+    let line = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(json["line"], 1);
+    assert_eq!(json["column"], 30);
+    assert_eq!(json["severity"], "error");
+}
+
+#[test]
+fn check_exits_1_when_a_file_is_missing() {
+    steward()
+        .args(["check", "no/such.policy"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read"));
+}
+
+#[test]
+fn test_runs_every_shipped_pack_and_covers_every_rule() {
+    steward()
+        .args(["test", "policies/erp", "policies/crm", "policies/analytics"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(" passed, 0 failed"))
+        .stdout(predicate::str::contains("coverage:").not());
+}
+
+#[test]
+fn test_fails_and_shows_expected_and_actual_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(dir.path().join("p.policy"), "rule r { permit block }").unwrap();
+    std::fs::write(
+        dir.path().join("tests/t.yaml"),
+        "directory:\n  environments: [{ id: E, license: L, kind: test }]\n  users:\n    - { id: a, home: E, accounts: [{ env: E, status: active }] }\ncases:\n  - name: wrong on purpose\n    request: { actor: a, action: block, target: a, env: E }\n    expect: { decision: deny }\n",
+    )
+    .unwrap();
+    steward()
+        .args(["test", dir.path().to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL"))
+        .stdout(predicate::str::contains("\"decision\": \"deny\""))
+        .stdout(predicate::str::contains("\"decision\": \"allow\""))
+        .stdout(predicate::str::contains("0 passed, 1 failed"));
+}
+
+#[test]
+fn test_fails_when_no_test_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(dir.path().join("p.policy"), "rule r { permit block }").unwrap();
+    steward()
+        .args(["test", dir.path().to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("no test ran"));
+}
+
+#[test]
+fn test_reports_json_for_ci() {
+    let out = steward().args(["test", "policies/crm", "--format", "json"]).assert().success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["failed"], 0);
+    assert!(json["passed"].as_u64().unwrap() > 10);
+}
+
+const DECIDE: &[&str] = &["decide", "--policy", "policies/crm", "--directory", "examples/crm.yaml"];
+
+#[test]
+fn decide_exits_0_when_allowed_and_2_when_denied() {
+    steward()
+        .args(DECIDE)
+        .args(["--actor", "crm.Ada", "--action", "block", "--target", "crm.Uma", "--env", "CRM1"])
+        .args(["--confirm", "--reason", "left the company"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("allow\n"));
+    steward()
+        .args(DECIDE)
+        .args(["--actor", "crm.Ada", "--action", "block", "--target", "crm.Sam", "--env", "CRM1"])
+        .args(["--confirm", "--reason", "left the company"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("superusers_only_in_bulk"))
+        .stdout(predicate::str::contains(
+            "because superusers are blocked or deleted only in a bulk operation",
+        ));
+}
+
+#[test]
+fn decide_reads_a_json_request_from_stdin() {
+    let out = steward()
+        .args(["decide", "--policy", "policies/crm", "--directory", "examples/crm.yaml", "--request", "-"])
+        .args(["--format", "json"])
+        .write_stdin(r#"{"actor": "crm.Uma", "action": "delete", "target": "crm.Ada", "env": "CRM1", "now": "2026-11-23T09:00:00Z"}"#)
+        .assert()
+        .code(2);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["decision"], "deny");
+    assert!(json["rules"].as_array().unwrap().iter().any(|r| r["id"] == "superusers_only_in_bulk"));
+}
+
+#[test]
+fn decide_exits_3_on_an_unknown_user() {
+    steward()
+        .args(DECIDE)
+        .args(["--actor", "crm.Nobody", "--action", "block", "--target", "crm.Uma", "--env", "CRM1"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("unknown user `crm.Nobody`"));
+}
+
+#[test]
+fn decide_exits_3_on_a_directory_error_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, "environments:\n  - { id: E, license: L, kind: prod }\n").unwrap();
+    steward()
+        .args(["decide", "--policy", "policies/crm", "--directory", path.to_str().unwrap()])
+        .args(["--actor", "a", "--action", "block", "--target", "b", "--env", "E"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("error[unknown-value]"))
+        .stderr(predicate::str::contains("`prod` is not an environment kind"))
+        .stderr(predicate::str::contains("bad.yaml:2:32]"))
+        .stderr(predicate::str::contains("did you mean `production`?"));
+}
+
+#[test]
+fn decide_p3_denies_a_delete_that_records_prevent_and_names_the_fallback() {
+    let out = steward()
+        .args(["decide", "--policy", "policies/erp", "--directory", "examples/erp.yaml", "--format", "json"])
+        .args([
+            "--actor",
+            "12345.Admin",
+            "--action",
+            "delete",
+            "--target",
+            "12345.JJansen",
+            "--env",
+            "O12345AA",
+        ])
+        .assert()
+        .code(2);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["decision"], "deny");
+    assert_eq!(json["fallback"]["action"], "block");
+    assert_eq!(json["fallback"]["decision"], "allow");
+    assert_eq!(json["fallback"]["references"][0]["table"], "journal_entries");
+    assert_eq!(json["fallback"]["references"][0]["rows"], 341);
+}
+
+#[test]
+fn impact_shows_the_verdict_first_and_exports_dot() {
+    steward()
+        .args(["impact", "--policy", "policies/analytics", "--directory", "examples/analytics.yaml"])
+        .args(["--target", "acme.Leo", "--env", "acme", "--actor", "acme.Olivia"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("Delete `acme.Leo` in `acme`"))
+        .stdout(predicate::str::contains("needs a new owner:"))
+        .stdout(predicate::str::contains("idp_recreates_user"));
+    steward()
+        .args(["impact", "--policy", "policies/analytics", "--directory", "examples/analytics.yaml"])
+        .args(["--target", "acme.Leo", "--env", "acme", "--format", "dot"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("digraph impact {"));
+}

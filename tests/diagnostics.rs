@@ -1,0 +1,141 @@
+//! What a policy author sees for each kind of mistake: snapshots of the
+//! rendered diagnostic, and the exact line and column it points at.
+
+use steward::policy::report::{render_human, render_json};
+use steward::policy::{PolicySet, Sources};
+
+/// Loads `text` as `mistake.policy` and returns (rendered, first code, line, column).
+fn diagnose(text: &str) -> (String, String, usize, usize) {
+    let mut sources = Sources::new();
+    sources.add("mistake.policy", text);
+    let (sources, diagnostics) = match PolicySet::from_sources(sources.clone()) {
+        Ok(loaded) => (loaded.set.sources().clone(), loaded.warnings),
+        Err(e) => {
+            let (s, d) = e.diagnostics().expect("a diagnostic");
+            (s.clone(), d.to_vec())
+        }
+    };
+    assert!(!diagnostics.is_empty(), "no diagnostic for {text:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(render_json(&sources, &diagnostics).lines().next().unwrap()).unwrap();
+    (
+        render_human(&sources, &diagnostics),
+        json["code"].as_str().unwrap().to_owned(),
+        json["line"].as_u64().unwrap() as usize,
+        json["column"].as_u64().unwrap() as usize,
+    )
+}
+
+macro_rules! mistake {
+    ($name:ident, $text:expr, $code:expr, $line:expr, $col:expr) => {
+        #[test]
+        fn $name() {
+            let (rendered, code, line, col) = diagnose($text);
+            assert_eq!((code.as_str(), line, col), ($code, $line, $col), "\n{rendered}");
+            insta::assert_snapshot!(stringify!($name), rendered);
+        }
+    };
+}
+
+mistake!(missing_closing_brace, "rule r {\n  permit block\n", "syntax", 3, 1);
+mistake!(missing_action, "rule r {\n  permit\n}\n", "syntax", 3, 1);
+mistake!(single_equals, "rule r {\n  permit block\n  when actor.user = target.user\n}\n", "syntax", 3, 19);
+mistake!(ampersands, "rule r { permit block when a && b }", "syntax", 1, 30);
+mistake!(pipes, "rule r { permit block when a || b }", "syntax", 1, 30);
+mistake!(bang_for_not, "rule r { permit block when !request.bulk }", "syntax", 1, 28);
+mistake!(single_quotes, "rule r { permit block because 'no' }", "syntax", 1, 31);
+mistake!(unterminated_string, "rule r { permit block because \"no }\n", "unterminated-string", 1, 31);
+mistake!(keyword_as_name, "rule when { permit block }", "reserved-word", 1, 6);
+mistake!(missing_comma_between_actions, "rule r { permit block delete }", "syntax", 1, 23);
+mistake!(
+    invalid_date,
+    "rule r { permit block when target.user.employment_end < 2026-02-30 }",
+    "invalid-date",
+    1,
+    57
+);
+mistake!(
+    integer_overflow,
+    "rule r { permit block when request.batch_size > 99999999999999999999 }",
+    "integer-overflow",
+    1,
+    49
+);
+mistake!(chained_comparison, "rule r { permit block when request.batch_size == 1 == 1 }", "syntax", 1, 52);
+mistake!(unknown_action, "rule r {\n  permit delet\n}\n", "unknown-action", 2, 10);
+mistake!(
+    unknown_attribute,
+    "rule r { permit block when target.stauts == \"active\" }",
+    "unknown-attribute",
+    1,
+    35
+);
+mistake!(unknown_root, "rule r { permit block when tagret.status == \"active\" }", "unknown-root", 1, 28);
+mistake!(
+    unknown_status,
+    "rule r { permit block when target.status == \"disabled\" }",
+    "unknown-value",
+    1,
+    45
+);
+mistake!(
+    string_compared_with_integer,
+    "rule r { permit block when request.batch_size == \"3\" }",
+    "type-mismatch",
+    1,
+    28
+);
+mistake!(ordering_strings, "rule r { permit block when target.name < \"m\" }", "type-mismatch", 1, 28);
+mistake!(
+    target_in_invite,
+    "rule r { permit invite when target.status == \"active\" }",
+    "root-not-available",
+    1,
+    29
+);
+mistake!(
+    account_outside_count,
+    "rule r { permit block when account.status == \"active\" }",
+    "root-not-available",
+    1,
+    28
+);
+mistake!(
+    has_role_on_environment,
+    "rule r { permit block when environment has role \"x\" }",
+    "type-mismatch",
+    1,
+    28
+);
+mistake!(not_a_condition, "rule r { permit block when target.status }", "not-a-condition", 1, 28);
+mistake!(duplicate_rule_name, "rule r { permit block }\nrule r { forbid delete }\n", "duplicate-name", 2, 6);
+mistake!(
+    duplicate_lifecycle,
+    "lifecycle delete { owns app -> reassign }\nlifecycle delete { owns api_key -> revoke }\n",
+    "duplicate-lifecycle",
+    2,
+    11
+);
+mistake!(
+    unknown_asset_kind,
+    "lifecycle delete {\n  owns spaces -> reassign\n}\n",
+    "unknown-asset-kind",
+    2,
+    8
+);
+mistake!(unknown_consequence, "lifecycle delete {\n  owns space -> keep\n}\n", "unknown-consequence", 2, 17);
+mistake!(
+    fallback_not_on_account,
+    "lifecycle delete {\n  referenced -> fallback invite\n}\n",
+    "not-an-account-action",
+    2,
+    26
+);
+mistake!(never_matches, "rule r { permit block when false }", "never-matches", 1, 28);
+mistake!(
+    unreachable_permit,
+    "rule p { permit block }\nrule f { forbid block }\n",
+    "unreachable-permit",
+    1,
+    1
+);

@@ -1,0 +1,7 @@
+//! The integration tests: one binary, one module per area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod cli;
+mod diagnostics;
+mod props;
