@@ -4,6 +4,7 @@
 
 mod check;
 mod decide;
+mod fmt;
 mod impact;
 mod output;
 mod test;
@@ -69,6 +70,8 @@ pub struct Cli {
 pub enum Command {
     /// Parse and validate policy files.
     Check(check::Args),
+    /// Rewrite policy files in the canonical layout.
+    Fmt(fmt::Args),
     /// Run the test files of policy packs.
     Test(test::Args),
     /// Decide one request: allowed or denied, by which rules, and what it would do.
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let errors = cli.error_format;
     let exit = match cli.command {
         Command::Check(args) => check::run(args, errors),
+        Command::Fmt(args) => fmt::run(args, errors),
         Command::Test(args) => test::run(args, errors),
         Command::Decide(args) => decide::run(*args, errors),
         Command::Impact(args) => impact::run(args, errors),

@@ -35,6 +35,8 @@ pub struct File {
 pub struct Comment {
     /// The text after `//`, as written.
     pub text: String,
+    /// A blank line separates it from what comes before (kept by `fmt`).
+    pub blank_before: bool,
     /// Where it was written.
     pub span: Span,
 }

@@ -10,6 +10,7 @@ pub mod compile;
 pub mod decision;
 pub mod diagnostic;
 pub mod eval;
+pub mod fmt;
 pub mod load;
 pub mod parse;
 pub mod report;

@@ -408,13 +408,22 @@ fn scan_comments(file: FileId, text: &str) -> Vec<Comment> {
         } else if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
             let end = text.get(i..).and_then(|rest| rest.find('\n')).map_or(text.len(), |n| i + n);
             let body = text.get(i + 2..end).unwrap_or("").trim_end();
-            comments.push(Comment { text: body.to_owned(), span: Span::new(file, i, end) });
+            let blank_before = blank_line_before(text, i);
+            comments.push(Comment { text: body.to_owned(), blank_before, span: Span::new(file, i, end) });
             i = end;
             continue;
         }
         i += 1;
     }
     comments
+}
+
+/// Whether an empty line stands between byte `at` and the text before it.
+fn blank_line_before(text: &str, at: usize) -> bool {
+    let before = text.get(..at).unwrap_or("").trim_end_matches([' ', '\t']);
+    let Some(previous) = before.strip_suffix('\n') else { return false };
+    let previous = previous.trim_end_matches([' ', '\t', '\r']);
+    !previous.trim().is_empty() && previous.ends_with('\n')
 }
 
 fn attach_comments(file: &mut File, comments: Vec<Comment>) {

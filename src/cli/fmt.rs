@@ -1,0 +1,69 @@
+//! `steward fmt`: rewrite policy files in the canonical layout.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{ErrorFormat, Exit, output};
+use crate::policy::fmt::format_file;
+use crate::policy::load::{LoadError, parse_paths};
+
+/// Rewrite policy files in the canonical layout.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Policy files, or folders of `.policy` files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Change nothing; list the files that would change and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Exit 0 when done (or nothing would change), 1 when `--check` finds a
+/// file to change or a file cannot be written, 3 on syntax errors (nothing
+/// is written then).
+pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+    let parsed = match parse_paths(&args.paths) {
+        Ok(parsed) => parsed,
+        Err(LoadError::Syntax { sources, diagnostics }) => {
+            output::diagnostics(errors, &sources, &diagnostics);
+            return Exit::Invalid;
+        }
+        Err(e) => {
+            output::error(errors, &e);
+            return Exit::Failure;
+        }
+    };
+    let mut changed = Vec::new();
+    for (id, file) in &parsed.files {
+        let Some(source) = parsed.sources.get(*id) else { continue };
+        let formatted = format_file(file);
+        if formatted != *source.text {
+            changed.push((PathBuf::from(&source.name), formatted));
+        }
+    }
+    if args.check {
+        for (path, _) in &changed {
+            println!("{}", path.display());
+        }
+        return if changed.is_empty() { Exit::Ok } else { Exit::Failure };
+    }
+    for (path, text) in &changed {
+        if let Err(e) = write_atomically(path, text) {
+            output::error(errors, &crate::Error::io(path, e));
+            return Exit::Failure;
+        }
+        eprintln!("formatted {}", path.display());
+    }
+    Exit::Ok
+}
+
+/// Writes through a temporary file in the same folder, renamed over the
+/// original: a crash leaves either the old file or the new one.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

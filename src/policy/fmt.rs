@@ -1,0 +1,284 @@
+//! The canonical layout of policy files (`steward fmt`): two-space indents,
+//! one blank line between items, comments kept, a condition on one line
+//! when it fits in 100 columns and otherwise broken before each top-level
+//! `and`/`or`, parentheses only where precedence needs them (and around an
+//! `and` inside an `or`, for the reader), long action lists wrapped, blank
+//! lines before comment groups kept. Formatting is
+//! idempotent and never changes what a file means.
+
+use std::fmt::Write as _;
+
+use super::ast::{
+    BinaryOp, Comment, Expr, ExprKind, File, Item, Lifecycle, LifecycleEntry, Literal, Rule, Trigger,
+};
+use super::compile::path_text;
+
+/// The widest a line may be before a condition is broken.
+const WIDTH: usize = 100;
+
+/// Formats a parsed file.
+pub fn format_file(file: &File) -> String {
+    let mut out = String::new();
+    for (i, item) in file.items.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match item {
+            Item::Rule(rule) => format_rule(&mut out, rule),
+            Item::Lifecycle(block) => format_lifecycle(&mut out, block),
+            Item::Trigger(trigger) => format_trigger(&mut out, trigger),
+        }
+    }
+    if !file.trailing_comments.is_empty() {
+        if !file.items.is_empty() {
+            out.push('\n');
+        }
+        comments(&mut out, &file.trailing_comments, "");
+    }
+    out
+}
+
+fn comments(out: &mut String, list: &[Comment], indent: &str) {
+    for comment in list {
+        if comment.blank_before && !out.is_empty() && !out.ends_with("\n\n") && !out.ends_with("{\n") {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{indent}//{}", comment.text);
+    }
+}
+
+/// `head` and the names, wrapped with a four-space continuation indent
+/// when the line would pass the width.
+fn wrapped_list(out: &mut String, head: &str, names: &[&str]) {
+    let mut line = head.trim_end().to_owned();
+    for (i, name) in names.iter().enumerate() {
+        let piece = if i + 1 < names.len() { format!("{name},") } else { (*name).to_owned() };
+        if i > 0 && line.chars().count() + 1 + piece.chars().count() > WIDTH {
+            let _ = writeln!(out, "{line}");
+            line = "   ".to_owned();
+        }
+        line.push(' ');
+        line.push_str(&piece);
+    }
+    let _ = writeln!(out, "{line}");
+}
+
+fn format_rule(out: &mut String, rule: &Rule) {
+    comments(out, &rule.comments, "");
+    let _ = writeln!(out, "rule {} {{", rule.name.name);
+    comments(out, &rule.body_comments, "  ");
+    let actions: Vec<&str> = rule.actions.iter().map(|a| a.name.as_str()).collect();
+    wrapped_list(out, &format!("  {} ", rule.effect.as_str()), &actions);
+    if let Some(condition) = &rule.condition {
+        condition_lines(out, "  when ", condition);
+    }
+    if let Some(because) = &rule.because {
+        let _ = writeln!(out, "  because {}", quoted(&because.value));
+    }
+    out.push_str("}\n");
+}
+
+fn format_lifecycle(out: &mut String, block: &Lifecycle) {
+    comments(out, &block.comments, "");
+    let _ = writeln!(out, "lifecycle {} {{", block.action.name);
+    for entry in &block.entries {
+        match entry {
+            LifecycleEntry::Referenced { comments: c, fallback, .. } => {
+                comments(out, c, "  ");
+                let _ = writeln!(out, "  referenced -> fallback {}", fallback.name);
+            }
+            LifecycleEntry::Owns { comments: c, kinds, consequence, .. } => {
+                comments(out, c, "  ");
+                let kinds: Vec<&str> = kinds.iter().map(|k| k.name.as_str()).collect();
+                let _ = writeln!(out, "  owns {} -> {}", kinds.join(", "), consequence.name);
+            }
+        }
+    }
+    comments(out, &block.body_comments, "  ");
+    out.push_str("}\n");
+}
+
+fn format_trigger(out: &mut String, trigger: &Trigger) {
+    comments(out, &trigger.comments, "");
+    let _ = writeln!(out, "trigger {} {{", trigger.name.name);
+    comments(out, &trigger.body_comments, "  ");
+    condition_lines(out, &format!("  {} when ", trigger.action.name), &trigger.condition);
+    if let Some(because) = &trigger.because {
+        let _ = writeln!(out, "  because {}", quoted(&because.value));
+    }
+    out.push_str("}\n");
+}
+
+/// `prefix` and the condition: on one line when it fits, else one line per
+/// operand of the top-level `and`/`or` chain.
+fn condition_lines(out: &mut String, prefix: &str, condition: &Expr) {
+    let inline = expr(condition);
+    if prefix.len() + inline.chars().count() <= WIDTH {
+        let _ = writeln!(out, "{prefix}{inline}");
+        return;
+    }
+    let ExprKind::Binary { op: op @ (BinaryOp::And | BinaryOp::Or), .. } = &condition.kind else {
+        let _ = writeln!(out, "{prefix}{inline}");
+        return;
+    };
+    let mut operands = Vec::new();
+    chain(condition, *op, &mut operands);
+    let level = precedence_of_op(*op);
+    for (i, operand) in operands.iter().enumerate() {
+        // The first operand of a left-associative chain may be at the same
+        // level; the others must bind tighter.
+        let min = if i == 0 { level } else { level + 1 };
+        let text = if *op == BinaryOp::Or { or_operand(operand, min) } else { child(operand, min) };
+        if i == 0 {
+            let _ = writeln!(out, "{prefix}{text}");
+        } else {
+            let _ = writeln!(out, "    {} {text}", op.as_str());
+        }
+    }
+}
+
+/// The operands of a left-nested chain of one operator, in order.
+fn chain<'e>(e: &'e Expr, op: BinaryOp, out: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        ExprKind::Binary { op: o, lhs, rhs } if *o == op => {
+            chain(lhs, op, out);
+            out.push(rhs);
+        }
+        _ => out.push(e),
+    }
+}
+
+const OR: u8 = 1;
+const AND: u8 = 2;
+const COMPARISON: u8 = 4;
+const PRIMARY: u8 = 5;
+
+fn precedence_of_op(op: BinaryOp) -> u8 {
+    match op {
+        BinaryOp::Or => OR,
+        BinaryOp::And => AND,
+        _ => COMPARISON,
+    }
+}
+
+fn precedence(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Binary { op, .. } => precedence_of_op(*op),
+        ExprKind::Not(_) => 3,
+        ExprKind::HasRole { .. } | ExprKind::HasAttr { .. } => COMPARISON,
+        _ => PRIMARY,
+    }
+}
+
+/// `e`, parenthesised when it binds looser than `min`.
+fn child(e: &Expr, min: u8) -> String {
+    let text = expr(e);
+    if precedence(e) < min { format!("({text})") } else { text }
+}
+
+/// An operand of `or`: an `and` inside an `or` keeps its parentheses, which
+/// precedence does not need but readers do.
+fn or_operand(e: &Expr, min: u8) -> String {
+    if precedence(e) == AND { format!("({})", expr(e)) } else { child(e, min) }
+}
+
+/// An expression on one line.
+pub fn expr(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Literal(literal) => match literal {
+            Literal::Str(s) => quoted(s),
+            Literal::Int(i) => i.to_string(),
+            Literal::Bool(b) => b.to_string(),
+            Literal::Date(d) => d.to_string(),
+            Literal::DateTime(t) => t.to_string(),
+        },
+        ExprKind::List(items) => format!("[{}]", items.iter().map(expr).collect::<Vec<_>>().join(", ")),
+        ExprKind::Path(path) => path_text(path),
+        ExprKind::Binary { op, lhs, rhs } => {
+            let level = precedence_of_op(*op);
+            // and/or are left-associative; comparisons take primaries only.
+            let (left, right) = if level == COMPARISON { (PRIMARY, PRIMARY) } else { (level, level + 1) };
+            if *op == BinaryOp::Or {
+                return format!("{} or {}", or_operand(lhs, left), or_operand(rhs, right));
+            }
+            format!("{} {} {}", child(lhs, left), op.as_str(), child(rhs, right))
+        }
+        // `not (a == b)` keeps its parentheses: precedence does not need
+        // them, but `not a == b` reads as if it did.
+        ExprKind::Not(inner) => format!("not {}", child(inner, PRIMARY)),
+        ExprKind::HasRole { subject, role } => {
+            format!("{} has role {}", child(subject, PRIMARY), child(role, PRIMARY))
+        }
+        ExprKind::HasAttr { subject, attr } => format!("{} has {}", child(subject, PRIMARY), attr.name),
+        ExprKind::Count { condition: None } => "count(accounts)".to_owned(),
+        ExprKind::Count { condition: Some(c) } => format!("count(accounts where {})", expr(c)),
+    }
+}
+
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::parse::parse_file;
+    use crate::policy::source::Sources;
+
+    fn fmt(text: &str) -> String {
+        let mut sources = Sources::new();
+        let id = sources.add("t.policy", text);
+        format_file(&parse_file(&sources, id).unwrap())
+    }
+
+    #[test]
+    fn lays_out_a_rule_canonically() {
+        assert_eq!(
+            fmt("// c4\nrule   r{permit block,delete when actor has role \"x\"   because \"y\"}"),
+            "// c4\nrule r {\n  permit block, delete\n  when actor has role \"x\"\n  because \"y\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn keeps_needed_parentheses_only() {
+        assert_eq!(
+            fmt("rule r { permit block when ((a or b)) and (not (c)) }"),
+            "rule r {\n  permit block\n  when (a or b) and not c\n}\n"
+        );
+    }
+
+    #[test]
+    fn breaks_long_conditions_before_top_level_operators() {
+        let long = "rule r { permit block when target has role \"administrator\" and target.status == \"active\" and count(accounts where account.status == \"active\") <= 1 }";
+        assert_eq!(
+            fmt(long),
+            "rule r {\n  permit block\n  when target has role \"administrator\"\n    and target.status == \"active\"\n    and count(accounts where account.status == \"active\") <= 1\n}\n"
+        );
+    }
+
+    #[test]
+    fn is_idempotent_on_the_shipped_packs() {
+        for pack in ["erp", "crm", "analytics"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies").join(pack);
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "policy") {
+                    let once = fmt(&std::fs::read_to_string(&path).unwrap());
+                    assert_eq!(fmt(&once), once, "{}", path.display());
+                }
+            }
+        }
+    }
+}
