@@ -206,3 +206,16 @@ fn impact_shows_the_verdict_first_and_exports_dot() {
         .success()
         .stdout(predicate::str::starts_with("digraph impact {"));
 }
+
+#[test]
+fn check_with_a_directory_warns_about_roles_nobody_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.policy");
+    std::fs::write(&path, "rule r { permit block when actor has role \"superusr\" }").unwrap();
+    steward()
+        .args(["check", "--directory", "examples/crm.yaml", path.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning[unknown-role]"))
+        .stderr(predicate::str::contains("did you mean `superuser`?"));
+}

@@ -10,12 +10,27 @@ pub struct Args {
     /// Policy files, or folders of `.policy` files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Also check the roles the policies test against this directory.
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
 }
 
-/// Exit 0 when valid (warnings are printed), 3 when invalid, 1 when unreadable.
+/// Exit 0 when valid (warnings are printed), 3 when the policies or the
+/// directory are invalid, 1 when unreadable.
 pub fn run(args: Args, format: ErrorFormat) -> Exit {
     match output::load_policies(&args.paths, format) {
         Ok(set) => {
+            if let Some(path) = &args.directory {
+                match output::load_directory(path, format) {
+                    Ok(directory) => {
+                        let warnings = set.check_roles(&directory);
+                        if !warnings.is_empty() {
+                            output::diagnostics(format, set.sources(), &warnings);
+                        }
+                    }
+                    Err(exit) => return exit,
+                }
+            }
             if format == ErrorFormat::Human {
                 let files = set.sources().iter().count();
                 eprintln!(

@@ -136,6 +136,8 @@ impl Scope {
 pub struct Compiler {
     /// Everything found so far.
     pub diagnostics: Vec<Diagnostic>,
+    /// Every role named by a literal in `has role "x"`, with its place.
+    pub roles: Vec<(String, super::source::Span)>,
 }
 
 impl Compiler {
@@ -439,6 +441,9 @@ impl Compiler {
     fn has_role(&mut self, subject: &Expr, role: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
         let s = self.expr(subject, scope);
         let r = self.expr(role, scope);
+        if let ExprKind::Literal(Literal::Str(name)) = &role.kind {
+            self.roles.push((name.clone(), role.span));
+        }
         let ((sc, st), (rc, rt)) = (s?, r?);
         if st != Type::Entity(EntityKind::Account) {
             self.diagnostics.push(

@@ -153,6 +153,7 @@ pub struct PolicySet {
     by_action: Vec<Vec<u32>>,
     lifecycles: Vec<LifecycleSpec>,
     triggers: Vec<TriggerSpec>,
+    roles: Vec<(String, Span)>,
     digest: String,
 }
 
@@ -179,7 +180,7 @@ impl PolicySet {
         }
         builder.warn_unreachable_permits();
         let Builder { compiler, rules, lifecycles, triggers, .. } = builder;
-        let diagnostics = compiler.diagnostics;
+        let Compiler { diagnostics, roles } = compiler;
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(Error::Invalid { sources: parsed.sources, diagnostics });
         }
@@ -193,7 +194,8 @@ impl PolicySet {
             }
         }
         let digest = digest_sources(&parsed.sources);
-        let set = PolicySet { sources: parsed.sources, rules, by_action, lifecycles, triggers, digest };
+        let set =
+            PolicySet { sources: parsed.sources, rules, by_action, lifecycles, triggers, roles, digest };
         Ok(Loaded { set, warnings: diagnostics })
     }
 
@@ -225,6 +227,26 @@ impl PolicySet {
     /// The trigger called `name`.
     pub fn trigger(&self, name: &str) -> Option<&TriggerSpec> {
         self.triggers.iter().find(|t| t.name == name)
+    }
+
+    /// Warnings for roles that policies test (`has role "x"`) but no account
+    /// of `directory` holds: usually a typo, or a role the directory spells
+    /// differently (`steward check --directory`).
+    pub fn check_roles(&self, directory: &crate::directory::Directory) -> Vec<Diagnostic> {
+        let held: std::collections::BTreeSet<&str> =
+            directory.accounts().iter().flat_map(|a| a.roles.iter().map(String::as_str)).collect();
+        self.roles
+            .iter()
+            .filter(|(role, _)| !held.contains(role.as_str()))
+            .map(|(role, span)| {
+                let d = Diagnostic::warning("unknown-role", format!("no account holds the role `{role}`"))
+                    .at(*span, "held by nobody in the directory");
+                match did_you_mean(role, held.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help("the rule can only match once some account holds this role"),
+                }
+            })
+            .collect()
     }
 
     /// A stable digest (SHA-256, hex) of the set's files.
