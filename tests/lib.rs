@@ -6,3 +6,4 @@ mod cli;
 mod diagnostics;
 mod fmt;
 mod props;
+mod store;

@@ -1,7 +1,6 @@
 //! `steward fmt`: rewrite policy files in the canonical layout.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{ErrorFormat, Exit, output};
 use crate::policy::fmt::format_file;
@@ -48,22 +47,11 @@ pub fn run(args: Args, errors: ErrorFormat) -> Exit {
         return if changed.is_empty() { Exit::Ok } else { Exit::Failure };
     }
     for (path, text) in &changed {
-        if let Err(e) = write_atomically(path, text) {
+        if let Err(e) = output::write_atomically(path, text) {
             output::error(errors, &crate::Error::io(path, e));
             return Exit::Failure;
         }
         eprintln!("formatted {}", path.display());
     }
     Exit::Ok
-}
-
-/// Writes through a temporary file in the same folder, renamed over the
-/// original: a crash leaves either the old file or the new one.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(text.as_bytes())?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

@@ -4,10 +4,15 @@
 
 mod check;
 mod decide;
+mod export;
 mod fmt;
+mod generate;
 mod impact;
+mod import;
 mod output;
+mod show;
 mod test;
+mod users;
 
 use std::process::ExitCode;
 
@@ -78,6 +83,16 @@ pub enum Command {
     Decide(Box<decide::Args>),
     /// Show what an action on an account would do, before anyone does it.
     Impact(impact::Args),
+    /// Load a YAML or JSON directory into a SQLite database.
+    Import(import::Args),
+    /// Write a directory out in the YAML file format.
+    Export(export::Args),
+    /// Show a user's accounts, assets and references.
+    Show(show::Args),
+    /// Find accounts by name, id, IdP subject or e-mail, or with a selector.
+    Users(users::Args),
+    /// Generate a large, realistic directory for benchmarks.
+    Gen(generate::Args),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -89,6 +104,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(args, errors),
         Command::Decide(args) => decide::run(*args, errors),
         Command::Impact(args) => impact::run(args, errors),
+        Command::Import(args) => import::run(args, errors),
+        Command::Export(args) => export::run(args, errors),
+        Command::Show(args) => show::run(args, errors),
+        Command::Users(args) => users::run(args, errors),
+        Command::Gen(args) => generate::run(args, errors),
     };
     exit.into()
 }

@@ -94,3 +94,15 @@ pub fn json(value: &impl serde::Serialize) {
         Err(e) => eprintln!("error: cannot write JSON: {e}"),
     }
 }
+
+/// Writes through a temporary file in the same folder, renamed over the
+/// target: a crash leaves either the old file or the new one, never half.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

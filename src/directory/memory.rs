@@ -29,7 +29,7 @@ pub struct Directory {
 }
 
 /// The parts a [`Directory`] is built from.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DirectoryParts {
     /// Environments, in file order.
     pub environments: Vec<Environment>,

@@ -6,8 +6,11 @@
 
 mod entities;
 mod error;
+pub mod export;
+pub mod generate;
 mod memory;
 pub mod model;
+pub mod store;
 pub mod yaml;
 
 use std::path::Path;
@@ -28,6 +31,15 @@ pub fn load(path: &Path) -> Result<Directory, Error> {
                 sources,
                 diagnostics,
             })
+        }
+        Some("db" | "sqlite" | "sqlite3") => {
+            if !path.exists() {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such database"),
+                });
+            }
+            store::Store::open(path)?.load()
         }
         _ => Err(Error::UnknownFormat { path: path.to_path_buf() }),
     }

@@ -1,0 +1,44 @@
+//! `steward export`: a directory (database or file) as YAML.
+
+use std::path::PathBuf;
+
+use super::{ErrorFormat, Exit, output};
+use crate::directory::export::to_yaml;
+
+/// Write a directory out in the YAML file format.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The directory (`.db`, or a file).
+    pub directory: PathBuf,
+    /// Where to write (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Exit 0 when written, 3 when the directory is invalid, 1 on I/O errors.
+pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+    let directory = match output::load_directory(&args.directory, errors) {
+        Ok(d) => d,
+        Err(exit) => return exit,
+    };
+    let yaml = match to_yaml(&directory) {
+        Ok(y) => y,
+        Err(message) => {
+            output::error(errors, &std::io::Error::other(message));
+            return Exit::Failure;
+        }
+    };
+    match &args.output {
+        None => {
+            print!("{yaml}");
+            Exit::Ok
+        }
+        Some(path) => match output::write_atomically(path, &yaml) {
+            Ok(()) => Exit::Ok,
+            Err(e) => {
+                output::error(errors, &crate::Error::io(path, e));
+                Exit::Failure
+            }
+        },
+    }
+}

@@ -1,0 +1,58 @@
+//! `steward gen`: a large, realistic directory for benchmarks.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::{ErrorFormat, Exit, output};
+use crate::directory::export::to_yaml;
+use crate::directory::generate::{GenerateOptions, generate};
+use crate::directory::store::{ImportOptions, Store};
+
+/// Generate a large, realistic directory (deterministic for a seed).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How many accounts.
+    #[arg(long, default_value_t = 10_000)]
+    pub accounts: usize,
+    /// The seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write: a `.db` database, or a `.yaml` file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// Exit 0 when written, 1 otherwise.
+pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+    let started = Instant::now();
+    let directory = generate(GenerateOptions { accounts: args.accounts, seed: args.seed });
+    let generated = started.elapsed();
+    let is_db = args.output.extension().is_some_and(|e| e == "db");
+    let written = Instant::now();
+    let result = if is_db {
+        if args.output.exists() && std::fs::remove_file(&args.output).is_err() {
+            eprintln!("error: cannot replace `{}`", args.output.display());
+            return Exit::Failure;
+        }
+        Store::open(&args.output)
+            .and_then(|mut store| store.import(&directory, "steward gen", ImportOptions::default()))
+            .map_err(|e| e.to_string())
+    } else {
+        to_yaml(&directory)
+            .and_then(|yaml| output::write_atomically(&args.output, &yaml).map_err(|e| e.to_string()))
+    };
+    if let Err(message) = result {
+        output::error(errors, &std::io::Error::other(message));
+        return Exit::Failure;
+    }
+    let edges = directory.accounts().len() + directory.assets().len() * 2 + directory.references().len();
+    eprintln!(
+        "generated {} accounts, {} assets, {} references (~{edges} graph edges) in {generated:.2?}; wrote {} in {:.2?}",
+        directory.accounts().len(),
+        directory.assets().len(),
+        directory.references().len(),
+        args.output.display(),
+        written.elapsed()
+    );
+    Exit::Ok
+}

@@ -1,0 +1,132 @@
+//! `steward show`: a user's accounts, assets and references.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{ErrorFormat, Exit, Format, output};
+use crate::directory::Directory;
+use crate::directory::model::{Account, Asset, Reference, User};
+
+/// Show a user's accounts, assets and references (or a summary of the directory).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The directory (`.yaml`, `.json` or `.db`).
+    #[arg(long)]
+    pub directory: PathBuf,
+    /// The user to show; without it, a summary.
+    pub user: Option<String>,
+    /// How to print.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct Shown<'a> {
+    user: &'a User,
+    accounts: Vec<&'a Account>,
+    assets: Vec<&'a Asset>,
+    references: Vec<&'a Reference>,
+}
+
+/// Exit 0, or 3 when the user does not exist.
+pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+    let directory = match output::load_directory(&args.directory, errors) {
+        Ok(d) => d,
+        Err(exit) => return exit,
+    };
+    let Some(id) = args.user else {
+        summary(&directory, args.format);
+        return Exit::Ok;
+    };
+    let Some(user) = directory.user(&id) else {
+        let hint =
+            crate::policy::diagnostic::did_you_mean(&id, directory.users().iter().map(|u| u.id.as_str()));
+        let message = match hint {
+            Some(s) => format!("unknown user `{id}`; did you mean `{s}`?"),
+            None => format!("unknown user `{id}`"),
+        };
+        output::error(errors, &std::io::Error::other(message));
+        return Exit::Invalid;
+    };
+    let shown = Shown {
+        user,
+        accounts: directory.accounts_of(&id).collect(),
+        assets: directory.assets().iter().filter(|a| a.owner.as_deref() == Some(id.as_str())).collect(),
+        references: directory.references().iter().filter(|r| r.user == id).collect(),
+    };
+    match args.format {
+        Format::Json => output::json(&shown),
+        Format::Human => print!("{}", human(&shown)),
+    }
+    Exit::Ok
+}
+
+fn human(shown: &Shown<'_>) -> String {
+    let u = shown.user;
+    let mut out = format!("{}  home {}", u.id, u.home);
+    if u.guest_license {
+        out.push_str("  guest license");
+    }
+    if u.desktop_access {
+        out.push_str("  desktop access");
+    }
+    if let Some(end) = u.employment_end {
+        out.push_str(&format!("  employment ends {end}"));
+    }
+    if let Some(subject) = &u.idp_subject {
+        out.push_str(&format!("  idp {subject}"));
+    }
+    out.push_str("\n\naccounts:\n");
+    for a in &shown.accounts {
+        let roles = if a.roles.is_empty() { String::new() } else { format!("  [{}]", a.roles.join(", ")) };
+        out.push_str(&format!(
+            "  {:<12} {:<8} {:<9} {}{}{}\n",
+            a.env,
+            a.status.as_str(),
+            a.kind.as_str(),
+            a.email.as_deref().unwrap_or("-"),
+            roles,
+            a.invited_until.map(|t| format!("  invited until {t}")).unwrap_or_default()
+        ));
+    }
+    if !shown.assets.is_empty() {
+        out.push_str("\nowns:\n");
+        for a in &shown.assets {
+            out.push_str(&format!("  {:<12} {:<16} {}\n", a.env, a.kind.as_str(), a.id));
+        }
+    }
+    if !shown.references.is_empty() {
+        out.push_str("\nreferred to by:\n");
+        for r in &shown.references {
+            out.push_str(&format!("  {:<12} {} rows in {}\n", r.env, r.rows, r.table));
+        }
+    }
+    out
+}
+
+fn summary(directory: &Directory, format: Format) {
+    let counts = serde_json::json!({
+        "environments": directory.environments().len(),
+        "users": directory.users().len(),
+        "accounts": directory.accounts().len(),
+        "assets": directory.assets().len(),
+        "references": directory.references().len(),
+    });
+    match format {
+        Format::Json => output::json(&counts),
+        Format::Human => {
+            for e in directory.environments() {
+                let accounts = directory.accounts_in(&e.id).count();
+                println!("{:<12} license {:<8} {:<10} {accounts} accounts", e.id, e.license, e.kind.as_str());
+            }
+            println!(
+                "\n{} users, {} accounts, {} assets, {} references",
+                directory.users().len(),
+                directory.accounts().len(),
+                directory.assets().len(),
+                directory.references().len()
+            );
+        }
+    }
+}

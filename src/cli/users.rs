@@ -1,0 +1,125 @@
+//! `steward users`: find accounts by text (Q5) or by a policy expression.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::{ErrorFormat, Exit, Format, output};
+use crate::directory::model::Account;
+use crate::policy::{PolicySet, Request};
+
+/// List accounts: by name, user id, IdP subject or e-mail, or with a selector.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The directory (`.yaml`, `.json` or `.db`).
+    #[arg(long)]
+    pub directory: PathBuf,
+    /// Text found in the name, user id, IdP subject or e-mail (case-insensitive).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// A policy expression over each account as `target`, for example
+    /// `target.status == "blocked" and environment.kind == "test"`.
+    #[arg(long = "where")]
+    pub selector: Option<String>,
+    /// Only accounts of this environment.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// The clock for `request.now` in the selector (default: now).
+    #[arg(long)]
+    pub now: Option<Timestamp>,
+    /// How to print.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    user: &'a str,
+    env: &'a str,
+    status: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    email: Option<&'a str>,
+    idp_subject: Option<&'a str>,
+    roles: &'a [String],
+}
+
+/// Exit 0 with the list (possibly empty), 3 when the selector is invalid.
+pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+    let selector = match args.selector.as_deref().map(PolicySet::compile_selector).transpose() {
+        Ok(s) => s,
+        Err(e) => return output::policy_error(errors, &e),
+    };
+    let directory = match output::load_directory(&args.directory, errors) {
+        Ok(d) => d,
+        Err(exit) => return exit,
+    };
+    let needle = args.search.as_deref().map(str::to_lowercase);
+    let request = Request { now: Some(args.now.unwrap_or_else(Timestamp::now)), ..Request::default() };
+    let mut rows = Vec::new();
+    let mut failures = 0usize;
+    for account in directory.accounts() {
+        if args.env.as_deref().is_some_and(|e| e != account.env) {
+            continue;
+        }
+        let user = directory.user(&account.user);
+        let subject = user.and_then(|u| u.idp_subject.as_deref());
+        if let Some(needle) = &needle
+            && !matches_text(account, subject, needle)
+        {
+            continue;
+        }
+        if let Some(selector) = &selector {
+            match selector.matches(account, &request, &directory) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => {
+                    failures += 1;
+                    continue;
+                }
+            }
+        }
+        rows.push(Row {
+            user: &account.user,
+            env: &account.env,
+            status: account.status.as_str(),
+            kind: account.kind.as_str(),
+            name: &account.name,
+            email: account.email.as_deref(),
+            idp_subject: subject,
+            roles: &account.roles,
+        });
+    }
+    if failures > 0 {
+        eprintln!(
+            "warning: the selector could not be evaluated on {failures} accounts (left out); test optional attributes with `has`"
+        );
+    }
+    match args.format {
+        Format::Json => output::json(&rows),
+        Format::Human => {
+            for r in &rows {
+                println!(
+                    "{:<20} {:<12} {:<8} {:<9} {:<24} {}",
+                    r.user,
+                    r.env,
+                    r.status,
+                    r.kind,
+                    r.name,
+                    r.email.unwrap_or("-")
+                );
+            }
+            eprintln!("{} accounts", rows.len());
+        }
+    }
+    Exit::Ok
+}
+
+fn matches_text(account: &Account, subject: Option<&str>, needle: &str) -> bool {
+    let hit = |s: &str| s.to_lowercase().contains(needle);
+    hit(&account.user)
+        || hit(&account.name)
+        || account.email.as_deref().is_some_and(hit)
+        || subject.is_some_and(hit)
+}

@@ -1,0 +1,266 @@
+//! Large, realistic directories for benchmarks and tests (`steward gen`).
+//!
+//! Deterministic for a seed. The shape follows the seed systems: licenses
+//! with a production and a test environment, users with one or two
+//! accounts, a few administrators, guests in other licenses' production
+//! environments, blocked and pending accounts; four assets per account
+//! (data connections, apps in spaces using other users' data connections,
+//! a reload schedule, API key or alert, a notification or session) and about
+//! one reference per account: five assets and references per account.
+
+use super::model::{
+    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, IdentityMode, Reference, SpaceType,
+    Status, User,
+};
+use super::{Directory, DirectoryParts};
+
+/// What to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerateOptions {
+    /// About how many accounts (the result has exactly this many).
+    pub accounts: usize,
+    /// The seed: the same seed gives the same directory.
+    pub seed: u64,
+}
+
+/// Accounts per license: one production and one test environment each.
+const ACCOUNTS_PER_LICENSE: usize = 5_000;
+
+/// A small, fast, deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// True with probability `percent`/100.
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// Generates a directory.
+pub fn generate(options: GenerateOptions) -> Directory {
+    let mut rng = Rng(options.seed);
+    let licenses = options.accounts.div_ceil(ACCOUNTS_PER_LICENSE).max(1);
+    let mut parts = DirectoryParts::default();
+    for l in 0..licenses {
+        let license = format!("{:05}", 10_000 + l);
+        for (suffix, kind) in [("AA", EnvKind::Production), ("TT", EnvKind::Test)] {
+            let idp = l.is_multiple_of(3);
+            parts.environments.push(Environment {
+                id: format!("O{license}{suffix}"),
+                license: license.clone(),
+                kind,
+                identity: if idp { IdentityMode::Idp } else { IdentityMode::Invitations },
+                idp_active: idp,
+                anonymous_access: false,
+                attrs: Attrs::new(),
+            });
+        }
+    }
+    let mut per_env: Vec<Vec<usize>> = vec![Vec::new(); parts.environments.len()];
+    let mut user_no = 0usize;
+    while parts.accounts.len() < options.accounts {
+        let l = rng.below(licenses);
+        let license = format!("{:05}", 10_000 + l);
+        let home = l * 2;
+        let id = format!("{license}.U{user_no:07}");
+        user_no += 1;
+        let guest = rng.chance(3);
+        parts.users.push(User {
+            id: id.clone(),
+            home: format!("O{license}AA"),
+            guest_license: guest,
+            desktop_access: guest || rng.chance(50),
+            employment_end: rng
+                .chance(5)
+                .then(|| jiff::civil::date(2026, 1 + rng.below(12) as i8, 1 + rng.below(28) as i8)),
+            idp_subject: l.is_multiple_of(3).then(|| format!("idp|{user_no}")),
+            attrs: Attrs::new(),
+        });
+        let mut envs = vec![(home, AccountKind::Normal)];
+        if rng.chance(40) {
+            envs.push((home + 1, AccountKind::Normal));
+        }
+        if guest && licenses > 1 {
+            let other = (l + 1 + rng.below(licenses - 1)) % licenses;
+            envs.push((other * 2, AccountKind::Guest));
+        }
+        for (env_index, kind) in envs {
+            if parts.accounts.len() >= options.accounts {
+                break;
+            }
+            let Some(env) = parts.environments.get(env_index) else { continue };
+            let status = match rng.below(100) {
+                0..=84 => Status::Active,
+                85..=94 => Status::Blocked,
+                _ => Status::Pending,
+            };
+            let admin = rng.chance(2);
+            let mut roles = Vec::new();
+            if admin {
+                roles.push("administrator".to_owned());
+            }
+            if rng.chance(1) {
+                roles.push("superuser".to_owned());
+            }
+            if let Some(list) = per_env.get_mut(env_index) {
+                list.push(parts.accounts.len());
+            }
+            parts.accounts.push(Account {
+                user: id.clone(),
+                env: env.id.clone(),
+                status,
+                kind,
+                name: format!("User {user_no}"),
+                email: Some(format!("{}@{}.example", id.to_lowercase(), env.license)),
+                roles,
+                portal: rng.chance(10),
+                invited_until: None,
+                attrs: Attrs::new(),
+            });
+        }
+    }
+    // A pending account's invitation expires some time in 2026.
+    for account in parts.accounts.iter_mut().filter(|a| a.status == Status::Pending) {
+        account.invited_until =
+            jiff::Timestamp::from_second(1_767_225_600 + rng.below(365 * 86_400) as i64).ok();
+    }
+    assets(&mut parts, &per_env, &mut rng);
+    Directory::new(parts)
+}
+
+fn assets(parts: &mut DirectoryParts, per_env: &[Vec<usize>], rng: &mut Rng) {
+    let mut next = 0usize;
+    let mut id = || {
+        next += 1;
+        format!("a{next:08}")
+    };
+    for (env_index, accounts) in per_env.iter().enumerate() {
+        let (Some(env), Some(&first)) = (parts.environments.get(env_index), accounts.first()) else {
+            continue;
+        };
+        let env_id = env.id.clone();
+        let owner_of = |i: usize, parts: &DirectoryParts| parts.accounts.get(i).map(|a| a.user.clone());
+        // One shared and one data space per environment.
+        let shared = id();
+        let data = id();
+        for (space, space_type) in [(&shared, SpaceType::Shared), (&data, SpaceType::Data)] {
+            parts.assets.push(asset(
+                space.clone(),
+                AssetKind::Space,
+                &env_id,
+                owner_of(first, parts),
+                None,
+                vec![],
+                Some(space_type),
+            ));
+        }
+        let mut connections: Vec<String> = Vec::new();
+        for &account in accounts {
+            let owner = owner_of(account, parts);
+            let connection = id();
+            parts.assets.push(asset(
+                connection.clone(),
+                AssetKind::DataConnection,
+                &env_id,
+                owner.clone(),
+                Some(&data),
+                vec![],
+                None,
+            ));
+            // Apps often use someone else's data connection: what makes
+            // deleting a user break other users' reloads (D3).
+            let used = if connections.is_empty() {
+                connection.clone()
+            } else {
+                connections.get(rng.below(connections.len())).cloned().unwrap_or_else(|| connection.clone())
+            };
+            connections.push(connection);
+            let app = id();
+            parts.assets.push(asset(
+                app.clone(),
+                AssetKind::App,
+                &env_id,
+                owner.clone(),
+                Some(&shared),
+                vec![used],
+                None,
+            ));
+            let kind = match rng.below(3) {
+                0 => AssetKind::ReloadSchedule,
+                1 => AssetKind::ApiKey,
+                _ => AssetKind::Alert,
+            };
+            let uses = if kind == AssetKind::ReloadSchedule { vec![app] } else { vec![] };
+            parts.assets.push(asset(id(), kind, &env_id, owner.clone(), None, uses, None));
+            let personal = if rng.chance(50) { AssetKind::Notification } else { AssetKind::Session };
+            parts.assets.push(asset(id(), personal, &env_id, owner.clone(), None, vec![], None));
+            let Some(user) = owner else { continue };
+            for (table, percent) in [("journal_entries", 60), ("invoices", 30)] {
+                if rng.chance(percent) {
+                    parts.references.push(Reference {
+                        table: table.to_owned(),
+                        env: env_id.clone(),
+                        user: user.clone(),
+                        rows: 1 + rng.below(500) as u64,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn asset(
+    id: String,
+    kind: AssetKind,
+    env: &str,
+    owner: Option<String>,
+    space: Option<&String>,
+    uses: Vec<String>,
+    space_type: Option<SpaceType>,
+) -> Asset {
+    Asset {
+        id,
+        kind,
+        env: env.to_owned(),
+        owner,
+        space_type,
+        space: space.cloned(),
+        uses,
+        attrs: Attrs::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_and_exact_in_size() {
+        let a = generate(GenerateOptions { accounts: 500, seed: 7 });
+        let b = generate(GenerateOptions { accounts: 500, seed: 7 });
+        assert_eq!(a.accounts().len(), 500);
+        assert_eq!(a.clone().into_parts(), b.into_parts());
+        assert!(a.assets().len() >= 3 * 500);
+    }
+
+    #[test]
+    fn passes_the_file_format_validation() {
+        let directory = generate(GenerateOptions { accounts: 300, seed: 1 });
+        let yaml = crate::directory::export::to_yaml(&directory).unwrap();
+        let reloaded = crate::directory::yaml::parse("gen.yaml", &yaml).unwrap();
+        assert_eq!(reloaded.into_parts(), directory.into_parts());
+    }
+}

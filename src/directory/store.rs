@@ -1,0 +1,520 @@
+//! The directory in SQLite: the embedded store for large directories and
+//! for everything that changes them.
+//!
+//! A `.db` file is opened in place (WAL mode, foreign keys on); its schema
+//! is versioned by `PRAGMA user_version` and migrated forward on open. An
+//! import is one transaction: it lands whole or not at all. The database
+//! enforces what the YAML loader checks too (ids, owners with accounts,
+//! unique e-mail per environment, G6), so a `.db` written by hand or by
+//! another tool cannot hold what a YAML file could not.
+
+use std::borrow::Cow;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::entities::{Entities, Lookup, LookupError};
+use super::error::Error;
+use super::model::{
+    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, IdentityMode, Reference, SpaceType,
+    Status, User,
+};
+use super::{Directory, DirectoryParts};
+
+/// The schema, one migration per version; version N is `MIGRATIONS[N - 1]`.
+/// Append only: a released migration never changes.
+const MIGRATIONS: &[&str] = &[
+    // 1: the directory.
+    r#"
+    CREATE TABLE environments (
+        id TEXT PRIMARY KEY,
+        license TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        idp_active INTEGER NOT NULL,
+        anonymous_access INTEGER NOT NULL,
+        attrs TEXT NOT NULL
+    );
+    CREATE INDEX environments_by_license ON environments(license);
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        home TEXT NOT NULL REFERENCES environments(id) DEFERRABLE INITIALLY DEFERRED,
+        guest_license INTEGER NOT NULL,
+        desktop_access INTEGER NOT NULL,
+        employment_end TEXT,
+        idp_subject TEXT,
+        attrs TEXT NOT NULL
+    );
+    CREATE INDEX users_by_idp_subject ON users(idp_subject);
+    CREATE TABLE accounts (
+        user TEXT NOT NULL REFERENCES users(id) DEFERRABLE INITIALLY DEFERRED,
+        env TEXT NOT NULL REFERENCES environments(id) DEFERRABLE INITIALLY DEFERRED,
+        status TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        email TEXT,
+        roles TEXT NOT NULL,
+        portal INTEGER NOT NULL,
+        invited_until TEXT,
+        attrs TEXT NOT NULL,
+        UNIQUE (user, env)
+    );
+    CREATE INDEX accounts_by_env ON accounts(env);
+    CREATE UNIQUE INDEX accounts_unique_email ON accounts(env, lower(email)) WHERE email IS NOT NULL;
+    CREATE TABLE assets (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        env TEXT NOT NULL REFERENCES environments(id) DEFERRABLE INITIALLY DEFERRED,
+        owner TEXT,
+        space_type TEXT,
+        space TEXT REFERENCES assets(id) DEFERRABLE INITIALLY DEFERRED,
+        attrs TEXT NOT NULL,
+        FOREIGN KEY (owner, env) REFERENCES accounts(user, env) DEFERRABLE INITIALLY DEFERRED
+    );
+    CREATE INDEX assets_by_owner ON assets(owner, env);
+    CREATE INDEX assets_by_space ON assets(space);
+    CREATE TABLE asset_uses (
+        asset TEXT NOT NULL REFERENCES assets(id) DEFERRABLE INITIALLY DEFERRED,
+        position INTEGER NOT NULL,
+        uses TEXT NOT NULL REFERENCES assets(id) DEFERRABLE INITIALLY DEFERRED,
+        PRIMARY KEY (asset, position)
+    );
+    CREATE INDEX asset_uses_by_used ON asset_uses(uses);
+    CREATE TABLE record_references (
+        tbl TEXT NOT NULL,
+        env TEXT NOT NULL,
+        user TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        FOREIGN KEY (user, env) REFERENCES accounts(user, env) DEFERRABLE INITIALLY DEFERRED
+    );
+    CREATE INDEX record_references_by_account ON record_references(user, env);
+    "#,
+    // 2: a record of every import, for `steward show` and plan digests.
+    r#"
+    CREATE TABLE imports (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        accounts INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How [`Store::import`] treats what is already stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Add to the stored directory instead of replacing it; an id that
+    /// exists already is an error.
+    pub append: bool,
+}
+
+/// A directory in SQLite.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let conn = Connection::open(path).map_err(|e| store_error(path, e))?;
+        let store = Store { conn, path: path.to_path_buf() };
+        store.configure(true)?;
+        Ok(store)
+    }
+
+    /// An empty database in memory (tests, YAML directories that need SQL).
+    pub fn in_memory() -> Result<Self, Error> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|e| store_error(&path, e))?;
+        let store = Store { conn, path };
+        store.configure(false)?;
+        Ok(store)
+    }
+
+    /// Where the database lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64, Error> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    fn err(&self, e: rusqlite::Error) -> Error {
+        store_error(&self.path, e)
+    }
+
+    fn configure(&self, file: bool) -> Result<(), Error> {
+        if file {
+            self.conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .and_then(|()| self.conn.pragma_update(None, "synchronous", "NORMAL"))
+                .map_err(|e| self.err(e))?;
+        }
+        self.conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| self.err(e))?;
+        self.migrate()
+    }
+
+    fn migrate(&self) -> Result<(), Error> {
+        let version = self.schema_version()?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::NewerSchema {
+                path: self.path.clone(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let start = usize::try_from(version).unwrap_or(0);
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+            let next = index + 1;
+            let batch = format!("BEGIN; {sql}; PRAGMA user_version = {next}; COMMIT;");
+            if let Err(e) = self.conn.execute_batch(&batch) {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(self.err(e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `directory` in one transaction: all of it or, on any error,
+    /// nothing (the database is left as it was). `source` names where it
+    /// came from, for the import record.
+    pub fn import(
+        &mut self,
+        directory: &Directory,
+        source: &str,
+        options: ImportOptions,
+    ) -> Result<(), Error> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| store_error(&path, e))?;
+        if !options.append {
+            tx.execute_batch(
+                "DELETE FROM record_references; DELETE FROM asset_uses; DELETE FROM assets;
+                 DELETE FROM accounts; DELETE FROM users; DELETE FROM environments;",
+            )
+            .map_err(|e| store_error(&path, e))?;
+        }
+        insert_all(&tx, directory).map_err(|failure| failure.into_error(&path))?;
+        tx.execute(
+            "INSERT INTO imports (at, source, mode, accounts) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                Timestamp::now().to_string(),
+                source,
+                if options.append { "append" } else { "replace" },
+                directory.accounts().len() as i64
+            ],
+        )
+        .map_err(|e| store_error(&path, e))?;
+        // Deferred foreign keys are checked here: a dangling reference
+        // fails the whole import.
+        tx.commit().map_err(|e| store_error(&path, e))
+    }
+
+    /// Reads the whole directory, in the order it was stored.
+    pub fn load(&self) -> Result<Directory, Error> {
+        let mut parts = DirectoryParts::default();
+        let e = |e| store_error(&self.path, e);
+        let mut stmt = self.conn.prepare("SELECT * FROM environments ORDER BY rowid").map_err(e)?;
+        parts.environments = collect(&mut stmt, environment_row).map_err(e)?;
+        let mut stmt = self.conn.prepare("SELECT * FROM users ORDER BY rowid").map_err(e)?;
+        parts.users = collect(&mut stmt, user_row).map_err(e)?;
+        let mut stmt = self.conn.prepare("SELECT * FROM accounts ORDER BY rowid").map_err(e)?;
+        parts.accounts = collect(&mut stmt, account_row).map_err(e)?;
+        let mut stmt = self.conn.prepare("SELECT * FROM assets ORDER BY rowid").map_err(e)?;
+        let mut assets = collect(&mut stmt, asset_row).map_err(e)?;
+        let mut stmt =
+            self.conn.prepare("SELECT asset, uses FROM asset_uses ORDER BY asset, position").map_err(e)?;
+        let uses: Vec<(String, String)> = collect(&mut stmt, |r| Ok((r.get(0)?, r.get(1)?))).map_err(e)?;
+        let mut by_id: std::collections::HashMap<String, usize> =
+            assets.iter().enumerate().map(|(i, a)| (a.id.clone(), i)).collect();
+        for (asset, used) in uses {
+            if let Some(a) = by_id.get_mut(&asset).and_then(|i| assets.get_mut(*i)) {
+                a.uses.push(used);
+            }
+        }
+        parts.assets = assets;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT tbl, env, user, rows FROM record_references ORDER BY rowid")
+            .map_err(e)?;
+        parts.references = collect(&mut stmt, |r| {
+            Ok(Reference {
+                table: r.get(0)?,
+                env: r.get(1)?,
+                user: r.get(2)?,
+                rows: r.get::<_, i64>(3)?.max(0) as u64,
+            })
+        })
+        .map_err(e)?;
+        Ok(Directory::new(parts))
+    }
+
+    /// The last import: when, from where, replace or append.
+    pub fn last_import(&self) -> Result<Option<(String, String, String)>, Error> {
+        self.conn
+            .query_row("SELECT at, source, mode FROM imports ORDER BY id DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn lookup<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+        row: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, LookupError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(lookup_error)?;
+        stmt.query_row(args, row).optional().map_err(lookup_error)
+    }
+}
+
+impl Entities for Store {
+    fn environment(&self, id: &str) -> Lookup<'_, Environment> {
+        Ok(self.lookup("SELECT * FROM environments WHERE id = ?1", &[&id], environment_row)?.map(Cow::Owned))
+    }
+
+    fn user(&self, id: &str) -> Lookup<'_, User> {
+        Ok(self.lookup("SELECT * FROM users WHERE id = ?1", &[&id], user_row)?.map(Cow::Owned))
+    }
+
+    fn account(&self, user: &str, env: &str) -> Lookup<'_, Account> {
+        Ok(self
+            .lookup("SELECT * FROM accounts WHERE user = ?1 AND env = ?2", &[&user, &env], account_row)?
+            .map(Cow::Owned))
+    }
+
+    fn asset(&self, id: &str) -> Lookup<'_, Asset> {
+        let Some(mut asset) = self.lookup("SELECT * FROM assets WHERE id = ?1", &[&id], asset_row)? else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT uses FROM asset_uses WHERE asset = ?1 ORDER BY position")
+            .map_err(lookup_error)?;
+        asset.uses = stmt
+            .query_map([id], |r| r.get(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+            .map_err(lookup_error)?;
+        Ok(Some(Cow::Owned(asset)))
+    }
+
+    fn for_each_account(
+        &self,
+        env: &str,
+        visit: &mut dyn FnMut(&Account) -> ControlFlow<()>,
+    ) -> Result<(), LookupError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM accounts WHERE env = ?1 ORDER BY rowid")
+            .map_err(lookup_error)?;
+        let mut rows = stmt.query([env]).map_err(lookup_error)?;
+        while let Some(row) = rows.next().map_err(lookup_error)? {
+            let account = account_row(row).map_err(lookup_error)?;
+            if visit(&account).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every row of a statement without parameters.
+fn collect<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    stmt.query_map([], row)?.collect()
+}
+
+fn lookup_error(e: rusqlite::Error) -> LookupError {
+    LookupError { message: e.to_string() }
+}
+
+fn store_error(path: &Path, e: rusqlite::Error) -> Error {
+    Error::Store { path: path.to_path_buf(), message: e.to_string() }
+}
+
+/// What failed during an import, and on which entity.
+struct ImportFailure {
+    what: String,
+    error: rusqlite::Error,
+}
+
+impl ImportFailure {
+    fn into_error(self, path: &Path) -> Error {
+        let detail = match &self.error {
+            rusqlite::Error::SqliteFailure(_, Some(text)) if text.contains("accounts_unique_email") => {
+                format!(
+                    "{}: its e-mail address is already used by another account of that environment (G6)",
+                    self.what
+                )
+            }
+            rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                format!("{} conflicts with what is stored ({})", self.what, self.error)
+            }
+            other => format!("{}: {other}", self.what),
+        };
+        Error::Store { path: path.to_path_buf(), message: detail }
+    }
+}
+
+fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(), ImportFailure> {
+    let fail = |what: String| move |error| ImportFailure { what, error };
+    let prepare = |sql: &str| tx.prepare(sql).map_err(fail("preparing the import".into()));
+    let mut envs = prepare("INSERT INTO environments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+    for e in directory.environments() {
+        envs.execute(params![
+            e.id,
+            e.license,
+            e.kind.as_str(),
+            e.identity.as_str(),
+            e.idp_active,
+            e.anonymous_access,
+            json(&e.attrs)
+        ])
+        .map_err(fail(format!("environment `{}`", e.id)))?;
+    }
+    let mut users = prepare("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+    for u in directory.users() {
+        users
+            .execute(params![
+                u.id,
+                u.home,
+                u.guest_license,
+                u.desktop_access,
+                u.employment_end.map(|d| d.to_string()),
+                u.idp_subject,
+                json(&u.attrs)
+            ])
+            .map_err(fail(format!("user `{}`", u.id)))?;
+    }
+    let mut accounts = prepare("INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
+    for a in directory.accounts() {
+        accounts
+            .execute(params![
+                a.user,
+                a.env,
+                a.status.as_str(),
+                a.kind.as_str(),
+                a.name,
+                a.email,
+                serde_json::to_string(&a.roles).unwrap_or_else(|_| "[]".into()),
+                a.portal,
+                a.invited_until.map(|t| t.to_string()),
+                json(&a.attrs)
+            ])
+            .map_err(fail(format!("the account of `{}` in `{}`", a.user, a.env)))?;
+    }
+    let mut assets = prepare("INSERT INTO assets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+    let mut uses = prepare("INSERT INTO asset_uses VALUES (?1, ?2, ?3)")?;
+    for a in directory.assets() {
+        assets
+            .execute(params![
+                a.id,
+                a.kind.as_str(),
+                a.env,
+                a.owner,
+                a.space_type.map(SpaceType::as_str),
+                a.space,
+                json(&a.attrs)
+            ])
+            .map_err(fail(format!("asset `{}`", a.id)))?;
+        for (position, used) in a.uses.iter().enumerate() {
+            uses.execute(params![a.id, position as i64, used])
+                .map_err(fail(format!("`{}` uses `{used}`", a.id)))?;
+        }
+    }
+    let mut references = prepare("INSERT INTO record_references VALUES (?1, ?2, ?3, ?4)")?;
+    for r in directory.references() {
+        references
+            .execute(params![r.table, r.env, r.user, i64::try_from(r.rows).unwrap_or(i64::MAX)])
+            .map_err(fail(format!("the references of `{}` in `{}`", r.user, r.env)))?;
+    }
+    Ok(())
+}
+
+fn json(attrs: &Attrs) -> String {
+    serde_json::to_string(attrs).unwrap_or_else(|_| "{}".into())
+}
+
+fn attrs(text: String) -> rusqlite::Result<Attrs> {
+    serde_json::from_str(&text).map_err(|e| corrupt(format!("attrs: {e}")))
+}
+
+fn corrupt(what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
+}
+
+fn vocab<T>(text: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    parse(&text).ok_or_else(|| corrupt(format!("unknown value `{text}`")))
+}
+
+fn environment_row(r: &Row<'_>) -> rusqlite::Result<Environment> {
+    Ok(Environment {
+        id: r.get(0)?,
+        license: r.get(1)?,
+        kind: vocab(r.get(2)?, EnvKind::parse)?,
+        identity: vocab(r.get(3)?, IdentityMode::parse)?,
+        idp_active: r.get(4)?,
+        anonymous_access: r.get(5)?,
+        attrs: attrs(r.get(6)?)?,
+    })
+}
+
+fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let end: Option<String> = r.get(4)?;
+    Ok(User {
+        id: r.get(0)?,
+        home: r.get(1)?,
+        guest_license: r.get(2)?,
+        desktop_access: r.get(3)?,
+        employment_end: end.map(|d| d.parse::<Date>().map_err(|e| corrupt(e.to_string()))).transpose()?,
+        idp_subject: r.get(5)?,
+        attrs: attrs(r.get(6)?)?,
+    })
+}
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    let roles: String = r.get(6)?;
+    let until: Option<String> = r.get(8)?;
+    Ok(Account {
+        user: r.get(0)?,
+        env: r.get(1)?,
+        status: vocab(r.get(2)?, Status::parse)?,
+        kind: vocab(r.get(3)?, AccountKind::parse)?,
+        name: r.get(4)?,
+        email: r.get(5)?,
+        roles: serde_json::from_str(&roles).map_err(|e| corrupt(format!("roles: {e}")))?,
+        portal: r.get(7)?,
+        invited_until: until
+            .map(|t| t.parse::<Timestamp>().map_err(|e| corrupt(e.to_string())))
+            .transpose()?,
+        attrs: attrs(r.get(9)?)?,
+    })
+}
+
+fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
+    let space_type: Option<String> = r.get(4)?;
+    Ok(Asset {
+        id: r.get(0)?,
+        kind: vocab(r.get(1)?, AssetKind::parse)?,
+        env: r.get(2)?,
+        owner: r.get(3)?,
+        space_type: space_type.map(|t| vocab(t, SpaceType::parse)).transpose()?,
+        space: r.get(5)?,
+        uses: Vec::new(),
+        attrs: attrs(r.get(6)?)?,
+    })
+}

@@ -1,0 +1,161 @@
+//! The SQLite store: round trips, all-or-nothing imports, migrations, and
+//! decisions read through the store equal those over the in-memory directory.
+
+use proptest::prelude::*;
+use rusqlite::Connection;
+use steward::directory::export::to_yaml;
+use steward::directory::generate::{GenerateOptions, generate};
+use steward::directory::store::{ImportOptions, SCHEMA_VERSION, Store};
+use steward::directory::{self, Error, yaml};
+use steward::policy::{PolicySet, Request};
+
+fn example(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+}
+
+#[test]
+fn yaml_to_database_and_back_is_the_same_directory() {
+    for name in ["erp.yaml", "crm.yaml", "analytics.yaml"] {
+        let original = directory::load(&example(name)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.db");
+        Store::open(&db).unwrap().import(&original, name, ImportOptions::default()).unwrap();
+        let loaded = directory::load(&db).unwrap();
+        assert_eq!(loaded.clone().into_parts(), original.clone().into_parts(), "{name}");
+        let exported = yaml::parse("export.yaml", &to_yaml(&loaded).unwrap()).unwrap();
+        assert_eq!(exported.into_parts(), original.into_parts(), "{name}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    #[test]
+    fn random_directories_round_trip(accounts in 1usize..60, seed in any::<u64>()) {
+        let original = generate(GenerateOptions { accounts, seed });
+        let mut store = Store::in_memory().unwrap();
+        store.import(&original, "generated", ImportOptions::default()).unwrap();
+        prop_assert_eq!(store.load().unwrap().into_parts(), original.clone().into_parts());
+        let exported = yaml::parse("export.yaml", &to_yaml(&original).unwrap()).unwrap();
+        prop_assert_eq!(exported.into_parts(), original.into_parts());
+    }
+}
+
+#[test]
+fn a_failed_import_leaves_the_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let erp = directory::load(&example("erp.yaml")).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    store.import(&erp, "erp", ImportOptions::default()).unwrap();
+    // Appending the same directory again collides on every id.
+    let err = store.import(&erp, "erp", ImportOptions { append: true }).unwrap_err();
+    assert!(err.to_string().contains("environment `O12345AA`"), "{err}");
+    assert_eq!(store.load().unwrap().into_parts(), erp.clone().into_parts());
+    // A replacing import with a dangling owner fails at commit and changes nothing.
+    let mut parts = directory::load(&example("analytics.yaml")).unwrap().into_parts();
+    parts.assets[0].owner = Some("nobody".into());
+    let broken = steward::directory::Directory::new(parts);
+    assert!(store.import(&broken, "broken", ImportOptions::default()).is_err());
+    assert_eq!(store.load().unwrap().into_parts(), erp.into_parts());
+}
+
+#[test]
+fn the_database_enforces_unique_emails_per_environment_g6() {
+    let mut parts = directory::load(&example("crm.yaml")).unwrap().into_parts();
+    let email = parts.accounts[0].email.clone();
+    let env = parts.accounts[0].env.clone();
+    let other = parts.accounts.iter_mut().find(|a| a.env == env && a.email != email).unwrap();
+    other.email = email.map(|e| e.to_uppercase());
+    let mut store = Store::in_memory().unwrap();
+    let err = store
+        .import(&steward::directory::Directory::new(parts), "dup", ImportOptions::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("e-mail address is already used"), "{err}");
+}
+
+#[test]
+fn an_older_schema_is_migrated_and_its_data_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    {
+        // A version-1 database, as the first release wrote it.
+        let conn = Connection::open(&db).unwrap();
+        let v1 = include_str!("data/schema_v1.sql");
+        conn.execute_batch(v1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO environments VALUES ('E', 'L', 'production', 'invitations', 0, 0, '{}');
+             INSERT INTO users VALUES ('u', 'E', 0, 0, NULL, NULL, '{}');
+             INSERT INTO accounts VALUES ('u', 'E', 'active', 'normal', 'U', NULL, '[]', 0, NULL, '{}');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.load().unwrap().accounts().len(), 1);
+    assert_eq!(store.last_import().unwrap(), None);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    Connection::open(&db).unwrap().execute_batch("PRAGMA user_version = 99;").unwrap();
+    match Store::open(&db) {
+        Err(Error::NewerSchema { found: 99, .. }) => {}
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+}
+
+#[test]
+fn decisions_through_the_store_equal_decisions_in_memory() {
+    let memory = directory::load(&example("analytics.yaml")).unwrap();
+    let mut store = Store::in_memory().unwrap();
+    store.import(&memory, "analytics", ImportOptions::default()).unwrap();
+    let policies =
+        PolicySet::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/analytics")])
+            .unwrap()
+            .set;
+    let users: Vec<String> = memory.users().iter().map(|u| u.id.clone()).collect();
+    let mut compared = 0;
+    for actor in &users {
+        for target in &users {
+            for action in ["block", "delete", "unblock", "remove_role"] {
+                let mut request = Request::new(actor.as_str(), action, "acme").target(target.as_str());
+                request.now = Some("2026-11-23T09:00:00Z".parse().unwrap());
+                let a = policies.decide(&request, &memory).map(|d| policies.report(&request, &d));
+                let b = policies.decide(&request, &store).map(|d| policies.report(&request, &d));
+                assert_eq!(a, b, "{actor} {action} {target}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 100);
+}
+
+#[test]
+fn import_and_export_as_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("erp.db");
+    let yaml_out = dir.path().join("erp.yaml");
+    let steward = || assert_cmd::Command::cargo_bin("steward").unwrap();
+    steward().arg("import").arg(example("erp.yaml")).arg("-o").arg(&db).assert().success();
+    steward().arg("export").arg(&db).arg("-o").arg(&yaml_out).assert().success();
+    let again = directory::load(&yaml_out).unwrap();
+    assert_eq!(again.into_parts(), directory::load(&example("erp.yaml")).unwrap().into_parts());
+    // An invalid file is refused with its location, and nothing is written.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "environments:\n  - { id: E, license: L, kind: production, colour: red }\n")
+        .unwrap();
+    let fresh = dir.path().join("fresh.db");
+    steward()
+        .arg("import")
+        .arg(&bad)
+        .arg("-o")
+        .arg(&fresh)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("unknown key `colour`"))
+        .stderr(predicates::str::contains("bad.yaml:2:"));
+    assert!(!fresh.exists());
+}
