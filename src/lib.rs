@@ -5,6 +5,7 @@
 //! says what an action would break. See `ARCHITECTURE.md` for the map.
 
 pub mod cli;
+pub mod config;
 pub mod directory;
 pub mod engine;
 pub mod error;

@@ -5,5 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    steward::cli::run(steward::cli::Cli::parse())
+    match steward::cli::Cli::try_parse() {
+        Ok(cli) => steward::cli::run(cli),
+        Err(error) => steward::cli::usage_error(error),
+    }
 }

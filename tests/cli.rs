@@ -219,3 +219,40 @@ fn check_with_a_directory_warns_about_roles_nobody_holds() {
         .stderr(predicate::str::contains("warning[unknown-role]"))
         .stderr(predicate::str::contains("did you mean `superuser`?"));
 }
+
+#[test]
+fn steward_yaml_names_the_policies_and_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::fs::write(
+        dir.path().join("steward.yaml"),
+        format!("policies: [{root}/policies/crm]\ndirectory: {root}/examples/crm.yaml\n"),
+    )
+    .unwrap();
+    Command::cargo_bin("steward")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["decide", "--actor", "crm.Ada", "--action", "unblock", "--target", "crm.Bo", "--env", "CRM1"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn an_invalid_steward_yaml_is_refused_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("steward.yaml"), "polices: [p]\n").unwrap();
+    Command::cargo_bin("steward")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["show", "--directory", "x.yaml"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("unknown key `polices`"))
+        .stderr(predicate::str::contains("did you mean `policies`?"));
+}
+
+#[test]
+fn usage_errors_never_exit_2_which_means_denied() {
+    steward().args(["decide", "--no-such-flag"]).assert().code(1);
+    steward().arg("--help").assert().code(0);
+}

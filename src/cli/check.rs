@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{ErrorFormat, Exit, output};
+use super::{Context, ErrorFormat, Exit, output};
 
 /// Parse and validate policy files.
 #[derive(Debug, clap::Args)]
@@ -17,7 +17,8 @@ pub struct Args {
 
 /// Exit 0 when valid (warnings are printed), 3 when the policies or the
 /// directory are invalid, 1 when unreadable.
-pub fn run(args: Args, format: ErrorFormat) -> Exit {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let format = ctx.errors;
     match output::load_policies(&args.paths, format) {
         Ok(set) => {
             if let Some(path) = &args.directory {

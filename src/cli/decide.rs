@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use super::{ErrorFormat, Exit, Format, output};
+use super::{Context, ErrorFormat, Exit, Format, output};
 use crate::Engine;
 use crate::policy::Request;
 use crate::policy::request::split_emails;
@@ -13,12 +13,12 @@ use crate::policy::request::split_emails;
 /// Decide one request: allowed or denied, by which rules, and what it would do.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Policy files, or folders of `.policy` files.
-    #[arg(long = "policy", required = true)]
+    /// Policy files, or folders of `.policy` files (default: `policies` in steward.yaml).
+    #[arg(long = "policy")]
     pub policies: Vec<PathBuf>,
-    /// The directory (`.yaml`, `.json` or `.db`).
+    /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
     #[arg(long)]
-    pub directory: PathBuf,
+    pub directory: Option<PathBuf>,
     /// The request as JSON, from a file or `-` for stdin (instead of the flags below).
     #[arg(long, conflicts_with_all = ["actor", "action"])]
     pub request: Option<PathBuf>,
@@ -70,7 +70,8 @@ pub struct Args {
 }
 
 /// Exit 0 allowed, 2 denied, 3 invalid policy, directory or request, 1 otherwise.
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
     let request = match request(&args) {
         Ok(r) => r,
         Err(message) => {
@@ -83,12 +84,8 @@ pub fn run(args: Args, errors: ErrorFormat) -> Exit {
             return Exit::Invalid;
         }
     };
-    let policies = match output::load_policies(&args.policies, errors) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
-    let directory = match output::load_directory(&args.directory, errors) {
-        Ok(d) => d,
+    let (policies, directory) = match output::load_both(ctx, &args.policies, args.directory.as_deref()) {
+        Ok(both) => both,
         Err(exit) => return exit,
     };
     let engine = Engine::new(policies, directory);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{ErrorFormat, Exit, output};
+use super::{Context, Exit, output};
 use crate::directory::export::to_yaml;
 
 /// Write a directory out in the YAML file format.
@@ -16,7 +16,8 @@ pub struct Args {
 }
 
 /// Exit 0 when written, 3 when the directory is invalid, 1 on I/O errors.
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
     let directory = match output::load_directory(&args.directory, errors) {
         Ok(d) => d,
         Err(exit) => return exit,

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{ErrorFormat, Exit, output};
+use super::{Context, Exit, output};
 use crate::policy::fmt::format_file;
 use crate::policy::load::{LoadError, parse_paths};
 
@@ -20,7 +20,8 @@ pub struct Args {
 /// Exit 0 when done (or nothing would change), 1 when `--check` finds a
 /// file to change or a file cannot be written, 3 on syntax errors (nothing
 /// is written then).
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
     let parsed = match parse_paths(&args.paths) {
         Ok(parsed) => parsed,
         Err(LoadError::Syntax { sources, diagnostics }) => {

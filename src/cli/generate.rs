@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{ErrorFormat, Exit, output};
+use super::{Context, Exit, output};
 use crate::directory::export::to_yaml;
 use crate::directory::generate::{GenerateOptions, generate};
 use crate::directory::store::{ImportOptions, Store};
@@ -23,7 +23,8 @@ pub struct Args {
 }
 
 /// Exit 0 when written, 1 otherwise.
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
     let started = Instant::now();
     let directory = generate(GenerateOptions { accounts: args.accounts, seed: args.seed });
     let generated = started.elapsed();

@@ -4,19 +4,19 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{ErrorFormat, Exit, output};
+use super::{Context, Exit, output};
 use crate::Engine;
 use crate::graph::{ImpactQuery, dot, report};
 
 /// Show what an action on an account would do, before anyone does it.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Policy files, or folders of `.policy` files (their lifecycle blocks decide).
-    #[arg(long = "policy", required = true)]
+    /// Policy files, or folders of `.policy` files (default: `policies` in steward.yaml).
+    #[arg(long = "policy")]
     pub policies: Vec<PathBuf>,
-    /// The directory (`.yaml`, `.json` or `.db`).
+    /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
     #[arg(long)]
-    pub directory: PathBuf,
+    pub directory: Option<PathBuf>,
     /// The user whose account is acted on.
     #[arg(long)]
     pub target: String,
@@ -47,13 +47,10 @@ pub enum ImpactFormat {
 }
 
 /// Exit 0 with the impact, 3 when the account or inputs are invalid.
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
-    let policies = match output::load_policies(&args.policies, errors) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
-    let directory = match output::load_directory(&args.directory, errors) {
-        Ok(d) => d,
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
+    let (policies, directory) = match output::load_both(ctx, &args.policies, args.directory.as_deref()) {
+        Ok(both) => both,
         Err(exit) => return exit,
     };
     let engine = Engine::new(policies, directory);

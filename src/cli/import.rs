@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{ErrorFormat, Exit, output};
+use super::{Context, Exit, output};
 use crate::directory::store::{ImportOptions, Store};
 
 /// Load a YAML or JSON directory into a SQLite database.
@@ -21,7 +21,8 @@ pub struct Args {
 
 /// Exit 0 when imported; 3 when the file is invalid; 1 when the database
 /// refuses it (nothing is changed then).
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
     let directory = match output::load_directory(&args.file, errors) {
         Ok(d) => d,
         Err(exit) => return exit,

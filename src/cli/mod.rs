@@ -65,6 +65,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t)]
     pub error_format: ErrorFormat,
 
+    /// The configuration file (default: `steward.yaml` in the working directory, if any).
+    #[arg(long, global = true)]
+    pub config: Option<std::path::PathBuf>,
+
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -95,20 +99,48 @@ pub enum Command {
     Gen(generate::Args),
 }
 
+/// What every command gets besides its own arguments.
+#[derive(Debug)]
+pub struct Context {
+    /// How to print errors.
+    pub errors: ErrorFormat,
+    /// `steward.yaml`, or the defaults.
+    pub config: crate::config::Config,
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let errors = cli.error_format;
+    let config = match crate::config::Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(crate::config::Error::Invalid { sources, diagnostics, .. }) => {
+            output::diagnostics(errors, &sources, &diagnostics);
+            return Exit::Invalid.into();
+        }
+        Err(e) => {
+            output::error(errors, &e);
+            return Exit::Failure.into();
+        }
+    };
+    let ctx = Context { errors, config };
     let exit = match cli.command {
-        Command::Check(args) => check::run(args, errors),
-        Command::Fmt(args) => fmt::run(args, errors),
-        Command::Test(args) => test::run(args, errors),
-        Command::Decide(args) => decide::run(*args, errors),
-        Command::Impact(args) => impact::run(args, errors),
-        Command::Import(args) => import::run(args, errors),
-        Command::Export(args) => export::run(args, errors),
-        Command::Show(args) => show::run(args, errors),
-        Command::Users(args) => users::run(args, errors),
-        Command::Gen(args) => generate::run(args, errors),
+        Command::Check(args) => check::run(args, &ctx),
+        Command::Fmt(args) => fmt::run(args, &ctx),
+        Command::Test(args) => test::run(args, &ctx),
+        Command::Decide(args) => decide::run(*args, &ctx),
+        Command::Impact(args) => impact::run(args, &ctx),
+        Command::Import(args) => import::run(args, &ctx),
+        Command::Export(args) => export::run(args, &ctx),
+        Command::Show(args) => show::run(args, &ctx),
+        Command::Users(args) => users::run(args, &ctx),
+        Command::Gen(args) => generate::run(args, &ctx),
     };
     exit.into()
+}
+
+/// The exit code for a command line that does not parse: 0 for `--help`
+/// and `--version`, 1 otherwise (clap's own 2 would read as "denied").
+pub fn usage_error(error: clap::Error) -> ExitCode {
+    let _ = error.print();
+    if error.use_stderr() { Exit::Failure.into() } else { Exit::Ok.into() }
 }

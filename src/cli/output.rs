@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ErrorFormat, Exit};
+use super::{Context, ErrorFormat, Exit};
 use crate::directory::{self, Directory};
 use crate::policy::report::{render_human, render_json};
 use crate::policy::{self, Diagnostic, PolicySet, Sources};
@@ -105,4 +105,36 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The directory named by the flag, or by steward.yaml.
+pub fn configured_directory(ctx: &Context, flag: Option<&Path>) -> Result<Directory, Exit> {
+    let Some(path) = ctx.config.directory_or(flag) else {
+        usage(ctx.errors, "no directory: pass --directory FILE or set `directory` in steward.yaml");
+        return Err(Exit::Failure);
+    };
+    load_directory(&path, ctx.errors)
+}
+
+/// The policy set and the directory named by the flags, or by steward.yaml.
+pub fn load_both(
+    ctx: &Context,
+    policies: &[PathBuf],
+    directory: Option<&Path>,
+) -> Result<(PolicySet, Directory), Exit> {
+    let paths = ctx.config.policies_or(policies);
+    if paths.is_empty() {
+        usage(ctx.errors, "no policies: pass --policy PATH or set `policies` in steward.yaml");
+        return Err(Exit::Failure);
+    }
+    let set = load_policies(&paths, ctx.errors)?;
+    let directory = configured_directory(ctx, directory)?;
+    Ok((set, directory))
+}
+
+fn usage(format: ErrorFormat, message: &str) {
+    match format {
+        ErrorFormat::Human => eprintln!("error: {message}"),
+        ErrorFormat::Json => eprintln!("{}", serde_json::json!({ "severity": "error", "message": message })),
+    }
 }

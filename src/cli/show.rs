@@ -4,16 +4,16 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{ErrorFormat, Exit, Format, output};
+use super::{Context, Exit, Format, output};
 use crate::directory::Directory;
 use crate::directory::model::{Account, Asset, Reference, User};
 
 /// Show a user's accounts, assets and references (or a summary of the directory).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The directory (`.yaml`, `.json` or `.db`).
+    /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
     #[arg(long)]
-    pub directory: PathBuf,
+    pub directory: Option<PathBuf>,
     /// The user to show; without it, a summary.
     pub user: Option<String>,
     /// How to print.
@@ -30,8 +30,9 @@ struct Shown<'a> {
 }
 
 /// Exit 0, or 3 when the user does not exist.
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
-    let directory = match output::load_directory(&args.directory, errors) {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
+    let directory = match output::configured_directory(ctx, args.directory.as_deref()) {
         Ok(d) => d,
         Err(exit) => return exit,
     };

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{ErrorFormat, Exit, Format, output};
+use super::{Context, Exit, Format, output};
 use crate::testing::{self, CaseResult, Summary};
 
 /// Run the test files of policy packs.
@@ -18,7 +18,8 @@ pub struct Args {
 
 /// Exit 0 when every case passed, 1 when one failed or none ran, 3 when a
 /// pack or test file is invalid.
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
     let summary = match testing::run(&args.paths) {
         Ok(summary) => summary,
         Err(testing::Error::Policy { source, .. }) => return output::policy_error(errors, &source),

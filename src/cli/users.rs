@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{ErrorFormat, Exit, Format, output};
+use super::{Context, Exit, Format, output};
 use crate::directory::model::Account;
 use crate::policy::{PolicySet, Request};
 
 /// List accounts: by name, user id, IdP subject or e-mail, or with a selector.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The directory (`.yaml`, `.json` or `.db`).
+    /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
     #[arg(long)]
-    pub directory: PathBuf,
+    pub directory: Option<PathBuf>,
     /// Text found in the name, user id, IdP subject or e-mail (case-insensitive).
     #[arg(long)]
     pub search: Option<String>,
@@ -46,12 +46,13 @@ struct Row<'a> {
 }
 
 /// Exit 0 with the list (possibly empty), 3 when the selector is invalid.
-pub fn run(args: Args, errors: ErrorFormat) -> Exit {
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
     let selector = match args.selector.as_deref().map(PolicySet::compile_selector).transpose() {
         Ok(s) => s,
         Err(e) => return output::policy_error(errors, &e),
     };
-    let directory = match output::load_directory(&args.directory, errors) {
+    let directory = match output::configured_directory(ctx, args.directory.as_deref()) {
         Ok(d) => d,
         Err(exit) => return exit,
     };

@@ -1,0 +1,247 @@
+//! `steward.yaml`: where the policies and the directory are, and the
+//! defaults of lifecycle operations. Read from the working directory, or
+//! from `--config FILE`; command-line flags override it. Every key is
+//! documented in docs/configuration.md.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::policy::diagnostic::{Diagnostic, did_you_mean};
+use crate::policy::source::{Sources, Span};
+
+/// The file looked for in the working directory.
+pub const FILE_NAME: &str = "steward.yaml";
+
+/// The configuration, with defaults for what the file leaves out.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Policy files or folders, relative to the configuration file.
+    pub policies: Vec<PathBuf>,
+    /// The directory file or database, relative to the configuration file.
+    pub directory: Option<PathBuf>,
+    /// How long an invitation is valid (Q3): a number and a unit, `d` or `h`.
+    pub invitation_validity: String,
+    /// When the nightly name and e-mail sync runs (G5), `HH:MM`.
+    pub sync_time: String,
+    /// The time zone of `sync_time` and of dates shown to people (IANA name).
+    pub timezone: String,
+    /// The bearer token of the HTTP service.
+    pub token: Option<String>,
+    /// Where the HTTP service listens.
+    pub listen: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            policies: Vec::new(),
+            directory: None,
+            invitation_validity: "14d".into(),
+            sync_time: "23:00".into(),
+            timezone: "UTC".into(),
+            token: None,
+            listen: "127.0.0.1:8181".into(),
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("`{}` is not a valid configuration", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Its text.
+        sources: Sources,
+        /// What is wrong.
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+impl Config {
+    /// Reads `explicit`, or `steward.yaml` in the working directory when it
+    /// exists, or the defaults. Relative paths in the file are taken from
+    /// the file's folder.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, Error> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(FILE_NAME).exists() => PathBuf::from(FILE_NAME),
+            None => return Ok(Config::default()),
+        };
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let mut config = Config::parse(&path.display().to_string(), &text)
+            .map_err(|(sources, diagnostics)| Error::Invalid { path: path.clone(), sources, diagnostics })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.policies = config.policies.iter().map(|p| base.join(p)).collect();
+        config.directory = config.directory.as_ref().map(|d| base.join(d));
+        Ok(config)
+    }
+
+    /// Parses configuration text; every value is checked.
+    pub fn parse(name: &str, text: &str) -> Result<Config, (Sources, Vec<Diagnostic>)> {
+        let mut sources = Sources::new();
+        let file = sources.add(name, text);
+        let whole = Span::new(file, 0, text.len().min(1));
+        let config: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| {
+                let message = e.to_string();
+                let first = message.lines().next().unwrap_or("").trim();
+                let first = first.strip_prefix("error: ").unwrap_or(first);
+                let first =
+                    first.split_once(": ").filter(|(p, _)| p.starts_with("line ")).map_or(first, |(_, r)| r);
+                let mut d = Diagnostic::error("invalid-config", first.to_owned());
+                if let Some(loc) = e.location() {
+                    let offset = line_offset(text, loc.line(), loc.column());
+                    d = d.at(Span::new(file, offset, offset + 1), "here");
+                }
+                if let Some(key) = first.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+                    let keys = [
+                        "policies",
+                        "directory",
+                        "invitation_validity",
+                        "sync_time",
+                        "timezone",
+                        "token",
+                        "listen",
+                    ];
+                    d.code = "unknown-key";
+                    d.message = format!("unknown key `{key}`");
+                    d.help = Some(match did_you_mean(key, keys) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("the keys are: {}", keys.join(", ")),
+                    });
+                }
+                (sources.clone(), vec![d])
+            })?
+        };
+        let mut problems = Vec::new();
+        if config.invitation_validity().is_none() {
+            problems.push(
+                Diagnostic::error(
+                    "invalid-config",
+                    format!("`invitation_validity: {}` is not a duration", config.invitation_validity),
+                )
+                .at(whole, "in this file")
+                .with_help("write a number and `d` or `h`, for example `14d`"),
+            );
+        }
+        if config.sync_time().is_none() {
+            problems.push(
+                Diagnostic::error(
+                    "invalid-config",
+                    format!("`sync_time: {}` is not a time of day", config.sync_time),
+                )
+                .at(whole, "in this file")
+                .with_help("write HH:MM, for example `23:00`"),
+            );
+        }
+        if jiff::tz::TimeZone::get(&config.timezone).is_err() {
+            problems.push(
+                Diagnostic::error(
+                    "invalid-config",
+                    format!("`timezone: {}` is not a known time zone", config.timezone),
+                )
+                .at(whole, "in this file")
+                .with_help("use an IANA name such as `Europe/Amsterdam`, or `UTC`"),
+            );
+        }
+        if config.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(
+                Diagnostic::error(
+                    "invalid-config",
+                    format!("`listen: {}` is not an address and port", config.listen),
+                )
+                .at(whole, "in this file")
+                .with_help("for example `127.0.0.1:8181`"),
+            );
+        }
+        if problems.is_empty() { Ok(config) } else { Err((sources, problems)) }
+    }
+
+    /// `invitation_validity` as a span of time.
+    pub fn invitation_validity(&self) -> Option<jiff::SignedDuration> {
+        let text = self.invitation_validity.trim();
+        let (number, unit) = text.split_at(text.len().saturating_sub(1));
+        let n: i64 = number.trim().parse().ok().filter(|n| *n > 0)?;
+        match unit {
+            "d" => Some(jiff::SignedDuration::from_hours(n.checked_mul(24)?)),
+            "h" => Some(jiff::SignedDuration::from_hours(n)),
+            _ => None,
+        }
+    }
+
+    /// `sync_time` as a time of day.
+    pub fn sync_time(&self) -> Option<jiff::civil::Time> {
+        let (h, m) = self.sync_time.split_once(':')?;
+        jiff::civil::Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
+    }
+
+    /// The policy paths: the flags when given, else the file's.
+    pub fn policies_or(&self, flags: &[PathBuf]) -> Vec<PathBuf> {
+        if flags.is_empty() { self.policies.clone() } else { flags.to_vec() }
+    }
+
+    /// The directory: the flag when given, else the file's.
+    pub fn directory_or(&self, flag: Option<&Path>) -> Option<PathBuf> {
+        flag.map(Path::to_path_buf).or_else(|| self.directory.clone())
+    }
+}
+
+fn line_offset(text: &str, line: u64, column: u64) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(usize::try_from(line.saturating_sub(1)).unwrap_or(0))
+        .map(str::len)
+        .sum();
+    (start + usize::try_from(column.saturating_sub(1)).unwrap_or(0)).min(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_empty() {
+        let config = Config::parse("s.yaml", "").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.invitation_validity().unwrap(), jiff::SignedDuration::from_hours(14 * 24));
+        assert_eq!(config.sync_time().unwrap(), jiff::civil::time(23, 0, 0, 0));
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let config = Config::parse(
+            "s.yaml",
+            "policies: [policies/erp]\ndirectory: erp.db\ninvitation_validity: 48h\nsync_time: \"22:30\"\ntimezone: Europe/Amsterdam\ntoken: secret\nlisten: 127.0.0.1:9000\n",
+        )
+        .unwrap();
+        assert_eq!(config.invitation_validity().unwrap(), jiff::SignedDuration::from_hours(48));
+        assert_eq!(config.token.as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let (_, d) = Config::parse("s.yaml", "polices: [x]\n").unwrap_err();
+        assert_eq!(d[0].code, "unknown-key");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `policies`?"));
+        let (_, d) = Config::parse("s.yaml", "sync_time: \"25:00\"\ntimezone: Mars/Olympus\n").unwrap_err();
+        assert_eq!(d.len(), 2);
+    }
+}
