@@ -20,7 +20,8 @@
 //! assert_eq!(verdict.impact.unwrap().license.unwrap().after, 1);
 //! ```
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,9 @@ pub struct Engine {
     policies: PolicySet,
     directory: Directory,
     graph: OnceLock<(ReferenceGraph, LicenseIndex)>,
+    /// Who may reassign assets, per environment and asset signature (see
+    /// [`PolicySet::asset_signature`]): computed once, shared by every impact.
+    reassigners: Mutex<HashMap<(String, String), Vec<String>>>,
 }
 
 /// A decision with, for actions that change an account, what it would do.
@@ -68,7 +72,7 @@ const STATUS_ACTIONS: &[&str] = &["block", "unblock", "delete", "register", "rev
 impl Engine {
     /// An engine over `policies` and `directory`.
     pub fn new(policies: PolicySet, directory: Directory) -> Self {
-        Engine { policies, directory, graph: OnceLock::new() }
+        Engine { policies, directory, graph: OnceLock::new(), reassigners: Mutex::new(HashMap::new()) }
     }
 
     /// The policy set and the directory, given back.
@@ -191,17 +195,32 @@ impl Authorizer for PolicyAuthorizer<'_> {
         self.engine.policies.decide(&request, &self.engine.directory).is_ok_and(|d| d.allowed())
     }
 
-    fn may_reassign(&self, actor: &str, asset: &str, env: &str) -> bool {
-        let request = Request {
-            actor: actor.to_owned(),
-            action: "reassign".to_owned(),
-            target: None,
-            asset: Some(asset.to_owned()),
-            env: env.to_owned(),
-            to: None,
-            now: self.base.now,
-            ..Request::default()
+    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[&str]) -> Vec<String> {
+        let now = self.base.now.unwrap_or_else(jiff::Timestamp::now);
+        let policies = &self.engine.policies;
+        let directory = &self.engine.directory;
+        let decide = |actor: &str| {
+            let request = Request {
+                actor: actor.to_owned(),
+                action: "reassign".to_owned(),
+                asset: Some(asset.id.clone()),
+                env: asset.env.clone(),
+                now: Some(now),
+                ..Request::default()
+            };
+            policies.decide(&request, directory).is_ok_and(|d| d.allowed())
         };
-        self.engine.policies.decide(&request, &self.engine.directory).is_ok_and(|d| d.allowed())
+        let Ok(signature) = policies.asset_signature("reassign", asset, directory, now) else {
+            return actors.iter().filter(|a| decide(a)).map(|a| (*a).to_owned()).collect();
+        };
+        let key = (asset.env.clone(), signature);
+        if let Some(known) = self.engine.reassigners.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return known;
+        }
+        let found: Vec<String> = actors.iter().filter(|a| decide(a)).map(|a| (*a).to_owned()).collect();
+        if let Ok(mut memo) = self.engine.reassigners.lock() {
+            memo.insert(key, found.clone());
+        }
+        found
     }
 }

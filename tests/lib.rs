@@ -5,5 +5,6 @@
 mod cli;
 mod diagnostics;
 mod fmt;
+mod impact;
 mod props;
 mod store;

@@ -20,8 +20,8 @@ use crate::policy::schema::Consequence;
 pub trait Authorizer {
     /// Whether `actor` may do `action` to the account of `target` in `env`.
     fn may_act(&self, actor: &str, action: &str, target: &str, env: &str) -> bool;
-    /// Whether `actor` may reassign `asset` in `env`.
-    fn may_reassign(&self, actor: &str, asset: &str, env: &str) -> bool;
+    /// Which of the `actors` may reassign `asset` (in its environment).
+    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[&str]) -> Vec<String>;
 }
 
 /// The question: which action, on whose account, asked by whom.
@@ -143,6 +143,11 @@ pub enum ImpactError {
         /// The environment.
         env: String,
     },
+}
+
+/// An active account of a member of the environment.
+fn is_member(account: &Account) -> bool {
+    account.status == Status::Active && account.kind != crate::directory::model::AccountKind::Anonymous
 }
 
 /// The status an action leaves the account in; `None` when it is deleted.
@@ -273,7 +278,7 @@ impl<'a> Analyzer<'a> {
                     asset: asset.id.clone(),
                     kind: asset.kind.to_string(),
                     candidates: self.candidates(account),
-                    reassigners: self.reassigners(&asset.id, &account.env, authorizer),
+                    reassigners: self.reassigners(asset, authorizer),
                 }),
                 Consequence::Revoke => impact.revoke.push(asset.id.clone()),
                 Consequence::Remove => impact.remove.push(asset.id.clone()),
@@ -283,21 +288,28 @@ impl<'a> Analyzer<'a> {
         impact.at_risk = self.at_risk(node, &affected);
     }
 
-    /// Active accounts of the environment, the target excluded.
+    /// Active member accounts of the environment, the target excluded
+    /// (anonymous accounts are not members and own nothing, D2).
     fn candidates(&self, account: &Account) -> Vec<String> {
         self.directory
             .accounts_in(&account.env)
-            .filter(|a| a.status == Status::Active && a.user != account.user)
+            .filter(|a| is_member(a) && a.user != account.user)
             .map(|a| a.user.clone())
             .collect()
     }
 
-    fn reassigners(&self, asset: &str, env: &str, authorizer: &dyn Authorizer) -> Vec<String> {
-        self.directory
-            .accounts_in(env)
-            .filter(|a| a.status == Status::Active && authorizer.may_reassign(&a.user, asset, env))
-            .map(|a| a.user.clone())
-            .collect()
+    fn reassigners(
+        &self,
+        asset: &crate::directory::model::Asset,
+        authorizer: &dyn Authorizer,
+    ) -> Vec<String> {
+        let actors: Vec<&str> = self
+            .directory
+            .accounts_in(&asset.env)
+            .filter(|a| is_member(a))
+            .map(|a| a.user.as_str())
+            .collect();
+        authorizer.reassigners(asset, &actors)
     }
 
     /// Assets owned by others that sit in or use, directly or not, one of

@@ -534,3 +534,32 @@ pub fn path_text(path: &Path) -> String {
     }
     text
 }
+
+/// Every access rooted at `asset` in `expr`: what a decision can read of the
+/// asset. Two assets that agree on all of them get the same decisions.
+pub fn asset_accesses(expr: &CExpr, out: &mut Vec<Access>) {
+    match expr {
+        CExpr::Path(access) | CExpr::Has(access) => {
+            if access.root == Root::Asset && !out.contains(access) {
+                out.push(access.clone());
+            }
+        }
+        CExpr::Const(_) => {}
+        CExpr::List(items) => items.iter().for_each(|e| asset_accesses(e, out)),
+        CExpr::Not(e) => asset_accesses(e, out),
+        CExpr::Count(c) => {
+            if let Some(c) = c {
+                asset_accesses(c, out);
+            }
+        }
+        CExpr::And(a, b)
+        | CExpr::Or(a, b)
+        | CExpr::Cmp(_, a, b)
+        | CExpr::In(a, b)
+        | CExpr::Contains(a, b)
+        | CExpr::HasRole(a, b) => {
+            asset_accesses(a, out);
+            asset_accesses(b, out);
+        }
+    }
+}

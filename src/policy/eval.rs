@@ -125,6 +125,21 @@ pub struct Context<'a> {
 type Eval<T> = Result<T, EvalError>;
 
 impl<'a> Context<'a> {
+    /// A canonical text of what `accesses` read: equal texts mean equal
+    /// values (entities by id, unset as `-`).
+    pub fn signature(&self, accesses: &[Access]) -> String {
+        let mut out = String::new();
+        for access in accesses {
+            match self.access(access) {
+                Ok(Some(value)) => canonical(&value, &mut out),
+                Ok(None) => out.push('-'),
+                Err(e) => out.push_str(&format!("!{e}")),
+            }
+            out.push('\u{1f}');
+        }
+        out
+    }
+
     /// Evaluates a condition to a boolean.
     pub fn test(&self, expr: &CExpr) -> Eval<bool> {
         match self.eval(expr)? {
@@ -369,6 +384,20 @@ impl<'a> Context<'a> {
             _ => return Err(EvalError::Missing(access.text.clone())),
         })
     }
+}
+
+fn canonical(value: &Value<'_>, out: &mut String) {
+    use std::fmt::Write as _;
+    let _ = match value {
+        Value::Bool(b) => write!(out, "b{b}"),
+        Value::Int(i) => write!(out, "i{i}"),
+        Value::Str(s) => write!(out, "s{s}"),
+        Value::Date(d) => write!(out, "d{d}"),
+        Value::DateTime(t) => write!(out, "t{t}"),
+        Value::Set(items) => write!(out, "S{}", items.join("\u{1e}")),
+        Value::Entity(e) => write!(out, "e{}", e.id()),
+        Value::Attr(a) => write!(out, "a{a:?}"),
+    };
 }
 
 /// A part of a borrowed-or-owned entity, borrowed or owned alike.

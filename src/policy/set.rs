@@ -154,6 +154,8 @@ pub struct PolicySet {
     lifecycles: Vec<LifecycleSpec>,
     triggers: Vec<TriggerSpec>,
     roles: Vec<(String, Span)>,
+    /// Per action id: what its rules can read of `asset`.
+    asset_accesses: Vec<Vec<super::compile::Access>>,
     digest: String,
 }
 
@@ -193,9 +195,29 @@ impl PolicySet {
                 }
             }
         }
+        let asset_accesses = by_action
+            .iter()
+            .map(|indexes| {
+                let mut accesses = Vec::new();
+                for rule in indexes.iter().filter_map(|&i| rules.get(i as usize)) {
+                    if let Some(condition) = &rule.condition {
+                        super::compile::asset_accesses(condition, &mut accesses);
+                    }
+                }
+                accesses
+            })
+            .collect();
         let digest = digest_sources(&parsed.sources);
-        let set =
-            PolicySet { sources: parsed.sources, rules, by_action, lifecycles, triggers, roles, digest };
+        let set = PolicySet {
+            sources: parsed.sources,
+            rules,
+            by_action,
+            lifecycles,
+            triggers,
+            roles,
+            asset_accesses,
+            digest,
+        };
         Ok(Loaded { set, warnings: diagnostics })
     }
 
@@ -252,6 +274,38 @@ impl PolicySet {
     /// A stable digest (SHA-256, hex) of the set's files.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// What the rules of `action` can read of `asset`, as a canonical text:
+    /// two assets with equal signatures get equal decisions for the same
+    /// actor and request. Lets callers share the answer to "who may reassign
+    /// this?" between assets of the same kind, space type and so on.
+    pub fn asset_signature(
+        &self,
+        action: &str,
+        asset: &crate::directory::model::Asset,
+        entities: &dyn Entities,
+        now: Timestamp,
+    ) -> Result<String, RequestError> {
+        let accesses = schema::action_id(action)
+            .and_then(|id| self.asset_accesses.get(id))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let environment = entities
+            .environment(&asset.env)?
+            .ok_or_else(|| RequestError::UnknownEnvironment(asset.env.clone()))?;
+        let request = Request { action: action.to_owned(), env: asset.env.clone(), ..Request::default() };
+        let ctx = Context {
+            entities,
+            request: &request,
+            now,
+            actor: None,
+            target: None,
+            environment,
+            asset: Some(Cow::Borrowed(asset)),
+            bound: None,
+        };
+        Ok(ctx.signature(accesses))
     }
 
     /// Compiles a selector expression (`--where`): each account is `target`.

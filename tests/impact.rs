@@ -1,0 +1,156 @@
+//! The reference graph and impact analysis: data-driven cases, memoized
+//! reassigners against brute force, reachability, and what people see.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use steward::Engine;
+use steward::directory::generate::{GenerateOptions, generate};
+use steward::directory::{self, Directory};
+use steward::graph::{Edge, ImpactQuery, Node, dot, report};
+use steward::policy::{PolicySet, Request};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn engine(policy: &str, directory: &str) -> Engine {
+    let set = PolicySet::load(&[root().join(policy)]).unwrap().set;
+    Engine::new(set, directory::load(&root().join(directory)).unwrap())
+}
+
+#[test]
+fn impact_cases_pass() {
+    let summary = steward::testing::run(&[root().join("tests/impact")]).unwrap();
+    let failed: Vec<_> = summary.cases.iter().filter(|c| !c.passed).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(summary.passed >= 9);
+}
+
+#[test]
+fn memoized_reassigners_equal_a_decision_per_actor_d7() {
+    let engine = engine("policies/analytics", "examples/analytics.yaml");
+    let directory = engine.directory();
+    for asset in directory.assets().iter().filter(|a| a.owner.as_deref() == Some("acme.Leo")) {
+        let impact = engine
+            .impact(&ImpactQuery {
+                actor: Some("acme.Olivia"),
+                action: "delete",
+                user: "acme.Leo",
+                env: "acme",
+            })
+            .unwrap();
+        let Some(listed) = impact.reassign.iter().find(|r| r.asset == asset.id) else { continue };
+        let brute: Vec<String> = directory
+            .accounts_in("acme")
+            .filter(|a| a.status == steward::directory::model::Status::Active)
+            .filter(|a| a.kind != steward::directory::model::AccountKind::Anonymous)
+            .filter(|a| {
+                let mut r = Request::new(a.user.as_str(), "reassign", "acme");
+                r.asset = Some(asset.id.clone());
+                engine.policies().decide(&r, directory).unwrap().allowed()
+            })
+            .map(|a| a.user.clone())
+            .collect();
+        assert_eq!(listed.reassigners, brute, "{}", asset.id);
+    }
+}
+
+#[test]
+fn reassigners_follow_space_types_d7() {
+    let engine = engine("policies/analytics", "examples/analytics.yaml");
+    let impact = engine
+        .impact(&ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user: "acme.Leo", env: "acme" })
+        .unwrap();
+    let of = |id: &str| impact.reassign.iter().find(|r| r.asset == id).unwrap().reassigners.clone();
+    assert_eq!(of("app-forecast"), ["acme.Olivia", "acme.Anders"]); // shared space: analytics admins too
+    assert_eq!(of("dc-warehouse"), ["acme.Olivia", "acme.Dana"]); // data space: data admins too
+    assert_eq!(of("space-leo"), ["acme.Olivia"]); // personal space: main admins only
+}
+
+/// The assets an account can reach: what it owns, and what sits in or uses
+/// those, transitively.
+fn reachable(engine: &Engine, user: &str, env: &str) -> HashSet<String> {
+    let graph = engine.graph();
+    let start = graph.account(user, env).unwrap();
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<_> =
+        graph.outgoing(start).filter(|(e, _)| *e == Edge::Owns).map(|(_, n)| n).collect();
+    while let Some(node) = queue.pop_front() {
+        if let Some(Node::Asset(i)) = graph.node(node)
+            && seen.insert(engine.directory().assets()[i as usize].id.clone())
+        {
+            queue.extend(
+                graph.incoming(node).filter(|(e, _)| matches!(e, Edge::In | Edge::Uses)).map(|(_, n)| n),
+            );
+        }
+    }
+    seen
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    #[test]
+    fn an_impact_never_lists_an_asset_the_account_cannot_reach(seed in any::<u64>(), accounts in 5usize..80) {
+        let directory: Directory = generate(GenerateOptions { accounts, seed });
+        let set = PolicySet::load(&[root().join("policies/analytics")]).unwrap().set;
+        let engine = Engine::new(set, directory);
+        let targets: Vec<(String, String)> =
+            engine.directory().accounts().iter().map(|a| (a.user.clone(), a.env.clone())).collect();
+        for (user, env) in targets {
+            let impact = engine.impact(&ImpactQuery { actor: None, action: "delete", user: &user, env: &env }).unwrap();
+            let reach = reachable(&engine, &user, &env);
+            let listed: BTreeSet<&String> = impact
+                .reassign.iter().map(|r| &r.asset)
+                .chain(impact.at_risk.iter().map(|r| &r.asset))
+                .chain(impact.at_risk.iter().flat_map(|r| r.path.iter()))
+                .chain(impact.revoke.iter()).chain(impact.remove.iter()).chain(impact.disable.iter())
+                .collect();
+            for asset in listed {
+                prop_assert!(reach.contains(asset), "{asset} listed for {user}@{env} but not reachable");
+            }
+        }
+    }
+}
+
+#[test]
+fn human_report_of_a_leaver() {
+    let engine = engine("policies/analytics", "examples/analytics.yaml");
+    let impact = engine
+        .impact(&ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user: "acme.Leo", env: "acme" })
+        .unwrap();
+    insta::assert_snapshot!("leaver_human", report::render(&impact));
+    insta::assert_snapshot!("leaver_dot", dot::render(&impact));
+}
+
+#[test]
+fn human_report_of_a_delete_that_falls_back_p3() {
+    let engine = engine("policies/erp", "examples/erp.yaml");
+    let impact = engine
+        .impact(&ImpactQuery {
+            actor: Some("12345.Admin"),
+            action: "delete",
+            user: "12345.JJansen",
+            env: "O12345AA",
+        })
+        .unwrap();
+    let text = report::render(&impact);
+    assert!(text.starts_with("`12345.JJansen` in `O12345AA` cannot be deleted: 341 rows in journal_entries refer to it; block instead (allowed for this actor)"), "{text}");
+    insta::assert_snapshot!("fallback_human", text);
+}
+
+#[test]
+fn impact_json_has_the_documented_keys() {
+    let engine = engine("policies/analytics", "examples/analytics.yaml");
+    let impact = engine
+        .impact(&ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user: "acme.Leo", env: "acme" })
+        .unwrap();
+    let json = serde_json::to_value(&impact).unwrap();
+    for key in ["reassign", "at_risk", "revoke", "remove", "disable", "license", "warnings"] {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+    assert!(json["reassign"][0].get("candidates").is_some());
+    assert!(json["at_risk"][0].get("path").is_some());
+    let _: PathBuf = root().to_path_buf();
+}
