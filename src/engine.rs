@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::Directory;
 use crate::graph::{
-    Analyzer, Authorizer, Fallback, Impact, ImpactError, ImpactQuery, LicenseIndex, ReferenceGraph,
+    Analyzer, Authorizer, Fallback, Impact, ImpactError, ImpactQuery, LicenseIndex, MemberCache,
+    ReferenceGraph,
 };
 use crate::policy::{DecisionReport, PolicySet, Request, RequestError, RuleReport};
 
@@ -41,6 +42,8 @@ pub struct Engine {
     /// Who may reassign assets, per environment and asset signature (see
     /// [`PolicySet::asset_signature`]): computed once, shared by every impact.
     reassigners: Mutex<HashMap<(String, String), Vec<String>>>,
+    /// Active members per environment, shared by every impact.
+    members: MemberCache,
 }
 
 /// A decision with, for actions that change an account, what it would do.
@@ -72,7 +75,13 @@ const STATUS_ACTIONS: &[&str] = &["block", "unblock", "delete", "register", "rev
 impl Engine {
     /// An engine over `policies` and `directory`.
     pub fn new(policies: PolicySet, directory: Directory) -> Self {
-        Engine { policies, directory, graph: OnceLock::new(), reassigners: Mutex::new(HashMap::new()) }
+        Engine {
+            policies,
+            directory,
+            graph: OnceLock::new(),
+            reassigners: Mutex::new(HashMap::new()),
+            members: MemberCache::default(),
+        }
     }
 
     /// The policy set and the directory, given back.
@@ -166,9 +175,31 @@ impl Engine {
         self.impact_with(query, &base)
     }
 
+    /// The impacts of many queries, computed on every core; each answer in
+    /// the order asked.
+    pub fn impact_batch(&self, queries: &[ImpactQuery<'_>]) -> Vec<Result<Impact, ImpactError>> {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).max(1);
+        let chunk = queries.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = queries
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|q| self.impact(q)).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .zip(queries.chunks(chunk))
+                .flat_map(|(worker, part)| {
+                    // A worker that panicked (it cannot: impact returns errors)
+                    // is answered one by one on this thread.
+                    worker.join().unwrap_or_else(|_| part.iter().map(|q| self.impact(q)).collect())
+                })
+                .collect()
+        })
+    }
+
     fn impact_with(&self, query: &ImpactQuery<'_>, base: &Request) -> Result<Impact, ImpactError> {
         let (graph, licenses) = self.graph_and_licenses();
-        let analyzer = Analyzer::new(&self.directory, graph, licenses);
+        let analyzer = Analyzer::new(&self.directory, graph, licenses, &self.members);
         let authorizer = PolicyAuthorizer { engine: self, base };
         analyzer.impact(query, self.policies.lifecycle(query.action), &authorizer)
     }

@@ -154,3 +154,19 @@ fn impact_json_has_the_documented_keys() {
     assert!(json["at_risk"][0].get("path").is_some());
     let _: PathBuf = root().to_path_buf();
 }
+
+#[test]
+fn a_batch_equals_impacts_one_by_one() {
+    let engine = engine("policies/analytics", "examples/analytics.yaml");
+    let accounts: Vec<(String, String)> =
+        engine.directory().accounts().iter().map(|a| (a.user.clone(), a.env.clone())).collect();
+    let queries: Vec<ImpactQuery<'_>> = accounts
+        .iter()
+        .map(|(user, env)| ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user, env })
+        .collect();
+    let batch = engine.impact_batch(&queries);
+    assert_eq!(batch.len(), queries.len());
+    for (query, result) in queries.iter().zip(batch) {
+        assert_eq!(result.unwrap(), engine.impact(query).unwrap());
+    }
+}

@@ -4,6 +4,7 @@
 //! happens to each, and the policy says who may do the follow-up actions.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
@@ -95,10 +96,51 @@ pub struct Reassignment {
     pub asset: String,
     /// Its kind.
     pub kind: String,
-    /// Who may take it: active accounts of the environment, the target excluded.
-    pub candidates: Vec<String>,
+    /// Who may take it: active members of the environment, the target excluded.
+    pub candidates: Candidates,
     /// Who may reassign it, as the policy says (D7).
     pub reassigners: Vec<String>,
+}
+
+/// The active members of an environment but one: shared between every
+/// asset of a batch (an environment may have thousands of members), and
+/// serialized as the plain list of user ids.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Candidates {
+    members: Arc<[String]>,
+    except: String,
+}
+
+impl Candidates {
+    /// The candidates, in directory order.
+    pub fn iter(&self) -> impl Iterator<Item = &String> {
+        self.members.iter().filter(move |m| **m != self.except)
+    }
+
+    /// Whether there is no candidate.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+impl Serialize for Candidates {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Candidates {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let members: Vec<String> = Vec::deserialize(deserializer)?;
+        Ok(Candidates { members: members.into(), except: String::new() })
+    }
+}
+
+/// The active members of each environment, computed once per environment
+/// and shared by every impact that uses it.
+#[derive(Debug, Default)]
+pub struct MemberCache {
+    members: Mutex<HashMap<String, Arc<[String]>>>,
 }
 
 /// An asset of someone else that breaks.
@@ -166,12 +208,19 @@ pub struct Analyzer<'a> {
     directory: &'a Directory,
     graph: &'a ReferenceGraph,
     licenses: &'a LicenseIndex,
+    members: &'a MemberCache,
 }
 
 impl<'a> Analyzer<'a> {
-    /// An analyzer for `directory`, its `graph` and its license index.
-    pub fn new(directory: &'a Directory, graph: &'a ReferenceGraph, licenses: &'a LicenseIndex) -> Self {
-        Analyzer { directory, graph, licenses }
+    /// An analyzer for `directory`, its `graph`, its license index and a
+    /// cache of environment members (keep one per directory for a batch).
+    pub fn new(
+        directory: &'a Directory,
+        graph: &'a ReferenceGraph,
+        licenses: &'a LicenseIndex,
+        members: &'a MemberCache,
+    ) -> Self {
+        Analyzer { directory, graph, licenses, members }
     }
 
     /// The impact of `query` under `lifecycle` (the policy's block for the
@@ -290,12 +339,21 @@ impl<'a> Analyzer<'a> {
 
     /// Active member accounts of the environment, the target excluded
     /// (anonymous accounts are not members and own nothing, D2).
-    fn candidates(&self, account: &Account) -> Vec<String> {
-        self.directory
-            .accounts_in(&account.env)
-            .filter(|a| is_member(a) && a.user != account.user)
-            .map(|a| a.user.clone())
-            .collect()
+    fn candidates(&self, account: &Account) -> Candidates {
+        Candidates { members: self.members_of(&account.env), except: account.user.clone() }
+    }
+
+    fn members_of(&self, env: &str) -> Arc<[String]> {
+        let compute = || -> Arc<[String]> {
+            self.directory.accounts_in(env).filter(|a| is_member(a)).map(|a| a.user.clone()).collect()
+        };
+        let Ok(mut cache) = self.members.members.lock() else { return compute() };
+        if let Some(known) = cache.get(env) {
+            return known.clone();
+        }
+        let members = compute();
+        cache.insert(env.to_owned(), members.clone());
+        members
     }
 
     fn reassigners(
@@ -349,17 +407,20 @@ impl<'a> Analyzer<'a> {
         at_risk
     }
 
+    /// The license count before and after, for one account's new status:
+    /// the user stops counting when this was their last counting account,
+    /// and starts when it is their first (O(1) with the index).
     fn license(&self, account: &Account, action: &str) -> Option<LicenseChange> {
         let license = license_of(self.directory, account)?;
-        let after_status = status_after(action, account.status);
-        let changes = self.licenses.after_changes(self.directory, [(account, after_status)]);
-        let (before, after) = changes.into_iter().find(|(l, _, _)| l == license).map_or_else(
-            || {
-                let n = self.licenses.count(license);
-                (n, n)
-            },
-            |(_, b, a)| (b, a),
-        );
+        let before = self.licenses.count(license);
+        let counting = self.licenses.accounts_counting(license, &account.user);
+        let was = account.status == Status::Active;
+        let will = status_after(action, account.status) == Some(Status::Active);
+        let after = match (was, will) {
+            (true, false) if counting == 1 => before.saturating_sub(1),
+            (false, true) if counting == 0 => before + 1,
+            _ => before,
+        };
         Some(LicenseChange { license: license.to_owned(), before, after })
     }
 

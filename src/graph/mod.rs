@@ -13,7 +13,7 @@ pub mod report;
 
 pub use build::{Edge, Node, ReferenceGraph};
 pub use impact::{
-    Analyzer, AtRisk, Authorizer, Fallback, Impact, ImpactError, ImpactQuery, LicenseChange, Reassignment,
-    ReferenceCount, Warning,
+    Analyzer, AtRisk, Authorizer, Candidates, Fallback, Impact, ImpactError, ImpactQuery, LicenseChange,
+    MemberCache, Reassignment, ReferenceCount, Warning,
 };
 pub use license::{LicenseCount, LicenseIndex};

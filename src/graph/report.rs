@@ -34,7 +34,8 @@ pub fn render(impact: &Impact) -> String {
         let _ = writeln!(out, "\nneeds a new owner:");
         for r in &impact.reassign {
             let _ = writeln!(out, "  {} ({})", r.asset, r.kind);
-            let _ = writeln!(out, "    may take it:     {}", list_or_none(&r.candidates));
+            let candidates: Vec<String> = r.candidates.iter().cloned().collect();
+            let _ = writeln!(out, "    may take it:     {}", list_or_none(&candidates));
             let _ = writeln!(out, "    may reassign it: {}", list_or_none(&r.reassigners));
         }
     }

@@ -1,0 +1,96 @@
+//! The scale figures of docs/benchmarks.md, printed: a generated directory
+//! of N accounts (default 1,000,000; `STEWARD_SCALE_ACCOUNTS` to change)
+//! imported into SQLite, loaded back, its reference graph built, the impact
+//! of deleting 100,000 accounts computed in one batch, and peak memory.
+//!
+//! Run: `cargo bench --bench scale` (release build).
+
+use std::path::Path;
+use std::time::Instant;
+
+use steward::Engine;
+use steward::directory::generate::{GenerateOptions, generate};
+use steward::directory::store::{ImportOptions, Store};
+use steward::graph::{ImpactQuery, ReferenceGraph};
+use steward::policy::PolicySet;
+
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|a| a == "--list") {
+        return Ok(());
+    }
+    let accounts: usize =
+        std::env::var("STEWARD_SCALE_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let impacts: usize = (accounts / 10).max(1);
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("scale.db");
+
+    let t = Instant::now();
+    let generated = generate(GenerateOptions { accounts, seed: 42 });
+    let assets_and_refs = generated.assets().len() + generated.references().len();
+    println!(
+        "generate: {} accounts, {} assets, {} references in {:.2?}",
+        generated.accounts().len(),
+        generated.assets().len(),
+        generated.references().len(),
+        t.elapsed()
+    );
+
+    let t = Instant::now();
+    Store::open(&db)?.import(&generated, "scale", ImportOptions::default())?;
+    let import = t.elapsed();
+    let rows = generated.environments().len()
+        + generated.users().len()
+        + generated.accounts().len()
+        + assets_and_refs;
+    println!("import into SQLite: {import:.2?} ({:.0} rows/s)", rows as f64 / import.as_secs_f64());
+    drop(generated);
+
+    let t = Instant::now();
+    let directory = Store::open(&db)?.load()?;
+    let load = t.elapsed();
+    let t = Instant::now();
+    let graph = ReferenceGraph::build(&directory);
+    let build = t.elapsed();
+    let edges = graph.edge_count();
+    println!(
+        "load from SQLite: {load:.2?}; graph build: {build:.2?}, {} nodes, {edges} edges ({:.0} edges/s; {:.0} edges/s from SQLite)",
+        graph.node_count(),
+        edges as f64 / build.as_secs_f64(),
+        edges as f64 / (load + build).as_secs_f64()
+    );
+    drop(graph);
+
+    let policies = PolicySet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/analytics")])?.set;
+    let engine = Engine::new(policies, directory);
+    let _ = engine.graph();
+    let targets: Vec<(String, String)> = engine
+        .directory()
+        .accounts()
+        .iter()
+        .step_by((accounts / impacts).max(1))
+        .take(impacts)
+        .map(|a| (a.user.clone(), a.env.clone()))
+        .collect();
+    let actor =
+        engine.directory().accounts().iter().find(|a| a.has_role("administrator")).map(|a| a.user.clone());
+    let queries: Vec<ImpactQuery<'_>> = targets
+        .iter()
+        .map(|(user, env)| ImpactQuery { actor: actor.as_deref(), action: "delete", user, env })
+        .collect();
+    let t = Instant::now();
+    let mut listed = 0usize;
+    for impact in engine.impact_batch(&queries) {
+        let impact = impact?;
+        listed += impact.reassign.len() + impact.at_risk.len() + impact.revoke.len() + impact.remove.len();
+    }
+    println!("impact of deleting {} accounts: {:.2?} ({listed} assets listed)", targets.len(), t.elapsed());
+    println!("peak memory: {:.0} MiB", peak_memory_mib().unwrap_or(f64::NAN));
+    Ok(())
+}
