@@ -4,6 +4,7 @@
 
 mod cli;
 mod diagnostics;
+mod directory_errors;
 mod fmt;
 mod impact;
 mod props;

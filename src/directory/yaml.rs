@@ -25,7 +25,7 @@ use crate::policy::source::{FileId, Sources, Span};
 pub fn parse(name: &str, text: &str) -> Result<Directory, (Sources, Vec<Diagnostic>)> {
     let mut sources = Sources::new();
     let file = sources.add(name, text);
-    let raw: RawDirectory = match serde_saphyr::from_str(text) {
+    let raw: RawDirectory = match serde_saphyr::from_str_with_options(text, options()) {
         Ok(raw) => raw,
         Err(e) => {
             let diagnostic = serde_error(file, text, &e);
@@ -141,26 +141,25 @@ struct RawReference {
 }
 
 /// Ids, licenses and dates may be written bare (`license: 12345`,
-/// `employment_end: 2026-10-31`): YAML reads those as numbers or dates, so
-/// any scalar is accepted and kept as text.
+/// `employment_end: 2026-10-31`, an id `y`): a string field keeps the
+/// scalar exactly as written, never as the number or boolean YAML would
+/// infer.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Str(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-}
+#[serde(transparent)]
+struct Scalar(String);
 
 impl Scalar {
     fn text(&self) -> String {
-        match self {
-            Scalar::Str(s) => s.clone(),
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::Bool(b) => b.to_string(),
-        }
+        self.0.clone()
     }
+}
+
+/// YAML 1.2 booleans only: `yes`, `no`, `on`, `off` stay text (an id `no`,
+/// a department `on`), as in JSON.
+fn options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    options
 }
 
 // ---------------------------------------------------------------------------
@@ -556,7 +555,10 @@ impl Checker<'_> {
         let spans: BTreeMap<String, Span> =
             raw.iter().map(|a| (a.value.id.value.text(), self.span(&a.value.id))).collect();
         let mut reported = HashSet::new();
-        for start in by_id.keys() {
+        // In file order, so that the same file always reports the same cycle
+        // at the same place.
+        let starts: Vec<String> = raw.iter().map(|a| a.value.id.value.text()).collect();
+        for start in starts.iter().filter_map(|id| by_id.get_key_value(id.as_str()).map(|(k, _)| *k)) {
             let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
             let mut path: Vec<&str> = Vec::new();
             while let Some((node, next)) = stack.pop() {
@@ -783,5 +785,22 @@ mod tests {
             "{ENVS}users:\n  - {{ id: a, home: A, accounts: [{{ env: A, status: active, email: x@y }}] }}\n  - {{ id: b, home: A, accounts: [{{ env: A, status: active, email: X@y }}] }}\n"
         );
         assert_eq!(errors(&text)[0].0, "duplicate-email");
+    }
+}
+
+#[cfg(test)]
+mod scalars {
+    use super::*;
+
+    #[test]
+    fn bare_scalars_stay_text_as_written() {
+        let dir = parse(
+            "d.yaml",
+            "environments:\n  - { id: y, license: 00123, kind: test, attrs: { department: no } }\n",
+        )
+        .unwrap();
+        let env = dir.environment("y").unwrap();
+        assert_eq!(env.license, "00123");
+        assert_eq!(env.attrs.get("department"), Some(&crate::directory::model::AttrValue::Str("no".into())));
     }
 }
