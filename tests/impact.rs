@@ -73,7 +73,7 @@ fn reassigners_follow_space_types_d7() {
 /// those, transitively.
 fn reachable(engine: &Engine, user: &str, env: &str) -> HashSet<String> {
     let graph = engine.graph();
-    let start = graph.account(user, env).unwrap();
+    let start = graph.account_node(engine.directory().account_index(user, env).unwrap()).unwrap();
     let mut seen = HashSet::new();
     let mut queue: VecDeque<_> =
         graph.outgoing(start).filter(|(e, _)| *e == Edge::Owns).map(|(_, n)| n).collect();

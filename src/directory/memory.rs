@@ -133,7 +133,23 @@ impl Directory {
     /// The account of `user` in `env`. A user has a handful of accounts, so
     /// a scan of theirs beats a map keyed by two strings.
     pub fn account(&self, user: &str, env: &str) -> Option<&Account> {
-        self.accounts_of(user).find(|a| a.env == env)
+        self.account_index(user, env).and_then(|i| self.accounts.get(i))
+    }
+
+    /// The position in [`accounts`](Self::accounts) of the account of `user` in `env`.
+    pub fn account_index(&self, user: &str, env: &str) -> Option<usize> {
+        let list = self.user_index.get(user).and_then(|&u| self.accounts_by_user.get(u))?;
+        list.iter().copied().find(|&i| self.accounts.get(i).is_some_and(|a| a.env == env))
+    }
+
+    /// The position in [`users`](Self::users) of user `id`.
+    pub fn user_index(&self, id: &str) -> Option<usize> {
+        self.user_index.get(id).copied()
+    }
+
+    /// The position in [`assets`](Self::assets) of asset `id`.
+    pub fn asset_index(&self, id: &str) -> Option<usize> {
+        self.asset_index.get(id).copied()
     }
 
     /// Every account of `user`, in load order.

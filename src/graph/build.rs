@@ -2,10 +2,8 @@
 //! uses what, which records refer to whom. Built once for a batch of
 //! questions; nodes carry indexes into the [`Directory`], not copies.
 
-use std::collections::HashMap;
-
 use petgraph::Direction;
-use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::directory::Directory;
@@ -38,12 +36,16 @@ pub enum Edge {
     Refers(u64),
 }
 
-/// The graph and the maps from ids to its nodes.
+/// The graph. Nodes are laid out in directory order (users, then accounts,
+/// then assets, then reference tables), so a directory index is a node
+/// index plus an offset: no map from ids to nodes is kept.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceGraph {
     graph: DiGraph<Node, Edge, u32>,
-    accounts: HashMap<(String, String), NodeIndex>,
-    assets: HashMap<String, NodeIndex>,
+    accounts_at: usize,
+    assets_at: usize,
+    accounts: usize,
+    assets: usize,
 }
 
 impl ReferenceGraph {
@@ -57,54 +59,51 @@ impl ReferenceGraph {
         let edges = accounts.len() * 2 + assets.len() * 2 + references.len();
         let mut graph = DiGraph::with_capacity(nodes, edges);
         let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        let node = |i: usize| NodeIndex::new(i);
 
-        let mut user_nodes = HashMap::with_capacity(users.len());
-        for (i, user) in users.iter().enumerate() {
-            user_nodes.insert(user.id.as_str(), graph.add_node(Node::User(index(i))));
+        for i in 0..users.len() {
+            graph.add_node(Node::User(index(i)));
         }
-        let mut account_nodes = HashMap::with_capacity(accounts.len());
+        let accounts_at = users.len();
         for (i, account) in accounts.iter().enumerate() {
-            let node = graph.add_node(Node::Account(index(i)));
-            if let Some(&user) = user_nodes.get(account.user.as_str()) {
-                graph.add_edge(user, node, Edge::Identity);
+            let this = graph.add_node(Node::Account(index(i)));
+            if let Some(user) = directory.user_index(&account.user) {
+                graph.add_edge(node(user), this, Edge::Identity);
             }
-            account_nodes.insert((account.user.clone(), account.env.clone()), node);
         }
-        let mut asset_nodes = HashMap::with_capacity(assets.len());
+        let assets_at = accounts_at + accounts.len();
+        for i in 0..assets.len() {
+            graph.add_node(Node::Asset(index(i)));
+        }
         for (i, asset) in assets.iter().enumerate() {
-            asset_nodes.insert(asset.id.clone(), graph.add_node(Node::Asset(index(i))));
-        }
-        for asset in assets {
-            let Some(&node) = asset_nodes.get(&asset.id) else { continue };
-            if let Some(owner) = &asset.owner
-                && let Some(&account) = account_nodes.get(&(owner.clone(), asset.env.clone()))
-            {
-                graph.add_edge(account, node, Edge::Owns);
+            let this = node(assets_at + i);
+            if let Some(owner) = asset.owner.as_deref().and_then(|o| directory.account_index(o, &asset.env)) {
+                graph.add_edge(node(accounts_at + owner), this, Edge::Owns);
             }
-            if let Some(space) = asset.space.as_ref().and_then(|s| asset_nodes.get(s)) {
-                graph.add_edge(node, *space, Edge::In);
+            if let Some(space) = asset.space.as_deref().and_then(|s| directory.asset_index(s)) {
+                graph.add_edge(this, node(assets_at + space), Edge::In);
             }
-            for used in asset.uses.iter().filter_map(|u| asset_nodes.get(u)) {
-                graph.add_edge(node, *used, Edge::Uses);
+            for used in asset.uses.iter().filter_map(|u| directory.asset_index(u)) {
+                graph.add_edge(this, node(assets_at + used), Edge::Uses);
             }
         }
         for (i, reference) in references.iter().enumerate() {
-            if let Some(&account) = account_nodes.get(&(reference.user.clone(), reference.env.clone())) {
+            if let Some(account) = directory.account_index(&reference.user, &reference.env) {
                 let table = graph.add_node(Node::Table(index(i)));
-                graph.add_edge(table, account, Edge::Refers(reference.rows));
+                graph.add_edge(table, node(accounts_at + account), Edge::Refers(reference.rows));
             }
         }
-        ReferenceGraph { graph, accounts: account_nodes, assets: asset_nodes }
+        ReferenceGraph { graph, accounts_at, assets_at, accounts: accounts.len(), assets: assets.len() }
     }
 
-    /// The node of the account of `user` in `env`.
-    pub fn account(&self, user: &str, env: &str) -> Option<NodeIndex> {
-        self.accounts.get(&(user.to_owned(), env.to_owned())).copied()
+    /// The node of `directory.accounts()[index]`.
+    pub fn account_node(&self, index: usize) -> Option<NodeIndex> {
+        (index < self.accounts).then(|| NodeIndex::new(self.accounts_at + index))
     }
 
-    /// The node of asset `id`.
-    pub fn asset(&self, id: &str) -> Option<NodeIndex> {
-        self.assets.get(id).copied()
+    /// The node of `directory.assets()[index]`.
+    pub fn asset_node(&self, index: usize) -> Option<NodeIndex> {
+        (index < self.assets).then(|| NodeIndex::new(self.assets_at + index))
     }
 
     /// What a node is.
@@ -130,10 +129,5 @@ impl ReferenceGraph {
     /// Edges arriving at `node`, with their sources.
     pub fn incoming(&self, node: NodeIndex) -> impl Iterator<Item = (Edge, NodeIndex)> + '_ {
         self.graph.edges_directed(node, Direction::Incoming).map(|e| (*e.weight(), e.source()))
-    }
-
-    /// The edge between two nodes, if any.
-    pub fn edge(&self, from: NodeIndex, to: NodeIndex) -> Option<EdgeIndex> {
-        self.graph.find_edge(from, to)
     }
 }

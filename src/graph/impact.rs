@@ -232,7 +232,11 @@ impl<'a> Analyzer<'a> {
         authorizer: &dyn Authorizer,
     ) -> Result<Impact, ImpactError> {
         let no_account = || ImpactError::NoAccount { user: query.user.to_owned(), env: query.env.to_owned() };
-        let node = self.graph.account(query.user, query.env).ok_or_else(no_account)?;
+        let node = self
+            .directory
+            .account_index(query.user, query.env)
+            .and_then(|i| self.graph.account_node(i))
+            .ok_or_else(no_account)?;
         let account = self.account_at(node).ok_or_else(no_account)?;
         let mut impact = Impact {
             action: query.action.to_owned(),
