@@ -256,3 +256,20 @@ fn usage_errors_never_exit_2_which_means_denied() {
     steward().args(["decide", "--no-such-flag"]).assert().code(1);
     steward().arg("--help").assert().code(0);
 }
+
+#[test]
+fn licenses_count_users_active_anywhere_in_the_license_p2_g1() {
+    let out = steward()
+        .args(["licenses", "--directory", "examples/erp.yaml", "--format", "json"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let licenses = json["licenses"].as_array().unwrap();
+    let provider = licenses.iter().find(|l| l["license"] == "12345").unwrap();
+    let customer = licenses.iter().find(|l| l["license"] == "98765").unwrap();
+    // Blocked Pim does not count (P2); Bertine's guest account counts at home, not at the customer (G1).
+    assert!(!provider["users"].as_array().unwrap().iter().any(|u| u == "12345.Paused"));
+    assert!(provider["users"].as_array().unwrap().iter().any(|u| u == "12345.BWilliams"));
+    assert_eq!(customer["users"], serde_json::json!(["98765.Admin"]));
+    assert_eq!(provider["count"], provider["users"].as_array().unwrap().len());
+}

@@ -9,6 +9,7 @@ mod fmt;
 mod generate;
 mod impact;
 mod import;
+mod licenses;
 mod output;
 mod show;
 mod test;
@@ -93,6 +94,8 @@ pub enum Command {
     Export(export::Args),
     /// Show a user's accounts, assets and references.
     Show(show::Args),
+    /// Count who counts toward each license.
+    Licenses(licenses::Args),
     /// Find accounts by name, id, IdP subject or e-mail, or with a selector.
     Users(users::Args),
     /// Generate a large, realistic directory for benchmarks.
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Import(args) => import::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Show(args) => show::run(args, &ctx),
+        Command::Licenses(args) => licenses::run(args, &ctx),
         Command::Users(args) => users::run(args, &ctx),
         Command::Gen(args) => generate::run(args, &ctx),
     };

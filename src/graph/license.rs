@@ -67,14 +67,20 @@ impl LicenseIndex {
         self.counting.get(license).and_then(|u| u.get(user)).copied().unwrap_or(0)
     }
 
-    /// Every license with its users, sorted.
-    pub fn licenses(&self) -> Vec<LicenseCount> {
-        self.counting
+    /// Every license of `directory` with the users who count toward it,
+    /// sorted; a license nobody counts toward is listed with 0.
+    pub fn licenses(&self, directory: &Directory) -> Vec<LicenseCount> {
+        let all: BTreeSet<&str> = directory
+            .environments()
             .iter()
-            .map(|(license, users)| LicenseCount {
-                license: license.clone(),
-                count: users.len(),
-                users: users.keys().cloned().collect(),
+            .map(|e| e.license.as_str())
+            .chain(self.counting.keys().map(String::as_str))
+            .collect();
+        all.into_iter()
+            .map(|license| {
+                let users: Vec<String> =
+                    self.counting.get(license).map(|u| u.keys().cloned().collect()).unwrap_or_default();
+                LicenseCount { license: license.to_owned(), count: users.len(), users }
             })
             .collect()
     }
