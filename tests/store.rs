@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use steward::directory::export::to_yaml;
 use steward::directory::generate::{GenerateOptions, generate};
-use steward::directory::store::{ImportOptions, SCHEMA_VERSION, Store};
+use steward::directory::store::{ImportOptions, MIGRATIONS, SCHEMA_VERSION, Store};
 use steward::directory::{self, Error, yaml};
 use steward::policy::{PolicySet, Request};
 
@@ -78,10 +78,10 @@ fn an_older_schema_is_migrated_and_its_data_kept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("old.db");
     {
-        // A version-1 database, as the first release wrote it.
+        // A version-1 database: migrations are append-only, so the first one
+        // is exactly the schema the first release wrote.
         let conn = Connection::open(&db).unwrap();
-        let v1 = include_str!("data/schema_v1.sql");
-        conn.execute_batch(v1).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
         conn.execute_batch(
             "INSERT INTO environments VALUES ('E', 'L', 'production', 'invitations', 0, 0, '{}');
              INSERT INTO users VALUES ('u', 'E', 0, 0, NULL, NULL, '{}');

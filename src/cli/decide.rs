@@ -13,12 +13,9 @@ use crate::policy::request::split_emails;
 /// Decide one request: allowed or denied, by which rules, and what it would do.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Policy files, or folders of `.policy` files (default: `policies` in steward.yaml).
-    #[arg(long = "policy")]
-    pub policies: Vec<PathBuf>,
-    /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
-    #[arg(long)]
-    pub directory: Option<PathBuf>,
+    /// The policy set and the directory.
+    #[command(flatten)]
+    pub inputs: output::Inputs,
     /// The request as JSON, from a file or `-` for stdin (instead of the flags below).
     #[arg(long, conflicts_with_all = ["actor", "action"])]
     pub request: Option<PathBuf>,
@@ -84,7 +81,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             return Exit::Invalid;
         }
     };
-    let (policies, directory) = match output::load_both(ctx, &args.policies, args.directory.as_deref()) {
+    let (policies, directory) = match output::load_both(ctx, &args.inputs) {
         Ok(both) => both,
         Err(exit) => return exit,
     };

@@ -1,7 +1,5 @@
 //! `steward impact`: what an action on an account would do.
 
-use std::path::PathBuf;
-
 use clap::ValueEnum;
 
 use super::{Context, Exit, output};
@@ -11,12 +9,9 @@ use crate::graph::{ImpactQuery, dot, report};
 /// Show what an action on an account would do, before anyone does it.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Policy files, or folders of `.policy` files (default: `policies` in steward.yaml).
-    #[arg(long = "policy")]
-    pub policies: Vec<PathBuf>,
-    /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
-    #[arg(long)]
-    pub directory: Option<PathBuf>,
+    /// The policy set and the directory.
+    #[command(flatten)]
+    pub inputs: output::Inputs,
     /// The user whose account is acted on.
     #[arg(long)]
     pub target: String,
@@ -49,7 +44,7 @@ pub enum ImpactFormat {
 /// Exit 0 with the impact, 3 when the account or inputs are invalid.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let (policies, directory) = match output::load_both(ctx, &args.policies, args.directory.as_deref()) {
+    let (policies, directory) = match output::load_both(ctx, &args.inputs) {
         Ok(both) => both,
         Err(exit) => return exit,
     };

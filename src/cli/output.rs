@@ -116,12 +116,21 @@ pub fn configured_directory(ctx: &Context, flag: Option<&Path>) -> Result<Direct
     load_directory(&path, ctx.errors)
 }
 
+/// The flags naming a policy set and a directory, shared by the commands
+/// that need both.
+#[derive(Debug, clap::Args)]
+pub struct Inputs {
+    /// Policy files, or folders of `.policy` files (default: `policies` in steward.yaml).
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
+    /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
+}
+
 /// The policy set and the directory named by the flags, or by steward.yaml.
-pub fn load_both(
-    ctx: &Context,
-    policies: &[PathBuf],
-    directory: Option<&Path>,
-) -> Result<(PolicySet, Directory), Exit> {
+pub fn load_both(ctx: &Context, inputs: &Inputs) -> Result<(PolicySet, Directory), Exit> {
+    let (policies, directory) = (&inputs.policies, inputs.directory.as_deref());
     let paths = ctx.config.policies_or(policies);
     if paths.is_empty() {
         usage(ctx.errors, "no policies: pass --policy PATH or set `policies` in steward.yaml");
