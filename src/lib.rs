@@ -10,6 +10,7 @@ pub mod directory;
 pub mod engine;
 pub mod error;
 pub mod graph;
+pub mod plan;
 pub mod policy;
 pub mod testing;
 

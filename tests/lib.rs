@@ -7,5 +7,6 @@ mod diagnostics;
 mod directory_errors;
 mod fmt;
 mod impact;
+mod plan;
 mod props;
 mod store;

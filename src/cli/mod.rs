@@ -11,6 +11,7 @@ mod impact;
 mod import;
 mod licenses;
 mod output;
+mod plan;
 mod show;
 mod test;
 mod users;
@@ -88,6 +89,8 @@ pub enum Command {
     Decide(Box<decide::Args>),
     /// Show what an action on an account would do, before anyone does it.
     Impact(impact::Args),
+    /// Preview a bulk change: who is affected, how and why; nothing is changed.
+    Plan(Box<plan::Args>),
     /// Load a YAML or JSON directory into a SQLite database.
     Import(import::Args),
     /// Write a directory out in the YAML file format.
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(args, &ctx),
         Command::Decide(args) => decide::run(*args, &ctx),
         Command::Impact(args) => impact::run(args, &ctx),
+        Command::Plan(args) => plan::run(*args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Show(args) => show::run(args, &ctx),

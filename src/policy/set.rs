@@ -513,7 +513,11 @@ fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, Stri
     let needs = |wanted: Status, verb: &str| -> Option<(Builtin, String)> {
         let status = status?;
         (status != wanted).then(|| {
-            (Builtin::StatusTransition, format!("only a {wanted} account can be {verb}; `{who}` is {status}"))
+            let article = if wanted.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+            (
+                Builtin::StatusTransition,
+                format!("only {article} {wanted} account can be {verb}; `{who}` is {status}"),
+            )
         })
     };
     let idp_active = ctx.environment.identity == IdentityMode::Idp && ctx.environment.idp_active;

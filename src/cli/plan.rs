@@ -1,0 +1,170 @@
+//! `steward plan`: the dry run of a bulk change (C3, P4, P5).
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+use super::{Context, ErrorFormat, Exit, Format, output};
+use crate::Engine;
+use crate::plan::{Plan, PlanError, PlanRequest, Targets};
+
+/// Preview a bulk change: who is affected, how, and why; nothing is changed.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy set and the directory.
+    #[command(flatten)]
+    pub inputs: output::Inputs,
+    /// The acting user.
+    #[arg(long)]
+    pub actor: String,
+    /// The action (default with --trigger: the trigger's).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// The targets: one user id per line, or a CSV with a `user` column and an optional `env` column.
+    #[arg(long, group = "select")]
+    pub targets: Option<PathBuf>,
+    /// The targets: accounts for which this policy expression holds (each is `target`).
+    #[arg(long = "where", group = "select")]
+    pub selector: Option<String>,
+    /// The targets: accounts a trigger of the policy set selects (P5).
+    #[arg(long, group = "select")]
+    pub trigger: Option<String>,
+    /// Only accounts of this environment; the environment of listed users without one.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Why (C2); recorded with the plan.
+    #[arg(long)]
+    pub reason: String,
+    /// The clock, RFC 3339 (default: now).
+    #[arg(long)]
+    pub now: Option<Timestamp>,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Also save the plan, with its digests, as JSON.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Exit 0 when every item can be done, 2 when some are denied, 3 when the
+/// inputs are invalid, 1 otherwise.
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
+    let targets = match (&args.targets, &args.selector, &args.trigger) {
+        (Some(path), _, _) => match read_targets(path) {
+            Ok(list) => Targets::List(list),
+            Err(message) => return invalid(errors, &message),
+        },
+        (_, Some(expr), _) => Targets::Where(expr.clone()),
+        (_, _, Some(name)) => Targets::Trigger(name.clone()),
+        _ => return invalid(errors, "give the targets: --targets FILE, --where EXPR or --trigger NAME"),
+    };
+    let (policies, directory) = match output::load_both(ctx, &args.inputs) {
+        Ok(both) => both,
+        Err(exit) => return exit,
+    };
+    let engine = Engine::new(policies, directory);
+    let request = PlanRequest {
+        actor: args.actor,
+        action: args.action,
+        targets,
+        env: args.env,
+        reason: args.reason,
+        now: args.now.unwrap_or_else(Timestamp::now),
+    };
+    let spinner = progress();
+    let plan = match engine.plan(&request) {
+        Ok(plan) => plan,
+        Err(PlanError::Selector(e)) => return output::policy_error(errors, &e),
+        Err(e) => {
+            spinner.finish_and_clear();
+            return invalid(errors, &e.to_string());
+        }
+    };
+    spinner.finish_and_clear();
+    if let Some(path) = &args.output {
+        let text = serde_json::to_string_pretty(&plan).unwrap_or_default();
+        if let Err(e) = output::write_atomically(path, &text) {
+            output::error(errors, &crate::Error::io(path, e));
+            return Exit::Failure;
+        }
+    }
+    match args.format {
+        Format::Json => output::json(&plan),
+        Format::Human => print!("{}", human(&plan)),
+    }
+    if plan.items.iter().any(|i| i.outcome == "denied") { Exit::Deny } else { Exit::Ok }
+}
+
+fn invalid(errors: ErrorFormat, message: &str) -> Exit {
+    output::error(errors, &std::io::Error::other(message.to_owned()));
+    Exit::Invalid
+}
+
+/// A spinner on a terminal while the plan is computed; nothing otherwise.
+fn progress() -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner().with_message("deciding and computing impacts");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// One user id per line, or a CSV whose header has a `user` column (and an
+/// optional `env` column). Blank lines and `#` comments are skipped.
+fn read_targets(path: &std::path::Path) -> Result<Vec<(String, Option<String>)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let Some(first) = lines.next() else {
+        return Err(format!("`{}` names no target", path.display()));
+    };
+    let header: Vec<&str> = first.split(',').map(str::trim).collect();
+    let Some(user_col) = header.iter().position(|h| *h == "user") else {
+        // A plain list: the first line is a user id too.
+        return Ok(std::iter::once(first).chain(lines).map(|l| (l.to_owned(), None)).collect());
+    };
+    let env_col = header.iter().position(|h| *h == "env");
+    lines
+        .enumerate()
+        .map(|(n, line)| {
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            let user = cells
+                .get(user_col)
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| format!("`{}` line {}: no `user` value", path.display(), n + 2))?;
+            let env = env_col.and_then(|c| cells.get(c)).filter(|e| !e.is_empty()).map(|e| (*e).to_owned());
+            Ok(((*user).to_owned(), env))
+        })
+        .collect()
+}
+
+fn human(plan: &Plan) -> String {
+    let mut out = format!("plan: {} by {} — {}\n\n", plan.action, plan.actor, plan.reason);
+    let denied = plan.items.iter().filter(|i| i.outcome == "denied");
+    let done = plan.items.iter().filter(|i| i.outcome != "denied");
+    out.push_str(&format!("{:<8} {:<22} {:<12} {}\n", "outcome", "target", "env", "rules / reasons"));
+    for item in denied.chain(done) {
+        let why = if item.reasons.is_empty() { item.rules.join(", ") } else { item.reasons.join("; ") };
+        out.push_str(&format!("{:<8} {:<22} {:<12} {why}\n", item.outcome, item.target, item.env));
+    }
+    out.push_str("\nsummary:\n");
+    for (outcome, n) in &plan.summary.outcomes {
+        out.push_str(&format!("  {outcome}: {n}\n"));
+    }
+    for l in &plan.summary.licenses {
+        out.push_str(&format!("  license {}: {} users count now, {} after\n", l.license, l.before, l.after));
+    }
+    if !plan.summary.reassign.is_empty() {
+        out.push_str(&format!("  needs a new owner: {}\n", plan.summary.reassign.join(", ")));
+    }
+    for w in &plan.summary.warnings {
+        out.push_str(&format!(
+            "  warning {} ({} in {}): {}\n",
+            w.warning.code, w.target, w.env, w.warning.message
+        ));
+    }
+    out.push_str("\nnothing was changed; applying a plan asks for confirmation (C2)\n");
+    out
+}

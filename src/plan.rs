@@ -1,0 +1,294 @@
+//! Plans: the dry run of a bulk change (C3). Every target is decided as
+//! part of one bulk, confirmed request (C2, C5, Q7, D8), with its impact; the
+//! summary adds up outcomes, license counts after the whole plan, the assets
+//! to reassign and the warnings. A plan carries digests of the policy set,
+//! the directory and its own content, so that it can be checked later.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::Engine;
+use crate::directory::model::{Account, Status};
+use crate::graph::impact::status_after;
+use crate::graph::{Impact, LicenseChange, Warning};
+use crate::policy::set::hex;
+use crate::policy::{PolicySet, Request, RequestError};
+
+/// Which accounts a plan acts on.
+#[derive(Debug, Clone)]
+pub enum Targets {
+    /// Listed users, each in the given environment or in `--env`.
+    List(Vec<(String, Option<String>)>),
+    /// Accounts an expression of the policy language selects.
+    Where(String),
+    /// Accounts a trigger of the policy set selects (P5).
+    Trigger(String),
+}
+
+/// What to plan.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// Who acts.
+    pub actor: String,
+    /// The action; `None` takes the trigger's.
+    pub action: Option<String>,
+    /// On whom.
+    pub targets: Targets,
+    /// Only accounts of this environment (and the environment of listed users without one).
+    pub env: Option<String>,
+    /// Why (C2).
+    pub reason: String,
+    /// The clock.
+    pub now: Timestamp,
+}
+
+/// Why a plan cannot be made.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// The selector does not compile.
+    #[error("the selector is invalid")]
+    Selector(#[source] crate::policy::Error),
+    /// The policy set has no such trigger.
+    #[error("no trigger `{0}` in the policy set")]
+    UnknownTrigger(String),
+    /// The action is missing, or differs from the trigger's.
+    #[error("{0}")]
+    Action(String),
+    /// A listed user has no environment, or no account there.
+    #[error("{0}")]
+    Target(String),
+    /// A request cannot be decided.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+/// One target of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanItem {
+    /// The user.
+    pub target: String,
+    /// The environment.
+    pub env: String,
+    /// What apply would do: the action, the fallback action when the action
+    /// falls back (P3), or `denied`.
+    pub outcome: String,
+    /// The deciding rules.
+    pub rules: Vec<String>,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// What the outcome does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+}
+
+/// The totals of a plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// How many items per outcome.
+    pub outcomes: BTreeMap<String, usize>,
+    /// Per license touched, the count before and after the whole plan.
+    pub licenses: Vec<LicenseChange>,
+    /// Every asset that needs a new owner.
+    pub reassign: Vec<String>,
+    /// Every warning, with the item it belongs to.
+    pub warnings: Vec<ItemWarning>,
+}
+
+/// A warning of one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemWarning {
+    /// The user.
+    pub target: String,
+    /// The environment.
+    pub env: String,
+    /// The warning.
+    #[serde(flatten)]
+    pub warning: Warning,
+}
+
+/// A plan: reviewable, saveable, checkable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Who acts.
+    pub actor: String,
+    /// The action.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// The clock the plan was decided at.
+    pub now: Timestamp,
+    /// `apply` asks for confirmation (C2): the plan was decided as confirmed.
+    pub requires_confirmation: bool,
+    /// The policy set's digest.
+    pub policy_digest: String,
+    /// A digest of the directory the plan was computed on.
+    pub directory_digest: String,
+    /// One item per target, in the order given (denied items are listed first
+    /// by the human output, not here).
+    pub items: Vec<PlanItem>,
+    /// The totals.
+    pub summary: Summary,
+    /// A digest of everything above.
+    pub digest: String,
+}
+
+impl Plan {
+    /// The digest of the plan's content (everything but `digest`).
+    pub fn content_digest(&self) -> String {
+        let mut unsigned = self.clone();
+        unsigned.digest = String::new();
+        let bytes = serde_json::to_vec(&unsigned).unwrap_or_default();
+        hex(&Sha256::digest(bytes))
+    }
+}
+
+/// A digest of the directory's content: any change to it changes the digest.
+pub fn directory_digest(engine: &Engine) -> String {
+    let yaml = crate::directory::export::to_yaml(engine.directory()).unwrap_or_default();
+    hex(&Sha256::digest(yaml.as_bytes()))
+}
+
+impl Engine {
+    /// Decides every target of `request` as one bulk, confirmed change and
+    /// sums up what it would do. Nothing is changed.
+    pub fn plan(&self, request: &PlanRequest) -> Result<Plan, PlanError> {
+        let (action, targets) = self.targets(request)?;
+        let batch = i64::try_from(targets.len()).unwrap_or(i64::MAX);
+        let mut items = Vec::with_capacity(targets.len());
+        let mut changes: Vec<(&Account, Option<Status>)> = Vec::new();
+        for (user, env) in &targets {
+            let decided = Request {
+                actor: request.actor.clone(),
+                action: action.clone(),
+                target: Some(user.clone()),
+                env: env.clone(),
+                reason: Some(request.reason.clone()),
+                confirm: true,
+                bulk: true,
+                batch_size: Some(batch),
+                now: Some(request.now),
+                ..Request::default()
+            };
+            let verdict = self.decide(&decided)?;
+            let outcome = match (&verdict.fallback, verdict.allowed()) {
+                (_, true) => action.clone(),
+                (Some(fallback), false) if fallback.decision == "allow" => fallback.action.clone(),
+                _ => "denied".to_owned(),
+            };
+            if outcome != "denied"
+                && let Some(account) = self.directory().account(user, env)
+            {
+                changes.push((account, status_after(&outcome, account.status)));
+            }
+            items.push(PlanItem {
+                target: user.clone(),
+                env: env.clone(),
+                outcome,
+                rules: verdict.report.rules.iter().map(|r| r.id.clone()).collect(),
+                reasons: verdict.report.reasons,
+                impact: verdict.impact,
+            });
+        }
+        let summary = summarise(self, &items, changes);
+        let mut plan = Plan {
+            actor: request.actor.clone(),
+            action,
+            reason: request.reason.clone(),
+            now: request.now,
+            requires_confirmation: true,
+            policy_digest: self.policies().digest().to_owned(),
+            directory_digest: directory_digest(self),
+            items,
+            summary,
+            digest: String::new(),
+        };
+        plan.digest = plan.content_digest();
+        Ok(plan)
+    }
+
+    /// The action and the (user, environment) pairs a plan request names.
+    fn targets(&self, request: &PlanRequest) -> Result<(String, Vec<(String, String)>), PlanError> {
+        let directory = self.directory();
+        let in_env = |a: &&Account| request.env.as_deref().is_none_or(|e| e == a.env);
+        let probe = Request { actor: request.actor.clone(), now: Some(request.now), ..Request::default() };
+        let select = |selector: &crate::policy::Selector| -> Vec<(String, String)> {
+            directory
+                .accounts()
+                .iter()
+                .filter(in_env)
+                .filter(|a| selector.matches(a, &probe, directory).unwrap_or(false))
+                .map(|a| (a.user.clone(), a.env.clone()))
+                .collect()
+        };
+        match &request.targets {
+            Targets::List(list) => {
+                let action = request
+                    .action
+                    .clone()
+                    .ok_or_else(|| PlanError::Action("a plan needs an action".into()))?;
+                let mut pairs = Vec::with_capacity(list.len());
+                for (user, env) in list {
+                    let env = env.clone().or_else(|| request.env.clone()).ok_or_else(|| {
+                        PlanError::Target(format!(
+                            "`{user}` has no environment: give an `env` column or --env"
+                        ))
+                    })?;
+                    if directory.account(user, &env).is_none() {
+                        return Err(PlanError::Target(format!("`{user}` has no account in `{env}`")));
+                    }
+                    pairs.push((user.clone(), env));
+                }
+                Ok((action, pairs))
+            }
+            Targets::Where(text) => {
+                let action = request
+                    .action
+                    .clone()
+                    .ok_or_else(|| PlanError::Action("a plan needs an action".into()))?;
+                let selector = PolicySet::compile_selector(text).map_err(PlanError::Selector)?;
+                Ok((action, select(&selector)))
+            }
+            Targets::Trigger(name) => {
+                let trigger =
+                    self.policies().trigger(name).ok_or_else(|| PlanError::UnknownTrigger(name.clone()))?;
+                if let Some(action) = &request.action
+                    && *action != trigger.action
+                {
+                    return Err(PlanError::Action(format!(
+                        "trigger `{name}` is for `{}`, not `{action}`",
+                        trigger.action
+                    )));
+                }
+                Ok((trigger.action.clone(), select(&trigger.selector)))
+            }
+        }
+    }
+}
+
+fn summarise(engine: &Engine, items: &[PlanItem], changes: Vec<(&Account, Option<Status>)>) -> Summary {
+    let mut summary = Summary::default();
+    for item in items {
+        *summary.outcomes.entry(item.outcome.clone()).or_default() += 1;
+        if let Some(impact) = &item.impact
+            && item.outcome != "denied"
+        {
+            summary.reassign.extend(impact.reassign.iter().map(|r| r.asset.clone()));
+            summary.warnings.extend(impact.warnings.iter().map(|w| ItemWarning {
+                target: item.target.clone(),
+                env: item.env.clone(),
+                warning: w.clone(),
+            }));
+        }
+    }
+    summary.licenses = engine
+        .licenses()
+        .after_changes(engine.directory(), changes)
+        .into_iter()
+        .map(|(license, before, after)| LicenseChange { license, before, after })
+        .collect();
+    summary
+}

@@ -1,0 +1,191 @@
+//! `steward plan`, the dry run: bulk decisions, fallbacks, totals, digests.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use steward::plan::Plan;
+
+fn steward() -> Command {
+    let mut cmd = Command::cargo_bin("steward").unwrap();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+fn plan_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out =
+        steward().args(args).args(["--format", "json", "--now", "2026-11-23T09:00:00Z"]).output().unwrap();
+    (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap())
+}
+
+const ERP: &[&str] = &["plan", "--policy", "policies/erp", "--directory", "examples/erp.yaml"];
+
+#[test]
+fn p5_the_leavers_trigger_blocks_those_whose_employment_ended() {
+    let (code, plan) =
+        plan_json(&[ERP, &["--actor", "12345.Admin", "--trigger", "leavers", "--reason", "left"]].concat());
+    assert_eq!(code, 0);
+    assert_eq!(plan["action"], "block");
+    let items = plan["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["target"], "12345.Leaver");
+    assert_eq!(items[0]["outcome"], "block");
+}
+
+#[test]
+fn p4_p3_a_csv_of_targets_with_a_fallback_and_a_denial() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("targets.csv");
+    std::fs::write(&csv, "user,env\n12345.Fresh,O12345AA\n12345.JJansen,O12345AA\n12345.Admin,O12345AA\n")
+        .unwrap();
+    let (code, plan) = plan_json(
+        &[
+            ERP,
+            &[
+                "--actor",
+                "12345.Admin",
+                "--action",
+                "delete",
+                "--targets",
+                csv.to_str().unwrap(),
+                "--reason",
+                "cleanup",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 2, "a denied item makes the plan exit 2");
+    let outcome = |user: &str| {
+        plan["items"].as_array().unwrap().iter().find(|i| i["target"] == user).unwrap()["outcome"].clone()
+    };
+    assert_eq!(outcome("12345.Fresh"), "delete");
+    assert_eq!(outcome("12345.JJansen"), "block");
+    assert_eq!(outcome("12345.Admin"), "denied");
+    assert_eq!(plan["summary"]["outcomes"], serde_json::json!({"block": 1, "delete": 1, "denied": 1}));
+    // P2: only Fresh stops counting; Jan stays active in the test environment.
+    assert_eq!(
+        plan["summary"]["licenses"],
+        serde_json::json!([{"license": "12345", "before": 8, "after": 7}])
+    );
+}
+
+#[test]
+fn c5_superusers_are_blocked_in_a_bulk_plan() {
+    let (code, plan) = plan_json(&[
+        "plan",
+        "--policy",
+        "policies/crm",
+        "--directory",
+        "examples/crm.yaml",
+        "--actor",
+        "crm.Ada",
+        "--action",
+        "block",
+        "--where",
+        "target has role \"superuser\" and target.user != \"crm.Ada\" and target.status == \"active\"",
+        "--env",
+        "CRM1",
+        "--reason",
+        "restructuring",
+    ]);
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["items"][0]["target"], "crm.Sam");
+    assert_eq!(plan["items"][0]["outcome"], "block");
+}
+
+#[test]
+fn q7_d8_deletions_are_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, "acme.Uma\nacme.Leo\n").unwrap();
+    let (code, plan) = plan_json(&[
+        "plan",
+        "--policy",
+        "policies/analytics",
+        "--directory",
+        "examples/analytics.yaml",
+        "--actor",
+        "acme.Olivia",
+        "--action",
+        "delete",
+        "--targets",
+        list.to_str().unwrap(),
+        "--env",
+        "acme",
+        "--reason",
+        "leavers",
+    ]);
+    assert_eq!(code, 2);
+    for item in plan["items"].as_array().unwrap() {
+        assert_eq!(item["outcome"], "denied");
+        assert!(item["rules"].as_array().unwrap().iter().any(|r| r == "delete_one_at_a_time"));
+    }
+}
+
+#[test]
+fn a_saved_plan_carries_digests_that_detect_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    steward()
+        .args(ERP)
+        .args([
+            "--actor",
+            "12345.Admin",
+            "--trigger",
+            "leavers",
+            "--reason",
+            "left",
+            "-o",
+            path.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing was changed"));
+    let mut plan: Plan = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(plan.policy_digest.len(), 64);
+    assert_eq!(plan.directory_digest.len(), 64);
+    assert_eq!(plan.content_digest(), plan.digest);
+    plan.items[0].outcome = "delete".into();
+    assert_ne!(plan.content_digest(), plan.digest, "an edited plan no longer matches its digest");
+}
+
+#[test]
+fn bad_plans_are_refused_with_exit_3() {
+    steward()
+        .args(ERP)
+        .args(["--actor", "12345.Admin", "--trigger", "joiners", "--reason", "x"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no trigger `joiners`"));
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, "12345.Fresh\n").unwrap();
+    steward()
+        .args(ERP)
+        .args([
+            "--actor",
+            "12345.Admin",
+            "--action",
+            "block",
+            "--targets",
+            list.to_str().unwrap(),
+            "--reason",
+            "x",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("has no environment"));
+    steward()
+        .args(ERP)
+        .args([
+            "--actor",
+            "12345.Admin",
+            "--action",
+            "block",
+            "--where",
+            "target.stauts == \"active\"",
+            "--reason",
+            "x",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("did you mean `status`?"));
+}
