@@ -142,6 +142,12 @@ impl Engine {
             }
         };
         let fallback = impact.fallback.take();
+        // What the fallback action would do, when the action falls back.
+        if let Some(f) = &fallback
+            && let Ok(instead) = self.impact_with(&ImpactQuery { action: &f.action, ..query }, request)
+        {
+            impact = instead;
+        }
         if let Some(fallback) = &fallback
             && decision.allowed()
         {

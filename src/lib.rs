@@ -4,6 +4,7 @@
 //! directory says who exists where and what they own; the reference graph
 //! says what an action would break. See `ARCHITECTURE.md` for the map.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod directory;

@@ -173,7 +173,23 @@ impl Engine {
                 now: Some(request.now),
                 ..Request::default()
             };
-            let verdict = self.decide(&decided)?;
+            // A request that cannot be decided (the actor has no account in
+            // that environment) is a denied item with its reason, not a
+            // failed plan: the reviewer sees it, apply skips it.
+            let verdict = match self.decide(&decided) {
+                Ok(verdict) => verdict,
+                Err(e) => {
+                    items.push(PlanItem {
+                        target: user.clone(),
+                        env: env.clone(),
+                        outcome: "denied".to_owned(),
+                        rules: vec!["invalid-request".to_owned()],
+                        reasons: vec![e.to_string()],
+                        impact: None,
+                    });
+                    continue;
+                }
+            };
             let outcome = match (&verdict.fallback, verdict.allowed()) {
                 (_, true) => action.clone(),
                 (Some(fallback), false) if fallback.decision == "allow" => fallback.action.clone(),

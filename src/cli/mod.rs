@@ -2,6 +2,8 @@
 //! `run` that returns an [`Exit`]. Only this module prints and picks exit
 //! codes; the library below it returns values and errors.
 
+mod apply;
+mod audit;
 mod check;
 mod decide;
 mod export;
@@ -91,6 +93,10 @@ pub enum Command {
     Impact(impact::Args),
     /// Preview a bulk change: who is affected, how and why; nothing is changed.
     Plan(Box<plan::Args>),
+    /// Apply a reviewed plan in one transaction, with an audit entry per change.
+    Apply(apply::Args),
+    /// List the audit log, or verify its hash chain.
+    Audit(audit::Args),
     /// Load a YAML or JSON directory into a SQLite database.
     Import(import::Args),
     /// Write a directory out in the YAML file format.
@@ -136,6 +142,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Decide(args) => decide::run(*args, &ctx),
         Command::Impact(args) => impact::run(args, &ctx),
         Command::Plan(args) => plan::run(*args, &ctx),
+        Command::Apply(args) => apply::run(args, &ctx),
+        Command::Audit(args) => audit::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Show(args) => show::run(args, &ctx),

@@ -61,6 +61,7 @@ pub fn to_yaml(directory: &Directory) -> Result<String, String> {
                 space_type: a.space_type.map(|t| t.as_str()),
                 space: a.space.as_deref(),
                 uses: &a.uses,
+                disabled: a.disabled,
                 attrs: &a.attrs,
             })
             .collect(),
@@ -152,6 +153,8 @@ struct OutAsset<'a> {
     space: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     uses: &'a [String],
+    #[serde(skip_serializing_if = "is_false")]
+    disabled: bool,
     #[serde(skip_serializing_if = "Attrs::is_empty")]
     attrs: &'a Attrs,
 }

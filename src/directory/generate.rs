@@ -239,6 +239,7 @@ fn asset(
         space_type,
         space: space.cloned(),
         uses,
+        disabled: false,
         attrs: Attrs::new(),
     }
 }

@@ -4,6 +4,7 @@
 //! `store` keeps a directory in SQLite, `memory` is the indexed in-memory
 //! view, `entities` the trait the evaluator reads through.
 
+pub mod audit;
 mod entities;
 mod error;
 pub mod export;

@@ -245,6 +245,8 @@ pub struct Asset {
     pub space: Option<String>,
     /// Assets it depends on (an app's data connection, D3).
     pub uses: Vec<String>,
+    /// Disabled, for example an alert of a blocked user (Q4).
+    pub disabled: bool,
     /// Free-form attributes.
     pub attrs: Attrs,
 }

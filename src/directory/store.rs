@@ -103,6 +103,29 @@ pub const MIGRATIONS: &[&str] = &[
         accounts INTEGER NOT NULL
     );
     "#,
+    // 3: applied plans: assets can be disabled (Q4), and every change is
+    // written to an append-only, hash-chained audit log (C2, Q8, D6).
+    r#"
+    ALTER TABLE assets ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        env TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        plan_digest TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_target ON audit(target);
+    CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
 ];
 
 /// The indexes that serve lookups but no constraint the import relies on
@@ -133,6 +156,45 @@ pub struct ImportOptions {
     /// Add to the stored directory instead of replacing it; an id that
     /// exists already is an error.
     pub append: bool,
+}
+
+/// One change to the stored directory, as `apply` executes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mutation {
+    /// An account's new status (block, unblock).
+    SetStatus {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// The new status.
+        status: Status,
+    },
+    /// An asset's new owner, or none (D3: left without owner).
+    SetOwner {
+        /// The asset.
+        asset: String,
+        /// The new owning user, in the asset's environment.
+        owner: Option<String>,
+    },
+    /// An asset disabled (Q4).
+    Disable {
+        /// The asset.
+        asset: String,
+    },
+    /// An asset revoked or removed (D6, Q8).
+    DeleteAsset {
+        /// The asset.
+        asset: String,
+    },
+    /// An account deleted from its environment only (P7); what it still
+    /// owns is left without owner (D3).
+    DeleteAccount {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+    },
 }
 
 /// A directory in SQLite.
@@ -298,6 +360,58 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Executes `mutations` and appends `audit` entries in ONE transaction:
+    /// everything or, on any error, nothing.
+    pub fn apply(&mut self, mutations: &[Mutation], audit: &[super::audit::Change]) -> Result<(), Error> {
+        let path = self.path.clone();
+        let e = |e| store_error(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        for mutation in mutations {
+            match mutation {
+                Mutation::SetStatus { user, env, status } => tx.execute(
+                    "UPDATE accounts SET status = ?3 WHERE user = ?1 AND env = ?2",
+                    params![user, env, status.as_str()],
+                ),
+                Mutation::SetOwner { asset, owner } => {
+                    tx.execute("UPDATE assets SET owner = ?2 WHERE id = ?1", params![asset, owner])
+                }
+                Mutation::Disable { asset } => {
+                    tx.execute("UPDATE assets SET disabled = 1 WHERE id = ?1", params![asset])
+                }
+                // What sits in or uses a removed asset loses that link.
+                Mutation::DeleteAsset { asset } => tx
+                    .execute("DELETE FROM asset_uses WHERE asset = ?1 OR uses = ?1", params![asset])
+                    .and_then(|_| {
+                        tx.execute("UPDATE assets SET space = NULL WHERE space = ?1", params![asset])
+                    })
+                    .and_then(|_| tx.execute("DELETE FROM assets WHERE id = ?1", params![asset])),
+                Mutation::DeleteAccount { user, env } => tx
+                    .execute(
+                        "UPDATE assets SET owner = NULL WHERE owner = ?1 AND env = ?2",
+                        params![user, env],
+                    )
+                    .and_then(|_| {
+                        tx.execute("DELETE FROM accounts WHERE user = ?1 AND env = ?2", params![user, env])
+                    }),
+            }
+            .map_err(e)?;
+        }
+        for change in audit {
+            super::audit::append(&tx, change).map_err(e)?;
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// The audit log, in order; only entries about `user` when given.
+    pub fn audit(&self, user: Option<&str>) -> Result<Vec<super::audit::Entry>, Error> {
+        super::audit::entries(&self.conn, user).map_err(|e| self.err(e))
+    }
+
+    /// Checks the audit log's hash chain.
+    pub fn verify_audit(&self) -> Result<Result<usize, super::audit::Tampering>, Error> {
+        super::audit::verify(&self.conn).map_err(|e| self.err(e))
+    }
+
     fn lookup<T>(
         &self,
         sql: &str,
@@ -446,7 +560,9 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
             ])
             .map_err(fail(format!("the account of `{}` in `{}`", a.user, a.env)))?;
     }
-    let mut assets = prepare("INSERT INTO assets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+    let mut assets = prepare(
+        "INSERT INTO assets (id, kind, env, owner, space_type, space, attrs, disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
     let mut uses = prepare("INSERT INTO asset_uses VALUES (?1, ?2, ?3)")?;
     for a in directory.assets() {
         assets
@@ -457,7 +573,8 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
                 a.owner,
                 a.space_type.map(SpaceType::as_str),
                 a.space,
-                json(&a.attrs)
+                json(&a.attrs),
+                a.disabled
             ])
             .map_err(fail(format!("asset `{}`", a.id)))?;
         for (position, used) in a.uses.iter().enumerate() {
@@ -553,5 +670,6 @@ fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
         space: r.get(5)?,
         uses: Vec::new(),
         attrs: attrs(r.get(6)?)?,
+        disabled: r.get(7)?,
     })
 }

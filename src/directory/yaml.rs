@@ -128,6 +128,8 @@ struct RawAsset {
     #[serde(default)]
     uses: Vec<Spanned<Scalar>>,
     #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
     attrs: Attrs,
 }
 
@@ -498,6 +500,7 @@ impl Checker<'_> {
             space_type,
             space: asset.space.as_ref().map(|s| s.value.text()),
             uses: asset.uses.iter().map(|u| u.value.text()).collect(),
+            disabled: asset.disabled,
             attrs: asset.attrs.clone(),
         })
     }

@@ -1,0 +1,121 @@
+//! `steward apply`: execute a reviewed plan, all of it or nothing.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use super::{Context, ErrorFormat, Exit, output};
+use crate::apply::{ApplyError, ApplyOptions, apply};
+use crate::directory::store::Store;
+use crate::plan::Plan;
+
+/// Apply a plan made by `steward plan -o`, in one transaction, with an audit entry per change.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The plan (JSON).
+    pub plan: PathBuf,
+    /// The directory database (`.db`) to change (default: `directory` in steward.yaml).
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
+    /// Policy files or folders: the set the plan was made with (default: steward.yaml).
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
+    /// Confirm the change (C2); without it, apply asks on a terminal and refuses otherwise.
+    #[arg(long)]
+    pub confirm: bool,
+    /// The new owner of an asset that needs one: `ASSET=USER` (repeat for each).
+    #[arg(long, value_parser = parse_reassign)]
+    pub reassign: Vec<(String, String)>,
+}
+
+fn parse_reassign(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((asset, user)) if !asset.is_empty() && !user.is_empty() => {
+            Ok((asset.to_owned(), user.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not ASSET=USER")),
+    }
+}
+
+/// Exit 0 when applied, 1 when not confirmed or the store failed, 3 when the
+/// plan is invalid, stale or incomplete (nothing is changed then).
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
+    let plan: Plan = match std::fs::read_to_string(&args.plan)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not a plan: {e}")))
+    {
+        Ok(plan) => plan,
+        Err(message) => {
+            return fail(errors, &format!("cannot read `{}`: {message}", args.plan.display()), Exit::Invalid);
+        }
+    };
+    let Some(db) = ctx.config.directory_or(args.directory.as_deref()) else {
+        return fail(
+            errors,
+            "no directory: pass --directory FILE.db or set `directory` in steward.yaml",
+            Exit::Failure,
+        );
+    };
+    if db.extension().is_none_or(|e| e != "db") || !db.exists() {
+        return fail(
+            errors,
+            &format!("`{}` is not a directory database: apply changes a `.db` file", db.display()),
+            Exit::Invalid,
+        );
+    }
+    let paths = ctx.config.policies_or(&args.policies);
+    if paths.is_empty() {
+        return fail(
+            errors,
+            "no policies: pass --policy PATH or set `policies` in steward.yaml",
+            Exit::Failure,
+        );
+    }
+    let policies = match output::load_policies(&paths, errors) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let to_apply = plan.items.iter().filter(|i| i.outcome != "denied").count();
+    if !args.confirm && !confirmed(&plan, to_apply, &db) {
+        return fail(errors, "not applied: confirm with --confirm (C2)", Exit::Failure);
+    }
+    let mut store = match Store::open(&db) {
+        Ok(s) => s,
+        Err(e) => return output::directory_error(errors, &e),
+    };
+    let options = ApplyOptions { reassign: args.reassign.into_iter().collect::<BTreeMap<_, _>>(), now: None };
+    match apply(&mut store, policies, &plan, &options) {
+        Ok(applied) => {
+            eprintln!(
+                "applied {} of {} items ({} changes, each in the audit log) to {}",
+                applied.items,
+                plan.items.len(),
+                applied.changes,
+                db.display()
+            );
+            Exit::Ok
+        }
+        Err(ApplyError::Store(e)) => output::directory_error(errors, &e),
+        Err(e) => {
+            output::error(errors, &e);
+            Exit::Invalid
+        }
+    }
+}
+
+/// Asks on a terminal; anything but yes refuses.
+fn confirmed(plan: &Plan, items: usize, db: &std::path::Path) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    eprint!("apply `{}` to {items} accounts of {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+fn fail(errors: ErrorFormat, message: &str, exit: Exit) -> Exit {
+    output::error(errors, &std::io::Error::other(message.to_owned()));
+    exit
+}
