@@ -139,3 +139,15 @@ mistake!(
     1,
     1
 );
+
+#[test]
+fn a_duplicate_in_another_file_names_where_the_first_is() {
+    let mut sources = Sources::new();
+    sources.add("a.policy", "rule r { permit block }\n");
+    sources.add("b.policy", "rule r { forbid delete }\n");
+    let err = PolicySet::from_sources(sources).unwrap_err();
+    let (sources, diagnostics) = err.diagnostics().unwrap();
+    let text = render_human(sources, diagnostics);
+    assert!(text.contains("b.policy:1:6"), "{text}");
+    assert!(text.contains("note: first used here: a.policy:1:6"), "{text}");
+}

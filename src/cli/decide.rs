@@ -154,7 +154,12 @@ fn human(verdict: &crate::Verdict) -> String {
         ));
     }
     if let Some(impact) = &verdict.impact {
-        out.push('\n');
+        // A denied request changes nothing: its impact is what it would do.
+        out.push_str(if verdict.allowed() {
+            "\nwhat it does:\n"
+        } else {
+            "\nwhat it would do if allowed:\n"
+        });
         out.push_str(&crate::graph::report::render(impact));
     }
     out

@@ -22,6 +22,12 @@ pub fn render_human(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
         if handler.render_report(&mut out, &shown).is_err() {
             out.push_str(&diagnostic.message);
         }
+        // Places in other files cannot share the excerpt: name them.
+        for (span, label) in &diagnostic.related {
+            if Some(span.file) != diagnostic.span.map(|s| s.file) {
+                out.push_str(&format!("  note: {label}: {}\n", sources.locate(*span)));
+            }
+        }
         out.push('\n');
     }
     out
