@@ -13,6 +13,7 @@ pub mod error;
 pub mod graph;
 pub mod plan;
 pub mod policy;
+pub mod sync;
 pub mod testing;
 
 pub use engine::{Engine, Verdict};

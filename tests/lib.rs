@@ -11,3 +11,4 @@ mod impact;
 mod plan;
 mod props;
 mod store;
+mod sync;

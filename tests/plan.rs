@@ -194,10 +194,20 @@ fn bad_plans_are_refused_with_exit_3() {
 fn the_human_plan_lists_denied_items_first_then_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("targets.csv");
-    std::fs::write(&csv, "user,env\n12345.Fresh,O12345AA\n12345.JJansen,O12345AA\n12345.Admin,O12345AA\n").unwrap();
+    std::fs::write(&csv, "user,env\n12345.Fresh,O12345AA\n12345.JJansen,O12345AA\n12345.Admin,O12345AA\n")
+        .unwrap();
     let out = steward()
         .args(ERP)
-        .args(["--actor", "12345.Admin", "--action", "delete", "--reason", "cleanup", "--now", "2026-11-23T09:00:00Z"])
+        .args([
+            "--actor",
+            "12345.Admin",
+            "--action",
+            "delete",
+            "--reason",
+            "cleanup",
+            "--now",
+            "2026-11-23T09:00:00Z",
+        ])
         .arg("--targets")
         .arg(&csv)
         .output()

@@ -15,6 +15,7 @@ mod licenses;
 mod output;
 mod plan;
 mod show;
+mod sync;
 mod test;
 mod users;
 
@@ -105,6 +106,8 @@ pub enum Command {
     Show(show::Args),
     /// Count who counts toward each license.
     Licenses(licenses::Args),
+    /// Synchronise guests' names and e-mail addresses from home (G5, G6).
+    Sync(sync::Args),
     /// Find accounts by name, id, IdP subject or e-mail, or with a selector.
     Users(users::Args),
     /// Generate a large, realistic directory for benchmarks.
@@ -148,6 +151,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export(args) => export::run(args, &ctx),
         Command::Show(args) => show::run(args, &ctx),
         Command::Licenses(args) => licenses::run(args, &ctx),
+        Command::Sync(args) => sync::run(args, &ctx),
         Command::Users(args) => users::run(args, &ctx),
         Command::Gen(args) => generate::run(args, &ctx),
     };

@@ -187,6 +187,17 @@ pub enum Mutation {
         /// The asset.
         asset: String,
     },
+    /// An account's name or e-mail address (the nightly sync, G5).
+    SetField {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// Which field.
+        field: AccountField,
+        /// The new value.
+        value: Option<String>,
+    },
     /// An account deleted from its environment only (P7); what it still
     /// owns is left without owner (D3).
     DeleteAccount {
@@ -195,6 +206,15 @@ pub enum Mutation {
         /// The environment.
         env: String,
     },
+}
+
+/// The account fields a mutation may set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountField {
+    /// The display name.
+    Name,
+    /// The e-mail address (unique per environment, G6).
+    Email,
 }
 
 /// A directory in SQLite.
@@ -374,6 +394,13 @@ impl Store {
                 ),
                 Mutation::SetOwner { asset, owner } => {
                     tx.execute("UPDATE assets SET owner = ?2 WHERE id = ?1", params![asset, owner])
+                }
+                Mutation::SetField { user, env, field, value } => {
+                    let sql = match field {
+                        AccountField::Name => "UPDATE accounts SET name = ?3 WHERE user = ?1 AND env = ?2",
+                        AccountField::Email => "UPDATE accounts SET email = ?3 WHERE user = ?1 AND env = ?2",
+                    };
+                    tx.execute(sql, params![user, env, value])
                 }
                 Mutation::Disable { asset } => {
                     tx.execute("UPDATE assets SET disabled = 1 WHERE id = ?1", params![asset])

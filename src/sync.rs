@@ -1,0 +1,106 @@
+//! The nightly synchronisation of guests' names and e-mail addresses (G5,
+//! G6): from each guest's account in their home *production* environment to
+//! their guest accounts in customers' environments. Nothing flows from test
+//! or acceptance environments; an address another account of the target
+//! environment already holds is a conflict, reported and not applied there.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::directory::Directory;
+use crate::directory::model::{AccountKind, EnvKind};
+
+/// One field to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    /// The guest.
+    pub user: String,
+    /// The customer environment.
+    pub env: String,
+    /// `name` or `email`.
+    pub field: &'static str,
+    /// The value there now.
+    pub from: Option<String>,
+    /// The value at home.
+    pub to: Option<String>,
+}
+
+/// An address that cannot be synchronised (G6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// The guest.
+    pub user: String,
+    /// The customer environment.
+    pub env: String,
+    /// The address from home.
+    pub email: String,
+    /// The user whose account in `env` holds it.
+    pub held_by: String,
+}
+
+/// What a synchronisation would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// The changes to make.
+    pub changes: Vec<FieldChange>,
+    /// The addresses that cannot be synchronised until the holder's is cleared.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Computes the synchronisation of `directory`; changes nothing.
+pub fn sync(directory: &Directory) -> SyncReport {
+    let mut report = SyncReport::default();
+    // Who holds which address, per environment (G6 is case-insensitive).
+    let mut holders: HashMap<(&str, String), &str> = HashMap::new();
+    for account in directory.accounts() {
+        if let Some(email) = &account.email {
+            holders.insert((account.env.as_str(), email.to_lowercase()), account.user.as_str());
+        }
+    }
+    for user in directory.users() {
+        // G5: only the home production environment is the source.
+        let production = directory.environment(&user.home).is_some_and(|e| e.kind == EnvKind::Production);
+        let Some(home) = directory.account(&user.id, &user.home).filter(|_| production) else { continue };
+        for guest in
+            directory.accounts_of(&user.id).filter(|a| a.kind == AccountKind::Guest && a.env != user.home)
+        {
+            if guest.name != home.name {
+                report.changes.push(FieldChange {
+                    user: user.id.clone(),
+                    env: guest.env.clone(),
+                    field: "name",
+                    from: Some(guest.name.clone()),
+                    to: Some(home.name.clone()),
+                });
+            }
+            let same =
+                guest.email.as_deref().map(str::to_lowercase) == home.email.as_deref().map(str::to_lowercase);
+            if same {
+                continue;
+            }
+            let held = home.email.as_ref().and_then(|email| {
+                holders
+                    .get(&(guest.env.as_str(), email.to_lowercase()))
+                    .filter(|h| **h != user.id)
+                    .map(|h| (email, *h))
+            });
+            match held {
+                Some((email, holder)) => report.conflicts.push(Conflict {
+                    user: user.id.clone(),
+                    env: guest.env.clone(),
+                    email: email.clone(),
+                    held_by: holder.to_owned(),
+                }),
+                None => report.changes.push(FieldChange {
+                    user: user.id.clone(),
+                    env: guest.env.clone(),
+                    field: "email",
+                    from: guest.email.clone(),
+                    to: home.email.clone(),
+                }),
+            }
+        }
+    }
+    report
+}

@@ -1,0 +1,95 @@
+//! The nightly sync of guests' names and e-mail addresses (G5, G6).
+
+use assert_cmd::Command;
+use steward::directory::store::Store;
+use steward::directory::{self, yaml};
+use steward::sync::sync;
+
+const DIRECTORY: &str = r#"
+environments:
+  - { id: H, license: "12345", kind: production }
+  - { id: HT, license: "12345", kind: test }
+  - { id: C, license: "98765", kind: production }
+  - { id: D, license: "55555", kind: production }
+users:
+  - id: 12345.Gwen
+    home: H
+    guest_license: true
+    desktop_access: true
+    accounts:
+      - { env: H, status: active, name: Gwen New, email: new@p.example }
+      - { env: HT, status: active, name: Gwen In Test, email: test@p.example }
+      - { env: C, status: active, kind: guest, name: Gwen Old, email: old@p.example }
+      - { env: D, status: active, kind: guest, name: Gwen Old, email: old@p.example }
+  - id: 12345.Tess
+    home: HT
+    guest_license: true
+    accounts:
+      - { env: HT, status: active, name: Tess Renamed, email: tess@p.example }
+      - { env: C, status: active, kind: guest, name: Tess, email: tess@p.example }
+  - id: 98765.Xavi
+    home: C
+    accounts:
+      - { env: C, status: active, name: Xavi, email: NEW@p.example }
+"#;
+
+#[test]
+fn g5_home_production_flows_to_guest_accounts_and_test_environments_never_do() {
+    let report = sync(&yaml::parse("d.yaml", DIRECTORY).unwrap());
+    let changes: Vec<(String, String, &str, Option<String>)> =
+        report.changes.iter().map(|c| (c.user.clone(), c.env.clone(), c.field, c.to.clone())).collect();
+    assert_eq!(
+        changes,
+        [
+            ("12345.Gwen".to_owned(), "C".to_owned(), "name", Some("Gwen New".to_owned())),
+            ("12345.Gwen".to_owned(), "D".to_owned(), "name", Some("Gwen New".to_owned())),
+            ("12345.Gwen".to_owned(), "D".to_owned(), "email", Some("new@p.example".to_owned())),
+        ]
+    );
+    assert!(
+        !report.changes.iter().any(|c| c.to.as_deref() == Some("Gwen In Test")),
+        "nothing flows from test"
+    );
+    assert!(
+        !report.changes.iter().any(|c| c.user == "12345.Tess"),
+        "a home in a test environment is no source"
+    );
+}
+
+#[test]
+fn g6_an_address_held_by_another_account_there_is_a_conflict_not_a_change() {
+    let report = sync(&yaml::parse("d.yaml", DIRECTORY).unwrap());
+    assert_eq!(report.conflicts.len(), 1);
+    let conflict = &report.conflicts[0];
+    assert_eq!(
+        (conflict.user.as_str(), conflict.env.as_str(), conflict.held_by.as_str()),
+        ("12345.Gwen", "C", "98765.Xavi")
+    );
+    assert!(!report.changes.iter().any(|c| c.env == "C" && c.field == "email"));
+}
+
+#[test]
+fn sync_apply_writes_the_changes_in_one_audited_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("d.yaml");
+    let db = dir.path().join("d.db");
+    std::fs::write(&file, DIRECTORY).unwrap();
+    let steward = || Command::cargo_bin("steward").unwrap();
+    steward().arg("import").arg(&file).arg("-o").arg(&db).assert().success();
+    let out = steward().args(["sync", "--format", "json", "--directory"]).arg(&db).assert().success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["changes"].as_array().unwrap().len(), 3);
+    assert_eq!(json["conflicts"][0]["held_by"], "98765.Xavi");
+    steward().args(["sync", "--apply", "--directory"]).arg(&db).assert().success();
+    let after = directory::load(&db).unwrap();
+    assert_eq!(after.account("12345.Gwen", "D").unwrap().email.as_deref(), Some("new@p.example"));
+    assert_eq!(after.account("12345.Gwen", "C").unwrap().email.as_deref(), Some("old@p.example"));
+    assert_eq!(after.account("12345.Gwen", "C").unwrap().name, "Gwen New");
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.audit(None).unwrap().len(), 3);
+    assert_eq!(store.verify_audit().unwrap(), Ok(3));
+    // Nothing left to do the second night.
+    assert!(sync(&after).changes.is_empty());
+    // A YAML file is reported on, never written.
+    steward().args(["sync", "--apply", "--directory"]).arg(&file).assert().code(3);
+}
