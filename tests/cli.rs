@@ -273,3 +273,19 @@ fn licenses_count_users_active_anywhere_in_the_license_p2_g1() {
     assert_eq!(customer["users"], serde_json::json!(["98765.Admin"]));
     assert_eq!(provider["count"], provider["users"].as_array().unwrap().len());
 }
+
+#[test]
+fn q5_users_are_found_by_name_id_idp_subject_or_email() {
+    let find = |text: &str| {
+        let out = steward()
+            .args(["users", "--directory", "examples/analytics.yaml", "--format", "json", "--search", text])
+            .assert()
+            .success();
+        let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        rows.as_array().unwrap().iter().map(|r| r["user"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(find("leo leaver"), ["acme.Leo"]); // name, case-insensitive
+    assert_eq!(find("acme.Dana"), ["acme.Dana"]); // user id
+    assert_eq!(find("idp|1005"), ["acme.Uma"]); // the IdP subject tells namesakes apart
+    assert_eq!(find("anders@"), ["acme.Anders"]); // e-mail
+}

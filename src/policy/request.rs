@@ -132,3 +132,17 @@ pub enum RequestError {
     #[error(transparent)]
     Lookup(#[from] crate::directory::LookupError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q3_one_invitation_lists_addresses_separated_by_commas_or_spaces() {
+        assert_eq!(
+            split_emails("a@x.example, b@y.example c@z.example,,d@w.example"),
+            ["a@x.example", "b@y.example", "c@z.example", "d@w.example"]
+        );
+        assert!(split_emails(" , ").is_empty());
+    }
+}
