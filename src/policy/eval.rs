@@ -220,9 +220,9 @@ impl<'a> Context<'a> {
     fn count(&self, condition: Option<&CExpr>) -> Eval<i64> {
         let mut count = 0i64;
         let mut failure = None;
-        let env = self.environment.id.clone();
+        let env: &str = &self.environment.id;
         self.entities
-            .for_each_account(&env, &mut |account| {
+            .for_each_account(env, &mut |account| {
                 let matched = match condition {
                     None => Ok(true),
                     Some(c) => self.with_bound(account).test(c),

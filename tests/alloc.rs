@@ -1,0 +1,64 @@
+//! A decision over in-memory entities allocates nothing: counted with a
+//! global allocator in a binary of its own (harness = false, one thread), so
+//! that no other test's allocations are counted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::alloc::System;
+use std::path::Path;
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use steward::directory;
+use steward::policy::{PolicySet, Request};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+fn allocations_per_decision(pack: &str, directory: &str, request: &Request) -> usize {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = PolicySet::load(&[root.join("policies").join(pack)]).unwrap().set;
+    let directory = directory::load(&root.join("examples").join(directory)).unwrap();
+    // Warm up: lazily initialised statics allocate once.
+    let first = set.decide(request, &directory).unwrap();
+    let region = Region::new(GLOBAL);
+    for _ in 0..1000 {
+        let decision = set.decide(request, &directory).unwrap();
+        assert_eq!(decision.allowed(), first.allowed());
+    }
+    region.change().allocations.div_ceil(1000)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("decisions_do_not_allocate: test");
+        return;
+    }
+    let now = Some(jiff::Timestamp::UNIX_EPOCH);
+    let mut guest = Request::new("98765.Admin", "edit_email", "O98765AA").target("12345.BWilliams");
+    guest.now = now;
+    let mut last = Request::new("crm.Ada", "block", "CRM1").target("crm.Sam");
+    last.confirm = true;
+    last.reason = Some("left".into());
+    last.now = now;
+    let mut allowed = Request::new("acme.Olivia", "delete", "acme").target("acme.Uma");
+    allowed.now = now;
+    let cases = [
+        ("erp", "erp.yaml", &guest, "a deny by forbid (G7)"),
+        ("crm", "crm.yaml", &last, "a deny evaluating count(accounts where ...)"),
+        ("analytics", "analytics.yaml", &allowed, "an allow"),
+    ];
+    let mut failed = 0;
+    for (pack, dir, request, what) in cases {
+        let n = allocations_per_decision(pack, dir, request);
+        if n == 0 {
+            println!("ok: {what}: no allocation per decision");
+        } else {
+            println!("FAILED: {what}: {n} allocations per decision");
+            failed += 1;
+        }
+    }
+    println!("{} passed, {failed} failed", cases.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
