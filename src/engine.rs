@@ -84,6 +84,27 @@ impl Engine {
         }
     }
 
+    /// Loads the policy files at `policies` and the directory file at
+    /// `directory` (`.yaml`, `.json` or `.db`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), steward::Error> {
+    /// let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    /// let engine = steward::Engine::load_paths(&[root.join("policies/crm")], &root.join("examples/crm.yaml"))?;
+    /// let mut request = steward::policy::Request::new("crm.Ada", "unblock", "CRM1").target("crm.Bo");
+    /// request.now = Some("2026-11-23T09:00:00Z".parse().unwrap());
+    /// assert!(engine.decide(&request)?.allowed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn load_paths(
+        policies: &[std::path::PathBuf],
+        directory: &std::path::Path,
+    ) -> Result<Self, crate::Error> {
+        let set = PolicySet::load(policies)?.set;
+        Ok(Engine::new(set, crate::directory::load(directory)?))
+    }
+
     /// The policy set and the directory, given back.
     pub fn into_parts(self) -> (PolicySet, Directory) {
         (self.policies, self.directory)
