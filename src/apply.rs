@@ -16,7 +16,8 @@ use crate::policy::{PolicySet, Request, RequestError};
 /// How to apply.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
-    /// The new owner of each asset that needs one (D3, D6, D7).
+    /// The new owner of each asset that needs one (D3, D6, D7); an asset
+    /// not listed goes to the default owner its lifecycle block names.
     pub reassign: BTreeMap<String, String>,
     /// The time recorded in the audit log.
     pub now: Option<Timestamp>,
@@ -114,7 +115,8 @@ pub fn apply(
         items += 1;
         let impact = item.impact.as_ref();
         for r in impact.map(|i| i.reassign.as_slice()).unwrap_or_default() {
-            let Some(to) = options.reassign.get(&r.asset) else {
+            // A new owner given to apply wins over the policy's default.
+            let Some(to) = options.reassign.get(&r.asset).or(r.default_owner.as_ref()) else {
                 missing.push(r.asset.clone());
                 continue;
             };

@@ -198,7 +198,7 @@ impl Engine {
     /// The impact of `action` on the account of `user` in `env`, with the
     /// follow-up decisions (fallback, reassigners) made for `actor`.
     pub fn impact(&self, query: &ImpactQuery<'_>) -> Result<Impact, ImpactError> {
-        let base = Request::new(query.actor.unwrap_or_default(), query.action, query.env);
+        let base = Request::new(query.actor.unwrap_or_default(), query.action, query.env).target(query.user);
         self.impact_with(query, &base)
     }
 
@@ -251,6 +251,11 @@ impl Authorizer for PolicyAuthorizer<'_> {
             ..self.base.clone()
         };
         self.engine.policies.decide(&request, &self.engine.directory).is_ok_and(|d| d.allowed())
+    }
+
+    fn default_owner(&self, action: &str, asset: &crate::directory::model::Asset) -> Option<String> {
+        let request = Request { action: action.to_owned(), asset: None, to: None, ..self.base.clone() };
+        self.engine.policies.default_owner(asset.kind, &request, &self.engine.directory)
     }
 
     fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[&str]) -> Vec<String> {

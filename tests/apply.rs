@@ -284,3 +284,67 @@ proptest! {
         }
     }
 }
+
+/// The analytics pack with a default owner for everything reassigned: the
+/// acting administrator (D7: main administrators may reassign anything).
+fn pack_with_default_owner(dir: &Path) -> PathBuf {
+    let pack = dir.join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    let tenant = std::fs::read_to_string(root().join("policies/analytics/tenant.policy")).unwrap();
+    std::fs::write(pack.join("tenant.policy"), tenant).unwrap();
+    std::fs::write(
+        pack.join("lifecycle.policy"),
+        "lifecycle delete {\n  owns space, app, script, data_connection, reload_schedule -> reassign to actor\n  owns api_key -> revoke\n  owns alert, notification, session -> remove\n}\n",
+    )
+    .unwrap();
+    pack
+}
+
+#[test]
+fn d7_assets_go_to_the_default_owner_the_policy_names_unless_apply_is_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = pack_with_default_owner(dir.path());
+    let db = dir.path().join("a.db");
+    let plan = dir.path().join("plan.json");
+    let targets = dir.path().join("t.txt");
+    std::fs::write(&targets, "acme.Leo\n").unwrap();
+    steward().arg("import").arg(root().join("examples/analytics.yaml")).arg("-o").arg(&db).assert().success();
+    steward()
+        .arg("plan")
+        .arg("--policy")
+        .arg(&pack)
+        .arg("--directory")
+        .arg(&db)
+        .args([
+            "--actor",
+            "acme.Olivia",
+            "--action",
+            "delete",
+            "--env",
+            "acme",
+            "--reason",
+            "left",
+            "--targets",
+        ])
+        .arg(&targets)
+        .arg("-o")
+        .arg(&plan)
+        .assert()
+        .success();
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert_eq!(saved["items"][0]["impact"]["reassign"][0]["default_owner"], "acme.Olivia");
+    steward()
+        .arg("apply")
+        .arg(&plan)
+        .arg("--directory")
+        .arg(&db)
+        .arg("--policy")
+        .arg(&pack)
+        .args(["--confirm", "--reassign", "dc-warehouse=acme.Dana"])
+        .assert()
+        .success();
+    let after = Store::open(&db).unwrap().load().unwrap();
+    assert_eq!(after.asset("space-sales").unwrap().owner.as_deref(), Some("acme.Olivia"));
+    assert_eq!(after.asset("app-forecast").unwrap().owner.as_deref(), Some("acme.Olivia"));
+    assert_eq!(after.asset("dc-warehouse").unwrap().owner.as_deref(), Some("acme.Dana"), "--reassign wins");
+}

@@ -60,7 +60,7 @@ fn policy() -> impl Strategy<Value = String> {
             "{c}rule r1 {{ permit block, delete when {a} because \"x \\\" y\" }}\n\
              rule r2 {{ forbid unblock when {b} }}\n\
              trigger t {{ block when {a} }}\n\
-             lifecycle delete {{ referenced -> fallback block owns app, space -> reassign }}\n"
+             lifecycle delete {{ referenced -> fallback block owns app, space -> reassign to actor owns api_key -> revoke }}\n"
         )
     })
 }

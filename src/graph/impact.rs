@@ -23,6 +23,8 @@ pub trait Authorizer {
     fn may_act(&self, actor: &str, action: &str, target: &str, env: &str) -> bool;
     /// Which of the `actors` may reassign `asset` (in its environment).
     fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[&str]) -> Vec<String>;
+    /// The default new owner the lifecycle block of `action` names for `asset`.
+    fn default_owner(&self, action: &str, asset: &crate::directory::model::Asset) -> Option<String>;
 }
 
 /// The question: which action, on whose account, asked by whom.
@@ -100,6 +102,10 @@ pub struct Reassignment {
     pub candidates: Candidates,
     /// Who may reassign it, as the policy says (D7).
     pub reassigners: Vec<String>,
+    /// The new owner the lifecycle block names (`reassign to ...`), if any;
+    /// `apply` uses it when no other is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_owner: Option<String>,
 }
 
 /// The active members of an environment but one: shared between every
@@ -332,6 +338,7 @@ impl<'a> Analyzer<'a> {
                     kind: asset.kind.to_string(),
                     candidates: self.candidates(account),
                     reassigners: self.reassigners(asset, authorizer),
+                    default_owner: authorizer.default_owner(&spec.action, asset),
                 }),
                 Consequence::Revoke => impact.revoke.push(asset.id.clone()),
                 Consequence::Remove => impact.remove.push(asset.id.clone()),

@@ -150,6 +150,8 @@ pub enum LifecycleEntry {
         kinds: Vec<Ident>,
         /// reassign, revoke, remove or disable.
         consequence: Ident,
+        /// `reassign to EXPR`: the default new owner, an account or user id.
+        to: Option<Expr>,
         /// The whole entry.
         span: Span,
     },

@@ -158,6 +158,24 @@ impl Compiler {
         Some(compiled)
     }
 
+    /// Compiles an expression that names an account: an account-valued path
+    /// or a user id (the default owner of `reassign to ...`).
+    pub fn owner(&mut self, expr: &Expr, scope: Scope) -> Option<CExpr> {
+        let (compiled, ty) = self.expr(expr, scope)?;
+        if !matches!(ty, Type::Entity(EntityKind::Account) | Type::Str | Type::Any) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "type-mismatch",
+                    format!("a new owner is an account or a user id, not {}", ty.describe()),
+                )
+                .at(expr.span, "not an account")
+                .with_help("for example `to actor`, or `to \"12345.Admin\"`"),
+            );
+            return None;
+        }
+        Some(compiled)
+    }
+
     fn expr(&mut self, expr: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
         match &expr.kind {
             ExprKind::Literal(lit) => Some(literal(lit)),

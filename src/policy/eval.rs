@@ -140,6 +140,15 @@ impl<'a> Context<'a> {
         out
     }
 
+    /// The user id an expression names: an account's user, or a string.
+    pub fn user_id(&self, expr: &CExpr) -> Eval<Option<String>> {
+        Ok(match self.eval(expr)? {
+            Value::Entity(Ent::Account(a)) => Some(a.user.clone()),
+            Value::Entity(Ent::User(u)) => Some(u.id.clone()),
+            value => as_str(&value).map(str::to_owned),
+        })
+    }
+
     /// Evaluates a condition to a boolean.
     pub fn test(&self, expr: &CExpr) -> Eval<bool> {
         match self.eval(expr)? {

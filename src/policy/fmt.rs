@@ -87,10 +87,11 @@ fn format_lifecycle(out: &mut String, block: &Lifecycle) {
                 comments(out, c, "  ");
                 let _ = writeln!(out, "  referenced -> fallback {}", fallback.name);
             }
-            LifecycleEntry::Owns { comments: c, kinds, consequence, .. } => {
+            LifecycleEntry::Owns { comments: c, kinds, consequence, to, .. } => {
                 comments(out, c, "  ");
                 let kinds: Vec<&str> = kinds.iter().map(|k| k.name.as_str()).collect();
-                let _ = writeln!(out, "  owns {} -> {}", kinds.join(", "), consequence.name);
+                let to = to.as_ref().map(|e| format!(" to {}", expr(e))).unwrap_or_default();
+                let _ = writeln!(out, "  owns {} -> {}{to}", kinds.join(", "), consequence.name);
             }
         }
     }

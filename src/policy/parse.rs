@@ -179,15 +179,24 @@ impl Ctx {
         let span = self.span(&pair);
         let mut kinds = Vec::new();
         let mut consequence = None;
+        let mut to = None;
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::asset_kind => kinds.push(self.ident(&inner)),
                 Rule::consequence => consequence = Some(self.ident(&inner)),
+                Rule::default_owner => {
+                    let owner_span = self.span(&inner);
+                    let expr = inner
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::expr)
+                        .ok_or_else(|| vec![malformed(owner_span)])?;
+                    to = Some(self.parse_expr(expr)?);
+                }
                 _ => {}
             }
         }
         let consequence = consequence.ok_or_else(|| vec![malformed(span)])?;
-        Ok(LifecycleEntry::Owns { comments: Vec::new(), kinds, consequence, span })
+        Ok(LifecycleEntry::Owns { comments: Vec::new(), kinds, consequence, to, span })
     }
 
     fn parse_trigger_def(&self, pair: Pair<'_, Rule>) -> Parsed<Trigger> {
@@ -621,6 +630,7 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::kw_fallback => "`fallback`",
         Rule::asset_kind => "an asset kind",
         Rule::consequence => "a consequence (`reassign`, `revoke`, `remove` or `disable`)",
+        Rule::default_owner | Rule::kw_to => "`to`",
         Rule::expr | Rule::expr_only | Rule::comparison | Rule::op_not | Rule::kw_not => "an expression",
         Rule::op_or | Rule::kw_or => "`or`",
         Rule::op_and | Rule::kw_and => "`and`",

@@ -86,6 +86,8 @@ pub struct LifecycleSpec {
     pub fallback: Option<String>,
     /// What happens to owned assets, per kind.
     pub owns: Vec<(AssetKind, Consequence)>,
+    /// `reassign to EXPR`: the default new owner, per kind.
+    pub owners: Vec<(AssetKind, CExpr)>,
 }
 
 impl LifecycleSpec {
@@ -274,6 +276,21 @@ impl PolicySet {
     /// A stable digest (SHA-256, hex) of the set's files.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// The default new owner the lifecycle block of `request.action` names
+    /// for assets of `kind` (`owns ... -> reassign to EXPR`), evaluated for
+    /// `request`; `None` when it names none or it cannot be evaluated.
+    pub fn default_owner(
+        &self,
+        kind: AssetKind,
+        request: &Request,
+        entities: &dyn Entities,
+    ) -> Option<String> {
+        let spec = self.lifecycle(&request.action)?;
+        let (_, expr) = spec.owners.iter().find(|(k, _)| *k == kind)?;
+        let ctx = resolve(request, entities).ok()?;
+        ctx.user_id(expr).ok().flatten()
     }
 
     /// What the rules of `action` can read of `asset`, as a canonical text:
@@ -636,7 +653,13 @@ impl Builder {
             self.compiler.diagnostics.push(d);
             return;
         }
-        let mut spec = LifecycleSpec { action: block.action.name.clone(), fallback: None, owns: Vec::new() };
+        let mut spec = LifecycleSpec {
+            action: block.action.name.clone(),
+            fallback: None,
+            owns: Vec::new(),
+            owners: Vec::new(),
+        };
+        let scope = Scope::for_actions([block.action.name.as_str()]);
         for entry in &block.entries {
             match entry {
                 LifecycleEntry::Referenced { fallback, .. } => {
@@ -644,8 +667,23 @@ impl Builder {
                         spec.fallback = Some(fallback.name.clone());
                     }
                 }
-                LifecycleEntry::Owns { kinds, consequence, .. } => {
+                LifecycleEntry::Owns { kinds, consequence, to, .. } => {
                     let Some(consequence) = self.consequence(consequence) else { continue };
+                    let owner = match to {
+                        Some(expr) if consequence != Consequence::Reassign => {
+                            self.compiler.diagnostics.push(
+                                Diagnostic::error(
+                                    "owner-without-reassign",
+                                    "only `reassign` takes a new owner",
+                                )
+                                .at(expr.span, "a new owner for assets that are not reassigned")
+                                .with_help("write `-> reassign to ...`, or remove `to ...`"),
+                            );
+                            None
+                        }
+                        Some(expr) => self.compiler.owner(expr, scope),
+                        None => None,
+                    };
                     for kind in kinds {
                         let Some(asset_kind) = self.asset_kind(kind) else { continue };
                         if spec.consequence(asset_kind).is_some() {
@@ -659,6 +697,9 @@ impl Builder {
                             continue;
                         }
                         spec.owns.push((asset_kind, consequence));
+                        if let Some(owner) = &owner {
+                            spec.owners.push((asset_kind, owner.clone()));
+                        }
                     }
                 }
             }
@@ -914,6 +955,10 @@ mod tests {
         assert_eq!(codes("rule r { permit block }\nrule f { forbid block }"), ["unreachable-permit"]);
         assert_eq!(codes("lifecycle delete { owns spaces -> reassign }"), ["unknown-asset-kind"]);
         assert_eq!(codes("lifecycle delete { owns space -> keep }"), ["unknown-consequence"]);
+        assert_eq!(codes("lifecycle delete { owns api_key -> revoke to actor }"), ["owner-without-reassign"]);
+        assert_eq!(codes("lifecycle delete { owns app -> reassign to environment }"), ["type-mismatch"]);
+        assert!(codes("lifecycle delete { owns app -> reassign to actor }").is_empty());
+        assert!(codes("rule r { permit reassign when request.to.status == \"active\" }").is_empty());
         assert_eq!(codes("rule r { permit block when target.status }"), ["not-a-condition"]);
         assert_eq!(codes("rule r { permit block when target.name < \"b\" }"), ["type-mismatch"]);
     }
