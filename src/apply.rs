@@ -21,6 +21,8 @@ pub struct ApplyOptions {
     pub reassign: BTreeMap<String, String>,
     /// The time recorded in the audit log.
     pub now: Option<Timestamp>,
+    /// How long a resent invitation is valid (steward.yaml `invitation_validity`, Q3).
+    pub invitation_validity: Option<jiff::SignedDuration>,
 }
 
 /// What was applied.
@@ -162,7 +164,15 @@ pub fn apply(
         mutations.push(match item.outcome.as_str() {
             "block" => Mutation::SetStatus { user, env, status: Status::Blocked },
             "unblock" => Mutation::SetStatus { user, env, status: Status::Active },
-            "delete" => Mutation::DeleteAccount { user, env },
+            // Deleting a pending account voids its invitation (Q3, D1).
+            "delete" | "revoke_invitation" => Mutation::DeleteAccount { user, env },
+            "register" => Mutation::Register { user, env },
+            "resend_invitation" => {
+                let validity =
+                    options.invitation_validity.unwrap_or(jiff::SignedDuration::from_hours(14 * 24));
+                let until = now.checked_add(validity).unwrap_or(now);
+                Mutation::SetInvitedUntil { user, env, until }
+            }
             other => return Err(ApplyError::Unsupported(other.to_owned())),
         });
         audit.push(change(&item.target, &item.env, item.outcome.clone()));

@@ -348,3 +348,49 @@ fn d7_assets_go_to_the_default_owner_the_policy_names_unless_apply_is_told_other
     assert_eq!(after.asset("app-forecast").unwrap().owner.as_deref(), Some("acme.Olivia"));
     assert_eq!(after.asset("dc-warehouse").unwrap().owner.as_deref(), Some("acme.Dana"), "--reassign wins");
 }
+
+/// Plans `action` on Pia's pending invitation in the lab tenant and applies it.
+fn invitation(dir: &Path, actor: &str, action: &str) -> steward::directory::Directory {
+    let db = dir.join(format!("{action}.db"));
+    let plan = dir.join(format!("{action}.json"));
+    let targets = dir.join("pia.txt");
+    std::fs::write(&targets, "acme.Pia\n").unwrap();
+    steward().arg("import").arg(root().join("examples/analytics.yaml")).arg("-o").arg(&db).assert().success();
+    steward()
+        .arg("plan")
+        .arg("--policy")
+        .arg(root().join("policies/analytics"))
+        .arg("--directory")
+        .arg(&db)
+        .args(["--actor", actor, "--action", action, "--env", "acme-lab", "--reason", "invitation"])
+        .args(["--now", "2026-11-23T09:00:00Z", "--targets"])
+        .arg(&targets)
+        .arg("-o")
+        .arg(&plan)
+        .assert()
+        .success();
+    let mut cmd = apply_cmd(&db, &plan);
+    cmd.arg("--confirm").assert().success();
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.audit(None).unwrap()[0].change.outcome, action);
+    store.load().unwrap()
+}
+
+#[test]
+fn q3_d1_invitations_are_registered_resent_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let before: jiff::Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+
+    let registered = invitation(dir.path(), "acme.Pia", "register");
+    let pia = registered.account("acme.Pia", "acme-lab").unwrap();
+    assert_eq!(pia.status, Status::Active);
+    assert_eq!(pia.invited_until, None);
+
+    let resent = invitation(dir.path(), "acme.Olivia", "resend_invitation");
+    let pia = resent.account("acme.Pia", "acme-lab").unwrap();
+    assert_eq!(pia.status, Status::Pending);
+    assert!(pia.invited_until.unwrap() > before, "renewed by invitation_validity (14 days by default)");
+
+    let revoked = invitation(dir.path(), "acme.Olivia", "revoke_invitation");
+    assert!(revoked.account("acme.Pia", "acme-lab").is_none(), "the invitation no longer works (Q3)");
+}

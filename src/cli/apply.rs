@@ -84,7 +84,11 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(s) => s,
         Err(e) => return output::directory_error(errors, &e),
     };
-    let options = ApplyOptions { reassign: args.reassign.into_iter().collect::<BTreeMap<_, _>>(), now: None };
+    let options = ApplyOptions {
+        reassign: args.reassign.into_iter().collect::<BTreeMap<_, _>>(),
+        now: None,
+        invitation_validity: ctx.config.invitation_validity(),
+    };
     match apply(&mut store, policies, &plan, &options) {
         Ok(applied) => {
             eprintln!(

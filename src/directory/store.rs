@@ -170,6 +170,22 @@ pub enum Mutation {
         /// The new status.
         status: Status,
     },
+    /// A pending account's invitation renewed until `until` (Q3).
+    SetInvitedUntil {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// The new expiry.
+        until: Timestamp,
+    },
+    /// A registered invitation: the account is active, the expiry gone (Q3).
+    Register {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+    },
     /// An asset's new owner, or none (D3: left without owner).
     SetOwner {
         /// The asset.
@@ -391,6 +407,14 @@ impl Store {
                 Mutation::SetStatus { user, env, status } => tx.execute(
                     "UPDATE accounts SET status = ?3 WHERE user = ?1 AND env = ?2",
                     params![user, env, status.as_str()],
+                ),
+                Mutation::SetInvitedUntil { user, env, until } => tx.execute(
+                    "UPDATE accounts SET invited_until = ?3 WHERE user = ?1 AND env = ?2 AND status = 'pending'",
+                    params![user, env, until.to_string()],
+                ),
+                Mutation::Register { user, env } => tx.execute(
+                    "UPDATE accounts SET status = 'active', invited_until = NULL WHERE user = ?1 AND env = ?2",
+                    params![user, env],
                 ),
                 Mutation::SetOwner { asset, owner } => {
                     tx.execute("UPDATE assets SET owner = ?2 WHERE id = ?1", params![asset, owner])
