@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
@@ -558,8 +559,37 @@ fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, Stri
             Builtin::AlreadyMember,
             format!("`{who}` already has an account in `{}`", ctx.environment.id),
         )),
+        "invite" => request.emails.iter().find_map(|email| {
+            let env = &ctx.environment.id;
+            if let Ok(Some(_)) = ctx.entities.account(email, env) {
+                return Some((
+                    Builtin::AlreadyMember,
+                    format!("`{email}` already has an account in `{env}`"),
+                ));
+            }
+            email_in_use(ctx, email, None)
+        }),
+        "edit_email" => email_in_use(ctx, request.value.as_deref()?, request.target.as_deref()),
         _ => None,
     }
+}
+
+/// Whether another account of the environment than `owner`'s holds
+/// `email`: addresses are unique per environment, whatever their case (G6).
+fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(Builtin, String)> {
+    let env = &ctx.environment.id;
+    let mut holder = None;
+    // A failing lookup leaves the decision to the store's unique index.
+    let _ = ctx.entities.for_each_account(env, &mut |account| {
+        let theirs = account.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email));
+        if theirs && Some(account.user.as_str()) != owner {
+            holder = Some(account.user.clone());
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    let holder = holder?;
+    Some((Builtin::EmailInUse, format!("`{email}` is already the address of `{holder}` in `{env}` (G6)")))
 }
 
 fn digest_sources(sources: &Sources) -> String {
