@@ -21,8 +21,9 @@ use crate::policy::schema::Consequence;
 pub trait Authorizer {
     /// Whether `actor` may do `action` to the account of `target` in `env`.
     fn may_act(&self, actor: &str, action: &str, target: &str, env: &str) -> bool;
-    /// Which of the `actors` may reassign `asset` (in its environment).
-    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[&str]) -> Vec<String>;
+    /// Which of the `actors` (user ids of the asset's environment) may
+    /// reassign `asset`.
+    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Vec<String>;
     /// The default new owner the lifecycle block of `action` names for `asset`.
     fn default_owner(&self, action: &str, asset: &crate::directory::model::Asset) -> Option<String>;
 }
@@ -372,13 +373,9 @@ impl<'a> Analyzer<'a> {
         asset: &crate::directory::model::Asset,
         authorizer: &dyn Authorizer,
     ) -> Vec<String> {
-        let actors: Vec<&str> = self
-            .directory
-            .accounts_in(&asset.env)
-            .filter(|a| is_member(a))
-            .map(|a| a.user.as_str())
-            .collect();
-        authorizer.reassigners(asset, &actors)
+        // The members are the environment's, shared by every impact: an
+        // authorizer that remembers its answers never walks them again.
+        authorizer.reassigners(asset, &self.members_of(&asset.env))
     }
 
     /// Assets owned by others that sit in or use, directly or not, one of

@@ -603,6 +603,30 @@ pub fn path_text(path: &Path) -> String {
     text
 }
 
+/// Roles one of which the actor must hold for `expr` to be true, when the
+/// expression demands one: `actor has role "r"`, a conjunction with such a
+/// part, or a disjunction whose every side demands one. `None` when the
+/// expression can hold whatever roles the actor has.
+pub fn actor_roles(expr: &CExpr) -> Option<Vec<String>> {
+    match expr {
+        CExpr::HasRole(subject, role) => match (subject.as_ref(), role.as_ref()) {
+            (CExpr::Path(access), CExpr::Const(Const::Str(role)))
+                if access.root == Root::Actor && access.fields.is_empty() && access.attr.is_none() =>
+            {
+                Some(vec![role.to_string()])
+            }
+            _ => None,
+        },
+        CExpr::And(a, b) => actor_roles(a).or_else(|| actor_roles(b)),
+        CExpr::Or(a, b) => {
+            let mut roles = actor_roles(a)?;
+            roles.extend(actor_roles(b)?);
+            Some(roles)
+        }
+        _ => None,
+    }
+}
+
 /// Every access rooted at `asset` in `expr`: what a decision can read of the
 /// asset. Two assets that agree on all of them get the same decisions.
 pub fn asset_accesses(expr: &CExpr, out: &mut Vec<Access>) {

@@ -159,6 +159,9 @@ pub struct PolicySet {
     roles: Vec<(String, Span)>,
     /// Per action id: what its rules can read of `asset`.
     asset_accesses: Vec<Vec<super::compile::Access>>,
+    /// Per action id: the roles one of which an actor needs for any permit
+    /// of the action to match, when every permit asks for one.
+    permit_roles: Vec<Option<Vec<String>>>,
     digest: String,
 }
 
@@ -210,6 +213,22 @@ impl PolicySet {
                 accesses
             })
             .collect();
+        let permit_roles = by_action
+            .iter()
+            .map(|indexes| {
+                let permits = indexes
+                    .iter()
+                    .filter_map(|&i| rules.get(i as usize))
+                    .filter(|rule| rule.effect == Effect::Permit);
+                let mut roles = Vec::new();
+                for rule in permits {
+                    roles.extend(super::compile::actor_roles(rule.condition.as_ref()?)?);
+                }
+                roles.sort();
+                roles.dedup();
+                Some(roles)
+            })
+            .collect();
         let digest = digest_sources(&parsed.sources);
         let set = PolicySet {
             sources: parsed.sources,
@@ -219,6 +238,7 @@ impl PolicySet {
             triggers,
             roles,
             asset_accesses,
+            permit_roles,
             digest,
         };
         Ok(Loaded { set, warnings: diagnostics })
@@ -272,6 +292,18 @@ impl PolicySet {
                 }
             })
             .collect()
+    }
+
+    /// Whether `actor` could be allowed `action` at all: `false` only when
+    /// every permit of the action asks the actor for a role (`actor has
+    /// role "..."` in a conjunction) and the actor has none of them. Deny
+    /// by default makes such an actor's decisions all denials, so a caller
+    /// looking for who may act (reassigners, D7) can skip them undecided.
+    pub fn may_permit(&self, action: &str, actor: &Account) -> bool {
+        match schema::action_id(action).and_then(|id| self.permit_roles.get(id)) {
+            Some(Some(roles)) => roles.iter().any(|role| actor.has_role(role)),
+            _ => true,
+        }
     }
 
     /// A stable digest (SHA-256, hex) of the set's files.
@@ -996,6 +1028,26 @@ mod tests {
             }
             assert_eq!(entities.walks.get(), walks, "{text}");
         }
+    }
+
+    #[test]
+    fn an_actor_without_a_role_every_permit_asks_for_is_never_allowed() {
+        let restricted = set(r#"rule a { permit block when actor has role "superuser" and request.confirm }
+               rule b { permit block when actor has role "auditor" or actor has role "superuser" }"#)
+        .unwrap()
+        .set;
+        let open = set(r#"rule a { permit block when actor has role "superuser" }
+               rule b { permit block when not request.bulk }"#)
+        .unwrap()
+        .set;
+        let dir = directory();
+        let (admin, bob) = (dir.account("admin", "E").unwrap(), dir.account("bob", "E").unwrap());
+        assert!(restricted.may_permit("block", admin));
+        assert!(!restricted.may_permit("block", bob));
+        let decision = restricted.decide(&Request::new("bob", "block", "E").target("admin"), &dir).unwrap();
+        assert!(!decision.allowed(), "what may_permit rules out is denied");
+        assert!(open.may_permit("block", bob), "a permit without a role requirement");
+        assert!(!restricted.may_permit("unblock", admin), "no permit at all: deny by default");
     }
 
     #[test]
