@@ -10,5 +10,6 @@ mod fmt;
 mod impact;
 mod plan;
 mod props;
+mod seeds;
 mod store;
 mod sync;
