@@ -265,6 +265,7 @@ proptest! {
                 action: Some("block".into()),
                 targets: Targets::Where("target.kind != \"anonymous\"".into()),
                 env: None,
+                value: None,
                 reason: "bulk".into(),
                 now: "2026-11-23T09:00:00Z".parse().unwrap(),
             })

@@ -8,6 +8,7 @@ mod diagnostics;
 mod directory_errors;
 mod fmt;
 mod impact;
+mod operations;
 mod plan;
 mod props;
 mod seeds;

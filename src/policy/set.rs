@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
@@ -12,7 +13,7 @@ use super::ast::{Effect, Expr, Ident, Item, LifecycleEntry};
 use super::compile::{CExpr, Compiler, Const, Scope};
 use super::decision::{Builtin, Decision, DecisionReport, RuleRef, RuleReport};
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::eval::Context;
+use super::eval::{Context, Held};
 use super::load::{LoadError, Parsed, parse_paths, parse_sources};
 use super::parse::parse_expr;
 use super::request::{Request, RequestError};
@@ -135,9 +136,9 @@ impl Selector {
             entities,
             request,
             now: request.now.unwrap_or_else(Timestamp::now),
-            actor,
-            target: Some(Cow::Borrowed(account)),
-            environment,
+            actor: actor.map(Held::from),
+            target: Some(Held::Borrowed(account)),
+            environment: environment.into(),
             asset: None,
             bound: None,
         };
@@ -318,8 +319,8 @@ impl PolicySet {
             now,
             actor: None,
             target: None,
-            environment,
-            asset: Some(Cow::Borrowed(asset)),
+            environment: environment.into(),
+            asset: Some(Held::Borrowed(asset)),
             bound: None,
         };
         Ok(ctx.signature(accesses))
@@ -498,10 +499,10 @@ fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Conte
         entities,
         request,
         now: request.now.unwrap_or_else(Timestamp::now),
-        actor,
-        target,
-        environment,
-        asset,
+        actor: actor.map(Held::from),
+        target: target.map(Held::from),
+        environment: environment.into(),
+        asset: asset.map(Held::from),
         bound: None,
     })
 }
@@ -558,8 +559,37 @@ fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, Stri
             Builtin::AlreadyMember,
             format!("`{who}` already has an account in `{}`", ctx.environment.id),
         )),
+        "invite" => request.emails.iter().find_map(|email| {
+            let env = &ctx.environment.id;
+            if let Ok(Some(_)) = ctx.entities.account(email, env) {
+                return Some((
+                    Builtin::AlreadyMember,
+                    format!("`{email}` already has an account in `{env}`"),
+                ));
+            }
+            email_in_use(ctx, email, None)
+        }),
+        "edit_email" => email_in_use(ctx, request.value.as_deref()?, request.target.as_deref()),
         _ => None,
     }
+}
+
+/// Whether another account of the environment than `owner`'s holds
+/// `email`: addresses are unique per environment, whatever their case (G6).
+fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(Builtin, String)> {
+    let env = &ctx.environment.id;
+    let mut holder = None;
+    // A failing lookup leaves the decision to the store's unique index.
+    let _ = ctx.entities.for_each_account(env, &mut |account| {
+        let theirs = account.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email));
+        if theirs && Some(account.user.as_str()) != owner {
+            holder = Some(account.user.clone());
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    let holder = holder?;
+    Some((Builtin::EmailInUse, format!("`{email}` is already the address of `{holder}` in `{env}` (G6)")))
 }
 
 fn digest_sources(sources: &Sources) -> String {
@@ -911,6 +941,61 @@ mod tests {
         assert_eq!(report.reasons, ["not yourself"]);
         let none = loaded.set.decide(&Request::new("bob", "block", "E").target("admin"), &dir).unwrap();
         assert_eq!(none.rules(), [RuleRef::Builtin(Builtin::DefaultDeny)]);
+    }
+
+    /// Delegates to a directory and counts the walks over an environment.
+    struct Walks<'a> {
+        directory: &'a Directory,
+        walks: std::cell::Cell<usize>,
+    }
+
+    impl Entities for Walks<'_> {
+        fn environment(&self, id: &str) -> crate::directory::Lookup<'_, Environment> {
+            Entities::environment(self.directory, id)
+        }
+        fn user(&self, id: &str) -> crate::directory::Lookup<'_, User> {
+            Entities::user(self.directory, id)
+        }
+        fn account(&self, user: &str, env: &str) -> crate::directory::Lookup<'_, Account> {
+            Entities::account(self.directory, user, env)
+        }
+        fn asset(&self, id: &str) -> crate::directory::Lookup<'_, crate::directory::model::Asset> {
+            Entities::asset(self.directory, id)
+        }
+        fn for_each_account(
+            &self,
+            env: &str,
+            visit: &mut dyn FnMut(&Account) -> std::ops::ControlFlow<()>,
+        ) -> Result<(), crate::directory::LookupError> {
+            self.walks.set(self.walks.get() + 1);
+            self.directory.for_each_account(env, visit)
+        }
+        fn remembered_count(&self, key: u64, env: &str) -> Option<i64> {
+            self.directory.remembered_count(key, env)
+        }
+        fn remember_count(&self, key: u64, env: &str, count: i64) {
+            self.directory.remember_count(key, env, count)
+        }
+    }
+
+    #[test]
+    fn counts_that_read_only_the_environment_are_remembered() {
+        let last = r#"rule p { permit block }
+            rule last { forbid block when target has role "superuser"
+              and count(accounts where account has role "superuser" and account.env == environment) <= 1 }"#;
+        let per_request = r#"rule p { permit block }
+            rule others { forbid block when count(accounts where account != target) < 1 }"#;
+        for (text, walks) in [(last, 1), (per_request, 3)] {
+            let loaded = set(text).unwrap();
+            let dir = directory();
+            let entities = Walks { directory: &dir, walks: Default::default() };
+            for _ in 0..3 {
+                let d =
+                    loaded.set.decide(&Request::new("bob", "block", "E").target("admin"), &entities).unwrap();
+                assert!(!d.allowed() || text == per_request, "{text}");
+            }
+            assert_eq!(entities.walks.get(), walks, "{text}");
+        }
     }
 
     #[test]
