@@ -15,7 +15,7 @@ use assert_cmd::Command;
 use steward::apply::{ApplyOptions, apply};
 use steward::directory::store::{ImportOptions, Store};
 use steward::directory::{Directory, yaml};
-use steward::plan::{Plan, PlanRequest, Targets};
+use steward::plan::{Plan, PlanRequest, Target, Targets};
 use steward::policy::{PolicySet, Request};
 use steward::{Engine, Verdict};
 
@@ -101,15 +101,16 @@ pub fn plan(engine: &Engine, actor: &str, action: Option<&str>, targets: Targets
             action: action.map(Into::into),
             targets,
             env: env.map(Into::into),
+            value: None,
             reason: "seed test".into(),
             now: NOW.parse().unwrap(),
         })
         .unwrap()
 }
 
-/// Listed users, each in `env`.
+/// Listed users, in the plan's environment.
 pub fn list(users: &[&str]) -> Targets {
-    Targets::List(users.iter().map(|u| ((*u).to_owned(), None)).collect())
+    Targets::List(users.iter().map(|u| Target::user(*u)).collect())
 }
 
 /// The outcome of each plan item, by target.
@@ -117,12 +118,29 @@ pub fn outcomes(plan: &Plan) -> Vec<(&str, &str)> {
     plan.items.iter().map(|i| (i.target.as_str(), i.outcome.as_str())).collect()
 }
 
+/// A fresh store holding the engine's directory.
+pub fn store(engine: &Engine) -> Store {
+    let mut store = Store::in_memory().unwrap();
+    store.import(engine.directory(), "seed", ImportOptions::default()).unwrap();
+    store
+}
+
+/// The engine of the shipped pack `name` over the directory of `store`.
+pub fn reloaded(name: &str, store: &Store) -> Engine {
+    Engine::new(pack(name), store.load().unwrap())
+}
+
+/// The engine of the shipped pack `name` over the engine's directory after
+/// `plan` was applied to it.
+pub fn after(engine: &Engine, name: &str, plan: &Plan) -> Engine {
+    reloaded(name, &applied(engine, name, plan, &[]))
+}
+
 /// Imports the engine's directory into a fresh store, applies `plan` with
 /// the engine's pack `name` and `reassign` (asset, new owner), and returns
 /// the store.
 pub fn applied(engine: &Engine, name: &str, plan: &Plan, reassign: &[(&str, &str)]) -> Store {
-    let mut store = Store::in_memory().unwrap();
-    store.import(engine.directory(), "seed", ImportOptions::default()).unwrap();
+    let mut store = store(engine);
     let options = ApplyOptions {
         reassign: reassign.iter().map(|(a, o)| ((*a).to_owned(), (*o).to_owned())).collect(),
         now: Some(NOW.parse().unwrap()),
@@ -137,9 +155,53 @@ pub fn count(directory: &Directory, license: &str) -> usize {
     steward::graph::LicenseIndex::build(directory).count(license)
 }
 
+/// Imports the shipped example `name` into a database in `dir` and saves a
+/// plan of the shipped pack `name` on it, made with `args`; returns the
+/// database and the plan file.
+pub fn cli_plan(dir: &tempfile::TempDir, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
+    let db = dir.path().join(format!("{name}.db"));
+    let plan = dir.path().join("plan.json");
+    steward().arg("import").arg(format!("examples/{name}.yaml")).arg("-o").arg(&db).assert().success();
+    steward()
+        .arg("plan")
+        .arg("--policy")
+        .arg(format!("policies/{name}"))
+        .arg("--directory")
+        .arg(&db)
+        .args(args)
+        .args(["--now", NOW, "-o"])
+        .arg(&plan)
+        .assert()
+        .success();
+    (db, plan)
+}
+
+/// `steward apply PLAN --directory DB` with the shipped pack `name`.
+pub fn cli_apply(name: &str, db: &Path, plan: &Path) -> Command {
+    let mut cmd = steward();
+    cmd.arg("apply").arg(plan).arg("--directory").arg(db).arg("--policy").arg(format!("policies/{name}"));
+    cmd
+}
+
 /// A path in a temporary directory, with `text` written to it.
 pub fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// New owners for what Leo leaves behind, as the policy allows them (D7).
+pub const LEAVER_OWNERS: &[(&str, &str)] = &[
+    ("space-sales", "acme.Olivia"),
+    ("space-leo", "acme.Olivia"),
+    ("app-forecast", "acme.Anders"),
+    ("dc-warehouse", "acme.Dana"),
+    ("reload-nightly", "acme.Uma"),
+];
+
+/// The analytics pack over its example, where Leo also has a session (the
+/// example's last list is its assets).
+pub fn leaver() -> Engine {
+    let session = "  - { id: session-leo, kind: session, env: acme, owner: acme.Leo }\n";
+    over("analytics", &format!("{}{session}", example("analytics")))
 }
