@@ -91,6 +91,16 @@ fn d4_everything_identifying_the_user_is_removed_and_the_session_invalidated() {
 }
 
 #[test]
+#[ignore = "gap: deleting a user's last account keeps the user record with its IdP subject"]
+fn d4_a_user_deleted_from_their_only_environment_keeps_no_identifying_data() {
+    let analytics = shipped("analytics");
+    let after = applied(&analytics, "analytics", &delete_leo(&analytics), LEAVER_OWNERS).load().unwrap();
+    assert!(after.accounts_of("acme.Leo").next().is_none());
+    let kept = after.user("acme.Leo").and_then(|u| u.idp_subject.clone());
+    assert_eq!(kept, None, "the IdP subject `idp|1004` still identifies Leo");
+}
+
+#[test]
 fn d5_with_an_identity_provider_a_deleted_user_can_come_back() {
     let analytics = shipped("analytics");
     let idp = decide(&analytics, &ask(OLIVIA, "delete", "acme.Leo", "acme"));
