@@ -11,5 +11,6 @@ mod impact;
 mod operations;
 mod plan;
 mod props;
+mod seeds;
 mod store;
 mod sync;
