@@ -171,6 +171,13 @@ pub fn apply(
         };
         mutations.extend(operation.mutations(engine.directory(), now, validity)?);
         audit.push(change(&item.target, &item.env, item.outcome.clone()));
+        if impact.is_some_and(|i| i.removes_user) {
+            mutations.push(Mutation::DeleteUser { user: item.target.clone() });
+            audit.push(Change {
+                action: "delete_user".into(),
+                ..change(&item.target, &item.env, "removed with their last account (D4)".to_owned())
+            });
+        }
     }
     if !missing.is_empty() {
         return Err(ApplyError::MissingOwner { assets: missing });

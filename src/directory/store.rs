@@ -216,6 +216,12 @@ pub enum Mutation {
     },
     /// A new user (an invitation to someone the directory does not know, Q3).
     CreateUser(User),
+    /// A user removed with their last account: nothing identifying them
+    /// (their IdP subject, their name) stays behind (D4).
+    DeleteUser {
+        /// The user.
+        user: String,
+    },
     /// A new account: an invitation (Q3) or a guest added to a customer
     /// environment (G10).
     CreateAccount(Account),
@@ -451,6 +457,12 @@ impl Store {
                     tx.execute(sql, params![user, env, value])
                 }
                 Mutation::CreateUser(u) => insert_user(&tx, u),
+                // Only a user without accounts: the statement cannot remove
+                // anyone who still works somewhere.
+                Mutation::DeleteUser { user } => tx.execute(
+                    "DELETE FROM users WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM accounts WHERE user = ?1)",
+                    params![user],
+                ),
                 Mutation::CreateAccount(a) => insert_account(&tx, a),
                 Mutation::SetKind { user, env, kind, portal } => tx.execute(
                     "UPDATE accounts SET kind = ?3, portal = ?4 WHERE user = ?1 AND env = ?2",

@@ -67,6 +67,10 @@ pub struct Impact {
     /// The license the account counts toward, before and after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<LicenseChange>,
+    /// The user record goes too: this was their last account and the
+    /// lifecycle block says `orphaned user -> remove` (D4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removes_user: bool,
     /// Things to know.
     pub warnings: Vec<Warning>,
 }
@@ -257,6 +261,8 @@ impl<'a> Analyzer<'a> {
             // falls back to has its own impact.
             if impact.fallback.is_none() {
                 self.consequences(node, account, spec, authorizer, &mut impact);
+                impact.removes_user = spec.remove_orphaned_user
+                    && self.directory.accounts_of(query.user).all(|a| a.env == query.env);
             }
         }
         let effective = match &impact.fallback {

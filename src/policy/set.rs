@@ -89,6 +89,9 @@ pub struct LifecycleSpec {
     pub owns: Vec<(AssetKind, Consequence)>,
     /// `reassign to EXPR`: the default new owner, per kind.
     pub owners: Vec<(AssetKind, CExpr)>,
+    /// `orphaned user -> remove`: the user record goes with their last
+    /// account (D4); otherwise it stays (C1).
+    pub remove_orphaned_user: bool,
 }
 
 impl LifecycleSpec {
@@ -720,6 +723,7 @@ impl Builder {
             fallback: None,
             owns: Vec::new(),
             owners: Vec::new(),
+            remove_orphaned_user: false,
         };
         let scope = Scope::for_actions([block.action.name.as_str()]);
         for entry in &block.entries {
@@ -727,6 +731,22 @@ impl Builder {
                 LifecycleEntry::Referenced { fallback, .. } => {
                     if self.known_action(fallback, Some(Subject::Account)) {
                         spec.fallback = Some(fallback.name.clone());
+                    }
+                }
+                LifecycleEntry::Orphan { consequence, .. } => {
+                    if consequence.name == "remove" {
+                        spec.remove_orphaned_user = true;
+                    } else {
+                        self.compiler.diagnostics.push(
+                            Diagnostic::error(
+                                "orphan-not-removed",
+                                format!("an orphaned user can only be removed, not `{}`", consequence.name),
+                            )
+                            .at(consequence.span, "not `remove`")
+                            .with_help(
+                                "write `orphaned user -> remove`, or leave the entry out to keep the user",
+                            ),
+                        );
                     }
                 }
                 LifecycleEntry::Owns { kinds, consequence, to, .. } => {
