@@ -266,8 +266,8 @@ impl Authorizer for PolicyAuthorizer<'_> {
             let request = Request {
                 actor: actor.to_owned(),
                 action: "reassign".to_owned(),
-                asset: Some(asset.id.clone()),
-                env: asset.env.clone(),
+                asset: Some(asset.id.to_string()),
+                env: asset.env.to_string(),
                 now: Some(now),
                 ..Request::default()
             };
@@ -276,7 +276,7 @@ impl Authorizer for PolicyAuthorizer<'_> {
         let Ok(signature) = policies.asset_signature("reassign", asset, directory, now) else {
             return actors.iter().filter(|a| decide(a)).cloned().collect();
         };
-        let key = (asset.env.clone(), signature);
+        let key = (asset.env.to_string(), signature);
         if let Some(known) = self.engine.reassigners.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return known;
         }

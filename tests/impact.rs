@@ -48,7 +48,7 @@ fn memoized_reassigners_equal_a_decision_per_actor_d7() {
             .filter(|a| a.kind != steward::directory::model::AccountKind::Anonymous)
             .filter(|a| {
                 let mut r = Request::new(a.user.as_str(), "reassign", "acme");
-                r.asset = Some(asset.id.clone());
+                r.asset = Some(asset.id.to_string());
                 engine.policies().decide(&r, directory).unwrap().allowed()
             })
             .map(|a| a.user.clone())
@@ -79,7 +79,7 @@ fn reachable(engine: &Engine, user: &str, env: &str) -> HashSet<String> {
         graph.outgoing(start).filter(|(e, _)| *e == Edge::Owns).map(|(_, n)| n).collect();
     while let Some(node) = queue.pop_front() {
         if let Some(Node::Asset(i)) = graph.node(node)
-            && seen.insert(engine.directory().assets()[i as usize].id.clone())
+            && seen.insert(engine.directory().assets()[i as usize].id.to_string())
         {
             queue.extend(
                 graph.incoming(node).filter(|(e, _)| matches!(e, Edge::In | Edge::Uses)).map(|(_, n)| n),

@@ -151,8 +151,8 @@ struct OutAsset<'a> {
     space_type: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     space: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    uses: &'a [String],
+    #[serde(skip_serializing_if = "<[super::model::Id]>::is_empty")]
+    uses: &'a [super::model::Id],
     #[serde(skip_serializing_if = "is_false")]
     disabled: bool,
     #[serde(skip_serializing_if = "Attrs::is_empty")]

@@ -9,8 +9,8 @@
 //! one reference per account: five assets and references per account.
 
 use super::model::{
-    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, IdentityMode, Reference, SpaceType,
-    Status, User,
+    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
+    SpaceType, Status, User,
 };
 use super::{Directory, DirectoryParts};
 
@@ -232,13 +232,13 @@ fn asset(
     space_type: Option<SpaceType>,
 ) -> Asset {
     Asset {
-        id,
+        id: id.into(),
         kind,
-        env: env.to_owned(),
-        owner,
+        env: env.into(),
+        owner: owner.map(Id::from),
         space_type,
-        space: space.cloned(),
-        uses,
+        space: space.map(|s| Id::from(s.as_str())),
+        uses: uses.into_iter().map(Id::from).collect(),
         disabled: false,
         attrs: Attrs::new(),
     }

@@ -9,7 +9,7 @@ use std::sync::RwLock;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::entities::{Entities, Lookup, LookupError};
-use super::model::{Account, Asset, Environment, Reference, User};
+use super::model::{Account, Asset, Environment, Id, Reference, User};
 
 /// All entities of a directory, with indexes by id.
 ///
@@ -23,9 +23,9 @@ pub struct Directory {
     accounts: Vec<Account>,
     assets: Vec<Asset>,
     references: Vec<Reference>,
-    env_index: HashMap<String, usize>,
-    user_index: HashMap<String, usize>,
-    asset_index: HashMap<String, usize>,
+    env_index: HashMap<Id, usize>,
+    user_index: HashMap<Id, usize>,
+    asset_index: HashMap<Id, usize>,
     /// Per user (same order as `users`): indexes into `accounts`.
     accounts_by_user: Vec<Vec<usize>>,
     /// Per environment (same order as `environments`): indexes into `accounts`.
@@ -78,16 +78,19 @@ impl Directory {
             account.roles.sort_unstable();
             account.roles.dedup();
         }
-        let env_index = index_by(&environments, |e| &e.id);
-        let user_index = index_by(&users, |u| &u.id);
-        let asset_index = index_by(&assets, |a| &a.id);
+        let env_index = index_by(&environments, |e| e.id.as_str());
+        let user_index = index_by(&users, |u| u.id.as_str());
+        let asset_index = index_by(&assets, |a| a.id.as_str());
         let mut accounts_by_user = vec![Vec::new(); users.len()];
         let mut accounts_by_env = vec![Vec::new(); environments.len()];
         for (i, account) in accounts.iter().enumerate() {
-            if let Some(list) = user_index.get(&account.user).and_then(|&u| accounts_by_user.get_mut(u)) {
+            if let Some(list) =
+                user_index.get(account.user.as_str()).and_then(|&u| accounts_by_user.get_mut(u))
+            {
                 list.push(i);
             }
-            if let Some(list) = env_index.get(&account.env).and_then(|&e| accounts_by_env.get_mut(e)) {
+            if let Some(list) = env_index.get(account.env.as_str()).and_then(|&e| accounts_by_env.get_mut(e))
+            {
                 list.push(i);
             }
         }
@@ -205,8 +208,8 @@ impl Directory {
     }
 }
 
-fn index_by<T>(items: &[T], key: impl Fn(&T) -> &String) -> HashMap<String, usize> {
-    items.iter().enumerate().map(|(i, item)| (key(item).clone(), i)).collect()
+fn index_by<T>(items: &[T], key: impl Fn(&T) -> &str) -> HashMap<Id, usize> {
+    items.iter().enumerate().map(|(i, item)| (Id::from(key(item)), i)).collect()
 }
 
 impl Entities for Directory {

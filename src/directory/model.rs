@@ -12,6 +12,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+/// An id or other short text of the directory: up to 24 bytes are stored
+/// inline, so millions of entities do not mean millions of allocations.
+pub type Id = compact_str::CompactString;
+
 /// A free-form attribute value (`attrs:` in the directory), readable from
 /// policies as `target.attrs.department`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -232,19 +236,19 @@ impl Account {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Asset {
     /// Unique id.
-    pub id: String,
+    pub id: Id,
     /// What it is.
     pub kind: AssetKind,
     /// The environment it lives in.
-    pub env: String,
+    pub env: Id,
     /// The owning user; the owning account is `(owner, env)`.
-    pub owner: Option<String>,
+    pub owner: Option<Id>,
     /// Spaces only: who administers it (D7).
     pub space_type: Option<SpaceType>,
     /// The space it sits in.
-    pub space: Option<String>,
+    pub space: Option<Id>,
     /// Assets it depends on (an app's data connection, D3).
-    pub uses: Vec<String>,
+    pub uses: Vec<Id>,
     /// Disabled, for example an alert of a blocked user (Q4).
     pub disabled: bool,
     /// Free-form attributes.

@@ -19,8 +19,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
 use super::model::{
-    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, IdentityMode, Reference, SpaceType,
-    Status, User,
+    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
+    SpaceType, Status, User,
 };
 use super::{Directory, DirectoryParts};
 
@@ -391,11 +391,15 @@ impl Store {
         let mut assets = collect(&mut stmt, asset_row).map_err(e)?;
         let mut stmt =
             self.conn.prepare("SELECT asset, uses FROM asset_uses ORDER BY asset, position").map_err(e)?;
-        let uses: Vec<(String, String)> = collect(&mut stmt, |r| Ok((r.get(0)?, r.get(1)?))).map_err(e)?;
-        let mut by_id: std::collections::HashMap<String, usize> =
+        // Rows are attached as they are read: ids are borrowed from SQLite
+        // and looked up, never materialised as a list of their own.
+        let by_id: rustc_hash::FxHashMap<Id, usize> =
             assets.iter().enumerate().map(|(i, a)| (a.id.clone(), i)).collect();
-        for (asset, used) in uses {
-            if let Some(a) = by_id.get_mut(&asset).and_then(|i| assets.get_mut(*i)) {
+        let mut rows = stmt.query([]).map_err(e)?;
+        while let Some(row) = rows.next().map_err(e)? {
+            let asset = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(e)?;
+            let used = id(row, 1).map_err(e)?;
+            if let Some(a) = by_id.get(asset).and_then(|&i| assets.get_mut(i)) {
                 a.uses.push(used);
             }
         }
@@ -543,8 +547,8 @@ impl Entities for Store {
             .prepare_cached("SELECT uses FROM asset_uses WHERE asset = ?1 ORDER BY position")
             .map_err(lookup_error)?;
         asset.uses = stmt
-            .query_map([id], |r| r.get(0))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+            .query_map([id], |r| self::id(r, 0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Id>>>())
             .map_err(lookup_error)?;
         Ok(Some(Cow::Owned(asset)))
     }
@@ -570,6 +574,16 @@ impl Entities for Store {
 }
 
 /// Every row of a statement without parameters.
+/// A text column as an [`Id`], read in place: no `String` in between.
+fn id(r: &Row<'_>, column: usize) -> rusqlite::Result<Id> {
+    Ok(Id::from(r.get_ref(column)?.as_str()?))
+}
+
+/// A nullable text column as an [`Id`].
+fn optional_id(r: &Row<'_>, column: usize) -> rusqlite::Result<Option<Id>> {
+    Ok(r.get_ref(column)?.as_str_or_null()?.map(Id::from))
+}
+
 fn collect<T>(
     stmt: &mut rusqlite::Statement<'_>,
     row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
@@ -669,18 +683,18 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
     for a in directory.assets() {
         assets
             .execute(params![
-                a.id,
+                a.id.as_str(),
                 a.kind.as_str(),
-                a.env,
-                a.owner,
+                a.env.as_str(),
+                a.owner.as_deref(),
                 a.space_type.map(SpaceType::as_str),
-                a.space,
+                a.space.as_deref(),
                 json(&a.attrs),
                 a.disabled
             ])
             .map_err(fail(format!("asset `{}`", a.id)))?;
         for (position, used) in a.uses.iter().enumerate() {
-            uses.execute(params![a.id, position as i64, used])
+            uses.execute(params![a.id.as_str(), position as i64, used.as_str()])
                 .map_err(fail(format!("`{}` uses `{used}`", a.id)))?;
         }
     }
@@ -764,12 +778,12 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
 fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
     let space_type: Option<String> = r.get(4)?;
     Ok(Asset {
-        id: r.get(0)?,
+        id: id(r, 0)?,
         kind: vocab(r.get(1)?, AssetKind::parse)?,
-        env: r.get(2)?,
-        owner: r.get(3)?,
+        env: id(r, 2)?,
+        owner: optional_id(r, 3)?,
         space_type: space_type.map(|t| vocab(t, SpaceType::parse)).transpose()?,
-        space: r.get(5)?,
+        space: optional_id(r, 5)?,
         uses: Vec::new(),
         attrs: attrs(r.get(6)?)?,
         disabled: r.get(7)?,

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::model::{
-    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, IdentityMode, Reference, SpaceType,
-    Status, User,
+    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
+    SpaceType, Status, User,
 };
 use super::{Directory, DirectoryParts};
 use crate::policy::diagnostic::{Diagnostic, did_you_mean};
@@ -493,13 +493,13 @@ impl Checker<'_> {
             None => None,
         };
         Some(Asset {
-            id,
+            id: id.into(),
             kind,
-            env,
-            owner,
+            env: env.into(),
+            owner: owner.map(Id::from),
             space_type,
-            space: asset.space.as_ref().map(|s| s.value.text()),
-            uses: asset.uses.iter().map(|u| u.value.text()).collect(),
+            space: asset.space.as_ref().map(|s| s.value.text().into()),
+            uses: asset.uses.iter().map(|u| u.value.text().into()).collect(),
             disabled: asset.disabled,
             attrs: asset.attrs.clone(),
         })
@@ -598,7 +598,7 @@ impl Checker<'_> {
                 }
                 let links: Vec<&str> = by_id
                     .get(node)
-                    .map(|a| a.space.iter().chain(a.uses.iter()).map(String::as_str).collect())
+                    .map(|a| a.space.iter().chain(a.uses.iter()).map(Id::as_str).collect())
                     .unwrap_or_default();
                 if let Some(link) = links.get(next) {
                     stack.push((node, next + 1));

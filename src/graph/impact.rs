@@ -341,15 +341,15 @@ impl<'a> Analyzer<'a> {
             affected.push(asset_node);
             match consequence {
                 Consequence::Reassign => impact.reassign.push(Reassignment {
-                    asset: asset.id.clone(),
+                    asset: asset.id.to_string(),
                     kind: asset.kind.to_string(),
                     candidates: self.candidates(account),
                     reassigners: self.reassigners(asset, authorizer),
                     default_owner: authorizer.default_owner(&spec.action, asset),
                 }),
-                Consequence::Revoke => impact.revoke.push(asset.id.clone()),
-                Consequence::Remove => impact.remove.push(asset.id.clone()),
-                Consequence::Disable => impact.disable.push(asset.id.clone()),
+                Consequence::Revoke => impact.revoke.push(asset.id.to_string()),
+                Consequence::Remove => impact.remove.push(asset.id.to_string()),
+                Consequence::Disable => impact.disable.push(asset.id.to_string()),
             }
         }
         impact.at_risk = self.at_risk(node, &affected);
@@ -411,7 +411,7 @@ impl<'a> Analyzer<'a> {
                 let mut path = Vec::new();
                 let mut step = Some(node);
                 while let Some(current) = step {
-                    path.push(self.asset_id(current)?.id.clone());
+                    path.push(self.asset_id(current)?.id.to_string());
                     step = parent.get(&current).copied();
                 }
                 Some(AtRisk { asset: path.first()?.clone(), path })

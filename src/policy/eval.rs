@@ -15,7 +15,7 @@ use jiff::civil::Date;
 use super::compile::{Access, Aggregate, CExpr, CmpOp, Const, Root};
 use super::request::Request;
 use super::schema::Field;
-use crate::directory::model::{Account, Asset, AttrValue, Environment, User};
+use crate::directory::model::{Account, Asset, AttrValue, Environment, Id, User};
 use crate::directory::{Entities, LookupError};
 
 /// An entity borrowed from memory, or owned (read from a store). Owned
@@ -113,6 +113,8 @@ pub enum Value<'a> {
     DateTime(Timestamp),
     /// A set of strings.
     Set(Cow<'a, [String]>),
+    /// A set of ids (an asset's `uses`).
+    Ids(Cow<'a, [Id]>),
     /// An entity.
     Entity(Ent<'a>),
     /// A free-form attribute.
@@ -259,6 +261,11 @@ impl<'a> Context<'a> {
                 let needle = as_str(&needle)
                     .ok_or_else(|| EvalError::Type("a set of strings holds strings".into()))?;
                 Ok(set.iter().any(|s| s == needle))
+            }
+            Value::Ids(set) => {
+                let needle = as_str(&needle)
+                    .ok_or_else(|| EvalError::Type("a set of strings holds strings".into()))?;
+                Ok(set.iter().any(|s| s.as_str() == needle))
             }
             Value::Str(text) => {
                 let needle = as_str(&needle).ok_or_else(|| EvalError::Type("text contains text".into()))?;
@@ -428,7 +435,7 @@ impl<'a> Context<'a> {
                 )),
                 None => return Ok(None),
             },
-            (Ent::Asset(a), Field::AssetUses) => Value::Set(project(a, |a| a.uses.as_slice())),
+            (Ent::Asset(a), Field::AssetUses) => Value::Ids(project(a, |a| a.uses.as_slice())),
             (Ent::Request, field) => return self.request_field(field, access),
             _ => return Err(missing()),
         }))
@@ -471,6 +478,9 @@ fn canonical(value: &Value<'_>, out: &mut String) {
         Value::Date(d) => write!(out, "d{d}"),
         Value::DateTime(t) => write!(out, "t{t}"),
         Value::Set(items) => write!(out, "S{}", items.join("\u{1e}")),
+        Value::Ids(items) => {
+            write!(out, "S{}", items.iter().map(Id::as_str).collect::<Vec<_>>().join("\u{1e}"))
+        }
         Value::Entity(e) => write!(out, "e{}", e.id()),
         Value::Attr(a) => write!(out, "a{a:?}"),
     };

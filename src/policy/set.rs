@@ -346,8 +346,8 @@ impl PolicySet {
             .unwrap_or_default();
         let environment = entities
             .environment(&asset.env)?
-            .ok_or_else(|| RequestError::UnknownEnvironment(asset.env.clone()))?;
-        let request = Request { action: action.to_owned(), env: asset.env.clone(), ..Request::default() };
+            .ok_or_else(|| RequestError::UnknownEnvironment(asset.env.to_string()))?;
+        let request = Request { action: action.to_owned(), env: asset.env.to_string(), ..Request::default() };
         let ctx = Context {
             entities,
             request: &request,
