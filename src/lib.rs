@@ -13,6 +13,7 @@ pub mod error;
 pub mod graph;
 pub mod plan;
 pub mod policy;
+pub mod server;
 pub mod sync;
 pub mod testing;
 
