@@ -10,5 +10,6 @@ mod fmt;
 mod impact;
 mod plan;
 mod props;
+mod server;
 mod store;
 mod sync;
