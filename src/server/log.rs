@@ -90,20 +90,37 @@ impl DecisionLog {
         policy_digest: &str,
     ) -> std::io::Result<()> {
         let time = jiff::Timestamp::now();
-        let mut out = Vec::new();
+        let mut lines = Vec::new();
         for (request, verdict) in decided {
-            let entry = Entry {
-                time,
-                request,
-                decision: &verdict.report.decision,
-                rules: verdict.report.rules.iter().map(|r| r.id.as_str()).collect(),
-                policy_digest,
-            };
-            serde_json::to_writer(&mut out, &entry)?;
-            out.push(b'\n');
+            line(&mut lines, time, request, verdict, policy_digest)?;
         }
+        self.write(&lines)
+    }
+
+    /// Writes lines made by [`line`] and flushes them.
+    pub fn write(&self, lines: &[u8]) -> std::io::Result<()> {
         let mut file = self.file.lock().map_err(|_| std::io::Error::other("the log lock is poisoned"))?;
-        file.write_all(&out)?;
+        file.write_all(lines)?;
         file.flush()
     }
+}
+
+/// Appends the log line of one decision to `out`.
+pub fn line(
+    out: &mut Vec<u8>,
+    time: jiff::Timestamp,
+    request: &Request,
+    verdict: &Verdict,
+    policy_digest: &str,
+) -> std::io::Result<()> {
+    let entry = Entry {
+        time,
+        request,
+        decision: &verdict.report.decision,
+        rules: verdict.report.rules.iter().map(|r| r.id.as_str()).collect(),
+        policy_digest,
+    };
+    serde_json::to_writer(&mut *out, &entry)?;
+    out.push(b'\n');
+    Ok(())
 }

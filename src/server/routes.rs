@@ -53,18 +53,10 @@ struct Batch<'a> {
     requests: Vec<&'a serde_json::value::RawValue>,
 }
 
-/// The answers of a batch, in the order asked.
+/// The answer of a batch to a request that cannot be decided.
 #[derive(Debug, Serialize)]
-struct BatchResults {
-    results: Vec<BatchAnswer>,
-}
-
-/// One answer of a batch: a verdict, or why that request cannot be decided.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum BatchAnswer {
-    Verdict(Box<crate::Verdict>),
-    Error { error: ErrorBody },
+struct BatchAnswer {
+    error: ErrorBody,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,7 +67,7 @@ struct ErrorBody {
 
 impl From<ApiError> for BatchAnswer {
     fn from(e: ApiError) -> Self {
-        BatchAnswer::Error { error: ErrorBody { code: e.code(), message: e.to_string() } }
+        BatchAnswer { error: ErrorBody { code: e.code(), message: e.to_string() } }
     }
 }
 
@@ -189,27 +181,43 @@ async fn decide_batch(
             Ok(request)
         })
         .collect();
-    let snapshot = shared.current.load_full();
+    let snapshot = shared.current.load();
     let engine = &snapshot.engine;
-    let answers: Vec<Result<crate::Verdict, ApiError>> = requests
-        .iter()
-        .map(|r| match r {
-            Ok(r) => Ok(engine.decide(r)?),
-            Err(message) => Err(ApiError::MalformedBody(message.clone())),
-        })
-        .collect();
-    if shared.decision_log.is_some() {
-        let decided = requests.iter().zip(&answers).filter_map(|(r, a)| r.as_ref().ok().zip(a.as_ref().ok()));
-        shared.log(decided, engine.policies().digest());
+    let digest = engine.policies().digest();
+    // Each answer is written as soon as it is decided, into one buffer sized
+    // for the whole batch: no list of verdicts, no regrowth.
+    let mut out = Vec::with_capacity(16 + requests.len() * 512);
+    let mut log_lines = Vec::new();
+    out.extend_from_slice(b"{\"results\":[");
+    for (n, request) in requests.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let written = match request {
+            Ok(request) => match engine.decide(request) {
+                Ok(verdict) => {
+                    if shared.decision_log.is_some()
+                        && let Err(e) = super::log::line(&mut log_lines, now, request, &verdict, digest)
+                    {
+                        (shared.notify)(&super::Notice::LogFailed(e.to_string()));
+                    }
+                    serde_json::to_writer(&mut out, &verdict)
+                }
+                Err(e) => serde_json::to_writer(&mut out, &BatchAnswer::from(ApiError::from(e))),
+            },
+            Err(message) => {
+                serde_json::to_writer(&mut out, &BatchAnswer::from(ApiError::MalformedBody(message.clone())))
+            }
+        };
+        written.map_err(|e| ApiError::Internal(e.to_string()))?;
     }
-    let results: Vec<BatchAnswer> = answers
-        .into_iter()
-        .map(|a| match a {
-            Ok(v) => BatchAnswer::Verdict(Box::new(v)),
-            Err(e) => e.into(),
-        })
-        .collect();
-    Ok(json(&BatchResults { results }))
+    out.extend_from_slice(b"]}");
+    if let Some(log) = &shared.decision_log
+        && let Err(e) = log.write(&log_lines)
+    {
+        (shared.notify)(&super::Notice::LogFailed(e.to_string()));
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
 }
 
 async fn impact(
