@@ -139,7 +139,55 @@ impl Engine {
     /// their impact. A delete that records prevent (P3) is denied by the
     /// built-in rule `referenced`, with the fallback it proposes.
     pub fn decide(&self, request: &Request) -> Result<Verdict, RequestError> {
-        let decision = self.policies.decide(request, &self.directory)?;
+        self.verdict(request, &self.own())
+    }
+
+    /// Decides `request` over `directory` instead of the engine's own: a host
+    /// that keeps its accounts elsewhere passes the entities of one request
+    /// (the actor's and the target's users, accounts and assets, the
+    /// references to them) as a small directory. The impact is computed over
+    /// that directory too, so it counts only the accounts given.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), steward::Error> {
+    /// let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    /// let engine = steward::Engine::load_paths(&[root.join("policies/crm")], &root.join("examples/crm.yaml"))?;
+    /// // The host's own view of the two accounts involved, as JSON.
+    /// let entities = r#"{
+    ///   "environments": [{"id": "CRM1", "license": "crm", "kind": "production"}],
+    ///   "users": [
+    ///     {"id": "ann", "home": "CRM1", "accounts": [{"env": "CRM1", "status": "active", "roles": ["superuser"]}]},
+    ///     {"id": "ben", "home": "CRM1", "accounts": [{"env": "CRM1", "status": "active", "roles": ["sales"]}]}
+    ///   ]
+    /// }"#;
+    /// let directory = steward::directory::yaml::parse("host.json", entities).unwrap();
+    /// let mut request = steward::Request::new("ann", "block", "CRM1").target("ben");
+    /// request.reason = Some("left".into());
+    /// request.confirm = true;
+    /// let verdict = engine.decide_with(&request, &directory)?;
+    /// assert!(verdict.allowed());
+    /// assert_eq!(verdict.impact.unwrap().license.unwrap().after, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn decide_with(&self, request: &Request, directory: &Directory) -> Result<Verdict, RequestError> {
+        let graph = (ReferenceGraph::build(directory), LicenseIndex::build(directory));
+        let members = MemberCache::default();
+        self.verdict(request, &Over { directory, graph: &graph, members: &members, memo: false })
+    }
+
+    /// The engine's own directory, graph and caches.
+    fn own(&self) -> Over<'_> {
+        Over {
+            directory: &self.directory,
+            graph: self.graph_and_licenses(),
+            members: &self.members,
+            memo: true,
+        }
+    }
+
+    fn verdict(&self, request: &Request, over: &Over<'_>) -> Result<Verdict, RequestError> {
+        let decision = self.policies.decide(request, over.directory)?;
         let mut report = self.policies.report(request, &decision);
         let Some(target) = request.target.as_deref() else {
             return Ok(Verdict { report, fallback: None, impact: None });
@@ -154,7 +202,7 @@ impl Engine {
             user: target,
             env: &request.env,
         };
-        let mut impact = match self.impact_with(&query, request) {
+        let mut impact = match self.impact_with(&query, request, over) {
             Ok(impact) => impact,
             // The account exists (the decision resolved it), so this is unreachable;
             // a verdict without impact is still a correct verdict.
@@ -165,7 +213,7 @@ impl Engine {
         let fallback = impact.fallback.take();
         // What the fallback action would do, when the action falls back.
         if let Some(f) = &fallback
-            && let Ok(instead) = self.impact_with(&ImpactQuery { action: &f.action, ..query }, request)
+            && let Ok(instead) = self.impact_with(&ImpactQuery { action: &f.action, ..query }, request, over)
         {
             impact = instead;
         }
@@ -199,7 +247,7 @@ impl Engine {
     /// follow-up decisions (fallback, reassigners) made for `actor`.
     pub fn impact(&self, query: &ImpactQuery<'_>) -> Result<Impact, ImpactError> {
         let base = Request::new(query.actor.unwrap_or_default(), query.action, query.env).target(query.user);
-        self.impact_with(query, &base)
+        self.impact_with(query, &base, &self.own())
     }
 
     /// The impacts of many queries, computed on every core; each answer in
@@ -224,10 +272,15 @@ impl Engine {
         })
     }
 
-    fn impact_with(&self, query: &ImpactQuery<'_>, base: &Request) -> Result<Impact, ImpactError> {
-        let (graph, licenses) = self.graph_and_licenses();
-        let analyzer = Analyzer::new(&self.directory, graph, licenses, &self.members);
-        let authorizer = PolicyAuthorizer { engine: self, base };
+    fn impact_with(
+        &self,
+        query: &ImpactQuery<'_>,
+        base: &Request,
+        over: &Over<'_>,
+    ) -> Result<Impact, ImpactError> {
+        let (graph, licenses) = over.graph;
+        let analyzer = Analyzer::new(over.directory, graph, licenses, over.members);
+        let authorizer = PolicyAuthorizer { engine: self, base, over };
         analyzer.impact(query, self.policies.lifecycle(query.action), &authorizer)
     }
 }
@@ -237,6 +290,17 @@ impl Engine {
 struct PolicyAuthorizer<'a> {
     engine: &'a Engine,
     base: &'a Request,
+    over: &'a Over<'a>,
+}
+
+/// The entities a verdict is computed over: the engine's own directory, or
+/// one a host passed in.
+struct Over<'a> {
+    directory: &'a Directory,
+    graph: &'a (ReferenceGraph, LicenseIndex),
+    members: &'a MemberCache,
+    /// Whether the engine's reassigner memo holds for this directory.
+    memo: bool,
 }
 
 impl Authorizer for PolicyAuthorizer<'_> {
@@ -250,18 +314,18 @@ impl Authorizer for PolicyAuthorizer<'_> {
             to: None,
             ..self.base.clone()
         };
-        self.engine.policies.decide(&request, &self.engine.directory).is_ok_and(|d| d.allowed())
+        self.engine.policies.decide(&request, self.over.directory).is_ok_and(|d| d.allowed())
     }
 
     fn default_owner(&self, action: &str, asset: &crate::directory::model::Asset) -> Option<String> {
         let request = Request { action: action.to_owned(), asset: None, to: None, ..self.base.clone() };
-        self.engine.policies.default_owner(asset.kind, &request, &self.engine.directory)
+        self.engine.policies.default_owner(asset.kind, &request, self.over.directory)
     }
 
     fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Vec<String> {
         let now = self.base.now.unwrap_or_else(jiff::Timestamp::now);
         let policies = &self.engine.policies;
-        let directory = &self.engine.directory;
+        let directory = self.over.directory;
         let decide = |actor: &str| {
             let request = Request {
                 actor: actor.to_owned(),
@@ -273,7 +337,8 @@ impl Authorizer for PolicyAuthorizer<'_> {
             };
             policies.decide(&request, directory).is_ok_and(|d| d.allowed())
         };
-        let Ok(signature) = policies.asset_signature("reassign", asset, directory, now) else {
+        let signature = policies.asset_signature("reassign", asset, directory, now);
+        let Some(signature) = signature.ok().filter(|_| self.over.memo) else {
             return actors.iter().filter(|a| decide(a)).cloned().collect();
         };
         let key = (asset.env.to_string(), signature);

@@ -12,5 +12,6 @@ mod operations;
 mod plan;
 mod props;
 mod seeds;
+mod server;
 mod store;
 mod sync;

@@ -14,6 +14,7 @@ mod import;
 mod licenses;
 mod output;
 mod plan;
+mod serve;
 mod show;
 mod sync;
 mod test;
@@ -112,6 +113,8 @@ pub enum Command {
     Users(users::Args),
     /// Generate a large, realistic directory for benchmarks.
     Gen(generate::Args),
+    /// Serve decisions, impacts and plans over HTTP (dry runs only).
+    Serve(serve::Args),
 }
 
 /// What every command gets besides its own arguments.
@@ -154,6 +157,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sync(args) => sync::run(args, &ctx),
         Command::Users(args) => users::run(args, &ctx),
         Command::Gen(args) => generate::run(args, &ctx),
+        Command::Serve(args) => serve::run(args, &ctx),
     };
     exit.into()
 }

@@ -1,0 +1,152 @@
+//! The service's errors: every failure is a JSON body
+//! `{"error": {"code", "message"}}` with the HTTP status that fits it, so
+//! that a client can branch on `code` without parsing words.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// Why a call to the service failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No bearer token, or the wrong one.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// The body is not the JSON the endpoint takes.
+    #[error("invalid JSON body: {0}")]
+    MalformedBody(String),
+    /// The body is larger than the configured limit.
+    #[error("the body is larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The body could not be read.
+    #[error("cannot read the body: {0}")]
+    Body(String),
+    /// A batch holds more requests than the configured limit.
+    #[error("the batch has {given} requests; the limit is {limit} per call")]
+    BatchTooLarge {
+        /// How many requests the batch held.
+        given: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The request names something the directory or the schema does not know.
+    #[error(transparent)]
+    Request(#[from] crate::policy::RequestError),
+    /// The impact cannot be computed.
+    #[error(transparent)]
+    Impact(#[from] crate::graph::ImpactError),
+    /// The plan cannot be made.
+    #[error("{0}")]
+    Plan(String),
+    /// The call took longer than the configured timeout.
+    #[error("the request took longer than {0} ms")]
+    Timeout(u128),
+    /// No such endpoint.
+    #[error("no endpoint `{method} {path}`")]
+    NotFound {
+        /// The method asked.
+        method: String,
+        /// The path asked.
+        path: String,
+    },
+    /// The endpoint exists but not with this method.
+    #[error("`{path}` does not take this method")]
+    MethodNotAllowed {
+        /// The path asked.
+        path: String,
+    },
+    /// A bug: the service caught it and kept serving.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The stable code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::MalformedBody(_) => "malformed_body",
+            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::Body(_) => "unreadable_body",
+            ApiError::BatchTooLarge { .. } => "batch_too_large",
+            ApiError::Request(_) => "invalid_request",
+            ApiError::Impact(_) => "invalid_request",
+            ApiError::Plan(_) => "invalid_plan",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::MalformedBody(_) | ApiError::Body(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge { .. } | ApiError::BatchTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Request(_) | ApiError::Impact(_) | ApiError::Plan(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body, `{"error": {"code", "message"}}`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The address could not be bound.
+    #[error("cannot listen on `{addr}`")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The address is not an address and port.
+    #[error("`{0}` is not an address and port")]
+    #[diagnostic(help("for example `127.0.0.1:8181`"))]
+    Address(String),
+    /// The decision log could not be opened.
+    #[error("cannot open the decision log `{}`", path.display())]
+    DecisionLog {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The policy files could not be watched.
+    #[error("cannot watch the policy files")]
+    Watch(#[source] notify::Error),
+    /// Serving failed.
+    #[error("the service stopped")]
+    Io(#[source] std::io::Error),
+}

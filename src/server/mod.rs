@@ -1,0 +1,216 @@
+//! The local HTTP decision service behind `steward serve`: other tools ask
+//! "may this happen, and what would it break?" over HTTP, like an OPA
+//! sidecar. See docs/http.md for the endpoints.
+//!
+//! Safe by default: it listens on loopback unless told otherwise, asks for a
+//! bearer token when one is configured, limits bodies, batches and time, and
+//! answers every failure with a JSON error. It never applies anything.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), steward::server::ServeError> {
+//! use steward::server::{Options, Server};
+//! let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+//! let options = Options::new(vec![root.join("policies/crm")], root.join("examples/crm.yaml"));
+//! let engine = steward::Engine::load_paths(&options.policies, &options.directory).unwrap();
+//! let server = Server::bind("127.0.0.1:0", engine, options).await?;
+//! println!("listening on {}", server.local_addr());
+//! server.run(steward::server::shutdown_signal()).await
+//! # }
+//! ```
+
+pub mod error;
+pub mod log;
+pub mod reload;
+mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+pub use error::{ApiError, ServeError};
+pub use log::{DecisionLog, Notice, Notify};
+pub use reload::{Reloader, Scope, Snapshot};
+
+use crate::Engine;
+use crate::policy::Request;
+
+/// How the service runs.
+#[derive(Clone)]
+pub struct Options {
+    /// The policy files or folders, re-read on reload.
+    pub policies: Vec<PathBuf>,
+    /// The directory file, re-read on `SIGHUP`.
+    pub directory: PathBuf,
+    /// The bearer token every endpoint but health asks for; none: no check.
+    pub token: Option<String>,
+    /// Size, batch and time limits.
+    pub limits: Limits,
+    /// Where to append one JSON line per decision.
+    pub decision_log: Option<PathBuf>,
+    /// How changes to the policy files are noticed.
+    pub reload: ReloadOn,
+    /// Where notices go.
+    pub notify: Notify,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("policies", &self.policies)
+            .field("directory", &self.directory)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("limits", &self.limits)
+            .field("decision_log", &self.decision_log)
+            .field("reload", &self.reload)
+            .finish()
+    }
+}
+
+impl Options {
+    /// Defaults: no token, default limits, no decision log, reload on
+    /// `SIGHUP` and on file changes, notices dropped.
+    pub fn new(policies: Vec<PathBuf>, directory: PathBuf) -> Self {
+        Options {
+            policies,
+            directory,
+            token: None,
+            limits: Limits::default(),
+            decision_log: None,
+            reload: ReloadOn { sighup: true, file_change: true },
+            notify: Arc::new(|_| {}),
+        }
+    }
+}
+
+/// What makes the service reload its policy set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReloadOn {
+    /// `SIGHUP` reloads the policies and the directory.
+    pub sighup: bool,
+    /// A change to a policy file reloads the policies.
+    pub file_change: bool,
+}
+
+/// The service's limits; the defaults are documented in docs/http.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest body accepted, in bytes (default 8 MiB).
+    pub body_bytes: usize,
+    /// The most requests in one batch (default 10,000).
+    pub batch: usize,
+    /// How long a call may take, reading its body included (default 30 s).
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { body_bytes: 8 * 1024 * 1024, batch: 10_000, timeout: Duration::from_secs(30) }
+    }
+}
+
+/// What every handler shares.
+struct Shared {
+    current: Arc<ArcSwap<Snapshot>>,
+    token: Option<String>,
+    limits: Limits,
+    decision_log: Option<DecisionLog>,
+    notify: Notify,
+}
+
+impl Shared {
+    /// Records decisions in the decision log, when there is one; a failed
+    /// write is reported and the answer still goes out.
+    fn log<'a>(&self, decided: impl IntoIterator<Item = (&'a Request, &'a crate::Verdict)>, digest: &str) {
+        if let Some(log) = &self.decision_log
+            && let Err(e) = log.record(decided, digest)
+        {
+            (self.notify)(&Notice::LogFailed(e.to_string()));
+        }
+    }
+}
+
+/// A bound, loaded service, ready to run.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    reloader: Reloader,
+    reload: ReloadOn,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("listener", &self.listener).finish()
+    }
+}
+
+impl Server {
+    /// Binds `addr` (port 0: any free port) to serve `engine`, which was
+    /// loaded from `options.policies` and `options.directory`.
+    pub async fn bind(addr: &str, engine: Engine, options: Options) -> Result<Server, ServeError> {
+        let addr: SocketAddr = addr.parse().map_err(|_| ServeError::Address(addr.to_owned()))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr: addr.to_string(), source })?;
+        let decision_log = options.decision_log.as_deref().map(DecisionLog::open).transpose()?;
+        let current = Arc::new(ArcSwap::from_pointee(Snapshot { engine, loaded_at: jiff::Timestamp::now() }));
+        let reloader =
+            Reloader::new(current.clone(), &options.policies, &options.directory, options.notify.clone());
+        let shared = Arc::new(Shared {
+            current,
+            token: options.token.filter(|t| !t.is_empty()),
+            limits: options.limits,
+            decision_log,
+            notify: options.notify,
+        });
+        Ok(Server { listener, shared, reloader, reload: options.reload })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// A handle that reloads the policy set (as `SIGHUP` does).
+    pub fn reloader(&self) -> Reloader {
+        self.reloader.clone()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections
+    /// and lets the requests in flight finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+        let _watch = if self.reload.file_change { Some(self.reloader.watch()?) } else { None };
+        if self.reload.sighup {
+            self.reloader.on_sighup().map_err(ServeError::Io)?;
+        }
+        let notify = self.shared.notify.clone();
+        notify(&Notice::Listening(self.local_addr()));
+        let app = routes::router(self.shared);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                notify(&Notice::ShuttingDown);
+            })
+            .await
+            .map_err(ServeError::Io)
+    }
+}
+
+/// Completes on Ctrl-C or `SIGTERM`.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            // Without a SIGTERM handler, Ctrl-C still stops the service.
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,209 @@
+//! Reloading without stopping: a new policy set is loaded and validated
+//! beside the one serving, and swapped in only when it is valid. Requests in
+//! flight keep the snapshot they started with.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use super::error::ServeError;
+use super::log::{Notice, Notify};
+use crate::Engine;
+use crate::policy::PolicySet;
+
+/// What serves at one moment: an engine and where it came from.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The engine.
+    pub engine: Engine,
+    /// When it was loaded.
+    pub loaded_at: jiff::Timestamp,
+}
+
+/// Loads new policy sets into the service; cheap to clone.
+#[derive(Clone)]
+pub struct Reloader {
+    current: Arc<ArcSwap<Snapshot>>,
+    policies: Arc<[PathBuf]>,
+    directory: Arc<Path>,
+    notify: Notify,
+    /// One reload at a time: two at once would race to swap.
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloader")
+            .field("policies", &self.policies)
+            .field("directory", &self.directory)
+            .finish()
+    }
+}
+
+/// What a reload re-reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The policy files only; the directory in memory is kept.
+    Policies,
+    /// The policy files and the directory file.
+    Everything,
+}
+
+impl Reloader {
+    /// A reloader of `policies` (and `directory`) into `current`.
+    pub fn new(
+        current: Arc<ArcSwap<Snapshot>>,
+        policies: &[PathBuf],
+        directory: &Path,
+        notify: Notify,
+    ) -> Self {
+        Reloader {
+            current,
+            policies: policies.into(),
+            directory: directory.into(),
+            notify,
+            lock: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Loads and validates, then swaps; an invalid set (or directory) is
+    /// refused and the old snapshot keeps serving. Gives the digest served
+    /// afterwards, or why the reload was refused.
+    pub async fn reload(&self, scope: Scope, cause: &'static str) -> Result<String, String> {
+        let _one = self.lock.lock().await;
+        let this = self.clone();
+        let loaded = tokio::task::spawn_blocking(move || this.load(scope))
+            .await
+            .unwrap_or_else(|e| Err(format!("the reload failed: {e}")));
+        match loaded {
+            Ok(engine) => {
+                let digest = engine.policies().digest().to_owned();
+                self.current.store(Arc::new(Snapshot { engine, loaded_at: jiff::Timestamp::now() }));
+                (self.notify)(&Notice::Reloaded { cause, digest: digest.clone() });
+                Ok(digest)
+            }
+            Err(message) => {
+                (self.notify)(&Notice::ReloadRefused { cause, message: message.clone() });
+                Err(message)
+            }
+        }
+    }
+
+    fn load(&self, scope: Scope) -> Result<Engine, String> {
+        let set = PolicySet::load(&self.policies).map_err(|e| describe_policy_error(&e))?.set;
+        let directory = match scope {
+            Scope::Policies => self.current.load().engine.directory().clone(),
+            Scope::Everything => crate::directory::load(&self.directory).map_err(|e| match &e {
+                crate::directory::Error::Invalid { sources, diagnostics, .. } => plain(sources, diagnostics),
+                _ => chain(&e),
+            })?,
+        };
+        Ok(Engine::new(set, directory))
+    }
+
+    /// Reloads on `SIGHUP` (policies and directory) until the process ends.
+    pub fn on_sighup(&self) -> std::io::Result<()> {
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        let this = self.clone();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let _ = this.reload(Scope::Everything, "SIGHUP").await;
+            }
+        });
+        Ok(())
+    }
+
+    /// Reloads the policy set when a policy file changes. Changes are
+    /// gathered for a moment first: an editor's save is several events.
+    /// The watcher lives as long as the returned guard.
+    pub fn watch(&self) -> Result<Watch, ServeError> {
+        use notify::Watcher as _;
+        let (events, mut changed) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let policies = self.policies.clone();
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && !event.kind.is_access()
+                && event.paths.iter().any(|p| is_policy_path(p, &policies))
+            {
+                let _ = events.send(());
+            }
+        })
+        .map_err(ServeError::Watch)?;
+        for path in self.policies.iter() {
+            // A file is watched through its folder: editors replace files
+            // by renaming, which a watch on the file itself would lose.
+            let (watched, mode) = if path.is_dir() {
+                (path.clone(), notify::RecursiveMode::Recursive)
+            } else {
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                (parent.to_path_buf(), notify::RecursiveMode::NonRecursive)
+            };
+            watcher.watch(&watched, mode).map_err(ServeError::Watch)?;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            while changed.recv().await.is_some() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while changed.try_recv().is_ok() {}
+                let _ = this.reload(Scope::Policies, "file change").await;
+            }
+        });
+        Ok(Watch { _watcher: watcher })
+    }
+}
+
+/// Keeps the policy files watched while it lives.
+pub struct Watch {
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watch")
+    }
+}
+
+/// Whether a changed path belongs to the policy set: one of its files, or
+/// a `.policy` file in one of its folders.
+fn is_policy_path(changed: &Path, policies: &[PathBuf]) -> bool {
+    let name = |p: &Path| p.file_name().map(ToOwned::to_owned);
+    policies.iter().any(|p| {
+        if p.is_dir() {
+            changed.starts_with(p) && changed.extension().is_some_and(|e| e == "policy")
+        } else {
+            name(changed) == name(p)
+        }
+    })
+}
+
+fn describe_policy_error(e: &crate::policy::Error) -> String {
+    match e.diagnostics() {
+        Some((sources, list)) => plain(sources, list),
+        None => chain(e),
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// Diagnostics on one line each, `file:line:col: message (help)`, for a log.
+fn plain(sources: &crate::policy::Sources, list: &[crate::policy::Diagnostic]) -> String {
+    list.iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let place = d.span.map(|s| format!("{}: ", sources.locate(s))).unwrap_or_default();
+            let help = d.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+            format!("{place}{}{help}", d.message)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

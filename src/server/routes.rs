@@ -1,0 +1,388 @@
+//! The endpoints. Bodies are the JSON of docs/json.md; every failure is an
+//! [`ApiError`]. A handler reads the snapshot serving when it starts and
+//! keeps it to the end, so that a reload never mixes two policy sets in one
+//! answer.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::Shared;
+use super::error::ApiError;
+use crate::graph::ImpactQuery;
+use crate::plan::{PlanRequest, Target, Targets};
+use crate::policy::Request;
+
+/// Every route, with the token check on all but health, the body limit,
+/// the timeout, and panics caught as JSON 500s.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let guarded = Router::new()
+        .route("/v1/decide", post(decide))
+        .route("/v1/decide/batch", post(decide_batch))
+        .route("/v1/impact", post(impact))
+        .route("/v1/plan", post(plan))
+        .route("/v1/policies", get(policies))
+        .route_layer(axum::middleware::from_fn_with_state(shared.clone(), require_token));
+    Router::new()
+        .route("/v1/health", get(health))
+        .merge(guarded)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(shared.limits.body_bytes))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), time_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            ApiError::Internal("the request could not be answered".into()).into_response()
+        }))
+        .with_state(shared)
+}
+
+/// A batch of requests, decided in order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch<'a> {
+    #[serde(borrow)]
+    requests: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// The answer of a batch to a request that cannot be decided.
+#[derive(Debug, Serialize)]
+struct BatchAnswer {
+    error: ErrorBody,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    code: &'static str,
+    message: String,
+}
+
+impl From<ApiError> for BatchAnswer {
+    fn from(e: ApiError) -> Self {
+        BatchAnswer { error: ErrorBody { code: e.code(), message: e.to_string() } }
+    }
+}
+
+/// The body of `/v1/impact`: the flags of `steward impact`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImpactBody {
+    target: String,
+    env: String,
+    #[serde(default = "delete")]
+    action: String,
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+fn delete() -> String {
+    "delete".to_owned()
+}
+
+/// The body of `/v1/plan`: the flags of `steward plan`, with exactly one of
+/// `targets`, `where` and `trigger`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanBody {
+    actor: String,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    targets: Option<Vec<PlanTarget>>,
+    #[serde(default, rename = "where")]
+    selector: Option<String>,
+    #[serde(default)]
+    trigger: Option<String>,
+    /// The addresses of an `invite` plan (a list, or one text separated by
+    /// commas or spaces, Q3).
+    #[serde(default)]
+    emails: Option<Emails>,
+    #[serde(default)]
+    env: Option<String>,
+    /// The value of items without their own (`edit_email`, `edit_name`, `add_guest`).
+    #[serde(default)]
+    value: Option<String>,
+    reason: String,
+    #[serde(default)]
+    now: Option<jiff::Timestamp>,
+}
+
+/// A listed target: a user id, or a user with an environment and a value.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum PlanTarget {
+    User(String),
+    InEnv {
+        user: String,
+        #[serde(default)]
+        env: Option<String>,
+        #[serde(default)]
+        value: Option<String>,
+    },
+}
+
+/// E-mail addresses: a list, or one text as on the command line.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Emails {
+    List(Vec<String>),
+    Text(String),
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn policies(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    let snapshot = shared.current.load();
+    let set = snapshot.engine.policies();
+    let files: Vec<&str> = set.sources().iter().map(|(_, f)| f.name.as_str()).collect();
+    let rules: Vec<_> = set
+        .rules()
+        .iter()
+        .map(|r| {
+            let effect = match r.effect {
+                crate::policy::ast::Effect::Permit => "permit",
+                crate::policy::ast::Effect::Forbid => "forbid",
+            };
+            serde_json::json!({ "id": r.name, "effect": effect, "actions": r.actions, "source": r.source })
+        })
+        .collect();
+    Json(serde_json::json!({
+        "digest": set.digest(),
+        "files": files,
+        "rules": rules,
+        "triggers": set.triggers().iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        "loaded_at": snapshot.loaded_at,
+    }))
+}
+
+async fn decide(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = read(&shared, body)?;
+    let mut request: Request = parse(&body)?;
+    if request.now.is_none() {
+        request.now = Some(jiff::Timestamp::now());
+    }
+    let snapshot = shared.current.load();
+    let verdict = snapshot.engine.decide(&request)?;
+    shared.log(std::iter::once((&request, &verdict)), snapshot.engine.policies().digest());
+    Ok(json(&verdict))
+}
+
+async fn decide_batch(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = read(&shared, body)?;
+    let batch: Batch<'_> =
+        serde_json::from_slice(&body).map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+    let limit = shared.limits.batch;
+    if batch.requests.len() > limit {
+        return Err(ApiError::BatchTooLarge { given: batch.requests.len(), limit });
+    }
+    let now = jiff::Timestamp::now();
+    // A request that does not parse fails alone, with its reason in its place.
+    let requests: Vec<Result<Request, String>> = batch
+        .requests
+        .into_iter()
+        .map(|raw| {
+            let mut request: Request = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+            request.now.get_or_insert(now);
+            Ok(request)
+        })
+        .collect();
+    let snapshot = shared.current.load();
+    let engine = &snapshot.engine;
+    let digest = engine.policies().digest();
+    // Each answer is written as soon as it is decided, into one buffer sized
+    // for the whole batch: no list of verdicts, no regrowth.
+    let mut out = Vec::with_capacity(16 + requests.len() * 512);
+    let mut log_lines = Vec::new();
+    out.extend_from_slice(b"{\"results\":[");
+    for (n, request) in requests.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let written = match request {
+            Ok(request) => match engine.decide(request) {
+                Ok(verdict) => {
+                    if shared.decision_log.is_some()
+                        && let Err(e) = super::log::line(&mut log_lines, now, request, &verdict, digest)
+                    {
+                        (shared.notify)(&super::Notice::LogFailed(e.to_string()));
+                    }
+                    serde_json::to_writer(&mut out, &verdict)
+                }
+                Err(e) => serde_json::to_writer(&mut out, &BatchAnswer::from(ApiError::from(e))),
+            },
+            Err(message) => {
+                serde_json::to_writer(&mut out, &BatchAnswer::from(ApiError::MalformedBody(message.clone())))
+            }
+        };
+        written.map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    out.extend_from_slice(b"]}");
+    if let Some(log) = &shared.decision_log
+        && let Err(e) = log.write(&log_lines)
+    {
+        (shared.notify)(&super::Notice::LogFailed(e.to_string()));
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+async fn impact(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = read(&shared, body)?;
+    let asked: ImpactBody = parse(&body)?;
+    let snapshot = shared.current.load();
+    let query = ImpactQuery {
+        actor: asked.actor.as_deref(),
+        action: &asked.action,
+        user: &asked.target,
+        env: &asked.env,
+    };
+    Ok(json(&snapshot.engine.impact(&query)?))
+}
+
+async fn plan(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = read(&shared, body)?;
+    let asked: PlanBody = parse(&body)?;
+    let targets = match (asked.targets, asked.emails, asked.selector, asked.trigger) {
+        (Some(list), None, None, None) => Targets::List(
+            list.into_iter()
+                .map(|t| match t {
+                    PlanTarget::User(user) => Target::user(user),
+                    PlanTarget::InEnv { user, env, value } => Target { user, env, value },
+                })
+                .collect(),
+        ),
+        (None, Some(Emails::List(list)), None, None) => Targets::Emails(list),
+        (None, Some(Emails::Text(text)), None, None) => {
+            Targets::Emails(crate::policy::request::split_emails(&text))
+        }
+        (None, None, Some(selector), None) => Targets::Where(selector),
+        (None, None, None, Some(trigger)) => Targets::Trigger(trigger),
+        _ => {
+            return Err(ApiError::MalformedBody(
+                "give exactly one of `targets`, `emails`, `where` and `trigger`".into(),
+            ));
+        }
+    };
+    let request = PlanRequest {
+        actor: asked.actor,
+        action: asked.action,
+        targets,
+        env: asked.env,
+        value: asked.value,
+        reason: asked.reason,
+        now: asked.now.unwrap_or_else(jiff::Timestamp::now),
+    };
+    // A plan decides every target: off the request threads, so that a large
+    // one does not hold up the decisions of others.
+    let snapshot = shared.current.load_full();
+    let planned = tokio::task::spawn_blocking(move || snapshot.engine.plan(&request))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match planned {
+        Ok(plan) => Ok(json(&plan)),
+        Err(crate::plan::PlanError::Request(e)) => Err(e.into()),
+        Err(crate::plan::PlanError::Selector(e)) => Err(ApiError::Plan(match e.diagnostics() {
+            Some((_, list)) => list.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("; "),
+            None => e.to_string(),
+        })),
+        Err(e) => Err(ApiError::Plan(e.to_string())),
+    }
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound { method: method.to_string(), path: uri.path().to_owned() }
+}
+
+async fn method_not_allowed(uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed { path: uri.path().to_owned() }
+}
+
+/// Refuses calls without the configured bearer token.
+async fn require_token(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Next) -> Response {
+    if let Some(expected) = &shared.token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same_secret(given, expected) {
+            return ApiError::Unauthorized.into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Compares in time independent of where the strings differ (and of their
+/// lengths: both are hashed to 32 bytes first).
+fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(expected.as_bytes()));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Answers 503 `timeout` when a call (reading its body included) takes
+/// longer than the limit.
+async fn time_limit(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Next) -> Response {
+    let limit = shared.limits.timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(limit.as_millis()).into_response(),
+    }
+}
+
+fn read(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge { limit: shared.limits.body_bytes }
+        } else {
+            ApiError::Body(e.body_text())
+        }
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::MalformedBody(e.to_string()))
+}
+
+/// Compact JSON with its content type; serialising our own types cannot
+/// fail, but if it did the client would get a 500, not a panic.
+fn json(value: &impl Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("s3cret", "s3cret"));
+        assert!(!same_secret("s3cre", "s3cret"));
+        assert!(!same_secret("", "s3cret"));
+        assert!(!same_secret("s3cret ", "s3cret"));
+    }
+}

@@ -1,0 +1,478 @@
+//! The HTTP service over a real socket on 127.0.0.1 (ephemeral ports):
+//! started in-process for most tests, as a child process for signals.
+
+use std::io::{BufRead as _, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use steward::Engine;
+use steward::server::{Limits, Notice, Options, ReloadOn, Reloader, Scope, Server};
+
+const CRM: &str = "policies/crm/superusers.policy";
+const DIRECTORY: &str = "examples/crm.yaml";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A service running on its own runtime thread; stopped when dropped.
+struct Running {
+    addr: SocketAddr,
+    reloader: Reloader,
+    notices: Arc<Mutex<Vec<Notice>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Options over the CRM pack at `policy` (a file), with reloads only on request.
+fn options(policy: &Path) -> Options {
+    let mut options = Options::new(vec![policy.to_path_buf()], root().join(DIRECTORY));
+    options.reload = ReloadOn { sighup: false, file_change: false };
+    options
+}
+
+fn start(mut options: Options) -> Running {
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let seen = notices.clone();
+    options.notify = Arc::new(move |n: &Notice| seen.lock().unwrap().push(n.clone()));
+    let engine = Engine::load_paths(&options.policies, &options.directory).unwrap();
+    let (ready, bound) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let server = Server::bind("127.0.0.1:0", engine, options).await.unwrap();
+            ready.send((server.local_addr(), server.reloader())).unwrap();
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    let (addr, reloader) = bound.recv().unwrap();
+    Running { addr, reloader, notices, stop: Some(stop), thread: Some(thread) }
+}
+
+/// A reply: the status and the body as JSON (`Null` when it is not JSON).
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+/// One HTTP/1.1 call on its own connection.
+fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: test\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    // The server may answer (413) before reading all of a large body.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Reply { status, body: serde_json::from_str(body).unwrap_or(Value::Null) }
+}
+
+fn post(addr: SocketAddr, path: &str, body: &Value) -> Reply {
+    call(addr, "POST", path, None, body.to_string().as_bytes())
+}
+
+fn get(addr: SocketAddr, path: &str) -> Reply {
+    call(addr, "GET", path, None, b"")
+}
+
+fn unblock_bo() -> Value {
+    json!({ "actor": "crm.Ada", "action": "unblock", "env": "CRM1", "target": "crm.Bo", "now": "2026-11-23T09:00:00Z" })
+}
+
+fn block_uma_unconfirmed() -> Value {
+    json!({ "actor": "crm.Ada", "action": "block", "env": "CRM1", "target": "crm.Uma", "now": "2026-11-23T09:00:00Z" })
+}
+
+fn error_code(reply: &Reply) -> &str {
+    reply.body["error"]["code"].as_str().unwrap_or("")
+}
+
+#[test]
+fn health_answers_without_a_token() {
+    let mut options = options(&root().join(CRM));
+    options.token = Some("s3cret".into());
+    let server = start(options);
+    let reply = get(server.addr, "/v1/health");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["status"], "ok");
+}
+
+#[test]
+fn every_other_endpoint_asks_for_the_token() {
+    let mut options = options(&root().join(CRM));
+    options.token = Some("s3cret".into());
+    let server = start(options);
+    let body = unblock_bo().to_string();
+    for (method, path) in [
+        ("GET", "/v1/policies"),
+        ("POST", "/v1/decide"),
+        ("POST", "/v1/decide/batch"),
+        ("POST", "/v1/impact"),
+        ("POST", "/v1/plan"),
+    ] {
+        for token in [None, Some("wrong"), Some("S3CRET"), Some("s3cre")] {
+            let reply = call(server.addr, method, path, token, body.as_bytes());
+            assert_eq!(reply.status, 401, "{method} {path} with {token:?}");
+            assert_eq!(error_code(&reply), "unauthorized");
+        }
+    }
+    let reply = call(server.addr, "POST", "/v1/decide", Some("s3cret"), body.as_bytes());
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["decision"], "allow");
+}
+
+#[test]
+fn c4_decide_allows_and_c2_denies_with_the_rules_and_reasons() {
+    let server = start(options(&root().join(CRM)));
+    let allowed = post(server.addr, "/v1/decide", &unblock_bo());
+    assert_eq!(allowed.status, 200);
+    assert_eq!(allowed.body["decision"], "allow");
+    assert_eq!(allowed.body["rules"][0]["id"], "superusers_manage_accounts");
+    assert_eq!(allowed.body["impact"]["license"]["after"], 5);
+
+    // A deny is an answer, not an error: 200 with the deciding rule (C2).
+    let denied = post(server.addr, "/v1/decide", &block_uma_unconfirmed());
+    assert_eq!(denied.status, 200);
+    assert_eq!(denied.body["decision"], "deny");
+    assert_eq!(denied.body["rules"][0]["id"], "confirmed_with_reason");
+    assert_eq!(denied.body["reasons"][0], "blocking and deleting must be confirmed and given a reason");
+}
+
+#[test]
+fn a_request_that_cannot_be_decided_is_a_422_with_its_reason() {
+    let server = start(options(&root().join(CRM)));
+    let mut request = unblock_bo();
+    request["target"] = json!("crm.Nobody");
+    let reply = post(server.addr, "/v1/decide", &request);
+    assert_eq!(reply.status, 422);
+    assert_eq!(error_code(&reply), "invalid_request");
+    assert_eq!(reply.body["error"]["message"], "unknown user `crm.Nobody`");
+}
+
+#[test]
+fn malformed_bodies_are_400s_and_change_nothing() {
+    let server = start(options(&root().join(CRM)));
+    for body in [
+        &b"{"[..],
+        b"",
+        b"[]",
+        b"null",
+        b"{\"actor\": 1}",
+        b"\xff\xfe",
+        b"{\"actor\":\"a\",\"action\":\"b\",\"env\":\"c\",\"bogus\":1}",
+    ] {
+        for path in ["/v1/decide", "/v1/decide/batch", "/v1/impact", "/v1/plan"] {
+            let reply = call(server.addr, "POST", path, None, body);
+            assert_eq!(reply.status, 400, "{path} {:?}", String::from_utf8_lossy(body));
+            assert_eq!(error_code(&reply), "malformed_body");
+        }
+    }
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+}
+
+#[test]
+fn oversized_bodies_are_413s() {
+    let mut options = options(&root().join(CRM));
+    options.limits = Limits { body_bytes: 1024, ..Limits::default() };
+    let server = start(options);
+    let mut request = unblock_bo();
+    request["reason"] = json!("x".repeat(2000));
+    let reply = post(server.addr, "/v1/decide", &request);
+    assert_eq!(reply.status, 413);
+    assert_eq!(error_code(&reply), "body_too_large");
+    assert_eq!(reply.body["error"]["message"], "the body is larger than the limit of 1024 bytes");
+}
+
+#[test]
+fn unknown_paths_and_methods_are_json_errors() {
+    let server = start(options(&root().join(CRM)));
+    let reply = get(server.addr, "/v2/decide");
+    assert_eq!((reply.status, error_code(&reply)), (404, "not_found"));
+    let reply = get(server.addr, "/v1/decide");
+    assert_eq!((reply.status, error_code(&reply)), (405, "method_not_allowed"));
+}
+
+#[test]
+fn a_batch_answers_each_request_in_order_and_fails_them_alone() {
+    let server = start(options(&root().join(CRM)));
+    let batch = json!({ "requests": [unblock_bo(), { "actor": 1 }, block_uma_unconfirmed(),
+        { "actor": "crm.Ada", "action": "unblock", "env": "CRM9", "target": "crm.Bo" }] });
+    let reply = post(server.addr, "/v1/decide/batch", &batch);
+    assert_eq!(reply.status, 200);
+    let results = reply.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0]["decision"], "allow");
+    assert_eq!(results[1]["error"]["code"], "malformed_body");
+    assert_eq!(results[2]["decision"], "deny");
+    assert_eq!(results[3]["error"]["code"], "invalid_request");
+    assert_eq!(results[3]["error"]["message"], "unknown environment `CRM9`");
+}
+
+#[test]
+fn a_batch_over_the_limit_is_an_error_that_says_so() {
+    let mut options = options(&root().join(CRM));
+    options.limits = Limits { batch: 3, ..Limits::default() };
+    let server = start(options);
+    let reply = post(server.addr, "/v1/decide/batch", &json!({ "requests": vec![unblock_bo(); 4] }));
+    assert_eq!(reply.status, 413);
+    assert_eq!(error_code(&reply), "batch_too_large");
+    assert_eq!(reply.body["error"]["message"], "the batch has 4 requests; the limit is 3 per call");
+    let reply = post(server.addr, "/v1/decide/batch", &json!({ "requests": vec![unblock_bo(); 3] }));
+    assert_eq!(reply.body["results"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn impact_is_the_json_of_steward_impact() {
+    let server = start(options(&root().join(CRM)));
+    let reply =
+        post(server.addr, "/v1/impact", &json!({ "target": "crm.Uma", "env": "CRM1", "action": "block" }));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["action"], "block");
+    assert_eq!(reply.body["license"], json!({ "license": "crm", "before": 4, "after": 3 }));
+    let reply = post(server.addr, "/v1/impact", &json!({ "target": "crm.Uma", "env": "CRM9" }));
+    assert_eq!((reply.status, error_code(&reply)), (422, "invalid_request"));
+}
+
+#[test]
+fn c3_plan_is_a_dry_run_with_its_digests() {
+    let server = start(options(&root().join(CRM)));
+    let body = json!({ "actor": "crm.Ada", "action": "block", "targets": ["crm.Uma", { "user": "crm.Vic", "env": "CRM1" }],
+        "env": "CRM1", "reason": "left", "now": "2026-11-23T09:00:00Z" });
+    let reply = post(server.addr, "/v1/plan", &body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["summary"]["outcomes"]["block"], 2);
+    assert_eq!(reply.body["policy_digest"].as_str().unwrap().len(), 64);
+    // Nothing was applied: Uma may still be blocked one by one.
+    let again = post(server.addr, "/v1/plan", &body);
+    assert_eq!(again.body["items"], reply.body["items"]);
+
+    let both = json!({ "actor": "crm.Ada", "action": "block", "targets": ["crm.Uma"], "where": "true", "reason": "x" });
+    let reply = post(server.addr, "/v1/plan", &both);
+    assert_eq!((reply.status, error_code(&reply)), (400, "malformed_body"));
+    let bad = json!({ "actor": "crm.Ada", "action": "block", "where": "target.nope", "reason": "x" });
+    let reply = post(server.addr, "/v1/plan", &bad);
+    assert_eq!((reply.status, error_code(&reply)), (422, "invalid_plan"));
+}
+
+#[test]
+fn policies_names_what_is_loaded_with_its_digest() {
+    let server = start(options(&root().join(CRM)));
+    let reply = get(server.addr, "/v1/policies");
+    assert_eq!(reply.status, 200);
+    let digest = Engine::load_paths(&[root().join(CRM)], &root().join(DIRECTORY))
+        .unwrap()
+        .policies()
+        .digest()
+        .to_owned();
+    assert_eq!(reply.body["digest"], digest);
+    assert!(reply.body["rules"].as_array().unwrap().iter().any(|r| r["id"] == "last_superuser_stays"));
+}
+
+/// A copy of the CRM policy in a folder of its own, to edit.
+fn editable_policy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.policy");
+    std::fs::copy(root().join(CRM), &path).unwrap();
+    (dir, path)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn an_invalid_policy_set_is_refused_and_the_old_one_keeps_serving() {
+    let (_dir, path) = editable_policy();
+    let server = start(options(&path));
+    let before = get(server.addr, "/v1/policies").body["digest"].clone();
+
+    std::fs::write(&path, "rule broken { permit delet }\n").unwrap();
+    let refused = runtime().block_on(server.reloader.reload(Scope::Policies, "api")).unwrap_err();
+    assert!(refused.contains("unknown action `delet`"), "{refused}");
+    assert_eq!(get(server.addr, "/v1/policies").body["digest"], before);
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+    assert!(server.notices.lock().unwrap().iter().any(|n| matches!(n, Notice::ReloadRefused { .. })));
+
+    // A valid set is taken: nobody may unblock any more.
+    std::fs::write(&path, "rule nobody { forbid unblock }\n").unwrap();
+    let digest = runtime().block_on(server.reloader.reload(Scope::Policies, "api")).unwrap();
+    assert_eq!(get(server.addr, "/v1/policies").body["digest"], digest.as_str());
+    assert_ne!(json!(digest), before);
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "deny");
+}
+
+/// Polls until `done` holds; a missed change fails after a generous wait
+/// (the wait bounds the test, it does not measure anything).
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_policy_file_change_reloads_and_a_broken_one_is_refused() {
+    let (_dir, path) = editable_policy();
+    let mut options = options(&path);
+    options.reload.file_change = true;
+    let server = start(options);
+    let before = get(server.addr, "/v1/policies").body["digest"].clone();
+
+    std::fs::write(&path, "rule nobody { forbid unblock }\n").unwrap();
+    assert!(eventually(|| get(server.addr, "/v1/policies").body["digest"] != before));
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "deny");
+
+    let served = get(server.addr, "/v1/policies").body["digest"].clone();
+    std::fs::write(&path, "rule broken {").unwrap();
+    assert!(eventually(|| server
+        .notices
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|n| matches!(n, Notice::ReloadRefused { .. }))));
+    assert_eq!(get(server.addr, "/v1/policies").body["digest"], served);
+}
+
+#[test]
+fn concurrent_requests_get_the_same_answers() {
+    let server = start(options(&root().join(CRM)));
+    let addr = server.addr;
+    let workers: Vec<_> = (0..8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|_| {
+                        let request = if i % 2 == 0 { unblock_bo() } else { block_uma_unconfirmed() };
+                        let reply = post(addr, "/v1/decide", &request);
+                        (reply.status, reply.body["decision"].as_str().unwrap_or("").to_owned())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for (i, worker) in workers.into_iter().enumerate() {
+        let expected = if i % 2 == 0 { "allow" } else { "deny" };
+        for (status, decision) in worker.join().unwrap() {
+            assert_eq!((status, decision.as_str()), (200, expected));
+        }
+    }
+}
+
+#[test]
+fn the_decision_log_has_one_line_per_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("decisions.jsonl");
+    let mut options = options(&root().join(CRM));
+    options.decision_log = Some(log.clone());
+    let server = start(options);
+    post(server.addr, "/v1/decide", &unblock_bo());
+    post(
+        server.addr,
+        "/v1/decide/batch",
+        &json!({ "requests": [block_uma_unconfirmed(), { "actor": 1 }, unblock_bo()] }),
+    );
+    let digest = get(server.addr, "/v1/policies").body["digest"].clone();
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "the malformed request decided nothing");
+    assert_eq!(lines[1]["decision"], "deny");
+    assert_eq!(lines[1]["rules"], json!(["confirmed_with_reason"]));
+    assert_eq!(lines[1]["request"]["target"], "crm.Uma");
+    assert_eq!(lines[0]["policy_digest"], digest);
+    assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
+}
+
+/// `steward serve` as a child process: its address, read from its notices.
+fn spawn_serve(
+    policy: &Path,
+) -> (std::process::Child, SocketAddr, std::io::Lines<std::io::BufReader<std::process::ChildStderr>>) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-watch", "--directory"])
+        .arg(root().join(DIRECTORY))
+        .arg("--policy")
+        .arg(policy)
+        .env_remove("STEWARD_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.rsplit(' ').next().unwrap().parse().unwrap();
+    (child, addr, lines)
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sighup_reloads_refuses_an_invalid_set_and_sigterm_stops_gracefully() {
+    let (_dir, path) = editable_policy();
+    let (mut child, addr, mut notices) = spawn_serve(&path);
+    assert_eq!(post(addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+
+    std::fs::write(&path, "rule broken { permit delet }\n").unwrap();
+    signal(&child, "HUP");
+    let refused = notices.next().unwrap().unwrap();
+    assert!(refused.contains("reload refused (SIGHUP)") && refused.contains("delet"), "{refused}");
+    assert_eq!(post(addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+
+    std::fs::write(&path, "rule nobody { forbid unblock }\n").unwrap();
+    signal(&child, "HUP");
+    assert!(notices.next().unwrap().unwrap().contains("reloaded (SIGHUP)"));
+    assert_eq!(post(addr, "/v1/decide", &unblock_bo()).body["decision"], "deny");
+
+    signal(&child, "TERM");
+    assert!(notices.next().unwrap().unwrap().contains("shutting down"));
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn an_invalid_policy_set_never_starts_serving() {
+    let (_dir, path) = editable_policy();
+    std::fs::write(&path, "rule broken { permit delet }\n").unwrap();
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--directory"])
+        .arg(root().join(DIRECTORY))
+        .arg("--policy")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown action `delet`"));
+}
