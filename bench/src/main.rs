@@ -1,0 +1,2 @@
+//! Side-by-side decision benchmark (placeholder while the crates build).
+fn main() {}
