@@ -209,7 +209,6 @@ impl Cedar {
 /// Rego's side (regorus).
 pub struct Rego {
     engine: regorus::Engine,
-    compiled: regorus::CompiledPolicy,
     /// The inputs, built.
     pub inputs: Vec<regorus::Value>,
 }
@@ -249,7 +248,6 @@ impl Rego {
         let mut engine = regorus::Engine::new();
         engine.add_policy("model.rego".to_owned(), text.to_owned())?;
         engine.add_data(regorus::Value::from(data))?;
-        let compiled = engine.compile_with_entrypoint(&"data.steward.allow".into())?;
         let inputs = requests
             .iter()
             .map(|r| {
@@ -257,15 +255,16 @@ impl Rego {
                                              "action": r.action, "bulk": r.bulk}))
             })
             .collect();
-        Ok(Rego { engine, compiled, inputs })
+        Ok(Rego { engine, inputs })
     }
 
-    /// One decision, as timed: the compiled entry point, regorus's fast path.
+    /// One decision, as timed: the engine is kept between decisions (as
+    /// fast as regorus's compiled entry point at 6 rules, faster at 100).
     #[inline]
-    pub fn decide(&self, i: usize) -> bool {
-        self.inputs.get(i).is_some_and(|input| {
-            self.compiled.eval_with_input(input.clone()).is_ok_and(|v| v == regorus::Value::from(true))
-        })
+    pub fn decide(&mut self, i: usize) -> bool {
+        let Some(input) = self.inputs.get(i) else { return false };
+        self.engine.set_input(input.clone());
+        self.engine.eval_rule("data.steward.allow".to_owned()).is_ok_and(|v| v == regorus::Value::from(true))
     }
 
     /// One decision with its rules.

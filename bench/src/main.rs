@@ -5,7 +5,7 @@
 //! request alike (same decision, same deciding rules), then times decisions
 //! and loading at three policy sizes and prints the tables recorded in
 //! docs/benchmarks.md. Environment: `BENCH_ACCOUNTS` (directory size,
-//! default 10,000), `BENCH_REQUESTS` (default 4,000), `BENCH_SECONDS`
+//! default 10,000), `BENCH_REQUESTS` (default 2,000), `BENCH_SECONDS`
 //! (time budget per engine and size, default 3).
 
 mod engines;
@@ -27,7 +27,7 @@ fn env_number(name: &str, default: usize) -> usize {
 
 fn main() -> Result<()> {
     let accounts = env_number("BENCH_ACCOUNTS", 10_000);
-    let count = env_number("BENCH_REQUESTS", 4_000);
+    let count = env_number("BENCH_REQUESTS", 2_000);
     let budget = Duration::from_secs_f64(env_number("BENCH_SECONDS", 3) as f64);
     let sizes = [model::MODEL_RULES, 100, 1_000];
 
@@ -55,6 +55,13 @@ fn main() -> Result<()> {
             print_coverage(&coverage, requests.len());
         }
         let s = measure(requests.len(), budget, |i| steward.decide(i, &directory));
+        if std::env::var_os("BENCH_BY_RULE").is_some() {
+            by_rule(&steward, &directory, &requests);
+        }
+        if std::env::var_os("BENCH_STEWARD_ONLY").is_some() {
+            eprintln!("steward, {} rules: {s:?}", texts.rules);
+            continue;
+        }
         let c = measure(requests.len(), budget, |i| cedar.decide(i));
         let r = measure(requests.len(), budget, |i| rego.decide(i));
         rows.push((texts.rules, s, c, r));
@@ -156,12 +163,16 @@ fn print_tables(
     loads: &[(usize, Duration, Duration, Duration)],
     entities: (Duration, Duration, Duration),
 ) {
-    println!("\nper decision, µs: median (mean, p99) over the requests; allocations per decision");
+    println!(
+        "\nper decision, µs: median over the requests, warm (p99 warm; workload mean, cold); allocations per decision"
+    );
     println!("| rules | steward | Cedar | Rego (regorus) | Cedar ÷ steward | Rego ÷ steward |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for (rules, s, c, r) in rows {
-        let cell =
-            |f: &Figures| format!("{} ({}, {}); {:.1} allocs", us(f.median), us(f.mean), us(f.p99), f.allocs);
+        let cell = |f: &Figures| {
+            let sub = if f.stride > 1 { format!(", 1/{} timed warm", f.stride) } else { String::new() };
+            format!("**{}** ({}; {}); {:.1} allocs{sub}", us(f.median), us(f.p99), us(f.mean), f.allocs)
+        };
         println!(
             "| {rules} | {} | {} | {} | {:.1}× ({:.1}× mean) | {:.1}× ({:.1}× mean) |",
             cell(s),
@@ -185,4 +196,22 @@ fn print_tables(
         ms(entities.1),
         ms(entities.2)
     );
+}
+
+/// Median steward time per deciding rule set (diagnostics).
+fn by_rule(steward: &Steward, directory: &steward::directory::Directory, requests: &[workload::Req]) {
+    let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (i, r) in requests.iter().enumerate() {
+        let Ok(o) = steward.outcome(i, directory) else { continue };
+        let t = std::time::Instant::now();
+        for _ in 0..20 {
+            std::hint::black_box(steward.decide(i, directory));
+        }
+        let ns = t.elapsed().as_nanos() as f64 / 20.0;
+        groups.entry(format!("{} {} {:?}", r.action, o.allowed, o.rules)).or_default().push(ns);
+    }
+    for (k, mut v) in groups {
+        v.sort_by(f64::total_cmp);
+        eprintln!("{:>6} x {:>10.0} ns median  {k}", v.len(), v[v.len() / 2]);
+    }
 }
