@@ -26,6 +26,15 @@ fn env_number(name: &str, default: usize) -> usize {
 }
 
 fn main() -> Result<()> {
+    if std::env::var_os("BENCH_SIZES").is_some() {
+        eprintln!(
+            "size_of: eval::Value {} B, eval::Ent {} B, Account {} B, Result<Option<Value>> {} B",
+            size_of::<steward::policy::eval::Value>(),
+            size_of::<steward::policy::eval::Ent>(),
+            size_of::<steward::directory::model::Account>(),
+            size_of::<Result<Option<steward::policy::eval::Value>, steward::policy::eval::EvalError>>()
+        );
+    }
     let accounts = env_number("BENCH_ACCOUNTS", 10_000);
     let count = env_number("BENCH_REQUESTS", 2_000);
     let budget = Duration::from_secs_f64(env_number("BENCH_SECONDS", 3) as f64);
@@ -203,12 +212,15 @@ fn by_rule(steward: &Steward, directory: &steward::directory::Directory, request
     let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (i, r) in requests.iter().enumerate() {
         let Ok(o) = steward.outcome(i, directory) else { continue };
+        let region = stats_alloc::Region::new(timing::GLOBAL);
+        std::hint::black_box(steward.decide(i, directory));
+        let allocs = region.change().allocations;
         let t = std::time::Instant::now();
         for _ in 0..20 {
             std::hint::black_box(steward.decide(i, directory));
         }
         let ns = t.elapsed().as_nanos() as f64 / 20.0;
-        groups.entry(format!("{} {} {:?}", r.action, o.allowed, o.rules)).or_default().push(ns);
+        groups.entry(format!("{} {} {:?} allocs {allocs}", r.action, o.allowed, o.rules)).or_default().push(ns);
     }
     for (k, mut v) in groups {
         v.sort_by(f64::total_cmp);
