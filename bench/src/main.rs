@@ -35,6 +35,12 @@ fn main() -> Result<()> {
             size_of::<Result<Option<steward::policy::eval::Value>, steward::policy::eval::EvalError>>()
         );
     }
+    if std::env::var_os("BENCH_COMPILE_ONLY").is_some() {
+        // For profiling the load of the largest set.
+        let texts = model::texts(1_000);
+        eprintln!("compile 1,000 rules: {:?}", median_time(20, || Steward::compile(&texts.steward).map(|_| ())));
+        return Ok(());
+    }
     let accounts = env_number("BENCH_ACCOUNTS", 10_000);
     let count = env_number("BENCH_REQUESTS", 2_000);
     let budget = Duration::from_secs_f64(env_number("BENCH_SECONDS", 3) as f64);
@@ -220,7 +226,10 @@ fn by_rule(steward: &Steward, directory: &steward::directory::Directory, request
             std::hint::black_box(steward.decide(i, directory));
         }
         let ns = t.elapsed().as_nanos() as f64 / 20.0;
-        groups.entry(format!("{} {} {:?} allocs {allocs}", r.action, o.allowed, o.rules)).or_default().push(ns);
+        groups
+            .entry(format!("{} {} {:?} allocs {allocs}", r.action, o.allowed, o.rules))
+            .or_default()
+            .push(ns);
     }
     for (k, mut v) in groups {
         v.sort_by(f64::total_cmp);
