@@ -38,7 +38,10 @@ fn main() -> Result<()> {
     if std::env::var_os("BENCH_COMPILE_ONLY").is_some() {
         // For profiling the load of the largest set.
         let texts = model::texts(1_000);
-        eprintln!("compile 1,000 rules: {:?}", median_time(20, || Steward::compile(&texts.steward).map(|_| ())));
+        eprintln!(
+            "compile 1,000 rules: {:?}",
+            median_time(20, || Steward::compile(&texts.steward).map(|_| ()))
+        );
         return Ok(());
     }
     let accounts = env_number("BENCH_ACCOUNTS", 10_000);
@@ -58,6 +61,20 @@ fn main() -> Result<()> {
         requests.len()
     );
 
+    let mut sizes_of = std::collections::BTreeMap::new();
+    for a in directory.accounts() {
+        *sizes_of.entry(a.env.as_str()).or_insert(0usize) += 1;
+    }
+    let counting = requests
+        .iter()
+        .filter(|r| {
+            matches!(r.action, "block" | "delete")
+                && directory.account(&r.target, &r.env).is_some_and(|a| {
+                    a.has_role("administrator") && a.status == steward::directory::model::Status::Active
+                })
+        })
+        .count();
+    println!("accounts per environment: {sizes_of:?}; requests that reach the count: {counting}");
     let mut rows = Vec::new();
     let mut loads = Vec::new();
     for &size in &sizes {
