@@ -15,11 +15,20 @@ use steward::directory::store::{ImportOptions, Store};
 use steward::graph::{ImpactQuery, ReferenceGraph};
 use steward::policy::PolicySet;
 
-fn peak_memory_mib() -> Option<f64> {
+/// A line of /proc/self/status in MiB: `VmHWM` (peak) or `VmRSS` (now).
+fn memory_mib(key: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+fn peak_memory_mib() -> Option<f64> {
+    memory_mib("VmHWM:")
+}
+
+fn resident_mib() -> f64 {
+    memory_mib("VmRSS:").unwrap_or(f64::NAN)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -60,9 +69,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let directory = Store::open(&db)?.load()?;
     let load = t.elapsed();
+    let loaded = resident_mib();
     let t = Instant::now();
     let graph = ReferenceGraph::build(&directory);
     let build = t.elapsed();
+    println!("resident: {loaded:.0} MiB with the directory, {:.0} MiB with its graph", resident_mib());
     let edges = graph.edge_count();
     println!(
         "load from SQLite: {load:.2?}; graph build: {build:.2?}, {} nodes, {edges} edges ({:.0} edges/s; {:.0} edges/s from SQLite)",

@@ -8,9 +8,9 @@ use jiff::Timestamp;
 
 use crate::Engine;
 use crate::directory::audit::Change;
-use crate::directory::model::Status;
 use crate::directory::store::{Mutation, Store};
-use crate::plan::{Plan, PlanRequest, Targets, directory_digest};
+use crate::operation::{DEFAULT_INVITATION_VALIDITY, Operation, OperationError};
+use crate::plan::{Plan, PlanRequest, Target, Targets, directory_digest};
 use crate::policy::{PolicySet, Request, RequestError};
 
 /// How to apply.
@@ -21,7 +21,8 @@ pub struct ApplyOptions {
     pub reassign: BTreeMap<String, String>,
     /// The time recorded in the audit log.
     pub now: Option<Timestamp>,
-    /// How long a resent invitation is valid (steward.yaml `invitation_validity`, Q3).
+    /// How long a new or resent invitation is valid (steward.yaml
+    /// `invitation_validity`, Q3).
     pub invitation_validity: Option<jiff::SignedDuration>,
 }
 
@@ -69,9 +70,10 @@ pub enum ApplyError {
         /// The rules and reasons.
         reason: String,
     },
-    /// The plan holds an outcome apply cannot execute yet.
-    #[error("apply does not execute `{0}` yet")]
-    Unsupported(String),
+    /// An item cannot be carried out.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Operation(#[from] OperationError),
     /// A reassignment could not be decided.
     #[error(transparent)]
     Request(#[from] RequestError),
@@ -99,6 +101,7 @@ pub fn apply(
         return Err(ApplyError::DirectoryChanged { changes: what_changed(&engine, plan) });
     }
     let now = options.now.unwrap_or_else(Timestamp::now);
+    let validity = options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY);
     let change = |target: &str, env: &str, outcome: String| Change {
         at: now,
         actor: plan.actor.clone(),
@@ -160,22 +163,21 @@ pub fn apply(
             mutations.push(Mutation::Disable { asset: asset.clone() });
             audit.push(change(asset, &item.env, "disabled".to_owned()));
         }
-        let (user, env) = (item.target.clone(), item.env.clone());
-        mutations.push(match item.outcome.as_str() {
-            "block" => Mutation::SetStatus { user, env, status: Status::Blocked },
-            "unblock" => Mutation::SetStatus { user, env, status: Status::Active },
-            // Deleting a pending account voids its invitation (Q3, D1).
-            "delete" | "revoke_invitation" => Mutation::DeleteAccount { user, env },
-            "register" => Mutation::Register { user, env },
-            "resend_invitation" => {
-                let validity =
-                    options.invitation_validity.unwrap_or(jiff::SignedDuration::from_hours(14 * 24));
-                let until = now.checked_add(validity).unwrap_or(now);
-                Mutation::SetInvitedUntil { user, env, until }
-            }
-            other => return Err(ApplyError::Unsupported(other.to_owned())),
-        });
+        let operation = Operation {
+            outcome: &item.outcome,
+            user: &item.target,
+            env: &item.env,
+            value: item.value.as_deref(),
+        };
+        mutations.extend(operation.mutations(engine.directory(), now, validity)?);
         audit.push(change(&item.target, &item.env, item.outcome.clone()));
+        if impact.is_some_and(|i| i.removes_user) {
+            mutations.push(Mutation::DeleteUser { user: item.target.clone() });
+            audit.push(Change {
+                action: "delete_user".into(),
+                ..change(&item.target, &item.env, "removed with their last account (D4)".to_owned())
+            });
+        }
     }
     if !missing.is_empty() {
         return Err(ApplyError::MissingOwner { assets: missing });
@@ -190,8 +192,22 @@ fn what_changed(engine: &Engine, plan: &Plan) -> Vec<String> {
     let request = PlanRequest {
         actor: plan.actor.clone(),
         action: Some(plan.action.clone()),
-        targets: Targets::List(plan.items.iter().map(|i| (i.target.clone(), Some(i.env.clone()))).collect()),
-        env: None,
+        targets: if plan.action == "invite" {
+            Targets::Emails(plan.items.iter().map(|i| i.target.clone()).collect())
+        } else {
+            Targets::List(
+                plan.items
+                    .iter()
+                    .map(|i| Target {
+                        user: i.target.clone(),
+                        env: Some(i.env.clone()),
+                        value: i.value.clone(),
+                    })
+                    .collect(),
+            )
+        },
+        env: plan.items.first().map(|i| i.env.clone()),
+        value: None,
         reason: plan.reason.clone(),
         now: plan.now,
     };

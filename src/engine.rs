@@ -258,7 +258,7 @@ impl Authorizer for PolicyAuthorizer<'_> {
         self.engine.policies.default_owner(asset.kind, &request, &self.engine.directory)
     }
 
-    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[&str]) -> Vec<String> {
+    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Vec<String> {
         let now = self.base.now.unwrap_or_else(jiff::Timestamp::now);
         let policies = &self.engine.policies;
         let directory = &self.engine.directory;
@@ -274,13 +274,17 @@ impl Authorizer for PolicyAuthorizer<'_> {
             policies.decide(&request, directory).is_ok_and(|d| d.allowed())
         };
         let Ok(signature) = policies.asset_signature("reassign", asset, directory, now) else {
-            return actors.iter().filter(|a| decide(a)).map(|a| (*a).to_owned()).collect();
+            return actors.iter().filter(|a| decide(a)).cloned().collect();
         };
         let key = (asset.env.clone(), signature);
         if let Some(known) = self.engine.reassigners.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return known;
         }
-        let found: Vec<String> = actors.iter().filter(|a| decide(a)).map(|a| (*a).to_owned()).collect();
+        // Only actors with a role some permit asks for can be allowed.
+        let eligible = |actor: &str| {
+            directory.account(actor, &asset.env).is_some_and(|a| policies.may_permit("reassign", a))
+        };
+        let found: Vec<String> = actors.iter().filter(|a| eligible(a) && decide(a)).cloned().collect();
         if let Ok(mut memo) = self.engine.reassigners.lock() {
             memo.insert(key, found.clone());
         }

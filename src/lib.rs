@@ -11,6 +11,7 @@ pub mod directory;
 pub mod engine;
 pub mod error;
 pub mod graph;
+pub mod operation;
 pub mod plan;
 pub mod policy;
 pub mod sync;

@@ -11,21 +11,47 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::Engine;
-use crate::directory::model::{Account, Status};
-use crate::graph::impact::status_after;
+use crate::directory::model::Account;
 use crate::graph::{Impact, LicenseChange, Warning};
+use crate::operation::{DEFAULT_INVITATION_VALIDITY, Operation, OperationError};
 use crate::policy::set::hex;
 use crate::policy::{PolicySet, Request, RequestError};
 
 /// Which accounts a plan acts on.
 #[derive(Debug, Clone)]
 pub enum Targets {
-    /// Listed users, each in the given environment or in `--env`.
-    List(Vec<(String, Option<String>)>),
+    /// Listed users, each in the given environment or in `--env`, each with
+    /// its own value or the plan's.
+    List(Vec<Target>),
+    /// Addresses to invite (Q3): one new pending account each.
+    Emails(Vec<String>),
     /// Accounts an expression of the policy language selects.
     Where(String),
     /// Accounts a trigger of the policy set selects (P5).
     Trigger(String),
+}
+
+/// One listed target.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The user.
+    pub user: String,
+    /// The environment, when the list gives one.
+    pub env: Option<String>,
+    /// The value for this user (`edit_email`, `edit_name`, `add_guest`).
+    pub value: Option<String>,
+}
+
+impl Target {
+    /// `user`, in the plan's environment, with the plan's value.
+    pub fn user(user: impl Into<String>) -> Self {
+        Target { user: user.into(), ..Target::default() }
+    }
+
+    /// `user` in `env`.
+    pub fn in_env(user: impl Into<String>, env: impl Into<String>) -> Self {
+        Target { user: user.into(), env: Some(env.into()), value: None }
+    }
 }
 
 /// What to plan.
@@ -39,6 +65,9 @@ pub struct PlanRequest {
     pub targets: Targets,
     /// Only accounts of this environment (and the environment of listed users without one).
     pub env: Option<String>,
+    /// The value of every item that does not bring its own (`edit_email`,
+    /// `edit_name`, `add_guest`).
+    pub value: Option<String>,
     /// Why (C2).
     pub reason: String,
     /// The clock.
@@ -64,6 +93,10 @@ pub enum PlanError {
     /// A request cannot be decided.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// An item's operation cannot be carried out (a missing or invalid value).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Operation(#[from] OperationError),
 }
 
 /// One target of a plan.
@@ -73,6 +106,9 @@ pub struct PlanItem {
     pub target: String,
     /// The environment.
     pub env: String,
+    /// The new e-mail or name, or how a guest is added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// What apply would do: the action, the fallback action when the action
     /// falls back (P3), or `denied`.
     pub outcome: String,
@@ -159,12 +195,17 @@ impl Engine {
         let (action, targets) = self.targets(request)?;
         let batch = i64::try_from(targets.len()).unwrap_or(i64::MAX);
         let mut items = Vec::with_capacity(targets.len());
-        let mut changes: Vec<(&Account, Option<Status>)> = Vec::new();
-        for (user, env) in &targets {
+        let mut changes = Vec::new();
+        for Item { user, env, value } in targets {
+            let operation = Operation { outcome: &action, user: &user, env: &env, value: value.as_deref() };
+            operation.check()?;
+            let invite = action == "invite";
             let decided = Request {
                 actor: request.actor.clone(),
                 action: action.clone(),
-                target: Some(user.clone()),
+                target: (!invite).then(|| user.clone()),
+                emails: if invite { vec![user.clone()] } else { Vec::new() },
+                value: value.clone(),
                 env: env.clone(),
                 reason: Some(request.reason.clone()),
                 confirm: true,
@@ -180,8 +221,9 @@ impl Engine {
                 Ok(verdict) => verdict,
                 Err(e) => {
                     items.push(PlanItem {
-                        target: user.clone(),
-                        env: env.clone(),
+                        target: user,
+                        env,
+                        value,
                         outcome: "denied".to_owned(),
                         rules: vec!["invalid-request".to_owned()],
                         reasons: vec![e.to_string()],
@@ -195,21 +237,22 @@ impl Engine {
                 (Some(fallback), false) if fallback.decision == "allow" => fallback.action.clone(),
                 _ => "denied".to_owned(),
             };
-            if outcome != "denied"
-                && let Some(account) = self.directory().account(user, env)
-            {
-                changes.push((account, status_after(&outcome, account.status)));
+            if outcome != "denied" {
+                let operation = Operation { outcome: &outcome, ..operation };
+                let change = operation.preview(self.directory(), request.now, DEFAULT_INVITATION_VALIDITY)?;
+                changes.push((change.before, change.after));
             }
             items.push(PlanItem {
-                target: user.clone(),
-                env: env.clone(),
+                target: user,
+                env,
+                value,
                 outcome,
                 rules: verdict.report.rules.iter().map(|r| r.id.clone()).collect(),
                 reasons: verdict.report.reasons,
                 impact: verdict.impact,
             });
         }
-        let summary = summarise(self, &items, changes);
+        let summary = summarise(self, &items, &changes);
         let mut plan = Plan {
             actor: request.actor.clone(),
             action,
@@ -226,45 +269,76 @@ impl Engine {
         Ok(plan)
     }
 
-    /// The action and the (user, environment) pairs a plan request names.
-    fn targets(&self, request: &PlanRequest) -> Result<(String, Vec<(String, String)>), PlanError> {
+    /// The action and the items a plan request names.
+    fn targets(&self, request: &PlanRequest) -> Result<(String, Vec<Item>), PlanError> {
         let directory = self.directory();
         let in_env = |a: &&Account| request.env.as_deref().is_none_or(|e| e == a.env);
         let probe = Request { actor: request.actor.clone(), now: Some(request.now), ..Request::default() };
-        let select = |selector: &crate::policy::Selector| -> Vec<(String, String)> {
+        let item = |user: &str, env: &str| Item {
+            user: user.to_owned(),
+            env: env.to_owned(),
+            value: request.value.clone(),
+        };
+        let select = |selector: &crate::policy::Selector| -> Vec<Item> {
             directory
                 .accounts()
                 .iter()
                 .filter(in_env)
                 .filter(|a| selector.matches(a, &probe, directory).unwrap_or(false))
-                .map(|a| (a.user.clone(), a.env.clone()))
+                .map(|a| item(&a.user, &a.env))
                 .collect()
+        };
+        let action =
+            || request.action.clone().ok_or_else(|| PlanError::Action("a plan needs an action".into()));
+        let plan_env = |what: &str| {
+            request.env.clone().ok_or_else(|| {
+                PlanError::Target(format!("`{what}` has no environment: give an `env` column or --env"))
+            })
         };
         match &request.targets {
             Targets::List(list) => {
-                let action = request
-                    .action
-                    .clone()
-                    .ok_or_else(|| PlanError::Action("a plan needs an action".into()))?;
-                let mut pairs = Vec::with_capacity(list.len());
-                for (user, env) in list {
-                    let env = env.clone().or_else(|| request.env.clone()).ok_or_else(|| {
-                        PlanError::Target(format!(
-                            "`{user}` has no environment: give an `env` column or --env"
-                        ))
-                    })?;
-                    if directory.account(user, &env).is_none() {
-                        return Err(PlanError::Target(format!("`{user}` has no account in `{env}`")));
-                    }
-                    pairs.push((user.clone(), env));
+                let action = action()?;
+                if action == "invite" {
+                    return Err(PlanError::Action(
+                        "`invite` takes e-mail addresses (--emails), not existing users".into(),
+                    ));
                 }
-                Ok((action, pairs))
+                let mut items = Vec::with_capacity(list.len());
+                for target in list {
+                    let env = match &target.env {
+                        Some(env) => env.clone(),
+                        None => plan_env(&target.user)?,
+                    };
+                    // A guest is added where they have no account yet: the
+                    // decision says whether they already have one (G10).
+                    if action == "add_guest" {
+                        if directory.user(&target.user).is_none() {
+                            return Err(PlanError::Target(format!("unknown user `{}`", target.user)));
+                        }
+                    } else if directory.account(&target.user, &env).is_none() {
+                        return Err(PlanError::Target(format!(
+                            "`{}` has no account in `{env}`",
+                            target.user
+                        )));
+                    }
+                    let value = target.value.clone().or_else(|| request.value.clone());
+                    items.push(Item { user: target.user.clone(), env, value });
+                }
+                Ok((action, items))
+            }
+            Targets::Emails(emails) => {
+                let action = request.action.clone().unwrap_or_else(|| "invite".to_owned());
+                if action != "invite" {
+                    return Err(PlanError::Action(format!("e-mail addresses are invited, not `{action}`")));
+                }
+                let env = plan_env("the invitation")?;
+                let mut seen = std::collections::BTreeSet::new();
+                // The same address twice in one invitation is one invitation.
+                let unique = emails.iter().map(|e| e.to_lowercase()).filter(|e| seen.insert(e.clone()));
+                Ok((action, unique.map(|email| item(&email, &env)).collect()))
             }
             Targets::Where(text) => {
-                let action = request
-                    .action
-                    .clone()
-                    .ok_or_else(|| PlanError::Action("a plan needs an action".into()))?;
+                let action = action()?;
                 let selector = PolicySet::compile_selector(text).map_err(PlanError::Selector)?;
                 Ok((action, select(&selector)))
             }
@@ -285,7 +359,18 @@ impl Engine {
     }
 }
 
-fn summarise(engine: &Engine, items: &[PlanItem], changes: Vec<(&Account, Option<Status>)>) -> Summary {
+/// One item to decide: a user, where, with what value.
+struct Item {
+    user: String,
+    env: String,
+    value: Option<String>,
+}
+
+fn summarise(
+    engine: &Engine,
+    items: &[PlanItem],
+    changes: &[(Option<&Account>, Option<Account>)],
+) -> Summary {
     let mut summary = Summary::default();
     for item in items {
         *summary.outcomes.entry(item.outcome.clone()).or_default() += 1;
@@ -302,7 +387,7 @@ fn summarise(engine: &Engine, items: &[PlanItem], changes: Vec<(&Account, Option
     }
     summary.licenses = engine
         .licenses()
-        .after_changes(engine.directory(), changes)
+        .after_changes(engine.directory(), changes.iter().map(|(before, after)| (*before, after.as_ref())))
         .into_iter()
         .map(|(license, before, after)| LicenseChange { license, before, after })
         .collect();

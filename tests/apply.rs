@@ -112,19 +112,20 @@ fn q8_d6_apply_deletes_reassigns_revokes_removes_and_audits_each_change() {
     let store = Store::open(&db).unwrap();
     let directory = store.load().unwrap();
     assert!(directory.account("acme.Leo", "acme").is_none(), "deleted in this environment (P7)");
-    assert!(directory.user("acme.Leo").is_some(), "the user stays");
+    assert!(directory.user("acme.Leo").is_none(), "his last account: the user goes too (D4)");
     assert_eq!(directory.asset("dc-warehouse").unwrap().owner.as_deref(), Some("acme.Dana"));
     assert!(directory.asset("key-leo").is_none(), "API key revoked");
     assert!(directory.asset("alert-revenue").is_none() && directory.asset("note-weekly").is_none());
     let entries = store.audit(None).unwrap();
-    assert_eq!(entries.len(), 9);
+    assert_eq!(entries.len(), 10);
+    assert_eq!(entries.last().unwrap().change.action, "delete_user");
     assert!(entries.iter().all(|e| e.change.reason == "left" && e.change.actor == "acme.Olivia"));
     steward()
         .args(["audit", "verify", "--directory"])
         .arg(&db)
         .assert()
         .success()
-        .stdout("ok: 9 entries, the chain is intact\n");
+        .stdout("ok: 10 entries, the chain is intact\n");
     steward()
         .args(["audit", "--directory"])
         .arg(&db)
@@ -265,6 +266,7 @@ proptest! {
                 action: Some("block".into()),
                 targets: Targets::Where("target.kind != \"anonymous\"".into()),
                 env: None,
+                value: None,
                 reason: "bulk".into(),
                 now: "2026-11-23T09:00:00Z".parse().unwrap(),
             })

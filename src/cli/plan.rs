@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::{Context, ErrorFormat, Exit, Format, output};
 use crate::Engine;
-use crate::plan::{Plan, PlanError, PlanRequest, Targets};
+use crate::plan::{Plan, PlanError, PlanRequest, Target, Targets};
 
 /// Preview a bulk change: who is affected, how, and why; nothing is changed.
 #[derive(Debug, clap::Args)]
@@ -21,9 +21,12 @@ pub struct Args {
     /// The action (default with --trigger: the trigger's).
     #[arg(long)]
     pub action: Option<String>,
-    /// The targets: one user id per line, or a CSV with a `user` column and an optional `env` column.
+    /// The targets: one user id per line, or a CSV with a `user` column and optional `env` and `value` columns.
     #[arg(long, group = "select")]
     pub targets: Option<PathBuf>,
+    /// The targets of `invite`: e-mail addresses separated by commas or spaces (Q3).
+    #[arg(long, group = "select")]
+    pub emails: Option<String>,
     /// The targets: accounts for which this policy expression holds (each is `target`).
     #[arg(long = "where", group = "select")]
     pub selector: Option<String>,
@@ -33,6 +36,10 @@ pub struct Args {
     /// Only accounts of this environment; the environment of listed users without one.
     #[arg(long)]
     pub env: Option<String>,
+    /// The value of items without their own: the new e-mail (`edit_email`), the new name
+    /// (`edit_name`), `system` or `normal` (`add_guest`).
+    #[arg(long)]
+    pub value: Option<String>,
     /// Why (C2); recorded with the plan.
     #[arg(long)]
     pub reason: String,
@@ -51,14 +58,20 @@ pub struct Args {
 /// inputs are invalid, 1 otherwise.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let targets = match (&args.targets, &args.selector, &args.trigger) {
-        (Some(path), _, _) => match read_targets(path) {
+    let targets = match (&args.targets, &args.emails, &args.selector, &args.trigger) {
+        (Some(path), ..) => match read_targets(path) {
             Ok(list) => Targets::List(list),
             Err(message) => return invalid(errors, &message),
         },
-        (_, Some(expr), _) => Targets::Where(expr.clone()),
-        (_, _, Some(name)) => Targets::Trigger(name.clone()),
-        _ => return invalid(errors, "give the targets: --targets FILE, --where EXPR or --trigger NAME"),
+        (_, Some(emails), ..) => Targets::Emails(crate::policy::request::split_emails(emails)),
+        (_, _, Some(expr), _) => Targets::Where(expr.clone()),
+        (_, _, _, Some(name)) => Targets::Trigger(name.clone()),
+        _ => {
+            return invalid(
+                errors,
+                "give the targets: --targets FILE, --emails LIST, --where EXPR or --trigger NAME",
+            );
+        }
     };
     let (policies, directory) = match output::load_both(ctx, &args.inputs) {
         Ok(both) => both,
@@ -70,6 +83,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         action: args.action,
         targets,
         env: args.env,
+        value: args.value,
         reason: args.reason,
         now: args.now.unwrap_or_else(Timestamp::now),
     };
@@ -112,9 +126,10 @@ fn progress() -> indicatif::ProgressBar {
     bar
 }
 
-/// One user id per line, or a CSV whose header has a `user` column (and an
-/// optional `env` column). Blank lines and `#` comments are skipped.
-fn read_targets(path: &std::path::Path) -> Result<Vec<(String, Option<String>)>, String> {
+/// One user id per line, or a CSV whose header has a `user` column (and
+/// optional `env` and `value` columns). Blank lines and `#` comments are
+/// skipped.
+fn read_targets(path: &std::path::Path) -> Result<Vec<Target>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
     let Some(first) = lines.next() else {
@@ -123,9 +138,10 @@ fn read_targets(path: &std::path::Path) -> Result<Vec<(String, Option<String>)>,
     let header: Vec<&str> = first.split(',').map(str::trim).collect();
     let Some(user_col) = header.iter().position(|h| *h == "user") else {
         // A plain list: the first line is a user id too.
-        return Ok(std::iter::once(first).chain(lines).map(|l| (l.to_owned(), None)).collect());
+        return Ok(std::iter::once(first).chain(lines).map(Target::user).collect());
     };
-    let env_col = header.iter().position(|h| *h == "env");
+    let column = |name: &str| header.iter().position(|h| *h == name);
+    let (env_col, value_col) = (column("env"), column("value"));
     lines
         .enumerate()
         .map(|(n, line)| {
@@ -134,8 +150,10 @@ fn read_targets(path: &std::path::Path) -> Result<Vec<(String, Option<String>)>,
                 .get(user_col)
                 .filter(|u| !u.is_empty())
                 .ok_or_else(|| format!("`{}` line {}: no `user` value", path.display(), n + 2))?;
-            let env = env_col.and_then(|c| cells.get(c)).filter(|e| !e.is_empty()).map(|e| (*e).to_owned());
-            Ok(((*user).to_owned(), env))
+            let cell = |col: Option<usize>| {
+                col.and_then(|c| cells.get(c)).filter(|e| !e.is_empty()).map(|e| (*e).to_owned())
+            };
+            Ok(Target { user: (*user).to_owned(), env: cell(env_col), value: cell(value_col) })
         })
         .collect()
 }
@@ -144,17 +162,39 @@ fn human(plan: &Plan) -> String {
     let mut out = format!("plan: {} by {} — {}\n\n", plan.action, plan.actor, plan.reason);
     let denied = plan.items.iter().filter(|i| i.outcome == "denied");
     let done = plan.items.iter().filter(|i| i.outcome != "denied");
-    out.push_str(&format!("{:<8} {:<22} {:<12} {}\n", "outcome", "target", "env", "rules / reasons"));
+    let target = |item: &crate::plan::PlanItem| match &item.value {
+        Some(value) => format!("{} → {value}", item.target),
+        None => item.target.clone(),
+    };
+    let width = |cells: &mut dyn Iterator<Item = usize>, least: usize| cells.max().unwrap_or(0).max(least);
+    let w_outcome = width(&mut plan.items.iter().map(|i| i.outcome.chars().count()), 8);
+    let w_target = width(&mut plan.items.iter().map(|i| target(i).chars().count()), 22);
+    let w_env = width(&mut plan.items.iter().map(|i| i.env.chars().count()), 12);
+    out.push_str(&format!(
+        "{:<w_outcome$} {:<w_target$} {:<w_env$} {}\n",
+        "outcome", "target", "env", "rules / reasons"
+    ));
     for item in denied.chain(done) {
         let why = if item.reasons.is_empty() { item.rules.join(", ") } else { item.reasons.join("; ") };
-        out.push_str(&format!("{:<8} {:<22} {:<12} {why}\n", item.outcome, item.target, item.env));
+        out.push_str(&format!(
+            "{:<w_outcome$} {:<w_target$} {:<w_env$} {why}\n",
+            item.outcome,
+            target(item),
+            item.env
+        ));
     }
     out.push_str("\nsummary:\n");
     for (outcome, n) in &plan.summary.outcomes {
         out.push_str(&format!("  {outcome}: {n}\n"));
     }
     for l in &plan.summary.licenses {
-        out.push_str(&format!("  license {}: {} users count now, {} after\n", l.license, l.before, l.after));
+        let users = |n: usize| if n == 1 { "1 user".to_owned() } else { format!("{n} users") };
+        out.push_str(&format!(
+            "  license {}: {} counting now, {} after\n",
+            l.license,
+            users(l.before),
+            users(l.after)
+        ));
     }
     if !plan.summary.reassign.is_empty() {
         out.push_str(&format!("  needs a new owner: {}\n", plan.summary.reassign.join(", ")));

@@ -41,4 +41,18 @@ pub trait Entities {
         env: &str,
         visit: &mut dyn FnMut(&Account) -> ControlFlow<()>,
     ) -> Result<(), LookupError>;
+
+    /// A count of the accounts of `env` remembered under `key` by
+    /// [`Entities::remember_count`]. Only entities that never change
+    /// remember anything; by default nothing is remembered.
+    fn remembered_count(&self, key: u64, env: &str) -> Option<i64> {
+        let _ = (key, env);
+        None
+    }
+
+    /// Remembers a count of the accounts of `env` whose condition (identified
+    /// by `key`) reads nothing but the counted account and the environment.
+    fn remember_count(&self, key: u64, env: &str, count: i64) {
+        let _ = (key, env, count);
+    }
 }

@@ -1,8 +1,12 @@
 //! The directory held in memory, indexed for the lookups decisions make.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::RwLock;
+
+// Ids come from the administrators' own directory, not from an adversary,
+// and every decision looks several of them up: a fast hash pays.
+use rustc_hash::FxHashMap as HashMap;
 
 use super::entities::{Entities, Lookup, LookupError};
 use super::model::{Account, Asset, Environment, Reference, User};
@@ -26,6 +30,28 @@ pub struct Directory {
     accounts_by_user: Vec<Vec<usize>>,
     /// Per environment (same order as `environments`): indexes into `accounts`.
     accounts_by_env: Vec<Vec<usize>>,
+    /// Counts remembered for decisions ([`Entities::remember_count`]): the
+    /// directory never changes, so a count per condition and environment
+    /// stays true.
+    counts: CountMemo,
+}
+
+/// Counts per (condition key, environment index). A clone starts empty, so
+/// a copy never shares the lock of the original.
+#[derive(Default)]
+struct CountMemo(RwLock<HashMap<(u64, usize), i64>>);
+
+impl Clone for CountMemo {
+    fn clone(&self) -> Self {
+        CountMemo::default()
+    }
+}
+
+impl std::fmt::Debug for CountMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let remembered = self.0.read().map(|m| m.len()).unwrap_or(0);
+        write!(f, "CountMemo({remembered} remembered)")
+    }
 }
 
 /// The parts a [`Directory`] is built from.
@@ -76,6 +102,7 @@ impl Directory {
             asset_index,
             accounts_by_user,
             accounts_by_env,
+            counts: CountMemo::default(),
         }
     }
 
@@ -210,5 +237,18 @@ impl Entities for Directory {
             }
         }
         Ok(())
+    }
+
+    fn remembered_count(&self, key: u64, env: &str) -> Option<i64> {
+        let env = *self.env_index.get(env)?;
+        self.counts.0.read().ok()?.get(&(key, env)).copied()
+    }
+
+    fn remember_count(&self, key: u64, env: &str, count: i64) {
+        // A poisoned lock only means another thread panicked while
+        // inserting: the count is then simply computed again next time.
+        if let (Some(&env), Ok(mut counts)) = (self.env_index.get(env), self.counts.0.write()) {
+            counts.insert((key, env), count);
+        }
     }
 }

@@ -159,7 +159,7 @@ pub struct ImportOptions {
 }
 
 /// One change to the stored directory, as `apply` executes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
     /// An account's new status (block, unblock).
     SetStatus {
@@ -213,6 +213,36 @@ pub enum Mutation {
         field: AccountField,
         /// The new value.
         value: Option<String>,
+    },
+    /// A new user (an invitation to someone the directory does not know, Q3).
+    CreateUser(User),
+    /// A user removed with their last account: nothing identifying them
+    /// (their IdP subject, their name) stays behind (D4).
+    DeleteUser {
+        /// The user.
+        user: String,
+    },
+    /// A new account: an invitation (Q3) or a guest added to a customer
+    /// environment (G10).
+    CreateAccount(Account),
+    /// An account's kind and portal access (a guest converted to a normal
+    /// user linked to a person, G10, G12).
+    SetKind {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// The new kind.
+        kind: AccountKind,
+        /// Whether the account has portal access.
+        portal: bool,
+    },
+    /// A user's guest license switched on (G4, G9).
+    SetGuestLicense {
+        /// The user.
+        user: String,
+        /// On or off.
+        on: bool,
     },
     /// An account deleted from its environment only (P7); what it still
     /// owns is left without owner (D3).
@@ -426,6 +456,21 @@ impl Store {
                     };
                     tx.execute(sql, params![user, env, value])
                 }
+                Mutation::CreateUser(u) => insert_user(&tx, u),
+                // Only a user without accounts: the statement cannot remove
+                // anyone who still works somewhere.
+                Mutation::DeleteUser { user } => tx.execute(
+                    "DELETE FROM users WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM accounts WHERE user = ?1)",
+                    params![user],
+                ),
+                Mutation::CreateAccount(a) => insert_account(&tx, a),
+                Mutation::SetKind { user, env, kind, portal } => tx.execute(
+                    "UPDATE accounts SET kind = ?3, portal = ?4 WHERE user = ?1 AND env = ?2",
+                    params![user, env, kind.as_str(), portal],
+                ),
+                Mutation::SetGuestLicense { user, on } => {
+                    tx.execute("UPDATE users SET guest_license = ?2 WHERE id = ?1", params![user, on])
+                }
                 Mutation::Disable { asset } => {
                     tx.execute("UPDATE assets SET disabled = 1 WHERE id = ?1", params![asset])
                 }
@@ -564,6 +609,37 @@ impl ImportFailure {
     }
 }
 
+/// Inserts a user; the statement is cached, so a whole import prepares it once.
+fn insert_user(tx: &rusqlite::Transaction<'_>, u: &User) -> rusqlite::Result<usize> {
+    tx.prepare_cached("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![
+        u.id,
+        u.home,
+        u.guest_license,
+        u.desktop_access,
+        u.employment_end.map(|d| d.to_string()),
+        u.idp_subject,
+        json(&u.attrs)
+    ])
+}
+
+/// Inserts an account (statement cached, as [`insert_user`]).
+fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Result<usize> {
+    tx.prepare_cached("INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(
+        params![
+            a.user,
+            a.env,
+            a.status.as_str(),
+            a.kind.as_str(),
+            a.name,
+            a.email,
+            serde_json::to_string(&a.roles).unwrap_or_else(|_| "[]".into()),
+            a.portal,
+            a.invited_until.map(|t| t.to_string()),
+            json(&a.attrs)
+        ],
+    )
+}
+
 fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(), ImportFailure> {
     let fail = |what: String| move |error| ImportFailure { what, error };
     let prepare = |sql: &str| tx.prepare(sql).map_err(fail("preparing the import".into()));
@@ -580,36 +656,11 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
         ])
         .map_err(fail(format!("environment `{}`", e.id)))?;
     }
-    let mut users = prepare("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
     for u in directory.users() {
-        users
-            .execute(params![
-                u.id,
-                u.home,
-                u.guest_license,
-                u.desktop_access,
-                u.employment_end.map(|d| d.to_string()),
-                u.idp_subject,
-                json(&u.attrs)
-            ])
-            .map_err(fail(format!("user `{}`", u.id)))?;
+        insert_user(tx, u).map_err(fail(format!("user `{}`", u.id)))?;
     }
-    let mut accounts = prepare("INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
     for a in directory.accounts() {
-        accounts
-            .execute(params![
-                a.user,
-                a.env,
-                a.status.as_str(),
-                a.kind.as_str(),
-                a.name,
-                a.email,
-                serde_json::to_string(&a.roles).unwrap_or_else(|_| "[]".into()),
-                a.portal,
-                a.invited_until.map(|t| t.to_string()),
-                json(&a.attrs)
-            ])
-            .map_err(fail(format!("the account of `{}` in `{}`", a.user, a.env)))?;
+        insert_account(tx, a).map_err(fail(format!("the account of `{}` in `{}`", a.user, a.env)))?;
     }
     let mut assets = prepare(
         "INSERT INTO assets (id, kind, env, owner, space_type, space, attrs, disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -21,8 +21,9 @@ use crate::policy::schema::Consequence;
 pub trait Authorizer {
     /// Whether `actor` may do `action` to the account of `target` in `env`.
     fn may_act(&self, actor: &str, action: &str, target: &str, env: &str) -> bool;
-    /// Which of the `actors` may reassign `asset` (in its environment).
-    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[&str]) -> Vec<String>;
+    /// Which of the `actors` (user ids of the asset's environment) may
+    /// reassign `asset`.
+    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Vec<String>;
     /// The default new owner the lifecycle block of `action` names for `asset`.
     fn default_owner(&self, action: &str, asset: &crate::directory::model::Asset) -> Option<String>;
 }
@@ -66,6 +67,10 @@ pub struct Impact {
     /// The license the account counts toward, before and after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<LicenseChange>,
+    /// The user record goes too: this was their last account and the
+    /// lifecycle block says `orphaned user -> remove` (D4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removes_user: bool,
     /// Things to know.
     pub warnings: Vec<Warning>,
 }
@@ -256,6 +261,8 @@ impl<'a> Analyzer<'a> {
             // falls back to has its own impact.
             if impact.fallback.is_none() {
                 self.consequences(node, account, spec, authorizer, &mut impact);
+                impact.removes_user = spec.remove_orphaned_user
+                    && self.directory.accounts_of(query.user).all(|a| a.env == query.env);
             }
         }
         let effective = match &impact.fallback {
@@ -372,13 +379,9 @@ impl<'a> Analyzer<'a> {
         asset: &crate::directory::model::Asset,
         authorizer: &dyn Authorizer,
     ) -> Vec<String> {
-        let actors: Vec<&str> = self
-            .directory
-            .accounts_in(&asset.env)
-            .filter(|a| is_member(a))
-            .map(|a| a.user.as_str())
-            .collect();
-        authorizer.reassigners(asset, &actors)
+        // The members are the environment's, shared by every impact: an
+        // authorizer that remembers its answers never walks them again.
+        authorizer.reassigners(asset, &self.members_of(&asset.env))
     }
 
     /// Assets owned by others that sit in or use, directly or not, one of

@@ -85,20 +85,34 @@ impl LicenseIndex {
             .collect()
     }
 
-    /// Applies a set of status changes and returns the counts after, per
-    /// license touched: `(license, before, after)`.
+    /// Applies a set of account changes (before, after; `None` where there
+    /// is no account) and returns the counts after, per license touched:
+    /// `(license, before, after)`. An account may move between licenses (a
+    /// guest converted to a normal user counts toward the customer, G3).
     pub fn after_changes<'a>(
         &self,
         directory: &Directory,
-        changes: impl IntoIterator<Item = (&'a Account, Option<Status>)>,
+        changes: impl IntoIterator<Item = (Option<&'a Account>, Option<&'a Account>)>,
     ) -> Vec<(String, usize, usize)> {
         let mut delta: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        for (account, new_status) in changes {
-            let Some(license) = license_of(directory, account) else { continue };
-            let was = i64::from(account.status == Status::Active);
-            let will = i64::from(new_status == Some(Status::Active));
+        let mut count = |account: Option<&Account>, sign: i64| {
+            let Some(account) = account else { return };
+            let Some(license) = license_of(directory, account) else { return };
+            let active = i64::from(account.status == Status::Active);
             *delta.entry(license.to_owned()).or_default().entry(account.user.clone()).or_default() +=
-                will - was;
+                sign * active;
+        };
+        for (before, after) in changes {
+            let counts = |a: Option<&Account>| {
+                a.filter(|a| a.status == Status::Active).and_then(|a| license_of(directory, a))
+            };
+            // A change that moves no count (an edit, an invitation) touches
+            // no license.
+            if counts(before) == counts(after) {
+                continue;
+            }
+            count(before, -1);
+            count(after, 1);
         }
         let mut touched = BTreeSet::new();
         let mut out = Vec::new();

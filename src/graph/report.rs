@@ -52,6 +52,10 @@ pub fn render(impact: &Impact) -> String {
             let _ = writeln!(out, "\n{title}: {}", list.join(", "));
         }
     }
+    if impact.removes_user {
+        let _ =
+            writeln!(out, "\nthe user `{}` is removed too: this is their last account (D4)", impact.target);
+    }
     if let Some(l) = &impact.license {
         let _ = writeln!(out, "\nlicense {}: {} users count now, {} after", l.license, l.before, l.after);
     }

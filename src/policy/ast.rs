@@ -76,7 +76,9 @@ impl LifecycleEntry {
     /// The entry's span.
     pub fn span(&self) -> Span {
         match self {
-            LifecycleEntry::Referenced { span, .. } | LifecycleEntry::Owns { span, .. } => *span,
+            LifecycleEntry::Referenced { span, .. }
+            | LifecycleEntry::Owns { span, .. }
+            | LifecycleEntry::Orphan { span, .. } => *span,
         }
     }
 }
@@ -139,6 +141,16 @@ pub enum LifecycleEntry {
         comments: Vec<Comment>,
         /// The action to fall back to.
         fallback: Ident,
+        /// The whole entry.
+        span: Span,
+    },
+    /// `orphaned user -> CONSEQUENCE`: what happens to the user record once
+    /// the action took their last account (D4); only `remove`.
+    Orphan {
+        /// Comments directly above the entry.
+        comments: Vec<Comment>,
+        /// Only `remove` is valid; the compiler says so.
+        consequence: Ident,
         /// The whole entry.
         span: Span,
     },

@@ -98,7 +98,57 @@ pub enum CExpr {
     /// `x has attr`: the access is set.
     Has(Access),
     /// `count(accounts [where c])`
-    Count(Option<Box<CExpr>>),
+    Count(Box<Aggregate>),
+}
+
+/// `count(accounts [where c])`, compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    /// Which accounts count; all of them when `None`.
+    pub condition: Option<CExpr>,
+    /// Set when the condition reads nothing but the counted account and the
+    /// environment: the count is then a function of the environment alone,
+    /// and entities that never change remember it (the last-admin rules of
+    /// every pack are such counts, and would otherwise walk the environment
+    /// on every decision). The value identifies the condition.
+    pub memo: Option<u64>,
+}
+
+impl Aggregate {
+    fn new(condition: Option<CExpr>) -> Self {
+        let memo = match &condition {
+            None => Some(fingerprint(&None::<CExpr>)),
+            Some(c) if reads_only_environment(c) => Some(fingerprint(&condition)),
+            Some(_) => None,
+        };
+        Aggregate { condition, memo }
+    }
+}
+
+/// Whether `expr` reads nothing but the counted account and the environment.
+fn reads_only_environment(expr: &CExpr) -> bool {
+    match expr {
+        CExpr::Path(access) | CExpr::Has(access) => matches!(access.root, Root::Bound | Root::Environment),
+        CExpr::Const(_) => true,
+        CExpr::List(items) => items.iter().all(reads_only_environment),
+        CExpr::Not(e) => reads_only_environment(e),
+        CExpr::Count(aggregate) => aggregate.condition.as_ref().is_none_or(reads_only_environment),
+        CExpr::And(a, b)
+        | CExpr::Or(a, b)
+        | CExpr::Cmp(_, a, b)
+        | CExpr::In(a, b)
+        | CExpr::Contains(a, b)
+        | CExpr::HasRole(a, b) => reads_only_environment(a) && reads_only_environment(b),
+    }
+}
+
+/// A key for a compiled condition: equal for conditions that compile to the
+/// same expression, wherever they are written. Only used within one process.
+fn fingerprint(condition: &Option<CExpr>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    format!("{condition:?}").hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Which roots an expression may use.
@@ -199,10 +249,10 @@ impl Compiler {
             ExprKind::Count { condition } => {
                 let inner = Scope { bound: true, ..scope };
                 let condition = match condition {
-                    Some(c) => Some(Box::new(self.condition(c, inner)?)),
+                    Some(c) => Some(self.condition(c, inner)?),
                     None => None,
                 };
-                Some((CExpr::Count(condition), Type::Int))
+                Some((CExpr::Count(Box::new(Aggregate::new(condition))), Type::Int))
             }
         }
     }
@@ -553,6 +603,30 @@ pub fn path_text(path: &Path) -> String {
     text
 }
 
+/// Roles one of which the actor must hold for `expr` to be true, when the
+/// expression demands one: `actor has role "r"`, a conjunction with such a
+/// part, or a disjunction whose every side demands one. `None` when the
+/// expression can hold whatever roles the actor has.
+pub fn actor_roles(expr: &CExpr) -> Option<Vec<String>> {
+    match expr {
+        CExpr::HasRole(subject, role) => match (subject.as_ref(), role.as_ref()) {
+            (CExpr::Path(access), CExpr::Const(Const::Str(role)))
+                if access.root == Root::Actor && access.fields.is_empty() && access.attr.is_none() =>
+            {
+                Some(vec![role.to_string()])
+            }
+            _ => None,
+        },
+        CExpr::And(a, b) => actor_roles(a).or_else(|| actor_roles(b)),
+        CExpr::Or(a, b) => {
+            let mut roles = actor_roles(a)?;
+            roles.extend(actor_roles(b)?);
+            Some(roles)
+        }
+        _ => None,
+    }
+}
+
 /// Every access rooted at `asset` in `expr`: what a decision can read of the
 /// asset. Two assets that agree on all of them get the same decisions.
 pub fn asset_accesses(expr: &CExpr, out: &mut Vec<Access>) {
@@ -565,8 +639,8 @@ pub fn asset_accesses(expr: &CExpr, out: &mut Vec<Access>) {
         CExpr::Const(_) => {}
         CExpr::List(items) => items.iter().for_each(|e| asset_accesses(e, out)),
         CExpr::Not(e) => asset_accesses(e, out),
-        CExpr::Count(c) => {
-            if let Some(c) = c {
+        CExpr::Count(aggregate) => {
+            if let Some(c) = &aggregate.condition {
                 asset_accesses(c, out);
             }
         }

@@ -28,6 +28,8 @@ pub enum Builtin {
     InvitationsOrIdp,
     /// The target already has an account in the environment (G10).
     AlreadyMember,
+    /// The e-mail address belongs to another account of the environment (G6).
+    EmailInUse,
 }
 
 impl Builtin {
@@ -38,6 +40,7 @@ impl Builtin {
             Builtin::StatusTransition => "status-transition",
             Builtin::InvitationsOrIdp => "invitations-or-idp",
             Builtin::AlreadyMember => "already-member",
+            Builtin::EmailInUse => "email-in-use",
         }
     }
 }

@@ -7,27 +7,69 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::ops::ControlFlow;
+use std::rc::Rc;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::compile::{Access, CExpr, CmpOp, Const, Root};
+use super::compile::{Access, Aggregate, CExpr, CmpOp, Const, Root};
 use super::request::Request;
 use super::schema::Field;
 use crate::directory::model::{Account, Asset, AttrValue, Environment, User};
 use crate::directory::{Entities, LookupError};
 
+/// An entity borrowed from memory, or owned (read from a store). Owned
+/// entities sit behind an `Rc` so that a value is two words whatever the
+/// entity: values are moved and cloned on every step of an evaluation, and
+/// moving a whole account each time cost more than the evaluation itself.
+#[derive(Debug)]
+pub enum Held<'a, T> {
+    /// Borrowed from entities held in memory.
+    Borrowed(&'a T),
+    /// Read for this decision.
+    Owned(Rc<T>),
+}
+
+impl<T> Clone for Held<'_, T> {
+    fn clone(&self) -> Self {
+        match self {
+            Held::Borrowed(e) => Held::Borrowed(e),
+            Held::Owned(e) => Held::Owned(Rc::clone(e)),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Held<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Held::Borrowed(e) => e,
+            Held::Owned(e) => e,
+        }
+    }
+}
+
+impl<'a, T: Clone> From<Cow<'a, T>> for Held<'a, T> {
+    fn from(entity: Cow<'a, T>) -> Self {
+        match entity {
+            Cow::Borrowed(e) => Held::Borrowed(e),
+            Cow::Owned(e) => Held::Owned(Rc::new(e)),
+        }
+    }
+}
+
 /// An entity, borrowed or owned.
 #[derive(Debug, Clone)]
 pub enum Ent<'a> {
     /// An account.
-    Account(Cow<'a, Account>),
+    Account(Held<'a, Account>),
     /// A user.
-    User(Cow<'a, User>),
+    User(Held<'a, User>),
     /// An environment.
-    Env(Cow<'a, Environment>),
+    Env(Held<'a, Environment>),
     /// An asset.
-    Asset(Cow<'a, Asset>),
+    Asset(Held<'a, Asset>),
     /// The request.
     Request,
 }
@@ -111,13 +153,13 @@ pub struct Context<'a> {
     /// `request.now`, fixed for the whole decision.
     pub now: Timestamp,
     /// The actor's account in the environment.
-    pub actor: Option<Cow<'a, Account>>,
+    pub actor: Option<Held<'a, Account>>,
     /// The target account.
-    pub target: Option<Cow<'a, Account>>,
+    pub target: Option<Held<'a, Account>>,
     /// The environment.
-    pub environment: Cow<'a, Environment>,
+    pub environment: Held<'a, Environment>,
     /// The asset.
-    pub asset: Option<Cow<'a, Asset>>,
+    pub asset: Option<Held<'a, Asset>>,
     /// The account bound inside `count`.
     pub bound: Option<&'a Account>,
 }
@@ -149,15 +191,34 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// Evaluates a condition to a boolean.
+    /// Evaluates a condition to a boolean. Conditions are tested here
+    /// directly, without building a [`Value`] per node: most of a decision
+    /// is `and`, `or`, `not`, comparisons and role tests.
     pub fn test(&self, expr: &CExpr) -> Eval<bool> {
-        match self.eval(expr)? {
-            Value::Bool(b) => Ok(b),
-            Value::Attr(a) => match a.as_ref() {
-                AttrValue::Bool(b) => Ok(*b),
-                other => Err(EvalError::Type(format!("expected true or false, found {other:?}").into())),
+        match expr {
+            CExpr::Not(e) => Ok(!self.test(e)?),
+            CExpr::And(a, b) => Ok(self.test(a)? && self.test(b)?),
+            CExpr::Or(a, b) => Ok(self.test(a)? || self.test(b)?),
+            CExpr::Cmp(op, a, b) => compare(*op, &self.eval(a)?, &self.eval(b)?),
+            CExpr::In(needle, haystack) => self.contains(haystack, needle),
+            CExpr::Contains(haystack, needle) => self.contains(haystack, needle),
+            CExpr::HasRole(subject, role) => {
+                let Value::Entity(Ent::Account(account)) = self.eval(subject)? else {
+                    return Err(EvalError::Type("only accounts have roles".into()));
+                };
+                let role = self.eval(role)?;
+                let role = as_str(&role).ok_or_else(|| EvalError::Type("a role is a string".into()))?;
+                Ok(account.has_role(role))
+            }
+            CExpr::Has(access) => Ok(self.access(access)?.is_some()),
+            CExpr::Const(_) | CExpr::List(_) | CExpr::Path(_) | CExpr::Count(_) => match self.eval(expr)? {
+                Value::Bool(b) => Ok(b),
+                Value::Attr(a) => match a.as_ref() {
+                    AttrValue::Bool(b) => Ok(*b),
+                    other => Err(EvalError::Type(format!("expected true or false, found {other:?}").into())),
+                },
+                _ => Err(EvalError::Type("expected true or false".into())),
             },
-            _ => Err(EvalError::Type("expected true or false".into())),
         }
     }
 
@@ -170,22 +231,15 @@ impl<'a> Context<'a> {
             CExpr::Path(access) => {
                 self.access(access)?.ok_or_else(|| EvalError::Unset(access.text.clone()))?
             }
-            CExpr::Not(e) => Value::Bool(!self.test(e)?),
-            CExpr::And(a, b) => Value::Bool(self.test(a)? && self.test(b)?),
-            CExpr::Or(a, b) => Value::Bool(self.test(a)? || self.test(b)?),
-            CExpr::Cmp(op, a, b) => Value::Bool(compare(*op, &self.eval(a)?, &self.eval(b)?)?),
-            CExpr::In(needle, haystack) => Value::Bool(self.contains(haystack, needle)?),
-            CExpr::Contains(haystack, needle) => Value::Bool(self.contains(haystack, needle)?),
-            CExpr::HasRole(subject, role) => {
-                let Value::Entity(Ent::Account(account)) = self.eval(subject)? else {
-                    return Err(EvalError::Type("only accounts have roles".into()));
-                };
-                let role = self.eval(role)?;
-                let role = as_str(&role).ok_or_else(|| EvalError::Type("a role is a string".into()))?;
-                Value::Bool(account.has_role(role))
-            }
-            CExpr::Has(access) => Value::Bool(self.access(access)?.is_some()),
-            CExpr::Count(condition) => Value::Int(self.count(condition.as_deref())?),
+            CExpr::Not(_)
+            | CExpr::And(..)
+            | CExpr::Or(..)
+            | CExpr::Cmp(..)
+            | CExpr::In(..)
+            | CExpr::Contains(..)
+            | CExpr::HasRole(..)
+            | CExpr::Has(_) => Value::Bool(self.test(expr)?),
+            CExpr::Count(aggregate) => Value::Int(self.count(aggregate)?),
         })
     }
 
@@ -226,10 +280,22 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn count(&self, condition: Option<&CExpr>) -> Eval<i64> {
+    fn count(&self, aggregate: &Aggregate) -> Eval<i64> {
+        let env: &str = &self.environment.id;
+        let Some(key) = aggregate.memo else {
+            return self.count_accounts(env, aggregate.condition.as_ref());
+        };
+        if let Some(count) = self.entities.remembered_count(key, env) {
+            return Ok(count);
+        }
+        let count = self.count_accounts(env, aggregate.condition.as_ref())?;
+        self.entities.remember_count(key, env, count);
+        Ok(count)
+    }
+
+    fn count_accounts(&self, env: &str, condition: Option<&CExpr>) -> Eval<i64> {
         let mut count = 0i64;
         let mut failure = None;
-        let env: &str = &self.environment.id;
         self.entities
             .for_each_account(env, &mut |account| {
                 let matched = match condition {
@@ -261,10 +327,10 @@ impl<'a> Context<'a> {
             entities: self.entities,
             request: self.request,
             now: self.now,
-            actor: self.actor.as_deref().map(Cow::Borrowed),
-            target: self.target.as_deref().map(Cow::Borrowed),
-            environment: Cow::Borrowed(&*self.environment),
-            asset: self.asset.as_deref().map(Cow::Borrowed),
+            actor: self.actor.as_deref().map(Held::Borrowed),
+            target: self.target.as_deref().map(Held::Borrowed),
+            environment: Held::Borrowed(&*self.environment),
+            asset: self.asset.as_deref().map(Held::Borrowed),
             bound: Some(account),
         }
     }
@@ -278,7 +344,7 @@ impl<'a> Context<'a> {
             Root::Environment => Value::Entity(Ent::Env(self.environment.clone())),
             Root::Asset => Value::Entity(Ent::Asset(self.asset.clone().ok_or_else(missing)?)),
             Root::Request => Value::Entity(Ent::Request),
-            Root::Bound => Value::Entity(Ent::Account(Cow::Borrowed(self.bound.ok_or_else(missing)?))),
+            Root::Bound => Value::Entity(Ent::Account(Held::Borrowed(self.bound.ok_or_else(missing)?))),
         };
         for field in access.fields.iter() {
             let Value::Entity(entity) = value else {
@@ -302,11 +368,11 @@ impl<'a> Context<'a> {
         let missing = || EvalError::Missing(access.text.clone());
         let lookup = EvalError::Lookup;
         Ok(Some(match (entity, field) {
-            (Ent::Account(a), Field::AccountUser) => {
-                Value::Entity(Ent::User(self.entities.user(&a.user).map_err(lookup)?.ok_or_else(missing)?))
-            }
+            (Ent::Account(a), Field::AccountUser) => Value::Entity(Ent::User(
+                self.entities.user(&a.user).map_err(lookup)?.ok_or_else(missing)?.into(),
+            )),
             (Ent::Account(a), Field::AccountEnv) => Value::Entity(Ent::Env(
-                self.entities.environment(&a.env).map_err(lookup)?.ok_or_else(missing)?,
+                self.entities.environment(&a.env).map_err(lookup)?.ok_or_else(missing)?.into(),
             )),
             (Ent::Account(a), Field::AccountStatus) => Value::Str(Cow::Borrowed(a.status.as_str())),
             (Ent::Account(a), Field::AccountKind) => Value::Str(Cow::Borrowed(a.kind.as_str())),
@@ -323,7 +389,7 @@ impl<'a> Context<'a> {
             },
             (Ent::User(u), Field::UserId) => Value::Str(project(u, |u| u.id.as_str())),
             (Ent::User(u), Field::UserHome) => Value::Entity(Ent::Env(
-                self.entities.environment(&u.home).map_err(lookup)?.ok_or_else(missing)?,
+                self.entities.environment(&u.home).map_err(lookup)?.ok_or_else(missing)?.into(),
             )),
             (Ent::User(u), Field::UserGuestLicense) => Value::Bool(u.guest_license),
             (Ent::User(u), Field::UserDesktopAccess) => Value::Bool(u.desktop_access),
@@ -344,11 +410,11 @@ impl<'a> Context<'a> {
             (Ent::Asset(a), Field::AssetId) => Value::Str(project(a, |a| a.id.as_str())),
             (Ent::Asset(a), Field::AssetKind) => Value::Str(Cow::Borrowed(a.kind.as_str())),
             (Ent::Asset(a), Field::AssetEnv) => Value::Entity(Ent::Env(
-                self.entities.environment(&a.env).map_err(lookup)?.ok_or_else(missing)?,
+                self.entities.environment(&a.env).map_err(lookup)?.ok_or_else(missing)?.into(),
             )),
             (Ent::Asset(a), Field::AssetOwner) => match &a.owner {
                 Some(owner) => Value::Entity(Ent::Account(
-                    self.entities.account(owner, &a.env).map_err(lookup)?.ok_or_else(missing)?,
+                    self.entities.account(owner, &a.env).map_err(lookup)?.ok_or_else(missing)?.into(),
                 )),
                 None => return Ok(None),
             },
@@ -358,7 +424,7 @@ impl<'a> Context<'a> {
             },
             (Ent::Asset(a), Field::AssetSpace) => match &a.space {
                 Some(space) => Value::Entity(Ent::Asset(
-                    self.entities.asset(space).map_err(lookup)?.ok_or_else(missing)?,
+                    self.entities.asset(space).map_err(lookup)?.ok_or_else(missing)?.into(),
                 )),
                 None => return Ok(None),
             },
@@ -386,7 +452,8 @@ impl<'a> Context<'a> {
                     self.entities
                         .account(user, &self.environment.id)
                         .map_err(EvalError::Lookup)?
-                        .ok_or_else(|| EvalError::Missing(access.text.clone()))?,
+                        .ok_or_else(|| EvalError::Missing(access.text.clone()))?
+                        .into(),
                 ))),
                 None => None,
             },
@@ -410,22 +477,22 @@ fn canonical(value: &Value<'_>, out: &mut String) {
 }
 
 /// A part of a borrowed-or-owned entity, borrowed or owned alike.
-fn project<'a, T: Clone, R: ToOwned + ?Sized>(entity: Cow<'a, T>, part: impl Fn(&T) -> &R) -> Cow<'a, R> {
+fn project<'a, T, R: ToOwned + ?Sized>(entity: Held<'a, T>, part: impl Fn(&T) -> &R) -> Cow<'a, R> {
     match entity {
-        Cow::Borrowed(e) => Cow::Borrowed(part(e)),
-        Cow::Owned(e) => Cow::Owned(part(&e).to_owned()),
+        Held::Borrowed(e) => Cow::Borrowed(part(e)),
+        Held::Owned(e) => Cow::Owned(part(&e).to_owned()),
     }
 }
 
 fn free_attr<'a>(entity: Ent<'a>, key: &str) -> Option<Value<'a>> {
-    fn pick<'a, T: Clone>(
-        e: Cow<'a, T>,
+    fn pick<'a, T>(
+        e: Held<'a, T>,
         attrs: impl Fn(&T) -> &crate::directory::model::Attrs,
         key: &str,
     ) -> Option<Value<'a>> {
         match e {
-            Cow::Borrowed(e) => attrs(e).get(key).map(|v| Value::Attr(Cow::Borrowed(v))),
-            Cow::Owned(e) => attrs(&e).get(key).map(|v| Value::Attr(Cow::Owned(v.clone()))),
+            Held::Borrowed(e) => attrs(e).get(key).map(|v| Value::Attr(Cow::Borrowed(v))),
+            Held::Owned(e) => attrs(&e).get(key).map(|v| Value::Attr(Cow::Owned(v.clone()))),
         }
     }
     match entity {

@@ -87,6 +87,10 @@ fn format_lifecycle(out: &mut String, block: &Lifecycle) {
                 comments(out, c, "  ");
                 let _ = writeln!(out, "  referenced -> fallback {}", fallback.name);
             }
+            LifecycleEntry::Orphan { comments: c, consequence, .. } => {
+                comments(out, c, "  ");
+                let _ = writeln!(out, "  orphaned user -> {}", consequence.name);
+            }
             LifecycleEntry::Owns { comments: c, kinds, consequence, to, .. } => {
                 comments(out, c, "  ");
                 let kinds: Vec<&str> = kinds.iter().map(|k| k.name.as_str()).collect();
@@ -266,6 +270,16 @@ mod tests {
         assert_eq!(
             fmt(long),
             "rule r {\n  permit block\n  when target has role \"administrator\"\n    and target.status == \"active\"\n    and count(accounts where account.status == \"active\") <= 1\n}\n"
+        );
+    }
+
+    #[test]
+    fn keeps_comments_between_lifecycle_entries_where_they_are() {
+        let text = "lifecycle delete {\n  owns api_key -> revoke\n  // D4\n  orphaned user -> remove\n  // last\n}\n";
+        assert_eq!(fmt(text), text);
+        assert_eq!(
+            fmt("lifecycle delete { orphaned   user->remove }"),
+            "lifecycle delete {\n  orphaned user -> remove\n}\n"
         );
     }
 

@@ -158,6 +158,15 @@ impl Ctx {
                 Rule::action => action = Some(self.ident(&inner)),
                 Rule::referenced_entry => entries.push(self.parse_referenced_entry(inner)?),
                 Rule::owns_entry => entries.push(self.parse_owns_entry(inner)?),
+                Rule::orphan_entry => {
+                    let span = self.span(&inner);
+                    let consequence = inner
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::consequence)
+                        .map(|p| self.ident(&p))
+                        .ok_or_else(|| vec![malformed(span)])?;
+                    entries.push(LifecycleEntry::Orphan { comments: Vec::new(), consequence, span });
+                }
                 _ => {}
             }
         }
@@ -176,7 +185,11 @@ impl Ctx {
     }
 
     fn parse_owns_entry(&self, pair: Pair<'_, Rule>) -> Parsed<LifecycleEntry> {
-        let span = self.span(&pair);
+        // The entry ends with its last part: pest's span also covers the
+        // comments it skipped looking for an optional `to`, and those belong
+        // to what follows.
+        let end = pair.clone().into_inner().last().map_or(pair.as_span().end(), |p| p.as_span().end());
+        let span = Span::new(self.file, pair.as_span().start(), end);
         let mut kinds = Vec::new();
         let mut consequence = None;
         let mut to = None;
@@ -443,9 +456,11 @@ fn attach_comments(file: &mut File, comments: Vec<Comment>) {
             None => file.trailing_comments.push(comment),
             Some(item) if item.span().start > at => leading_comments(item).push(comment),
             Some(Item::Lifecycle(block)) => match block.entries.iter_mut().find(|e| e.span().end > at) {
-                Some(LifecycleEntry::Referenced { comments, .. } | LifecycleEntry::Owns { comments, .. }) => {
-                    comments.push(comment)
-                }
+                Some(
+                    LifecycleEntry::Referenced { comments, .. }
+                    | LifecycleEntry::Owns { comments, .. }
+                    | LifecycleEntry::Orphan { comments, .. },
+                ) => comments.push(comment),
                 None => block.body_comments.push(comment),
             },
             Some(Item::Rule(rule)) => rule.body_comments.push(comment),

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
@@ -12,7 +13,7 @@ use super::ast::{Effect, Expr, Ident, Item, LifecycleEntry};
 use super::compile::{CExpr, Compiler, Const, Scope};
 use super::decision::{Builtin, Decision, DecisionReport, RuleRef, RuleReport};
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::eval::Context;
+use super::eval::{Context, Held};
 use super::load::{LoadError, Parsed, parse_paths, parse_sources};
 use super::parse::parse_expr;
 use super::request::{Request, RequestError};
@@ -88,6 +89,9 @@ pub struct LifecycleSpec {
     pub owns: Vec<(AssetKind, Consequence)>,
     /// `reassign to EXPR`: the default new owner, per kind.
     pub owners: Vec<(AssetKind, CExpr)>,
+    /// `orphaned user -> remove`: the user record goes with their last
+    /// account (D4); otherwise it stays (C1).
+    pub remove_orphaned_user: bool,
 }
 
 impl LifecycleSpec {
@@ -135,9 +139,9 @@ impl Selector {
             entities,
             request,
             now: request.now.unwrap_or_else(Timestamp::now),
-            actor,
-            target: Some(Cow::Borrowed(account)),
-            environment,
+            actor: actor.map(Held::from),
+            target: Some(Held::Borrowed(account)),
+            environment: environment.into(),
             asset: None,
             bound: None,
         };
@@ -158,6 +162,9 @@ pub struct PolicySet {
     roles: Vec<(String, Span)>,
     /// Per action id: what its rules can read of `asset`.
     asset_accesses: Vec<Vec<super::compile::Access>>,
+    /// Per action id: the roles one of which an actor needs for any permit
+    /// of the action to match, when every permit asks for one.
+    permit_roles: Vec<Option<Vec<String>>>,
     digest: String,
 }
 
@@ -209,6 +216,22 @@ impl PolicySet {
                 accesses
             })
             .collect();
+        let permit_roles = by_action
+            .iter()
+            .map(|indexes| {
+                let permits = indexes
+                    .iter()
+                    .filter_map(|&i| rules.get(i as usize))
+                    .filter(|rule| rule.effect == Effect::Permit);
+                let mut roles = Vec::new();
+                for rule in permits {
+                    roles.extend(super::compile::actor_roles(rule.condition.as_ref()?)?);
+                }
+                roles.sort();
+                roles.dedup();
+                Some(roles)
+            })
+            .collect();
         let digest = digest_sources(&parsed.sources);
         let set = PolicySet {
             sources: parsed.sources,
@@ -218,6 +241,7 @@ impl PolicySet {
             triggers,
             roles,
             asset_accesses,
+            permit_roles,
             digest,
         };
         Ok(Loaded { set, warnings: diagnostics })
@@ -273,6 +297,18 @@ impl PolicySet {
             .collect()
     }
 
+    /// Whether `actor` could be allowed `action` at all: `false` only when
+    /// every permit of the action asks the actor for a role (`actor has
+    /// role "..."` in a conjunction) and the actor has none of them. Deny
+    /// by default makes such an actor's decisions all denials, so a caller
+    /// looking for who may act (reassigners, D7) can skip them undecided.
+    pub fn may_permit(&self, action: &str, actor: &Account) -> bool {
+        match schema::action_id(action).and_then(|id| self.permit_roles.get(id)) {
+            Some(Some(roles)) => roles.iter().any(|role| actor.has_role(role)),
+            _ => true,
+        }
+    }
+
     /// A stable digest (SHA-256, hex) of the set's files.
     pub fn digest(&self) -> &str {
         &self.digest
@@ -318,8 +354,8 @@ impl PolicySet {
             now,
             actor: None,
             target: None,
-            environment,
-            asset: Some(Cow::Borrowed(asset)),
+            environment: environment.into(),
+            asset: Some(Held::Borrowed(asset)),
             bound: None,
         };
         Ok(ctx.signature(accesses))
@@ -498,10 +534,10 @@ fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Conte
         entities,
         request,
         now: request.now.unwrap_or_else(Timestamp::now),
-        actor,
-        target,
-        environment,
-        asset,
+        actor: actor.map(Held::from),
+        target: target.map(Held::from),
+        environment: environment.into(),
+        asset: asset.map(Held::from),
         bound: None,
     })
 }
@@ -558,8 +594,37 @@ fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, Stri
             Builtin::AlreadyMember,
             format!("`{who}` already has an account in `{}`", ctx.environment.id),
         )),
+        "invite" => request.emails.iter().find_map(|email| {
+            let env = &ctx.environment.id;
+            if let Ok(Some(_)) = ctx.entities.account(email, env) {
+                return Some((
+                    Builtin::AlreadyMember,
+                    format!("`{email}` already has an account in `{env}`"),
+                ));
+            }
+            email_in_use(ctx, email, None)
+        }),
+        "edit_email" => email_in_use(ctx, request.value.as_deref()?, request.target.as_deref()),
         _ => None,
     }
+}
+
+/// Whether another account of the environment than `owner`'s holds
+/// `email`: addresses are unique per environment, whatever their case (G6).
+fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(Builtin, String)> {
+    let env = &ctx.environment.id;
+    let mut holder = None;
+    // A failing lookup leaves the decision to the store's unique index.
+    let _ = ctx.entities.for_each_account(env, &mut |account| {
+        let theirs = account.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email));
+        if theirs && Some(account.user.as_str()) != owner {
+            holder = Some(account.user.clone());
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    let holder = holder?;
+    Some((Builtin::EmailInUse, format!("`{email}` is already the address of `{holder}` in `{env}` (G6)")))
 }
 
 fn digest_sources(sources: &Sources) -> String {
@@ -658,6 +723,7 @@ impl Builder {
             fallback: None,
             owns: Vec::new(),
             owners: Vec::new(),
+            remove_orphaned_user: false,
         };
         let scope = Scope::for_actions([block.action.name.as_str()]);
         for entry in &block.entries {
@@ -665,6 +731,22 @@ impl Builder {
                 LifecycleEntry::Referenced { fallback, .. } => {
                     if self.known_action(fallback, Some(Subject::Account)) {
                         spec.fallback = Some(fallback.name.clone());
+                    }
+                }
+                LifecycleEntry::Orphan { consequence, .. } => {
+                    if consequence.name == "remove" {
+                        spec.remove_orphaned_user = true;
+                    } else {
+                        self.compiler.diagnostics.push(
+                            Diagnostic::error(
+                                "orphan-not-removed",
+                                format!("an orphaned user can only be removed, not `{}`", consequence.name),
+                            )
+                            .at(consequence.span, "not `remove`")
+                            .with_help(
+                                "write `orphaned user -> remove`, or leave the entry out to keep the user",
+                            ),
+                        );
                     }
                 }
                 LifecycleEntry::Owns { kinds, consequence, to, .. } => {
@@ -911,6 +993,81 @@ mod tests {
         assert_eq!(report.reasons, ["not yourself"]);
         let none = loaded.set.decide(&Request::new("bob", "block", "E").target("admin"), &dir).unwrap();
         assert_eq!(none.rules(), [RuleRef::Builtin(Builtin::DefaultDeny)]);
+    }
+
+    /// Delegates to a directory and counts the walks over an environment.
+    struct Walks<'a> {
+        directory: &'a Directory,
+        walks: std::cell::Cell<usize>,
+    }
+
+    impl Entities for Walks<'_> {
+        fn environment(&self, id: &str) -> crate::directory::Lookup<'_, Environment> {
+            Entities::environment(self.directory, id)
+        }
+        fn user(&self, id: &str) -> crate::directory::Lookup<'_, User> {
+            Entities::user(self.directory, id)
+        }
+        fn account(&self, user: &str, env: &str) -> crate::directory::Lookup<'_, Account> {
+            Entities::account(self.directory, user, env)
+        }
+        fn asset(&self, id: &str) -> crate::directory::Lookup<'_, crate::directory::model::Asset> {
+            Entities::asset(self.directory, id)
+        }
+        fn for_each_account(
+            &self,
+            env: &str,
+            visit: &mut dyn FnMut(&Account) -> std::ops::ControlFlow<()>,
+        ) -> Result<(), crate::directory::LookupError> {
+            self.walks.set(self.walks.get() + 1);
+            self.directory.for_each_account(env, visit)
+        }
+        fn remembered_count(&self, key: u64, env: &str) -> Option<i64> {
+            self.directory.remembered_count(key, env)
+        }
+        fn remember_count(&self, key: u64, env: &str, count: i64) {
+            self.directory.remember_count(key, env, count)
+        }
+    }
+
+    #[test]
+    fn counts_that_read_only_the_environment_are_remembered() {
+        let last = r#"rule p { permit block }
+            rule last { forbid block when target has role "superuser"
+              and count(accounts where account has role "superuser" and account.env == environment) <= 1 }"#;
+        let per_request = r#"rule p { permit block }
+            rule others { forbid block when count(accounts where account != target) < 1 }"#;
+        for (text, walks) in [(last, 1), (per_request, 3)] {
+            let loaded = set(text).unwrap();
+            let dir = directory();
+            let entities = Walks { directory: &dir, walks: Default::default() };
+            for _ in 0..3 {
+                let d =
+                    loaded.set.decide(&Request::new("bob", "block", "E").target("admin"), &entities).unwrap();
+                assert!(!d.allowed() || text == per_request, "{text}");
+            }
+            assert_eq!(entities.walks.get(), walks, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_actor_without_a_role_every_permit_asks_for_is_never_allowed() {
+        let restricted = set(r#"rule a { permit block when actor has role "superuser" and request.confirm }
+               rule b { permit block when actor has role "auditor" or actor has role "superuser" }"#)
+        .unwrap()
+        .set;
+        let open = set(r#"rule a { permit block when actor has role "superuser" }
+               rule b { permit block when not request.bulk }"#)
+        .unwrap()
+        .set;
+        let dir = directory();
+        let (admin, bob) = (dir.account("admin", "E").unwrap(), dir.account("bob", "E").unwrap());
+        assert!(restricted.may_permit("block", admin));
+        assert!(!restricted.may_permit("block", bob));
+        let decision = restricted.decide(&Request::new("bob", "block", "E").target("admin"), &dir).unwrap();
+        assert!(!decision.allowed(), "what may_permit rules out is denied");
+        assert!(open.may_permit("block", bob), "a permit without a role requirement");
+        assert!(!restricted.may_permit("unblock", admin), "no permit at all: deny by default");
     }
 
     #[test]

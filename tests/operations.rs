@@ -1,0 +1,278 @@
+//! The lifecycle operations beyond block and delete, planned and applied
+//! through the CLI with the shipped packs: invitations (Q3), e-mail and name
+//! edits (G6, G7), guests added, converted and licensed (G3, G4, G9, G10,
+//! G12).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use steward::directory::Directory;
+use steward::directory::model::{AccountKind, Status};
+use steward::directory::store::Store;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn steward() -> Command {
+    Command::cargo_bin("steward").unwrap()
+}
+
+/// A database in `dir` imported from `example` (a file of `examples/`),
+/// with `extra` appended to its users.
+fn database(dir: &Path, example: &str, extra_users: &str) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("examples").join(example)).unwrap();
+    let text = text.replacen("users:\n", &format!("users:\n{extra_users}"), 1);
+    let yaml = dir.join(example);
+    std::fs::write(&yaml, text).unwrap();
+    let db = dir.join("directory.db");
+    steward().arg("import").arg(&yaml).arg("-o").arg(&db).assert().success();
+    db
+}
+
+/// `steward SUBCOMMAND --policy policies/PACK --directory DB`.
+fn command(subcommand: &str, pack: &str, db: &Path) -> Command {
+    let mut cmd = steward();
+    cmd.arg(subcommand).arg("--policy").arg(root().join("policies").join(pack)).arg("--directory").arg(db);
+    cmd
+}
+
+/// `steward plan` with `args`; the saved plan, and the exit code.
+fn make_plan(dir: &Path, db: &Path, pack: &str, args: &[&str]) -> (Value, PathBuf, i32) {
+    let path = dir.join("plan.json");
+    let out = command("plan", pack, db)
+        .args(["--reason", "ticket 42", "--now", "2026-11-23T09:00:00Z", "-o"])
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap();
+    let plan = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    (plan, path, out.status.code().unwrap())
+}
+
+/// A plan of `action` by `actor` in `env` on the users listed in `users`.
+fn plan_users(
+    dir: &Path,
+    db: &Path,
+    pack: &str,
+    [actor, env, action]: [&str; 3],
+    users: &str,
+) -> (Value, PathBuf, i32) {
+    let targets = write(dir, "targets.txt", users);
+    let args = ["--actor", actor, "--env", env, "--action", action, "--targets", targets.to_str().unwrap()];
+    make_plan(dir, db, pack, &args)
+}
+
+/// `steward apply --confirm PLAN`.
+fn apply_cmd(db: &Path, plan: &Path, pack: &str) -> Command {
+    let mut cmd = command("apply", pack, db);
+    cmd.arg("--confirm").arg(plan);
+    cmd
+}
+
+/// Applies `plan`, and gives the directory after it.
+fn apply(db: &Path, plan: &Path, pack: &str) -> Directory {
+    apply_cmd(db, plan, pack).assert().success();
+    Store::open(db).unwrap().load().unwrap()
+}
+
+fn outcomes(plan: &Value) -> Vec<(String, String)> {
+    plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["target"].as_str().unwrap().to_owned(), i["outcome"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn license(plan: &Value, id: &str) -> (u64, u64) {
+    let l = plan["summary"]["licenses"].as_array().unwrap().iter().find(|l| l["license"] == id).unwrap();
+    (l["before"].as_u64().unwrap(), l["after"].as_u64().unwrap())
+}
+
+#[test]
+fn q3_one_invitation_lists_many_addresses_and_creates_pending_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "analytics.yaml", "");
+    let emails = "new.one@acme.example, New.Two@acme.example new.one@acme.example olivia@acme.example";
+    let args = ["--actor", "acme.Olivia", "--env", "acme-lab", "--emails", emails];
+    let (plan, path, code) = make_plan(dir.path(), &db, "analytics", &args);
+    assert_eq!(code, 2, "one address is denied");
+    assert_eq!(
+        outcomes(&plan),
+        [
+            ("new.one@acme.example".to_owned(), "invite".to_owned()),
+            ("new.two@acme.example".to_owned(), "invite".to_owned()),
+            ("olivia@acme.example".to_owned(), "denied".to_owned()),
+        ],
+        "addresses are split on commas and spaces, lowercased, and invited once"
+    );
+    assert_eq!(plan["items"][2]["rules"], serde_json::json!(["email-in-use"]), "G6");
+    let after = apply(&db, &path, "analytics");
+    let one = after.account("new.one@acme.example", "acme-lab").unwrap();
+    assert_eq!(one.status, Status::Pending);
+    assert_eq!(one.email.as_deref(), Some("new.one@acme.example"));
+    // Valid 14 days by default, from when the invitation is sent (applied).
+    let days = one.invited_until.unwrap().duration_since(jiff::Timestamp::now()).as_hours() / 24;
+    assert_eq!(days, 13, "a little under 14 days from now");
+    assert_eq!(after.user("new.two@acme.example").unwrap().home, "acme-lab");
+}
+
+#[test]
+fn q2_q3_invitations_are_refused_where_an_identity_provider_is_active_and_for_non_admins() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "analytics.yaml", "");
+    let (plan, _, code) = make_plan(
+        dir.path(),
+        &db,
+        "analytics",
+        &["--actor", "acme.Olivia", "--env", "acme", "--emails", "x@acme.example"],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(plan["items"][0]["rules"], serde_json::json!(["invitations-or-idp"]));
+    command("plan", "analytics", &db)
+        .args(["--actor", "acme.Olivia", "--env", "acme-lab", "--reason", "r", "--emails", "not-an-address"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("`not-an-address` is not a valid value for `invite`"));
+}
+
+#[test]
+fn g6_g7_e_mail_edits_take_a_value_per_user_and_addresses_stay_unique() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "erp.yaml", "");
+    let targets = dir.path().join("edits.csv");
+    std::fs::write(
+        &targets,
+        "user,env,value\n\
+         12345.Fresh,O12345AA,fay.fresh@provider.example\n\
+         12345.JJansen,O12345AA,ANNE@provider.example\n\
+         12345.BWilliams,O98765AA,bertine@accountant.example\n",
+    )
+    .unwrap();
+    let args = ["--actor", "12345.Admin", "--action", "edit_email", "--targets", targets.to_str().unwrap()];
+    let (plan, path, code) = make_plan(dir.path(), &db, "erp", &args);
+    assert_eq!(code, 2);
+    let items = plan["items"].as_array().unwrap();
+    assert_eq!(items[0]["outcome"], "edit_email");
+    assert_eq!(items[1]["rules"], serde_json::json!(["email-in-use"]), "G6, whatever the case");
+    assert!(items[1]["reasons"][0].as_str().unwrap().contains("12345.Admin"), "names who holds it");
+    assert_eq!(items[2]["outcome"], "denied", "the actor has no account in the customer's environment");
+    assert!(plan["summary"]["licenses"].as_array().unwrap().is_empty(), "an edit moves no license");
+    let after = apply(&db, &path, "erp");
+    assert_eq!(
+        after.account("12345.Fresh", "O12345AA").unwrap().email.as_deref(),
+        Some("fay.fresh@provider.example")
+    );
+    assert_eq!(
+        after.account("12345.JJansen", "O12345AA").unwrap().email.as_deref(),
+        Some("jan@provider.example")
+    );
+
+    // G7: the customer's administrator cannot edit a guest's address there.
+    let (plan, _, code) = make_plan(
+        dir.path(),
+        &db,
+        "erp",
+        &["--actor", "98765.Admin", "--action", "edit_email", "--env", "O98765AA", "--value", "b@x.example"]
+            .into_iter()
+            .chain(["--targets", write(dir.path(), "bw.txt", "12345.BWilliams\n").to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, 2);
+    assert_eq!(plan["items"][0]["rules"], serde_json::json!(["guest_email_at_home"]));
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_edit_without_a_value_is_refused_before_anything_is_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    command("plan", "erp", &root().join("examples/erp.yaml"))
+        .args(["--actor", "12345.Admin", "--action", "edit_name", "--env", "O12345AA", "--reason", "r"])
+        .arg("--targets")
+        .arg(write(dir.path(), "t.txt", "12345.Fresh\n"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("`edit_name` of `12345.Fresh` needs a value: the new name"));
+}
+
+#[test]
+fn g4_g10_g3_g12_a_guest_is_added_then_converted_and_the_license_moves_to_the_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "erp.yaml", "");
+    let gwen = write(dir.path(), "gwen.txt", "12345.Gwen\n");
+    let gwen = gwen.to_str().unwrap();
+    let customer = ["--actor", "98765.Admin", "--env", "O98765AA"];
+
+    // G10: added as a system user: a guest account that counts at home (G1).
+    let args: Vec<&str> = customer.into_iter().chain(["--action", "add_guest", "--targets", gwen]).collect();
+    let (plan, path, code) = make_plan(dir.path(), &db, "erp", &args);
+    assert_eq!(code, 0, "{plan}");
+    let (before, after_count) = license(&plan, "12345");
+    assert_eq!(before, after_count, "the guest account counts at home, where Gwen counts already (G1)");
+    assert_eq!(plan["summary"]["licenses"].as_array().unwrap().len(), 1, "not toward the customer");
+    let after = apply(&db, &path, "erp");
+    let account = after.account("12345.Gwen", "O98765AA").unwrap();
+    assert_eq!((account.kind, account.status), (AccountKind::Guest, Status::Active));
+    assert_eq!(account.name, "Gwen Guest", "name and e-mail come from home (G5)");
+    assert_eq!(account.email.as_deref(), Some("gwen@provider.example"));
+
+    // G10: not twice.
+    let (plan, _, code) = make_plan(dir.path(), &db, "erp", &args);
+    assert_eq!(code, 2);
+    assert_eq!(plan["items"][0]["rules"], serde_json::json!(["already-member"]));
+
+    // G3 G12: converted to a normal user with portal access, Gwen counts
+    // toward the customer's license too.
+    let args: Vec<&str> =
+        customer.into_iter().chain(["--action", "convert_to_normal", "--targets", gwen]).collect();
+    let (plan, path, code) = make_plan(dir.path(), &db, "erp", &args);
+    assert_eq!(code, 0, "{plan}");
+    let (before, after_count) = license(&plan, "98765");
+    assert_eq!(after_count, before + 1);
+    let after = apply(&db, &path, "erp");
+    let account = after.account("12345.Gwen", "O98765AA").unwrap();
+    assert_eq!((account.kind, account.portal), (AccountKind::Normal, true));
+    steward()
+        .args(["licenses", "--format", "json", "--directory"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("12345.Gwen").count(2));
+}
+
+#[test]
+fn g4_g9_the_provider_activates_a_guest_license_only_with_desktop_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = "  - id: 12345.Desk\n    home: O12345AA\n    desktop_access: true\n    accounts:\n      \
+                - { env: O12345AA, status: active, name: Dee Desk, email: dee@provider.example }\n";
+    let db = database(dir.path(), "erp.yaml", desk);
+    let who = ["12345.Admin", "O12345AA", "activate_guest_license"];
+    let (plan, path, code) = plan_users(dir.path(), &db, "erp", who, "12345.Desk\n12345.Fresh\n");
+    assert_eq!(code, 2);
+    assert_eq!(plan["items"][1]["rules"], serde_json::json!(["guest_license_needs_desktop_access"]), "G9");
+    let after = apply(&db, &path, "erp");
+    assert!(after.user("12345.Desk").unwrap().guest_license);
+    assert!(!after.user("12345.Fresh").unwrap().guest_license, "denied items are never applied");
+}
+
+#[test]
+fn p8_a_plan_of_an_action_apply_does_not_execute_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "erp.yaml", "");
+    let who = ["12345.Admin", "O12345AA", "merge"];
+    let (plan, path, code) = plan_users(dir.path(), &db, "erp", who, "12345.Fresh\n");
+    assert_eq!(code, 0, "merging is decided (P8): {plan}");
+    apply_cmd(&db, &path, "erp")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("apply does not execute `merge`"));
+    assert!(Store::open(&db).unwrap().audit(None).unwrap().is_empty());
+}
