@@ -42,8 +42,11 @@ fn main() {
     last.now = now;
     let mut allowed = Request::new("acme.Olivia", "delete", "acme").target("acme.Uma");
     allowed.now = now;
+    let mut paused = Request::new("12345.Admin", "block", "O12345AA").target("12345.Paused");
+    paused.now = now;
     let cases = [
         ("erp", "erp.yaml", &guest, "a deny by forbid (G7)"),
+        ("erp", "erp.yaml", &paused, "a deny by a built-in rule (Q4: blocking a blocked account)"),
         ("crm", "crm.yaml", &last, "a deny evaluating count(accounts where ...)"),
         ("analytics", "analytics.yaml", &allowed, "an allow"),
     ];

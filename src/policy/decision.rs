@@ -45,6 +45,46 @@ impl Builtin {
     }
 }
 
+/// Why a built-in rule denied, kept as data and put into words only when a
+/// decision is reported: a denial allocates nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum BuiltinReason {
+    /// The target's status does not allow the move (Q4).
+    Status {
+        /// The status the action needs.
+        wanted: crate::directory::model::Status,
+        /// What the action does, in the past tense.
+        verb: &'static str,
+        /// The target's status.
+        status: crate::directory::model::Status,
+    },
+    /// The invitation expired (Q3).
+    Expired(jiff::Timestamp),
+    /// The environment's identity provider is active (Q2).
+    IdpActive,
+    /// Anything else, already in words (rare denials).
+    Text(String),
+}
+
+impl BuiltinReason {
+    /// The reason in words, for `request`.
+    pub(crate) fn render(&self, request: &super::Request) -> String {
+        let who = request.target.as_deref().unwrap_or_default();
+        match self {
+            BuiltinReason::Status { wanted, verb, status } => {
+                let article = if wanted.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                format!("only {article} {wanted} account can be {verb}; `{who}` is {status}")
+            }
+            BuiltinReason::Expired(until) => format!("the invitation of `{who}` expired at {until}"),
+            BuiltinReason::IdpActive => format!(
+                "`{}` uses an active identity provider: users join through it, not by invitation",
+                request.env
+            ),
+            BuiltinReason::Text(text) => text.clone(),
+        }
+    }
+}
+
 /// The outcome of one request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
@@ -52,7 +92,7 @@ pub struct Decision {
     pub(crate) rules: SmallVec<[RuleRef; 4]>,
     /// Built-in reasons (only built-in rules add them; policy rules have
     /// their `because` in the set).
-    pub(crate) builtin_reasons: SmallVec<[String; 1]>,
+    pub(crate) builtin_reasons: SmallVec<[BuiltinReason; 1]>,
     pub(crate) errors: SmallVec<[(RuleRef, EvalError); 1]>,
 }
 

@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 
 use super::ast::{Effect, Expr, Ident, Item, LifecycleEntry};
 use super::compile::{CExpr, Compiler, Const, Scope};
-use super::decision::{Builtin, Decision, DecisionReport, RuleRef, RuleReport};
+use super::decision::{Builtin, BuiltinReason, Decision, DecisionReport, RuleRef, RuleReport};
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::eval::{Context, Held};
 use super::load::{LoadError, Parsed, parse_paths, parse_sources};
@@ -426,7 +426,7 @@ impl PolicySet {
     /// The JSON form of a decision, with rule names, sources and reasons.
     pub fn report(&self, request: &Request, decision: &Decision) -> DecisionReport {
         let mut rules = Vec::with_capacity(decision.rules.len());
-        let mut reasons: Vec<String> = decision.builtin_reasons.iter().cloned().collect();
+        let mut reasons: Vec<String> = decision.builtin_reasons.iter().map(|r| r.render(request)).collect();
         for reference in &decision.rules {
             match reference {
                 RuleRef::Policy(index) => {
@@ -560,47 +560,33 @@ fn home_account<'a>(
 
 /// The built-in rules: moves between statuses (Q3, Q4), invitations against
 /// an active identity provider (Q2), adding a member twice (G10).
-fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, String)> {
+fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, BuiltinReason)> {
     let status = ctx.target.as_ref().map(|t| t.status);
     let who = request.target.as_deref().unwrap_or_default();
-    let needs = |wanted: Status, verb: &str| -> Option<(Builtin, String)> {
+    let needs = |wanted: Status, verb: &'static str| -> Option<(Builtin, BuiltinReason)> {
         let status = status?;
-        (status != wanted).then(|| {
-            let article = if wanted.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-            (
-                Builtin::StatusTransition,
-                format!("only {article} {wanted} account can be {verb}; `{who}` is {status}"),
-            )
-        })
+        (status != wanted)
+            .then_some((Builtin::StatusTransition, BuiltinReason::Status { wanted, verb, status }))
     };
     let idp_active = ctx.environment.identity == IdentityMode::Idp && ctx.environment.idp_active;
+    let text = |builtin, reason: String| Some((builtin, BuiltinReason::Text(reason)));
     match request.action.as_str() {
         "block" => needs(Status::Active, "blocked"),
         "unblock" => needs(Status::Blocked, "unblocked"),
         "resend_invitation" | "revoke_invitation" => needs(Status::Pending, "sent or revoked an invitation"),
         "register" => needs(Status::Pending, "registered").or_else(|| {
             let until = ctx.target.as_ref()?.invited_until?;
-            (ctx.now > until)
-                .then(|| (Builtin::StatusTransition, format!("the invitation of `{who}` expired at {until}")))
+            (ctx.now > until).then_some((Builtin::StatusTransition, BuiltinReason::Expired(until)))
         }),
-        "invite" if idp_active => Some((
-            Builtin::InvitationsOrIdp,
-            format!(
-                "`{}` uses an active identity provider: users join through it, not by invitation",
-                ctx.environment.id
-            ),
-        )),
-        "add_guest" if ctx.target.as_ref().is_some_and(|t| t.env == ctx.environment.id) => Some((
+        "invite" if idp_active => Some((Builtin::InvitationsOrIdp, BuiltinReason::IdpActive)),
+        "add_guest" if ctx.target.as_ref().is_some_and(|t| t.env == ctx.environment.id) => text(
             Builtin::AlreadyMember,
             format!("`{who}` already has an account in `{}`", ctx.environment.id),
-        )),
+        ),
         "invite" => request.emails.iter().find_map(|email| {
             let env = &ctx.environment.id;
             if let Ok(Some(_)) = ctx.entities.account(email, env) {
-                return Some((
-                    Builtin::AlreadyMember,
-                    format!("`{email}` already has an account in `{env}`"),
-                ));
+                return text(Builtin::AlreadyMember, format!("`{email}` already has an account in `{env}`"));
             }
             email_in_use(ctx, email, None)
         }),
@@ -611,7 +597,7 @@ fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, Stri
 
 /// Whether another account of the environment than `owner`'s holds
 /// `email`: addresses are unique per environment, whatever their case (G6).
-fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(Builtin, String)> {
+fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(Builtin, BuiltinReason)> {
     let env = &ctx.environment.id;
     let mut holder = None;
     // A failing lookup leaves the decision to the store's unique index.
@@ -624,7 +610,8 @@ fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(
         ControlFlow::Continue(())
     });
     let holder = holder?;
-    Some((Builtin::EmailInUse, format!("`{email}` is already the address of `{holder}` in `{env}` (G6)")))
+    let reason = format!("`{email}` is already the address of `{holder}` in `{env}` (G6)");
+    Some((Builtin::EmailInUse, BuiltinReason::Text(reason)))
 }
 
 fn digest_sources(sources: &Sources) -> String {

@@ -45,16 +45,27 @@ pub struct SourceFile {
     pub name: String,
     /// The whole text.
     pub text: Arc<str>,
+    /// Byte offsets where lines start: every rule's location is looked up,
+    /// and scanning the text from its start each time made loading a large
+    /// set quadratic.
+    line_starts: Arc<[usize]>,
 }
 
 impl SourceFile {
+    /// A file named `name` with `text`.
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        SourceFile { name: name.into(), text, line_starts }
+    }
+
     /// The 1-based line and column (in characters) of byte `offset`.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        // The number of line starts at or before `offset` is the line.
+        let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
+        let line_start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let col = self.text.get(line_start..offset).map_or(0, |s| s.chars().count()) + 1;
         (line, col)
     }
 }
@@ -74,7 +85,7 @@ impl Sources {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile { name: name.into(), text: text.into() });
+        self.files.push(SourceFile::new(name, text));
         id
     }
 
@@ -102,5 +113,23 @@ impl Sources {
     /// The text a span covers.
     pub fn snippet(&self, span: Span) -> &str {
         self.get(span.file).and_then(|f| f.text.get(span.range())).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns_count_characters_from_one() {
+        let file = SourceFile::new("p.policy", "ab\nçd\n\nx");
+        let at = |offset| file.line_col(offset);
+        assert_eq!(at(0), (1, 1));
+        assert_eq!(at(2), (1, 3), "the newline itself ends line 1");
+        assert_eq!(at(3), (2, 1));
+        assert_eq!(at(5), (2, 2), "ç is one character of two bytes");
+        assert_eq!(at(7), (3, 1));
+        assert_eq!(at(8), (4, 1));
+        assert_eq!(at(99), (4, 2), "past the end clamps to the end");
     }
 }
