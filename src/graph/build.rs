@@ -32,8 +32,9 @@ pub enum Edge {
     In,
     /// asset → asset it depends on.
     Uses,
-    /// table → account, with the number of rows.
-    Refers(u64),
+    /// table → account. The row count stays with the reference (the table
+    /// node's directory index): a payload would double every edge's size.
+    Refers,
 }
 
 /// The graph. Nodes are laid out in directory order (users, then accounts,
@@ -90,7 +91,7 @@ impl ReferenceGraph {
         for (i, reference) in references.iter().enumerate() {
             if let Some(account) = directory.account_index(&reference.user, &reference.env) {
                 let table = graph.add_node(Node::Table(index(i)));
-                graph.add_edge(table, node(accounts_at + account), Edge::Refers(reference.rows));
+                graph.add_edge(table, node(accounts_at + account), Edge::Refers);
             }
         }
         ReferenceGraph { graph, accounts_at, assets_at, accounts: accounts.len(), assets: assets.len() }

@@ -300,11 +300,11 @@ impl<'a> Analyzer<'a> {
             .graph
             .incoming(node)
             .filter_map(|(edge, from)| match (edge, self.graph.node(from)) {
-                (Edge::Refers(rows), Some(Node::Table(i))) => self
+                (Edge::Refers, Some(Node::Table(i))) => self
                     .directory
                     .references()
                     .get(i as usize)
-                    .map(|r| ReferenceCount { table: r.table.clone(), rows }),
+                    .map(|r| ReferenceCount { table: r.table.clone(), rows: r.rows }),
                 _ => None,
             })
             .collect();
