@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .step_by((accounts / impacts).max(1))
         .take(impacts)
-        .map(|a| (a.user.clone(), a.env.clone()))
+        .map(|a| (a.user.to_string(), a.env.to_string()))
         .collect();
     let actor =
         engine.directory().accounts().iter().find(|a| a.has_role("administrator")).map(|a| a.user.clone());

@@ -188,8 +188,8 @@ impl<'a> Operation<'a> {
                 // invited environment as home.
                 if directory.user(self.user).is_none() {
                     out.push(Mutation::CreateUser(User {
-                        id: user,
-                        home: env,
+                        id: user.into(),
+                        home: env.into(),
                         guest_license: false,
                         desktop_access: false,
                         employment_end: None,
@@ -209,8 +209,8 @@ impl<'a> Operation<'a> {
     fn invitation(&self, now: Timestamp, validity: SignedDuration) -> Account {
         let name = self.user.split('@').next().unwrap_or(self.user);
         Account {
-            user: self.user.to_owned(),
-            env: self.env.to_owned(),
+            user: self.user.to_owned().into(),
+            env: self.env.to_owned().into(),
             status: Status::Pending,
             kind: AccountKind::Normal,
             name: name.to_owned(),
@@ -233,8 +233,8 @@ impl<'a> Operation<'a> {
             .ok_or_else(|| self.no_account())?;
         let kind = guest_kind(self.value).unwrap_or(AccountKind::Guest);
         Ok(Account {
-            user: self.user.to_owned(),
-            env: self.env.to_owned(),
+            user: self.user.to_owned().into(),
+            env: self.env.to_owned().into(),
             status: Status::Active,
             kind,
             name: home.name.clone(),

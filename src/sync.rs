@@ -67,8 +67,8 @@ pub fn sync(directory: &Directory) -> SyncReport {
         {
             if guest.name != home.name {
                 report.changes.push(FieldChange {
-                    user: user.id.clone(),
-                    env: guest.env.clone(),
+                    user: user.id.to_string(),
+                    env: guest.env.to_string(),
                     field: "name",
                     from: Some(guest.name.clone()),
                     to: Some(home.name.clone()),
@@ -87,14 +87,14 @@ pub fn sync(directory: &Directory) -> SyncReport {
             });
             match held {
                 Some((email, holder)) => report.conflicts.push(Conflict {
-                    user: user.id.clone(),
-                    env: guest.env.clone(),
+                    user: user.id.to_string(),
+                    env: guest.env.to_string(),
                     email: email.clone(),
                     held_by: holder.to_owned(),
                 }),
                 None => report.changes.push(FieldChange {
-                    user: user.id.clone(),
-                    env: guest.env.clone(),
+                    user: user.id.to_string(),
+                    env: guest.env.to_string(),
                     field: "email",
                     from: guest.email.clone(),
                     to: home.email.clone(),

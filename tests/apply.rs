@@ -262,7 +262,7 @@ proptest! {
         let engine = Engine::new(block_set(), store.load().unwrap());
         let plan = engine
             .plan(&PlanRequest {
-                actor,
+                actor: actor.to_string(),
                 action: Some("block".into()),
                 targets: Targets::Where("target.kind != \"anonymous\"".into()),
                 env: None,

@@ -51,7 +51,7 @@ fn memoized_reassigners_equal_a_decision_per_actor_d7() {
                 r.asset = Some(asset.id.to_string());
                 engine.policies().decide(&r, directory).unwrap().allowed()
             })
-            .map(|a| a.user.clone())
+            .map(|a| a.user.to_string())
             .collect();
         assert_eq!(listed.reassigners, brute, "{}", asset.id);
     }
@@ -97,7 +97,7 @@ proptest! {
         let set = PolicySet::load(&[root().join("policies/analytics")]).unwrap().set;
         let engine = Engine::new(set, directory);
         let targets: Vec<(String, String)> =
-            engine.directory().accounts().iter().map(|a| (a.user.clone(), a.env.clone())).collect();
+            engine.directory().accounts().iter().map(|a| (a.user.to_string(), a.env.to_string())).collect();
         for (user, env) in targets {
             let impact = engine.impact(&ImpactQuery { actor: None, action: "delete", user: &user, env: &env }).unwrap();
             let reach = reachable(&engine, &user, &env);
@@ -159,7 +159,7 @@ fn impact_json_has_the_documented_keys() {
 fn a_batch_equals_impacts_one_by_one() {
     let engine = engine("policies/analytics", "examples/analytics.yaml");
     let accounts: Vec<(String, String)> =
-        engine.directory().accounts().iter().map(|a| (a.user.clone(), a.env.clone())).collect();
+        engine.directory().accounts().iter().map(|a| (a.user.to_string(), a.env.to_string())).collect();
     let queries: Vec<ImpactQuery<'_>> = accounts
         .iter()
         .map(|(user, env)| ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user, env })

@@ -116,7 +116,7 @@ fn decisions_through_the_store_equal_decisions_in_memory() {
         PolicySet::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/analytics")])
             .unwrap()
             .set;
-    let users: Vec<String> = memory.users().iter().map(|u| u.id.clone()).collect();
+    let users: Vec<String> = memory.users().iter().map(|u| u.id.to_string()).collect();
     let mut compared = 0;
     for actor in &users {
         for target in &users {

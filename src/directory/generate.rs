@@ -79,8 +79,8 @@ pub fn generate(options: GenerateOptions) -> Directory {
         user_no += 1;
         let guest = rng.chance(3);
         parts.users.push(User {
-            id: id.clone(),
-            home: format!("O{license}AA"),
+            id: id.clone().into(),
+            home: format!("O{license}AA").into(),
             guest_license: guest,
             desktop_access: guest || rng.chance(50),
             employment_end: rng
@@ -119,8 +119,8 @@ pub fn generate(options: GenerateOptions) -> Directory {
                 list.push(parts.accounts.len());
             }
             parts.accounts.push(Account {
-                user: id.clone(),
-                env: env.id.clone(),
+                user: id.clone().into(),
+                env: env.id.clone().into(),
                 status,
                 kind,
                 name: format!("User {user_no}"),
@@ -211,8 +211,8 @@ fn assets(parts: &mut DirectoryParts, per_env: &[Vec<usize>], rng: &mut Rng) {
             for (table, percent) in [("journal_entries", 60), ("invoices", 30)] {
                 if rng.chance(percent) {
                     parts.references.push(Reference {
-                        table: table.to_owned(),
-                        env: env_id.clone(),
+                        table: table.to_owned().into(),
+                        env: env_id.clone().into(),
                         user: user.clone(),
                         rows: 1 + rng.below(500) as u64,
                     });
@@ -226,7 +226,7 @@ fn asset(
     id: String,
     kind: AssetKind,
     env: &str,
-    owner: Option<String>,
+    owner: Option<Id>,
     space: Option<&String>,
     uses: Vec<String>,
     space_type: Option<SpaceType>,
@@ -235,7 +235,7 @@ fn asset(
         id: id.into(),
         kind,
         env: env.into(),
-        owner: owner.map(Id::from),
+        owner,
         space_type,
         space: space.map(|s| Id::from(s.as_str())),
         uses: uses.into_iter().map(Id::from).collect(),

@@ -184,9 +184,9 @@ pub struct Environment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// Unique id, `<license>.<code>` by convention (G2).
-    pub id: String,
+    pub id: Id,
     /// Where name and e-mail are mastered (G5, G7).
-    pub home: String,
+    pub home: Id,
     /// May work in customers' environments as a guest (G1, G4).
     pub guest_license: bool,
     /// Has desktop-client access in the home environment (G9).
@@ -203,9 +203,9 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     /// The user this account belongs to.
-    pub user: String,
+    pub user: Id,
     /// The environment it lives in.
-    pub env: String,
+    pub env: Id,
     /// pending, active or blocked.
     pub status: Status,
     /// normal, system, guest or anonymous.
@@ -259,11 +259,11 @@ pub struct Asset {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reference {
     /// The table, for example `journal_entries`.
-    pub table: String,
+    pub table: Id,
     /// The environment the table lives in.
-    pub env: String,
+    pub env: Id,
     /// The user the records refer to.
-    pub user: String,
+    pub user: Id,
     /// How many rows refer to the user.
     pub rows: u64,
 }

@@ -410,9 +410,9 @@ impl Store {
             .map_err(e)?;
         parts.references = collect(&mut stmt, |r| {
             Ok(Reference {
-                table: r.get(0)?,
-                env: r.get(1)?,
-                user: r.get(2)?,
+                table: id(r, 0)?,
+                env: id(r, 1)?,
+                user: id(r, 2)?,
                 rows: r.get::<_, i64>(3)?.max(0) as u64,
             })
         })
@@ -626,8 +626,8 @@ impl ImportFailure {
 /// Inserts a user; the statement is cached, so a whole import prepares it once.
 fn insert_user(tx: &rusqlite::Transaction<'_>, u: &User) -> rusqlite::Result<usize> {
     tx.prepare_cached("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![
-        u.id,
-        u.home,
+        u.id.as_str(),
+        u.home.as_str(),
         u.guest_license,
         u.desktop_access,
         u.employment_end.map(|d| d.to_string()),
@@ -640,8 +640,8 @@ fn insert_user(tx: &rusqlite::Transaction<'_>, u: &User) -> rusqlite::Result<usi
 fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Result<usize> {
     tx.prepare_cached("INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(
         params![
-            a.user,
-            a.env,
+            a.user.as_str(),
+            a.env.as_str(),
             a.status.as_str(),
             a.kind.as_str(),
             a.name,
@@ -701,7 +701,12 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
     let mut references = prepare("INSERT INTO record_references VALUES (?1, ?2, ?3, ?4)")?;
     for r in directory.references() {
         references
-            .execute(params![r.table, r.env, r.user, i64::try_from(r.rows).unwrap_or(i64::MAX)])
+            .execute(params![
+                r.table.as_str(),
+                r.env.as_str(),
+                r.user.as_str(),
+                i64::try_from(r.rows).unwrap_or(i64::MAX)
+            ])
             .map_err(fail(format!("the references of `{}` in `{}`", r.user, r.env)))?;
     }
     Ok(())
@@ -742,8 +747,8 @@ fn environment_row(r: &Row<'_>) -> rusqlite::Result<Environment> {
 fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let end: Option<String> = r.get(4)?;
     Ok(User {
-        id: r.get(0)?,
-        home: r.get(1)?,
+        id: id(r, 0)?,
+        home: id(r, 1)?,
         guest_license: r.get(2)?,
         desktop_access: r.get(3)?,
         employment_end: end.map(|d| d.parse::<Date>().map_err(|e| corrupt(e.to_string()))).transpose()?,
@@ -756,8 +761,8 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let roles: String = r.get(6)?;
     let until: Option<String> = r.get(8)?;
     Ok(Account {
-        user: r.get(0)?,
-        env: r.get(1)?,
+        user: id(r, 0)?,
+        env: id(r, 1)?,
         status: vocab(r.get(2)?, Status::parse)?,
         kind: vocab(r.get(3)?, AccountKind::parse)?,
         name: r.get(4)?,

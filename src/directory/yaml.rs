@@ -205,7 +205,7 @@ impl Checker<'_> {
         for user in &raw.users {
             self.user(user, &env_ids, &mut user_seen, &mut emails, &mut parts);
         }
-        let accounts: HashSet<(String, String)> =
+        let accounts: HashSet<(Id, Id)> =
             parts.accounts.iter().map(|a| (a.user.clone(), a.env.clone())).collect();
         let mut asset_seen = Seen::new();
         for asset in &raw.assets {
@@ -331,8 +331,8 @@ impl Checker<'_> {
         }
         let (true, Some(home)) = (unique, home) else { return };
         parts.users.push(User {
-            id,
-            home,
+            id: id.into(),
+            home: home.into(),
             guest_license: user.guest_license,
             desktop_access: user.desktop_access,
             employment_end,
@@ -412,8 +412,8 @@ impl Checker<'_> {
         roles.sort_unstable();
         roles.dedup();
         Some(Account {
-            user: user.to_owned(),
-            env,
+            user: user.to_owned().into(),
+            env: env.into(),
             status,
             kind,
             name: account.name.clone().unwrap_or_else(|| user.to_owned()),
@@ -429,7 +429,7 @@ impl Checker<'_> {
         &mut self,
         raw: &Spanned<RawAsset>,
         env_ids: &[String],
-        accounts: &HashSet<(String, String)>,
+        accounts: &HashSet<(Id, Id)>,
         seen: &mut Seen,
     ) -> Option<Asset> {
         let asset = &raw.value;
@@ -477,7 +477,7 @@ impl Checker<'_> {
         let owner = match &asset.owner {
             Some(owner) => {
                 let user = owner.value.text();
-                if !accounts.contains(&(user.clone(), env.clone())) {
+                if !accounts.contains(&(Id::from(user.as_str()), Id::from(env.as_str()))) {
                     let span = self.span(owner);
                     self.report(
                         "owner-without-account",
@@ -613,14 +613,10 @@ impl Checker<'_> {
         }
     }
 
-    fn reference(
-        &mut self,
-        raw: &Spanned<RawReference>,
-        accounts: &HashSet<(String, String)>,
-    ) -> Option<Reference> {
+    fn reference(&mut self, raw: &Spanned<RawReference>, accounts: &HashSet<(Id, Id)>) -> Option<Reference> {
         let r = &raw.value;
         let (user, env) = (r.user.value.text(), r.env.value.text());
-        if !accounts.contains(&(user.clone(), env.clone())) {
+        if !accounts.contains(&(Id::from(user.as_str()), Id::from(env.as_str()))) {
             let span = self.span(&r.user);
             self.error(
                 "reference-without-account",
@@ -630,7 +626,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(Reference { table: r.table.clone(), env, user, rows: r.rows })
+        Some(Reference { table: r.table.clone().into(), env: env.into(), user: user.into(), rows: r.rows })
     }
 
     fn date(&mut self, raw: &Spanned<Scalar>) -> Option<Date> {

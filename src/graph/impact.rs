@@ -304,7 +304,7 @@ impl<'a> Analyzer<'a> {
                     .directory
                     .references()
                     .get(i as usize)
-                    .map(|r| ReferenceCount { table: r.table.clone(), rows: r.rows }),
+                    .map(|r| ReferenceCount { table: r.table.to_string(), rows: r.rows }),
                 _ => None,
             })
             .collect();
@@ -358,12 +358,12 @@ impl<'a> Analyzer<'a> {
     /// Active member accounts of the environment, the target excluded
     /// (anonymous accounts are not members and own nothing, D2).
     fn candidates(&self, account: &Account) -> Candidates {
-        Candidates { members: self.members_of(&account.env), except: account.user.clone() }
+        Candidates { members: self.members_of(&account.env), except: account.user.to_string() }
     }
 
     fn members_of(&self, env: &str) -> Arc<[String]> {
         let compute = || -> Arc<[String]> {
-            self.directory.accounts_in(env).filter(|a| is_member(a)).map(|a| a.user.clone()).collect()
+            self.directory.accounts_in(env).filter(|a| is_member(a)).map(|a| a.user.to_string()).collect()
         };
         let Ok(mut cache) = self.members.members.lock() else { return compute() };
         if let Some(known) = cache.get(env) {

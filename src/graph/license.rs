@@ -50,8 +50,11 @@ impl LicenseIndex {
         let mut counting: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
         for account in directory.accounts().iter().filter(|a| a.status == Status::Active) {
             if let Some(license) = license_of(directory, account) {
-                *counting.entry(license.to_owned()).or_default().entry(account.user.clone()).or_default() +=
-                    1;
+                *counting
+                    .entry(license.to_owned())
+                    .or_default()
+                    .entry(account.user.to_string())
+                    .or_default() += 1;
             }
         }
         LicenseIndex { counting }
@@ -99,7 +102,7 @@ impl LicenseIndex {
             let Some(account) = account else { return };
             let Some(license) = license_of(directory, account) else { return };
             let active = i64::from(account.status == Status::Active);
-            *delta.entry(license.to_owned()).or_default().entry(account.user.clone()).or_default() +=
+            *delta.entry(license.to_owned()).or_default().entry(account.user.to_string()).or_default() +=
                 sign * active;
         };
         for (before, after) in changes {

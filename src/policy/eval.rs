@@ -187,8 +187,8 @@ impl<'a> Context<'a> {
     /// The user id an expression names: an account's user, or a string.
     pub fn user_id(&self, expr: &CExpr) -> Eval<Option<String>> {
         Ok(match self.eval(expr)? {
-            Value::Entity(Ent::Account(a)) => Some(a.user.clone()),
-            Value::Entity(Ent::User(u)) => Some(u.id.clone()),
+            Value::Entity(Ent::Account(a)) => Some(a.user.to_string()),
+            Value::Entity(Ent::User(u)) => Some(u.id.to_string()),
             value => as_str(&value).map(str::to_owned),
         })
     }

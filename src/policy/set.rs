@@ -555,7 +555,7 @@ fn home_account<'a>(
     }
     entities
         .account(user, &found.home)?
-        .ok_or_else(|| RequestError::NoAccount { user: user.to_owned(), env: found.home.clone() })
+        .ok_or_else(|| RequestError::NoAccount { user: user.to_owned(), env: found.home.to_string() })
 }
 
 /// The built-in rules: moves between statuses (Q3, Q4), invitations against
