@@ -21,7 +21,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +41,7 @@ pub struct Engine {
     graph: OnceLock<(ReferenceGraph, LicenseIndex)>,
     /// Who may reassign assets, per environment and asset signature (see
     /// [`PolicySet::asset_signature`]): computed once, shared by every impact.
-    reassigners: Mutex<HashMap<(String, String), Vec<String>>>,
+    reassigners: Mutex<HashMap<(String, String), Arc<[String]>>>,
     /// Active members per environment, shared by every impact.
     members: MemberCache,
 }
@@ -322,7 +322,7 @@ impl Authorizer for PolicyAuthorizer<'_> {
         self.engine.policies.default_owner(asset.kind, &request, self.over.directory)
     }
 
-    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Vec<String> {
+    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Arc<[String]> {
         let now = self.base.now.unwrap_or_else(jiff::Timestamp::now);
         let policies = &self.engine.policies;
         let directory = self.over.directory;
@@ -349,7 +349,7 @@ impl Authorizer for PolicyAuthorizer<'_> {
         let eligible = |actor: &str| {
             directory.account(actor, &asset.env).is_some_and(|a| policies.may_permit("reassign", a))
         };
-        let found: Vec<String> = actors.iter().filter(|a| eligible(a) && decide(a)).cloned().collect();
+        let found: Arc<[String]> = actors.iter().filter(|a| eligible(a) && decide(a)).cloned().collect();
         if let Ok(mut memo) = self.engine.reassigners.lock() {
             memo.insert(key, found.clone());
         }

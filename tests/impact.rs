@@ -53,7 +53,7 @@ fn memoized_reassigners_equal_a_decision_per_actor_d7() {
             })
             .map(|a| a.user.to_string())
             .collect();
-        assert_eq!(listed.reassigners, brute, "{}", asset.id);
+        assert_eq!(listed.reassigners.to_vec(), brute, "{}", asset.id);
     }
 }
 
@@ -63,7 +63,7 @@ fn reassigners_follow_space_types_d7() {
     let impact = engine
         .impact(&ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user: "acme.Leo", env: "acme" })
         .unwrap();
-    let of = |id: &str| impact.reassign.iter().find(|r| r.asset == id).unwrap().reassigners.clone();
+    let of = |id: &str| impact.reassign.iter().find(|r| r.asset == id).unwrap().reassigners.to_vec();
     assert_eq!(of("app-forecast"), ["acme.Olivia", "acme.Anders"]); // shared space: analytics admins too
     assert_eq!(of("dc-warehouse"), ["acme.Olivia", "acme.Dana"]); // data space: data admins too
     assert_eq!(of("space-leo"), ["acme.Olivia"]); // personal space: main admins only

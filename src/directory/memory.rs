@@ -9,7 +9,8 @@ use std::sync::RwLock;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::entities::{Entities, Lookup, LookupError};
-use super::model::{Account, Asset, Environment, Id, Reference, User};
+use super::index::{Groups, IdIndex};
+use super::model::{Account, Asset, Environment, Reference, User};
 
 /// All entities of a directory, with indexes by id.
 ///
@@ -23,13 +24,13 @@ pub struct Directory {
     accounts: Vec<Account>,
     assets: Vec<Asset>,
     references: Vec<Reference>,
-    env_index: HashMap<Id, usize>,
-    user_index: HashMap<Id, usize>,
-    asset_index: HashMap<Id, usize>,
-    /// Per user (same order as `users`): indexes into `accounts`.
-    accounts_by_user: Vec<Vec<usize>>,
-    /// Per environment (same order as `environments`): indexes into `accounts`.
-    accounts_by_env: Vec<Vec<usize>>,
+    env_index: IdIndex,
+    user_index: IdIndex,
+    asset_index: IdIndex,
+    /// Per user (same order as `users`): positions in `accounts`.
+    accounts_by_user: Groups,
+    /// Per environment (same order as `environments`): positions in `accounts`.
+    accounts_by_env: Groups,
     /// Counts remembered for decisions ([`Entities::remember_count`]): the
     /// directory never changes, so a count per condition and environment
     /// stays true.
@@ -78,22 +79,16 @@ impl Directory {
             account.roles.sort_unstable();
             account.roles.dedup();
         }
-        let env_index = index_by(&environments, |e| e.id.as_str());
-        let user_index = index_by(&users, |u| u.id.as_str());
-        let asset_index = index_by(&assets, |a| a.id.as_str());
-        let mut accounts_by_user = vec![Vec::new(); users.len()];
-        let mut accounts_by_env = vec![Vec::new(); environments.len()];
-        for (i, account) in accounts.iter().enumerate() {
-            if let Some(list) =
-                user_index.get(account.user.as_str()).and_then(|&u| accounts_by_user.get_mut(u))
-            {
-                list.push(i);
-            }
-            if let Some(list) = env_index.get(account.env.as_str()).and_then(|&e| accounts_by_env.get_mut(e))
-            {
-                list.push(i);
-            }
-        }
+        let env_index = IdIndex::build(&environments, env_id);
+        let user_index = IdIndex::build(&users, user_id);
+        let asset_index = IdIndex::build(&assets, asset_id);
+        let account = |i: usize| accounts.get(i);
+        let accounts_by_user = Groups::build(users.len(), accounts.len(), |i| {
+            user_index.get(&users, user_id, account(i)?.user.as_str())
+        });
+        let accounts_by_env = Groups::build(environments.len(), accounts.len(), |i| {
+            env_index.get(&environments, env_id, account(i)?.env.as_str())
+        });
         Directory {
             environments,
             users,
@@ -147,17 +142,17 @@ impl Directory {
 
     /// The environment with this id.
     pub fn environment(&self, id: &str) -> Option<&Environment> {
-        self.env_index.get(id).and_then(|&i| self.environments.get(i))
+        self.env_position(id).and_then(|i| self.environments.get(i))
     }
 
     /// The user with this id.
     pub fn user(&self, id: &str) -> Option<&User> {
-        self.user_index.get(id).and_then(|&i| self.users.get(i))
+        self.user_index(id).and_then(|i| self.users.get(i))
     }
 
     /// The asset with this id.
     pub fn asset(&self, id: &str) -> Option<&Asset> {
-        self.asset_index.get(id).and_then(|&i| self.assets.get(i))
+        self.asset_index(id).and_then(|i| self.assets.get(i))
     }
 
     /// The account of `user` in `env`. A user has a handful of accounts, so
@@ -168,29 +163,29 @@ impl Directory {
 
     /// The position in [`accounts`](Self::accounts) of the account of `user` in `env`.
     pub fn account_index(&self, user: &str, env: &str) -> Option<usize> {
-        let list = self.user_index.get(user).and_then(|&u| self.accounts_by_user.get(u))?;
-        list.iter().copied().find(|&i| self.accounts.get(i).is_some_and(|a| a.env == env))
+        let list = self.accounts_by_user.of(self.user_index(user)?);
+        list.iter().map(|&i| i as usize).find(|&i| self.accounts.get(i).is_some_and(|a| a.env == env))
     }
 
     /// The position in [`users`](Self::users) of user `id`.
     pub fn user_index(&self, id: &str) -> Option<usize> {
-        self.user_index.get(id).copied()
+        self.user_index.get(&self.users, user_id, id)
     }
 
     /// The position in [`assets`](Self::assets) of asset `id`.
     pub fn asset_index(&self, id: &str) -> Option<usize> {
-        self.asset_index.get(id).copied()
+        self.asset_index.get(&self.assets, asset_id, id)
     }
 
     /// Every account of `user`, in load order.
     pub fn accounts_of<'a>(&'a self, user: &str) -> impl Iterator<Item = &'a Account> + 'a {
-        let list = self.user_index.get(user).and_then(|&u| self.accounts_by_user.get(u));
+        let list = self.user_index(user).map(|u| self.accounts_by_user.of(u));
         self.pick(list)
     }
 
     /// Every account of environment `env`, in load order.
     pub fn accounts_in<'a>(&'a self, env: &str) -> impl Iterator<Item = &'a Account> + 'a {
-        let list = self.env_index.get(env).and_then(|&e| self.accounts_by_env.get(e));
+        let list = self.env_position(env).map(|e| self.accounts_by_env.of(e));
         self.pick(list)
     }
 
@@ -203,13 +198,25 @@ impl Directory {
         self.references.iter().filter(move |r| r.user == user && r.env == env)
     }
 
-    fn pick<'a>(&'a self, list: Option<&'a Vec<usize>>) -> impl Iterator<Item = &'a Account> + 'a {
-        list.into_iter().flatten().filter_map(|&i| self.accounts.get(i))
+    fn pick<'a>(&'a self, list: Option<&'a [u32]>) -> impl Iterator<Item = &'a Account> + 'a {
+        list.into_iter().flatten().filter_map(|&i| self.accounts.get(i as usize))
+    }
+
+    fn env_position(&self, id: &str) -> Option<usize> {
+        self.env_index.get(&self.environments, env_id, id)
     }
 }
 
-fn index_by<T>(items: &[T], key: impl Fn(&T) -> &str) -> HashMap<Id, usize> {
-    items.iter().enumerate().map(|(i, item)| (Id::from(key(item)), i)).collect()
+fn env_id(e: &Environment) -> &str {
+    &e.id
+}
+
+fn user_id(u: &User) -> &str {
+    &u.id
+}
+
+fn asset_id(a: &Asset) -> &str {
+    &a.id
 }
 
 impl Entities for Directory {
@@ -243,14 +250,14 @@ impl Entities for Directory {
     }
 
     fn remembered_count(&self, key: u64, env: &str) -> Option<i64> {
-        let env = *self.env_index.get(env)?;
+        let env = self.env_position(env)?;
         self.counts.0.read().ok()?.get(&(key, env)).copied()
     }
 
     fn remember_count(&self, key: u64, env: &str, count: i64) {
         // A poisoned lock only means another thread panicked while
         // inserting: the count is then simply computed again next time.
-        if let (Some(&env), Ok(mut counts)) = (self.env_index.get(env), self.counts.0.write()) {
+        if let (Some(env), Ok(mut counts)) = (self.env_position(env), self.counts.0.write()) {
             counts.insert((key, env), count);
         }
     }

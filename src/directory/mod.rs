@@ -9,6 +9,7 @@ mod entities;
 mod error;
 pub mod export;
 pub mod generate;
+mod index;
 mod memory;
 pub mod model;
 pub mod store;

@@ -23,7 +23,7 @@ pub trait Authorizer {
     fn may_act(&self, actor: &str, action: &str, target: &str, env: &str) -> bool;
     /// Which of the `actors` (user ids of the asset's environment) may
     /// reassign `asset`.
-    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Vec<String>;
+    fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Arc<[String]>;
     /// The default new owner the lifecycle block of `action` names for `asset`.
     fn default_owner(&self, action: &str, asset: &crate::directory::model::Asset) -> Option<String>;
 }
@@ -105,8 +105,9 @@ pub struct Reassignment {
     pub kind: String,
     /// Who may take it: active members of the environment, the target excluded.
     pub candidates: Candidates,
-    /// Who may reassign it, as the policy says (D7).
-    pub reassigners: Vec<String>,
+    /// Who may reassign it, as the policy says (D7); one list shared by
+    /// every asset the policy treats alike.
+    pub reassigners: Arc<[String]>,
     /// The new owner the lifecycle block names (`reassign to ...`), if any;
     /// `apply` uses it when no other is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -378,7 +379,7 @@ impl<'a> Analyzer<'a> {
         &self,
         asset: &crate::directory::model::Asset,
         authorizer: &dyn Authorizer,
-    ) -> Vec<String> {
+    ) -> Arc<[String]> {
         // The members are the environment's, shared by every impact: an
         // authorizer that remembers its answers never walks them again.
         authorizer.reassigners(asset, &self.members_of(&asset.env))

@@ -1,0 +1,112 @@
+//! Compact indexes for the in-memory directory. At a million accounts and
+//! four million assets, an index that copies every id, or a `Vec` per user,
+//! costs more memory than the entities it points into.
+
+use std::hash::BuildHasher as _;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+
+/// Positions of entities by id. The table holds only positions; ids are
+/// read from the entities themselves, so none is stored twice.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IdIndex {
+    table: HashTable<u32>,
+}
+
+impl IdIndex {
+    /// Indexes `items` by `id`; of two items with one id, the last wins.
+    pub(crate) fn build<T>(items: &[T], id: impl Fn(&T) -> &str) -> Self {
+        let mut table = HashTable::with_capacity(items.len());
+        let hash = |text: &str| FxBuildHasher.hash_one(text);
+        let id_at = |position: u32| items.get(position as usize).map(&id);
+        for (position, item) in items.iter().enumerate() {
+            let Ok(position) = u32::try_from(position) else { break };
+            let key = id(item);
+            let same = |p: &u32| id_at(*p) == Some(key);
+            match table.find_mut(hash(key), same) {
+                Some(existing) => *existing = position,
+                None => {
+                    table.insert_unique(hash(key), position, |p: &u32| hash(id_at(*p).unwrap_or_default()));
+                }
+            }
+        }
+        IdIndex { table }
+    }
+
+    /// The position of the item whose `id` is `key`.
+    pub(crate) fn get<T>(&self, items: &[T], id: impl Fn(&T) -> &str, key: &str) -> Option<usize> {
+        let found = self.table.find(FxBuildHasher.hash_one(key), |&p| {
+            items.get(p as usize).is_some_and(|item| id(item) == key)
+        });
+        found.map(|&p| p as usize)
+    }
+}
+
+/// Members of numbered groups (the accounts of each user, of each
+/// environment), stored flat: one offset per group and one list of members.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Groups {
+    /// `members[starts[g]..starts[g + 1]]` are the members of group `g`.
+    starts: Vec<u32>,
+    members: Vec<u32>,
+}
+
+impl Groups {
+    /// `groups` groups; `member_of(i)` says which group item `i` is in, if any.
+    pub(crate) fn build(groups: usize, items: usize, member_of: impl Fn(usize) -> Option<usize>) -> Self {
+        let mut starts = vec![0u32; groups + 1];
+        for group in (0..items).filter_map(&member_of) {
+            if let Some(count) = starts.get_mut(group + 1) {
+                *count += 1;
+            }
+        }
+        for g in 1..starts.len() {
+            let before = starts.get(g - 1).copied().unwrap_or(0);
+            if let Some(start) = starts.get_mut(g) {
+                *start += before;
+            }
+        }
+        let mut members = vec![0u32; starts.last().copied().unwrap_or(0) as usize];
+        let mut next = starts.clone();
+        for item in 0..items {
+            let Some(slot) = member_of(item).and_then(|g| next.get_mut(g)) else { continue };
+            if let (Some(place), Ok(item)) = (members.get_mut(*slot as usize), u32::try_from(item)) {
+                *place = item;
+            }
+            *slot += 1;
+        }
+        Groups { starts, members }
+    }
+
+    /// The members of `group`, in item order.
+    pub(crate) fn of(&self, group: usize) -> &[u32] {
+        let (Some(&start), Some(&end)) = (self.starts.get(group), self.starts.get(group + 1)) else {
+            return &[];
+        };
+        self.members.get(start as usize..end as usize).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_found_without_being_copied_and_the_last_duplicate_wins() {
+        let items = ["a", "b", "c", "b"];
+        let index = IdIndex::build(&items, |s| s);
+        assert_eq!(index.get(&items, |s| s, "a"), Some(0));
+        assert_eq!(index.get(&items, |s| s, "b"), Some(3));
+        assert_eq!(index.get(&items, |s| s, "z"), None);
+    }
+
+    #[test]
+    fn groups_keep_item_order_and_skip_the_ungrouped() {
+        let group_of = [Some(1), None, Some(0), Some(1), Some(7)];
+        let groups = Groups::build(2, group_of.len(), |i| group_of[i].filter(|&g| g < 2));
+        assert_eq!(groups.of(0), [2]);
+        assert_eq!(groups.of(1), [0, 3]);
+        assert_eq!(groups.of(2), [] as [u32; 0]);
+    }
+}
