@@ -41,10 +41,13 @@ pub struct Engine {
     graph: OnceLock<(ReferenceGraph, LicenseIndex)>,
     /// Who may reassign assets, per environment and asset signature (see
     /// [`PolicySet::asset_signature`]): computed once, shared by every impact.
-    reassigners: Mutex<HashMap<(String, String), Arc<[String]>>>,
+    reassigners: Mutex<HashMap<ReassignerKey, Arc<[String]>>>,
     /// Active members per environment, shared by every impact.
     members: MemberCache,
 }
+
+/// An environment and an asset signature: assets alike for the policy.
+type ReassignerKey = (String, String);
 
 /// A decision with, for actions that change an account, what it would do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
