@@ -716,31 +716,39 @@ fn json(attrs: &Attrs) -> String {
     serde_json::to_string(attrs).unwrap_or_else(|_| "{}".into())
 }
 
-fn attrs(text: String) -> rusqlite::Result<Attrs> {
+/// A text column, borrowed from the row: decoding a million rows should
+/// not allocate a `String` per column only to parse it.
+fn text<'r>(r: &'r Row<'_>, column: usize) -> rusqlite::Result<&'r str> {
+    Ok(r.get_ref(column)?.as_str()?)
+}
+
+fn attrs(r: &Row<'_>, column: usize) -> rusqlite::Result<Attrs> {
+    let text = text(r, column)?;
     // Most entities have none: skip the JSON parser for them.
     if text == "{}" {
         return Ok(Attrs::new());
     }
-    serde_json::from_str(&text).map_err(|e| corrupt(format!("attrs: {e}")))
+    serde_json::from_str(text).map_err(|e| corrupt(format!("attrs: {e}")))
 }
 
 fn corrupt(what: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
 }
 
-fn vocab<T>(text: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    parse(&text).ok_or_else(|| corrupt(format!("unknown value `{text}`")))
+fn vocab<T>(r: &Row<'_>, column: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text = text(r, column)?;
+    parse(text).ok_or_else(|| corrupt(format!("unknown value `{text}`")))
 }
 
 fn environment_row(r: &Row<'_>) -> rusqlite::Result<Environment> {
     Ok(Environment {
         id: r.get(0)?,
         license: r.get(1)?,
-        kind: vocab(r.get(2)?, EnvKind::parse)?,
-        identity: vocab(r.get(3)?, IdentityMode::parse)?,
+        kind: vocab(r, 2, EnvKind::parse)?,
+        identity: vocab(r, 3, IdentityMode::parse)?,
         idp_active: r.get(4)?,
         anonymous_access: r.get(5)?,
-        attrs: attrs(r.get(6)?)?,
+        attrs: attrs(r, 6)?,
     })
 }
 
@@ -753,44 +761,46 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
         desktop_access: r.get(3)?,
         employment_end: end.map(|d| d.parse::<Date>().map_err(|e| corrupt(e.to_string()))).transpose()?,
         idp_subject: r.get(5)?,
-        attrs: attrs(r.get(6)?)?,
+        attrs: attrs(r, 6)?,
     })
 }
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
-    let roles: String = r.get(6)?;
-    let until: Option<String> = r.get(8)?;
+    let roles = text(r, 6)?;
+    let until = r.get_ref(8)?.as_str_or_null()?;
     Ok(Account {
         user: id(r, 0)?,
         env: id(r, 1)?,
-        status: vocab(r.get(2)?, Status::parse)?,
-        kind: vocab(r.get(3)?, AccountKind::parse)?,
+        status: vocab(r, 2, Status::parse)?,
+        kind: vocab(r, 3, AccountKind::parse)?,
         name: r.get(4)?,
         email: r.get(5)?,
         roles: if roles == "[]" {
             Vec::new()
         } else {
-            serde_json::from_str(&roles).map_err(|e| corrupt(format!("roles: {e}")))?
+            serde_json::from_str(roles).map_err(|e| corrupt(format!("roles: {e}")))?
         },
         portal: r.get(7)?,
         invited_until: until
             .map(|t| t.parse::<Timestamp>().map_err(|e| corrupt(e.to_string())))
             .transpose()?,
-        attrs: attrs(r.get(9)?)?,
+        attrs: attrs(r, 9)?,
     })
 }
 
 fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
-    let space_type: Option<String> = r.get(4)?;
+    let space_type = r.get_ref(4)?.as_str_or_null()?;
     Ok(Asset {
         id: id(r, 0)?,
-        kind: vocab(r.get(1)?, AssetKind::parse)?,
+        kind: vocab(r, 1, AssetKind::parse)?,
         env: id(r, 2)?,
         owner: optional_id(r, 3)?,
-        space_type: space_type.map(|t| vocab(t, SpaceType::parse)).transpose()?,
+        space_type: space_type
+            .map(|t| SpaceType::parse(t).ok_or_else(|| corrupt(format!("unknown value `{t}`"))))
+            .transpose()?,
         space: optional_id(r, 5)?,
         uses: Vec::new(),
-        attrs: attrs(r.get(6)?)?,
+        attrs: attrs(r, 6)?,
         disabled: r.get(7)?,
     })
 }
