@@ -4,12 +4,19 @@
 //! of deleting 100,000 accounts computed in one batch, and peak memory of
 //! the analysis alone (as `steward impact` on the database would use).
 //!
-//! Run: `cargo bench --bench scale` (release build).
+//! Run: `cargo bench --bench scale` (release build). `STEWARD_SCALE_DB=PATH`
+//! keeps the generated database at PATH, and when PATH exists analyses it
+//! without generating again (for profiling the load and the analysis).
 
 use std::path::Path;
 use std::time::Instant;
 
 use steward::Engine;
+
+// The allocator of the `steward` binary, so that the figures are those of
+// `steward impact` on the database.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use steward::directory::generate::{GenerateOptions, generate};
 use steward::directory::store::{ImportOptions, Store};
 use steward::graph::{ImpactQuery, ReferenceGraph};
@@ -37,12 +44,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let accounts: usize =
         std::env::var("STEWARD_SCALE_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let impacts: usize = (accounts / 10).max(1);
     if let Some(db) = std::env::var_os(ANALYSE) {
-        return analyse(Path::new(&db), accounts, impacts);
+        return analyse(Path::new(&db));
     }
     let dir = tempfile::tempdir()?;
-    let db = dir.path().join("scale.db");
+    let db = match std::env::var_os("STEWARD_SCALE_DB") {
+        Some(kept) if Path::new(&kept).exists() => return analyse_in_child(Path::new(&kept)),
+        Some(kept) => kept.into(),
+        None => dir.path().join("scale.db"),
+    };
 
     let t = Instant::now();
     let generated = generate(GenerateOptions { accounts, seed: 42 });
@@ -66,10 +76,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(generated);
     println!("peak memory generating and importing: {:.0} MiB", peak_memory_mib().unwrap_or(f64::NAN));
 
-    // What an administrator's run against the database costs, measured in a
-    // process of its own: memory the generator freed but the allocator kept
-    // would otherwise count toward it.
-    let status = std::process::Command::new(std::env::current_exe()?).env(ANALYSE, &db).status()?;
+    analyse_in_child(&db)
+}
+
+/// What an administrator's run against the database costs, measured in a
+/// process of its own: memory the generator freed but the allocator kept
+/// would otherwise count toward it.
+fn analyse_in_child(db: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let status = std::process::Command::new(std::env::current_exe()?).env(ANALYSE, db).status()?;
     if !status.success() {
         return Err(format!("the analysis failed: {status}").into());
     }
@@ -79,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Set to the database to analyse: the second process of the benchmark.
 const ANALYSE: &str = "STEWARD_SCALE_ANALYSE";
 
-fn analyse(db: &Path, accounts: usize, impacts: usize) -> Result<(), Box<dyn std::error::Error>> {
+fn analyse(db: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let db = db.to_path_buf();
     let t = Instant::now();
     let directory = Store::open(&db)?.load()?;
@@ -99,6 +113,8 @@ fn analyse(db: &Path, accounts: usize, impacts: usize) -> Result<(), Box<dyn std
     drop(graph);
 
     let policies = PolicySet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/analytics")])?.set;
+    let accounts = directory.accounts().len();
+    let impacts = (accounts / 10).max(1);
     let engine = Engine::new(policies, directory);
     let _ = engine.graph();
     let targets: Vec<(String, String)> = engine
