@@ -74,6 +74,13 @@ impl Directory {
     /// Builds the indexes over `parts`. Roles are sorted so that
     /// [`Account::has_role`] can binary-search them.
     pub fn new(parts: DirectoryParts) -> Self {
+        let asset_index = IdIndex::build(&parts.assets, asset_id);
+        Self::with_asset_index(parts, asset_index)
+    }
+
+    /// [`Directory::new`] with the index of assets built already (the store
+    /// builds it while it reads, to attach what each asset uses).
+    pub(crate) fn with_asset_index(parts: DirectoryParts, asset_index: IdIndex) -> Self {
         let DirectoryParts { environments, users, mut accounts, assets, references } = parts;
         for account in &mut accounts {
             account.roles.sort_unstable();
@@ -81,7 +88,6 @@ impl Directory {
         }
         let env_index = IdIndex::build(&environments, env_id);
         let user_index = IdIndex::build(&users, user_id);
-        let asset_index = IdIndex::build(&assets, asset_id);
         let account = |i: usize| accounts.get(i);
         let accounts_by_user = Groups::build(users.len(), accounts.len(), |i| {
             user_index.get(&users, user_id, account(i)?.user.as_str())
@@ -215,7 +221,7 @@ fn user_id(u: &User) -> &str {
     &u.id
 }
 
-fn asset_id(a: &Asset) -> &str {
+pub(crate) fn asset_id(a: &Asset) -> &str {
     &a.id
 }
 

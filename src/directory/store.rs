@@ -14,10 +14,12 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
+use super::index::IdIndex;
+use super::memory::asset_id;
 use super::model::{
     Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
     SpaceType, Status, User,
@@ -126,7 +128,17 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 4: a generation, raised by every import and apply in its own
+    // transaction, so that two read transactions can tell whether they see
+    // the same directory (a load reads on two connections at once).
+    r#"
+    CREATE TABLE generation (n INTEGER NOT NULL);
+    INSERT INTO generation (n) VALUES (0);
+    "#,
 ];
+
+/// Raises the generation: every write transaction does it before it commits.
+const NEXT_GENERATION: &str = "UPDATE generation SET n = n + 1";
 
 /// The indexes that serve lookups but no constraint the import relies on
 /// row by row; a replacing import drops them and builds them at the end.
@@ -372,52 +384,46 @@ impl Store {
             ],
         )
         .map_err(|e| store_error(&path, e))?;
+        tx.execute(NEXT_GENERATION, []).map_err(|e| store_error(&path, e))?;
         // Deferred foreign keys are checked here: a dangling reference
         // fails the whole import.
         tx.commit().map_err(|e| store_error(&path, e))
     }
 
-    /// Reads the whole directory, in the order it was stored.
+    /// Reads the whole directory, in the order it was stored, as one
+    /// consistent snapshot.
+    ///
+    /// A database file is read on two connections at once: the assets (the
+    /// bulk of a large directory) on a second, read-only connection in a
+    /// thread of their own, everything else on this one. Both read in a
+    /// transaction, and their snapshots are used together only when they
+    /// show the same generation (no import or apply came between them);
+    /// otherwise the assets are read again here, in this snapshot.
     pub fn load(&self) -> Result<Directory, Error> {
-        let mut parts = DirectoryParts::default();
         let e = |e| store_error(&self.path, e);
-        let mut stmt = self.conn.prepare("SELECT * FROM environments ORDER BY rowid").map_err(e)?;
-        parts.environments = collect(&mut stmt, environment_row).map_err(e)?;
-        let mut stmt = self.conn.prepare("SELECT * FROM users ORDER BY rowid").map_err(e)?;
-        parts.users = collect(&mut stmt, user_row).map_err(e)?;
-        let mut stmt = self.conn.prepare("SELECT * FROM accounts ORDER BY rowid").map_err(e)?;
-        parts.accounts = collect(&mut stmt, account_row).map_err(e)?;
-        let mut stmt = self.conn.prepare("SELECT * FROM assets ORDER BY rowid").map_err(e)?;
-        let mut assets = collect(&mut stmt, asset_row).map_err(e)?;
-        let mut stmt =
-            self.conn.prepare("SELECT asset, uses FROM asset_uses ORDER BY asset, position").map_err(e)?;
-        // Rows are attached as they are read: ids are borrowed from SQLite
-        // and looked up, never materialised as a list of their own.
-        let by_id: rustc_hash::FxHashMap<Id, usize> =
-            assets.iter().enumerate().map(|(i, a)| (a.id.clone(), i)).collect();
-        let mut rows = stmt.query([]).map_err(e)?;
-        while let Some(row) = rows.next().map_err(e)? {
-            let asset = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(e)?;
-            let used = id(row, 1).map_err(e)?;
-            if let Some(a) = by_id.get(asset).and_then(|&i| assets.get_mut(i)) {
-                a.uses.push(used);
-            }
-        }
-        parts.assets = assets;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT tbl, env, user, rows FROM record_references ORDER BY rowid")
-            .map_err(e)?;
-        parts.references = collect(&mut stmt, |r| {
-            Ok(Reference {
-                table: id(r, 0)?,
-                env: id(r, 1)?,
-                user: id(r, 2)?,
-                rows: r.get::<_, i64>(3)?.max(0) as u64,
+        // Rolled back on drop: a load only reads.
+        let snapshot = self.conn.unchecked_transaction().map_err(e)?;
+        let generation = generation(&snapshot).map_err(e)?;
+        let (mut parts, assets) = if self.path == Path::new(":memory:") {
+            (read_all_but_assets(&snapshot).map_err(e)?, None)
+        } else {
+            std::thread::scope(|scope| {
+                let path = &self.path;
+                let beside = scope.spawn(move || read_assets_beside(path));
+                let parts = read_all_but_assets(&snapshot);
+                // A second connection that failed is not an error: the
+                // assets are read here instead.
+                let assets = beside.join().ok().and_then(Result::ok);
+                parts.map(|parts| (parts, assets))
             })
-        })
-        .map_err(e)?;
-        Ok(Directory::new(parts))
+            .map_err(e)?
+        };
+        let (assets, index) = match assets {
+            Some((seen, assets, index)) if seen == generation => (assets, index),
+            _ => read_assets(&snapshot).map_err(e)?,
+        };
+        parts.assets = assets;
+        Ok(Directory::with_asset_index(parts, index))
     }
 
     /// The last import: when, from where, replace or append.
@@ -499,6 +505,7 @@ impl Store {
         for change in audit {
             super::audit::append(&tx, change).map_err(e)?;
         }
+        tx.execute(NEXT_GENERATION, []).map_err(e)?;
         tx.commit().map_err(e)
     }
 
@@ -582,6 +589,63 @@ fn id(r: &Row<'_>, column: usize) -> rusqlite::Result<Id> {
 /// A nullable text column as an [`Id`].
 fn optional_id(r: &Row<'_>, column: usize) -> rusqlite::Result<Option<Id>> {
     Ok(r.get_ref(column)?.as_str_or_null()?.map(Id::from))
+}
+
+/// The generation of the directory this connection sees.
+fn generation(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT n FROM generation", [], |r| r.get(0))
+}
+
+/// Environments, users, accounts and references, in the order stored.
+fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<DirectoryParts> {
+    let all = |sql: &str| conn.prepare(sql);
+    Ok(DirectoryParts {
+        environments: collect(&mut all("SELECT * FROM environments ORDER BY rowid")?, environment_row)?,
+        users: collect(&mut all("SELECT * FROM users ORDER BY rowid")?, user_row)?,
+        accounts: collect(&mut all("SELECT * FROM accounts ORDER BY rowid")?, account_row)?,
+        assets: Vec::new(),
+        references: collect(
+            &mut all("SELECT tbl, env, user, rows FROM record_references ORDER BY rowid")?,
+            |r| {
+                Ok(Reference {
+                    table: id(r, 0)?,
+                    env: id(r, 1)?,
+                    user: id(r, 2)?,
+                    rows: r.get::<_, i64>(3)?.max(0) as u64,
+                })
+            },
+        )?,
+    })
+}
+
+/// The assets on a read-only connection of their own, in a read
+/// transaction, with the generation that transaction sees.
+fn read_assets_beside(path: &Path) -> rusqlite::Result<(i64, Vec<Asset>, IdIndex)> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    let snapshot = conn.unchecked_transaction()?;
+    let seen = generation(&snapshot)?;
+    let (assets, index) = read_assets(&snapshot)?;
+    Ok((seen, assets, index))
+}
+
+/// The assets in the order stored, each with what it uses, and their index.
+fn read_assets(conn: &Connection) -> rusqlite::Result<(Vec<Asset>, IdIndex)> {
+    let mut assets = collect(&mut conn.prepare("SELECT * FROM assets ORDER BY rowid")?, asset_row)?;
+    let index = IdIndex::build(&assets, asset_id);
+    let mut stmt = conn.prepare("SELECT asset, uses FROM asset_uses ORDER BY asset, position")?;
+    // Rows are attached as they are read: ids are borrowed from SQLite and
+    // looked up in the index the directory keeps, never materialised as a
+    // list or a map of their own.
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let asset = row.get_ref(0)?.as_str()?;
+        let used = id(row, 1)?;
+        if let Some(a) = index.get(&assets, asset_id, asset).and_then(|i| assets.get_mut(i)) {
+            a.uses.push(used);
+        }
+    }
+    Ok((assets, index))
 }
 
 fn collect<T>(
@@ -803,4 +867,37 @@ fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
         attrs: attrs(r, 6)?,
         disabled: r.get(7)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `load` relies on to read on two connections: a write between
+    /// the two read transactions shows as a different generation, and the
+    /// first transaction still sees the directory as it was.
+    #[test]
+    fn the_generation_tells_two_snapshots_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.db");
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/analytics.yaml");
+        let directory = super::super::load(&examples).unwrap();
+        let mut writer = Store::open(&db).unwrap();
+        writer.import(&directory, "analytics", ImportOptions::default()).unwrap();
+        let asset = directory.assets().iter().find(|a| a.owner.is_some()).unwrap().id.to_string();
+
+        let reader = Store::open(&db).unwrap();
+        let snapshot = reader.conn.unchecked_transaction().unwrap();
+        let before = generation(&snapshot).unwrap();
+        writer.apply(&[Mutation::SetOwner { asset: asset.clone(), owner: None }], &[]).unwrap();
+
+        let (seen, beside, _) = read_assets_beside(&db).unwrap();
+        assert_eq!(seen, before + 1);
+        let owner = |assets: &[Asset]| assets.iter().find(|a| a.id == asset).unwrap().owner.clone();
+        assert_eq!(owner(&beside), None);
+        let (mine, _) = read_assets(&snapshot).unwrap();
+        assert!(owner(&mine).is_some(), "the first snapshot keeps the directory it started with");
+        drop(snapshot);
+        assert_eq!(owner(reader.load().unwrap().assets()), None);
+    }
 }
