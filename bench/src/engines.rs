@@ -217,10 +217,10 @@ pub struct Rego {
 pub fn rego_data_json(directory: &Directory) -> Json {
     let mut accounts = serde_json::Map::new();
     for a in directory.accounts() {
-        let env = accounts.entry(a.env.clone()).or_insert_with(|| json!({}));
+        let env = accounts.entry(a.env.to_string()).or_insert_with(|| json!({}));
         if let Some(map) = env.as_object_mut() {
             map.insert(
-                a.user.clone(),
+                a.user.to_string(),
                 json!({"user": a.user, "env": a.env, "status": a.status.as_str(),
                        "kind": a.kind.as_str(), "roles": a.roles}),
             );
@@ -229,7 +229,7 @@ pub fn rego_data_json(directory: &Directory) -> Json {
     let users: serde_json::Map<String, Json> = directory
         .users()
         .iter()
-        .map(|u| (u.id.clone(), json!({"home": u.home, "guest_license": u.guest_license})))
+        .map(|u| (u.id.to_string(), json!({"home": u.home, "guest_license": u.guest_license})))
         .collect();
     json!({"accounts": accounts, "users": users})
 }

@@ -122,8 +122,8 @@ pub fn requests(directory: &Directory, count: usize) -> Vec<Req> {
             any(&mut rng)
         };
         out.push(Req {
-            actor: accounts[actor].user.clone(),
-            target: accounts[target].user.clone(),
+            actor: accounts[actor].user.to_string(),
+            target: accounts[target].user.to_string(),
             env: (*env).to_owned(),
             action,
             bulk: rng.chance(50),
