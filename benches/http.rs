@@ -125,13 +125,13 @@ async fn load(
 }
 
 /// Reads one response (status 200 expected) whose length the header gives.
+/// Reads go straight into the buffer's spare capacity: a generator that
+/// zeroes or copies a chunk per read takes CPU the server shares.
 async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) {
     buffer.clear();
-    let mut chunk = [0u8; 65536];
     let (head_end, length) = loop {
-        let n = stream.read(&mut chunk).await.unwrap();
+        let n = stream.read_buf(buffer).await.unwrap();
         assert!(n > 0, "the server closed the connection");
-        buffer.extend_from_slice(&chunk[..n]);
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = std::str::from_utf8(&buffer[..end]).unwrap();
             assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -146,8 +146,8 @@ async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) {
         }
     };
     while buffer.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.unwrap();
+        buffer.reserve(head_end + length - buffer.len());
+        let n = stream.read_buf(buffer).await.unwrap();
         assert!(n > 0, "the server closed the connection");
-        buffer.extend_from_slice(&chunk[..n]);
     }
 }
