@@ -7,7 +7,7 @@
 //! the model decides some of them: actors are often administrators, targets
 //! sometimes administrators, superusers, guests or the actor themselves.
 
-use steward::directory::generate::{GenerateOptions, generate};
+use steward::directory::generate::{GenerateOptions, Rng, generate};
 use steward::directory::model::{AccountKind, Status};
 use steward::directory::{Directory, DirectoryParts};
 
@@ -26,31 +26,6 @@ pub struct Req {
     pub action: &'static str,
     /// Part of a bulk operation.
     pub bulk: bool,
-}
-
-/// A small deterministic generator (SplitMix64).
-pub struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        items.get(self.below(items.len()))
-    }
 }
 
 /// The generated directory, with one environment left a single active
@@ -73,7 +48,7 @@ pub fn directory(accounts: usize) -> Directory {
 
 /// `count` requests over `directory`.
 pub fn requests(directory: &Directory, count: usize) -> Vec<Req> {
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let envs: Vec<(&str, Vec<usize>)> = directory
         .environments()
         .iter()

@@ -26,11 +26,19 @@ pub struct GenerateOptions {
 /// Accounts per license: one production and one test environment each.
 const ACCOUNTS_PER_LICENSE: usize = 5_000;
 
-/// A small, fast, deterministic generator (SplitMix64).
-struct Rng(u64);
+/// A small, fast, deterministic generator (SplitMix64): the same seed gives
+/// the same directory, and the same workload in the comparison benchmark.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// A generator started from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -39,19 +47,24 @@ impl Rng {
     }
 
     /// A number in `0..n` (`n` > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 
     /// True with probability `percent`/100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+
+    /// One of `items`, or none when there are none.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        items.get(self.below(items.len()))
     }
 }
 
 /// Generates a directory.
 pub fn generate(options: GenerateOptions) -> Directory {
-    let mut rng = Rng(options.seed);
+    let mut rng = Rng::new(options.seed);
     let licenses = options.accounts.div_ceil(ACCOUNTS_PER_LICENSE).max(1);
     let mut parts = DirectoryParts::default();
     for l in 0..licenses {
