@@ -52,6 +52,11 @@ pub struct ReferenceGraph {
 impl ReferenceGraph {
     /// Builds the graph of `directory`.
     pub fn build(directory: &Directory) -> Self {
+        Self::build_on(directory, std::thread::available_parallelism().map_or(1, usize::from))
+    }
+
+    /// [`ReferenceGraph::build`] with edges resolved on `threads` threads.
+    fn build_on(directory: &Directory, threads: usize) -> Self {
         let users = directory.users();
         let accounts = directory.accounts();
         let assets = directory.assets();
@@ -62,38 +67,66 @@ impl ReferenceGraph {
         let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         let node = |i: usize| NodeIndex::new(i);
 
+        let accounts_at = users.len();
+        let assets_at = accounts_at + accounts.len();
         for i in 0..users.len() {
             graph.add_node(Node::User(index(i)));
         }
-        let accounts_at = users.len();
-        for (i, account) in accounts.iter().enumerate() {
-            let this = graph.add_node(Node::Account(index(i)));
-            if let Some(user) = directory.user_index(&account.user) {
-                graph.add_edge(node(user), this, Edge::Identity);
-            }
+        for i in 0..accounts.len() {
+            graph.add_node(Node::Account(index(i)));
         }
-        let assets_at = accounts_at + accounts.len();
         for i in 0..assets.len() {
             graph.add_node(Node::Asset(index(i)));
         }
-        for (i, asset) in assets.iter().enumerate() {
-            let this = node(assets_at + i);
-            if let Some(owner) = asset.owner.as_deref().and_then(|o| directory.account_index(o, &asset.env)) {
-                graph.add_edge(node(accounts_at + owner), this, Edge::Owns);
-            }
-            if let Some(space) = asset.space.as_deref().and_then(|s| directory.asset_index(s)) {
-                graph.add_edge(this, node(assets_at + space), Edge::In);
-            }
-            for used in asset.uses.iter().filter_map(|u| directory.asset_index(u)) {
-                graph.add_edge(this, node(assets_at + used), Edge::Uses);
-            }
-        }
-        for (i, reference) in references.iter().enumerate() {
-            if let Some(account) = directory.account_index(&reference.user, &reference.env) {
+        // Finding an edge's ends is a lookup by id, most of the build: every
+        // core resolves, then the edges are added in directory order, so the
+        // graph is the same whatever the number of cores.
+        let mut add = |(from, to, edge): (usize, usize, Edge)| {
+            graph.add_edge(node(from), node(to), edge);
+        };
+        resolve_in_order(
+            threads,
+            accounts,
+            |i, account, out| {
+                if let Some(user) = directory.user_index(&account.user) {
+                    out.push((user, accounts_at + i, Edge::Identity));
+                }
+            },
+            &mut add,
+        );
+        resolve_in_order(
+            threads,
+            assets,
+            |i, asset, out| {
+                let this = assets_at + i;
+                if let Some(owner) =
+                    asset.owner.as_deref().and_then(|o| directory.account_index(o, &asset.env))
+                {
+                    out.push((accounts_at + owner, this, Edge::Owns));
+                }
+                if let Some(space) = asset.space.as_deref().and_then(|s| directory.asset_index(s)) {
+                    out.push((this, assets_at + space, Edge::In));
+                }
+                for used in asset.uses.iter().filter_map(|u| directory.asset_index(u)) {
+                    out.push((this, assets_at + used, Edge::Uses));
+                }
+            },
+            &mut add,
+        );
+        // A table node only for a reference whose account exists.
+        resolve_in_order(
+            threads,
+            references,
+            |i, reference, out| {
+                if let Some(account) = directory.account_index(&reference.user, &reference.env) {
+                    out.push((i, accounts_at + account));
+                }
+            },
+            &mut |(i, account)| {
                 let table = graph.add_node(Node::Table(index(i)));
-                graph.add_edge(table, node(accounts_at + account), Edge::Refers);
-            }
-        }
+                graph.add_edge(table, node(account), Edge::Refers);
+            },
+        );
         ReferenceGraph { graph, accounts_at, assets_at, accounts: accounts.len(), assets: assets.len() }
     }
 
@@ -130,5 +163,86 @@ impl ReferenceGraph {
     /// Edges arriving at `node`, with their sources.
     pub fn incoming(&self, node: NodeIndex) -> impl Iterator<Item = (Edge, NodeIndex)> + '_ {
         self.graph.edges_directed(node, Direction::Incoming).map(|e| (*e.weight(), e.source()))
+    }
+}
+
+/// Items resolved per round: a round is split among the cores, and its
+/// results wait in memory until they are taken, so a round bounds that memory.
+const ROUND: usize = 1 << 18;
+
+/// Calls `resolve` on every item, on every core, and hands what it pushed
+/// to `take` in the order of the items.
+fn resolve_in_order<T: Sync, R: Send>(
+    threads: usize,
+    items: &[T],
+    resolve: impl Fn(usize, &T, &mut Vec<R>) + Sync,
+    take: &mut impl FnMut(R),
+) {
+    let part_of = |start: usize, part: &[T]| {
+        let mut out = Vec::with_capacity(part.len());
+        for (offset, item) in part.iter().enumerate() {
+            resolve(start + offset, item, &mut out);
+        }
+        out
+    };
+    for (round, chunk) in items.chunks(ROUND).enumerate() {
+        let start = round * ROUND;
+        // Small directories are resolved here: a thread costs more than them.
+        if threads <= 1 || chunk.len() < 4096 {
+            part_of(start, chunk).into_iter().for_each(&mut *take);
+            continue;
+        }
+        let size = chunk.len().div_ceil(threads);
+        let parts: Vec<Vec<R>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = chunk
+                .chunks(size)
+                .enumerate()
+                .map(|(n, part)| {
+                    let part_of = &part_of;
+                    scope.spawn(move || part_of(start + n * size, part))
+                })
+                .collect();
+            chunk
+                .chunks(size)
+                .enumerate()
+                .zip(workers)
+                // A worker that panicked (resolving cannot: it only looks
+                // up) is resolved again here.
+                .map(|((n, part), worker)| worker.join().unwrap_or_else(|_| part_of(start + n * size, part)))
+                .collect()
+        });
+        parts.into_iter().flatten().for_each(&mut *take);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::generate::{GenerateOptions, generate};
+
+    fn edges(graph: &ReferenceGraph) -> Vec<(usize, usize, Edge)> {
+        let g = &graph.graph;
+        g.edge_indices()
+            .filter_map(|e| g.edge_endpoints(e).zip(g.edge_weight(e)))
+            .map(|((a, b), w)| (a.index(), b.index(), *w))
+            .collect()
+    }
+
+    /// Resolving on several threads gives the graph one thread gives: the
+    /// same nodes, the same edges in the same order (ROUND and the
+    /// threads' parts do not divide the items evenly here).
+    #[test]
+    fn the_graph_does_not_depend_on_the_number_of_threads() {
+        let directory = generate(GenerateOptions { accounts: 3_000, seed: 7 });
+        assert!(directory.assets().len() > 4096, "large enough to be resolved in parts");
+        let one = ReferenceGraph::build_on(&directory, 1);
+        for threads in [2, 3] {
+            let many = ReferenceGraph::build_on(&directory, threads);
+            assert_eq!(many.node_count(), one.node_count());
+            let nodes = |g: &ReferenceGraph| g.graph.node_weights().copied().collect::<Vec<_>>();
+            assert_eq!(nodes(&many), nodes(&one));
+            assert_eq!(edges(&many), edges(&one), "{threads} threads");
+        }
+        assert!(one.edge_count() > directory.assets().len());
     }
 }
