@@ -393,12 +393,13 @@ impl Store {
     /// Reads the whole directory, in the order it was stored, as one
     /// consistent snapshot.
     ///
-    /// A database file is read on two connections at once: the assets (the
-    /// bulk of a large directory) on a second, read-only connection in a
-    /// thread of their own, everything else on this one. Both read in a
-    /// transaction, and their snapshots are used together only when they
-    /// show the same generation (no import or apply came between them);
-    /// otherwise the assets are read again here, in this snapshot.
+    /// A database file is read on two cores: a second, read-only connection
+    /// reads the first assets in a thread of its own while this one reads
+    /// everything else and then the last assets, so that both have about as
+    /// many rows to read. Both read in a transaction, and their rows are used
+    /// together only when they show the same generation (no import or apply
+    /// came between them); otherwise all the assets are read again here, in
+    /// this snapshot.
     pub fn load(&self) -> Result<Directory, Error> {
         let e = |e| store_error(&self.path, e);
         // Rolled back on drop: a load only reads.
@@ -407,21 +408,50 @@ impl Store {
         let (mut parts, assets) = if self.path == Path::new(":memory:") {
             (read_all_but_assets(&snapshot).map_err(e)?, None)
         } else {
+            let split = asset_split(&snapshot).map_err(e)?;
             std::thread::scope(|scope| {
                 let path = &self.path;
-                let beside = scope.spawn(move || read_assets_beside(path));
+                let beside = scope.spawn(move || read_first_assets_beside(path, split));
                 let parts = read_all_but_assets(&snapshot);
-                // A second connection that failed is not an error: the
+                let last = read_asset_rows(&snapshot, split, i64::MAX);
+                // A second connection that failed is not an error: its
                 // assets are read here instead.
-                let assets = beside.join().ok().and_then(Result::ok);
-                parts.map(|parts| (parts, assets))
+                let first = beside.join().ok().and_then(Result::ok);
+                match (parts, last) {
+                    (Ok(parts), Ok(mut last)) => Ok((
+                        parts,
+                        first.filter(|(seen, _)| *seen == generation).map(|(_, mut first)| {
+                            first.append(&mut last);
+                            first
+                        }),
+                    )),
+                    (Err(error), _) | (_, Err(error)) => Err(error),
+                }
             })
             .map_err(e)?
         };
-        let (assets, index) = match assets {
-            Some((seen, assets, index)) if seen == generation => (assets, index),
-            _ => read_assets(&snapshot).map_err(e)?,
+        let mut assets = match assets {
+            Some(assets) => assets,
+            None => read_asset_rows(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
         };
+        // The assets' index on one core while this one reads what each
+        // asset uses (both only read the assets).
+        let (index, uses) = std::thread::scope(|scope| {
+            let index = scope.spawn(|| IdIndex::build(&assets, asset_id));
+            let uses = read_uses_in_stored_order(&snapshot, &assets);
+            (index.join(), uses)
+        });
+        let index = index.unwrap_or_else(|_| IdIndex::build(&assets, asset_id));
+        match uses.map_err(e)? {
+            Some(uses) => {
+                for (position, used) in uses {
+                    if let Some(asset) = assets.get_mut(position) {
+                        asset.uses.push(used);
+                    }
+                }
+            }
+            None => attach_uses_by_position(&snapshot, &mut assets, &index).map_err(e)?,
+        }
         parts.assets = assets;
         Ok(Directory::with_asset_index(parts, index))
     }
@@ -618,34 +648,78 @@ fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<DirectoryParts> {
     })
 }
 
-/// The assets on a read-only connection of their own, in a read
-/// transaction, with the generation that transaction sees.
-fn read_assets_beside(path: &Path) -> rusqlite::Result<(i64, Vec<Asset>, IdIndex)> {
+/// The rowid at which the assets are split between the two connections:
+/// the second reads those up to it, the first everything else and then the
+/// assets after it, about as many rows each (rowids as row counts: cheap,
+/// and close enough after an import).
+fn asset_split(conn: &Connection) -> rusqlite::Result<i64> {
+    let last = |table: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"), [], |r| r.get(0))
+    };
+    let others = last("users")? + last("accounts")? + last("record_references")?;
+    let assets = last("assets")?;
+    Ok(((assets + others) / 2).min(assets))
+}
+
+/// The assets up to rowid `split`, on a read-only connection of their own,
+/// in a read transaction, with the generation that transaction sees.
+fn read_first_assets_beside(path: &Path, split: i64) -> rusqlite::Result<(i64, Vec<Asset>)> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     let snapshot = conn.unchecked_transaction()?;
     let seen = generation(&snapshot)?;
-    let (assets, index) = read_assets(&snapshot)?;
-    Ok((seen, assets, index))
+    Ok((seen, read_asset_rows(&snapshot, i64::MIN, split)?))
 }
 
-/// The assets in the order stored, each with what it uses, and their index.
-fn read_assets(conn: &Connection) -> rusqlite::Result<(Vec<Asset>, IdIndex)> {
-    let mut assets = collect(&mut conn.prepare("SELECT * FROM assets ORDER BY rowid")?, asset_row)?;
-    let index = IdIndex::build(&assets, asset_id);
+/// The assets with `after < rowid <= upto`, in the order stored, without
+/// what they use (see [`attach_uses`]).
+fn read_asset_rows(conn: &Connection, after: i64, upto: i64) -> rusqlite::Result<Vec<Asset>> {
+    let mut stmt = conn.prepare("SELECT * FROM assets WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid")?;
+    stmt.query_map([after, upto], asset_row)?.collect()
+}
+
+/// What each asset uses, as (asset position, used id), reading the rows in
+/// the order they were stored. An import writes an asset's rows right after
+/// the asset, in position order, so each row's asset is the one at hand or
+/// further on: found by walking forward, not by hashing its id (a million
+/// random lookups). None when the rows are in any other order (an asset's
+/// rows apart or out of position order, an asset behind the walk): then
+/// they must be read by position.
+fn read_uses_in_stored_order(
+    conn: &Connection,
+    assets: &[Asset],
+) -> rusqlite::Result<Option<Vec<(usize, Id)>>> {
+    let mut stmt = conn.prepare("SELECT asset, position, uses FROM asset_uses ORDER BY rowid")?;
+    let mut rows = stmt.query([])?;
+    let mut uses = Vec::new();
+    let (mut at, mut last): (usize, Option<(usize, i64)>) = (0, None);
+    while let Some(row) = rows.next()? {
+        let asset = text(row, 0)?;
+        let position: i64 = row.get(1)?;
+        let Some(found) = assets.get(at..).and_then(|rest| rest.iter().position(|a| a.id == asset)) else {
+            return Ok(None);
+        };
+        let i = at + found;
+        if matches!(last, Some((previous, before)) if previous == i && position <= before) {
+            return Ok(None);
+        }
+        uses.push((i, id(row, 2)?));
+        (at, last) = (i, Some((i, position)));
+    }
+    Ok(Some(uses))
+}
+
+/// Attaches what each asset uses, in position order, looking each asset up.
+fn attach_uses_by_position(conn: &Connection, assets: &mut [Asset], index: &IdIndex) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare("SELECT asset, uses FROM asset_uses ORDER BY asset, position")?;
-    // Rows are attached as they are read: ids are borrowed from SQLite and
-    // looked up in the index the directory keeps, never materialised as a
-    // list or a map of their own.
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let asset = row.get_ref(0)?.as_str()?;
-        let used = id(row, 1)?;
-        if let Some(a) = index.get(&assets, asset_id, asset).and_then(|i| assets.get_mut(i)) {
-            a.uses.push(used);
+        let asset = text(row, 0)?;
+        if let Some(a) = index.get(assets, asset_id, asset).and_then(|i| assets.get_mut(i)) {
+            a.uses.push(id(row, 1)?);
         }
     }
-    Ok((assets, index))
+    Ok(())
 }
 
 fn collect<T>(
@@ -891,13 +965,46 @@ mod tests {
         let before = generation(&snapshot).unwrap();
         writer.apply(&[Mutation::SetOwner { asset: asset.clone(), owner: None }], &[]).unwrap();
 
-        let (seen, beside, _) = read_assets_beside(&db).unwrap();
+        let (seen, beside) = read_first_assets_beside(&db, i64::MAX).unwrap();
         assert_eq!(seen, before + 1);
         let owner = |assets: &[Asset]| assets.iter().find(|a| a.id == asset).unwrap().owner.clone();
         assert_eq!(owner(&beside), None);
-        let (mine, _) = read_assets(&snapshot).unwrap();
+        let mine = read_asset_rows(&snapshot, i64::MIN, i64::MAX).unwrap();
         assert!(owner(&mine).is_some(), "the first snapshot keeps the directory it started with");
         drop(snapshot);
         assert_eq!(owner(reader.load().unwrap().assets()), None);
+    }
+
+    /// `uses` rows are read in stored order when an import wrote them, and
+    /// by position when they were stored in any other order.
+    #[test]
+    fn what_an_asset_uses_loads_in_position_order_whatever_the_stored_order() {
+        let mut parts = crate::directory::generate::generate(crate::directory::generate::GenerateOptions {
+            accounts: 40,
+            seed: 3,
+        })
+        .into_parts();
+        let ids: Vec<Id> = parts.assets.iter().map(|a| a.id.clone()).collect();
+        let (first, second, third) = (ids[0].clone(), ids[1].clone(), ids[2].clone());
+        let user = parts.assets.iter_mut().find(|a| a.uses.len() == 1).unwrap();
+        user.uses.extend([first, second, third]);
+        let directory = Directory::new(parts);
+        let mut store = Store::in_memory().unwrap();
+        store.import(&directory, "generated", ImportOptions::default()).unwrap();
+        let loaded = store.load().unwrap().into_parts();
+        assert_eq!(loaded, directory.clone().into_parts(), "as an import stored them");
+
+        // Stored backwards: every asset with several uses is out of order.
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TABLE kept AS SELECT * FROM asset_uses;
+                 DELETE FROM asset_uses;
+                 INSERT INTO asset_uses SELECT * FROM kept ORDER BY asset DESC, position DESC;",
+            )
+            .unwrap();
+        let rows: i64 = store.conn.query_row("SELECT count(*) FROM asset_uses", [], |r| r.get(0)).unwrap();
+        assert!(rows > 4);
+        assert_eq!(store.load().unwrap().into_parts(), directory.into_parts(), "read again by position");
     }
 }
