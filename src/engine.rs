@@ -340,19 +340,21 @@ impl Authorizer for PolicyAuthorizer<'_> {
             };
             policies.decide(&request, directory).is_ok_and(|d| d.allowed())
         };
+        // Only actors with a role some permit asks for can be allowed: the
+        // others are skipped undecided.
+        let may = |actor: &&String| {
+            directory.account(actor, &asset.env).is_some_and(|a| policies.may_permit("reassign", a))
+                && decide(actor)
+        };
         let signature = policies.asset_signature("reassign", asset, directory, now);
         let Some(signature) = signature.ok().filter(|_| self.over.memo) else {
-            return actors.iter().filter(|a| decide(a)).cloned().collect();
+            return actors.iter().filter(may).cloned().collect();
         };
         let key = (asset.env.to_string(), signature);
         if let Some(known) = self.engine.reassigners.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return known;
         }
-        // Only actors with a role some permit asks for can be allowed.
-        let eligible = |actor: &str| {
-            directory.account(actor, &asset.env).is_some_and(|a| policies.may_permit("reassign", a))
-        };
-        let found: Arc<[String]> = actors.iter().filter(|a| eligible(a) && decide(a)).cloned().collect();
+        let found: Arc<[String]> = actors.iter().filter(may).cloned().collect();
         if let Ok(mut memo) = self.engine.reassigners.lock() {
             memo.insert(key, found.clone());
         }
