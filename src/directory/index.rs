@@ -5,6 +5,7 @@
 use std::hash::BuildHasher as _;
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use rustc_hash::FxBuildHasher;
 
 /// Positions of entities by id. The table holds only positions; ids are
@@ -24,10 +25,12 @@ impl IdIndex {
             let Ok(position) = u32::try_from(position) else { break };
             let key = id(item);
             let same = |p: &u32| id_at(*p) == Some(key);
-            match table.find_mut(hash(key), same) {
-                Some(existing) => *existing = position,
-                None => {
-                    table.insert_unique(hash(key), position, |p: &u32| hash(id_at(*p).unwrap_or_default()));
+            // One probe per item: found, it is replaced; not found, the slot
+            // the probe ended on takes it.
+            match table.entry(hash(key), same, |p: &u32| hash(id_at(*p).unwrap_or_default())) {
+                Entry::Occupied(mut existing) => *existing.get_mut() = position,
+                Entry::Vacant(slot) => {
+                    slot.insert(position);
                 }
             }
         }
