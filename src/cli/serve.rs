@@ -51,7 +51,9 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     let listen = args.listen.unwrap_or_else(|| ctx.config.listen.clone());
     let mut options = Options::new(policy_paths, directory_path);
-    options.token = args.token.or_else(|| ctx.config.token.clone());
+    // An empty token (`STEWARD_TOKEN=` in a template) is no token given:
+    // it never switches off the one steward.yaml sets.
+    options.token = args.token.filter(|t| !t.is_empty()).or_else(|| ctx.config.token.clone());
     options.limits = Limits {
         body_bytes: args.max_body,
         batch: args.max_batch,
@@ -68,6 +70,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         }
     };
     let engine = Engine::new(policies, directory);
+    // Built now, not by the first request that needs it.
+    let _ = engine.graph();
     let served = runtime.block_on(async move {
         let server = Server::bind(&listen, engine, options).await?;
         server.run(crate::server::shutdown_signal()).await

@@ -58,7 +58,9 @@ pub type Notify = Arc<dyn Fn(&Notice) + Send + Sync>;
 /// An append-only file of decisions, one JSON object per line.
 #[derive(Debug)]
 pub struct DecisionLog {
-    file: Mutex<std::io::BufWriter<std::fs::File>>,
+    /// Unbuffered: lines are made whole in memory and written in one call,
+    /// so a failed write never leaves bytes behind to be written later.
+    file: Mutex<std::fs::File>,
 }
 
 /// One line of the decision log.
@@ -79,7 +81,7 @@ impl DecisionLog {
             .append(true)
             .open(path)
             .map_err(|source| ServeError::DecisionLog { path: path.to_path_buf(), source })?;
-        Ok(DecisionLog { file: Mutex::new(std::io::BufWriter::new(file)) })
+        Ok(DecisionLog { file: Mutex::new(file) })
     }
 
     /// Appends one line per decided request and flushes once, so that a
@@ -97,11 +99,10 @@ impl DecisionLog {
         self.write(&lines)
     }
 
-    /// Writes lines made by [`line`] and flushes them.
+    /// Writes lines made by [`line`], in one call.
     pub fn write(&self, lines: &[u8]) -> std::io::Result<()> {
         let mut file = self.file.lock().map_err(|_| std::io::Error::other("the log lock is poisoned"))?;
-        file.write_all(lines)?;
-        file.flush()
+        file.write_all(lines)
     }
 }
 
@@ -120,7 +121,12 @@ pub fn line(
         rules: verdict.report.rules.iter().map(|r| r.id.as_str()).collect(),
         policy_digest,
     };
-    serde_json::to_writer(&mut *out, &entry)?;
+    // A line that fails half-way is taken back, not glued to the next one.
+    let start = out.len();
+    if let Err(e) = serde_json::to_writer(&mut *out, &entry) {
+        out.truncate(start);
+        return Err(e.into());
+    }
     out.push(b'\n');
     Ok(())
 }

@@ -100,7 +100,11 @@ impl Reloader {
                 _ => chain(&e),
             })?,
         };
-        Ok(Engine::new(set, directory))
+        let engine = Engine::new(set, directory);
+        // Built before the swap, off the request threads, not by the first
+        // request after it.
+        let _ = engine.graph();
+        Ok(engine)
     }
 
     /// Reloads on `SIGHUP` (policies and directory) until the process ends.

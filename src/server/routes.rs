@@ -53,24 +53,6 @@ struct Batch<'a> {
     requests: Vec<&'a serde_json::value::RawValue>,
 }
 
-/// The answer of a batch to a request that cannot be decided.
-#[derive(Debug, Serialize)]
-struct BatchAnswer {
-    error: ErrorBody,
-}
-
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    code: &'static str,
-    message: String,
-}
-
-impl From<ApiError> for BatchAnswer {
-    fn from(e: ApiError) -> Self {
-        BatchAnswer { error: ErrorBody { code: e.code(), message: e.to_string() } }
-    }
-}
-
 /// The body of `/v1/impact`: the flags of `steward impact`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,13 +102,19 @@ struct PlanBody {
 #[serde(untagged)]
 enum PlanTarget {
     User(String),
-    InEnv {
-        user: String,
-        #[serde(default)]
-        env: Option<String>,
-        #[serde(default)]
-        value: Option<String>,
-    },
+    InEnv(ListedTarget),
+}
+
+/// A user with an environment and a value; a misspelt key is an error, not
+/// a target in the plan's environment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListedTarget {
+    user: String,
+    #[serde(default)]
+    env: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
 }
 
 /// E-mail addresses: a list, or one text as on the command line.
@@ -185,50 +173,60 @@ async fn decide_batch(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = read(&shared, body)?;
-    let batch: Batch<'_> =
-        serde_json::from_slice(&body).map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+    let deadline = std::time::Instant::now() + shared.limits.timeout;
+    let snapshot = shared.current.load_full();
+    // Off the request threads: a large batch neither holds up other calls
+    // nor runs past the time limit (it stops at the deadline).
+    tokio::task::spawn_blocking(move || answer_batch(&shared, &snapshot.engine, &body, deadline))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// The answers of a batch, each written as soon as it is decided into one
+/// buffer (no list of verdicts); a request that does not parse or cannot be
+/// decided fails alone, with its reason in its place.
+fn answer_batch(
+    shared: &Shared,
+    engine: &crate::Engine,
+    body: &[u8],
+    deadline: std::time::Instant,
+) -> Result<Response, ApiError> {
+    let batch: Batch<'_> = parse_borrowed(body)?;
     let limit = shared.limits.batch;
     if batch.requests.len() > limit {
         return Err(ApiError::BatchTooLarge { given: batch.requests.len(), limit });
     }
     let now = jiff::Timestamp::now();
-    // A request that does not parse fails alone, with its reason in its place.
-    let requests: Vec<Result<Request, String>> = batch
-        .requests
-        .into_iter()
-        .map(|raw| {
-            let mut request: Request = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
-            request.now.get_or_insert(now);
-            Ok(request)
-        })
-        .collect();
-    let snapshot = shared.current.load();
-    let engine = &snapshot.engine;
     let digest = engine.policies().digest();
-    // Each answer is written as soon as it is decided, into one buffer sized
-    // for the whole batch: no list of verdicts, no regrowth.
-    let mut out = Vec::with_capacity(16 + requests.len() * 512);
+    // A verdict is about three times its request: sized from the body, not
+    // from the number of entries (which may be empty objects).
+    let mut out = Vec::with_capacity(64 + body.len().saturating_mul(3));
     let mut log_lines = Vec::new();
     out.extend_from_slice(b"{\"results\":[");
-    for (n, request) in requests.iter().enumerate() {
+    for (n, raw) in batch.requests.iter().enumerate() {
+        if n % 64 == 0 && std::time::Instant::now() > deadline {
+            return Err(ApiError::Timeout(shared.limits.timeout.as_millis()));
+        }
         if n > 0 {
             out.push(b',');
         }
-        let written = match request {
-            Ok(request) => match engine.decide(request) {
+        let parsed = serde_json::from_str::<Request>(raw.get()).map(|mut request| {
+            request.now.get_or_insert(now);
+            request
+        });
+        let written = match parsed {
+            Ok(request) => match engine.decide(&request) {
                 Ok(verdict) => {
                     if shared.decision_log.is_some()
-                        && let Err(e) = super::log::line(&mut log_lines, now, request, &verdict, digest)
+                        && let Err(e) = super::log::line(&mut log_lines, now, &request, &verdict, digest)
                     {
                         (shared.notify)(&super::Notice::LogFailed(e.to_string()));
                     }
                     serde_json::to_writer(&mut out, &verdict)
                 }
-                Err(e) => serde_json::to_writer(&mut out, &BatchAnswer::from(ApiError::from(e))),
+                Err(e) => serde_json::to_writer(&mut out, &ApiError::from(e).body()),
             },
-            Err(message) => {
-                serde_json::to_writer(&mut out, &BatchAnswer::from(ApiError::MalformedBody(message.clone())))
-            }
+            Err(e) => serde_json::to_writer(&mut out, &ApiError::MalformedBody(e.to_string()).body()),
         };
         written.map_err(|e| ApiError::Internal(e.to_string()))?;
     }
@@ -247,14 +245,19 @@ async fn impact(
 ) -> Result<Response, ApiError> {
     let body = read(&shared, body)?;
     let asked: ImpactBody = parse(&body)?;
-    let snapshot = shared.current.load();
-    let query = ImpactQuery {
-        actor: asked.actor.as_deref(),
-        action: &asked.action,
-        user: &asked.target,
-        env: &asked.env,
-    };
-    Ok(json(&snapshot.engine.impact(&query)?))
+    let snapshot = shared.current.load_full();
+    // Off the request threads, as a plan: a user who owns many assets makes
+    // a large impact.
+    let impact = tokio::task::spawn_blocking(move || {
+        let query = ImpactQuery {
+            actor: asked.actor.as_deref(),
+            action: &asked.action,
+            user: &asked.target,
+            env: &asked.env,
+        };
+        snapshot.engine.impact(&query).map(|impact| json(&impact))
+    });
+    Ok(impact.await.map_err(|e| ApiError::Internal(e.to_string()))??)
 }
 
 async fn plan(
@@ -268,7 +271,7 @@ async fn plan(
             list.into_iter()
                 .map(|t| match t {
                     PlanTarget::User(user) => Target::user(user),
-                    PlanTarget::InEnv { user, env, value } => Target { user, env, value },
+                    PlanTarget::InEnv(ListedTarget { user, env, value }) => Target { user, env, value },
                 })
                 .collect(),
         ),
@@ -325,7 +328,9 @@ async fn require_token(State(shared): State<Arc<Shared>>, request: HttpRequest, 
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            // The scheme's name is case-insensitive (RFC 9110).
+            .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()))
             .unwrap_or("");
         if !same_secret(given, expected) {
             return ApiError::Unauthorized.into_response();
@@ -362,6 +367,11 @@ fn read(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, A
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    parse_borrowed(body)
+}
+
+/// [`parse`] for bodies that borrow from the bytes (a batch's raw entries).
+fn parse_borrowed<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::MalformedBody(e.to_string()))
 }
 
