@@ -721,7 +721,20 @@ impl Builder {
                     }
                 }
                 LifecycleEntry::Orphan { consequence, .. } => {
-                    if consequence.name == "remove" {
+                    if block.action.name != "delete" {
+                        // Only a deletion leaves a user without accounts.
+                        self.compiler.diagnostics.push(
+                            Diagnostic::error(
+                                "orphan-not-removed",
+                                format!(
+                                    "only a deletion leaves a user without accounts, not `{}`",
+                                    block.action.name
+                                ),
+                            )
+                            .at(consequence.span, "in a block that removes no account")
+                            .with_help("move `orphaned user -> remove` to `lifecycle delete`"),
+                        );
+                    } else if consequence.name == "remove" {
                         spec.remove_orphaned_user = true;
                     } else {
                         self.compiler.diagnostics.push(
