@@ -102,10 +102,18 @@ impl<'a> Operation<'a> {
                     self.invalid(self.value.unwrap_or_default(), "`system` (the default) or `normal`")
                 })?;
             }
-            // The other actions need no value; whether apply executes them
-            // is asked of `mutations`: a plan of them is still a dry run of
-            // their decisions.
-            _ => {}
+            // The other actions take no value: one given would be signed
+            // into the plan, shown, and then ignored. Whether apply executes
+            // them is asked of `mutations`: a plan of them is still a dry
+            // run of their decisions.
+            _ => {
+                if let Some(value) = self.value {
+                    return Err(self.invalid(
+                        value,
+                        "it takes none (only edit_email, edit_name and add_guest take a value)",
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -307,5 +315,9 @@ mod tests {
         assert!(matches!(op("add_guest", Some("admin")).check(), Err(OperationError::InvalidValue { .. })));
         assert!(op("add_guest", Some("normal")).check().is_ok());
         assert!(op("merge", None).check().is_ok(), "planned, decided; apply refuses it");
+        assert!(matches!(
+            op("block", Some("oops@example.com")).check(),
+            Err(OperationError::InvalidValue { .. })
+        ));
     }
 }
