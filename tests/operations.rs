@@ -121,7 +121,7 @@ fn q3_one_invitation_lists_many_addresses_and_creates_pending_accounts() {
 }
 
 #[test]
-fn q2_q3_invitations_are_refused_where_an_identity_provider_is_active_and_for_non_admins() {
+fn q2_q3_invitations_are_refused_where_an_identity_provider_is_active_and_addresses_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path(), "analytics.yaml", "");
     let (plan, _, code) = make_plan(

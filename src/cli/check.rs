@@ -35,11 +35,11 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             if format == ErrorFormat::Human {
                 let files = set.sources().iter().count();
                 eprintln!(
-                    "ok: {} rules, {} lifecycle blocks, {} triggers in {files} file{}",
-                    set.rules().len(),
-                    set.lifecycles().len(),
-                    set.triggers().len(),
-                    if files == 1 { "" } else { "s" }
+                    "ok: {}, {}, {} in {}",
+                    output::plural(set.rules().len(), "rule"),
+                    output::plural(set.lifecycles().len(), "lifecycle block"),
+                    output::plural(set.triggers().len(), "trigger"),
+                    output::plural(files, "file")
                 );
             }
             Exit::Ok

@@ -147,3 +147,8 @@ fn usage(format: ErrorFormat, message: &str) {
         ErrorFormat::Json => eprintln!("{}", serde_json::json!({ "severity": "error", "message": message })),
     }
 }
+
+/// A count with its noun: "1 change", "2 changes".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}

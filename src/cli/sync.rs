@@ -57,7 +57,11 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
                     c.user, c.env, c.email, c.held_by
                 );
             }
-            eprintln!("{} changes, {} conflicts", report.changes.len(), report.conflicts.len());
+            eprintln!(
+                "{}, {}",
+                output::plural(report.changes.len(), "change"),
+                output::plural(report.conflicts.len(), "conflict")
+            );
         }
     }
     if !args.apply || report.changes.is_empty() {
@@ -102,7 +106,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         .collect();
     match Store::open(&path).and_then(|mut store| store.apply(&mutations, &audit)) {
         Ok(()) => {
-            eprintln!("applied {} changes to {}", mutations.len(), path.display());
+            eprintln!("applied {} to {}", output::plural(mutations.len(), "change"), path.display());
             Exit::Ok
         }
         Err(e) => output::directory_error(errors, &e),
