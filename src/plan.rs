@@ -188,6 +188,14 @@ pub fn directory_digest(engine: &Engine) -> String {
     hex(&Sha256::digest(yaml.as_bytes()))
 }
 
+/// The address an account takes that it did not have (lowercase: addresses
+/// are unique per environment whatever their case, G6).
+fn new_address(change: &crate::operation::AccountChange<'_>) -> Option<String> {
+    let after = change.after.as_ref()?.email.as_deref()?.to_lowercase();
+    let before = change.before.and_then(|a| a.email.as_deref()).map(str::to_lowercase);
+    (before.as_deref() != Some(after.as_str())).then_some(after)
+}
+
 impl Engine {
     /// Decides every target of `request` as one bulk, confirmed change and
     /// sums up what it would do. Nothing is changed.
@@ -196,6 +204,9 @@ impl Engine {
         let batch = i64::try_from(targets.len()).unwrap_or(i64::MAX);
         let mut items = Vec::with_capacity(targets.len());
         let mut changes = Vec::new();
+        // Addresses the items so far take, per environment, and by whom.
+        let mut claimed: std::collections::HashMap<(String, String), String> =
+            std::collections::HashMap::new();
         for Item { user, env, value } in targets {
             let operation = Operation { outcome: &action, user: &user, env: &env, value: value.as_deref() };
             operation.check()?;
@@ -240,6 +251,27 @@ impl Engine {
             if outcome != "denied" {
                 let operation = Operation { outcome: &outcome, ..operation };
                 let change = operation.preview(self.directory(), request.now, DEFAULT_INVITATION_VALIDITY)?;
+                // Each decision saw the directory before the plan: an address
+                // an earlier item of this plan takes is in use too (G6).
+                if let Some(taken) = new_address(&change)
+                    && let Some(holder) = claimed.get(&(env.clone(), taken.clone())).filter(|h| **h != user)
+                {
+                    items.push(PlanItem {
+                        reasons: vec![format!(
+                            "`{taken}` is taken by `{holder}` earlier in this plan, in `{env}` (G6)"
+                        )],
+                        target: user,
+                        env,
+                        value,
+                        outcome: "denied".to_owned(),
+                        rules: vec!["email-in-use".to_owned()],
+                        impact: None,
+                    });
+                    continue;
+                }
+                if let Some(taken) = new_address(&change) {
+                    claimed.insert((env.clone(), taken), user.clone());
+                }
                 changes.push((change.before, change.after));
             }
             items.push(PlanItem {

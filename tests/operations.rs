@@ -185,6 +185,30 @@ fn g6_g7_e_mail_edits_take_a_value_per_user_and_addresses_stay_unique() {
     assert_eq!(plan["items"][0]["rules"], serde_json::json!(["guest_email_at_home"]));
 }
 
+/// Two items of one plan that take the same address: each decision saw the
+/// directory before the plan, so the plan itself denies the second (G6)
+/// and apply writes the first, instead of failing on the unique index.
+#[test]
+fn g6_two_items_of_one_plan_never_take_the_same_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "erp.yaml", "");
+    let targets = write(
+        dir.path(),
+        "same.csv",
+        "user,env,value\n12345.Fresh,O12345AA,same@provider.example\n12345.JJansen,O12345AA,SAME@provider.example\n",
+    );
+    let args = ["--actor", "12345.Admin", "--action", "edit_email", "--targets", targets.to_str().unwrap()];
+    let (plan, path, code) = make_plan(dir.path(), &db, "erp", &args);
+    assert_eq!(code, 2);
+    assert_eq!(plan["items"][0]["outcome"], "edit_email");
+    assert_eq!(plan["items"][1]["rules"], serde_json::json!(["email-in-use"]));
+    assert!(plan["items"][1]["reasons"][0].as_str().unwrap().contains("`12345.Fresh` earlier in this plan"));
+    let after = apply(&db, &path, "erp");
+    let email = |user| after.account(user, "O12345AA").unwrap().email.clone();
+    assert_eq!(email("12345.Fresh").as_deref(), Some("same@provider.example"));
+    assert_eq!(email("12345.JJansen").as_deref(), Some("jan@provider.example"));
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
