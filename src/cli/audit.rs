@@ -49,7 +49,10 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     match args.action {
         Some(AuditAction::Verify) => match store.verify_audit() {
             Ok(Ok(n)) => {
-                println!("ok: {n} entries, the chain is intact");
+                println!(
+                    "ok: {}, the chain is intact",
+                    if n == 1 { "1 entry".to_owned() } else { format!("{n} entries") }
+                );
                 Exit::Ok
             }
             Ok(Err(tampering)) => {

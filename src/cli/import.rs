@@ -34,12 +34,12 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     match result {
         Ok(()) => {
             eprintln!(
-                "imported {} environments, {} users, {} accounts, {} assets, {} references into {} in {:.2?}",
-                directory.environments().len(),
-                directory.users().len(),
-                directory.accounts().len(),
-                directory.assets().len(),
-                directory.references().len(),
+                "imported {}, {}, {}, {}, {} into {} in {:.2?}",
+                output::plural(directory.environments().len(), "environment"),
+                output::plural(directory.users().len(), "user"),
+                output::plural(directory.accounts().len(), "account"),
+                output::plural(directory.assets().len(), "asset"),
+                output::plural(directory.references().len(), "reference"),
                 args.output.display(),
                 started.elapsed()
             );

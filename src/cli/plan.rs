@@ -188,7 +188,7 @@ fn human(plan: &Plan) -> String {
         out.push_str(&format!("  {outcome}: {n}\n"));
     }
     for l in &plan.summary.licenses {
-        let users = |n: usize| if n == 1 { "1 user".to_owned() } else { format!("{n} users") };
+        let users = |n: usize| super::output::plural(n, "user");
         out.push_str(&format!(
             "  license {}: {} counting now, {} after\n",
             l.license,

@@ -119,14 +119,20 @@ fn summary(directory: &Directory, format: Format) {
         Format::Human => {
             for e in directory.environments() {
                 let accounts = directory.accounts_in(&e.id).count();
-                println!("{:<12} license {:<8} {:<10} {accounts} accounts", e.id, e.license, e.kind.as_str());
+                println!(
+                    "{:<12} license {:<8} {:<10} {}",
+                    e.id,
+                    e.license,
+                    e.kind.as_str(),
+                    output::plural(accounts, "account")
+                );
             }
             println!(
-                "\n{} users, {} accounts, {} assets, {} references",
-                directory.users().len(),
-                directory.accounts().len(),
-                directory.assets().len(),
-                directory.references().len()
+                "\n{}, {}, {}, {}",
+                output::plural(directory.users().len(), "user"),
+                output::plural(directory.accounts().len(), "account"),
+                output::plural(directory.assets().len(), "asset"),
+                output::plural(directory.references().len(), "reference")
             );
         }
     }

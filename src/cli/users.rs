@@ -111,7 +111,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
                     r.email.unwrap_or("-")
                 );
             }
-            eprintln!("{} accounts", rows.len());
+            eprintln!("{}", output::plural(rows.len(), "account"));
         }
     }
     Exit::Ok
