@@ -170,3 +170,33 @@ fn a_batch_equals_impacts_one_by_one() {
         assert_eq!(result.unwrap(), engine.impact(query).unwrap());
     }
 }
+
+/// G3, G12: converting a guest's account to a normal one moves it to the
+/// customer's license; when it was the guest's only counting account, the
+/// home license loses them (the impact reads the account after the
+/// operation from the table plan and apply use).
+#[test]
+fn g3_converting_a_guest_moves_them_off_the_home_license() {
+    let directory = steward::directory::yaml::parse(
+        "d.yaml",
+        "
+environments:
+  - { id: H, license: home, kind: production }
+  - { id: C, license: customer, kind: production }
+users:
+  - id: g
+    home: H
+    guest_license: true
+    accounts:
+      - { env: H, status: blocked }
+      - { env: C, status: active, kind: guest }
+",
+    )
+    .unwrap();
+    let mut sources = steward::policy::Sources::new();
+    sources.add("p.policy", "rule none { forbid delete }");
+    let engine = Engine::new(PolicySet::from_sources(sources).unwrap().set, directory);
+    let query = ImpactQuery { actor: None, action: "convert_to_normal", user: "g", env: "C" };
+    let license = engine.impact(&query).unwrap().license.unwrap();
+    assert_eq!((license.license.as_str(), license.before, license.after), ("home", 1, 0));
+}

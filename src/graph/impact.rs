@@ -13,8 +13,10 @@ use super::build::{Edge, Node, ReferenceGraph};
 use super::license::{LicenseIndex, license_of};
 use crate::directory::Directory;
 use crate::directory::model::{Account, IdentityMode, Status};
+use crate::operation::Operation;
 use crate::policy::LifecycleSpec;
 use crate::policy::schema::Consequence;
+use jiff::SignedDuration;
 
 /// Answers "would the policy allow this follow-up request?" for the impact
 /// walk: the fallback of a delete (P3) and who may reassign an asset (D7).
@@ -202,16 +204,6 @@ pub enum ImpactError {
 /// An active account of a member of the environment.
 fn is_member(account: &Account) -> bool {
     account.status == Status::Active && account.kind != crate::directory::model::AccountKind::Anonymous
-}
-
-/// The status an action leaves the account in; `None` when it is deleted.
-pub fn status_after(action: &str, before: Status) -> Option<Status> {
-    match action {
-        "delete" | "revoke_invitation" => None,
-        "block" => Some(Status::Blocked),
-        "unblock" | "register" => Some(Status::Active),
-        _ => Some(before),
-    }
 }
 
 /// Computes impacts over one directory and its graph, sharing the license
@@ -430,7 +422,19 @@ impl<'a> Analyzer<'a> {
         let before = self.licenses.count(license);
         let counting = self.licenses.accounts_counting(license, &account.user);
         let was = account.status == Status::Active;
-        let will = status_after(action, account.status) == Some(Status::Active);
+        // The account as the operation leaves it, from the one table plan
+        // and apply use: still counting toward this license only when it is
+        // active and its kind still counts here (a guest converted to a
+        // normal account moves to the customer's license, G3). An operation
+        // that needs a value the impact does not have (an edit) moves none.
+        let operation = Operation { outcome: action, user: &account.user, env: &account.env, value: None };
+        let will = match operation.preview(self.directory, jiff::Timestamp::UNIX_EPOCH, SignedDuration::ZERO)
+        {
+            Ok(change) => change.after.is_some_and(|after| {
+                after.status == Status::Active && license_of(self.directory, &after) == Some(license)
+            }),
+            Err(_) => was,
+        };
         let after = match (was, will) {
             (true, false) if counting == 1 => before.saturating_sub(1),
             (false, true) if counting == 0 => before + 1,

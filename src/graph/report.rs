@@ -81,7 +81,9 @@ fn past(action: &str) -> String {
     }
 }
 
+/// `convert_to_normal` reads "Convert to normal".
 fn capitalized(action: &str) -> String {
     let mut chars = action.chars();
-    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    let words: String = chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect());
+    words.replace('_', " ")
 }
