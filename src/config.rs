@@ -31,6 +31,8 @@ pub struct Config {
     pub token: Option<String>,
     /// Where the HTTP service listens.
     pub listen: String,
+    /// The most calls the HTTP service answers at once; none: 128 per core.
+    pub max_in_flight: Option<usize>,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             timezone: "UTC".into(),
             token: None,
             listen: "127.0.0.1:8181".into(),
+            max_in_flight: None,
         }
     }
 }
@@ -120,6 +123,7 @@ impl Config {
                         "timezone",
                         "token",
                         "listen",
+                        "max_in_flight",
                     ];
                     d.code = "unknown-key";
                     d.message = format!("unknown key `{key}`");
@@ -170,6 +174,13 @@ impl Config {
                 )
                 .at(whole, "in this file")
                 .with_help("for example `127.0.0.1:8181`"),
+            );
+        }
+        if config.max_in_flight == Some(0) {
+            problems.push(
+                Diagnostic::error("invalid-config", "`max_in_flight: 0` would refuse every call".to_owned())
+                    .at(whole, "in this file")
+                    .with_help("give at least 1, or leave the key out for 128 per core"),
             );
         }
         if problems.is_empty() { Ok(config) } else { Err((sources, problems)) }
@@ -229,9 +240,10 @@ mod tests {
     fn reads_every_key() {
         let config = Config::parse(
             "s.yaml",
-            "policies: [policies/erp]\ndirectory: erp.db\ninvitation_validity: 48h\nsync_time: \"22:30\"\ntimezone: Europe/Amsterdam\ntoken: secret\nlisten: 127.0.0.1:9000\n",
+            "policies: [policies/erp]\ndirectory: erp.db\ninvitation_validity: 48h\nsync_time: \"22:30\"\ntimezone: Europe/Amsterdam\ntoken: secret\nlisten: 127.0.0.1:9000\nmax_in_flight: 64\n",
         )
         .unwrap();
+        assert_eq!(config.max_in_flight, Some(64));
         assert_eq!(config.invitation_validity().unwrap(), jiff::SignedDuration::from_hours(48));
         assert_eq!(config.token.as_deref(), Some("secret"));
     }
@@ -243,5 +255,7 @@ mod tests {
         assert_eq!(d[0].help.as_deref(), Some("did you mean `policies`?"));
         let (_, d) = Config::parse("s.yaml", "sync_time: \"25:00\"\ntimezone: Mars/Olympus\n").unwrap_err();
         assert_eq!(d.len(), 2);
+        let (_, d) = Config::parse("s.yaml", "max_in_flight: 0\n").unwrap_err();
+        assert_eq!(d[0].message, "`max_in_flight: 0` would refuse every call");
     }
 }

@@ -69,30 +69,73 @@ fn start(mut options: Options) -> Running {
     Running { addr, reloader, notices, stop: Some(stop), thread: Some(thread) }
 }
 
-/// A reply: the status and the body as JSON (`Null` when it is not JSON).
+/// A reply: the status, the head and the body as JSON (`Null` when it is
+/// not JSON).
 #[derive(Debug)]
 struct Reply {
     status: u16,
+    head: String,
     body: Value,
+}
+
+impl Reply {
+    /// The value of header `name` (in any case).
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then_some(value.trim())
+        })
+    }
 }
 
 /// One HTTP/1.1 call on its own connection.
 fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
+    let mut stream = open(addr, method, path, token, body.len());
+    // The server may answer (413) before reading all of a large body.
+    let _ = stream.write_all(body);
+    read_reply(stream)
+}
+
+/// A connection with the head of a call written, its body still to come.
+fn open(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, length: usize) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
     let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: test\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
+        "{method} {path} HTTP/1.1\r\nhost: test\r\n{auth}content-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).unwrap();
-    // The server may answer (413) before reading all of a large body.
-    let _ = stream.write_all(body);
+    stream
+}
+
+fn read_reply(mut stream: TcpStream) -> Reply {
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Reply { status, body: serde_json::from_str(body).unwrap_or(Value::Null) }
+    Reply { status, head: head.to_owned(), body: serde_json::from_str(body).unwrap_or(Value::Null) }
+}
+
+/// A POST whose body's last byte is held back: the call stays in flight,
+/// waiting for its body, until [`Held::finish`].
+struct Held {
+    stream: TcpStream,
+    last: u8,
+}
+
+fn hold(addr: SocketAddr, path: &str, body: &Value) -> Held {
+    let body = body.to_string().into_bytes();
+    let (&last, start) = body.split_last().unwrap();
+    let mut stream = open(addr, "POST", path, None, body.len());
+    stream.write_all(start).unwrap();
+    Held { stream, last }
+}
+
+impl Held {
+    fn finish(mut self) -> Reply {
+        self.stream.write_all(&[self.last]).unwrap();
+        read_reply(self.stream)
+    }
 }
 
 fn post(addr: SocketAddr, path: &str, body: &Value) -> Reply {
@@ -269,12 +312,45 @@ fn a_batch_past_the_time_limit_is_a_503() {
     let mut options = options(&root().join(CRM));
     // Reading the body takes well under the limit; deciding 60,000 requests
     // (with their impacts) takes well over it, in debug and release builds.
-    options.limits =
-        Limits { timeout: std::time::Duration::from_millis(100), batch: 60_000, body_bytes: 32 << 20 };
+    options.limits = Limits {
+        timeout: std::time::Duration::from_millis(100),
+        batch: 60_000,
+        body_bytes: 32 << 20,
+        ..Limits::default()
+    };
     let server = start(options);
     let reply = post(server.addr, "/v1/decide/batch", &json!({ "requests": vec![unblock_bo(); 60_000] }));
     assert_eq!((reply.status, error_code(&reply)), (503, "timeout"));
     assert!(get(server.addr, "/v1/health").status == 200);
+}
+
+/// Past the limit of calls in flight a call is refused at once with a 503
+/// that says when to retry, not queued; health still answers, and the slot
+/// is free again once the call in flight ends.
+#[test]
+fn calls_past_the_in_flight_limit_are_503s_with_retry_after() {
+    let mut options = options(&root().join(CRM));
+    options.limits = Limits { in_flight: 1, ..Limits::default() };
+    let server = start(options);
+    let held = hold(server.addr, "/v1/decide", &unblock_bo());
+    // The held call takes the one slot once the service has read its head;
+    // calls made before that are answered, and give the slot back.
+    let mut refused = None;
+    let ok = eventually(|| {
+        let reply = post(server.addr, "/v1/decide", &unblock_bo());
+        let full = reply.status == 503;
+        refused = Some(reply);
+        full
+    });
+    assert!(ok);
+    let refused = refused.unwrap();
+    assert_eq!(error_code(&refused), "overloaded");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(refused.body["error"]["message"], "the calls in flight are at the limit (1); retry shortly");
+    assert_eq!(get(server.addr, "/v1/health").status, 200);
+
+    assert_eq!(held.finish().body["decision"], "allow");
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
 }
 
 #[test]

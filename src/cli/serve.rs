@@ -29,6 +29,10 @@ pub struct Args {
     /// How long a call may take, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub timeout_ms: u64,
+    /// The most calls answered at once; more are refused with 503 at once
+    /// (default: `max_in_flight` in steward.yaml, else 128 per core).
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_in_flight: Option<usize>,
     /// Append one JSON line per decision to this file.
     #[arg(long)]
     pub decision_log: Option<PathBuf>,
@@ -58,6 +62,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         body_bytes: args.max_body,
         batch: args.max_batch,
         timeout: Duration::from_millis(args.timeout_ms),
+        in_flight: args.max_in_flight.or(ctx.config.max_in_flight).unwrap_or_else(Limits::default_in_flight),
     };
     options.decision_log = args.decision_log;
     options.reload = ReloadOn { sighup: true, file_change: !args.no_watch };

@@ -3,7 +3,7 @@
 //! that a client can branch on `code` without parsing words.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Why a call to the service failed.
@@ -45,6 +45,9 @@ pub enum ApiError {
     /// The call took longer than the configured timeout.
     #[error("the request took longer than {0} ms")]
     Timeout(u128),
+    /// As many calls as the limit allows are in flight already.
+    #[error("the calls in flight are at the limit ({0}); retry shortly")]
+    Overloaded(usize),
     /// No such endpoint.
     #[error("no endpoint `{method} {path}`")]
     NotFound {
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::Impact(_) => "invalid_request",
             ApiError::Plan(_) => "invalid_plan",
             ApiError::Timeout(_) => "timeout",
+            ApiError::Overloaded(_) => "overloaded",
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Internal(_) => "internal",
@@ -92,7 +96,7 @@ impl ApiError {
             ApiError::Request(_) | ApiError::Impact(_) | ApiError::Plan(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) | ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,10 +112,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), Json(self.body())).into_response();
-        if matches!(self, ApiError::Unauthorized) {
-            response
-                .headers_mut()
-                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        let extra = match self {
+            ApiError::Unauthorized => Some((header::WWW_AUTHENTICATE, "Bearer")),
+            // A call in flight takes microseconds to milliseconds: a second
+            // is the shortest wait the header can say.
+            ApiError::Overloaded(_) => Some((header::RETRY_AFTER, "1")),
+            _ => None,
+        };
+        if let Some((name, value)) = extra {
+            response.headers_mut().insert(name, HeaderValue::from_static(value));
         }
         response
     }

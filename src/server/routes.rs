@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Request as HttpRequest, State};
+use axum::extract::{Extension, Request as HttpRequest, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::Shared;
 use super::error::ApiError;
@@ -22,15 +23,19 @@ use crate::graph::ImpactQuery;
 use crate::plan::{PlanRequest, Target, Targets};
 use crate::policy::Request;
 
-/// Every route, with the token check on all but health, the body limit,
-/// the timeout, and panics caught as JSON 500s.
+/// Every route, with the token check and the limit of calls in flight on
+/// all but health, the body limit, the timeout, and panics caught as JSON
+/// 500s.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    // The last layer added runs first: a call without the token takes no
+    // slot of the limit.
     let guarded = Router::new()
         .route("/v1/decide", post(decide))
         .route("/v1/decide/batch", post(decide_batch))
         .route("/v1/impact", post(impact))
         .route("/v1/plan", post(plan))
         .route("/v1/policies", get(policies))
+        .route_layer(axum::middleware::from_fn_with_state(shared.clone(), limit_in_flight))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), require_token));
     Router::new()
         .route("/v1/health", get(health))
@@ -242,6 +247,7 @@ fn answer_batch(
 
 async fn impact(
     State(shared): State<Arc<Shared>>,
+    Extension(slot): Extension<Slot>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = read(&shared, body)?;
@@ -249,7 +255,7 @@ async fn impact(
     let snapshot = shared.current.load_full();
     // Off the request threads, as a plan: a user who owns many assets makes
     // a large impact.
-    let impact = tokio::task::spawn_blocking(move || {
+    off_thread(slot, move || {
         let query = ImpactQuery {
             actor: asked.actor.as_deref(),
             action: &asked.action,
@@ -257,12 +263,14 @@ async fn impact(
             env: &asked.env,
         };
         snapshot.engine.impact(&query).map(|impact| json(&impact))
-    });
-    Ok(impact.await.map_err(|e| ApiError::Internal(e.to_string()))??)
+    })
+    .await?
+    .map_err(ApiError::from)
 }
 
 async fn plan(
     State(shared): State<Arc<Shared>>,
+    Extension(slot): Extension<Slot>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = read(&shared, body)?;
@@ -300,9 +308,7 @@ async fn plan(
     // A plan decides every target: off the request threads, so that a large
     // one does not hold up the decisions of others.
     let snapshot = shared.current.load_full();
-    let planned = tokio::task::spawn_blocking(move || snapshot.engine.plan(&request))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let planned = off_thread(slot, move || snapshot.engine.plan(&request)).await?;
     match planned {
         Ok(plan) => Ok(json(&plan)),
         Err(crate::plan::PlanError::Request(e)) => Err(e.into()),
@@ -345,6 +351,44 @@ async fn require_token(State(shared): State<Arc<Shared>>, request: HttpRequest, 
 fn same_secret(given: &str, expected: &str) -> bool {
     let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(expected.as_bytes()));
     a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A call's place among the calls in flight, held until its work is done.
+#[derive(Clone)]
+struct Slot(#[expect(dead_code, reason = "held for its drop")] Arc<OwnedSemaphorePermit>);
+
+/// Refuses a call at once with 503 `overloaded` when the limit of calls in
+/// flight is reached, rather than queueing it without bound.
+async fn limit_in_flight(
+    State(shared): State<Arc<Shared>>,
+    mut request: HttpRequest,
+    next: Next,
+) -> Response {
+    let Ok(permit) = shared.in_flight.clone().try_acquire_owned() else {
+        return ApiError::Overloaded(shared.limits.in_flight).into_response();
+    };
+    let slot = Slot(Arc::new(permit));
+    // Held here to the end of the call (the request and its extensions are
+    // gone once the body is read), and by work moved off the thread.
+    request.extensions_mut().insert(slot.clone());
+    let response = next.run(request).await;
+    drop(slot);
+    response
+}
+
+/// Runs `work` on the blocking pool with the call's slot: a call answered
+/// 503 `timeout` while its work goes on still counts toward the limit until
+/// the work ends, so timed-out work cannot pile up past it.
+async fn off_thread<T: Send + 'static>(
+    slot: Slot,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Answers 503 `timeout` when a call (reading its body included) takes
