@@ -209,24 +209,14 @@ fn an_empty_token_never_switches_off_the_configured_one() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("steward.yaml");
     std::fs::write(&config, "token: s3cret\n").unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-watch", "--config"])
-        .arg(&config)
-        .arg("--directory")
-        .arg(root().join(DIRECTORY))
-        .arg("--policy")
-        .arg(root().join(CRM))
-        .env("STEWARD_TOKEN", "")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr: SocketAddr = first.rsplit(' ').next().unwrap().parse().unwrap();
-    let open = get(addr, "/v1/policies").status;
-    let with_token = call(addr, "GET", "/v1/policies", Some("s3cret"), b"").status;
-    let _ = child.kill();
-    let _ = child.wait();
+    let child = spawn(
+        serve_command(&root().join(CRM), &root().join(DIRECTORY))
+            .arg("--config")
+            .arg(&config)
+            .env("STEWARD_TOKEN", ""),
+    );
+    let open = get(child.addr, "/v1/policies").status;
+    let with_token = call(child.addr, "GET", "/v1/policies", Some("s3cret"), b"").status;
     assert_eq!((open, with_token), (401, 200));
 }
 
@@ -565,28 +555,57 @@ fn the_decision_log_has_one_line_per_decision() {
     assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
 }
 
-/// `steward serve` as a child process: its address, read from its notices.
-fn spawn_serve(
-    policy: &Path,
-) -> (std::process::Child, SocketAddr, std::io::Lines<std::io::BufReader<std::process::ChildStderr>>) {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-watch", "--directory"])
-        .arg(root().join(DIRECTORY))
-        .arg("--policy")
-        .arg(policy)
-        .env_remove("STEWARD_TOKEN")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first.rsplit(' ').next().unwrap().parse().unwrap();
-    (child, addr, lines)
+/// `steward serve` as a child process, with its address read from its
+/// first notice; killed when dropped, so that a failed test leaves no
+/// service behind.
+struct Child {
+    process: std::process::Child,
+    addr: SocketAddr,
+    notices: std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
 }
 
-fn signal(child: &std::process::Child, name: &str) {
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Child {
+    /// The next notice on standard error.
+    fn notice(&mut self) -> String {
+        self.notices.next().unwrap().unwrap()
+    }
+}
+
+/// `steward serve` of `policy` over `directory` on a free port, without a
+/// token and without watching files.
+fn serve_command(policy: &Path, directory: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-watch", "--directory"])
+        .arg(directory)
+        .arg("--policy")
+        .arg(policy)
+        .env_remove("STEWARD_TOKEN");
+    command
+}
+
+fn spawn(command: &mut std::process::Command) -> Child {
+    let mut process = command.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut notices = std::io::BufReader::new(process.stderr.take().unwrap()).lines();
+    let first = notices.next().unwrap().unwrap();
+    let addr = first.rsplit(' ').next().unwrap().parse().unwrap();
+    Child { process, addr, notices }
+}
+
+fn spawn_serve(policy: &Path) -> Child {
+    spawn(&mut serve_command(policy, &root().join(DIRECTORY)))
+}
+
+fn signal(child: &Child, name: &str) {
     let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
+        .args([&format!("-{name}"), &child.process.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -595,23 +614,46 @@ fn signal(child: &std::process::Child, name: &str) {
 #[test]
 fn sighup_reloads_refuses_an_invalid_set_and_sigterm_stops_gracefully() {
     let (_dir, path) = editable_policy();
-    let (mut child, addr, mut notices) = spawn_serve(&path);
-    assert_eq!(post(addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+    let mut child = spawn_serve(&path);
+    assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
 
     std::fs::write(&path, "rule broken { permit delet }\n").unwrap();
     signal(&child, "HUP");
-    let refused = notices.next().unwrap().unwrap();
+    let refused = child.notice();
     assert!(refused.contains("reload refused (SIGHUP)") && refused.contains("delet"), "{refused}");
-    assert_eq!(post(addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+    assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
 
     std::fs::write(&path, "rule nobody { forbid unblock }\n").unwrap();
     signal(&child, "HUP");
-    assert!(notices.next().unwrap().unwrap().contains("reloaded (SIGHUP)"));
-    assert_eq!(post(addr, "/v1/decide", &unblock_bo()).body["decision"], "deny");
+    assert!(child.notice().contains("reloaded (SIGHUP)"));
+    assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "deny");
 
     signal(&child, "TERM");
-    assert!(notices.next().unwrap().unwrap().contains("shutting down"));
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(child.notice().contains("shutting down"));
+    assert_eq!(child.process.wait().unwrap().code(), Some(0));
+}
+
+/// Log rotation: after `mv log log.1` and `SIGHUP`, new lines go to a new
+/// file at the configured path, none to the moved one.
+#[test]
+fn sighup_reopens_the_decision_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, rotated) = (dir.path().join("decisions.jsonl"), dir.path().join("decisions.jsonl.1"));
+    let mut child =
+        spawn(serve_command(&root().join(CRM), &root().join(DIRECTORY)).arg("--decision-log").arg(&log));
+    assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+
+    std::fs::rename(&log, &rotated).unwrap();
+    signal(&child, "HUP");
+    assert!(child.notice().contains("reloaded (SIGHUP)"));
+    assert_eq!(post(child.addr, "/v1/decide", &block_uma_unconfirmed()).body["decision"], "deny");
+
+    let decisions = |path: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["decision"].to_string()).collect()
+    };
+    assert_eq!(decisions(&rotated), ["\"allow\""]);
+    assert_eq!(decisions(&log), ["\"deny\""]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! the caller prints: the library itself never writes to the terminal.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -34,6 +34,9 @@ pub enum Notice {
     },
     /// A line could not be written to the decision log.
     LogFailed(String),
+    /// The decision log could not be reopened on `SIGHUP`; lines still go
+    /// to the file it had open.
+    LogNotReopened(String),
     /// Shutting down: no new connections; in-flight requests finish.
     ShuttingDown,
 }
@@ -47,6 +50,9 @@ impl std::fmt::Display for Notice {
                 write!(f, "reload refused ({cause}); the previous policy set keeps serving: {message}")
             }
             Notice::LogFailed(message) => write!(f, "cannot write the decision log: {message}"),
+            Notice::LogNotReopened(message) => {
+                write!(f, "cannot reopen the decision log; lines still go to the file it had open: {message}")
+            }
             Notice::ShuttingDown => write!(f, "shutting down; finishing in-flight requests"),
         }
     }
@@ -58,6 +64,7 @@ pub type Notify = Arc<dyn Fn(&Notice) + Send + Sync>;
 /// An append-only file of decisions, one JSON object per line.
 #[derive(Debug)]
 pub struct DecisionLog {
+    path: PathBuf,
     /// Unbuffered: lines are made whole in memory and written in one call,
     /// so a failed write never leaves bytes behind to be written later.
     file: Mutex<std::fs::File>,
@@ -76,12 +83,20 @@ struct Entry<'a> {
 impl DecisionLog {
     /// Opens `path` for appending (created when missing).
     pub fn open(path: &Path) -> Result<Self, ServeError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| ServeError::DecisionLog { path: path.to_path_buf(), source })?;
-        Ok(DecisionLog { file: Mutex::new(file) })
+        Ok(DecisionLog { path: path.to_path_buf(), file: Mutex::new(append_to(path)?) })
+    }
+
+    /// Opens the file at the log's path again, for log rotation: after
+    /// `mv log log.1`, new lines go to a new `log`. When it cannot be
+    /// opened, lines still go to the file open before.
+    pub fn reopen(&self) -> Result<(), ServeError> {
+        let fresh = append_to(&self.path)?;
+        let mut file = self.file.lock().map_err(|_| ServeError::DecisionLog {
+            path: self.path.clone(),
+            source: std::io::Error::other("the log lock is poisoned"),
+        })?;
+        *file = fresh;
+        Ok(())
     }
 
     /// Appends one line per decided request and flushes once, so that a
@@ -104,6 +119,14 @@ impl DecisionLog {
         let mut file = self.file.lock().map_err(|_| std::io::Error::other("the log lock is poisoned"))?;
         file.write_all(lines)
     }
+}
+
+fn append_to(path: &Path) -> Result<std::fs::File, ServeError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| ServeError::DecisionLog { path: path.to_path_buf(), source })
 }
 
 /// Appends the log line of one decision to `out`.

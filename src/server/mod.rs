@@ -212,7 +212,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let _watch = if self.reload.file_change { Some(self.reloader.watch()?) } else { None };
         if self.reload.sighup {
-            self.reloader.on_sighup().map_err(ServeError::Io)?;
+            on_sighup(self.shared.clone(), self.reloader.clone()).map_err(ServeError::Io)?;
         }
         let notify = self.shared.notify.clone();
         notify(&Notice::Listening(self.local_addr()));
@@ -225,6 +225,25 @@ impl Server {
             .await
             .map_err(ServeError::Io)
     }
+}
+
+/// On `SIGHUP`, until the process ends: reopens the decision log (log
+/// rotation), then reloads the policies and the directory.
+fn on_sighup(shared: Arc<Shared>, reloader: Reloader) -> std::io::Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            // First, and whatever the reload gives: a rotated log is
+            // reopened even when the new policy set is refused.
+            if let Some(log) = &shared.decision_log
+                && let Err(e) = log.reopen()
+            {
+                (shared.notify)(&Notice::LogNotReopened(reload::chain(&e)));
+            }
+            let _ = reloader.reload(Scope::Everything, "SIGHUP").await;
+        }
+    });
+    Ok(())
 }
 
 /// Completes on Ctrl-C or `SIGTERM`.

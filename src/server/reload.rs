@@ -107,18 +107,6 @@ impl Reloader {
         Ok(engine)
     }
 
-    /// Reloads on `SIGHUP` (policies and directory) until the process ends.
-    pub fn on_sighup(&self) -> std::io::Result<()> {
-        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-        let this = self.clone();
-        tokio::spawn(async move {
-            while hangups.recv().await.is_some() {
-                let _ = this.reload(Scope::Everything, "SIGHUP").await;
-            }
-        });
-        Ok(())
-    }
-
     /// Reloads the policy set when a policy file changes. Changes are
     /// gathered for a moment first: an editor's save is several events.
     /// The watcher lives as long as the returned guard.
@@ -189,7 +177,7 @@ fn describe_policy_error(e: &crate::policy::Error) -> String {
     }
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
