@@ -136,6 +136,37 @@ impl Held {
         self.stream.write_all(&[self.last]).unwrap();
         read_reply(self.stream)
     }
+
+    /// Whether the service answered already (without waiting).
+    fn answered(&self) -> bool {
+        self.stream.set_nonblocking(true).unwrap();
+        let answered = matches!(self.stream.peek(&mut [0]), Ok(1..));
+        self.stream.set_nonblocking(false).unwrap();
+        answered
+    }
+}
+
+/// With a limit of one call in flight: a held `/v1/decide` that holds the
+/// slot, and the reply to a call refused because of it.
+fn hold_the_only_slot(addr: SocketAddr) -> (Held, Reply) {
+    let mut held = hold(addr, "/v1/decide", &unblock_bo());
+    let mut refused = None;
+    // The held call takes the slot once the service has read its head. A
+    // probe sent before that is answered; if it took the slot first, the
+    // held call was refused, and another one is sent.
+    let full = eventually(|| {
+        let probe = post(addr, "/v1/decide", &unblock_bo());
+        if probe.status == 503 {
+            refused = Some(probe);
+            return true;
+        }
+        if held.answered() {
+            held = hold(addr, "/v1/decide", &unblock_bo());
+        }
+        false
+    });
+    assert!(full, "no call was refused while one was in flight");
+    (held, refused.unwrap())
 }
 
 fn post(addr: SocketAddr, path: &str, body: &Value) -> Reply {
@@ -322,18 +353,7 @@ fn calls_past_the_in_flight_limit_are_503s_with_retry_after() {
     let mut options = options(&root().join(CRM));
     options.limits = Limits { in_flight: 1, ..Limits::default() };
     let server = start(options);
-    let held = hold(server.addr, "/v1/decide", &unblock_bo());
-    // The held call takes the one slot once the service has read its head;
-    // calls made before that are answered, and give the slot back.
-    let mut refused = None;
-    let ok = eventually(|| {
-        let reply = post(server.addr, "/v1/decide", &unblock_bo());
-        let full = reply.status == 503;
-        refused = Some(reply);
-        full
-    });
-    assert!(ok);
-    let refused = refused.unwrap();
+    let (held, refused) = hold_the_only_slot(server.addr);
     assert_eq!(error_code(&refused), "overloaded");
     assert_eq!(refused.header("retry-after"), Some("1"));
     assert_eq!(refused.body["error"]["message"], "the calls in flight are at the limit (1); retry shortly");
