@@ -37,11 +37,22 @@ use crate::policy::{DecisionReport, PolicySet, Request, RequestError, RuleReport
 #[derive(Debug)]
 pub struct Engine {
     policies: PolicySet,
-    directory: Directory,
-    graph: OnceLock<(ReferenceGraph, LicenseIndex)>,
+    /// Shared with the engines made by [`Engine::with_policies`]: a policy
+    /// reload neither copies the directory nor builds its graph again.
+    facts: Arc<Facts>,
     /// Who may reassign assets, per environment and asset signature (see
     /// [`PolicySet::asset_signature`]): computed once, shared by every impact.
+    /// It depends on the policies, so it is never shared.
     reassigners: Mutex<HashMap<ReassignerKey, Arc<[String]>>>,
+}
+
+/// What depends on the directory alone, whatever the policy set (the
+/// counts the directory remembers are keyed by the condition itself, not by
+/// its place in a set, so they hold for every set too).
+#[derive(Debug)]
+struct Facts {
+    directory: Directory,
+    graph: OnceLock<(ReferenceGraph, LicenseIndex)>,
     /// Active members per environment, shared by every impact.
     members: MemberCache,
 }
@@ -78,13 +89,26 @@ const STATUS_ACTIONS: &[&str] = &["block", "unblock", "delete", "register", "rev
 impl Engine {
     /// An engine over `policies` and `directory`.
     pub fn new(policies: PolicySet, directory: Directory) -> Self {
-        Engine {
-            policies,
-            directory,
-            graph: OnceLock::new(),
-            reassigners: Mutex::new(HashMap::new()),
-            members: MemberCache::default(),
-        }
+        let facts = Facts { directory, graph: OnceLock::new(), members: MemberCache::default() };
+        Engine { policies, facts: Arc::new(facts), reassigners: Mutex::new(HashMap::new()) }
+    }
+
+    /// An engine of `policies` over this engine's directory, shared, not
+    /// copied, with its reference graph and license counts once built (a
+    /// policy reload of `steward serve`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), steward::Error> {
+    /// let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    /// let engine = steward::Engine::load_paths(&[root.join("policies/crm")], &root.join("examples/crm.yaml"))?;
+    /// let set = steward::policy::PolicySet::load(&[root.join("policies/crm")])?.set;
+    /// let reloaded = engine.with_policies(set);
+    /// assert!(std::ptr::eq(engine.directory(), reloaded.directory()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_policies(&self, policies: PolicySet) -> Engine {
+        Engine { policies, facts: self.facts.clone(), reassigners: Mutex::new(HashMap::new()) }
     }
 
     /// Loads the policy files at `policies` and the directory file at
@@ -108,9 +132,12 @@ impl Engine {
         Ok(Engine::new(set, crate::directory::load(directory)?))
     }
 
-    /// The policy set and the directory, given back.
+    /// The policy set and the directory, given back (the directory is
+    /// copied when another engine shares it).
     pub fn into_parts(self) -> (PolicySet, Directory) {
-        (self.policies, self.directory)
+        let directory =
+            Arc::try_unwrap(self.facts).map_or_else(|shared| shared.directory.clone(), |f| f.directory);
+        (self.policies, directory)
     }
 
     /// The policy set.
@@ -120,7 +147,7 @@ impl Engine {
 
     /// The directory.
     pub fn directory(&self) -> &Directory {
-        &self.directory
+        &self.facts.directory
     }
 
     /// The reference graph (built on first use).
@@ -134,8 +161,8 @@ impl Engine {
     }
 
     fn graph_and_licenses(&self) -> &(ReferenceGraph, LicenseIndex) {
-        self.graph
-            .get_or_init(|| (ReferenceGraph::build(&self.directory), LicenseIndex::build(&self.directory)))
+        let directory = &self.facts.directory;
+        self.facts.graph.get_or_init(|| (ReferenceGraph::build(directory), LicenseIndex::build(directory)))
     }
 
     /// Decides `request` and, for actions that change an account, computes
@@ -182,9 +209,9 @@ impl Engine {
     /// The engine's own directory, graph and caches.
     fn own(&self) -> Over<'_> {
         Over {
-            directory: &self.directory,
+            directory: &self.facts.directory,
             graph: self.graph_and_licenses(),
-            members: &self.members,
+            members: &self.facts.members,
             memo: true,
         }
     }

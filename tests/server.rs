@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use steward::Engine;
-use steward::server::{Limits, Notice, Options, ReloadOn, Reloader, Scope, Server};
+use steward::server::{Limits, Notice, Options, ReloadOn, Reloader, Scope, Server, Snapshot};
 
 const CRM: &str = "policies/crm/superusers.policy";
 const DIRECTORY: &str = "examples/crm.yaml";
@@ -489,6 +489,35 @@ fn an_invalid_policy_set_is_refused_and_the_old_one_keeps_serving() {
     assert_eq!(get(server.addr, "/v1/policies").body["digest"], digest.as_str());
     assert_ne!(json!(digest), before);
     assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "deny");
+}
+
+/// A policy reload shares the directory in memory and its reference graph
+/// with the engine it replaces, copying and building nothing; a reload of
+/// everything (SIGHUP) reads the directory anew.
+#[test]
+fn a_policy_reload_keeps_serving_the_same_directory() {
+    let (_dir, path) = editable_policy();
+    let engine = Engine::load_paths(std::slice::from_ref(&path), &root().join(DIRECTORY)).unwrap();
+    let _ = engine.graph();
+    let snapshot = Snapshot { engine, loaded_at: jiff::Timestamp::now() };
+    let current = Arc::new(arc_swap::ArcSwap::from_pointee(snapshot));
+    let reloader = Reloader::new(
+        current.clone(),
+        std::slice::from_ref(&path),
+        &root().join(DIRECTORY),
+        Arc::new(|_| {}),
+    );
+    let before = current.load_full();
+
+    std::fs::write(&path, "rule nobody { forbid unblock }\n").unwrap();
+    runtime().block_on(reloader.reload(Scope::Policies, "api")).unwrap();
+    let after = current.load_full();
+    assert_ne!(after.engine.policies().digest(), before.engine.policies().digest());
+    assert!(std::ptr::eq(after.engine.directory(), before.engine.directory()));
+    assert!(std::ptr::eq(after.engine.graph(), before.engine.graph()));
+
+    runtime().block_on(reloader.reload(Scope::Everything, "api")).unwrap();
+    assert!(!std::ptr::eq(current.load().engine.directory(), before.engine.directory()));
 }
 
 /// Polls until `done` holds; a missed change fails after a generous wait

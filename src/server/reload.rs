@@ -93,16 +93,21 @@ impl Reloader {
 
     fn load(&self, scope: Scope) -> Result<Engine, String> {
         let set = PolicySet::load(&self.policies).map_err(|e| describe_policy_error(&e))?.set;
-        let directory = match scope {
-            Scope::Policies => self.current.load().engine.directory().clone(),
-            Scope::Everything => crate::directory::load(&self.directory).map_err(|e| match &e {
-                crate::directory::Error::Invalid { sources, diagnostics, .. } => plain(sources, diagnostics),
-                _ => chain(&e),
-            })?,
+        let engine = match scope {
+            // The directory in memory and its graph, shared, not copied.
+            Scope::Policies => self.current.load().engine.with_policies(set),
+            Scope::Everything => {
+                let directory = crate::directory::load(&self.directory).map_err(|e| match &e {
+                    crate::directory::Error::Invalid { sources, diagnostics, .. } => {
+                        plain(sources, diagnostics)
+                    }
+                    _ => chain(&e),
+                })?;
+                Engine::new(set, directory)
+            }
         };
-        let engine = Engine::new(set, directory);
         // Built before the swap, off the request threads, not by the first
-        // request after it.
+        // request after it (at once when it is shared).
         let _ = engine.graph();
         Ok(engine)
     }
