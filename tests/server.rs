@@ -444,6 +444,37 @@ fn c3_plan_is_a_dry_run_with_its_digests() {
     assert_eq!((reply.status, error_code(&reply)), (422, "invalid_plan"));
 }
 
+/// An invalid plan's message places each diagnostic in its text and gives
+/// its help, on one line, as a refused reload does.
+#[test]
+fn an_invalid_plan_says_where_and_what_would_do() {
+    let server = start(options(&root().join(CRM)));
+    let bad = json!({ "actor": "crm.Ada", "action": "block", "where": "target.status == \"activ\"", "reason": "x" });
+    let reply = post(server.addr, "/v1/plan", &bad);
+    assert_eq!((reply.status, error_code(&reply)), (422, "invalid_plan"));
+    assert_eq!(
+        reply.body["error"]["message"],
+        "--where:1:18: `activ` is not an account status (did you mean `active`? the values are: pending, active, blocked)"
+    );
+}
+
+/// A body that cannot be read (its chunked encoding breaks off) is a 400
+/// `unreadable_body` on every endpoint, and the service keeps answering.
+#[test]
+fn an_unreadable_body_is_a_400_on_every_endpoint() {
+    let server = start(options(&root().join(CRM)));
+    for path in ["/v1/decide", "/v1/decide/batch", "/v1/impact", "/v1/plan"] {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: test\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n4\r\n{{\"ac\r\nnot a chunk size\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let reply = read_reply(stream);
+        assert_eq!((reply.status, error_code(&reply)), (400, "unreadable_body"), "{path}: {reply:?}");
+    }
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+}
+
 #[test]
 fn policies_names_what_is_loaded_with_its_digest() {
     let server = start(options(&root().join(CRM)));

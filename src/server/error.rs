@@ -159,3 +159,39 @@ pub enum ServeError {
     #[error("the service stopped")]
     Io(#[source] std::io::Error),
 }
+
+/// A policy error on one line: its diagnostics, or its chain of causes.
+pub(crate) fn policy_line(e: &crate::policy::Error) -> String {
+    match e.diagnostics() {
+        Some((sources, list)) => diagnostics_line(sources, list),
+        None => chain(e),
+    }
+}
+
+/// An error and its causes on one line, `error: cause: cause`.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// The errors among `list` on one line, `file:line:col: message (help)`
+/// each, for a notice or a JSON message.
+pub(crate) fn diagnostics_line(
+    sources: &crate::policy::Sources,
+    list: &[crate::policy::Diagnostic],
+) -> String {
+    list.iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let place = d.span.map(|s| format!("{}: ", sources.locate(s))).unwrap_or_default();
+            let help = d.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+            format!("{place}{}{help}", d.message)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

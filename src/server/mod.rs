@@ -238,7 +238,7 @@ fn on_sighup(shared: Arc<Shared>, reloader: Reloader) -> std::io::Result<()> {
             if let Some(log) = &shared.decision_log
                 && let Err(e) = log.reopen()
             {
-                (shared.notify)(&Notice::LogNotReopened(reload::chain(&e)));
+                (shared.notify)(&Notice::LogNotReopened(error::chain(&e)));
             }
             let _ = reloader.reload(Scope::Everything, "SIGHUP").await;
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use super::error::ServeError;
+use super::error::{self, ServeError};
 use super::log::{Notice, Notify};
 use crate::Engine;
 use crate::policy::PolicySet;
@@ -92,16 +92,16 @@ impl Reloader {
     }
 
     fn load(&self, scope: Scope) -> Result<Engine, String> {
-        let set = PolicySet::load(&self.policies).map_err(|e| describe_policy_error(&e))?.set;
+        let set = PolicySet::load(&self.policies).map_err(|e| error::policy_line(&e))?.set;
         let engine = match scope {
             // The directory in memory and its graph, shared, not copied.
             Scope::Policies => self.current.load().engine.with_policies(set),
             Scope::Everything => {
                 let directory = crate::directory::load(&self.directory).map_err(|e| match &e {
                     crate::directory::Error::Invalid { sources, diagnostics, .. } => {
-                        plain(sources, diagnostics)
+                        error::diagnostics_line(sources, diagnostics)
                     }
-                    _ => chain(&e),
+                    _ => error::chain(&e),
                 })?;
                 Engine::new(set, directory)
             }
@@ -173,34 +173,4 @@ fn is_policy_path(changed: &Path, policies: &[PathBuf]) -> bool {
             name(changed) == name(p)
         }
     })
-}
-
-fn describe_policy_error(e: &crate::policy::Error) -> String {
-    match e.diagnostics() {
-        Some((sources, list)) => plain(sources, list),
-        None => chain(e),
-    }
-}
-
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
-}
-
-/// Diagnostics on one line each, `file:line:col: message (help)`, for a log.
-fn plain(sources: &crate::policy::Sources, list: &[crate::policy::Diagnostic]) -> String {
-    list.iter()
-        .filter(|d| d.is_error())
-        .map(|d| {
-            let place = d.span.map(|s| format!("{}: ", sources.locate(s))).unwrap_or_default();
-            let help = d.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
-            format!("{place}{}{help}", d.message)
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Request as HttpRequest, State};
+use axum::extract::{Extension, FromRequest, Request as HttpRequest, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +17,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::Shared;
-use super::error::ApiError;
+use super::error::{self, ApiError};
 use crate::graph::ImpactQuery;
 use crate::plan::{PlanRequest, Target, Targets};
 use crate::policy::Request;
@@ -158,12 +157,8 @@ async fn policies(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> 
     }))
 }
 
-async fn decide(
-    State(shared): State<Arc<Shared>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = read(&shared, body)?;
-    let mut request: Request = parse(&body)?;
+async fn decide(State(shared): State<Arc<Shared>>, body: JsonBody) -> Result<Response, ApiError> {
+    let mut request: Request = body.parse()?;
     if request.now.is_none() {
         request.now = Some(jiff::Timestamp::now());
     }
@@ -173,11 +168,7 @@ async fn decide(
     Ok(json(&verdict))
 }
 
-async fn decide_batch(
-    State(shared): State<Arc<Shared>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = read(&shared, body)?;
+async fn decide_batch(State(shared): State<Arc<Shared>>, body: JsonBody) -> Result<Response, ApiError> {
     let deadline = std::time::Instant::now() + shared.limits.timeout;
     let snapshot = shared.current.load();
     // Decided here, on the request thread: handing a batch to the blocking
@@ -192,10 +183,10 @@ async fn decide_batch(
 fn answer_batch(
     shared: &Shared,
     engine: &crate::Engine,
-    body: &[u8],
+    body: &JsonBody,
     deadline: std::time::Instant,
 ) -> Result<Response, ApiError> {
-    let batch: Batch<'_> = parse_borrowed(body)?;
+    let batch: Batch<'_> = body.parse()?;
     let limit = shared.limits.batch;
     if batch.requests.len() > limit {
         return Err(ApiError::BatchTooLarge { given: batch.requests.len(), limit });
@@ -206,7 +197,7 @@ fn answer_batch(
     // more than four times the body: entries may be empty objects, and a
     // buffer that has to grow mid-batch costs a third of the throughput.
     let mut out =
-        Vec::with_capacity((16 + batch.requests.len() * 512).min(64 + body.len().saturating_mul(4)));
+        Vec::with_capacity((16 + batch.requests.len() * 512).min(64 + body.0.len().saturating_mul(4)));
     let mut log_lines = Vec::new();
     out.extend_from_slice(b"{\"results\":[");
     for (n, raw) in batch.requests.iter().enumerate() {
@@ -248,10 +239,9 @@ fn answer_batch(
 async fn impact(
     State(shared): State<Arc<Shared>>,
     Extension(slot): Extension<Slot>,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let body = read(&shared, body)?;
-    let asked: ImpactBody = parse(&body)?;
+    let asked: ImpactBody = body.parse()?;
     let snapshot = shared.current.load_full();
     // Off the request threads, as a plan: a user who owns many assets makes
     // a large impact.
@@ -271,10 +261,9 @@ async fn impact(
 async fn plan(
     State(shared): State<Arc<Shared>>,
     Extension(slot): Extension<Slot>,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let body = read(&shared, body)?;
-    let asked: PlanBody = parse(&body)?;
+    let asked: PlanBody = body.parse()?;
     let targets = match (asked.targets, asked.emails, asked.selector, asked.trigger) {
         (Some(list), None, None, None) => Targets::List(
             list.into_iter()
@@ -312,10 +301,7 @@ async fn plan(
     match planned {
         Ok(plan) => Ok(json(&plan)),
         Err(crate::plan::PlanError::Request(e)) => Err(e.into()),
-        Err(crate::plan::PlanError::Selector(e)) => Err(ApiError::Plan(match e.diagnostics() {
-            Some((_, list)) => list.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("; "),
-            None => e.to_string(),
-        })),
+        Err(crate::plan::PlanError::Selector(e)) => Err(ApiError::Plan(error::policy_line(&e))),
         Err(e) => Err(ApiError::Plan(e.to_string())),
     }
 }
@@ -401,23 +387,29 @@ async fn time_limit(State(shared): State<Arc<Shared>>, request: HttpRequest, nex
     }
 }
 
-fn read(shared: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge { limit: shared.limits.body_bytes }
-        } else {
-            ApiError::Body(e.body_text())
-        }
-    })
+/// A call's body, read within the size limit; every endpoint parses it
+/// with [`JsonBody::parse`], so that a body fails alike everywhere.
+struct JsonBody(Bytes);
+
+impl FromRequest<Arc<Shared>> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: HttpRequest, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        Bytes::from_request(request, shared).await.map(JsonBody).map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge { limit: shared.limits.body_bytes }
+            } else {
+                ApiError::Body(e.body_text())
+            }
+        })
+    }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    parse_borrowed(body)
-}
-
-/// [`parse`] for bodies that borrow from the bytes (a batch's raw entries).
-fn parse_borrowed<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::MalformedBody(e.to_string()))
+impl JsonBody {
+    /// The body as `T`, which may borrow from it (a batch's raw entries).
+    fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.0).map_err(|e| ApiError::MalformedBody(e.to_string()))
+    }
 }
 
 /// Compact JSON with its content type; serialising our own types cannot
