@@ -36,6 +36,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/policies", get(policies))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), limit_in_flight))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), require_token));
+    // Nothing in the service panics on purpose: a route that does, for the
+    // test of the JSON 500.
+    #[cfg(test)]
+    let guarded = guarded.route("/v1/test/panic", get(tests::panics));
     Router::new()
         .route("/v1/health", get(health))
         .merge(guarded)
@@ -423,7 +427,56 @@ fn json(value: &impl Serialize) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read as _, Write as _};
+
     use super::*;
+    use crate::server::{Options, ReloadOn, Server};
+
+    pub(super) async fn panics() -> &'static str {
+        panic!("a bug in a handler")
+    }
+
+    /// The CRM pack served on a free port by a runtime of its own, until
+    /// the sender is dropped.
+    fn serve() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut options = Options::new(vec![root.join("policies/crm")], root.join("examples/crm.yaml"));
+        options.reload = ReloadOn { sighup: false, file_change: false };
+        let engine = crate::Engine::load_paths(&options.policies, &options.directory).unwrap();
+        let (ready, bound) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let server = Server::bind("127.0.0.1:0", engine, options).await.unwrap();
+                ready.send(server.local_addr()).unwrap();
+                let _ = server.run(async { drop(stopped.await) }).await;
+            });
+        });
+        (bound.recv().unwrap(), stop)
+    }
+
+    /// The status line and the body of a GET.
+    fn get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n").unwrap();
+        let mut raw = String::new();
+        let _ = stream.read_to_string(&mut raw);
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        (head.lines().next().unwrap().to_owned(), body.to_owned())
+    }
+
+    #[test]
+    fn a_panic_is_a_json_500_and_the_service_keeps_serving() {
+        let (addr, _stop) = serve();
+        let (status, body) = get(addr, "/v1/test/panic");
+        assert_eq!(status, "HTTP/1.1 500 Internal Server Error");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(body["error"]["message"], "internal error: the request could not be answered");
+        assert_eq!(get(addr, "/v1/health").0, "HTTP/1.1 200 OK");
+        assert_eq!(get(addr, "/v1/test/panic").0, "HTTP/1.1 500 Internal Server Error");
+    }
 
     #[test]
     fn secrets_compare_whole() {
