@@ -26,11 +26,22 @@ struct Running {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
+impl Running {
+    /// Asks for a graceful shutdown, as `SIGTERM` does.
+    fn shut_down(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    fn noticed(&self, what: impl Fn(&Notice) -> bool) -> bool {
+        self.notices.lock().unwrap().iter().any(what)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shut_down();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -586,6 +597,24 @@ fn a_policy_file_change_reloads_and_a_broken_one_is_refused() {
     assert_eq!(get(server.addr, "/v1/policies").body["digest"], served);
 }
 
+/// A policy folder is watched whole: a `.policy` file that appears in it
+/// joins the set served.
+#[test]
+fn a_policy_file_new_in_a_watched_folder_reloads() {
+    let (dir, _) = editable_policy();
+    let mut options = options(dir.path());
+    options.reload.file_change = true;
+    let server = start(options);
+    let before = get(server.addr, "/v1/policies").body["digest"].clone();
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+
+    std::fs::write(dir.path().join("nobody.policy"), "rule nobody { forbid unblock }\n").unwrap();
+    assert!(eventually(|| post(server.addr, "/v1/decide", &unblock_bo()).body["decision"] == "deny"));
+    let policies = get(server.addr, "/v1/policies").body;
+    assert_ne!(policies["digest"], before);
+    assert_eq!(policies["files"].as_array().unwrap().len(), 2);
+}
+
 #[test]
 fn concurrent_requests_get_the_same_answers() {
     let server = start(options(&root().join(CRM)));
@@ -611,13 +640,22 @@ fn concurrent_requests_get_the_same_answers() {
     }
 }
 
+/// The CRM pack served with a decision log in `dir`.
+fn start_logging(dir: &Path) -> (Running, PathBuf) {
+    let log = dir.join("decisions.jsonl");
+    let mut options = options(&root().join(CRM));
+    options.decision_log = Some(log.clone());
+    (start(options), log)
+}
+
+fn log_lines(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 #[test]
 fn the_decision_log_has_one_line_per_decision() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("decisions.jsonl");
-    let mut options = options(&root().join(CRM));
-    options.decision_log = Some(log.clone());
-    let server = start(options);
+    let (server, log) = start_logging(dir.path());
     post(server.addr, "/v1/decide", &unblock_bo());
     post(
         server.addr,
@@ -625,14 +663,76 @@ fn the_decision_log_has_one_line_per_decision() {
         &json!({ "requests": [block_uma_unconfirmed(), { "actor": 1 }, unblock_bo()] }),
     );
     let digest = get(server.addr, "/v1/policies").body["digest"].clone();
-    let lines: Vec<Value> =
-        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines = log_lines(&log);
     assert_eq!(lines.len(), 3, "the malformed request decided nothing");
     assert_eq!(lines[1]["decision"], "deny");
     assert_eq!(lines[1]["rules"], json!(["confirmed_with_reason"]));
     assert_eq!(lines[1]["request"]["target"], "crm.Uma");
     assert_eq!(lines[0]["policy_digest"], digest);
     assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
+}
+
+/// A request without `now` is decided at the service's clock (P5's
+/// employment ends are compared with it): the time recorded for it lies
+/// between the test's clock before and after the call. A batch has one
+/// clock; a plan without `now` is made at the service's clock too.
+#[test]
+fn now_defaults_to_the_services_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, log) = start_logging(dir.path());
+    let mut request = unblock_bo();
+    request.as_object_mut().unwrap().remove("now");
+    let plan = json!({ "actor": "crm.Ada", "action": "block", "targets": ["crm.Uma"], "env": "CRM1", "reason": "left" });
+
+    let before = jiff::Timestamp::now();
+    assert_eq!(post(server.addr, "/v1/decide", &request).body["decision"], "allow");
+    assert_eq!(post(server.addr, "/v1/decide/batch", &json!({ "requests": [request, request] })).status, 200);
+    let planned = post(server.addr, "/v1/plan", &plan);
+    let after = jiff::Timestamp::now();
+
+    let time = |value: &Value| -> jiff::Timestamp { value.as_str().unwrap().parse().unwrap() };
+    let lines = log_lines(&log);
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let now = time(&line["request"]["now"]);
+        assert!(before <= now && now <= after, "{now} not between {before} and {after}");
+    }
+    assert_eq!(lines[1]["request"]["now"], lines[2]["request"]["now"], "one clock per batch");
+    let now = time(&planned.body["now"]);
+    assert!(before <= now && now <= after, "the plan's {now} not between {before} and {after}");
+}
+
+/// A decision log that cannot be written to is reported in a notice; the
+/// answers still go out.
+#[test]
+fn a_failed_log_write_is_a_notice_and_the_answer_goes_out() {
+    let mut options = options(&root().join(CRM));
+    // Opens for appending; every write fails with "no space left on device".
+    options.decision_log = Some(PathBuf::from("/dev/full"));
+    let server = start(options);
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+    let failed = |n: &Notice| matches!(n, Notice::LogFailed(m) if m.contains("No space left on device"));
+    assert_eq!(server.notices.lock().unwrap().iter().filter(|n| failed(n)).count(), 1);
+    let batch = post(server.addr, "/v1/decide/batch", &json!({ "requests": [unblock_bo(), unblock_bo()] }));
+    assert_eq!(batch.body["results"][1]["decision"], "allow");
+    assert_eq!(server.notices.lock().unwrap().iter().filter(|n| failed(n)).count(), 2, "one per batch");
+}
+
+/// On shutdown the service stops accepting connections, and a call in
+/// flight still gets its answer.
+#[test]
+fn a_call_in_flight_finishes_on_graceful_shutdown() {
+    let mut options = options(&root().join(CRM));
+    // With one slot, a refused call shows that the held one is in flight.
+    options.limits = Limits { in_flight: 1, ..Limits::default() };
+    let mut server = start(options);
+    let (held, _) = hold_the_only_slot(server.addr);
+
+    server.shut_down();
+    assert!(eventually(|| server.noticed(|n| *n == Notice::ShuttingDown)));
+    assert!(eventually(|| TcpStream::connect(server.addr).is_err()), "still accepting connections");
+    let reply = held.finish();
+    assert_eq!((reply.status, &reply.body["decision"]), (200, &json!("allow")));
 }
 
 /// `steward serve` as a child process, with its address read from its
@@ -728,12 +828,9 @@ fn sighup_reopens_the_decision_log() {
     assert!(child.notice().contains("reloaded (SIGHUP)"));
     assert_eq!(post(child.addr, "/v1/decide", &block_uma_unconfirmed()).body["decision"], "deny");
 
-    let decisions = |path: &Path| -> Vec<String> {
-        let text = std::fs::read_to_string(path).unwrap();
-        text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["decision"].to_string()).collect()
-    };
-    assert_eq!(decisions(&rotated), ["\"allow\""]);
-    assert_eq!(decisions(&log), ["\"deny\""]);
+    let decisions = |path: &Path| log_lines(path).iter().map(|l| l["decision"].clone()).collect::<Vec<_>>();
+    assert_eq!(decisions(&rotated), [json!("allow")]);
+    assert_eq!(decisions(&log), [json!("deny")]);
 }
 
 #[test]
@@ -749,4 +846,52 @@ fn an_invalid_policy_set_never_starts_serving() {
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown action `delet`"));
+}
+
+/// `SIGHUP` re-reads the directory file too: an invalid one is refused and
+/// the directory in memory keeps serving; a valid one is served.
+#[test]
+fn sighup_rereads_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("crm.yaml");
+    let original = std::fs::read_to_string(root().join(DIRECTORY)).unwrap();
+    std::fs::write(&directory, &original).unwrap();
+    let mut child = spawn(&mut serve_command(&root().join(CRM), &directory));
+    assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+
+    std::fs::write(&directory, "users: [").unwrap();
+    signal(&child, "HUP");
+    assert!(child.notice().contains("reload refused (SIGHUP)"));
+    assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+
+    // Bo is renamed: the directory served no longer knows `crm.Bo`.
+    assert!(original.contains("id: crm.Bo\n"));
+    std::fs::write(&directory, original.replace("id: crm.Bo\n", "id: crm.Bea\n")).unwrap();
+    signal(&child, "HUP");
+    assert!(child.notice().contains("reloaded (SIGHUP)"));
+    let reply = post(child.addr, "/v1/decide", &unblock_bo());
+    assert_eq!((reply.status, &reply.body["error"]["message"]), (422, &json!("unknown user `crm.Bo`")));
+}
+
+/// With no `--listen` and no `--token`, the service listens where
+/// steward.yaml says and asks for its token.
+#[test]
+fn the_listen_address_and_token_come_from_steward_yaml() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("steward.yaml");
+    std::fs::write(&config, format!("listen: 127.0.0.1:{port}\ntoken: s3cret\n")).unwrap();
+    let child = spawn(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
+            .args(["serve", "--no-watch", "--config"])
+            .arg(&config)
+            .arg("--directory")
+            .arg(root().join(DIRECTORY))
+            .arg("--policy")
+            .arg(root().join(CRM))
+            .env_remove("STEWARD_TOKEN"),
+    );
+    assert_eq!(child.addr, SocketAddr::from(([127, 0, 0, 1], port)));
+    assert_eq!(get(child.addr, "/v1/policies").status, 401);
+    assert_eq!(call(child.addr, "GET", "/v1/policies", Some("s3cret"), b"").status, 200);
 }
