@@ -895,3 +895,26 @@ fn the_listen_address_and_token_come_from_steward_yaml() {
     assert_eq!(get(child.addr, "/v1/policies").status, 401);
     assert_eq!(call(child.addr, "GET", "/v1/policies", Some("s3cret"), b"").status, 200);
 }
+
+/// `steward serve --help`: each limit with its default and what is answered
+/// past it, the signals, the exit codes.
+#[test]
+fn serve_help_says_the_limits_signals_and_exit_codes() {
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
+        .args(["serve", "--help"])
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8(output.stdout).unwrap());
+}
+
+#[test]
+fn a_limit_of_no_calls_in_flight_is_refused() {
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
+        .args(["serve", "--max-in-flight", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("0 would refuse every call; give at least 1"));
+}

@@ -10,35 +10,72 @@ use crate::server::{Limits, Notice, Options, ReloadOn, Server};
 
 /// Serve decisions, impacts and plans over HTTP (dry runs only; nothing is applied).
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Endpoints: POST /v1/decide, /v1/decide/batch, /v1/impact, /v1/plan; GET /v1/policies, /v1/health \
+(no token asked). Every failure is JSON: {\"error\": {\"code\", \"message\"}}.
+
+Signals: SIGHUP reopens the decision log, then re-reads the policies and the directory (an \
+invalid set is refused and the one serving keeps serving); SIGTERM or Ctrl-C stops accepting \
+connections and lets the calls in flight finish.
+
+Exit codes: 0 after a graceful shutdown, 3 when the policies, the directory or the address are \
+invalid at start, 1 otherwise.
+
+See docs/http.md.")]
 pub struct Args {
     /// The policy set and the directory.
     #[command(flatten)]
     pub inputs: output::Inputs,
     /// The address and port (default: `listen` in steward.yaml, else 127.0.0.1:8181).
-    #[arg(long)]
+    ///
+    /// Port 0 picks a free one; the address is printed in the first notice.
+    #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
     /// The bearer token every endpoint but health asks for (default: `token` in steward.yaml).
+    ///
+    /// None anywhere: no check. An empty token counts as none given, so it never switches off
+    /// the one of steward.yaml.
     #[arg(long, env = "STEWARD_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// The largest request body, in bytes.
-    #[arg(long, default_value_t = Limits::default().body_bytes)]
+    ///
+    /// A larger one is refused with 413 `body_too_large`.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().body_bytes)]
     pub max_body: usize,
     /// The most requests in one call to /v1/decide/batch.
-    #[arg(long, default_value_t = Limits::default().batch)]
+    ///
+    /// A larger batch is refused with 413 `batch_too_large`, never cut.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().batch)]
     pub max_batch: usize,
     /// How long a call may take, in milliseconds.
-    #[arg(long, default_value_t = 30_000)]
+    ///
+    /// Reading its body included; a longer one is answered 503 `timeout`.
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
     pub timeout_ms: u64,
-    /// The most calls answered at once; more are refused with 503 at once
-    /// (default: `max_in_flight` in steward.yaml, else 128 per core).
-    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    /// The most calls answered at once (default: `max_in_flight` in steward.yaml, else 128 per
+    /// core).
+    ///
+    /// Health aside. The next call is refused at once with 503 `overloaded` and Retry-After, not
+    /// queued.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub max_in_flight: Option<usize>,
     /// Append one JSON line per decision to this file.
-    #[arg(long)]
+    ///
+    /// Reopened on SIGHUP, for log rotation.
+    #[arg(long, value_name = "FILE")]
     pub decision_log: Option<PathBuf>,
     /// Do not reload when a policy file changes (SIGHUP still reloads).
     #[arg(long)]
     pub no_watch: bool,
+}
+
+/// A limit of calls in flight: 0 would refuse every call.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 would refuse every call; give at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Exit 0 after a graceful shutdown, 3 when the inputs are invalid, 1 otherwise.
