@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use crate::Engine;
 use crate::directory::audit::Change;
 use crate::directory::store::{Mutation, Store};
-use crate::operation::{DEFAULT_INVITATION_VALIDITY, Operation, OperationError};
+use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, Operation, OperationError, TargetKind};
 use crate::plan::{Plan, PlanRequest, Target, Targets, directory_digest};
 use crate::policy::{PolicySet, Request, RequestError};
 
@@ -76,6 +76,7 @@ pub enum ApplyError {
     Operation(#[from] OperationError),
     /// A reassignment could not be decided.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Request(#[from] RequestError),
     /// The store failed (the transaction was rolled back).
     #[error(transparent)]
@@ -192,7 +193,7 @@ fn what_changed(engine: &Engine, plan: &Plan) -> Vec<String> {
     let request = PlanRequest {
         actor: plan.actor.clone(),
         action: Some(plan.action.clone()),
-        targets: if plan.action == "invite" {
+        targets: if operation::action(&plan.action).is_some_and(|a| a.targets == TargetKind::Addresses) {
             Targets::Emails(plan.items.iter().map(|i| i.target.clone()).collect())
         } else {
             Targets::List(

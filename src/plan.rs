@@ -13,7 +13,10 @@ use sha2::{Digest as _, Sha256};
 use crate::Engine;
 use crate::directory::model::Account;
 use crate::graph::{Impact, LicenseChange, Warning};
-use crate::operation::{DEFAULT_INVITATION_VALIDITY, Operation, OperationError};
+use crate::operation::{
+    self, ActionSpec, DEFAULT_INVITATION_VALIDITY, Operation, OperationError, TargetKind,
+};
+use crate::policy::diagnostic::did_you_mean;
 use crate::policy::set::hex;
 use crate::policy::{PolicySet, Request, RequestError};
 
@@ -90,8 +93,9 @@ pub enum PlanError {
     /// A listed user has no environment, or no account there.
     #[error("{0}")]
     Target(String),
-    /// A request cannot be decided.
+    /// A request cannot be decided (an unknown action, user or environment).
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Request(#[from] RequestError),
     /// An item's operation cannot be carried out (a missing or invalid value).
     #[error(transparent)]
@@ -200,7 +204,8 @@ impl Engine {
     /// Decides every target of `request` as one bulk, confirmed change and
     /// sums up what it would do. Nothing is changed.
     pub fn plan(&self, request: &PlanRequest) -> Result<Plan, PlanError> {
-        let (action, targets) = self.targets(request)?;
+        let (spec, targets) = self.targets(request)?;
+        let action = spec.name.to_owned();
         let batch = i64::try_from(targets.len()).unwrap_or(i64::MAX);
         let mut items = Vec::with_capacity(targets.len());
         let mut changes = Vec::new();
@@ -210,7 +215,7 @@ impl Engine {
         for Item { user, env, value } in targets {
             let operation = Operation { outcome: &action, user: &user, env: &env, value: value.as_deref() };
             operation.check()?;
-            let invite = action == "invite";
+            let invite = spec.targets == TargetKind::Addresses;
             let decided = Request {
                 actor: request.actor.clone(),
                 action: action.clone(),
@@ -302,7 +307,7 @@ impl Engine {
     }
 
     /// The action and the items a plan request names.
-    fn targets(&self, request: &PlanRequest) -> Result<(String, Vec<Item>), PlanError> {
+    fn targets(&self, request: &PlanRequest) -> Result<(&'static ActionSpec, Vec<Item>), PlanError> {
         let directory = self.directory();
         let in_env = |a: &&Account| request.env.as_deref().is_none_or(|e| e == a.env);
         let probe = Request { actor: request.actor.clone(), now: Some(request.now), ..Request::default() };
@@ -320,21 +325,31 @@ impl Engine {
                 .map(|a| item(&a.user, &a.env))
                 .collect()
         };
-        let action =
-            || request.action.clone().ok_or_else(|| PlanError::Action("a plan needs an action".into()));
         let plan_env = |what: &str| {
             request.env.clone().ok_or_else(|| {
                 PlanError::Target(format!("`{what}` has no environment: give an `env` column or --env"))
             })
         };
-        match &request.targets {
+        let action = match (&request.action, &request.targets) {
+            (Some(action), _) => action.clone(),
+            (None, Targets::Emails(_)) => "invite".to_owned(),
+            (None, Targets::Trigger(name)) => self.trigger(name)?.action.clone(),
+            (None, _) => return Err(PlanError::Action("a plan needs an action".into())),
+        };
+        let spec = spec(&action)?;
+        let on_accounts = |how: &str| match spec.targets {
+            TargetKind::Account | TargetKind::User => Ok(()),
+            TargetKind::Addresses => {
+                Err(PlanError::Action(format!("`{action}` takes e-mail addresses (--emails), not {how}")))
+            }
+            TargetKind::Nothing => Err(PlanError::Action(format!(
+                "`{action}` acts on assets, not accounts: plan the action that leaves them without owner \
+                 and give apply their new owners (--reassign ASSET=USER)"
+            ))),
+        };
+        let items = match &request.targets {
             Targets::List(list) => {
-                let action = action()?;
-                if action == "invite" {
-                    return Err(PlanError::Action(
-                        "`invite` takes e-mail addresses (--emails), not existing users".into(),
-                    ));
-                }
+                on_accounts("existing users")?;
                 let mut items = Vec::with_capacity(list.len());
                 for target in list {
                     let env = match &target.env {
@@ -343,7 +358,7 @@ impl Engine {
                     };
                     // A guest is added where they have no account yet: the
                     // decision says whether they already have one (G10).
-                    if action == "add_guest" {
+                    if spec.targets == TargetKind::User {
                         if directory.user(&target.user).is_none() {
                             return Err(PlanError::Target(format!("unknown user `{}`", target.user)));
                         }
@@ -356,39 +371,55 @@ impl Engine {
                     let value = target.value.clone().or_else(|| request.value.clone());
                     items.push(Item { user: target.user.clone(), env, value });
                 }
-                Ok((action, items))
+                items
             }
             Targets::Emails(emails) => {
-                let action = request.action.clone().unwrap_or_else(|| "invite".to_owned());
-                if action != "invite" {
+                if spec.targets != TargetKind::Addresses {
                     return Err(PlanError::Action(format!("e-mail addresses are invited, not `{action}`")));
                 }
                 let env = plan_env("the invitation")?;
                 let mut seen = std::collections::BTreeSet::new();
                 // The same address twice in one invitation is one invitation.
                 let unique = emails.iter().map(|e| e.to_lowercase()).filter(|e| seen.insert(e.clone()));
-                Ok((action, unique.map(|email| item(&email, &env)).collect()))
+                unique.map(|email| item(&email, &env)).collect()
             }
             Targets::Where(text) => {
-                let action = action()?;
+                on_accounts("accounts a selector picks")?;
                 let selector = PolicySet::compile_selector(text).map_err(PlanError::Selector)?;
-                Ok((action, select(&selector)))
+                select(&selector)
             }
             Targets::Trigger(name) => {
-                let trigger =
-                    self.policies().trigger(name).ok_or_else(|| PlanError::UnknownTrigger(name.clone()))?;
-                if let Some(action) = &request.action
-                    && *action != trigger.action
-                {
+                let trigger = self.trigger(name)?;
+                if action != trigger.action {
                     return Err(PlanError::Action(format!(
                         "trigger `{name}` is for `{}`, not `{action}`",
                         trigger.action
                     )));
                 }
-                Ok((trigger.action.clone(), select(&trigger.selector)))
+                select(&trigger.selector)
             }
-        }
+        };
+        Ok((spec, items))
     }
+
+    fn trigger(&self, name: &str) -> Result<&crate::policy::TriggerSpec, PlanError> {
+        self.policies().trigger(name).ok_or_else(|| PlanError::UnknownTrigger(name.to_owned()))
+    }
+}
+
+/// The row of `action`; an action the schema does not know is refused
+/// before anything is decided.
+fn spec(action: &str) -> Result<&'static ActionSpec, PlanError> {
+    operation::action(action).ok_or_else(|| {
+        let help = match did_you_mean(action, operation::ACTIONS.iter().map(|a| a.name)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "the actions are: {}",
+                operation::ACTIONS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        PlanError::Request(RequestError::UnknownAction { action: action.to_owned(), help })
+    })
 }
 
 /// One item to decide: a user, where, with what value.

@@ -215,3 +215,35 @@ fn the_human_plan_lists_denied_items_first_then_the_summary() {
     let text = String::from_utf8(out.stdout).unwrap();
     insta::assert_snapshot!("plan_human", text);
 }
+
+/// The action's row (src/operation.rs) is read before any target is
+/// decided: an action the schema does not know, or one that acts on assets,
+/// makes no plan of denied items but an error (exit 3).
+#[test]
+fn actions_are_checked_against_their_row_before_anything_is_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, "12345.Fresh\n").unwrap();
+    for (action, message) in [
+        ("delet", "unknown action `delet`"),
+        ("reassign", "`reassign` acts on assets, not accounts"),
+        ("invite", "`invite` takes e-mail addresses (--emails), not existing users"),
+    ] {
+        steward()
+            .args(ERP)
+            .args(["--actor", "12345.Admin", "--env", "O12345AA", "--reason", "x", "--action", action])
+            .arg("--targets")
+            .arg(&list)
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+    }
+    steward()
+        .args(ERP)
+        .args(["--actor", "12345.Admin", "--env", "O12345AA", "--reason", "x", "--action", "delet"])
+        .arg("--targets")
+        .arg(&list)
+        .assert()
+        .stderr(predicate::str::contains("did you mean `delete`?"));
+}

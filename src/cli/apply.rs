@@ -102,7 +102,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         }
         Err(ApplyError::Store(e)) => output::directory_error(errors, &e),
         Err(e) => {
-            output::error(errors, &e);
+            output::error_with_help(errors, &e);
             Exit::Invalid
         }
     }

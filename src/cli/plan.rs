@@ -88,15 +88,16 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         now: args.now.unwrap_or_else(Timestamp::now),
     };
     let spinner = progress();
-    let plan = match engine.plan(&request) {
+    let planned = engine.plan(&request);
+    spinner.finish_and_clear();
+    let plan = match planned {
         Ok(plan) => plan,
         Err(PlanError::Selector(e)) => return output::policy_error(errors, &e),
         Err(e) => {
-            spinner.finish_and_clear();
-            return invalid(errors, &e.to_string());
+            output::error_with_help(errors, &e);
+            return Exit::Invalid;
         }
     };
-    spinner.finish_and_clear();
     if let Some(path) = &args.output {
         let text = serde_json::to_string_pretty(&plan).unwrap_or_default();
         if let Err(e) = output::write_atomically(path, &text) {
