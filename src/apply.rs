@@ -10,7 +10,7 @@ use crate::Engine;
 use crate::directory::audit::Change;
 use crate::directory::store::{Mutation, Store};
 use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, Operation, OperationError, TargetKind};
-use crate::plan::{Plan, PlanRequest, Target, Targets, directory_digest};
+use crate::plan::{Plan, PlanRequest, Target, Targets, UserRemoval, directory_digest, removed_users};
 use crate::policy::{PolicySet, Request, RequestError};
 
 /// How to apply.
@@ -172,13 +172,15 @@ pub fn apply(
         };
         mutations.extend(operation.mutations(engine.directory(), now, validity)?);
         audit.push(change(&item.target, &item.env, item.outcome.clone()));
-        if impact.is_some_and(|i| i.removes_user) {
-            mutations.push(Mutation::DeleteUser { user: item.target.clone() });
-            audit.push(Change {
-                action: "delete_user".into(),
-                ..change(&item.target, &item.env, "removed with their last account (D4)".to_owned())
-            });
-        }
+    }
+    // After every account the plan takes: the store removes only users
+    // without accounts.
+    for UserRemoval { user, env } in removed_users(&engine, &plan.items) {
+        audit.push(Change {
+            action: "delete_user".into(),
+            ..change(&user, &env, "removed with their last account (D4)".to_owned())
+        });
+        mutations.push(Mutation::DeleteUser { user });
     }
     if !missing.is_empty() {
         return Err(ApplyError::MissingOwner { assets: missing });

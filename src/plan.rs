@@ -4,7 +4,7 @@
 //! to reassign and the warnings. A plan carries digests of the policy set,
 //! the directory and its own content, so that it can be checked later.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use crate::Engine;
 use crate::directory::model::Account;
 use crate::graph::{Impact, LicenseChange, Warning};
 use crate::operation::{
-    self, ActionSpec, DEFAULT_INVITATION_VALIDITY, Operation, OperationError, TargetKind,
+    self, ActionSpec, DEFAULT_INVITATION_VALIDITY, Effect, Operation, OperationError, TargetKind,
 };
 use crate::policy::diagnostic::did_you_mean;
 use crate::policy::set::hex;
@@ -136,6 +136,10 @@ pub struct Summary {
     pub reassign: Vec<String>,
     /// Every warning, with the item it belongs to.
     pub warnings: Vec<ItemWarning>,
+    /// Users whose record goes too, because the plan takes their last
+    /// account (D4); left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_users: Vec<String>,
 }
 
 /// A warning of one item.
@@ -190,6 +194,50 @@ impl Plan {
 pub fn directory_digest(engine: &Engine) -> String {
     let yaml = crate::directory::export::to_yaml(engine.directory()).unwrap_or_default();
     hex(&Sha256::digest(yaml.as_bytes()))
+}
+
+/// A user whose record goes with their last account, and the environment
+/// of the item that takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRemoval {
+    /// The user.
+    pub user: String,
+    /// Where the plan takes their last account.
+    pub env: String,
+}
+
+/// The users `items` leave without any account, when the policy set's
+/// `lifecycle delete` says `orphaned user -> remove` (D4): whether a
+/// deletion or a revoked invitation (Q3, Q7) takes the last account, nothing
+/// identifying the user stays. Decided from the accounts the whole plan
+/// leaves, so that two items taking a user's last two accounts remove the
+/// user once, with the later item; the plan shows it and `apply` does it.
+pub fn removed_users(engine: &Engine, items: &[PlanItem]) -> Vec<UserRemoval> {
+    if !engine.policies().lifecycle("delete").is_some_and(|l| l.remove_orphaned_user) {
+        return Vec::new();
+    }
+    left_without_accounts(engine.directory(), items)
+}
+
+/// The users whose every account an item of `items` takes, each with the
+/// environment of the last such item, in the order of those items.
+fn left_without_accounts(directory: &crate::directory::Directory, items: &[PlanItem]) -> Vec<UserRemoval> {
+    let removes_account = |i: &&PlanItem| {
+        operation::action(&i.outcome).is_some_and(|a| a.effect == Some(Effect::RemoveAccount))
+    };
+    let taken: HashSet<(&str, &str)> =
+        items.iter().filter(removes_account).map(|i| (i.target.as_str(), i.env.as_str())).collect();
+    let mut left: Vec<UserRemoval> = Vec::new();
+    for item in items.iter().rev().filter(removes_account) {
+        let user = item.target.as_str();
+        if !left.iter().any(|r| r.user == user)
+            && directory.accounts_of(user).all(|a| taken.contains(&(user, &*a.env)))
+        {
+            left.push(UserRemoval { user: user.to_owned(), env: item.env.clone() });
+        }
+    }
+    left.reverse();
+    left
 }
 
 /// The address an account takes that it did not have (lowercase: addresses
@@ -289,7 +337,20 @@ impl Engine {
                 impact: verdict.impact,
             });
         }
-        let summary = summarise(self, &items, &changes);
+        // Each impact saw the directory before the plan: whether a user
+        // goes with their last account, or stays active elsewhere (P7), is
+        // decided for the plan as a whole.
+        let removals = removed_users(self, &items);
+        let left = left_without_accounts(self.directory(), &items);
+        for item in items.iter_mut().filter(|i| i.outcome != "denied") {
+            let Some(impact) = &mut item.impact else { continue };
+            impact.removes_user = removals.iter().any(|r| r.user == item.target && r.env == item.env);
+            if left.iter().any(|r| r.user == item.target) {
+                impact.warnings.retain(|w| w.code != "active_in_other_environments");
+            }
+        }
+        let mut summary = summarise(self, &items, &changes);
+        summary.remove_users = removals.into_iter().map(|r| r.user).collect();
         let mut plan = Plan {
             actor: request.actor.clone(),
             action,

@@ -200,6 +200,12 @@ fn human(plan: &Plan) -> String {
     if !plan.summary.reassign.is_empty() {
         out.push_str(&format!("  needs a new owner: {}\n", plan.summary.reassign.join(", ")));
     }
+    if !plan.summary.remove_users.is_empty() {
+        out.push_str(&format!(
+            "  users removed with their last account (D4): {}\n",
+            plan.summary.remove_users.join(", ")
+        ));
+    }
     for w in &plan.summary.warnings {
         out.push_str(&format!(
             "  warning {} ({} in {}): {}\n",
