@@ -90,7 +90,8 @@ pub enum PlanError {
     /// The action is missing, or differs from the trigger's.
     #[error("{0}")]
     Action(String),
-    /// A listed user has no environment, or no account there.
+    /// No target is given, or a listed user has no environment, or no
+    /// account there.
     #[error("{0}")]
     Target(String),
     /// A request cannot be decided (an unknown action, user or environment).
@@ -411,6 +412,9 @@ impl Engine {
         let items = match &request.targets {
             Targets::List(list) => {
                 on_accounts("existing users")?;
+                if list.is_empty() {
+                    return Err(PlanError::Target("the list of targets names no user".into()));
+                }
                 let mut items = Vec::with_capacity(list.len());
                 for target in list {
                     let env = match &target.env {
@@ -437,6 +441,11 @@ impl Engine {
             Targets::Emails(emails) => {
                 if spec.targets != TargetKind::Addresses {
                     return Err(PlanError::Action(format!("e-mail addresses are invited, not `{action}`")));
+                }
+                if emails.is_empty() {
+                    return Err(PlanError::Target(
+                        "no e-mail address to invite: give one or more, separated by commas or spaces".into(),
+                    ));
                 }
                 let env = plan_env("the invitation")?;
                 let mut seen = std::collections::BTreeSet::new();

@@ -350,7 +350,7 @@ fn d4_q7_a_plan_that_takes_a_users_last_two_accounts_removes_the_user() {
         .args(args)
         .assert()
         .success()
-        .stdout(predicate::str::contains("users removed with their last account (D4): acme.Tom\n"));
+        .stdout(predicate::str::contains("users to be removed with their last account (D4): acme.Tom\n"));
     let after = apply(&db, &path, pack);
     assert!(after.accounts_of("acme.Tom").next().is_none());
     assert!(after.user("acme.Tom").is_none(), "nothing identifying Tom stays (D4)");

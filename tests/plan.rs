@@ -247,3 +247,83 @@ fn actions_are_checked_against_their_row_before_anything_is_decided() {
         .assert()
         .stderr(predicate::str::contains("did you mean `delete`?"));
 }
+
+/// The human plan, as a user reads it (`--now` fixed).
+fn human(args: &[&str], list: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    let out = steward()
+        .args(ERP)
+        .args(args)
+        .args(["--reason", "x", "--now", "2026-11-23T09:00:00Z", "--targets"])
+        .arg(&targets)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// Q3: an invitation lists one or more addresses; none at all is a
+/// mistake (exit 3), not an empty plan that succeeds.
+#[test]
+fn q3_an_invitation_without_an_address_is_refused() {
+    for emails in ["", " , "] {
+        steward()
+            .args(["plan", "--policy", "policies/analytics", "--directory", "examples/analytics.yaml"])
+            .args(["--actor", "acme.Olivia", "--env", "acme-lab", "--reason", "x", "--emails", emails])
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains("no e-mail address to invite"));
+    }
+}
+
+/// The last line says what applying would do: a plan of an action apply
+/// does not execute (P8) is informational, not one that asks for
+/// confirmation; a plan whose items are all denied has nothing to apply.
+#[test]
+fn the_human_plan_ends_with_what_applying_it_would_do() {
+    let admin = ["--actor", "12345.Admin", "--env", "O12345AA"];
+    let (code, merge) = human(&[&admin[..], &["--action", "merge"]].concat(), "12345.Fresh\n");
+    assert_eq!(code, 0, "{merge}");
+    assert!(merge.contains("  1 account to be merged into another user (informational)\n"), "{merge}");
+    assert!(
+        merge.ends_with("apply does not execute `merge`: this plan is informational, and apply refuses it\n"),
+        "{merge}"
+    );
+    assert!(!merge.contains("confirmation"), "{merge}");
+
+    let (code, denied) = human(&[&admin[..], &["--action", "delete"]].concat(), "12345.Admin\n");
+    assert_eq!(code, 2, "{denied}");
+    assert!(denied.ends_with("every item is denied, so there is nothing to apply\n"), "{denied}");
+
+    let (code, block) = human(&[&admin[..], &["--action", "block"]].concat(), "12345.Fresh\n");
+    assert_eq!(code, 0, "{block}");
+    assert!(block.contains("  1 account to be blocked\n"), "{block}");
+    assert!(block.ends_with("nothing was changed; applying 1 item asks for confirmation (C2)\n"), "{block}");
+
+    steward()
+        .args(ERP)
+        .args(["--actor", "12345.Admin", "--trigger", "leavers"])
+        .args(["--reason", "x", "--now", "2020-01-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("no account is selected")
+                .and(predicate::str::ends_with("nothing was changed, and there is nothing to apply\n")),
+        );
+}
+
+/// G10: the target column says which kind of user the guest becomes,
+/// `system` when no value says otherwise; `→` is for new e-mails and names.
+#[test]
+fn g10_a_guest_reads_as_the_kind_of_user_it_is_added_as() {
+    let customer = ["--actor", "98765.Admin", "--env", "O98765AA", "--action", "add_guest"];
+    let (code, normal) = human(&[&customer[..], &["--value", "normal"]].concat(), "12345.Gwen\n");
+    assert_eq!(code, 0, "{normal}");
+    assert!(normal.contains("12345.Gwen as a normal user"), "{normal}");
+    assert!(!normal.contains('→'), "{normal}");
+    assert!(normal.contains("  1 guest to be added\n"), "{normal}");
+    let (_, system) = human(&customer, "12345.Gwen\n");
+    assert!(system.contains("12345.Gwen as a system user"), "{system}");
+}

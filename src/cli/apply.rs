@@ -113,7 +113,8 @@ fn confirmed(plan: &Plan, items: usize, db: &std::path::Path) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    eprint!("apply `{}` to {items} accounts of {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
+    let items = super::output::plural(items, "item");
+    eprint!("apply `{}` ({items}) to {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
