@@ -378,3 +378,47 @@ fn q3_d4_revoking_an_invitation_that_created_its_user_removes_the_user() {
     assert!(after.user(address).is_none(), "and no user is left without an account");
     assert_eq!(user_removals(&db), [(address.to_owned(), "acme-lab".to_owned())]);
 }
+
+/// G5: a name edit is applied as planned, with its value, and audited.
+#[test]
+fn g5_a_name_edit_is_applied_with_its_value_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "erp.yaml", "");
+    let targets = write(dir.path(), "names.csv", "user,env,value\n12345.Fresh,O12345AA,Fay Fresh-Baker\n");
+    let args = ["--actor", "12345.Admin", "--action", "edit_name", "--targets", targets.to_str().unwrap()];
+    let (plan, path, code) = make_plan(dir.path(), &db, "erp", &args);
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["items"][0]["value"], "Fay Fresh-Baker");
+    let after = apply(&db, &path, "erp");
+    assert_eq!(after.account("12345.Fresh", "O12345AA").unwrap().name, "Fay Fresh-Baker");
+    let entries = Store::open(&db).unwrap().audit(None).unwrap();
+    let outcomes: Vec<_> =
+        entries.iter().map(|e| (e.change.target.as_str(), e.change.outcome.as_str())).collect();
+    assert_eq!(outcomes, [("12345.Fresh", "edit_name")]);
+}
+
+/// Q3 G6: two plans invite the same address; once one is applied, the
+/// other no longer matches the directory, and apply says which address
+/// would now be denied instead of creating the account twice.
+#[test]
+fn q3_an_invitation_planned_before_the_directory_changed_is_refused_naming_the_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "analytics.yaml", "");
+    let invite = ["--actor", "acme.Olivia", "--env", "acme-lab", "--emails", "new.one@acme.example"];
+    let plans: Vec<PathBuf> = ["first", "second"]
+        .into_iter()
+        .map(|name| {
+            let sub = dir.path().join(name);
+            std::fs::create_dir(&sub).unwrap();
+            let (plan, path, code) = make_plan(&sub, &db, "analytics", &invite);
+            assert_eq!(code, 0, "{plan}");
+            path
+        })
+        .collect();
+    apply(&db, &plans[0], "analytics");
+    apply_cmd(&db, &plans[1], "analytics").assert().code(3).stderr(predicate::str::contains(
+        "the directory changed since the plan was made: `new.one@acme.example` in `acme-lab` would now be denied (was invite)",
+    ));
+    let entries = Store::open(&db).unwrap().audit(None).unwrap();
+    assert_eq!(entries.len(), 1, "only the first invitation was applied");
+}

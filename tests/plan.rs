@@ -327,3 +327,59 @@ fn g10_a_guest_reads_as_the_kind_of_user_it_is_added_as() {
     let (_, system) = human(&customer, "12345.Gwen\n");
     assert!(system.contains("12345.Gwen as a system user"), "{system}");
 }
+
+/// Every way plan.rs refuses a request: exit 3, the message on standard
+/// error, nothing on standard output.
+#[test]
+fn every_refused_plan_says_why_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let fresh = list("fresh.txt", "12345.Fresh\n");
+    let nobody = list("nobody.txt", "12345.Nobody\n");
+    let header_only = list("empty.csv", "user,env\n");
+    let admin = ["--actor", "12345.Admin", "--reason", "x"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--targets", &fresh, "--env", "O12345AA"], "a plan needs an action"),
+        (
+            vec!["--action", "block", "--targets", &fresh, "--env", "O98765AA"],
+            "`12345.Fresh` has no account in `O98765AA`",
+        ),
+        (
+            vec!["--action", "add_guest", "--targets", &nobody, "--env", "O98765AA"],
+            "unknown user `12345.Nobody`",
+        ),
+        (vec!["--action", "block", "--targets", &header_only, "--env", "O12345AA"], "names no user"),
+        (
+            vec!["--action", "block", "--emails", "a@x.example", "--env", "O12345AA"],
+            "e-mail addresses are invited, not `block`",
+        ),
+        (vec!["--emails", "a@x.example"], "`the invitation` has no environment"),
+        (vec!["--action", "invite", "--where", "true", "--env", "O12345AA"], "not accounts a selector picks"),
+        (
+            vec!["--action", "delete", "--trigger", "leavers"],
+            "trigger `leavers` is for `block`, not `delete`",
+        ),
+        (
+            vec!["--action", "block", "--targets", &fresh, "--env", "O12345AA", "--value", "x"],
+            "`x` is not a valid value for `block`: it takes none",
+        ),
+        (
+            vec!["--action", "block", "--where", "target.status", "--env", "O12345AA"],
+            "a condition must be true or false, not a string",
+        ),
+    ];
+    for (args, message) in cases {
+        steward()
+            .args(ERP)
+            .args(admin)
+            .args(&args)
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+    }
+}
