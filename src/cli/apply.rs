@@ -92,10 +92,10 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     match apply(&mut store, policies, &plan, &options) {
         Ok(applied) => {
             eprintln!(
-                "applied {} of {} items ({} changes, each in the audit log) to {}",
+                "applied {} of {} ({}, each in the audit log) to {}",
                 applied.items,
-                plan.items.len(),
-                applied.changes,
+                output::plural(plan.items.len(), "item"),
+                output::plural(applied.changes, "change"),
                 db.display()
             );
             Exit::Ok
@@ -113,7 +113,7 @@ fn confirmed(plan: &Plan, items: usize, db: &std::path::Path) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    let items = super::output::plural(items, "item");
+    let items = output::plural(items, "item");
     eprint!("apply `{}` ({items}) to {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
