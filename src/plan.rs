@@ -228,12 +228,11 @@ fn left_without_accounts(directory: &crate::directory::Directory, items: &[PlanI
     };
     let taken: HashSet<(&str, &str)> =
         items.iter().filter(removes_account).map(|i| (i.target.as_str(), i.env.as_str())).collect();
+    let mut seen = HashSet::new();
     let mut left: Vec<UserRemoval> = Vec::new();
     for item in items.iter().rev().filter(removes_account) {
         let user = item.target.as_str();
-        if !left.iter().any(|r| r.user == user)
-            && directory.accounts_of(user).all(|a| taken.contains(&(user, &*a.env)))
-        {
+        if seen.insert(user) && directory.accounts_of(user).all(|a| taken.contains(&(user, &*a.env))) {
             left.push(UserRemoval { user: user.to_owned(), env: item.env.clone() });
         }
     }
@@ -343,10 +342,13 @@ impl Engine {
         // decided for the plan as a whole.
         let removals = removed_users(self, &items);
         let left = left_without_accounts(self.directory(), &items);
+        let removed: HashSet<(&str, &str)> =
+            removals.iter().map(|r| (r.user.as_str(), r.env.as_str())).collect();
+        let left: HashSet<String> = left.into_iter().map(|r| r.user).collect();
         for item in items.iter_mut().filter(|i| i.outcome != "denied") {
             let Some(impact) = &mut item.impact else { continue };
-            impact.removes_user = removals.iter().any(|r| r.user == item.target && r.env == item.env);
-            if left.iter().any(|r| r.user == item.target) {
+            impact.removes_user = removed.contains(&(item.target.as_str(), item.env.as_str()));
+            if left.contains(&item.target) {
                 impact.warnings.retain(|w| w.code != "active_in_other_environments");
             }
         }
