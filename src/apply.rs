@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use crate::Engine;
 use crate::directory::audit::Change;
 use crate::directory::store::{Mutation, Store};
-use crate::operation::{DEFAULT_INVITATION_VALIDITY, Operation, OperationError};
-use crate::plan::{Plan, PlanRequest, Target, Targets, directory_digest};
+use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, Operation, OperationError, TargetKind};
+use crate::plan::{Plan, PlanRequest, Target, Targets, UserRemoval, directory_digest, removed_users};
 use crate::policy::{PolicySet, Request, RequestError};
 
 /// How to apply.
@@ -76,6 +76,7 @@ pub enum ApplyError {
     Operation(#[from] OperationError),
     /// A reassignment could not be decided.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Request(#[from] RequestError),
     /// The store failed (the transaction was rolled back).
     #[error(transparent)]
@@ -171,13 +172,15 @@ pub fn apply(
         };
         mutations.extend(operation.mutations(engine.directory(), now, validity)?);
         audit.push(change(&item.target, &item.env, item.outcome.clone()));
-        if impact.is_some_and(|i| i.removes_user) {
-            mutations.push(Mutation::DeleteUser { user: item.target.clone() });
-            audit.push(Change {
-                action: "delete_user".into(),
-                ..change(&item.target, &item.env, "removed with their last account (D4)".to_owned())
-            });
-        }
+    }
+    // After every account the plan takes: the store removes only users
+    // without accounts.
+    for UserRemoval { user, env } in removed_users(&engine, &plan.items) {
+        audit.push(Change {
+            action: "delete_user".into(),
+            ..change(&user, &env, "removed with their last account (D4)".to_owned())
+        });
+        mutations.push(Mutation::DeleteUser { user });
     }
     if !missing.is_empty() {
         return Err(ApplyError::MissingOwner { assets: missing });
@@ -192,7 +195,7 @@ fn what_changed(engine: &Engine, plan: &Plan) -> Vec<String> {
     let request = PlanRequest {
         actor: plan.actor.clone(),
         action: Some(plan.action.clone()),
-        targets: if plan.action == "invite" {
+        targets: if operation::action(&plan.action).is_some_and(|a| a.targets == TargetKind::Addresses) {
             Targets::Emails(plan.items.iter().map(|i| i.target.clone()).collect())
         } else {
             Targets::List(

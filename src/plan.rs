@@ -4,7 +4,7 @@
 //! to reassign and the warnings. A plan carries digests of the policy set,
 //! the directory and its own content, so that it can be checked later.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,10 @@ use sha2::{Digest as _, Sha256};
 use crate::Engine;
 use crate::directory::model::Account;
 use crate::graph::{Impact, LicenseChange, Warning};
-use crate::operation::{DEFAULT_INVITATION_VALIDITY, Operation, OperationError};
+use crate::operation::{
+    self, ActionSpec, DEFAULT_INVITATION_VALIDITY, Effect, Operation, OperationError, TargetKind,
+};
+use crate::policy::diagnostic::did_you_mean;
 use crate::policy::set::hex;
 use crate::policy::{PolicySet, Request, RequestError};
 
@@ -87,11 +90,13 @@ pub enum PlanError {
     /// The action is missing, or differs from the trigger's.
     #[error("{0}")]
     Action(String),
-    /// A listed user has no environment, or no account there.
+    /// No target is given, or a listed user has no environment, or no
+    /// account there.
     #[error("{0}")]
     Target(String),
-    /// A request cannot be decided.
+    /// A request cannot be decided (an unknown action, user or environment).
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Request(#[from] RequestError),
     /// An item's operation cannot be carried out (a missing or invalid value).
     #[error(transparent)]
@@ -132,6 +137,10 @@ pub struct Summary {
     pub reassign: Vec<String>,
     /// Every warning, with the item it belongs to.
     pub warnings: Vec<ItemWarning>,
+    /// Users whose record goes too, because the plan takes their last
+    /// account (D4); left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_users: Vec<String>,
 }
 
 /// A warning of one item.
@@ -188,6 +197,49 @@ pub fn directory_digest(engine: &Engine) -> String {
     hex(&Sha256::digest(yaml.as_bytes()))
 }
 
+/// A user whose record goes with their last account, and the environment
+/// of the item that takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRemoval {
+    /// The user.
+    pub user: String,
+    /// Where the plan takes their last account.
+    pub env: String,
+}
+
+/// The users `items` leave without any account, when the policy set's
+/// `lifecycle delete` says `orphaned user -> remove` (D4): whether a
+/// deletion or a revoked invitation (Q3, Q7) takes the last account, nothing
+/// identifying the user stays. Decided from the accounts the whole plan
+/// leaves, so that two items taking a user's last two accounts remove the
+/// user once, with the later item; the plan shows it and `apply` does it.
+pub fn removed_users(engine: &Engine, items: &[PlanItem]) -> Vec<UserRemoval> {
+    if !engine.policies().lifecycle("delete").is_some_and(|l| l.remove_orphaned_user) {
+        return Vec::new();
+    }
+    left_without_accounts(engine.directory(), items)
+}
+
+/// The users whose every account an item of `items` takes, each with the
+/// environment of the last such item, in the order of those items.
+fn left_without_accounts(directory: &crate::directory::Directory, items: &[PlanItem]) -> Vec<UserRemoval> {
+    let removes_account = |i: &&PlanItem| {
+        operation::action(&i.outcome).is_some_and(|a| a.effect == Some(Effect::RemoveAccount))
+    };
+    let taken: HashSet<(&str, &str)> =
+        items.iter().filter(removes_account).map(|i| (i.target.as_str(), i.env.as_str())).collect();
+    let mut seen = HashSet::new();
+    let mut left: Vec<UserRemoval> = Vec::new();
+    for item in items.iter().rev().filter(removes_account) {
+        let user = item.target.as_str();
+        if seen.insert(user) && directory.accounts_of(user).all(|a| taken.contains(&(user, &*a.env))) {
+            left.push(UserRemoval { user: user.to_owned(), env: item.env.clone() });
+        }
+    }
+    left.reverse();
+    left
+}
+
 /// The address an account takes that it did not have (lowercase: addresses
 /// are unique per environment whatever their case, G6).
 fn new_address(change: &crate::operation::AccountChange<'_>) -> Option<String> {
@@ -200,7 +252,8 @@ impl Engine {
     /// Decides every target of `request` as one bulk, confirmed change and
     /// sums up what it would do. Nothing is changed.
     pub fn plan(&self, request: &PlanRequest) -> Result<Plan, PlanError> {
-        let (action, targets) = self.targets(request)?;
+        let (spec, targets) = self.targets(request)?;
+        let action = spec.name.to_owned();
         let batch = i64::try_from(targets.len()).unwrap_or(i64::MAX);
         let mut items = Vec::with_capacity(targets.len());
         let mut changes = Vec::new();
@@ -210,7 +263,7 @@ impl Engine {
         for Item { user, env, value } in targets {
             let operation = Operation { outcome: &action, user: &user, env: &env, value: value.as_deref() };
             operation.check()?;
-            let invite = action == "invite";
+            let invite = spec.targets == TargetKind::Addresses;
             let decided = Request {
                 actor: request.actor.clone(),
                 action: action.clone(),
@@ -284,7 +337,23 @@ impl Engine {
                 impact: verdict.impact,
             });
         }
-        let summary = summarise(self, &items, &changes);
+        // Each impact saw the directory before the plan: whether a user
+        // goes with their last account, or stays active elsewhere (P7), is
+        // decided for the plan as a whole.
+        let removals = removed_users(self, &items);
+        let left = left_without_accounts(self.directory(), &items);
+        let removed: HashSet<(&str, &str)> =
+            removals.iter().map(|r| (r.user.as_str(), r.env.as_str())).collect();
+        let left: HashSet<String> = left.into_iter().map(|r| r.user).collect();
+        for item in items.iter_mut().filter(|i| i.outcome != "denied") {
+            let Some(impact) = &mut item.impact else { continue };
+            impact.removes_user = removed.contains(&(item.target.as_str(), item.env.as_str()));
+            if left.contains(&item.target) {
+                impact.warnings.retain(|w| w.code != "active_in_other_environments");
+            }
+        }
+        let mut summary = summarise(self, &items, &changes);
+        summary.remove_users = removals.into_iter().map(|r| r.user).collect();
         let mut plan = Plan {
             actor: request.actor.clone(),
             action,
@@ -302,7 +371,7 @@ impl Engine {
     }
 
     /// The action and the items a plan request names.
-    fn targets(&self, request: &PlanRequest) -> Result<(String, Vec<Item>), PlanError> {
+    fn targets(&self, request: &PlanRequest) -> Result<(&'static ActionSpec, Vec<Item>), PlanError> {
         let directory = self.directory();
         let in_env = |a: &&Account| request.env.as_deref().is_none_or(|e| e == a.env);
         let probe = Request { actor: request.actor.clone(), now: Some(request.now), ..Request::default() };
@@ -320,20 +389,33 @@ impl Engine {
                 .map(|a| item(&a.user, &a.env))
                 .collect()
         };
-        let action =
-            || request.action.clone().ok_or_else(|| PlanError::Action("a plan needs an action".into()));
         let plan_env = |what: &str| {
             request.env.clone().ok_or_else(|| {
                 PlanError::Target(format!("`{what}` has no environment: give an `env` column or --env"))
             })
         };
-        match &request.targets {
+        let action = match (&request.action, &request.targets) {
+            (Some(action), _) => action.clone(),
+            (None, Targets::Emails(_)) => "invite".to_owned(),
+            (None, Targets::Trigger(name)) => self.trigger(name)?.action.clone(),
+            (None, _) => return Err(PlanError::Action("a plan needs an action".into())),
+        };
+        let spec = spec(&action)?;
+        let on_accounts = |how: &str| match spec.targets {
+            TargetKind::Account | TargetKind::User => Ok(()),
+            TargetKind::Addresses => {
+                Err(PlanError::Action(format!("`{action}` takes e-mail addresses (--emails), not {how}")))
+            }
+            TargetKind::Nothing => Err(PlanError::Action(format!(
+                "`{action}` acts on assets, not accounts: plan the action that leaves them without owner \
+                 and give apply their new owners (--reassign ASSET=USER)"
+            ))),
+        };
+        let items = match &request.targets {
             Targets::List(list) => {
-                let action = action()?;
-                if action == "invite" {
-                    return Err(PlanError::Action(
-                        "`invite` takes e-mail addresses (--emails), not existing users".into(),
-                    ));
+                on_accounts("existing users")?;
+                if list.is_empty() {
+                    return Err(PlanError::Target("the list of targets names no user".into()));
                 }
                 let mut items = Vec::with_capacity(list.len());
                 for target in list {
@@ -343,7 +425,7 @@ impl Engine {
                     };
                     // A guest is added where they have no account yet: the
                     // decision says whether they already have one (G10).
-                    if action == "add_guest" {
+                    if spec.targets == TargetKind::User {
                         if directory.user(&target.user).is_none() {
                             return Err(PlanError::Target(format!("unknown user `{}`", target.user)));
                         }
@@ -356,39 +438,60 @@ impl Engine {
                     let value = target.value.clone().or_else(|| request.value.clone());
                     items.push(Item { user: target.user.clone(), env, value });
                 }
-                Ok((action, items))
+                items
             }
             Targets::Emails(emails) => {
-                let action = request.action.clone().unwrap_or_else(|| "invite".to_owned());
-                if action != "invite" {
+                if spec.targets != TargetKind::Addresses {
                     return Err(PlanError::Action(format!("e-mail addresses are invited, not `{action}`")));
+                }
+                if emails.is_empty() {
+                    return Err(PlanError::Target(
+                        "no e-mail address to invite: give one or more, separated by commas or spaces".into(),
+                    ));
                 }
                 let env = plan_env("the invitation")?;
                 let mut seen = std::collections::BTreeSet::new();
                 // The same address twice in one invitation is one invitation.
                 let unique = emails.iter().map(|e| e.to_lowercase()).filter(|e| seen.insert(e.clone()));
-                Ok((action, unique.map(|email| item(&email, &env)).collect()))
+                unique.map(|email| item(&email, &env)).collect()
             }
             Targets::Where(text) => {
-                let action = action()?;
+                on_accounts("accounts a selector picks")?;
                 let selector = PolicySet::compile_selector(text).map_err(PlanError::Selector)?;
-                Ok((action, select(&selector)))
+                select(&selector)
             }
             Targets::Trigger(name) => {
-                let trigger =
-                    self.policies().trigger(name).ok_or_else(|| PlanError::UnknownTrigger(name.clone()))?;
-                if let Some(action) = &request.action
-                    && *action != trigger.action
-                {
+                let trigger = self.trigger(name)?;
+                if action != trigger.action {
                     return Err(PlanError::Action(format!(
                         "trigger `{name}` is for `{}`, not `{action}`",
                         trigger.action
                     )));
                 }
-                Ok((trigger.action.clone(), select(&trigger.selector)))
+                select(&trigger.selector)
             }
-        }
+        };
+        Ok((spec, items))
     }
+
+    fn trigger(&self, name: &str) -> Result<&crate::policy::TriggerSpec, PlanError> {
+        self.policies().trigger(name).ok_or_else(|| PlanError::UnknownTrigger(name.to_owned()))
+    }
+}
+
+/// The row of `action`; an action the schema does not know is refused
+/// before anything is decided.
+fn spec(action: &str) -> Result<&'static ActionSpec, PlanError> {
+    operation::action(action).ok_or_else(|| {
+        let help = match did_you_mean(action, operation::ACTIONS.iter().map(|a| a.name)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "the actions are: {}",
+                operation::ACTIONS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        PlanError::Request(RequestError::UnknownAction { action: action.to_owned(), help })
+    })
 }
 
 /// One item to decide: a user, where, with what value.

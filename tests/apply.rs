@@ -108,7 +108,10 @@ fn d7_a_reassignment_the_policy_denies_is_refused() {
 fn q8_d6_apply_deletes_reassigns_revokes_removes_and_audits_each_change() {
     let dir = tempfile::tempdir().unwrap();
     let (db, plan) = leaver_plan(dir.path());
-    with_owners(apply_cmd(&db, &plan).arg("--confirm")).assert().success();
+    with_owners(apply_cmd(&db, &plan).arg("--confirm"))
+        .assert()
+        .success()
+        .stderr(predicate::str::starts_with("applied 1 of 1 item (10 changes, each in the audit log) to "));
     let store = Store::open(&db).unwrap();
     let directory = store.load().unwrap();
     assert!(directory.account("acme.Leo", "acme").is_none(), "deleted in this environment (P7)");

@@ -300,3 +300,125 @@ fn p8_a_plan_of_an_action_apply_does_not_execute_is_refused_and_changes_nothing(
         .stderr(predicate::str::contains("apply does not execute `merge`"));
     assert!(Store::open(&db).unwrap().audit(None).unwrap().is_empty());
 }
+
+/// Tom has an account in both tenants and nothing else.
+const TOM: &str = "  - id: acme.Tom\n    home: acme\n    accounts:\n      \
+                   - { env: acme, status: active, name: Tom Two, email: tom@acme.example }\n      \
+                   - { env: acme-lab, status: active, name: Tom Two, email: tom@acme.example }\n";
+
+/// The audit entries that removed a user record.
+fn user_removals(db: &Path) -> Vec<(String, String)> {
+    let entries = Store::open(db).unwrap().audit(None).unwrap();
+    entries
+        .into_iter()
+        .filter(|e| e.change.action == "delete_user")
+        .map(|e| (e.change.target, e.change.env))
+        .collect()
+}
+
+/// D4 Q7: each item's impact sees the directory before the plan, where
+/// neither of Tom's two accounts is his last; the plan as a whole takes
+/// both, so his record goes, once, with the later item.
+#[test]
+fn d4_q7_a_plan_that_takes_a_users_last_two_accounts_removes_the_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "analytics.yaml", TOM);
+    // The shipped pack deletes one account at a time (D8); this one deletes
+    // in bulk and keeps its D4 clause.
+    let pack = write(
+        dir.path(),
+        "bulk.policy",
+        "rule main_admins_delete { permit delete when actor has role \"main_admin\" }\n\
+         lifecycle delete {\n  orphaned user -> remove\n}\n",
+    );
+    let pack = pack.to_str().unwrap();
+    let targets = write(dir.path(), "tom.csv", "user,env\nacme.Tom,acme\nacme.Tom,acme-lab\n");
+    let args = ["--actor", "acme.Olivia", "--action", "delete", "--targets", targets.to_str().unwrap()];
+    let (plan, path, code) = make_plan(dir.path(), &db, pack, &args);
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["summary"]["remove_users"], serde_json::json!(["acme.Tom"]));
+    assert_eq!(plan["items"][0]["impact"].get("removes_user"), None, "his account in acme-lab remains");
+    assert_eq!(plan["items"][1]["impact"]["removes_user"], true, "the later item takes his last account");
+    let warnings: Vec<&str> =
+        plan["summary"]["warnings"].as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap()).collect();
+    assert!(
+        !warnings.contains(&"active_in_other_environments"),
+        "he stays active nowhere (P7): {warnings:?}"
+    );
+    command("plan", pack, &db)
+        .args(["--reason", "r", "--format", "human"])
+        .args(args)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("users to be removed with their last account (D4): acme.Tom\n"));
+    let after = apply(&db, &path, pack);
+    assert!(after.accounts_of("acme.Tom").next().is_none());
+    assert!(after.user("acme.Tom").is_none(), "nothing identifying Tom stays (D4)");
+    assert_eq!(user_removals(&db), [("acme.Tom".to_owned(), "acme-lab".to_owned())]);
+}
+
+/// Q3 D1 D4: an invitation to an unknown address creates its user; revoking
+/// it leaves that user with no account, so the user goes with it.
+#[test]
+fn q3_d4_revoking_an_invitation_that_created_its_user_removes_the_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "analytics.yaml", "");
+    let address = "new.one@acme.example";
+    let lab = ["--actor", "acme.Olivia", "--env", "acme-lab"];
+    let invite: Vec<&str> = lab.into_iter().chain(["--emails", address]).collect();
+    let (_, path, code) = make_plan(dir.path(), &db, "analytics", &invite);
+    assert_eq!(code, 0);
+    assert!(apply(&db, &path, "analytics").user(address).is_some(), "the invitation created the user");
+    let (plan, path, code) =
+        plan_users(dir.path(), &db, "analytics", ["acme.Olivia", "acme-lab", "revoke_invitation"], address);
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["summary"]["remove_users"], serde_json::json!([address]));
+    let after = apply(&db, &path, "analytics");
+    assert!(after.account(address, "acme-lab").is_none(), "the invitation no longer works");
+    assert!(after.user(address).is_none(), "and no user is left without an account");
+    assert_eq!(user_removals(&db), [(address.to_owned(), "acme-lab".to_owned())]);
+}
+
+/// G5: a name edit is applied as planned, with its value, and audited.
+#[test]
+fn g5_a_name_edit_is_applied_with_its_value_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "erp.yaml", "");
+    let targets = write(dir.path(), "names.csv", "user,env,value\n12345.Fresh,O12345AA,Fay Fresh-Baker\n");
+    let args = ["--actor", "12345.Admin", "--action", "edit_name", "--targets", targets.to_str().unwrap()];
+    let (plan, path, code) = make_plan(dir.path(), &db, "erp", &args);
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["items"][0]["value"], "Fay Fresh-Baker");
+    let after = apply(&db, &path, "erp");
+    assert_eq!(after.account("12345.Fresh", "O12345AA").unwrap().name, "Fay Fresh-Baker");
+    let entries = Store::open(&db).unwrap().audit(None).unwrap();
+    let outcomes: Vec<_> =
+        entries.iter().map(|e| (e.change.target.as_str(), e.change.outcome.as_str())).collect();
+    assert_eq!(outcomes, [("12345.Fresh", "edit_name")]);
+}
+
+/// Q3 G6: two plans invite the same address; once one is applied, the
+/// other no longer matches the directory, and apply says which address
+/// would now be denied instead of creating the account twice.
+#[test]
+fn q3_an_invitation_planned_before_the_directory_changed_is_refused_naming_the_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "analytics.yaml", "");
+    let invite = ["--actor", "acme.Olivia", "--env", "acme-lab", "--emails", "new.one@acme.example"];
+    let plans: Vec<PathBuf> = ["first", "second"]
+        .into_iter()
+        .map(|name| {
+            let sub = dir.path().join(name);
+            std::fs::create_dir(&sub).unwrap();
+            let (plan, path, code) = make_plan(&sub, &db, "analytics", &invite);
+            assert_eq!(code, 0, "{plan}");
+            path
+        })
+        .collect();
+    apply(&db, &plans[0], "analytics");
+    apply_cmd(&db, &plans[1], "analytics").assert().code(3).stderr(predicate::str::contains(
+        "the directory changed since the plan was made: `new.one@acme.example` in `acme-lab` would now be denied (was invite)",
+    ));
+    let entries = Store::open(&db).unwrap().audit(None).unwrap();
+    assert_eq!(entries.len(), 1, "only the first invitation was applied");
+}

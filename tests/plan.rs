@@ -215,3 +215,171 @@ fn the_human_plan_lists_denied_items_first_then_the_summary() {
     let text = String::from_utf8(out.stdout).unwrap();
     insta::assert_snapshot!("plan_human", text);
 }
+
+/// The action's row (src/operation.rs) is read before any target is
+/// decided: an action the schema does not know, or one that acts on assets,
+/// makes no plan of denied items but an error (exit 3).
+#[test]
+fn actions_are_checked_against_their_row_before_anything_is_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, "12345.Fresh\n").unwrap();
+    for (action, message) in [
+        ("delet", "unknown action `delet`"),
+        ("reassign", "`reassign` acts on assets, not accounts"),
+        ("invite", "`invite` takes e-mail addresses (--emails), not existing users"),
+    ] {
+        steward()
+            .args(ERP)
+            .args(["--actor", "12345.Admin", "--env", "O12345AA", "--reason", "x", "--action", action])
+            .arg("--targets")
+            .arg(&list)
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+    }
+    steward()
+        .args(ERP)
+        .args(["--actor", "12345.Admin", "--env", "O12345AA", "--reason", "x", "--action", "delet"])
+        .arg("--targets")
+        .arg(&list)
+        .assert()
+        .stderr(predicate::str::contains("did you mean `delete`?"));
+}
+
+/// The human plan, as a user reads it (`--now` fixed).
+fn human(args: &[&str], list: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, list).unwrap();
+    let out = steward()
+        .args(ERP)
+        .args(args)
+        .args(["--reason", "x", "--now", "2026-11-23T09:00:00Z", "--targets"])
+        .arg(&targets)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// Q3: an invitation lists one or more addresses; none at all is a
+/// mistake (exit 3), not an empty plan that succeeds.
+#[test]
+fn q3_an_invitation_without_an_address_is_refused() {
+    for emails in ["", " , "] {
+        steward()
+            .args(["plan", "--policy", "policies/analytics", "--directory", "examples/analytics.yaml"])
+            .args(["--actor", "acme.Olivia", "--env", "acme-lab", "--reason", "x", "--emails", emails])
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains("no e-mail address to invite"));
+    }
+}
+
+/// The last line says what applying would do: a plan of an action apply
+/// does not execute (P8) is informational, not one that asks for
+/// confirmation; a plan whose items are all denied has nothing to apply.
+#[test]
+fn the_human_plan_ends_with_what_applying_it_would_do() {
+    let admin = ["--actor", "12345.Admin", "--env", "O12345AA"];
+    let (code, merge) = human(&[&admin[..], &["--action", "merge"]].concat(), "12345.Fresh\n");
+    assert_eq!(code, 0, "{merge}");
+    assert!(merge.contains("  1 account to be merged into another user (informational)\n"), "{merge}");
+    assert!(
+        merge.ends_with("apply does not execute `merge`: this plan is informational, and apply refuses it\n"),
+        "{merge}"
+    );
+    assert!(!merge.contains("confirmation"), "{merge}");
+
+    let (code, denied) = human(&[&admin[..], &["--action", "delete"]].concat(), "12345.Admin\n");
+    assert_eq!(code, 2, "{denied}");
+    assert!(denied.ends_with("every item is denied, so there is nothing to apply\n"), "{denied}");
+
+    let (code, block) = human(&[&admin[..], &["--action", "block"]].concat(), "12345.Fresh\n");
+    assert_eq!(code, 0, "{block}");
+    assert!(block.contains("  1 account to be blocked\n"), "{block}");
+    assert!(block.ends_with("nothing was changed; applying 1 item asks for confirmation (C2)\n"), "{block}");
+
+    steward()
+        .args(ERP)
+        .args(["--actor", "12345.Admin", "--trigger", "leavers"])
+        .args(["--reason", "x", "--now", "2020-01-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("no account is selected")
+                .and(predicate::str::ends_with("nothing was changed, and there is nothing to apply\n")),
+        );
+}
+
+/// G10: the target column says which kind of user the guest becomes,
+/// `system` when no value says otherwise; `→` is for new e-mails and names.
+#[test]
+fn g10_a_guest_reads_as_the_kind_of_user_it_is_added_as() {
+    let customer = ["--actor", "98765.Admin", "--env", "O98765AA", "--action", "add_guest"];
+    let (code, normal) = human(&[&customer[..], &["--value", "normal"]].concat(), "12345.Gwen\n");
+    assert_eq!(code, 0, "{normal}");
+    assert!(normal.contains("12345.Gwen as a normal user"), "{normal}");
+    assert!(!normal.contains('→'), "{normal}");
+    assert!(normal.contains("  1 guest to be added\n"), "{normal}");
+    let (_, system) = human(&customer, "12345.Gwen\n");
+    assert!(system.contains("12345.Gwen as a system user"), "{system}");
+}
+
+/// Every way plan.rs refuses a request: exit 3, the message on standard
+/// error, nothing on standard output.
+#[test]
+fn every_refused_plan_says_why_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let fresh = list("fresh.txt", "12345.Fresh\n");
+    let nobody = list("nobody.txt", "12345.Nobody\n");
+    let header_only = list("empty.csv", "user,env\n");
+    let admin = ["--actor", "12345.Admin", "--reason", "x"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--targets", &fresh, "--env", "O12345AA"], "a plan needs an action"),
+        (
+            vec!["--action", "block", "--targets", &fresh, "--env", "O98765AA"],
+            "`12345.Fresh` has no account in `O98765AA`",
+        ),
+        (
+            vec!["--action", "add_guest", "--targets", &nobody, "--env", "O98765AA"],
+            "unknown user `12345.Nobody`",
+        ),
+        (vec!["--action", "block", "--targets", &header_only, "--env", "O12345AA"], "names no user"),
+        (
+            vec!["--action", "block", "--emails", "a@x.example", "--env", "O12345AA"],
+            "e-mail addresses are invited, not `block`",
+        ),
+        (vec!["--emails", "a@x.example"], "`the invitation` has no environment"),
+        (vec!["--action", "invite", "--where", "true", "--env", "O12345AA"], "not accounts a selector picks"),
+        (
+            vec!["--action", "delete", "--trigger", "leavers"],
+            "trigger `leavers` is for `block`, not `delete`",
+        ),
+        (
+            vec!["--action", "block", "--targets", &fresh, "--env", "O12345AA", "--value", "x"],
+            "`x` is not a valid value for `block`: it takes none",
+        ),
+        (
+            vec!["--action", "block", "--where", "target.status", "--env", "O12345AA"],
+            "a condition must be true or false, not a string",
+        ),
+    ];
+    for (args, message) in cases {
+        steward()
+            .args(ERP)
+            .args(admin)
+            .args(&args)
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+    }
+}

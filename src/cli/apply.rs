@@ -92,17 +92,17 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     match apply(&mut store, policies, &plan, &options) {
         Ok(applied) => {
             eprintln!(
-                "applied {} of {} items ({} changes, each in the audit log) to {}",
+                "applied {} of {} ({}, each in the audit log) to {}",
                 applied.items,
-                plan.items.len(),
-                applied.changes,
+                output::plural(plan.items.len(), "item"),
+                output::plural(applied.changes, "change"),
                 db.display()
             );
             Exit::Ok
         }
         Err(ApplyError::Store(e)) => output::directory_error(errors, &e),
         Err(e) => {
-            output::error(errors, &e);
+            output::error_with_help(errors, &e);
             Exit::Invalid
         }
     }
@@ -113,7 +113,8 @@ fn confirmed(plan: &Plan, items: usize, db: &std::path::Path) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    eprint!("apply `{}` to {items} accounts of {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
+    let items = output::plural(items, "item");
+    eprint!("apply `{}` ({items}) to {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")

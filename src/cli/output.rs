@@ -36,6 +36,21 @@ pub fn error(format: ErrorFormat, error: &(dyn std::error::Error + 'static)) {
     }
 }
 
+/// Prints an error with its help text, when it has one (`help: ...` on
+/// the next line; a `help` key in JSON).
+pub fn error_with_help(format: ErrorFormat, error: &(dyn miette::Diagnostic + 'static)) {
+    let Some(help) = error.help().map(|h| h.to_string()) else {
+        return self::error(format, error);
+    };
+    match format {
+        ErrorFormat::Human => eprintln!("error: {error}\n  help: {help}"),
+        ErrorFormat::Json => {
+            let json = serde_json::json!({ "severity": "error", "message": error.to_string(), "help": help });
+            eprintln!("{json}");
+        }
+    }
+}
+
 /// Loads a policy set, printing warnings; on failure prints why and gives
 /// the exit code (3 invalid, 1 unreadable).
 pub fn load_policies(paths: &[PathBuf], format: ErrorFormat) -> Result<PolicySet, Exit> {

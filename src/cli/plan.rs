@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
+use super::output::plural;
 use super::{Context, ErrorFormat, Exit, Format, output};
 use crate::Engine;
-use crate::plan::{Plan, PlanError, PlanRequest, Target, Targets};
+use crate::operation;
+use crate::plan::{Plan, PlanError, PlanItem, PlanRequest, Target, Targets};
 
 /// Preview a bulk change: who is affected, how, and why; nothing is changed.
 #[derive(Debug, clap::Args)]
@@ -88,15 +90,16 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         now: args.now.unwrap_or_else(Timestamp::now),
     };
     let spinner = progress();
-    let plan = match engine.plan(&request) {
+    let planned = engine.plan(&request);
+    spinner.finish_and_clear();
+    let plan = match planned {
         Ok(plan) => plan,
         Err(PlanError::Selector(e)) => return output::policy_error(errors, &e),
         Err(e) => {
-            spinner.finish_and_clear();
-            return invalid(errors, &e.to_string());
+            output::error_with_help(errors, &e);
+            return Exit::Invalid;
         }
     };
-    spinner.finish_and_clear();
     if let Some(path) = &args.output {
         let text = serde_json::to_string_pretty(&plan).unwrap_or_default();
         if let Err(e) = output::write_atomically(path, &text) {
@@ -160,10 +163,17 @@ fn read_targets(path: &std::path::Path) -> Result<Vec<Target>, String> {
 
 fn human(plan: &Plan) -> String {
     let mut out = format!("plan: {} by {} — {}\n\n", plan.action, plan.actor, plan.reason);
-    let denied = plan.items.iter().filter(|i| i.outcome == "denied");
-    let done = plan.items.iter().filter(|i| i.outcome != "denied");
-    let target = |item: &crate::plan::PlanItem| match &item.value {
-        Some(value) => format!("{} → {value}", item.target),
+    if plan.items.is_empty() {
+        out.push_str("no account is selected: the plan has no items\n");
+        out.push_str("\nnothing was changed, and there is nothing to apply\n");
+        return out;
+    }
+    let spec = operation::action(&plan.action);
+    let allowed = plan.items.iter().filter(|i| i.outcome != "denied");
+    let denied_first = plan.items.iter().filter(|i| i.outcome == "denied").chain(allowed);
+    // The value as the action reads it: `→ new@example.com`, `as a normal user`.
+    let target = |item: &PlanItem| match spec.and_then(|s| s.value_text(item.value.as_deref())) {
+        Some(value) => format!("{} {value}", item.target),
         None => item.target.clone(),
     };
     let width = |cells: &mut dyn Iterator<Item = usize>, least: usize| cells.max().unwrap_or(0).max(least);
@@ -174,7 +184,7 @@ fn human(plan: &Plan) -> String {
         "{:<w_outcome$} {:<w_target$} {:<w_env$} {}\n",
         "outcome", "target", "env", "rules / reasons"
     ));
-    for item in denied.chain(done) {
+    for item in denied_first {
         let why = if item.reasons.is_empty() { item.rules.join(", ") } else { item.reasons.join("; ") };
         out.push_str(&format!(
             "{:<w_outcome$} {:<w_target$} {:<w_env$} {why}\n",
@@ -185,10 +195,10 @@ fn human(plan: &Plan) -> String {
     }
     out.push_str("\nsummary:\n");
     for (outcome, n) in &plan.summary.outcomes {
-        out.push_str(&format!("  {outcome}: {n}\n"));
+        out.push_str(&format!("  {}\n", outcome_line(outcome, *n)));
     }
     for l in &plan.summary.licenses {
-        let users = |n: usize| super::output::plural(n, "user");
+        let users = |n: usize| plural(n, "user");
         out.push_str(&format!(
             "  license {}: {} counting now, {} after\n",
             l.license,
@@ -199,12 +209,49 @@ fn human(plan: &Plan) -> String {
     if !plan.summary.reassign.is_empty() {
         out.push_str(&format!("  needs a new owner: {}\n", plan.summary.reassign.join(", ")));
     }
+    if !plan.summary.remove_users.is_empty() {
+        out.push_str(&format!(
+            "  users to be removed with their last account (D4): {}\n",
+            plan.summary.remove_users.join(", ")
+        ));
+    }
     for w in &plan.summary.warnings {
         out.push_str(&format!(
             "  warning {} ({} in {}): {}\n",
             w.warning.code, w.target, w.env, w.warning.message
         ));
     }
-    out.push_str("\nnothing was changed; applying a plan asks for confirmation (C2)\n");
+    out.push_str(&format!("\nnothing was changed; {}\n", what_applying_does(plan)));
     out
+}
+
+/// One outcome's count, as its action's row reads: `2 accounts to be deleted`.
+fn outcome_line(outcome: &str, n: usize) -> String {
+    match operation::action(outcome) {
+        _ if outcome == "denied" => format!("{} denied", plural(n, "item")),
+        Some(spec) if spec.executed() => format!("{} to be {}", plural(n, spec.noun), spec.done),
+        Some(spec) => format!("{} to be {} (informational)", plural(n, spec.noun), spec.done),
+        None => format!("{outcome}: {n}"),
+    }
+}
+
+/// What `steward apply` would do with the plan: nothing when every item is
+/// denied; refuse it when an item's action is one it does not execute.
+fn what_applying_does(plan: &Plan) -> String {
+    let allowed: Vec<&PlanItem> = plan.items.iter().filter(|i| i.outcome != "denied").collect();
+    if allowed.is_empty() {
+        return "every item is denied, so there is nothing to apply".to_owned();
+    }
+    let mut informational: Vec<&str> = allowed
+        .iter()
+        .map(|i| i.outcome.as_str())
+        .filter(|o| !operation::action(o).is_some_and(|a| a.executed()))
+        .collect();
+    informational.sort_unstable();
+    informational.dedup();
+    if informational.is_empty() {
+        return format!("applying {} asks for confirmation (C2)", plural(allowed.len(), "item"));
+    }
+    let names: Vec<String> = informational.iter().map(|o| format!("`{o}`")).collect();
+    format!("apply does not execute {}: this plan is informational, and apply refuses it", names.join(", "))
 }
