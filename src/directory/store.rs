@@ -413,7 +413,7 @@ impl Store {
                 let path = &self.path;
                 let beside = scope.spawn(move || read_first_assets_beside(path, split));
                 let parts = read_all_but_assets(&snapshot);
-                let last = read_asset_rows(&snapshot, split, i64::MAX);
+                let last = assets_between(&snapshot, split, i64::MAX);
                 // A second connection that failed is not an error: its
                 // assets are read here instead.
                 let first = beside.join().ok().and_then(Result::ok);
@@ -432,7 +432,7 @@ impl Store {
         };
         let mut assets = match assets {
             Some(assets) => assets,
-            None => read_asset_rows(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
+            None => assets_between(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
         };
         // The assets' index on one core while this one reads what each
         // asset uses (both only read the assets).
@@ -628,14 +628,15 @@ fn generation(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Environments, users, accounts and references, in the order stored.
 fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<DirectoryParts> {
-    let all = |sql: &str| conn.prepare(sql);
+    let rows = |table: &str| rows_of(conn, table);
     Ok(DirectoryParts {
-        environments: collect(&mut all("SELECT * FROM environments ORDER BY rowid")?, environment_row)?,
-        users: collect(&mut all("SELECT * FROM users ORDER BY rowid")?, user_row)?,
-        accounts: collect(&mut all("SELECT * FROM accounts ORDER BY rowid")?, account_row)?,
+        environments: rows("environments")?
+            .read("SELECT * FROM environments ORDER BY rowid", environment_row)?,
+        users: rows("users")?.read("SELECT * FROM users ORDER BY rowid", user_row)?,
+        accounts: rows("accounts")?.read("SELECT * FROM accounts ORDER BY rowid", account_row)?,
         assets: Vec::new(),
-        references: collect(
-            &mut all("SELECT tbl, env, user, rows FROM record_references ORDER BY rowid")?,
+        references: rows("record_references")?.read(
+            "SELECT tbl, env, user, rows FROM record_references ORDER BY rowid",
             |r| {
                 Ok(Reference {
                     table: id(r, 0)?,
@@ -648,34 +649,96 @@ fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<DirectoryParts> {
     })
 }
 
+/// A table's rowid range, to size what is read from it: a vector of a
+/// million entities grown by doubling is copied and faulted in twice over.
+#[derive(Debug, Clone, Copy)]
+struct Rows<'c> {
+    conn: &'c Connection,
+    first: i64,
+    last: i64,
+}
+
+/// Vectors sized from rowids are capped: a hand-made database may hold a
+/// rowid far beyond its row count. Past the cap, they grow as usual.
+const MOST_ROWS_RESERVED: i64 = 1 << 24;
+
+fn rows_of<'c>(conn: &'c Connection, table: &str) -> rusqlite::Result<Rows<'c>> {
+    // Two queries: SQLite answers a lone min() or max() from the end of
+    // the table's b-tree, but scans the whole table for both at once.
+    let end = |sql: &str| conn.query_row(&format!("SELECT {sql} FROM {table}"), [], |r| r.get::<_, i64>(0));
+    let (first, last) = (end("coalesce(min(rowid), 1)")?, end("coalesce(max(rowid), 0)")?);
+    Ok(Rows { conn, first, last })
+}
+
+impl Rows<'_> {
+    /// Room for the rows with `after < rowid <= upto`.
+    fn capacity(&self, after: i64, upto: i64) -> usize {
+        let span = upto.min(self.last).saturating_sub(after.max(self.first - 1));
+        usize::try_from(span.clamp(0, MOST_ROWS_RESERVED)).unwrap_or(0)
+    }
+
+    /// Every row of `sql` (no parameters), decoded by `row`.
+    fn read<T>(
+        &self,
+        sql: &str,
+        row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let mut out = Vec::with_capacity(self.capacity(i64::MIN, i64::MAX));
+        for item in stmt.query_map([], row)? {
+            out.push(item?);
+        }
+        Ok(out)
+    }
+}
+
 /// The rowid at which the assets are split between the two connections:
 /// the second reads those up to it, the first everything else and then the
 /// assets after it, about as many rows each (rowids as row counts: cheap,
 /// and close enough after an import).
 fn asset_split(conn: &Connection) -> rusqlite::Result<i64> {
-    let last = |table: &str| -> rusqlite::Result<i64> {
-        conn.query_row(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"), [], |r| r.get(0))
-    };
-    let others = last("users")? + last("accounts")? + last("record_references")?;
-    let assets = last("assets")?;
+    let mut others = 0;
+    for table in ["users", "accounts", "record_references"] {
+        others += rows_of(conn, table)?.last;
+    }
+    let assets = rows_of(conn, "assets")?.last;
     Ok(((assets + others) / 2).min(assets))
 }
 
 /// The assets up to rowid `split`, on a read-only connection of their own,
-/// in a read transaction, with the generation that transaction sees.
+/// in a read transaction, with the generation that transaction sees. Their
+/// vector has room for every asset: the others are appended to it.
 fn read_first_assets_beside(path: &Path, split: i64) -> rusqlite::Result<(i64, Vec<Asset>)> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     let snapshot = conn.unchecked_transaction()?;
     let seen = generation(&snapshot)?;
-    Ok((seen, read_asset_rows(&snapshot, i64::MIN, split)?))
+    let rows = rows_of(&snapshot, "assets")?;
+    let mut assets = Vec::with_capacity(rows.capacity(i64::MIN, i64::MAX));
+    read_asset_rows(&snapshot, i64::MIN, split, &mut assets)?;
+    Ok((seen, assets))
 }
 
 /// The assets with `after < rowid <= upto`, in the order stored, without
-/// what they use (see [`attach_uses`]).
-fn read_asset_rows(conn: &Connection, after: i64, upto: i64) -> rusqlite::Result<Vec<Asset>> {
+/// what they use (see [`read_uses_in_stored_order`]).
+fn assets_between(conn: &Connection, after: i64, upto: i64) -> rusqlite::Result<Vec<Asset>> {
+    let mut assets = Vec::with_capacity(rows_of(conn, "assets")?.capacity(after, upto));
+    read_asset_rows(conn, after, upto, &mut assets)?;
+    Ok(assets)
+}
+
+/// Appends the assets with `after < rowid <= upto` to `assets`.
+fn read_asset_rows(
+    conn: &Connection,
+    after: i64,
+    upto: i64,
+    assets: &mut Vec<Asset>,
+) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare("SELECT * FROM assets WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid")?;
-    stmt.query_map([after, upto], asset_row)?.collect()
+    for asset in stmt.query_map([after, upto], asset_row)? {
+        assets.push(asset?);
+    }
+    Ok(())
 }
 
 /// What each asset uses, as (asset position, used id), reading the rows in
@@ -691,7 +754,7 @@ fn read_uses_in_stored_order(
 ) -> rusqlite::Result<Option<Vec<(usize, Id)>>> {
     let mut stmt = conn.prepare("SELECT asset, position, uses FROM asset_uses ORDER BY rowid")?;
     let mut rows = stmt.query([])?;
-    let mut uses = Vec::new();
+    let mut uses = Vec::with_capacity(rows_of(conn, "asset_uses")?.capacity(i64::MIN, i64::MAX));
     let (mut at, mut last): (usize, Option<(usize, i64)>) = (0, None);
     while let Some(row) = rows.next()? {
         let asset = text(row, 0)?;
@@ -720,13 +783,6 @@ fn attach_uses_by_position(conn: &Connection, assets: &mut [Asset], index: &IdIn
         }
     }
     Ok(())
-}
-
-fn collect<T>(
-    stmt: &mut rusqlite::Statement<'_>,
-    row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Vec<T>> {
-    stmt.query_map([], row)?.collect()
 }
 
 fn lookup_error(e: rusqlite::Error) -> LookupError {
@@ -969,7 +1025,7 @@ mod tests {
         assert_eq!(seen, before + 1);
         let owner = |assets: &[Asset]| assets.iter().find(|a| a.id == asset).unwrap().owner.clone();
         assert_eq!(owner(&beside), None);
-        let mine = read_asset_rows(&snapshot, i64::MIN, i64::MAX).unwrap();
+        let mine = assets_between(&snapshot, i64::MIN, i64::MAX).unwrap();
         assert!(owner(&mine).is_some(), "the first snapshot keeps the directory it started with");
         drop(snapshot);
         assert_eq!(owner(reader.load().unwrap().assets()), None);
