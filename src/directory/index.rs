@@ -46,6 +46,9 @@ impl IdIndex {
     }
 }
 
+/// The group of an item that is in none.
+pub(crate) const NO_GROUP: u32 = u32::MAX;
+
 /// Members of numbered groups (the accounts of each user, of each
 /// environment), stored flat: one offset per group and one list of members.
 #[derive(Debug, Clone, Default)]
@@ -56,11 +59,13 @@ pub(crate) struct Groups {
 }
 
 impl Groups {
-    /// `groups` groups; `member_of(i)` says which group item `i` is in, if any.
-    pub(crate) fn build(groups: usize, items: usize, member_of: impl Fn(usize) -> Option<usize>) -> Self {
+    /// `group_of[i]` is the group item `i` is in; items in no group (or in
+    /// one past `groups`) are left out. The group of each item is looked up
+    /// once, by the caller, though it is read twice here.
+    pub(crate) fn build(groups: usize, group_of: &[u32]) -> Self {
         let mut starts = vec![0u32; groups + 1];
-        for group in (0..items).filter_map(&member_of) {
-            if let Some(count) = starts.get_mut(group + 1) {
+        for &group in group_of {
+            if let Some(count) = starts.get_mut(group as usize + 1) {
                 *count += 1;
             }
         }
@@ -72,8 +77,9 @@ impl Groups {
         }
         let mut members = vec![0u32; starts.last().copied().unwrap_or(0) as usize];
         let mut next = starts.clone();
-        for item in 0..items {
-            let Some(slot) = member_of(item).and_then(|g| next.get_mut(g)) else { continue };
+        next.pop();
+        for (item, &group) in group_of.iter().enumerate() {
+            let Some(slot) = next.get_mut(group as usize) else { continue };
             if let (Some(place), Ok(item)) = (members.get_mut(*slot as usize), u32::try_from(item)) {
                 *place = item;
             }
@@ -106,8 +112,8 @@ mod tests {
 
     #[test]
     fn groups_keep_item_order_and_skip_the_ungrouped() {
-        let group_of = [Some(1), None, Some(0), Some(1), Some(7)];
-        let groups = Groups::build(2, group_of.len(), |i| group_of[i].filter(|&g| g < 2));
+        let group_of = [1, NO_GROUP, 0, 1, 7];
+        let groups = Groups::build(2, &group_of);
         assert_eq!(groups.of(0), [2]);
         assert_eq!(groups.of(1), [0, 3]);
         assert_eq!(groups.of(2), [] as [u32; 0]);

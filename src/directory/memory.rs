@@ -9,7 +9,7 @@ use std::sync::RwLock;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::entities::{Entities, Lookup, LookupError};
-use super::index::{Groups, IdIndex};
+use super::index::{Groups, IdIndex, NO_GROUP};
 use super::model::{Account, Asset, Environment, Reference, User};
 
 /// All entities of a directory, with indexes by id.
@@ -27,6 +27,9 @@ pub struct Directory {
     env_index: IdIndex,
     user_index: IdIndex,
     asset_index: IdIndex,
+    /// Per account (same order as `accounts`): the position of its user in
+    /// `users`, [`NO_GROUP`] when it has none (the graph's identity edges).
+    users_of_accounts: Vec<u32>,
     /// Per user (same order as `users`): positions in `accounts`.
     accounts_by_user: Groups,
     /// Per environment (same order as `environments`): positions in `accounts`.
@@ -88,13 +91,13 @@ impl Directory {
         }
         let env_index = IdIndex::build(&environments, env_id);
         let user_index = IdIndex::build(&users, user_id);
-        let account = |i: usize| accounts.get(i);
-        let accounts_by_user = Groups::build(users.len(), accounts.len(), |i| {
-            user_index.get(&users, user_id, account(i)?.user.as_str())
-        });
-        let accounts_by_env = Groups::build(environments.len(), accounts.len(), |i| {
-            env_index.get(&environments, env_id, account(i)?.env.as_str())
-        });
+        let position = |found: Option<usize>| found.and_then(|i| u32::try_from(i).ok()).unwrap_or(NO_GROUP);
+        let users_of_accounts: Vec<u32> =
+            accounts.iter().map(|a| position(user_index.get(&users, user_id, &a.user))).collect();
+        let envs_of_accounts: Vec<u32> =
+            accounts.iter().map(|a| position(env_index.get(&environments, env_id, &a.env))).collect();
+        let accounts_by_user = Groups::build(users.len(), &users_of_accounts);
+        let accounts_by_env = Groups::build(environments.len(), &envs_of_accounts);
         Directory {
             environments,
             users,
@@ -104,6 +107,7 @@ impl Directory {
             env_index,
             user_index,
             asset_index,
+            users_of_accounts,
             accounts_by_user,
             accounts_by_env,
             counts: CountMemo::default(),
@@ -176,6 +180,13 @@ impl Directory {
     /// The position in [`users`](Self::users) of user `id`.
     pub fn user_index(&self, id: &str) -> Option<usize> {
         self.user_index.get(&self.users, user_id, id)
+    }
+
+    /// The position in [`users`](Self::users) of the user of the account at
+    /// `account` in [`accounts`](Self::accounts): found when the directory
+    /// was indexed, not looked up again.
+    pub fn user_index_of_account(&self, account: usize) -> Option<usize> {
+        self.users_of_accounts.get(account).filter(|&&u| u != NO_GROUP).map(|&u| u as usize)
     }
 
     /// The position in [`assets`](Self::assets) of asset `id`.
