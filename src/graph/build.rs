@@ -87,8 +87,8 @@ impl ReferenceGraph {
         resolve_in_order(
             threads,
             accounts,
-            |i, account, out| {
-                if let Some(user) = directory.user_index(&account.user) {
+            |i, _, out| {
+                if let Some(user) = directory.user_index_of_account(i) {
                     out.push((user, accounts_at + i, Edge::Identity));
                 }
             },
@@ -171,7 +171,10 @@ impl ReferenceGraph {
 const ROUND: usize = 1 << 18;
 
 /// Calls `resolve` on every item, on every core, and hands what it pushed
-/// to `take` in the order of the items.
+/// to `take` in the order of the items. Items go in rounds: while the
+/// workers resolve one round, this thread takes the results of the round
+/// before (adding edges to the graph is serial, and would otherwise leave
+/// the other cores idle).
 fn resolve_in_order<T: Sync, R: Send>(
     threads: usize,
     items: &[T],
@@ -185,13 +188,14 @@ fn resolve_in_order<T: Sync, R: Send>(
         }
         out
     };
+    // Small directories are resolved here: a thread costs more than them.
+    if threads <= 1 || items.len() < 4096 {
+        part_of(0, items).into_iter().for_each(take);
+        return;
+    }
+    let mut taken: Option<Vec<Vec<R>>> = None;
     for (round, chunk) in items.chunks(ROUND).enumerate() {
         let start = round * ROUND;
-        // Small directories are resolved here: a thread costs more than them.
-        if threads <= 1 || chunk.len() < 4096 {
-            part_of(start, chunk).into_iter().for_each(&mut *take);
-            continue;
-        }
         let size = chunk.len().div_ceil(threads);
         let parts: Vec<Vec<R>> = std::thread::scope(|scope| {
             let workers: Vec<_> = chunk
@@ -202,6 +206,9 @@ fn resolve_in_order<T: Sync, R: Send>(
                     scope.spawn(move || part_of(start + n * size, part))
                 })
                 .collect();
+            if let Some(before) = taken.take() {
+                before.into_iter().flatten().for_each(&mut *take);
+            }
             chunk
                 .chunks(size)
                 .enumerate()
@@ -211,7 +218,10 @@ fn resolve_in_order<T: Sync, R: Send>(
                 .map(|((n, part), worker)| worker.join().unwrap_or_else(|_| part_of(start + n * size, part)))
                 .collect()
         });
-        parts.into_iter().flatten().for_each(&mut *take);
+        taken = Some(parts);
+    }
+    if let Some(last) = taken {
+        last.into_iter().flatten().for_each(take);
     }
 }
 
