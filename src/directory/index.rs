@@ -46,6 +46,30 @@ impl IdIndex {
     }
 }
 
+/// Where the store believes the links of a loaded directory point, as
+/// positions (migration 5's row hints). A hint is checked against the ids
+/// before it is used: a stale or missing one ([`NO_HINT`]) costs a lookup by
+/// id, never a wrong answer. A directory not loaded from a store has none.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hints {
+    /// Per asset: the position of its owner's account.
+    pub(crate) asset_owner: Vec<u32>,
+    /// Per asset: the position of the space it sits in.
+    pub(crate) asset_space: Vec<u32>,
+    /// Per reference: the position of the account it refers to.
+    pub(crate) reference_account: Vec<u32>,
+}
+
+/// No hint.
+pub(crate) const NO_HINT: u32 = u32::MAX;
+
+impl Hints {
+    /// The hinted position at `i` of `list`, if any.
+    pub(crate) fn at(list: &[u32], i: usize) -> Option<usize> {
+        list.get(i).filter(|&&p| p != NO_HINT).map(|&p| p as usize)
+    }
+}
+
 /// The group of an item that is in none.
 pub(crate) const NO_GROUP: u32 = u32::MAX;
 

@@ -9,7 +9,7 @@ use std::sync::RwLock;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::entities::{Entities, Lookup, LookupError};
-use super::index::{Groups, IdIndex, NO_GROUP};
+use super::index::{Groups, Hints, IdIndex, NO_GROUP};
 use super::model::{Account, Asset, Environment, Reference, User};
 
 /// All entities of a directory, with indexes by id.
@@ -34,6 +34,8 @@ pub struct Directory {
     accounts_by_user: Groups,
     /// Per environment (same order as `environments`): positions in `accounts`.
     accounts_by_env: Groups,
+    /// Where a loaded directory's links point, as the store believes.
+    hints: Hints,
     /// Counts remembered for decisions ([`Entities::remember_count`]): the
     /// directory never changes, so a count per condition and environment
     /// stays true.
@@ -78,12 +80,13 @@ impl Directory {
     /// [`Account::has_role`] can binary-search them.
     pub fn new(parts: DirectoryParts) -> Self {
         let asset_index = IdIndex::build(&parts.assets, asset_id);
-        Self::with_asset_index(parts, asset_index)
+        Self::with_indexes(parts, asset_index, Hints::default())
     }
 
     /// [`Directory::new`] with the index of assets built already (the store
-    /// builds it while it reads, to attach what each asset uses).
-    pub(crate) fn with_asset_index(parts: DirectoryParts, asset_index: IdIndex) -> Self {
+    /// builds it while it reads, to attach what each asset uses) and the
+    /// store's row hints.
+    pub(crate) fn with_indexes(parts: DirectoryParts, asset_index: IdIndex, hints: Hints) -> Self {
         let DirectoryParts { environments, users, mut accounts, assets, references } = parts;
         for account in &mut accounts {
             account.roles.sort_unstable();
@@ -110,6 +113,7 @@ impl Directory {
             users_of_accounts,
             accounts_by_user,
             accounts_by_env,
+            hints,
             counts: CountMemo::default(),
         }
     }
@@ -187,6 +191,61 @@ impl Directory {
     /// was indexed, not looked up again.
     pub fn user_index_of_account(&self, account: usize) -> Option<usize> {
         self.users_of_accounts.get(account).filter(|&&u| u != NO_GROUP).map(|&u| u as usize)
+    }
+
+    /// The position in [`accounts`](Self::accounts) of the account that
+    /// owns the asset at `asset`: the store's hint when it names that
+    /// account, else looked up.
+    pub fn owner_index(&self, asset: usize) -> Option<usize> {
+        let a = self.assets.get(asset)?;
+        let owner = a.owner.as_deref()?;
+        Hints::at(&self.hints.asset_owner, asset)
+            .filter(|&i| self.accounts.get(i).is_some_and(|o| o.user == owner && o.env == a.env))
+            .or_else(|| self.account_index(owner, &a.env))
+    }
+
+    /// The position in [`assets`](Self::assets) of the space the asset at
+    /// `asset` sits in (hinted, as [`owner_index`](Self::owner_index)).
+    pub fn space_index(&self, asset: usize) -> Option<usize> {
+        let space = self.assets.get(asset)?.space.as_deref()?;
+        Hints::at(&self.hints.asset_space, asset)
+            .filter(|&i| self.assets.get(i).is_some_and(|s| s.id == space))
+            .or_else(|| self.asset_index(space))
+    }
+
+    /// The position in [`accounts`](Self::accounts) of the account the
+    /// reference at `reference` refers to (hinted, as
+    /// [`owner_index`](Self::owner_index)).
+    pub fn reference_account_index(&self, reference: usize) -> Option<usize> {
+        let r = self.references.get(reference)?;
+        Hints::at(&self.hints.reference_account, reference)
+            .filter(|&i| self.accounts.get(i).is_some_and(|a| a.user == r.user && a.env == r.env))
+            .or_else(|| self.account_index(&r.user, &r.env))
+    }
+
+    /// How many links the store's hints name correctly (tests: a load of a
+    /// fresh import uses them all).
+    #[cfg(test)]
+    pub(crate) fn hinted_links(&self) -> usize {
+        let owners = (0..self.assets.len())
+            .filter(|&i| {
+                Hints::at(&self.hints.asset_owner, i).is_some()
+                    && self.owner_index(i) == Hints::at(&self.hints.asset_owner, i)
+            })
+            .count();
+        let spaces = (0..self.assets.len())
+            .filter(|&i| {
+                Hints::at(&self.hints.asset_space, i).is_some()
+                    && self.space_index(i) == Hints::at(&self.hints.asset_space, i)
+            })
+            .count();
+        let references = (0..self.references.len())
+            .filter(|&i| {
+                Hints::at(&self.hints.reference_account, i).is_some()
+                    && self.reference_account_index(i) == Hints::at(&self.hints.reference_account, i)
+            })
+            .count();
+        owners + spaces + references
     }
 
     /// The position in [`assets`](Self::assets) of asset `id`.

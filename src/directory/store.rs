@@ -18,7 +18,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
-use super::index::IdIndex;
+use super::index::{Hints, IdIndex, NO_HINT};
 use super::memory::asset_id;
 use super::model::{
     Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
@@ -134,6 +134,24 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE generation (n INTEGER NOT NULL);
     INSERT INTO generation (n) VALUES (0);
+    "#,
+    // 5: row hints. Beside the ids that link an asset to its owner and its
+    // space, and a reference to its account, the rowid of the row they
+    // name, so that a load finds it by position instead of hashing the id.
+    // A hint is only ever a guess: a load checks it against the ids and
+    // looks the id up when it is stale or missing, so nothing depends on
+    // it being right (no trigger keeps it; imports and apply write it).
+    r#"
+    ALTER TABLE assets ADD COLUMN owner_row INTEGER;
+    ALTER TABLE assets ADD COLUMN space_row INTEGER;
+    ALTER TABLE record_references ADD COLUMN account_row INTEGER;
+    UPDATE assets SET owner_row =
+        (SELECT a.rowid FROM accounts a WHERE a.user = assets.owner AND a.env = assets.env)
+        WHERE owner IS NOT NULL;
+    UPDATE assets SET space_row = (SELECT s.rowid FROM assets s WHERE s.id = assets.space)
+        WHERE space IS NOT NULL;
+    UPDATE record_references SET account_row =
+        (SELECT a.rowid FROM accounts a WHERE a.user = record_references.user AND a.env = record_references.env);
     "#,
 ];
 
@@ -405,7 +423,7 @@ impl Store {
         // Rolled back on drop: a load only reads.
         let snapshot = self.conn.unchecked_transaction().map_err(e)?;
         let generation = generation(&snapshot).map_err(e)?;
-        let (mut parts, assets) = if self.path == Path::new(":memory:") {
+        let ((mut parts, stored), assets) = if self.path == Path::new(":memory:") {
             (read_all_but_assets(&snapshot).map_err(e)?, None)
         } else {
             let split = asset_split(&snapshot).map_err(e)?;
@@ -430,16 +448,23 @@ impl Store {
             })
             .map_err(e)?
         };
-        let mut assets = match assets {
+        let AssetRows { mut assets, rowids, owners, spaces } = match assets {
             Some(assets) => assets,
             None => assets_between(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
         };
         // The assets' index on one core while this one reads what each
-        // asset uses (both only read the assets).
-        let (index, uses) = std::thread::scope(|scope| {
+        // asset uses (both only read the assets) and turns row hints into
+        // positions.
+        let (index, uses, hints) = std::thread::scope(|scope| {
             let index = scope.spawn(|| IdIndex::build(&assets, asset_id));
             let uses = read_uses_in_stored_order(&snapshot, &assets);
-            (index.join(), uses)
+            let accounts = RowPositions(&stored.accounts);
+            let hints = Hints {
+                asset_owner: accounts.all(&owners),
+                asset_space: RowPositions(&rowids).all(&spaces),
+                reference_account: accounts.all(&stored.reference_accounts),
+            };
+            (index.join(), uses, hints)
         });
         let index = index.unwrap_or_else(|_| IdIndex::build(&assets, asset_id));
         match uses.map_err(e)? {
@@ -453,7 +478,7 @@ impl Store {
             None => attach_uses_by_position(&snapshot, &mut assets, &index).map_err(e)?,
         }
         parts.assets = assets;
-        Ok(Directory::with_asset_index(parts, index))
+        Ok(Directory::with_indexes(parts, index, hints))
     }
 
     /// The last import: when, from where, replace or append.
@@ -486,9 +511,12 @@ impl Store {
                     "UPDATE accounts SET status = 'active', invited_until = NULL WHERE user = ?1 AND env = ?2",
                     params![user, env],
                 ),
-                Mutation::SetOwner { asset, owner } => {
-                    tx.execute("UPDATE assets SET owner = ?2 WHERE id = ?1", params![asset, owner])
-                }
+                Mutation::SetOwner { asset, owner } => tx.execute(
+                    "UPDATE assets SET owner = ?2, owner_row =
+                        (SELECT a.rowid FROM accounts a WHERE a.user = ?2 AND a.env = assets.env)
+                     WHERE id = ?1",
+                    params![asset, owner],
+                ),
                 Mutation::SetField { user, env, field, value } => {
                     let sql = match field {
                         AccountField::Name => "UPDATE accounts SET name = ?3 WHERE user = ?1 AND env = ?2",
@@ -518,12 +546,15 @@ impl Store {
                 Mutation::DeleteAsset { asset } => tx
                     .execute("DELETE FROM asset_uses WHERE asset = ?1 OR uses = ?1", params![asset])
                     .and_then(|_| {
-                        tx.execute("UPDATE assets SET space = NULL WHERE space = ?1", params![asset])
+                        tx.execute(
+                            "UPDATE assets SET space = NULL, space_row = NULL WHERE space = ?1",
+                            params![asset],
+                        )
                     })
                     .and_then(|_| tx.execute("DELETE FROM assets WHERE id = ?1", params![asset])),
                 Mutation::DeleteAccount { user, env } => tx
                     .execute(
-                        "UPDATE assets SET owner = NULL WHERE owner = ?1 AND env = ?2",
+                        "UPDATE assets SET owner = NULL, owner_row = NULL WHERE owner = ?1 AND env = ?2",
                         params![user, env],
                     )
                     .and_then(|_| {
@@ -626,18 +657,28 @@ fn generation(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT n FROM generation", [], |r| r.get(0))
 }
 
-/// Environments, users, accounts and references, in the order stored.
-fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<DirectoryParts> {
+/// Environments, users, accounts and references, in the order stored,
+/// with the accounts' rowids and the references' row hints.
+fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<(DirectoryParts, StoredRows)> {
     let rows = |table: &str| rows_of(conn, table);
-    Ok(DirectoryParts {
+    let accounts = rows("accounts")?;
+    let mut stored = StoredRows {
+        accounts: Vec::with_capacity(accounts.capacity(i64::MIN, i64::MAX)),
+        ..StoredRows::default()
+    };
+    let parts = DirectoryParts {
         environments: rows("environments")?
             .read("SELECT * FROM environments ORDER BY rowid", environment_row)?,
         users: rows("users")?.read("SELECT * FROM users ORDER BY rowid", user_row)?,
-        accounts: rows("accounts")?.read("SELECT * FROM accounts ORDER BY rowid", account_row)?,
+        accounts: accounts.read("SELECT *, rowid FROM accounts ORDER BY rowid", |r| {
+            stored.accounts.push(r.get(ACCOUNT_COLUMNS)?);
+            account_row(r)
+        })?,
         assets: Vec::new(),
         references: rows("record_references")?.read(
-            "SELECT tbl, env, user, rows FROM record_references ORDER BY rowid",
+            "SELECT tbl, env, user, rows, account_row FROM record_references ORDER BY rowid",
             |r| {
+                stored.reference_accounts.push(hint(r, 4)?);
                 Ok(Reference {
                     table: id(r, 0)?,
                     env: id(r, 1)?,
@@ -646,7 +687,81 @@ fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<DirectoryParts> {
                 })
             },
         )?,
-    })
+    };
+    Ok((parts, stored))
+}
+
+/// The columns of `accounts` that [`account_row`] reads; a load reads the
+/// rowid after them.
+const ACCOUNT_COLUMNS: usize = 10;
+
+/// The columns of `assets` before the row hints, those [`asset_row`] reads.
+const ASSET_COLUMNS: usize = 8;
+
+/// A row hint that is NULL: no row has this rowid after an import.
+const NO_ROW: i64 = i64::MIN;
+
+fn hint(r: &Row<'_>, column: usize) -> rusqlite::Result<i64> {
+    Ok(r.get::<_, Option<i64>>(column)?.unwrap_or(NO_ROW))
+}
+
+/// What a load reads besides the entities: rowids, to turn row hints into
+/// positions, and the hints themselves (migration 5), in load order.
+#[derive(Debug, Default)]
+struct StoredRows {
+    /// Per account: its rowid.
+    accounts: Vec<i64>,
+    /// Per reference: the rowid of its account, as hinted.
+    reference_accounts: Vec<i64>,
+}
+
+/// Assets as read, in rowid order, with their rowids and row hints.
+#[derive(Debug, Default)]
+struct AssetRows {
+    assets: Vec<Asset>,
+    rowids: Vec<i64>,
+    owners: Vec<i64>,
+    spaces: Vec<i64>,
+}
+
+impl AssetRows {
+    fn with_capacity(capacity: usize) -> Self {
+        AssetRows {
+            assets: Vec::with_capacity(capacity),
+            rowids: Vec::with_capacity(capacity),
+            owners: Vec::with_capacity(capacity),
+            spaces: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn append(&mut self, other: &mut AssetRows) {
+        self.assets.append(&mut other.assets);
+        self.rowids.append(&mut other.rowids);
+        self.owners.append(&mut other.owners);
+        self.spaces.append(&mut other.spaces);
+    }
+}
+
+/// Positions of a table's rows by rowid, from its rowids in load order
+/// (ascending). After an import they run without gaps, and a position is
+/// an offset from the first; after rows were deleted, a binary search.
+struct RowPositions<'r>(&'r [i64]);
+
+impl RowPositions<'_> {
+    /// The position of the row with `rowid`, or [`NO_HINT`] when there is none.
+    fn of(&self, rowid: i64) -> u32 {
+        let Some(&first) = self.0.first() else { return NO_HINT };
+        let offset = usize::try_from(rowid.wrapping_sub(first)).ok();
+        let position = match offset.and_then(|o| self.0.get(o).map(|&r| (o, r))) {
+            Some((o, r)) if r == rowid => Some(o),
+            _ => self.0.binary_search(&rowid).ok(),
+        };
+        position.and_then(|p| u32::try_from(p).ok()).unwrap_or(NO_HINT)
+    }
+
+    fn all(&self, rowids: &[i64]) -> Vec<u32> {
+        rowids.iter().map(|&r| self.of(r)).collect()
+    }
 }
 
 /// A table's rowid range, to size what is read from it: a vector of a
@@ -707,36 +822,35 @@ fn asset_split(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// The assets up to rowid `split`, on a read-only connection of their own,
 /// in a read transaction, with the generation that transaction sees. Their
-/// vector has room for every asset: the others are appended to it.
-fn read_first_assets_beside(path: &Path, split: i64) -> rusqlite::Result<(i64, Vec<Asset>)> {
+/// vectors have room for every asset: the others are appended to them.
+fn read_first_assets_beside(path: &Path, split: i64) -> rusqlite::Result<(i64, AssetRows)> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     let snapshot = conn.unchecked_transaction()?;
     let seen = generation(&snapshot)?;
-    let rows = rows_of(&snapshot, "assets")?;
-    let mut assets = Vec::with_capacity(rows.capacity(i64::MIN, i64::MAX));
+    let mut assets = AssetRows::with_capacity(rows_of(&snapshot, "assets")?.capacity(i64::MIN, i64::MAX));
     read_asset_rows(&snapshot, i64::MIN, split, &mut assets)?;
     Ok((seen, assets))
 }
 
 /// The assets with `after < rowid <= upto`, in the order stored, without
 /// what they use (see [`read_uses_in_stored_order`]).
-fn assets_between(conn: &Connection, after: i64, upto: i64) -> rusqlite::Result<Vec<Asset>> {
-    let mut assets = Vec::with_capacity(rows_of(conn, "assets")?.capacity(after, upto));
+fn assets_between(conn: &Connection, after: i64, upto: i64) -> rusqlite::Result<AssetRows> {
+    let mut assets = AssetRows::with_capacity(rows_of(conn, "assets")?.capacity(after, upto));
     read_asset_rows(conn, after, upto, &mut assets)?;
     Ok(assets)
 }
 
 /// Appends the assets with `after < rowid <= upto` to `assets`.
-fn read_asset_rows(
-    conn: &Connection,
-    after: i64,
-    upto: i64,
-    assets: &mut Vec<Asset>,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare("SELECT * FROM assets WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid")?;
-    for asset in stmt.query_map([after, upto], asset_row)? {
-        assets.push(asset?);
+fn read_asset_rows(conn: &Connection, after: i64, upto: i64, assets: &mut AssetRows) -> rusqlite::Result<()> {
+    let mut stmt =
+        conn.prepare("SELECT *, rowid FROM assets WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid")?;
+    let mut rows = stmt.query([after, upto])?;
+    while let Some(r) = rows.next()? {
+        assets.assets.push(asset_row(r)?);
+        assets.owners.push(hint(r, ASSET_COLUMNS)?);
+        assets.spaces.push(hint(r, ASSET_COLUMNS + 1)?);
+        assets.rowids.push(r.get(ASSET_COLUMNS + 2)?);
     }
     Ok(())
 }
@@ -867,11 +981,27 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
     for u in directory.users() {
         insert_user(tx, u).map_err(fail(format!("user `{}`", u.id)))?;
     }
+    // The row hints (migration 5) of what this import links to: the rowid
+    // of each account as inserted, and of each asset as it will be (rowids
+    // are handed out in order, one past the largest; were they not, the
+    // hints would be wrong, which costs a load lookups, nothing else).
+    // What an appended file links to among the rows stored before it gets
+    // no hint.
+    let mut account_rows = Vec::with_capacity(directory.accounts().len());
     for a in directory.accounts() {
         insert_account(tx, a).map_err(fail(format!("the account of `{}` in `{}`", a.user, a.env)))?;
+        account_rows.push(tx.last_insert_rowid());
     }
+    let account_row =
+        |user: &str, env: &str| directory.account_index(user, env).and_then(|i| account_rows.get(i)).copied();
+    let first_asset_row: i64 = tx
+        .query_row("SELECT coalesce(max(rowid), 0) + 1 FROM assets", [], |r| r.get(0))
+        .map_err(fail("preparing the import".into()))?;
+    let asset_row =
+        |id: &str| directory.asset_index(id).and_then(|i| i64::try_from(i).ok()).map(|i| first_asset_row + i);
     let mut assets = prepare(
-        "INSERT INTO assets (id, kind, env, owner, space_type, space, attrs, disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO assets (id, kind, env, owner, space_type, space, attrs, disabled, owner_row, space_row)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     let mut uses = prepare("INSERT INTO asset_uses VALUES (?1, ?2, ?3)")?;
     for a in directory.assets() {
@@ -884,7 +1014,9 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
                 a.space_type.map(SpaceType::as_str),
                 a.space.as_deref(),
                 json(&a.attrs),
-                a.disabled
+                a.disabled,
+                a.owner.as_deref().and_then(|owner| account_row(owner, &a.env)),
+                a.space.as_deref().and_then(asset_row),
             ])
             .map_err(fail(format!("asset `{}`", a.id)))?;
         for (position, used) in a.uses.iter().enumerate() {
@@ -892,14 +1024,15 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
                 .map_err(fail(format!("`{}` uses `{used}`", a.id)))?;
         }
     }
-    let mut references = prepare("INSERT INTO record_references VALUES (?1, ?2, ?3, ?4)")?;
+    let mut references = prepare("INSERT INTO record_references VALUES (?1, ?2, ?3, ?4, ?5)")?;
     for r in directory.references() {
         references
             .execute(params![
                 r.table.as_str(),
                 r.env.as_str(),
                 r.user.as_str(),
-                i64::try_from(r.rows).unwrap_or(i64::MAX)
+                i64::try_from(r.rows).unwrap_or(i64::MAX),
+                account_row(&r.user, &r.env),
             ])
             .map_err(fail(format!("the references of `{}` in `{}`", r.user, r.env)))?;
     }
@@ -1002,6 +1135,11 @@ fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::generate::{GenerateOptions, generate};
+
+    fn generated(accounts: usize, seed: u64) -> Directory {
+        generate(GenerateOptions { accounts, seed })
+    }
 
     /// What `load` relies on to read on two connections: a write between
     /// the two read transactions shows as a different generation, and the
@@ -1024,22 +1162,129 @@ mod tests {
         let (seen, beside) = read_first_assets_beside(&db, i64::MAX).unwrap();
         assert_eq!(seen, before + 1);
         let owner = |assets: &[Asset]| assets.iter().find(|a| a.id == asset).unwrap().owner.clone();
-        assert_eq!(owner(&beside), None);
-        let mine = assets_between(&snapshot, i64::MIN, i64::MAX).unwrap();
+        assert_eq!(owner(&beside.assets), None);
+        let mine = assets_between(&snapshot, i64::MIN, i64::MAX).unwrap().assets;
         assert!(owner(&mine).is_some(), "the first snapshot keeps the directory it started with");
         drop(snapshot);
         assert_eq!(owner(reader.load().unwrap().assets()), None);
+    }
+
+    /// Every edge of a graph, node by node, in order.
+    fn edges_of(directory: &Directory) -> Vec<Vec<(crate::graph::Edge, usize)>> {
+        let graph = crate::graph::ReferenceGraph::build(directory);
+        (0..graph.node_count())
+            .map(|n| {
+                let node = petgraph::graph::NodeIndex::new(n);
+                graph.outgoing(node).map(|(edge, to)| (edge, to.index())).collect()
+            })
+            .collect()
+    }
+
+    /// Row hints are only a shortcut: a load of a fresh import follows every
+    /// one of them, and with hints that are wrong, missing or point past
+    /// the tables the graph is still the graph of the directory in memory.
+    #[test]
+    fn row_hints_are_used_when_right_and_change_nothing_when_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.db");
+        let directory = generated(3_000, 11);
+        let expected = edges_of(&directory);
+        let mut store = Store::open(&db).unwrap();
+        store.import(&directory, "generated", ImportOptions::default()).unwrap();
+
+        let links = directory.assets().iter().filter(|a| a.owner.is_some()).count()
+            + directory.assets().iter().filter(|a| a.space.is_some()).count()
+            + directory.references().len();
+        let loaded = store.load().unwrap();
+        assert_eq!(loaded.hinted_links(), links, "every link of a fresh import is hinted right");
+        assert_eq!(edges_of(&loaded), expected);
+
+        for (wrong, hinted) in [
+            (
+                "UPDATE assets SET owner_row = owner_row + 1, space_row = space_row - 1;
+              UPDATE record_references SET account_row = account_row + 7;",
+                0,
+            ),
+            (
+                "UPDATE assets SET owner_row = NULL, space_row = 1 << 40;
+              UPDATE record_references SET account_row = -5;",
+                0,
+            ),
+        ] {
+            store.conn.execute_batch(wrong).unwrap();
+            let loaded = store.load().unwrap();
+            assert_eq!(loaded.hinted_links(), hinted, "{wrong}");
+            assert_eq!(edges_of(&loaded), expected, "{wrong}");
+        }
+    }
+
+    /// Positions by rowid, with and without gaps.
+    #[test]
+    fn rows_are_found_by_rowid_with_and_without_gaps() {
+        let contiguous = [4, 5, 6];
+        assert_eq!(RowPositions(&contiguous).all(&[4, 6, 7, 3, NO_ROW]), [0, 2, NO_HINT, NO_HINT, NO_HINT]);
+        let gaps = [1, 2, 5, 9];
+        assert_eq!(
+            RowPositions(&gaps).all(&[1, 5, 9, 3, 10, i64::MAX]),
+            [0, 2, 3, NO_HINT, NO_HINT, NO_HINT]
+        );
+        assert_eq!(RowPositions(&[]).of(1), NO_HINT);
+    }
+
+    /// A database of schema 4 gets its hints from the migration, and apply
+    /// keeps an asset's owner hint true when it gives the asset a new owner.
+    #[test]
+    fn the_migration_and_apply_write_row_hints() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.db");
+        let directory = generated(60, 5);
+        Store::open(&db).unwrap().import(&directory, "generated", ImportOptions::default()).unwrap();
+        let wrong = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row(
+                    "SELECT (SELECT count(*) FROM assets x WHERE owner IS NOT NULL AND owner_row IS NOT
+                        (SELECT a.rowid FROM accounts a WHERE a.user = x.owner AND a.env = x.env))
+                     + (SELECT count(*) FROM assets x WHERE space IS NOT NULL AND space_row IS NOT
+                        (SELECT s.rowid FROM assets s WHERE s.id = x.space))
+                     + (SELECT count(*) FROM record_references r WHERE account_row IS NOT
+                        (SELECT a.rowid FROM accounts a WHERE a.user = r.user AND a.env = r.env))",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(wrong(&Store::open(&db).unwrap()), 0, "as imported");
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "ALTER TABLE assets DROP COLUMN owner_row; ALTER TABLE assets DROP COLUMN space_row;
+                 ALTER TABLE record_references DROP COLUMN account_row; PRAGMA user_version = 4;",
+            )
+            .unwrap();
+        let mut store = Store::open(&db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(wrong(&store), 0, "as migrated");
+        let in_spaces = directory.assets().iter().filter(|a| a.space.is_some()).count();
+        assert!(in_spaces > 0 && !directory.references().is_empty());
+
+        let asset = directory.assets().iter().find(|a| a.owner.is_some()).unwrap();
+        let other =
+            directory.accounts_in(&asset.env).find(|a| Some(&a.user) != asset.owner.as_ref()).unwrap();
+        store
+            .apply(
+                &[Mutation::SetOwner { asset: asset.id.to_string(), owner: Some(other.user.to_string()) }],
+                &[],
+            )
+            .unwrap();
+        assert_eq!(wrong(&store), 0, "after apply");
     }
 
     /// `uses` rows are read in stored order when an import wrote them, and
     /// by position when they were stored in any other order.
     #[test]
     fn what_an_asset_uses_loads_in_position_order_whatever_the_stored_order() {
-        let mut parts = crate::directory::generate::generate(crate::directory::generate::GenerateOptions {
-            accounts: 40,
-            seed: 3,
-        })
-        .into_parts();
+        let mut parts = generated(40, 3).into_parts();
         let ids: Vec<Id> = parts.assets.iter().map(|a| a.id.clone()).collect();
         let (first, second, third) = (ids[0].clone(), ids[1].clone(), ids[2].clone());
         let user = parts.assets.iter_mut().find(|a| a.uses.len() == 1).unwrap();

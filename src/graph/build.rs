@@ -99,12 +99,10 @@ impl ReferenceGraph {
             assets,
             |i, asset, out| {
                 let this = assets_at + i;
-                if let Some(owner) =
-                    asset.owner.as_deref().and_then(|o| directory.account_index(o, &asset.env))
-                {
+                if let Some(owner) = directory.owner_index(i) {
                     out.push((accounts_at + owner, this, Edge::Owns));
                 }
-                if let Some(space) = asset.space.as_deref().and_then(|s| directory.asset_index(s)) {
+                if let Some(space) = directory.space_index(i) {
                     out.push((this, assets_at + space, Edge::In));
                 }
                 for used in asset.uses.iter().filter_map(|u| directory.asset_index(u)) {
@@ -117,8 +115,8 @@ impl ReferenceGraph {
         resolve_in_order(
             threads,
             references,
-            |i, reference, out| {
-                if let Some(account) = directory.account_index(&reference.user, &reference.env) {
+            |i, _, out| {
+                if let Some(account) = directory.reference_account_index(i) {
                     out.push((i, accounts_at + account));
                 }
             },
