@@ -60,6 +60,41 @@ impl std::fmt::Debug for CountMemo {
     }
 }
 
+/// The indexes of environments, users and their accounts.
+#[derive(Debug)]
+pub(crate) struct AccountIndexes {
+    env_index: IdIndex,
+    user_index: IdIndex,
+    users_of_accounts: Vec<u32>,
+    accounts_by_user: Groups,
+    accounts_by_env: Groups,
+}
+
+impl AccountIndexes {
+    /// Indexes `accounts` by user and by environment, and sorts their
+    /// roles so that [`Account::has_role`] can binary-search them.
+    pub(crate) fn build(environments: &[Environment], users: &[User], accounts: &mut [Account]) -> Self {
+        for account in accounts.iter_mut() {
+            account.roles.sort_unstable();
+            account.roles.dedup();
+        }
+        let env_index = IdIndex::build(environments, env_id);
+        let user_index = IdIndex::build(users, user_id);
+        let position = |found: Option<usize>| found.and_then(|i| u32::try_from(i).ok()).unwrap_or(NO_GROUP);
+        let users_of_accounts: Vec<u32> =
+            accounts.iter().map(|a| position(user_index.get(users, user_id, &a.user))).collect();
+        let envs_of_accounts: Vec<u32> =
+            accounts.iter().map(|a| position(env_index.get(environments, env_id, &a.env))).collect();
+        AccountIndexes {
+            accounts_by_user: Groups::build(users.len(), &users_of_accounts),
+            accounts_by_env: Groups::build(environments.len(), &envs_of_accounts),
+            env_index,
+            user_index,
+            users_of_accounts,
+        }
+    }
+}
+
 /// The parts a [`Directory`] is built from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DirectoryParts {
@@ -78,33 +113,27 @@ pub struct DirectoryParts {
 impl Directory {
     /// Builds the indexes over `parts`. Roles are sorted so that
     /// [`Account::has_role`] can binary-search them.
-    pub fn new(parts: DirectoryParts) -> Self {
+    pub fn new(mut parts: DirectoryParts) -> Self {
         let asset_index = IdIndex::build(&parts.assets, asset_id);
-        Self::with_indexes(parts, asset_index, Hints::default())
+        let accounts = AccountIndexes::build(&parts.environments, &parts.users, &mut parts.accounts);
+        Self::assemble(parts, accounts, asset_index, Hints::default())
     }
 
-    /// [`Directory::new`] with the index of assets built already (the store
-    /// builds it while it reads, to attach what each asset uses) and the
-    /// store's row hints.
-    pub(crate) fn with_indexes(parts: DirectoryParts, asset_index: IdIndex, hints: Hints) -> Self {
-        let DirectoryParts { environments, users, mut accounts, assets, references } = parts;
-        for account in &mut accounts {
-            account.roles.sort_unstable();
-            account.roles.dedup();
-        }
-        let env_index = IdIndex::build(&environments, env_id);
-        let user_index = IdIndex::build(&users, user_id);
-        let position = |found: Option<usize>| found.and_then(|i| u32::try_from(i).ok()).unwrap_or(NO_GROUP);
-        let users_of_accounts: Vec<u32> =
-            accounts.iter().map(|a| position(user_index.get(&users, user_id, &a.user))).collect();
-        let envs_of_accounts: Vec<u32> =
-            accounts.iter().map(|a| position(env_index.get(&environments, env_id, &a.env))).collect();
-        let accounts_by_user = Groups::build(users.len(), &users_of_accounts);
-        let accounts_by_env = Groups::build(environments.len(), &envs_of_accounts);
+    /// A directory of `parts` with its indexes built already (the store
+    /// builds them on several cores while it reads) and the store's row hints.
+    pub(crate) fn assemble(
+        parts: DirectoryParts,
+        accounts: AccountIndexes,
+        asset_index: IdIndex,
+        hints: Hints,
+    ) -> Self {
+        let DirectoryParts { environments, users, accounts: account_list, assets, references } = parts;
+        let AccountIndexes { env_index, user_index, users_of_accounts, accounts_by_user, accounts_by_env } =
+            accounts;
         Directory {
             environments,
             users,
-            accounts,
+            accounts: account_list,
             assets,
             references,
             env_index,

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
 use super::index::{Hints, IdIndex, NO_HINT};
-use super::memory::asset_id;
+use super::memory::{AccountIndexes, asset_id};
 use super::model::{
     Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
     SpaceType, Status, User,
@@ -452,11 +452,13 @@ impl Store {
             Some(assets) => assets,
             None => assets_between(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
         };
-        // The assets' index on one core while this one reads what each
-        // asset uses (both only read the assets) and turns row hints into
-        // positions.
-        let (index, uses, hints) = std::thread::scope(|scope| {
+        // The assets' index and the accounts' indexes beside this thread,
+        // which reads what each asset uses (all three only read the assets)
+        // and turns row hints into positions.
+        let DirectoryParts { environments, users, accounts, .. } = &mut parts;
+        let (index, account_indexes, uses, hints) = std::thread::scope(|scope| {
             let index = scope.spawn(|| IdIndex::build(&assets, asset_id));
+            let account_indexes = scope.spawn(|| AccountIndexes::build(environments, users, accounts));
             let uses = read_uses_in_stored_order(&snapshot, &assets);
             let accounts = RowPositions(&stored.accounts);
             let hints = Hints {
@@ -464,9 +466,14 @@ impl Store {
                 asset_space: RowPositions(&rowids).all(&spaces),
                 reference_account: accounts.all(&stored.reference_accounts),
             };
-            (index.join(), uses, hints)
+            (index.join(), account_indexes.join(), uses, hints)
         });
+        // Indexing cannot panic (it only reads and hashes); were it to, it
+        // is done again here.
         let index = index.unwrap_or_else(|_| IdIndex::build(&assets, asset_id));
+        let account_indexes = account_indexes.unwrap_or_else(|_| {
+            AccountIndexes::build(&parts.environments, &parts.users, &mut parts.accounts)
+        });
         match uses.map_err(e)? {
             Some(uses) => {
                 for (position, used) in uses {
@@ -478,7 +485,7 @@ impl Store {
             None => attach_uses_by_position(&snapshot, &mut assets, &index).map_err(e)?,
         }
         parts.assets = assets;
-        Ok(Directory::with_indexes(parts, index, hints))
+        Ok(Directory::assemble(parts, account_indexes, index, hints))
     }
 
     /// The last import: when, from where, replace or append.
