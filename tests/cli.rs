@@ -142,6 +142,23 @@ fn decide_exits_3_on_an_unknown_user() {
         .stderr(predicate::str::contains("unknown user `crm.Nobody`"));
 }
 
+/// An error of the request carries its help (did you mean...) on the next
+/// line, or as a `help` key in JSON, as plan and apply print theirs.
+#[test]
+fn decide_prints_the_help_of_a_request_error() {
+    let typo = ["--actor", "crm.Ada", "--action", "delet", "--target", "crm.Uma", "--env", "CRM1"];
+    on_example("decide", "crm")
+        .args(typo)
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr("error: unknown action `delet`\n  help: did you mean `delete`?\n");
+    let out = on_example("decide", "crm").args(typo).arg("--error-format=json").assert().code(3);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stderr).unwrap();
+    assert_eq!(json["message"], "unknown action `delet`");
+    assert_eq!(json["help"], "did you mean `delete`?");
+}
+
 #[test]
 fn decide_exits_3_on_a_directory_error_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
