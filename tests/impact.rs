@@ -10,7 +10,7 @@ use steward::directory::generate::{GenerateOptions, generate};
 use steward::graph::{Edge, Impact, ImpactQuery, Node, dot, report};
 use steward::policy::Request;
 
-use crate::support::{pack, parse, policy, root, shipped};
+use crate::support::{ask, pack, parse, policy, root, shipped};
 
 #[test]
 fn impact_cases_pass() {
@@ -179,4 +179,37 @@ users:
     let query = ImpactQuery { actor: None, action: "convert_to_normal", user: "g", env: "C" };
     let license = engine.impact(&query).unwrap().license.unwrap();
     assert_eq!((license.license.as_str(), license.before, license.after), ("home", 1, 0));
+}
+
+/// A verdict reports the impact of an action that changes the account's
+/// status (the license count moves) even when no lifecycle block names it,
+/// and of any other action only through a lifecycle block. Which actions
+/// change the status is read from the table plans and apply use.
+#[test]
+fn a_verdict_has_an_impact_without_a_lifecycle_block_only_for_a_status_change() {
+    let changes: Vec<&str> =
+        steward::operation::ACTIONS.iter().filter(|a| a.changes_status()).map(|a| a.name).collect();
+    assert_eq!(changes, ["register", "revoke_invitation", "block", "unblock", "delete"]);
+    let directory = parse(
+        "
+environments: [{ id: E, license: L, kind: production }]
+users:
+  - { id: ann, home: E, accounts: [{ env: E, status: active }] }
+  - { id: bob, home: E, accounts: [{ env: E, status: active }] }
+",
+    );
+    let engine = Engine::new(policy("rule all { permit block, delete, edit_name, login }"), directory);
+    let impact = |action: &str| {
+        let request = Request {
+            value: (action == "edit_name").then(|| "Bob".into()),
+            ..ask("ann", action, "bob", "E")
+        };
+        engine.decide(&request).unwrap().impact
+    };
+    for action in ["block", "delete"] {
+        assert_eq!(impact(action).unwrap().license.unwrap().after, 1, "{action}");
+    }
+    for action in ["edit_name", "login"] {
+        assert_eq!(impact(action), None, "{action}");
+    }
 }
