@@ -30,6 +30,7 @@ use crate::graph::{
     Analyzer, Authorizer, Fallback, Impact, ImpactError, ImpactQuery, LicenseIndex, MemberCache,
     ReferenceGraph,
 };
+use crate::operation::{self, ActionSpec};
 use crate::policy::{DecisionReport, PolicySet, Request, RequestError, RuleReport};
 
 /// A policy set over a directory. `Send + Sync`; every method takes `&self`.
@@ -81,10 +82,6 @@ impl Verdict {
         self.report.decision == "allow"
     }
 }
-
-/// Actions whose impact a verdict reports even without a lifecycle block:
-/// they change an account's status, and so the license count.
-const STATUS_ACTIONS: &[&str] = &["block", "unblock", "delete", "register", "revoke_invitation"];
 
 impl Engine {
     /// An engine over `policies` and `directory`.
@@ -222,8 +219,11 @@ impl Engine {
         let Some(target) = request.target.as_deref() else {
             return Ok(Verdict { report, fallback: None, impact: None });
         };
-        let lifecycle = self.policies.lifecycle(&request.action);
-        if lifecycle.is_none() && !STATUS_ACTIONS.contains(&request.action.as_str()) {
+        // Without a lifecycle block, only an action that changes the
+        // account's status (and so the license count) has an impact to report.
+        let reported = self.policies.lifecycle(&request.action).is_some()
+            || operation::action(&request.action).is_some_and(ActionSpec::changes_status);
+        if !reported {
             return Ok(Verdict { report, fallback: None, impact: None });
         }
         let query = ImpactQuery {

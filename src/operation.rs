@@ -163,6 +163,13 @@ impl ActionSpec {
         self.effect.is_some()
     }
 
+    /// Whether the action changes the status of the account it acts on,
+    /// or removes it: what the license counts read, so a verdict reports
+    /// its impact even when no lifecycle block names the action.
+    pub fn changes_status(&self) -> bool {
+        matches!(self.effect, Some(Effect::SetStatus(_) | Effect::Register | Effect::RemoveAccount))
+    }
+
     /// How an item's value reads after its target: `→ new@example.com`
     /// for an edit, `as a normal user` for a guest (the default shown too).
     pub fn value_text(&self, value: Option<&str>) -> Option<String> {

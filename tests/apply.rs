@@ -11,64 +11,41 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use steward::Engine;
 use steward::apply::{ApplyOptions, apply};
+use steward::directory::Directory;
 use steward::directory::generate::{GenerateOptions, generate};
 use steward::directory::model::Status;
 use steward::directory::store::{ImportOptions, Store};
 use steward::plan::{PlanRequest, Targets};
-use steward::policy::{PolicySet, Sources};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{
+    LEAVER_OWNERS, NOW, apply_cmd, audit, database, file, pack_dir, policy, read_json, saved_plan, steward,
+    steward_process, stored,
+};
 
-fn steward() -> Command {
-    Command::cargo_bin("steward").unwrap()
-}
-
-/// A database of the analytics example and a saved plan to delete Leo.
-fn leaver_plan(dir: &Path) -> (PathBuf, PathBuf) {
-    let db = dir.join("a.db");
-    let plan = dir.join("plan.json");
-    let targets = dir.join("targets.txt");
-    std::fs::write(&targets, "acme.Leo\n").unwrap();
-    steward().arg("import").arg(root().join("examples/analytics.yaml")).arg("-o").arg(&db).assert().success();
-    steward()
-        .args(["plan", "--policy"])
-        .arg(root().join("policies/analytics"))
-        .arg("--directory")
-        .arg(&db)
-        .args(["--actor", "acme.Olivia", "--action", "delete", "--env", "acme", "--reason", "left"])
-        .arg("--targets")
-        .arg(&targets)
-        .arg("-o")
-        .arg(&plan)
-        .assert()
-        .success();
+/// A database of the analytics example and a saved plan of `pack` (a
+/// folder or a file) by Olivia to delete Leo.
+fn plan_to_delete_leo(dir: &Path, pack: &Path) -> (PathBuf, PathBuf) {
+    let db = database(dir, "analytics", "");
+    let targets = file(dir, "targets.txt", "acme.Leo\n");
+    let who = ["--actor", "acme.Olivia", "--action", "delete", "--env", "acme", "--reason", "left"];
+    let plan = saved_plan(dir, pack, &db, &[&who[..], &["--targets", targets.to_str().unwrap()]].concat());
     (db, plan)
 }
 
-fn apply_cmd(db: &Path, plan: &Path) -> Command {
-    let mut cmd = steward();
-    cmd.arg("apply")
-        .arg(plan)
-        .arg("--directory")
-        .arg(db)
-        .arg("--policy")
-        .arg(root().join("policies/analytics"));
-    cmd
+/// [`plan_to_delete_leo`] with the shipped analytics pack.
+fn leaver_plan(dir: &Path) -> (PathBuf, PathBuf) {
+    plan_to_delete_leo(dir, &pack_dir("analytics"))
 }
 
-const OWNERS: &[&str] = &[
-    "space-sales=acme.Olivia",
-    "space-leo=acme.Olivia",
-    "app-forecast=acme.Anders",
-    "dc-warehouse=acme.Dana",
-    "reload-nightly=acme.Uma",
-];
+/// `steward apply PLAN` with the analytics pack.
+fn analytics_apply(db: &Path, plan: &Path) -> Command {
+    apply_cmd(&pack_dir("analytics"), db, plan)
+}
 
+/// `--reassign ASSET=OWNER` for each of Leo's assets, as the policy allows.
 fn with_owners(cmd: &mut Command) -> &mut Command {
-    for owner in OWNERS {
-        cmd.args(["--reassign", owner]);
+    for (asset, owner) in LEAVER_OWNERS {
+        cmd.arg("--reassign").arg(format!("{asset}={owner}"));
     }
     cmd
 }
@@ -77,15 +54,18 @@ fn with_owners(cmd: &mut Command) -> &mut Command {
 fn c2_apply_refuses_without_confirmation_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (db, plan) = leaver_plan(dir.path());
-    with_owners(&mut apply_cmd(&db, &plan)).assert().code(1).stderr(predicate::str::contains("--confirm"));
-    assert!(Store::open(&db).unwrap().load().unwrap().account("acme.Leo", "acme").is_some());
+    with_owners(&mut analytics_apply(&db, &plan))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--confirm"));
+    assert!(stored(&db).account("acme.Leo", "acme").is_some());
 }
 
 #[test]
 fn d3_d6_every_asset_needing_an_owner_must_get_one() {
     let dir = tempfile::tempdir().unwrap();
     let (db, plan) = leaver_plan(dir.path());
-    apply_cmd(&db, &plan).arg("--confirm").assert().code(3).stderr(predicate::str::contains(
+    analytics_apply(&db, &plan).arg("--confirm").assert().code(3).stderr(predicate::str::contains(
         "need a new owner: app-forecast, dc-warehouse, reload-nightly, space-leo, space-sales",
     ));
 }
@@ -94,21 +74,21 @@ fn d3_d6_every_asset_needing_an_owner_must_get_one() {
 fn d7_a_reassignment_the_policy_denies_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (db, plan) = leaver_plan(dir.path());
-    let mut cmd = apply_cmd(&db, &plan);
+    let mut cmd = analytics_apply(&db, &plan);
     cmd.arg("--confirm");
-    for owner in OWNERS {
-        let owner = if owner.starts_with("dc-warehouse") { "dc-warehouse=acme.Bea" } else { owner };
-        cmd.args(["--reassign", owner]);
+    for (asset, owner) in LEAVER_OWNERS {
+        let owner = if *asset == "dc-warehouse" { "acme.Bea" } else { owner };
+        cmd.arg("--reassign").arg(format!("{asset}={owner}"));
     }
     cmd.assert().code(3).stderr(predicate::str::contains("new_owner_is_active"));
-    assert!(Store::open(&db).unwrap().audit(None).unwrap().is_empty());
+    assert!(audit(&db).is_empty());
 }
 
 #[test]
 fn q8_d6_apply_deletes_reassigns_revokes_removes_and_audits_each_change() {
     let dir = tempfile::tempdir().unwrap();
     let (db, plan) = leaver_plan(dir.path());
-    with_owners(apply_cmd(&db, &plan).arg("--confirm"))
+    with_owners(analytics_apply(&db, &plan).arg("--confirm"))
         .assert()
         .success()
         .stderr(predicate::str::starts_with("applied 1 of 1 item (10 changes, each in the audit log) to "));
@@ -137,7 +117,7 @@ fn q8_d6_apply_deletes_reassigns_revokes_removes_and_audits_each_change() {
         .success()
         .stdout(predicate::str::contains("\"outcome\": \"delete\""));
     // The same plan again: the directory changed, and apply says what.
-    with_owners(apply_cmd(&db, &plan).arg("--confirm"))
+    with_owners(analytics_apply(&db, &plan).arg("--confirm"))
         .assert()
         .code(3)
         .stderr(predicate::str::contains("the directory changed since the plan was made"));
@@ -150,7 +130,7 @@ fn an_edited_plan_is_refused() {
     let text =
         std::fs::read_to_string(&plan).unwrap().replace("\"reason\": \"left\"", "\"reason\": \"other\"");
     std::fs::write(&plan, text).unwrap();
-    with_owners(apply_cmd(&db, &plan).arg("--confirm"))
+    with_owners(analytics_apply(&db, &plan).arg("--confirm"))
         .assert()
         .code(3)
         .stderr(predicate::str::contains("does not match its digest"));
@@ -160,16 +140,17 @@ fn an_edited_plan_is_refused() {
 fn a_plan_made_with_other_policies_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (db, plan) = leaver_plan(dir.path());
-    let mut cmd = steward();
-    cmd.arg("apply").arg(&plan).arg("--directory").arg(&db).arg("--policy").arg(root().join("policies/crm"));
-    with_owners(cmd.arg("--confirm")).assert().code(3).stderr(predicate::str::contains("policy set changed"));
+    with_owners(apply_cmd(&pack_dir("crm"), &db, &plan).arg("--confirm"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("policy set changed"));
 }
 
 #[test]
 fn audit_tampering_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let (db, plan) = leaver_plan(dir.path());
-    with_owners(apply_cmd(&db, &plan).arg("--confirm")).assert().success();
+    with_owners(analytics_apply(&db, &plan).arg("--confirm")).assert().success();
     let conn = Connection::open(&db).unwrap();
     // The log refuses edits outright...
     assert!(conn.execute("UPDATE audit SET reason = 'x' WHERE seq = 3", []).is_err());
@@ -199,26 +180,21 @@ const BLOCK_POLICY: &str = "rule admins_block { permit block }\nlifecycle block 
 fn a_killed_apply_leaves_the_database_untouched_or_fully_applied() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("big.db");
-    let policy = dir.path().join("block.policy");
-    let plan = dir.path().join("plan.json");
-    std::fs::write(&policy, BLOCK_POLICY).unwrap();
+    let policy = file(dir.path(), "block.policy", BLOCK_POLICY);
     let directory = generate(GenerateOptions { accounts: 6000, seed: 3 });
     let actor = directory.accounts()[0].user.clone();
     let env = directory.accounts()[0].env.clone();
     Store::open(&db).unwrap().import(&directory, "gen", ImportOptions::default()).unwrap();
     let active_before = directory.accounts_in(&env).filter(|a| a.status == Status::Active).count();
-    steward()
-        .args(["plan", "--policy"])
-        .arg(&policy)
-        .arg("--directory")
-        .arg(&db)
-        .args(["--actor", &actor, "--action", "block", "--env", &env, "--reason", "bulk"])
-        .args(["--where", "target.status == \"active\"", "-o"])
-        .arg(&plan)
-        .assert()
-        .success();
+    let args = ["--actor", &actor, "--action", "block", "--env", &env, "--reason", "bulk"];
+    let plan = saved_plan(
+        dir.path(),
+        &policy,
+        &db,
+        &[&args[..], &["--where", "target.status == \"active\""]].concat(),
+    );
     for delay in [0u64, 40, 120] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
+        let mut child = steward_process()
             .arg("apply")
             .arg(&plan)
             .arg("--directory")
@@ -248,12 +224,6 @@ fn a_killed_apply_leaves_the_database_untouched_or_fully_applied() {
     }
 }
 
-fn block_set() -> PolicySet {
-    let mut sources = Sources::new();
-    sources.add("block.policy", BLOCK_POLICY);
-    PolicySet::from_sources(sources).unwrap().set
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(10))]
     #[test]
@@ -262,7 +232,7 @@ proptest! {
         let actor = directory.accounts()[0].user.clone();
         let mut store = Store::in_memory().unwrap();
         store.import(&directory, "gen", ImportOptions::default()).unwrap();
-        let engine = Engine::new(block_set(), store.load().unwrap());
+        let engine = Engine::new(policy(BLOCK_POLICY), store.load().unwrap());
         let plan = engine
             .plan(&PlanRequest {
                 actor: actor.to_string(),
@@ -271,10 +241,10 @@ proptest! {
                 env: None,
                 value: None,
                 reason: "bulk".into(),
-                now: "2026-11-23T09:00:00Z".parse().unwrap(),
+                now: NOW.parse().unwrap(),
             })
             .unwrap();
-        apply(&mut store, block_set(), &plan, &ApplyOptions::default()).unwrap();
+        apply(&mut store, policy(BLOCK_POLICY), &plan, &ApplyOptions::default()).unwrap();
         let after = store.load().unwrap();
         for item in &plan.items {
             let before = directory.account(&item.target, &item.env).unwrap();
@@ -295,13 +265,13 @@ proptest! {
 fn pack_with_default_owner(dir: &Path) -> PathBuf {
     let pack = dir.join("pack");
     std::fs::create_dir(&pack).unwrap();
-    let tenant = std::fs::read_to_string(root().join("policies/analytics/tenant.policy")).unwrap();
-    std::fs::write(pack.join("tenant.policy"), tenant).unwrap();
-    std::fs::write(
-        pack.join("lifecycle.policy"),
+    let tenant = std::fs::read_to_string(pack_dir("analytics").join("tenant.policy")).unwrap();
+    file(&pack, "tenant.policy", &tenant);
+    file(
+        &pack,
+        "lifecycle.policy",
         "lifecycle delete {\n  owns space, app, script, data_connection, reload_schedule -> reassign to actor\n  owns api_key -> revoke\n  owns alert, notification, session -> remove\n}\n",
-    )
-    .unwrap();
+    );
     pack
 }
 
@@ -309,76 +279,32 @@ fn pack_with_default_owner(dir: &Path) -> PathBuf {
 fn d7_assets_go_to_the_default_owner_the_policy_names_unless_apply_is_told_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     let pack = pack_with_default_owner(dir.path());
-    let db = dir.path().join("a.db");
-    let plan = dir.path().join("plan.json");
-    let targets = dir.path().join("t.txt");
-    std::fs::write(&targets, "acme.Leo\n").unwrap();
-    steward().arg("import").arg(root().join("examples/analytics.yaml")).arg("-o").arg(&db).assert().success();
-    steward()
-        .arg("plan")
-        .arg("--policy")
-        .arg(&pack)
-        .arg("--directory")
-        .arg(&db)
-        .args([
-            "--actor",
-            "acme.Olivia",
-            "--action",
-            "delete",
-            "--env",
-            "acme",
-            "--reason",
-            "left",
-            "--targets",
-        ])
-        .arg(&targets)
-        .arg("-o")
-        .arg(&plan)
-        .assert()
-        .success();
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let (db, plan) = plan_to_delete_leo(dir.path(), &pack);
+    let saved: serde_json::Value = read_json(&plan);
     assert_eq!(saved["items"][0]["impact"]["reassign"][0]["default_owner"], "acme.Olivia");
-    steward()
-        .arg("apply")
-        .arg(&plan)
-        .arg("--directory")
-        .arg(&db)
-        .arg("--policy")
-        .arg(&pack)
+    apply_cmd(&pack, &db, &plan)
         .args(["--confirm", "--reassign", "dc-warehouse=acme.Dana"])
         .assert()
         .success();
-    let after = Store::open(&db).unwrap().load().unwrap();
+    let after = stored(&db);
     assert_eq!(after.asset("space-sales").unwrap().owner.as_deref(), Some("acme.Olivia"));
     assert_eq!(after.asset("app-forecast").unwrap().owner.as_deref(), Some("acme.Olivia"));
     assert_eq!(after.asset("dc-warehouse").unwrap().owner.as_deref(), Some("acme.Dana"), "--reassign wins");
 }
 
-/// Plans `action` on Pia's pending invitation in the lab tenant and applies it.
-fn invitation(dir: &Path, actor: &str, action: &str) -> steward::directory::Directory {
-    let db = dir.join(format!("{action}.db"));
-    let plan = dir.join(format!("{action}.json"));
-    let targets = dir.join("pia.txt");
-    std::fs::write(&targets, "acme.Pia\n").unwrap();
-    steward().arg("import").arg(root().join("examples/analytics.yaml")).arg("-o").arg(&db).assert().success();
-    steward()
-        .arg("plan")
-        .arg("--policy")
-        .arg(root().join("policies/analytics"))
-        .arg("--directory")
-        .arg(&db)
-        .args(["--actor", actor, "--action", action, "--env", "acme-lab", "--reason", "invitation"])
-        .args(["--now", "2026-11-23T09:00:00Z", "--targets"])
-        .arg(&targets)
-        .arg("-o")
-        .arg(&plan)
-        .assert()
-        .success();
-    let mut cmd = apply_cmd(&db, &plan);
-    cmd.arg("--confirm").assert().success();
-    let store = Store::open(&db).unwrap();
-    assert_eq!(store.audit(None).unwrap()[0].change.outcome, action);
-    store.load().unwrap()
+/// Plans `action` on Pia's pending invitation in the lab tenant and applies
+/// it, in a folder of its own.
+fn invitation(dir: &Path, actor: &str, action: &str) -> Directory {
+    let dir = dir.join(action);
+    std::fs::create_dir(&dir).unwrap();
+    let db = database(&dir, "analytics", "");
+    let targets = file(&dir, "pia.txt", "acme.Pia\n");
+    let args = ["--actor", actor, "--action", action, "--env", "acme-lab", "--reason", "invitation"];
+    let rest = ["--now", NOW, "--targets", targets.to_str().unwrap()];
+    let plan = saved_plan(&dir, &pack_dir("analytics"), &db, &[&args[..], &rest].concat());
+    analytics_apply(&db, &plan).arg("--confirm").assert().success();
+    assert_eq!(audit(&db)[0].change.outcome, action);
+    stored(&db)
 }
 
 #[test]

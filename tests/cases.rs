@@ -8,6 +8,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+// A binary of its own: it uses a few of the shared helpers.
+#[allow(dead_code)]
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +20,8 @@ use serde::Deserialize;
 use steward::Engine;
 use steward::directory::{self, yaml};
 use steward::policy::{PolicySet, Request, Sources};
+
+use crate::support::root;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,8 +56,7 @@ struct Expect {
 
 fn main() {
     let args = Arguments::from_args();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("tests/cases"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/cases"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
@@ -71,8 +76,7 @@ fn run(path: &Path) -> Result<(), Failed> {
     let text = std::fs::read_to_string(path)?;
     let case: Case = serde_saphyr::from_str(&text).map_err(|e| format!("invalid case file: {e}"))?;
     let directory = match &case.directory {
-        None => directory::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/base.yaml"))
-            .map_err(|e| format!("{e}"))?,
+        None => directory::load(&root().join("tests/data/base.yaml")).map_err(|e| format!("{e}"))?,
         Some(inline) => {
             let json = serde_json::to_string(inline)?;
             yaml::parse("directory", &json).map_err(|(_, d)| format!("invalid directory: {d:?}"))?

@@ -1,13 +1,10 @@
 //! The `steward` command, run as a process.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn steward() -> Command {
-    let mut cmd = Command::cargo_bin("steward").unwrap();
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
+use crate::support::{
+    command, example_file, file, on_example, pack_dir, search_users, stdout_json, steward, steward_in,
+};
 
 #[test]
 fn check_accepts_the_shipped_packs() {
@@ -19,8 +16,7 @@ fn check_accepts_the_shipped_packs() {
 #[test]
 fn check_exits_3_on_an_invalid_policy_with_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.policy");
-    std::fs::write(&path, "rule r {\n  permit delet\n}\n").unwrap();
+    let path = file(dir.path(), "bad.policy", "rule r {\n  permit delet\n}\n");
     steward()
         .args(["check", path.to_str().unwrap()])
         .assert()
@@ -34,8 +30,7 @@ fn check_exits_3_on_an_invalid_policy_with_file_line_and_column() {
 #[test]
 fn check_prints_json_diagnostics_on_request() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.policy");
-    std::fs::write(&path, "rule r { permit block when a = b }").unwrap();
+    let path = file(dir.path(), "bad.policy", "rule r { permit block when a = b }");
     let out = steward().args(["--error-format", "json", "check", path.to_str().unwrap()]).assert().code(3);
     let line = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     let json: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
@@ -63,16 +58,22 @@ fn test_runs_every_shipped_pack_and_covers_every_rule() {
         .stdout(predicate::str::contains("coverage:").not());
 }
 
-#[test]
-fn test_fails_and_shows_expected_and_actual_side_by_side() {
+/// A pack of one rule in a temporary folder, with an empty `tests/`.
+fn pack_with_tests() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("tests")).unwrap();
-    std::fs::write(dir.path().join("p.policy"), "rule r { permit block }").unwrap();
-    std::fs::write(
-        dir.path().join("tests/t.yaml"),
+    file(dir.path(), "p.policy", "rule r { permit block }");
+    dir
+}
+
+#[test]
+fn test_fails_and_shows_expected_and_actual_side_by_side() {
+    let dir = pack_with_tests();
+    file(
+        &dir.path().join("tests"),
+        "t.yaml",
         "directory:\n  environments: [{ id: E, license: L, kind: test }]\n  users:\n    - { id: a, home: E, accounts: [{ env: E, status: active }] }\ncases:\n  - name: wrong on purpose\n    request: { actor: a, action: block, target: a, env: E }\n    expect: { decision: deny }\n",
-    )
-    .unwrap();
+    );
     steward()
         .args(["test", dir.path().to_str().unwrap()])
         .assert()
@@ -85,9 +86,7 @@ fn test_fails_and_shows_expected_and_actual_side_by_side() {
 
 #[test]
 fn test_fails_when_no_test_ran() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("tests")).unwrap();
-    std::fs::write(dir.path().join("p.policy"), "rule r { permit block }").unwrap();
+    let dir = pack_with_tests();
     steward()
         .args(["test", dir.path().to_str().unwrap()])
         .assert()
@@ -98,24 +97,20 @@ fn test_fails_when_no_test_ran() {
 #[test]
 fn test_reports_json_for_ci() {
     let out = steward().args(["test", "policies/crm", "--format", "json"]).assert().success();
-    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let json = stdout_json(out.get_output());
     assert_eq!(json["failed"], 0);
     assert!(json["passed"].as_u64().unwrap() > 10);
 }
 
-const DECIDE: &[&str] = &["decide", "--policy", "policies/crm", "--directory", "examples/crm.yaml"];
-
 #[test]
 fn decide_exits_0_when_allowed_and_2_when_denied() {
-    steward()
-        .args(DECIDE)
+    on_example("decide", "crm")
         .args(["--actor", "crm.Ada", "--action", "block", "--target", "crm.Uma", "--env", "CRM1"])
         .args(["--confirm", "--reason", "left the company"])
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with("allow\n"));
-    steward()
-        .args(DECIDE)
+    on_example("decide", "crm")
         .args(["--actor", "crm.Ada", "--action", "block", "--target", "crm.Sam", "--env", "CRM1"])
         .args(["--confirm", "--reason", "left the company"])
         .assert()
@@ -128,34 +123,47 @@ fn decide_exits_0_when_allowed_and_2_when_denied() {
 
 #[test]
 fn decide_reads_a_json_request_from_stdin() {
-    let out = steward()
-        .args(["decide", "--policy", "policies/crm", "--directory", "examples/crm.yaml", "--request", "-"])
-        .args(["--format", "json"])
+    let out = on_example("decide", "crm")
+        .args(["--request", "-", "--format", "json"])
         .write_stdin(r#"{"actor": "crm.Uma", "action": "delete", "target": "crm.Ada", "env": "CRM1", "now": "2026-11-23T09:00:00Z"}"#)
         .assert()
         .code(2);
-    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let json = stdout_json(out.get_output());
     assert_eq!(json["decision"], "deny");
     assert!(json["rules"].as_array().unwrap().iter().any(|r| r["id"] == "superusers_only_in_bulk"));
 }
 
 #[test]
 fn decide_exits_3_on_an_unknown_user() {
-    steward()
-        .args(DECIDE)
+    on_example("decide", "crm")
         .args(["--actor", "crm.Nobody", "--action", "block", "--target", "crm.Uma", "--env", "CRM1"])
         .assert()
         .code(3)
         .stderr(predicate::str::contains("unknown user `crm.Nobody`"));
 }
 
+/// An error of the request carries its help (did you mean...) on the next
+/// line, or as a `help` key in JSON, as plan and apply print theirs.
+#[test]
+fn decide_prints_the_help_of_a_request_error() {
+    let typo = ["--actor", "crm.Ada", "--action", "delet", "--target", "crm.Uma", "--env", "CRM1"];
+    on_example("decide", "crm")
+        .args(typo)
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr("error: unknown action `delet`\n  help: did you mean `delete`?\n");
+    let out = on_example("decide", "crm").args(typo).arg("--error-format=json").assert().code(3);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stderr).unwrap();
+    assert_eq!(json["message"], "unknown action `delet`");
+    assert_eq!(json["help"], "did you mean `delete`?");
+}
+
 #[test]
 fn decide_exits_3_on_a_directory_error_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.yaml");
-    std::fs::write(&path, "environments:\n  - { id: E, license: L, kind: prod }\n").unwrap();
-    steward()
-        .args(["decide", "--policy", "policies/crm", "--directory", path.to_str().unwrap()])
+    let path = file(dir.path(), "bad.yaml", "environments:\n  - { id: E, license: L, kind: prod }\n");
+    command("decide", &pack_dir("crm"), &path)
         .args(["--actor", "a", "--action", "block", "--target", "b", "--env", "E"])
         .assert()
         .code(3)
@@ -167,8 +175,8 @@ fn decide_exits_3_on_a_directory_error_with_its_location() {
 
 #[test]
 fn decide_p3_denies_a_delete_that_records_prevent_and_names_the_fallback() {
-    let out = steward()
-        .args(["decide", "--policy", "policies/erp", "--directory", "examples/erp.yaml", "--format", "json"])
+    let out = on_example("decide", "erp")
+        .args(["--format", "json"])
         .args([
             "--actor",
             "12345.Admin",
@@ -181,7 +189,7 @@ fn decide_p3_denies_a_delete_that_records_prevent_and_names_the_fallback() {
         ])
         .assert()
         .code(2);
-    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let json = stdout_json(out.get_output());
     assert_eq!(json["decision"], "deny");
     assert_eq!(json["fallback"]["action"], "block");
     assert_eq!(json["fallback"]["decision"], "allow");
@@ -191,16 +199,14 @@ fn decide_p3_denies_a_delete_that_records_prevent_and_names_the_fallback() {
 
 #[test]
 fn impact_shows_the_verdict_first_and_exports_dot() {
-    steward()
-        .args(["impact", "--policy", "policies/analytics", "--directory", "examples/analytics.yaml"])
+    on_example("impact", "analytics")
         .args(["--target", "acme.Leo", "--env", "acme", "--actor", "acme.Olivia"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("Delete `acme.Leo` in `acme`"))
         .stdout(predicate::str::contains("needs a new owner:"))
         .stdout(predicate::str::contains("idp_recreates_user"));
-    steward()
-        .args(["impact", "--policy", "policies/analytics", "--directory", "examples/analytics.yaml"])
+    on_example("impact", "analytics")
         .args(["--target", "acme.Leo", "--env", "acme", "--format", "dot"])
         .assert()
         .success()
@@ -210,8 +216,7 @@ fn impact_shows_the_verdict_first_and_exports_dot() {
 #[test]
 fn check_with_a_directory_warns_about_roles_nobody_holds() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.policy");
-    std::fs::write(&path, "rule r { permit block when actor has role \"superusr\" }").unwrap();
+    let path = file(dir.path(), "p.policy", "rule r { permit block when actor has role \"superusr\" }");
     steward()
         .args(["check", "--directory", "examples/crm.yaml", path.to_str().unwrap()])
         .assert()
@@ -223,15 +228,10 @@ fn check_with_a_directory_warns_about_roles_nobody_holds() {
 #[test]
 fn steward_yaml_names_the_policies_and_the_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    std::fs::write(
-        dir.path().join("steward.yaml"),
-        format!("policies: [{root}/policies/crm]\ndirectory: {root}/examples/crm.yaml\n"),
-    )
-    .unwrap();
-    Command::cargo_bin("steward")
-        .unwrap()
-        .current_dir(dir.path())
+    let (policies, directory) = (pack_dir("crm"), example_file("crm"));
+    let config = format!("policies: [{}]\ndirectory: {}\n", policies.display(), directory.display());
+    file(dir.path(), "steward.yaml", &config);
+    steward_in(dir.path())
         .args(["decide", "--actor", "crm.Ada", "--action", "unblock", "--target", "crm.Bo", "--env", "CRM1"])
         .assert()
         .code(0);
@@ -240,10 +240,8 @@ fn steward_yaml_names_the_policies_and_the_directory() {
 #[test]
 fn an_invalid_steward_yaml_is_refused_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("steward.yaml"), "polices: [p]\n").unwrap();
-    Command::cargo_bin("steward")
-        .unwrap()
-        .current_dir(dir.path())
+    file(dir.path(), "steward.yaml", "polices: [p]\n");
+    steward_in(dir.path())
         .args(["show", "--directory", "x.yaml"])
         .assert()
         .code(3)
@@ -263,7 +261,7 @@ fn licenses_count_users_active_anywhere_in_the_license_p2_g1() {
         .args(["licenses", "--directory", "examples/erp.yaml", "--format", "json"])
         .assert()
         .success();
-    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let json = stdout_json(out.get_output());
     let licenses = json["licenses"].as_array().unwrap();
     let provider = licenses.iter().find(|l| l["license"] == "12345").unwrap();
     let customer = licenses.iter().find(|l| l["license"] == "98765").unwrap();
@@ -277,12 +275,8 @@ fn licenses_count_users_active_anywhere_in_the_license_p2_g1() {
 #[test]
 fn q5_users_are_found_by_name_id_idp_subject_or_email() {
     let find = |text: &str| {
-        let out = steward()
-            .args(["users", "--directory", "examples/analytics.yaml", "--format", "json", "--search", text])
-            .assert()
-            .success();
-        let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-        rows.as_array().unwrap().iter().map(|r| r["user"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        let rows = search_users(&example_file("analytics"), text);
+        rows.iter().map(|r| r["user"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
     assert_eq!(find("leo leaver"), ["acme.Leo"]); // name, case-insensitive
     assert_eq!(find("acme.Dana"), ["acme.Dana"]); // user id

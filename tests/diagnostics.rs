@@ -1,8 +1,10 @@
 //! What a policy author sees for each kind of mistake: snapshots of the
 //! rendered diagnostic, and the exact line and column it points at.
 
-use steward::policy::report::{render_human, render_json};
+use steward::policy::report::render_human;
 use steward::policy::{PolicySet, Sources};
+
+use crate::support::first_diagnostic;
 
 /// Loads `text` as `mistake.policy` and returns (rendered, first code, line, column).
 fn diagnose(text: &str) -> (String, String, usize, usize) {
@@ -16,8 +18,7 @@ fn diagnose(text: &str) -> (String, String, usize, usize) {
         }
     };
     assert!(!diagnostics.is_empty(), "no diagnostic for {text:?}");
-    let json: serde_json::Value =
-        serde_json::from_str(render_json(&sources, &diagnostics).lines().next().unwrap()).unwrap();
+    let json = first_diagnostic(&sources, &diagnostics);
     (
         render_human(&sources, &diagnostics),
         json["code"].as_str().unwrap().to_owned(),

@@ -1,14 +1,15 @@
 //! Every validation error of the directory format: the rendered message is
 //! snapshot, and the line and column are pinned.
 
-use steward::policy::report::{render_human, render_json};
+use steward::policy::report::render_human;
+
+use crate::support::first_diagnostic;
 
 const BASE: &str = "environments:\n  - { id: A, license: \"1\", kind: production }\n";
 
 fn check(name: &str, text: &str, code: &str, line: u64, column: u64) {
     let (sources, diagnostics) = steward::directory::yaml::parse("dir.yaml", text).expect_err("an error");
-    let first: serde_json::Value =
-        serde_json::from_str(render_json(&sources, &diagnostics).lines().next().unwrap()).unwrap();
+    let first = first_diagnostic(&sources, &diagnostics);
     let rendered = render_human(&sources, &diagnostics);
     assert_eq!(
         (first["code"].as_str().unwrap(), first["line"].as_u64().unwrap(), first["column"].as_u64().unwrap()),

@@ -1,10 +1,11 @@
 //! The formatter: idempotent, meaning-preserving, and `steward fmt` as a process.
 
-use assert_cmd::Command;
 use proptest::prelude::*;
 use steward::policy::fmt::format_file;
 use steward::policy::parse::parse_file;
 use steward::policy::{Sources, ast::File};
+
+use crate::support::{file, steward};
 
 fn parse(text: &str) -> Result<File, String> {
     let mut sources = Sources::new();
@@ -76,15 +77,10 @@ proptest! {
     }
 }
 
-fn steward() -> Command {
-    Command::cargo_bin("steward").unwrap()
-}
-
 #[test]
 fn fmt_rewrites_in_place_and_check_reports_without_writing() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.policy");
-    std::fs::write(&path, "rule r{permit block}").unwrap();
+    let path = file(dir.path(), "p.policy", "rule r{permit block}");
     steward()
         .args(["fmt", "--check"])
         .arg(&path)
@@ -100,15 +96,13 @@ fn fmt_rewrites_in_place_and_check_reports_without_writing() {
 #[test]
 fn fmt_writes_nothing_when_a_file_has_a_syntax_error() {
     let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("a.policy");
-    let bad = dir.path().join("b.policy");
-    std::fs::write(&good, "rule r{permit block}").unwrap();
-    std::fs::write(&bad, "rule s { permit }").unwrap();
+    let good = file(dir.path(), "a.policy", "rule r{permit block}");
+    file(dir.path(), "b.policy", "rule s { permit }");
     steward().arg("fmt").arg(dir.path()).assert().code(3);
     assert_eq!(std::fs::read_to_string(&good).unwrap(), "rule r{permit block}");
 }
 
 #[test]
 fn the_shipped_packs_are_formatted() {
-    steward().current_dir(env!("CARGO_MANIFEST_DIR")).args(["fmt", "--check", "policies"]).assert().success();
+    steward().args(["fmt", "--check", "policies"]).assert().success();
 }

@@ -2,23 +2,15 @@
 //! reassigners against brute force, reachability, and what people see.
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use steward::Engine;
+use steward::directory::Directory;
 use steward::directory::generate::{GenerateOptions, generate};
-use steward::directory::{self, Directory};
-use steward::graph::{Edge, ImpactQuery, Node, dot, report};
-use steward::policy::{PolicySet, Request};
+use steward::graph::{Edge, Impact, ImpactQuery, Node, dot, report};
+use steward::policy::Request;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn engine(policy: &str, directory: &str) -> Engine {
-    let set = PolicySet::load(&[root().join(policy)]).unwrap().set;
-    Engine::new(set, directory::load(&root().join(directory)).unwrap())
-}
+use crate::support::{ask, pack, parse, policy, root, shipped};
 
 #[test]
 fn impact_cases_pass() {
@@ -28,19 +20,19 @@ fn impact_cases_pass() {
     assert!(summary.passed >= 9);
 }
 
+/// The impact of Olivia deleting Leo in the analytics example.
+fn leo_leaves(engine: &Engine) -> Impact {
+    engine
+        .impact(&ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user: "acme.Leo", env: "acme" })
+        .unwrap()
+}
+
 #[test]
 fn memoized_reassigners_equal_a_decision_per_actor_d7() {
-    let engine = engine("policies/analytics", "examples/analytics.yaml");
+    let engine = shipped("analytics");
     let directory = engine.directory();
     for asset in directory.assets().iter().filter(|a| a.owner.as_deref() == Some("acme.Leo")) {
-        let impact = engine
-            .impact(&ImpactQuery {
-                actor: Some("acme.Olivia"),
-                action: "delete",
-                user: "acme.Leo",
-                env: "acme",
-            })
-            .unwrap();
+        let impact = leo_leaves(&engine);
         let Some(listed) = impact.reassign.iter().find(|r| r.asset == asset.id) else { continue };
         let brute: Vec<String> = directory
             .accounts_in("acme")
@@ -59,10 +51,8 @@ fn memoized_reassigners_equal_a_decision_per_actor_d7() {
 
 #[test]
 fn reassigners_follow_space_types_d7() {
-    let engine = engine("policies/analytics", "examples/analytics.yaml");
-    let impact = engine
-        .impact(&ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user: "acme.Leo", env: "acme" })
-        .unwrap();
+    let engine = shipped("analytics");
+    let impact = leo_leaves(&engine);
     let of = |id: &str| impact.reassign.iter().find(|r| r.asset == id).unwrap().reassigners.to_vec();
     assert_eq!(of("app-forecast"), ["acme.Olivia", "acme.Anders"]); // shared space: analytics admins too
     assert_eq!(of("dc-warehouse"), ["acme.Olivia", "acme.Dana"]); // data space: data admins too
@@ -94,8 +84,7 @@ proptest! {
     #[test]
     fn an_impact_never_lists_an_asset_the_account_cannot_reach(seed in any::<u64>(), accounts in 5usize..80) {
         let directory: Directory = generate(GenerateOptions { accounts, seed });
-        let set = PolicySet::load(&[root().join("policies/analytics")]).unwrap().set;
-        let engine = Engine::new(set, directory);
+        let engine = Engine::new(pack("analytics"), directory);
         let targets: Vec<(String, String)> =
             engine.directory().accounts().iter().map(|a| (a.user.to_string(), a.env.to_string())).collect();
         for (user, env) in targets {
@@ -116,17 +105,15 @@ proptest! {
 
 #[test]
 fn human_report_of_a_leaver() {
-    let engine = engine("policies/analytics", "examples/analytics.yaml");
-    let impact = engine
-        .impact(&ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user: "acme.Leo", env: "acme" })
-        .unwrap();
+    let engine = shipped("analytics");
+    let impact = leo_leaves(&engine);
     insta::assert_snapshot!("leaver_human", report::render(&impact));
     insta::assert_snapshot!("leaver_dot", dot::render(&impact));
 }
 
 #[test]
 fn human_report_of_a_delete_that_falls_back_p3() {
-    let engine = engine("policies/erp", "examples/erp.yaml");
+    let engine = shipped("erp");
     let impact = engine
         .impact(&ImpactQuery {
             actor: Some("12345.Admin"),
@@ -142,22 +129,19 @@ fn human_report_of_a_delete_that_falls_back_p3() {
 
 #[test]
 fn impact_json_has_the_documented_keys() {
-    let engine = engine("policies/analytics", "examples/analytics.yaml");
-    let impact = engine
-        .impact(&ImpactQuery { actor: Some("acme.Olivia"), action: "delete", user: "acme.Leo", env: "acme" })
-        .unwrap();
+    let engine = shipped("analytics");
+    let impact = leo_leaves(&engine);
     let json = serde_json::to_value(&impact).unwrap();
     for key in ["reassign", "at_risk", "revoke", "remove", "disable", "license", "warnings"] {
         assert!(json.get(key).is_some(), "{key}");
     }
     assert!(json["reassign"][0].get("candidates").is_some());
     assert!(json["at_risk"][0].get("path").is_some());
-    let _: PathBuf = root().to_path_buf();
 }
 
 #[test]
 fn a_batch_equals_impacts_one_by_one() {
-    let engine = engine("policies/analytics", "examples/analytics.yaml");
+    let engine = shipped("analytics");
     let accounts: Vec<(String, String)> =
         engine.directory().accounts().iter().map(|a| (a.user.to_string(), a.env.to_string())).collect();
     let queries: Vec<ImpactQuery<'_>> = accounts
@@ -177,8 +161,7 @@ fn a_batch_equals_impacts_one_by_one() {
 /// operation from the table plan and apply use).
 #[test]
 fn g3_converting_a_guest_moves_them_off_the_home_license() {
-    let directory = steward::directory::yaml::parse(
-        "d.yaml",
+    let directory = parse(
         "
 environments:
   - { id: H, license: home, kind: production }
@@ -191,12 +174,42 @@ users:
       - { env: H, status: blocked }
       - { env: C, status: active, kind: guest }
 ",
-    )
-    .unwrap();
-    let mut sources = steward::policy::Sources::new();
-    sources.add("p.policy", "rule none { forbid delete }");
-    let engine = Engine::new(PolicySet::from_sources(sources).unwrap().set, directory);
+    );
+    let engine = Engine::new(policy("rule none { forbid delete }"), directory);
     let query = ImpactQuery { actor: None, action: "convert_to_normal", user: "g", env: "C" };
     let license = engine.impact(&query).unwrap().license.unwrap();
     assert_eq!((license.license.as_str(), license.before, license.after), ("home", 1, 0));
+}
+
+/// A verdict reports the impact of an action that changes the account's
+/// status (the license count moves) even when no lifecycle block names it,
+/// and of any other action only through a lifecycle block. Which actions
+/// change the status is read from the table plans and apply use.
+#[test]
+fn a_verdict_has_an_impact_without_a_lifecycle_block_only_for_a_status_change() {
+    let changes: Vec<&str> =
+        steward::operation::ACTIONS.iter().filter(|a| a.changes_status()).map(|a| a.name).collect();
+    assert_eq!(changes, ["register", "revoke_invitation", "block", "unblock", "delete"]);
+    let directory = parse(
+        "
+environments: [{ id: E, license: L, kind: production }]
+users:
+  - { id: ann, home: E, accounts: [{ env: E, status: active }] }
+  - { id: bob, home: E, accounts: [{ env: E, status: active }] }
+",
+    );
+    let engine = Engine::new(policy("rule all { permit block, delete, edit_name, login }"), directory);
+    let impact = |action: &str| {
+        let request = Request {
+            value: (action == "edit_name").then(|| "Bob".into()),
+            ..ask("ann", action, "bob", "E")
+        };
+        engine.decide(&request).unwrap().impact
+    };
+    for action in ["block", "delete"] {
+        assert_eq!(impact(action).unwrap().license.unwrap().after, 1, "{action}");
+    }
+    for action in ["edit_name", "login"] {
+        assert_eq!(impact(action), None, "{action}");
+    }
 }

@@ -1,4 +1,5 @@
-//! The integration tests: one binary, one module per area.
+//! The integration tests: one binary, one module per area, and `support`,
+//! the helpers they share.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -14,4 +15,5 @@ mod props;
 mod seeds;
 mod server;
 mod store;
+mod support;
 mod sync;

@@ -10,46 +10,18 @@ use predicates::prelude::*;
 use serde_json::Value;
 use steward::directory::Directory;
 use steward::directory::model::{AccountKind, Status};
-use steward::directory::store::Store;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{
+    NOW, apply_cmd, audit, command, database, example_file, file, pack_dir, read_json, save_plan, steward,
+    stored,
+};
 
-fn steward() -> Command {
-    Command::cargo_bin("steward").unwrap()
-}
-
-/// A database in `dir` imported from `example` (a file of `examples/`),
-/// with `extra` appended to its users.
-fn database(dir: &Path, example: &str, extra_users: &str) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("examples").join(example)).unwrap();
-    let text = text.replacen("users:\n", &format!("users:\n{extra_users}"), 1);
-    let yaml = dir.join(example);
-    std::fs::write(&yaml, text).unwrap();
-    let db = dir.join("directory.db");
-    steward().arg("import").arg(&yaml).arg("-o").arg(&db).assert().success();
-    db
-}
-
-/// `steward SUBCOMMAND --policy policies/PACK --directory DB`.
-fn command(subcommand: &str, pack: &str, db: &Path) -> Command {
-    let mut cmd = steward();
-    cmd.arg(subcommand).arg("--policy").arg(root().join("policies").join(pack)).arg("--directory").arg(db);
-    cmd
-}
-
-/// `steward plan` with `args`; the saved plan, and the exit code.
+/// `steward plan` of the shipped pack `pack` (or the policy file at that
+/// path) over `db` with `args`: the saved plan, its file and the exit code.
 fn make_plan(dir: &Path, db: &Path, pack: &str, args: &[&str]) -> (Value, PathBuf, i32) {
-    let path = dir.join("plan.json");
-    let out = command("plan", pack, db)
-        .args(["--reason", "ticket 42", "--now", "2026-11-23T09:00:00Z", "-o"])
-        .arg(&path)
-        .args(args)
-        .output()
-        .unwrap();
-    let plan = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    (plan, path, out.status.code().unwrap())
+    let fixed = ["--reason", "ticket 42", "--now", NOW];
+    let (path, code) = save_plan(dir, &pack_dir(pack), db, &[&fixed[..], args].concat());
+    (read_json(&path), path, code)
 }
 
 /// A plan of `action` by `actor` in `env` on the users listed in `users`.
@@ -60,22 +32,22 @@ fn plan_users(
     [actor, env, action]: [&str; 3],
     users: &str,
 ) -> (Value, PathBuf, i32) {
-    let targets = write(dir, "targets.txt", users);
+    let targets = file(dir, "targets.txt", users);
     let args = ["--actor", actor, "--env", env, "--action", action, "--targets", targets.to_str().unwrap()];
     make_plan(dir, db, pack, &args)
 }
 
 /// `steward apply --confirm PLAN`.
-fn apply_cmd(db: &Path, plan: &Path, pack: &str) -> Command {
-    let mut cmd = command("apply", pack, db);
-    cmd.arg("--confirm").arg(plan);
+fn confirmed_apply(db: &Path, plan: &Path, pack: &str) -> Command {
+    let mut cmd = apply_cmd(&pack_dir(pack), db, plan);
+    cmd.arg("--confirm");
     cmd
 }
 
 /// Applies `plan`, and gives the directory after it.
 fn apply(db: &Path, plan: &Path, pack: &str) -> Directory {
-    apply_cmd(db, plan, pack).assert().success();
-    Store::open(db).unwrap().load().unwrap()
+    confirmed_apply(db, plan, pack).assert().success();
+    stored(db)
 }
 
 fn outcomes(plan: &Value) -> Vec<(String, String)> {
@@ -95,7 +67,7 @@ fn license(plan: &Value, id: &str) -> (u64, u64) {
 #[test]
 fn q3_one_invitation_lists_many_addresses_and_creates_pending_accounts() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "analytics.yaml", "");
+    let db = database(dir.path(), "analytics", "");
     let emails = "new.one@acme.example, New.Two@acme.example new.one@acme.example olivia@acme.example";
     let args = ["--actor", "acme.Olivia", "--env", "acme-lab", "--emails", emails];
     let (plan, path, code) = make_plan(dir.path(), &db, "analytics", &args);
@@ -123,7 +95,7 @@ fn q3_one_invitation_lists_many_addresses_and_creates_pending_accounts() {
 #[test]
 fn q2_q3_invitations_are_refused_where_an_identity_provider_is_active_and_addresses_are_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "analytics.yaml", "");
+    let db = database(dir.path(), "analytics", "");
     let (plan, _, code) = make_plan(
         dir.path(),
         &db,
@@ -132,7 +104,7 @@ fn q2_q3_invitations_are_refused_where_an_identity_provider_is_active_and_addres
     );
     assert_eq!(code, 2);
     assert_eq!(plan["items"][0]["rules"], serde_json::json!(["invitations-or-idp"]));
-    command("plan", "analytics", &db)
+    command("plan", &pack_dir("analytics"), &db)
         .args(["--actor", "acme.Olivia", "--env", "acme-lab", "--reason", "r", "--emails", "not-an-address"])
         .assert()
         .code(3)
@@ -142,16 +114,15 @@ fn q2_q3_invitations_are_refused_where_an_identity_provider_is_active_and_addres
 #[test]
 fn g6_g7_e_mail_edits_take_a_value_per_user_and_addresses_stay_unique() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "erp.yaml", "");
-    let targets = dir.path().join("edits.csv");
-    std::fs::write(
-        &targets,
+    let db = database(dir.path(), "erp", "");
+    let targets = file(
+        dir.path(),
+        "edits.csv",
         "user,env,value\n\
          12345.Fresh,O12345AA,fay.fresh@provider.example\n\
          12345.JJansen,O12345AA,ANNE@provider.example\n\
          12345.BWilliams,O98765AA,bertine@accountant.example\n",
-    )
-    .unwrap();
+    );
     let args = ["--actor", "12345.Admin", "--action", "edit_email", "--targets", targets.to_str().unwrap()];
     let (plan, path, code) = make_plan(dir.path(), &db, "erp", &args);
     assert_eq!(code, 2);
@@ -178,7 +149,7 @@ fn g6_g7_e_mail_edits_take_a_value_per_user_and_addresses_stay_unique() {
         "erp",
         &["--actor", "98765.Admin", "--action", "edit_email", "--env", "O98765AA", "--value", "b@x.example"]
             .into_iter()
-            .chain(["--targets", write(dir.path(), "bw.txt", "12345.BWilliams\n").to_str().unwrap()])
+            .chain(["--targets", file(dir.path(), "bw.txt", "12345.BWilliams\n").to_str().unwrap()])
             .collect::<Vec<_>>(),
     );
     assert_eq!(code, 2);
@@ -191,8 +162,8 @@ fn g6_g7_e_mail_edits_take_a_value_per_user_and_addresses_stay_unique() {
 #[test]
 fn g6_two_items_of_one_plan_never_take_the_same_address() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "erp.yaml", "");
-    let targets = write(
+    let db = database(dir.path(), "erp", "");
+    let targets = file(
         dir.path(),
         "same.csv",
         "user,env,value\n12345.Fresh,O12345AA,same@provider.example\n12345.JJansen,O12345AA,SAME@provider.example\n",
@@ -209,19 +180,13 @@ fn g6_two_items_of_one_plan_never_take_the_same_address() {
     assert_eq!(email("12345.JJansen").as_deref(), Some("jan@provider.example"));
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[test]
 fn an_edit_without_a_value_is_refused_before_anything_is_decided() {
     let dir = tempfile::tempdir().unwrap();
-    command("plan", "erp", &root().join("examples/erp.yaml"))
+    command("plan", &pack_dir("erp"), &example_file("erp"))
         .args(["--actor", "12345.Admin", "--action", "edit_name", "--env", "O12345AA", "--reason", "r"])
         .arg("--targets")
-        .arg(write(dir.path(), "t.txt", "12345.Fresh\n"))
+        .arg(file(dir.path(), "t.txt", "12345.Fresh\n"))
         .assert()
         .code(3)
         .stderr(predicate::str::contains("`edit_name` of `12345.Fresh` needs a value: the new name"));
@@ -230,8 +195,8 @@ fn an_edit_without_a_value_is_refused_before_anything_is_decided() {
 #[test]
 fn g4_g10_g3_g12_a_guest_is_added_then_converted_and_the_license_moves_to_the_customer() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "erp.yaml", "");
-    let gwen = write(dir.path(), "gwen.txt", "12345.Gwen\n");
+    let db = database(dir.path(), "erp", "");
+    let gwen = file(dir.path(), "gwen.txt", "12345.Gwen\n");
     let gwen = gwen.to_str().unwrap();
     let customer = ["--actor", "98765.Admin", "--env", "O98765AA"];
 
@@ -277,7 +242,7 @@ fn g4_g9_the_provider_activates_a_guest_license_only_with_desktop_access() {
     let dir = tempfile::tempdir().unwrap();
     let desk = "  - id: 12345.Desk\n    home: O12345AA\n    desktop_access: true\n    accounts:\n      \
                 - { env: O12345AA, status: active, name: Dee Desk, email: dee@provider.example }\n";
-    let db = database(dir.path(), "erp.yaml", desk);
+    let db = database(dir.path(), "erp", desk);
     let who = ["12345.Admin", "O12345AA", "activate_guest_license"];
     let (plan, path, code) = plan_users(dir.path(), &db, "erp", who, "12345.Desk\n12345.Fresh\n");
     assert_eq!(code, 2);
@@ -290,15 +255,15 @@ fn g4_g9_the_provider_activates_a_guest_license_only_with_desktop_access() {
 #[test]
 fn p8_a_plan_of_an_action_apply_does_not_execute_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "erp.yaml", "");
+    let db = database(dir.path(), "erp", "");
     let who = ["12345.Admin", "O12345AA", "merge"];
     let (plan, path, code) = plan_users(dir.path(), &db, "erp", who, "12345.Fresh\n");
     assert_eq!(code, 0, "merging is decided (P8): {plan}");
-    apply_cmd(&db, &path, "erp")
+    confirmed_apply(&db, &path, "erp")
         .assert()
         .code(3)
         .stderr(predicate::str::contains("apply does not execute `merge`"));
-    assert!(Store::open(&db).unwrap().audit(None).unwrap().is_empty());
+    assert!(audit(&db).is_empty());
 }
 
 /// Tom has an account in both tenants and nothing else.
@@ -308,8 +273,7 @@ const TOM: &str = "  - id: acme.Tom\n    home: acme\n    accounts:\n      \
 
 /// The audit entries that removed a user record.
 fn user_removals(db: &Path) -> Vec<(String, String)> {
-    let entries = Store::open(db).unwrap().audit(None).unwrap();
-    entries
+    audit(db)
         .into_iter()
         .filter(|e| e.change.action == "delete_user")
         .map(|e| (e.change.target, e.change.env))
@@ -322,17 +286,17 @@ fn user_removals(db: &Path) -> Vec<(String, String)> {
 #[test]
 fn d4_q7_a_plan_that_takes_a_users_last_two_accounts_removes_the_user() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "analytics.yaml", TOM);
+    let db = database(dir.path(), "analytics", TOM);
     // The shipped pack deletes one account at a time (D8); this one deletes
     // in bulk and keeps its D4 clause.
-    let pack = write(
+    let pack = file(
         dir.path(),
         "bulk.policy",
         "rule main_admins_delete { permit delete when actor has role \"main_admin\" }\n\
          lifecycle delete {\n  orphaned user -> remove\n}\n",
     );
     let pack = pack.to_str().unwrap();
-    let targets = write(dir.path(), "tom.csv", "user,env\nacme.Tom,acme\nacme.Tom,acme-lab\n");
+    let targets = file(dir.path(), "tom.csv", "user,env\nacme.Tom,acme\nacme.Tom,acme-lab\n");
     let args = ["--actor", "acme.Olivia", "--action", "delete", "--targets", targets.to_str().unwrap()];
     let (plan, path, code) = make_plan(dir.path(), &db, pack, &args);
     assert_eq!(code, 0, "{plan}");
@@ -345,7 +309,7 @@ fn d4_q7_a_plan_that_takes_a_users_last_two_accounts_removes_the_user() {
         !warnings.contains(&"active_in_other_environments"),
         "he stays active nowhere (P7): {warnings:?}"
     );
-    command("plan", pack, &db)
+    command("plan", &pack_dir(pack), &db)
         .args(["--reason", "r", "--format", "human"])
         .args(args)
         .assert()
@@ -362,7 +326,7 @@ fn d4_q7_a_plan_that_takes_a_users_last_two_accounts_removes_the_user() {
 #[test]
 fn q3_d4_revoking_an_invitation_that_created_its_user_removes_the_user() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "analytics.yaml", "");
+    let db = database(dir.path(), "analytics", "");
     let address = "new.one@acme.example";
     let lab = ["--actor", "acme.Olivia", "--env", "acme-lab"];
     let invite: Vec<&str> = lab.into_iter().chain(["--emails", address]).collect();
@@ -383,15 +347,15 @@ fn q3_d4_revoking_an_invitation_that_created_its_user_removes_the_user() {
 #[test]
 fn g5_a_name_edit_is_applied_with_its_value_and_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "erp.yaml", "");
-    let targets = write(dir.path(), "names.csv", "user,env,value\n12345.Fresh,O12345AA,Fay Fresh-Baker\n");
+    let db = database(dir.path(), "erp", "");
+    let targets = file(dir.path(), "names.csv", "user,env,value\n12345.Fresh,O12345AA,Fay Fresh-Baker\n");
     let args = ["--actor", "12345.Admin", "--action", "edit_name", "--targets", targets.to_str().unwrap()];
     let (plan, path, code) = make_plan(dir.path(), &db, "erp", &args);
     assert_eq!(code, 0, "{plan}");
     assert_eq!(plan["items"][0]["value"], "Fay Fresh-Baker");
     let after = apply(&db, &path, "erp");
     assert_eq!(after.account("12345.Fresh", "O12345AA").unwrap().name, "Fay Fresh-Baker");
-    let entries = Store::open(&db).unwrap().audit(None).unwrap();
+    let entries = audit(&db);
     let outcomes: Vec<_> =
         entries.iter().map(|e| (e.change.target.as_str(), e.change.outcome.as_str())).collect();
     assert_eq!(outcomes, [("12345.Fresh", "edit_name")]);
@@ -403,7 +367,7 @@ fn g5_a_name_edit_is_applied_with_its_value_and_audited() {
 #[test]
 fn q3_an_invitation_planned_before_the_directory_changed_is_refused_naming_the_address() {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path(), "analytics.yaml", "");
+    let db = database(dir.path(), "analytics", "");
     let invite = ["--actor", "acme.Olivia", "--env", "acme-lab", "--emails", "new.one@acme.example"];
     let plans: Vec<PathBuf> = ["first", "second"]
         .into_iter()
@@ -416,9 +380,9 @@ fn q3_an_invitation_planned_before_the_directory_changed_is_refused_naming_the_a
         })
         .collect();
     apply(&db, &plans[0], "analytics");
-    apply_cmd(&db, &plans[1], "analytics").assert().code(3).stderr(predicate::str::contains(
+    confirmed_apply(&db, &plans[1], "analytics").assert().code(3).stderr(predicate::str::contains(
         "the directory changed since the plan was made: `new.one@acme.example` in `acme-lab` would now be denied (was invite)",
     ));
-    let entries = Store::open(&db).unwrap().audit(None).unwrap();
+    let entries = audit(&db);
     assert_eq!(entries.len(), 1, "only the first invitation was applied");
 }

@@ -4,24 +4,27 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use steward::plan::Plan;
 
-fn steward() -> Command {
-    let mut cmd = Command::cargo_bin("steward").unwrap();
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
+use crate::support::{NOW, file, on_example, read_json, stdout_json};
+
+/// The plan `cmd` prints as JSON at [`NOW`], and its exit code.
+fn plan_json(cmd: &mut Command) -> (i32, serde_json::Value) {
+    let out = cmd.args(["--format", "json", "--now", NOW]).output().unwrap();
+    (out.status.code().unwrap(), stdout_json(&out))
 }
 
-fn plan_json(args: &[&str]) -> (i32, serde_json::Value) {
-    let out =
-        steward().args(args).args(["--format", "json", "--now", "2026-11-23T09:00:00Z"]).output().unwrap();
-    (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap())
-}
+/// Three ERP accounts to delete: one that can go, one that records keep
+/// (P3), and the acting administrator.
+const CLEANUP: &str = "user,env\n12345.Fresh,O12345AA\n12345.JJansen,O12345AA\n12345.Admin,O12345AA\n";
 
-const ERP: &[&str] = &["plan", "--policy", "policies/erp", "--directory", "examples/erp.yaml"];
+/// `steward plan` with the ERP pack over its example.
+fn erp() -> Command {
+    on_example("plan", "erp")
+}
 
 #[test]
 fn p5_the_leavers_trigger_blocks_those_whose_employment_ended() {
     let (code, plan) =
-        plan_json(&[ERP, &["--actor", "12345.Admin", "--trigger", "leavers", "--reason", "left"]].concat());
+        plan_json(erp().args(["--actor", "12345.Admin", "--trigger", "leavers", "--reason", "left"]));
     assert_eq!(code, 0);
     assert_eq!(plan["action"], "block");
     let items = plan["items"].as_array().unwrap();
@@ -33,25 +36,17 @@ fn p5_the_leavers_trigger_blocks_those_whose_employment_ended() {
 #[test]
 fn p4_p3_a_csv_of_targets_with_a_fallback_and_a_denial() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("targets.csv");
-    std::fs::write(&csv, "user,env\n12345.Fresh,O12345AA\n12345.JJansen,O12345AA\n12345.Admin,O12345AA\n")
-        .unwrap();
-    let (code, plan) = plan_json(
-        &[
-            ERP,
-            &[
-                "--actor",
-                "12345.Admin",
-                "--action",
-                "delete",
-                "--targets",
-                csv.to_str().unwrap(),
-                "--reason",
-                "cleanup",
-            ],
-        ]
-        .concat(),
-    );
+    let csv = file(dir.path(), "targets.csv", CLEANUP);
+    let (code, plan) = plan_json(erp().args([
+        "--actor",
+        "12345.Admin",
+        "--action",
+        "delete",
+        "--targets",
+        csv.to_str().unwrap(),
+        "--reason",
+        "cleanup",
+    ]));
     assert_eq!(code, 2, "a denied item makes the plan exit 2");
     let outcome = |user: &str| {
         plan["items"].as_array().unwrap().iter().find(|i| i["target"] == user).unwrap()["outcome"].clone()
@@ -69,12 +64,7 @@ fn p4_p3_a_csv_of_targets_with_a_fallback_and_a_denial() {
 
 #[test]
 fn c5_superusers_are_blocked_in_a_bulk_plan() {
-    let (code, plan) = plan_json(&[
-        "plan",
-        "--policy",
-        "policies/crm",
-        "--directory",
-        "examples/crm.yaml",
+    let (code, plan) = plan_json(on_example("plan", "crm").args([
         "--actor",
         "crm.Ada",
         "--action",
@@ -85,7 +75,7 @@ fn c5_superusers_are_blocked_in_a_bulk_plan() {
         "CRM1",
         "--reason",
         "restructuring",
-    ]);
+    ]));
     assert_eq!(code, 0, "{plan}");
     assert_eq!(plan["items"][0]["target"], "crm.Sam");
     assert_eq!(plan["items"][0]["outcome"], "block");
@@ -94,14 +84,8 @@ fn c5_superusers_are_blocked_in_a_bulk_plan() {
 #[test]
 fn q7_d8_deletions_are_one_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("targets.txt");
-    std::fs::write(&list, "acme.Uma\nacme.Leo\n").unwrap();
-    let (code, plan) = plan_json(&[
-        "plan",
-        "--policy",
-        "policies/analytics",
-        "--directory",
-        "examples/analytics.yaml",
+    let list = file(dir.path(), "targets.txt", "acme.Uma\nacme.Leo\n");
+    let (code, plan) = plan_json(on_example("plan", "analytics").args([
         "--actor",
         "acme.Olivia",
         "--action",
@@ -112,7 +96,7 @@ fn q7_d8_deletions_are_one_at_a_time() {
         "acme",
         "--reason",
         "leavers",
-    ]);
+    ]));
     assert_eq!(code, 2);
     for item in plan["items"].as_array().unwrap() {
         assert_eq!(item["outcome"], "denied");
@@ -124,8 +108,7 @@ fn q7_d8_deletions_are_one_at_a_time() {
 fn a_saved_plan_carries_digests_that_detect_changes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.json");
-    steward()
-        .args(ERP)
+    erp()
         .args([
             "--actor",
             "12345.Admin",
@@ -139,7 +122,7 @@ fn a_saved_plan_carries_digests_that_detect_changes() {
         .assert()
         .success()
         .stdout(predicate::str::contains("nothing was changed"));
-    let mut plan: Plan = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut plan: Plan = read_json(&path);
     assert_eq!(plan.policy_digest.len(), 64);
     assert_eq!(plan.directory_digest.len(), 64);
     assert_eq!(plan.content_digest(), plan.digest);
@@ -149,65 +132,29 @@ fn a_saved_plan_carries_digests_that_detect_changes() {
 
 #[test]
 fn bad_plans_are_refused_with_exit_3() {
-    steward()
-        .args(ERP)
-        .args(["--actor", "12345.Admin", "--trigger", "joiners", "--reason", "x"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("no trigger `joiners`"));
     let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("targets.txt");
-    std::fs::write(&list, "12345.Fresh\n").unwrap();
-    steward()
-        .args(ERP)
-        .args([
-            "--actor",
-            "12345.Admin",
-            "--action",
-            "block",
-            "--targets",
-            list.to_str().unwrap(),
-            "--reason",
-            "x",
-        ])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("has no environment"));
-    steward()
-        .args(ERP)
-        .args([
-            "--actor",
-            "12345.Admin",
-            "--action",
-            "block",
-            "--where",
-            "target.stauts == \"active\"",
-            "--reason",
-            "x",
-        ])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("did you mean `status`?"));
+    let list = file(dir.path(), "targets.txt", "12345.Fresh\n");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--trigger", "joiners"], "no trigger `joiners`"),
+        (&["--action", "block", "--targets", list.to_str().unwrap()], "has no environment"),
+        (&["--action", "block", "--where", "target.stauts == \"active\""], "did you mean `status`?"),
+    ];
+    for (args, message) in cases {
+        erp()
+            .args(["--actor", "12345.Admin", "--reason", "x"])
+            .args(args)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(message));
+    }
 }
 
 #[test]
 fn the_human_plan_lists_denied_items_first_then_the_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("targets.csv");
-    std::fs::write(&csv, "user,env\n12345.Fresh,O12345AA\n12345.JJansen,O12345AA\n12345.Admin,O12345AA\n")
-        .unwrap();
-    let out = steward()
-        .args(ERP)
-        .args([
-            "--actor",
-            "12345.Admin",
-            "--action",
-            "delete",
-            "--reason",
-            "cleanup",
-            "--now",
-            "2026-11-23T09:00:00Z",
-        ])
+    let csv = file(dir.path(), "targets.csv", CLEANUP);
+    let out = erp()
+        .args(["--actor", "12345.Admin", "--action", "delete", "--reason", "cleanup", "--now", NOW])
         .arg("--targets")
         .arg(&csv)
         .output()
@@ -222,15 +169,13 @@ fn the_human_plan_lists_denied_items_first_then_the_summary() {
 #[test]
 fn actions_are_checked_against_their_row_before_anything_is_decided() {
     let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("targets.txt");
-    std::fs::write(&list, "12345.Fresh\n").unwrap();
+    let list = file(dir.path(), "targets.txt", "12345.Fresh\n");
     for (action, message) in [
         ("delet", "unknown action `delet`"),
         ("reassign", "`reassign` acts on assets, not accounts"),
         ("invite", "`invite` takes e-mail addresses (--emails), not existing users"),
     ] {
-        steward()
-            .args(ERP)
+        erp()
             .args(["--actor", "12345.Admin", "--env", "O12345AA", "--reason", "x", "--action", action])
             .arg("--targets")
             .arg(&list)
@@ -239,8 +184,7 @@ fn actions_are_checked_against_their_row_before_anything_is_decided() {
             .stdout("")
             .stderr(predicate::str::contains(message));
     }
-    steward()
-        .args(ERP)
+    erp()
         .args(["--actor", "12345.Admin", "--env", "O12345AA", "--reason", "x", "--action", "delet"])
         .arg("--targets")
         .arg(&list)
@@ -251,15 +195,9 @@ fn actions_are_checked_against_their_row_before_anything_is_decided() {
 /// The human plan, as a user reads it (`--now` fixed).
 fn human(args: &[&str], list: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
-    let targets = dir.path().join("targets.txt");
-    std::fs::write(&targets, list).unwrap();
-    let out = steward()
-        .args(ERP)
-        .args(args)
-        .args(["--reason", "x", "--now", "2026-11-23T09:00:00Z", "--targets"])
-        .arg(&targets)
-        .output()
-        .unwrap();
+    let targets = file(dir.path(), "targets.txt", list);
+    let out =
+        erp().args(args).args(["--reason", "x", "--now", NOW, "--targets"]).arg(&targets).output().unwrap();
     (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
 }
 
@@ -268,8 +206,7 @@ fn human(args: &[&str], list: &str) -> (i32, String) {
 #[test]
 fn q3_an_invitation_without_an_address_is_refused() {
     for emails in ["", " , "] {
-        steward()
-            .args(["plan", "--policy", "policies/analytics", "--directory", "examples/analytics.yaml"])
+        on_example("plan", "analytics")
             .args(["--actor", "acme.Olivia", "--env", "acme-lab", "--reason", "x", "--emails", emails])
             .assert()
             .code(3)
@@ -302,8 +239,7 @@ fn the_human_plan_ends_with_what_applying_it_would_do() {
     assert!(block.contains("  1 account to be blocked\n"), "{block}");
     assert!(block.ends_with("nothing was changed; applying 1 item asks for confirmation (C2)\n"), "{block}");
 
-    steward()
-        .args(ERP)
+    erp()
         .args(["--actor", "12345.Admin", "--trigger", "leavers"])
         .args(["--reason", "x", "--now", "2020-01-01T00:00:00Z"])
         .assert()
@@ -333,11 +269,7 @@ fn g10_a_guest_reads_as_the_kind_of_user_it_is_added_as() {
 #[test]
 fn every_refused_plan_says_why_and_exits_3() {
     let dir = tempfile::tempdir().unwrap();
-    let list = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
+    let list = |name: &str, text: &str| file(dir.path(), name, text).to_str().unwrap().to_owned();
     let fresh = list("fresh.txt", "12345.Fresh\n");
     let nobody = list("nobody.txt", "12345.Nobody\n");
     let header_only = list("empty.csv", "user,env\n");
@@ -373,13 +305,6 @@ fn every_refused_plan_says_why_and_exits_3() {
         ),
     ];
     for (args, message) in cases {
-        steward()
-            .args(ERP)
-            .args(admin)
-            .args(&args)
-            .assert()
-            .code(3)
-            .stdout("")
-            .stderr(predicate::str::contains(message));
+        erp().args(admin).args(&args).assert().code(3).stdout("").stderr(predicate::str::contains(message));
     }
 }

@@ -2,8 +2,9 @@
 
 use proptest::prelude::*;
 use steward::Engine;
-use steward::directory::yaml;
 use steward::policy::{PolicySet, Request, Sources};
+
+use crate::support::parse;
 
 const DIRECTORY: &str = "
 environments: [{ id: E, license: L, kind: production }]
@@ -29,7 +30,7 @@ fn decide_all(order: &[usize]) -> Vec<(String, Vec<String>)> {
         sources.add(format!("r{i}.policy"), RULES[i]);
     }
     let set = PolicySet::from_sources(sources).unwrap().set;
-    let engine = Engine::new(set, yaml::parse("d.yaml", DIRECTORY).unwrap());
+    let engine = Engine::new(set, parse(DIRECTORY));
     let mut out = Vec::new();
     for actor in ["a", "b"] {
         for target in ["a", "b", "c"] {

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use steward::Engine;
 use steward::server::{Limits, Notice, Options, ReloadOn, Reloader, Scope, Server, Snapshot};
 
-const CRM: &str = "policies/crm/superusers.policy";
-const DIRECTORY: &str = "examples/crm.yaml";
+use crate::support::{NOW, example, example_file, file, pack_dir, steward_process};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The CRM pack's policy file the service serves.
+fn crm() -> PathBuf {
+    pack_dir("crm").join("superusers.policy")
 }
 
 /// A service running on its own runtime thread; stopped when dropped.
@@ -50,7 +50,7 @@ impl Drop for Running {
 
 /// Options over the CRM pack at `policy` (a file), with reloads only on request.
 fn options(policy: &Path) -> Options {
-    let mut options = Options::new(vec![policy.to_path_buf()], root().join(DIRECTORY));
+    let mut options = Options::new(vec![policy.to_path_buf()], example_file("crm"));
     options.reload = ReloadOn { sighup: false, file_change: false };
     options
 }
@@ -189,11 +189,11 @@ fn get(addr: SocketAddr, path: &str) -> Reply {
 }
 
 fn unblock_bo() -> Value {
-    json!({ "actor": "crm.Ada", "action": "unblock", "env": "CRM1", "target": "crm.Bo", "now": "2026-11-23T09:00:00Z" })
+    json!({ "actor": "crm.Ada", "action": "unblock", "env": "CRM1", "target": "crm.Bo", "now": NOW })
 }
 
 fn block_uma_unconfirmed() -> Value {
-    json!({ "actor": "crm.Ada", "action": "block", "env": "CRM1", "target": "crm.Uma", "now": "2026-11-23T09:00:00Z" })
+    json!({ "actor": "crm.Ada", "action": "block", "env": "CRM1", "target": "crm.Uma", "now": NOW })
 }
 
 fn error_code(reply: &Reply) -> &str {
@@ -202,7 +202,7 @@ fn error_code(reply: &Reply) -> &str {
 
 #[test]
 fn health_answers_without_a_token() {
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     options.token = Some("s3cret".into());
     let server = start(options);
     let reply = get(server.addr, "/v1/health");
@@ -212,7 +212,7 @@ fn health_answers_without_a_token() {
 
 #[test]
 fn every_other_endpoint_asks_for_the_token() {
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     options.token = Some("s3cret".into());
     let server = start(options);
     let body = unblock_bo().to_string();
@@ -249,13 +249,9 @@ fn every_other_endpoint_asks_for_the_token() {
 #[test]
 fn an_empty_token_never_switches_off_the_configured_one() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("steward.yaml");
-    std::fs::write(&config, "token: s3cret\n").unwrap();
+    let config = file(dir.path(), "steward.yaml", "token: s3cret\n");
     let child = spawn(
-        serve_command(&root().join(CRM), &root().join(DIRECTORY))
-            .arg("--config")
-            .arg(&config)
-            .env("STEWARD_TOKEN", ""),
+        serve_command(&crm(), &example_file("crm")).arg("--config").arg(&config).env("STEWARD_TOKEN", ""),
     );
     let open = get(child.addr, "/v1/policies").status;
     let with_token = call(child.addr, "GET", "/v1/policies", Some("s3cret"), b"").status;
@@ -264,7 +260,7 @@ fn an_empty_token_never_switches_off_the_configured_one() {
 
 #[test]
 fn c4_decide_allows_and_c2_denies_with_the_rules_and_reasons() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let allowed = post(server.addr, "/v1/decide", &unblock_bo());
     assert_eq!(allowed.status, 200);
     assert_eq!(allowed.body["decision"], "allow");
@@ -281,7 +277,7 @@ fn c4_decide_allows_and_c2_denies_with_the_rules_and_reasons() {
 
 #[test]
 fn a_request_that_cannot_be_decided_is_a_422_with_its_reason() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let mut request = unblock_bo();
     request["target"] = json!("crm.Nobody");
     let reply = post(server.addr, "/v1/decide", &request);
@@ -292,7 +288,7 @@ fn a_request_that_cannot_be_decided_is_a_422_with_its_reason() {
 
 #[test]
 fn malformed_bodies_are_400s_and_change_nothing() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     for body in [
         &b"{"[..],
         b"",
@@ -315,7 +311,7 @@ fn malformed_bodies_are_400s_and_change_nothing() {
 /// without it: never silently ignored.
 #[test]
 fn unknown_keys_are_400s_on_every_endpoint() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let plan = json!({ "actor": "crm.Ada", "action": "block", "targets": ["crm.Uma"], "env": "CRM1", "reason": "left" });
     let valid = [
         ("/v1/decide", unblock_bo()),
@@ -341,7 +337,7 @@ fn unknown_keys_are_400s_on_every_endpoint() {
 /// decisions stop: the work runs off the request threads.
 #[test]
 fn a_batch_past_the_time_limit_is_a_503() {
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     // Reading the body takes well under the limit; deciding 60,000 requests
     // (with their impacts) takes well over it, in debug and release builds.
     options.limits = Limits {
@@ -361,7 +357,7 @@ fn a_batch_past_the_time_limit_is_a_503() {
 /// is free again once the call in flight ends.
 #[test]
 fn calls_past_the_in_flight_limit_are_503s_with_retry_after() {
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     options.limits = Limits { in_flight: 1, ..Limits::default() };
     let server = start(options);
     let (held, refused) = hold_the_only_slot(server.addr);
@@ -376,7 +372,7 @@ fn calls_past_the_in_flight_limit_are_503s_with_retry_after() {
 
 #[test]
 fn oversized_bodies_are_413s() {
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     options.limits = Limits { body_bytes: 1024, ..Limits::default() };
     let server = start(options);
     let mut request = unblock_bo();
@@ -389,7 +385,7 @@ fn oversized_bodies_are_413s() {
 
 #[test]
 fn unknown_paths_and_methods_are_json_errors() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let reply = get(server.addr, "/v2/decide");
     assert_eq!((reply.status, error_code(&reply)), (404, "not_found"));
     let reply = get(server.addr, "/v1/decide");
@@ -398,7 +394,7 @@ fn unknown_paths_and_methods_are_json_errors() {
 
 #[test]
 fn a_batch_answers_each_request_in_order_and_fails_them_alone() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let batch = json!({ "requests": [unblock_bo(), { "actor": 1 }, block_uma_unconfirmed(),
         { "actor": "crm.Ada", "action": "unblock", "env": "CRM9", "target": "crm.Bo" }] });
     let reply = post(server.addr, "/v1/decide/batch", &batch);
@@ -414,7 +410,7 @@ fn a_batch_answers_each_request_in_order_and_fails_them_alone() {
 
 #[test]
 fn a_batch_over_the_limit_is_an_error_that_says_so() {
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     options.limits = Limits { batch: 3, ..Limits::default() };
     let server = start(options);
     let reply = post(server.addr, "/v1/decide/batch", &json!({ "requests": vec![unblock_bo(); 4] }));
@@ -427,7 +423,7 @@ fn a_batch_over_the_limit_is_an_error_that_says_so() {
 
 #[test]
 fn impact_is_the_json_of_steward_impact() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let reply =
         post(server.addr, "/v1/impact", &json!({ "target": "crm.Uma", "env": "CRM1", "action": "block" }));
     assert_eq!(reply.status, 200);
@@ -439,9 +435,9 @@ fn impact_is_the_json_of_steward_impact() {
 
 #[test]
 fn c3_plan_is_a_dry_run_with_its_digests() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let body = json!({ "actor": "crm.Ada", "action": "block", "targets": ["crm.Uma", { "user": "crm.Vic", "env": "CRM1" }],
-        "env": "CRM1", "reason": "left", "now": "2026-11-23T09:00:00Z" });
+        "env": "CRM1", "reason": "left", "now": NOW });
     let reply = post(server.addr, "/v1/plan", &body);
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["summary"]["outcomes"]["block"], 2);
@@ -459,7 +455,7 @@ fn c3_plan_is_a_dry_run_with_its_digests() {
 /// its help, on one line, as a refused reload does.
 #[test]
 fn an_invalid_plan_says_where_and_what_would_do() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let bad = json!({ "actor": "crm.Ada", "action": "block", "where": "target.status == \"activ\"", "reason": "x" });
     let reply = post(server.addr, "/v1/plan", &bad);
     assert_eq!((reply.status, error_code(&reply)), (422, "invalid_plan"));
@@ -473,7 +469,7 @@ fn an_invalid_plan_says_where_and_what_would_do() {
 /// `unreadable_body` on every endpoint, and the service keeps answering.
 #[test]
 fn an_unreadable_body_is_a_400_on_every_endpoint() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     for path in ["/v1/decide", "/v1/decide/batch", "/v1/impact", "/v1/plan"] {
         let mut stream = TcpStream::connect(server.addr).unwrap();
         let head = format!(
@@ -488,14 +484,10 @@ fn an_unreadable_body_is_a_400_on_every_endpoint() {
 
 #[test]
 fn policies_names_what_is_loaded_with_its_digest() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let reply = get(server.addr, "/v1/policies");
     assert_eq!(reply.status, 200);
-    let digest = Engine::load_paths(&[root().join(CRM)], &root().join(DIRECTORY))
-        .unwrap()
-        .policies()
-        .digest()
-        .to_owned();
+    let digest = Engine::load_paths(&[crm()], &example_file("crm")).unwrap().policies().digest().to_owned();
     assert_eq!(reply.body["digest"], digest);
     assert!(reply.body["rules"].as_array().unwrap().iter().any(|r| r["id"] == "last_superuser_stays"));
 }
@@ -504,7 +496,7 @@ fn policies_names_what_is_loaded_with_its_digest() {
 fn editable_policy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crm.policy");
-    std::fs::copy(root().join(CRM), &path).unwrap();
+    std::fs::copy(crm(), &path).unwrap();
     (dir, path)
 }
 
@@ -539,16 +531,12 @@ fn an_invalid_policy_set_is_refused_and_the_old_one_keeps_serving() {
 #[test]
 fn a_policy_reload_keeps_serving_the_same_directory() {
     let (_dir, path) = editable_policy();
-    let engine = Engine::load_paths(std::slice::from_ref(&path), &root().join(DIRECTORY)).unwrap();
+    let engine = Engine::load_paths(std::slice::from_ref(&path), &example_file("crm")).unwrap();
     let _ = engine.graph();
     let snapshot = Snapshot { engine, loaded_at: jiff::Timestamp::now() };
     let current = Arc::new(arc_swap::ArcSwap::from_pointee(snapshot));
-    let reloader = Reloader::new(
-        current.clone(),
-        std::slice::from_ref(&path),
-        &root().join(DIRECTORY),
-        Arc::new(|_| {}),
-    );
+    let reloader =
+        Reloader::new(current.clone(), std::slice::from_ref(&path), &example_file("crm"), Arc::new(|_| {}));
     let before = current.load_full();
 
     std::fs::write(&path, "rule nobody { forbid unblock }\n").unwrap();
@@ -608,7 +596,7 @@ fn a_policy_file_new_in_a_watched_folder_reloads() {
     let before = get(server.addr, "/v1/policies").body["digest"].clone();
     assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
 
-    std::fs::write(dir.path().join("nobody.policy"), "rule nobody { forbid unblock }\n").unwrap();
+    file(dir.path(), "nobody.policy", "rule nobody { forbid unblock }\n");
     assert!(eventually(|| post(server.addr, "/v1/decide", &unblock_bo()).body["decision"] == "deny"));
     let policies = get(server.addr, "/v1/policies").body;
     assert_ne!(policies["digest"], before);
@@ -617,7 +605,7 @@ fn a_policy_file_new_in_a_watched_folder_reloads() {
 
 #[test]
 fn concurrent_requests_get_the_same_answers() {
-    let server = start(options(&root().join(CRM)));
+    let server = start(options(&crm()));
     let addr = server.addr;
     let workers: Vec<_> = (0..8)
         .map(|i| {
@@ -643,7 +631,7 @@ fn concurrent_requests_get_the_same_answers() {
 /// The CRM pack served with a decision log in `dir`.
 fn start_logging(dir: &Path) -> (Running, PathBuf) {
     let log = dir.join("decisions.jsonl");
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     options.decision_log = Some(log.clone());
     (start(options), log)
 }
@@ -706,7 +694,7 @@ fn now_defaults_to_the_services_clock() {
 /// answers still go out.
 #[test]
 fn a_failed_log_write_is_a_notice_and_the_answer_goes_out() {
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     // Opens for appending; every write fails with "no space left on device".
     options.decision_log = Some(PathBuf::from("/dev/full"));
     let server = start(options);
@@ -722,7 +710,7 @@ fn a_failed_log_write_is_a_notice_and_the_answer_goes_out() {
 /// flight still gets its answer.
 #[test]
 fn a_call_in_flight_finishes_on_graceful_shutdown() {
-    let mut options = options(&root().join(CRM));
+    let mut options = options(&crm());
     // With one slot, a refused call shows that the held one is in flight.
     options.limits = Limits { in_flight: 1, ..Limits::default() };
     let mut server = start(options);
@@ -761,7 +749,7 @@ impl Child {
 /// `steward serve` of `policy` over `directory` on a free port, without a
 /// token and without watching files.
 fn serve_command(policy: &Path, directory: &Path) -> std::process::Command {
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"));
+    let mut command = steward_process();
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--no-watch", "--directory"])
         .arg(directory)
@@ -780,7 +768,7 @@ fn spawn(command: &mut std::process::Command) -> Child {
 }
 
 fn spawn_serve(policy: &Path) -> Child {
-    spawn(&mut serve_command(policy, &root().join(DIRECTORY)))
+    spawn(&mut serve_command(policy, &example_file("crm")))
 }
 
 fn signal(child: &Child, name: &str) {
@@ -819,8 +807,7 @@ fn sighup_reloads_refuses_an_invalid_set_and_sigterm_stops_gracefully() {
 fn sighup_reopens_the_decision_log() {
     let dir = tempfile::tempdir().unwrap();
     let (log, rotated) = (dir.path().join("decisions.jsonl"), dir.path().join("decisions.jsonl.1"));
-    let mut child =
-        spawn(serve_command(&root().join(CRM), &root().join(DIRECTORY)).arg("--decision-log").arg(&log));
+    let mut child = spawn(serve_command(&crm(), &example_file("crm")).arg("--decision-log").arg(&log));
     assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
 
     std::fs::rename(&log, &rotated).unwrap();
@@ -837,9 +824,9 @@ fn sighup_reopens_the_decision_log() {
 fn an_invalid_policy_set_never_starts_serving() {
     let (_dir, path) = editable_policy();
     std::fs::write(&path, "rule broken { permit delet }\n").unwrap();
-    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
+    let output = steward_process()
         .args(["serve", "--listen", "127.0.0.1:0", "--directory"])
-        .arg(root().join(DIRECTORY))
+        .arg(example_file("crm"))
         .arg("--policy")
         .arg(&path)
         .output()
@@ -853,10 +840,9 @@ fn an_invalid_policy_set_never_starts_serving() {
 #[test]
 fn sighup_rereads_the_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let directory = dir.path().join("crm.yaml");
-    let original = std::fs::read_to_string(root().join(DIRECTORY)).unwrap();
-    std::fs::write(&directory, &original).unwrap();
-    let mut child = spawn(&mut serve_command(&root().join(CRM), &directory));
+    let original = example("crm");
+    let directory = file(dir.path(), "crm.yaml", &original);
+    let mut child = spawn(&mut serve_command(&crm(), &directory));
     assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
 
     std::fs::write(&directory, "users: [").unwrap();
@@ -879,16 +865,15 @@ fn sighup_rereads_the_directory() {
 fn the_listen_address_and_token_come_from_steward_yaml() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("steward.yaml");
-    std::fs::write(&config, format!("listen: 127.0.0.1:{port}\ntoken: s3cret\n")).unwrap();
+    let config = file(dir.path(), "steward.yaml", &format!("listen: 127.0.0.1:{port}\ntoken: s3cret\n"));
     let child = spawn(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
+        steward_process()
             .args(["serve", "--no-watch", "--config"])
             .arg(&config)
             .arg("--directory")
-            .arg(root().join(DIRECTORY))
+            .arg(example_file("crm"))
             .arg("--policy")
-            .arg(root().join(CRM))
+            .arg(crm())
             .env_remove("STEWARD_TOKEN"),
     );
     assert_eq!(child.addr, SocketAddr::from(([127, 0, 0, 1], port)));
@@ -900,21 +885,14 @@ fn the_listen_address_and_token_come_from_steward_yaml() {
 /// past it, the signals, the exit codes.
 #[test]
 fn serve_help_says_the_limits_signals_and_exit_codes() {
-    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
-        .args(["serve", "--help"])
-        .env("COLUMNS", "100")
-        .output()
-        .unwrap();
+    let output = steward_process().args(["serve", "--help"]).env("COLUMNS", "100").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     insta::assert_snapshot!(String::from_utf8(output.stdout).unwrap());
 }
 
 #[test]
 fn a_limit_of_no_calls_in_flight_is_refused() {
-    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("steward"))
-        .args(["serve", "--max-in-flight", "0"])
-        .output()
-        .unwrap();
+    let output = steward_process().args(["serve", "--max-in-flight", "0"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("0 would refuse every call; give at least 1"));
 }

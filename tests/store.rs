@@ -6,21 +6,18 @@ use rusqlite::Connection;
 use steward::directory::export::to_yaml;
 use steward::directory::generate::{GenerateOptions, generate};
 use steward::directory::store::{ImportOptions, MIGRATIONS, SCHEMA_VERSION, Store};
-use steward::directory::{self, Error, yaml};
-use steward::policy::{PolicySet, Request};
+use steward::directory::{Error, yaml};
 
-fn example(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
-}
+use crate::support::{ask, example_file, file, import, load, pack, steward};
 
 #[test]
 fn yaml_to_database_and_back_is_the_same_directory() {
-    for name in ["erp.yaml", "crm.yaml", "analytics.yaml"] {
-        let original = directory::load(&example(name)).unwrap();
+    for name in ["erp", "crm", "analytics"] {
+        let original = load(&example_file(name));
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("d.db");
         Store::open(&db).unwrap().import(&original, name, ImportOptions::default()).unwrap();
-        let loaded = directory::load(&db).unwrap();
+        let loaded = load(&db);
         assert_eq!(loaded.clone().into_parts(), original.clone().into_parts(), "{name}");
         let exported = yaml::parse("export.yaml", &to_yaml(&loaded).unwrap()).unwrap();
         assert_eq!(exported.into_parts(), original.into_parts(), "{name}");
@@ -44,7 +41,7 @@ proptest! {
 fn a_failed_import_leaves_the_database_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
-    let erp = directory::load(&example("erp.yaml")).unwrap();
+    let erp = load(&example_file("erp"));
     let mut store = Store::open(&db).unwrap();
     store.import(&erp, "erp", ImportOptions::default()).unwrap();
     // Appending the same directory again collides on every id.
@@ -52,7 +49,7 @@ fn a_failed_import_leaves_the_database_as_it_was() {
     assert!(err.to_string().contains("environment `O12345AA`"), "{err}");
     assert_eq!(store.load().unwrap().into_parts(), erp.clone().into_parts());
     // A replacing import with a dangling owner fails at commit and changes nothing.
-    let mut parts = directory::load(&example("analytics.yaml")).unwrap().into_parts();
+    let mut parts = load(&example_file("analytics")).into_parts();
     parts.assets[0].owner = Some("nobody".into());
     let broken = steward::directory::Directory::new(parts);
     assert!(store.import(&broken, "broken", ImportOptions::default()).is_err());
@@ -61,7 +58,7 @@ fn a_failed_import_leaves_the_database_as_it_was() {
 
 #[test]
 fn the_database_enforces_unique_emails_per_environment_g6() {
-    let mut parts = directory::load(&example("crm.yaml")).unwrap().into_parts();
+    let mut parts = load(&example_file("crm")).into_parts();
     let email = parts.accounts[0].email.clone();
     let env = parts.accounts[0].env.clone();
     let other = parts.accounts.iter_mut().find(|a| a.env == env && a.email != email).unwrap();
@@ -109,20 +106,16 @@ fn a_newer_schema_is_refused() {
 
 #[test]
 fn decisions_through_the_store_equal_decisions_in_memory() {
-    let memory = directory::load(&example("analytics.yaml")).unwrap();
+    let memory = load(&example_file("analytics"));
     let mut store = Store::in_memory().unwrap();
     store.import(&memory, "analytics", ImportOptions::default()).unwrap();
-    let policies =
-        PolicySet::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/analytics")])
-            .unwrap()
-            .set;
+    let policies = pack("analytics");
     let users: Vec<String> = memory.users().iter().map(|u| u.id.to_string()).collect();
     let mut compared = 0;
     for actor in &users {
         for target in &users {
             for action in ["block", "delete", "unblock", "remove_role"] {
-                let mut request = Request::new(actor.as_str(), action, "acme").target(target.as_str());
-                request.now = Some("2026-11-23T09:00:00Z".parse().unwrap());
+                let request = ask(actor, action, target, "acme");
                 let a = policies.decide(&request, &memory).map(|d| policies.report(&request, &d));
                 let b = policies.decide(&request, &store).map(|d| policies.report(&request, &d));
                 assert_eq!(a, b, "{actor} {action} {target}");
@@ -138,15 +131,16 @@ fn import_and_export_as_commands() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("erp.db");
     let yaml_out = dir.path().join("erp.yaml");
-    let steward = || assert_cmd::Command::cargo_bin("steward").unwrap();
-    steward().arg("import").arg(example("erp.yaml")).arg("-o").arg(&db).assert().success();
+    import(&example_file("erp"), &db);
     steward().arg("export").arg(&db).arg("-o").arg(&yaml_out).assert().success();
-    let again = directory::load(&yaml_out).unwrap();
-    assert_eq!(again.into_parts(), directory::load(&example("erp.yaml")).unwrap().into_parts());
+    let again = load(&yaml_out);
+    assert_eq!(again.into_parts(), load(&example_file("erp")).into_parts());
     // An invalid file is refused with its location, and nothing is written.
-    let bad = dir.path().join("bad.yaml");
-    std::fs::write(&bad, "environments:\n  - { id: E, license: L, kind: production, colour: red }\n")
-        .unwrap();
+    let bad = file(
+        dir.path(),
+        "bad.yaml",
+        "environments:\n  - { id: E, license: L, kind: production, colour: red }\n",
+    );
     let fresh = dir.path().join("fresh.db");
     steward()
         .arg("import")

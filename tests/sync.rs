@@ -1,9 +1,9 @@
 //! The nightly sync of guests' names and e-mail addresses (G5, G6).
 
-use assert_cmd::Command;
 use steward::directory::store::Store;
-use steward::directory::{self, yaml};
 use steward::sync::sync;
+
+use crate::support::{file, import, load, parse, stdout_json, steward};
 
 const DIRECTORY: &str = r#"
 environments:
@@ -35,7 +35,7 @@ users:
 
 #[test]
 fn g5_home_production_flows_to_guest_accounts_and_test_environments_never_do() {
-    let report = sync(&yaml::parse("d.yaml", DIRECTORY).unwrap());
+    let report = sync(&parse(DIRECTORY));
     let changes: Vec<(String, String, &str, Option<String>)> =
         report.changes.iter().map(|c| (c.user.clone(), c.env.clone(), c.field, c.to.clone())).collect();
     assert_eq!(
@@ -58,7 +58,7 @@ fn g5_home_production_flows_to_guest_accounts_and_test_environments_never_do() {
 
 #[test]
 fn g6_an_address_held_by_another_account_there_is_a_conflict_not_a_change() {
-    let report = sync(&yaml::parse("d.yaml", DIRECTORY).unwrap());
+    let report = sync(&parse(DIRECTORY));
     assert_eq!(report.conflicts.len(), 1);
     let conflict = &report.conflicts[0];
     assert_eq!(
@@ -71,17 +71,15 @@ fn g6_an_address_held_by_another_account_there_is_a_conflict_not_a_change() {
 #[test]
 fn sync_apply_writes_the_changes_in_one_audited_transaction() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("d.yaml");
+    let yaml = file(dir.path(), "d.yaml", DIRECTORY);
     let db = dir.path().join("d.db");
-    std::fs::write(&file, DIRECTORY).unwrap();
-    let steward = || Command::cargo_bin("steward").unwrap();
-    steward().arg("import").arg(&file).arg("-o").arg(&db).assert().success();
+    import(&yaml, &db);
     let out = steward().args(["sync", "--format", "json", "--directory"]).arg(&db).assert().success();
-    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let json = stdout_json(out.get_output());
     assert_eq!(json["changes"].as_array().unwrap().len(), 3);
     assert_eq!(json["conflicts"][0]["held_by"], "98765.Xavi");
     steward().args(["sync", "--apply", "--directory"]).arg(&db).assert().success();
-    let after = directory::load(&db).unwrap();
+    let after = load(&db);
     assert_eq!(after.account("12345.Gwen", "D").unwrap().email.as_deref(), Some("new@p.example"));
     assert_eq!(after.account("12345.Gwen", "C").unwrap().email.as_deref(), Some("old@p.example"));
     assert_eq!(after.account("12345.Gwen", "C").unwrap().name, "Gwen New");
@@ -91,5 +89,5 @@ fn sync_apply_writes_the_changes_in_one_audited_transaction() {
     // Nothing left to do the second night.
     assert!(sync(&after).changes.is_empty());
     // A YAML file is reported on, never written.
-    steward().args(["sync", "--apply", "--directory"]).arg(&file).assert().code(3);
+    steward().args(["sync", "--apply", "--directory"]).arg(&yaml).assert().code(3);
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use super::{Context, ErrorFormat, Exit, Format, output};
+use super::{Context, Exit, Format, output};
 use crate::Engine;
 use crate::policy::Request;
 use crate::policy::request::split_emails;
@@ -72,12 +72,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     let request = match request(&args) {
         Ok(r) => r,
         Err(message) => {
-            match errors {
-                ErrorFormat::Human => eprintln!("error: {message}"),
-                ErrorFormat::Json => {
-                    eprintln!("{}", serde_json::json!({ "severity": "error", "message": message }))
-                }
-            }
+            output::message(errors, &message);
             return Exit::Invalid;
         }
     };
@@ -89,7 +84,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     let verdict = match engine.decide(&request) {
         Ok(v) => v,
         Err(e) => {
-            output::error(errors, &e);
+            // As plan and apply do: an unknown action says "did you mean".
+            output::error_with_help(errors, &e);
             return Exit::Invalid;
         }
     };

@@ -125,7 +125,7 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 /// The directory named by the flag, or by steward.yaml.
 pub fn configured_directory(ctx: &Context, flag: Option<&Path>) -> Result<Directory, Exit> {
     let Some(path) = ctx.config.directory_or(flag) else {
-        usage(ctx.errors, "no directory: pass --directory FILE or set `directory` in steward.yaml");
+        message(ctx.errors, "no directory: pass --directory FILE or set `directory` in steward.yaml");
         return Err(Exit::Failure);
     };
     load_directory(&path, ctx.errors)
@@ -148,7 +148,7 @@ pub fn load_both(ctx: &Context, inputs: &Inputs) -> Result<(PolicySet, Directory
     let (policies, directory) = (&inputs.policies, inputs.directory.as_deref());
     let paths = ctx.config.policies_or(policies);
     if paths.is_empty() {
-        usage(ctx.errors, "no policies: pass --policy PATH or set `policies` in steward.yaml");
+        message(ctx.errors, "no policies: pass --policy PATH or set `policies` in steward.yaml");
         return Err(Exit::Failure);
     }
     let set = load_policies(&paths, ctx.errors)?;
@@ -156,7 +156,9 @@ pub fn load_both(ctx: &Context, inputs: &Inputs) -> Result<(PolicySet, Directory
     Ok((set, directory))
 }
 
-fn usage(format: ErrorFormat, message: &str) {
+/// Prints an error that is a message alone, with no error value behind it,
+/// to stderr.
+pub fn message(format: ErrorFormat, message: &str) {
     match format {
         ErrorFormat::Human => eprintln!("error: {message}"),
         ErrorFormat::Json => eprintln!("{}", serde_json::json!({ "severity": "error", "message": message })),

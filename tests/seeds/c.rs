@@ -53,17 +53,11 @@ fn c2_blocking_and_deleting_are_confirmed_and_given_a_reason() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--reason"));
-    let (db, saved) = cli_plan(&dir, "crm", &[&plan[..], &["--reason", "left"]].concat());
+    let (db, saved) = cli_plan(dir.path(), "crm", &[&plan[..], &["--reason", "left"]].concat());
     cli_apply("crm", &db, &saved).assert().code(1).stderr(predicate::str::contains("--confirm"));
-    assert_eq!(
-        Store::open(&db).unwrap().load().unwrap().account("crm.Uma", ENV).unwrap().status,
-        Status::Active
-    );
+    assert_eq!(stored(&db).account("crm.Uma", ENV).unwrap().status, Status::Active);
     cli_apply("crm", &db, &saved).arg("--confirm").assert().success();
-    assert_eq!(
-        Store::open(&db).unwrap().load().unwrap().account("crm.Uma", ENV).unwrap().status,
-        Status::Blocked
-    );
+    assert_eq!(stored(&db).account("crm.Uma", ENV).unwrap().status, Status::Blocked);
 }
 
 #[test]
@@ -72,8 +66,8 @@ fn c3_a_bulk_change_is_previewed_with_exactly_who_it_affects_and_changes_nothing
     let selector = "target.status == \"active\" and not (target has role \"superuser\")";
     let args =
         ["--actor", "crm.Ada", "--action", "block", "--env", ENV, "--reason", "audit", "--where", selector];
-    let (db, plan) = cli_plan(&dir, "crm", &args);
-    let preview: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let (db, plan) = cli_plan(dir.path(), "crm", &args);
+    let preview: serde_json::Value = read_json(&plan);
     let targets: Vec<_> = preview["items"].as_array().unwrap().iter().map(|i| i["target"].clone()).collect();
     assert_eq!(targets, ["crm.Uma", "crm.Vic"]);
     let store = Store::open(&db).unwrap();

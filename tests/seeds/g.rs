@@ -105,7 +105,7 @@ fn g5_names_and_addresses_come_from_the_home_production_environment_only() {
     let in_test = "  - id: 12345.Tess\n    home: O12345TT\n    guest_license: true\n    accounts:\n      \
                    - { env: O12345TT, status: active, name: Tess Renamed }\n      \
                    - { env: O98765AA, status: active, kind: guest, name: Tess }\n";
-    let directory = parse(&renamed.replacen("users:\n", &format!("users:\n{in_test}"), 1));
+    let directory = parse(&with_users(&renamed, in_test));
     let changes: Vec<_> =
         sync(&directory).changes.into_iter().map(|c| (c.user, c.env, c.field, c.to)).collect();
     assert_eq!(

@@ -13,60 +13,13 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use steward::apply::{ApplyOptions, apply};
+use steward::directory::Directory;
 use steward::directory::store::{ImportOptions, Store};
-use steward::directory::{Directory, yaml};
 use steward::plan::{Plan, PlanRequest, Target, Targets};
-use steward::policy::{PolicySet, Request};
+use steward::policy::Request;
 use steward::{Engine, Verdict};
 
-/// The clock of every request: after Lou Leaver's employment ended
-/// (2026-10-31), before Pia's invitation expires (2026-12-01).
-pub const NOW: &str = "2026-11-23T09:00:00Z";
-
-/// The repository root.
-pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The `steward` command, run in the repository root.
-pub fn steward() -> Command {
-    let mut cmd = Command::cargo_bin("steward").unwrap();
-    cmd.current_dir(root());
-    cmd
-}
-
-/// The shipped pack `name` (`policies/NAME`).
-pub fn pack(name: &str) -> PolicySet {
-    PolicySet::load(&[root().join("policies").join(name)]).unwrap().set
-}
-
-/// The text of the shipped example `name` (`examples/NAME.yaml`).
-pub fn example(name: &str) -> String {
-    std::fs::read_to_string(root().join(format!("examples/{name}.yaml"))).unwrap()
-}
-
-/// The shipped pack `name` over its shipped example.
-pub fn shipped(name: &str) -> Engine {
-    Engine::load_paths(&[root().join("policies").join(name)], &root().join(format!("examples/{name}.yaml")))
-        .unwrap()
-}
-
-/// The shipped pack `name` over a directory given as YAML text.
-pub fn over(name: &str, directory: &str) -> Engine {
-    Engine::new(pack(name), parse(directory))
-}
-
-/// A directory from YAML text.
-pub fn parse(text: &str) -> Directory {
-    yaml::parse("seed.yaml", text).unwrap_or_else(|(_, d)| panic!("{d:#?}"))
-}
-
-/// A request at [`NOW`] of `actor` to `action` on `target` in `env`.
-pub fn ask(actor: &str, action: &str, target: &str, env: &str) -> Request {
-    let mut request = Request::new(actor, action, env).target(target);
-    request.now = Some(NOW.parse().unwrap());
-    request
-}
+pub use crate::support::*;
 
 /// Decides `request`, which must be decidable.
 pub fn decide(engine: &Engine, request: &Request) -> Verdict {
@@ -156,48 +109,18 @@ pub fn count(directory: &Directory, license: &str) -> usize {
 }
 
 /// Imports the shipped example `name` into a database in `dir` and saves a
-/// plan of the shipped pack `name` on it, made with `args`; returns the
-/// database and the plan file.
-pub fn cli_plan(dir: &tempfile::TempDir, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
-    let db = dir.path().join(format!("{name}.db"));
-    let plan = dir.path().join("plan.json");
-    steward().arg("import").arg(format!("examples/{name}.yaml")).arg("-o").arg(&db).assert().success();
-    steward()
-        .arg("plan")
-        .arg("--policy")
-        .arg(format!("policies/{name}"))
-        .arg("--directory")
-        .arg(&db)
-        .args(args)
-        .args(["--now", NOW, "-o"])
-        .arg(&plan)
-        .assert()
-        .success();
+/// plan of the shipped pack `name` on it at [`NOW`], made with `args`;
+/// returns the database and the plan file.
+pub fn cli_plan(dir: &Path, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
+    let db = database(dir, name, "");
+    let plan = saved_plan(dir, &pack_dir(name), &db, &[args, &["--now", NOW]].concat());
     (db, plan)
 }
 
 /// `steward apply PLAN --directory DB` with the shipped pack `name`.
 pub fn cli_apply(name: &str, db: &Path, plan: &Path) -> Command {
-    let mut cmd = steward();
-    cmd.arg("apply").arg(plan).arg("--directory").arg(db).arg("--policy").arg(format!("policies/{name}"));
-    cmd
+    apply_cmd(&pack_dir(name), db, plan)
 }
-
-/// A path in a temporary directory, with `text` written to it.
-pub fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// New owners for what Leo leaves behind, as the policy allows them (D7).
-pub const LEAVER_OWNERS: &[(&str, &str)] = &[
-    ("space-sales", "acme.Olivia"),
-    ("space-leo", "acme.Olivia"),
-    ("app-forecast", "acme.Anders"),
-    ("dc-warehouse", "acme.Dana"),
-    ("reload-nightly", "acme.Uma"),
-];
 
 /// The analytics pack over its example, where Leo also has a session (the
 /// example's last list is its assets).

@@ -68,13 +68,13 @@ fn p3_a_referenced_user_is_blocked_instead_of_deleted() {
 fn p4_many_users_are_blocked_at_once_from_an_import_file() {
     let dir = tempfile::tempdir().unwrap();
     let csv = file(
-        &dir,
+        dir.path(),
         "block.csv",
         "user,env\n12345.Fresh,O12345AA\n12345.Gwen,O12345AA\n12345.JJansen,O12345TT\n",
     );
     let args =
         ["--actor", ADMIN, "--action", "block", "--reason", "import", "--targets", csv.to_str().unwrap()];
-    let (db, plan) = cli_plan(&dir, "erp", &args);
+    let (db, plan) = cli_plan(dir.path(), "erp", &args);
     cli_apply("erp", &db, &plan).arg("--confirm").assert().success();
     let store = Store::open(&db).unwrap();
     let directory = store.load().unwrap();

@@ -100,22 +100,9 @@ fn q5_users_are_told_apart_by_their_identity_provider_subject() {
     let dir = tempfile::tempdir().unwrap();
     let namesake = "  - id: acme.Leo2\n    home: acme\n    idp_subject: \"idp|2004\"\n    accounts:\n      \
                     - { env: acme, status: active, name: Leo Leaver, email: leo.two@acme.example }\n";
-    let yaml = file(
-        &dir,
-        "acme.yaml",
-        &example("analytics").replacen("users:\n", &format!("users:\n{namesake}"), 1),
-    );
+    let yaml = file(dir.path(), "acme.yaml", &with_users(&example("analytics"), namesake));
     let find = |text: &str| {
-        let out = steward()
-            .arg("users")
-            .arg("--directory")
-            .arg(&yaml)
-            .args(["--format", "json", "--search", text])
-            .assert()
-            .success();
-        let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-        rows.as_array()
-            .unwrap()
+        search_users(&yaml, text)
             .iter()
             .map(|r| (r["user"].as_str().unwrap().to_owned(), r["idp_subject"].as_str().unwrap().to_owned()))
             .collect::<Vec<_>>()
