@@ -461,7 +461,7 @@ fn an_invalid_plan_says_where_and_what_would_do() {
     assert_eq!((reply.status, error_code(&reply)), (422, "invalid_plan"));
     assert_eq!(
         reply.body["error"]["message"],
-        "--where:1:18: `activ` is not an account status (did you mean `active`? the values are: pending, active, blocked)"
+        "where:1:18: `activ` is not an account status (did you mean `active`? the values are: pending, active, blocked)"
     );
 }
 

@@ -115,7 +115,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
 }
 
 fn invalid(errors: ErrorFormat, message: &str) -> Exit {
-    output::error(errors, &std::io::Error::other(message.to_owned()));
+    output::message(errors, message);
     Exit::Invalid
 }
 

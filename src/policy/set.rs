@@ -361,10 +361,12 @@ impl PolicySet {
         Ok(ctx.signature(accesses))
     }
 
-    /// Compiles a selector expression (`--where`): each account is `target`.
+    /// Compiles a selector expression (`--where` on the command line,
+    /// `where` over HTTP): each account is `target`. Its errors are located
+    /// in a source named `where`, which reads right in both.
     pub fn compile_selector(text: &str) -> Result<Selector, Error> {
         let mut sources = Sources::new();
-        let file = sources.add("--where", text);
+        let file = sources.add("where", text);
         let expr = parse_expr(&sources, file).map_err(|diagnostics| {
             Error::Load(LoadError::Syntax { sources: sources.clone(), diagnostics })
         })?;
