@@ -708,8 +708,10 @@ const ASSET_COLUMNS: usize = 8;
 /// A row hint that is NULL: no row has this rowid after an import.
 const NO_ROW: i64 = i64::MIN;
 
+/// A row hint; anything but an integer (a database edited by hand) is no
+/// hint: a hint may slow a load down, never make it fail.
 fn hint(r: &Row<'_>, column: usize) -> rusqlite::Result<i64> {
-    Ok(r.get::<_, Option<i64>>(column)?.unwrap_or(NO_ROW))
+    Ok(r.get_ref(column)?.as_i64_or_null().ok().flatten().unwrap_or(NO_ROW))
 }
 
 /// What a load reads besides the entities: rowids, to turn row hints into
@@ -795,7 +797,7 @@ fn rows_of<'c>(conn: &'c Connection, table: &str) -> rusqlite::Result<Rows<'c>> 
 impl Rows<'_> {
     /// Room for the rows with `after < rowid <= upto`.
     fn capacity(&self, after: i64, upto: i64) -> usize {
-        let span = upto.min(self.last).saturating_sub(after.max(self.first - 1));
+        let span = upto.min(self.last).saturating_sub(after.max(self.first.saturating_sub(1)));
         usize::try_from(span.clamp(0, MOST_ROWS_RESERVED)).unwrap_or(0)
     }
 
@@ -821,7 +823,7 @@ impl Rows<'_> {
 fn asset_split(conn: &Connection) -> rusqlite::Result<i64> {
     let mut others = 0;
     for table in ["users", "accounts", "record_references"] {
-        others += rows_of(conn, table)?.last;
+        others = rows_of(conn, table)?.last.saturating_add(others);
     }
     let assets = rows_of(conn, "assets")?.last;
     // An asset row takes longer to read than a user, account or reference
@@ -1223,6 +1225,11 @@ mod tests {
             (
                 "UPDATE assets SET owner_row = NULL, space_row = 1 << 40;
               UPDATE record_references SET account_row = -5;",
+                0,
+            ),
+            (
+                "UPDATE assets SET owner_row = 'the first', space_row = x'00';
+              UPDATE record_references SET account_row = 2.5;",
                 0,
             ),
         ] {
