@@ -89,7 +89,7 @@ impl Groups {
     pub(crate) fn build(groups: usize, group_of: &[u32]) -> Self {
         let mut starts = vec![0u32; groups + 1];
         for &group in group_of {
-            if let Some(count) = starts.get_mut(group as usize + 1) {
+            if let Some(count) = (group as usize).checked_add(1).and_then(|g| starts.get_mut(g)) {
                 *count += 1;
             }
         }

@@ -229,7 +229,7 @@ impl Directory {
         let a = self.assets.get(asset)?;
         let owner = a.owner.as_deref()?;
         Hints::at(&self.hints.asset_owner, asset)
-            .filter(|&i| self.accounts.get(i).is_some_and(|o| o.user == owner && o.env == a.env))
+            .filter(|&i| self.indexed_account(i, owner, &a.env))
             .or_else(|| self.account_index(owner, &a.env))
     }
 
@@ -248,8 +248,17 @@ impl Directory {
     pub fn reference_account_index(&self, reference: usize) -> Option<usize> {
         let r = self.references.get(reference)?;
         Hints::at(&self.hints.reference_account, reference)
-            .filter(|&i| self.accounts.get(i).is_some_and(|a| a.user == r.user && a.env == r.env))
+            .filter(|&i| self.indexed_account(i, &r.user, &r.env))
             .or_else(|| self.account_index(&r.user, &r.env))
+    }
+
+    /// Whether the account at `i` is the one [`account_index`](Self::account_index)
+    /// finds for `user` in `env`: the same ids, and a user the directory has
+    /// (an account whose user is missing is found by no lookup, so by no
+    /// hint either).
+    fn indexed_account(&self, i: usize, user: &str, env: &str) -> bool {
+        self.accounts.get(i).is_some_and(|a| a.user == user && a.env == env)
+            && self.users_of_accounts.get(i).is_some_and(|&u| u != NO_GROUP)
     }
 
     /// How many links the store's hints name correctly (tests: a load of a

@@ -138,8 +138,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 5: row hints. Beside the ids that link an asset to its owner and its
     // space, and a reference to its account, the rowid of the row they
     // name, so that a load finds it by position instead of hashing the id.
-    // A hint is only ever a guess: a load checks it against the ids and
-    // looks the id up when it is stale or missing, so nothing depends on
+    // A hint is only ever a guess: it is checked against the ids before it
+    // is used, and the id looked up when it is stale or missing, so nothing depends on
     // it being right (no trigger keeps it; imports and apply write it).
     r#"
     ALTER TABLE assets ADD COLUMN owner_row INTEGER;
@@ -413,8 +413,8 @@ impl Store {
     ///
     /// A database file is read on two cores: a second, read-only connection
     /// reads the first assets in a thread of its own while this one reads
-    /// everything else and then the last assets, so that both have about as
-    /// many rows to read. Both read in a transaction, and their rows are used
+    /// everything else and then the last assets, split so that both take
+    /// about as long ([`asset_split`]). Both read in a transaction, and their rows are used
     /// together only when they show the same generation (no import or apply
     /// came between them); otherwise all the assets are read again here, in
     /// this snapshot.
@@ -453,8 +453,9 @@ impl Store {
             None => assets_between(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
         };
         // The assets' index and the accounts' indexes beside this thread,
-        // which reads what each asset uses (all three only read the assets)
-        // and turns row hints into positions.
+        // which reads what each asset uses and turns row hints into
+        // positions (the assets are only read by all three; the accounts'
+        // roles are sorted by the one that indexes them, alone).
         let DirectoryParts { environments, users, accounts, .. } = &mut parts;
         let (index, account_indexes, uses, hints) = std::thread::scope(|scope| {
             let index = scope.spawn(|| IdIndex::build(&assets, asset_id));
@@ -468,8 +469,8 @@ impl Store {
             };
             (index.join(), account_indexes.join(), uses, hints)
         });
-        // Indexing cannot panic (it only reads and hashes); were it to, it
-        // is done again here.
+        // Indexing cannot panic (it hashes, and sorts roles); were it to, it
+        // is done again here (sorting roles twice is harmless).
         let index = index.unwrap_or_else(|_| IdIndex::build(&assets, asset_id));
         let account_indexes = account_indexes.unwrap_or_else(|_| {
             AccountIndexes::build(&parts.environments, &parts.users, &mut parts.accounts)
@@ -538,7 +539,14 @@ impl Store {
                     "DELETE FROM users WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM accounts WHERE user = ?1)",
                     params![user],
                 ),
-                Mutation::CreateAccount(a) => insert_account(&tx, a),
+                // What refers to the account (a re-created account, a
+                // reference kept) gets its row hint back.
+                Mutation::CreateAccount(a) => insert_account(&tx, a).and_then(|_| {
+                    tx.execute(
+                        "UPDATE record_references SET account_row = last_insert_rowid() WHERE user = ?1 AND env = ?2",
+                        params![a.user.as_str(), a.env.as_str()],
+                    )
+                }),
                 Mutation::SetKind { user, env, kind, portal } => tx.execute(
                     "UPDATE accounts SET kind = ?3, portal = ?4 WHERE user = ?1 AND env = ?2",
                     params![user, env, kind.as_str(), portal],
@@ -670,7 +678,7 @@ fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<(DirectoryParts, S
     let rows = |table: &str| rows_of(conn, table);
     let accounts = rows("accounts")?;
     let mut stored = StoredRows {
-        accounts: Vec::with_capacity(accounts.capacity(i64::MIN, i64::MAX)),
+        accounts: Vec::with_capacity(accounts.capacity::<Account>(i64::MIN, i64::MAX)),
         ..StoredRows::default()
     };
     let parts = DirectoryParts {
@@ -780,25 +788,29 @@ struct Rows<'c> {
     conn: &'c Connection,
     first: i64,
     last: i64,
+    /// The database's size in bytes (see [`Rows::capacity`]).
+    file: i64,
 }
-
-/// Vectors sized from rowids are capped: a hand-made database may hold a
-/// rowid far beyond its row count. Past the cap, they grow as usual.
-const MOST_ROWS_RESERVED: i64 = 1 << 24;
 
 fn rows_of<'c>(conn: &'c Connection, table: &str) -> rusqlite::Result<Rows<'c>> {
     // Two queries: SQLite answers a lone min() or max() from the end of
     // the table's b-tree, but scans the whole table for both at once.
     let end = |sql: &str| conn.query_row(&format!("SELECT {sql} FROM {table}"), [], |r| r.get::<_, i64>(0));
     let (first, last) = (end("coalesce(min(rowid), 1)")?, end("coalesce(max(rowid), 0)")?);
-    Ok(Rows { conn, first, last })
+    let pragma = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0));
+    let file = pragma("page_count")?.saturating_mul(pragma("page_size")?);
+    Ok(Rows { conn, first, last, file })
 }
 
 impl Rows<'_> {
-    /// Room for the rows with `after < rowid <= upto`.
-    fn capacity(&self, after: i64, upto: i64) -> usize {
+    /// Room for the `T`s of the rows with `after < rowid <= upto`. A
+    /// hand-made database may hold a rowid far beyond its row count, so the
+    /// room is also bounded by the file: twice its size in `T`s, more than
+    /// its rows take in memory. Past that, a vector grows as usual.
+    fn capacity<T>(&self, after: i64, upto: i64) -> usize {
         let span = upto.min(self.last).saturating_sub(after.max(self.first.saturating_sub(1)));
-        usize::try_from(span.clamp(0, MOST_ROWS_RESERVED)).unwrap_or(0)
+        let fits = self.file.saturating_mul(2) / i64::try_from(size_of::<T>().max(1)).unwrap_or(i64::MAX);
+        usize::try_from(span.clamp(0, fits)).unwrap_or(0)
     }
 
     /// Every row of `sql` (no parameters), decoded by `row`.
@@ -808,7 +820,7 @@ impl Rows<'_> {
         row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<Vec<T>> {
         let mut stmt = self.conn.prepare(sql)?;
-        let mut out = Vec::with_capacity(self.capacity(i64::MIN, i64::MAX));
+        let mut out = Vec::with_capacity(self.capacity::<T>(i64::MIN, i64::MAX));
         for item in stmt.query_map([], row)? {
             out.push(item?);
         }
@@ -845,7 +857,8 @@ fn read_first_assets_beside(path: &Path, split: i64) -> rusqlite::Result<(i64, A
     let conn = Connection::open_with_flags(path, flags)?;
     let snapshot = conn.unchecked_transaction()?;
     let seen = generation(&snapshot)?;
-    let mut assets = AssetRows::with_capacity(rows_of(&snapshot, "assets")?.capacity(i64::MIN, i64::MAX));
+    let mut assets =
+        AssetRows::with_capacity(rows_of(&snapshot, "assets")?.capacity::<Asset>(i64::MIN, i64::MAX));
     read_asset_rows(&snapshot, i64::MIN, split, &mut assets)?;
     Ok((seen, assets))
 }
@@ -853,7 +866,7 @@ fn read_first_assets_beside(path: &Path, split: i64) -> rusqlite::Result<(i64, A
 /// The assets with `after < rowid <= upto`, in the order stored, without
 /// what they use (see [`read_uses_in_stored_order`]).
 fn assets_between(conn: &Connection, after: i64, upto: i64) -> rusqlite::Result<AssetRows> {
-    let mut assets = AssetRows::with_capacity(rows_of(conn, "assets")?.capacity(after, upto));
+    let mut assets = AssetRows::with_capacity(rows_of(conn, "assets")?.capacity::<Asset>(after, upto));
     read_asset_rows(conn, after, upto, &mut assets)?;
     Ok(assets)
 }
@@ -885,7 +898,8 @@ fn read_uses_in_stored_order(
 ) -> rusqlite::Result<Option<Vec<(usize, Id)>>> {
     let mut stmt = conn.prepare("SELECT asset, position, uses FROM asset_uses ORDER BY rowid")?;
     let mut rows = stmt.query([])?;
-    let mut uses = Vec::with_capacity(rows_of(conn, "asset_uses")?.capacity(i64::MIN, i64::MAX));
+    let mut uses =
+        Vec::with_capacity(rows_of(conn, "asset_uses")?.capacity::<(usize, Id)>(i64::MIN, i64::MAX));
     let (mut at, mut last): (usize, Option<(usize, i64)>) = (0, None);
     while let Some(row) = rows.next()? {
         let asset = text(row, 0)?;
@@ -1011,11 +1025,14 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
     }
     let account_row =
         |user: &str, env: &str| directory.account_index(user, env).and_then(|i| account_rows.get(i)).copied();
-    let first_asset_row: i64 = tx
-        .query_row("SELECT coalesce(max(rowid), 0) + 1 FROM assets", [], |r| r.get(0))
+    // In Rust, not SQL: at i64::MAX, SQLite's `+ 1` would be a real.
+    let last_asset_row: i64 = tx
+        .query_row("SELECT coalesce(max(rowid), 0) FROM assets", [], |r| r.get(0))
         .map_err(fail("preparing the import".into()))?;
-    let asset_row =
-        |id: &str| directory.asset_index(id).and_then(|i| i64::try_from(i).ok()).map(|i| first_asset_row + i);
+    let asset_row = |id: &str| {
+        let position = i64::try_from(directory.asset_index(id)?).ok()?;
+        last_asset_row.checked_add(1)?.checked_add(position)
+    };
     let mut assets = prepare(
         "INSERT INTO assets (id, kind, env, owner, space_type, space, attrs, disabled, owner_row, space_row)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -1238,6 +1255,44 @@ mod tests {
             assert_eq!(loaded.hinted_links(), hinted, "{wrong}");
             assert_eq!(edges_of(&loaded), expected, "{wrong}");
         }
+
+        // A user deleted by hand with the foreign keys off: their accounts
+        // are found by no lookup, so by no hint either, right as it is.
+        store.import(&directory, "generated", ImportOptions::default()).unwrap();
+        let owner = directory.assets().iter().find_map(|a| a.owner.clone()).unwrap();
+        store.conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        store.conn.execute("DELETE FROM users WHERE id = ?1", [owner.as_str()]).unwrap();
+        let loaded = store.load().unwrap();
+        let unhinted = Directory::new(loaded.clone().into_parts());
+        assert!(loaded.hinted_links() < links);
+        assert_eq!(edges_of(&loaded), edges_of(&unhinted));
+    }
+
+    /// A rowid at the very end of its range: an append still imports (no
+    /// hint overflows), and vectors are sized by the file, not by the rowid.
+    #[test]
+    fn rowids_at_the_end_of_their_range_break_neither_import_nor_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.db");
+        let mut store = Store::open(&db).unwrap();
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let first = super::super::load(&examples.join("analytics.yaml")).unwrap();
+        store.import(&first, "analytics", ImportOptions::default()).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO assets (rowid, id, kind, env, attrs) VALUES (?1, 'far', 'alert', 'acme', '{}')",
+                [i64::MAX],
+            )
+            .unwrap();
+        let rows = rows_of(&store.conn, "assets").unwrap();
+        assert!(rows.capacity::<Asset>(i64::MIN, i64::MAX) < 10_000, "sized by a file of a few pages");
+
+        let second = super::super::load(&examples.join("crm.yaml")).unwrap();
+        store.import(&second, "crm", ImportOptions { append: true }).unwrap();
+        let loaded = store.load().unwrap();
+        assert_eq!(loaded.assets().len(), first.assets().len() + second.assets().len() + 1);
+        assert_eq!(edges_of(&loaded), edges_of(&Directory::new(loaded.clone().into_parts())));
     }
 
     /// Positions by rowid, with and without gaps.
@@ -1300,6 +1355,17 @@ mod tests {
             )
             .unwrap();
         assert_eq!(wrong(&store), 0, "after apply");
+
+        // An account removed and made again in one apply: what refers to
+        // it points at the new row.
+        let referred = &directory.references()[0];
+        let account = directory.account(&referred.user, &referred.env).unwrap().clone();
+        let again = [
+            Mutation::DeleteAccount { user: account.user.to_string(), env: account.env.to_string() },
+            Mutation::CreateAccount(account),
+        ];
+        store.apply(&again, &[]).unwrap();
+        assert_eq!(wrong(&store), 0, "after an account is made again");
     }
 
     /// `uses` rows are read in stored order when an import wrote them, and

@@ -165,7 +165,8 @@ impl ReferenceGraph {
 }
 
 /// Items resolved per round: a round is split among the cores, and its
-/// results wait in memory until they are taken, so a round bounds that memory.
+/// results wait in memory until they are taken, so two rounds (the one
+/// resolved, the one taken) bound that memory.
 const ROUND: usize = 1 << 18;
 
 /// Calls `resolve` on every item, on every core, and hands what it pushed
