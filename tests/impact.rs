@@ -197,6 +197,21 @@ fn g3_g12_converting_a_guest_moves_both_licenses() {
     assert_eq!(impact.license, Some(change("home", 2, 1)));
 }
 
+/// G3, G12: the report shows both licenses of a conversion, the own one
+/// first.
+#[test]
+fn human_report_of_a_conversion_shows_both_licenses_g3() {
+    let impact = guest_of("blocked").impact(&CONVERT_G).unwrap();
+    let text = report::render(&impact);
+    assert!(
+        text.ends_with(
+            "\nlicense home: 2 users count now, 1 after\nlicense customer: 1 users count now, 2 after\n"
+        ),
+        "{text}"
+    );
+    insta::assert_snapshot!("conversion_human", text);
+}
+
 /// G3, G1, P2: a guest still active at home keeps counting there, so only
 /// the customer's count moves; the own license is shown unchanged but not
 /// listed among the changes.
