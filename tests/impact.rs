@@ -18,7 +18,7 @@ fn impact_cases_pass() {
     let summary = steward::testing::run(&[root().join("tests/impact")]).unwrap();
     let failed: Vec<_> = summary.cases.iter().filter(|c| !c.passed).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    assert!(summary.passed >= 9);
+    assert!(summary.passed >= 10);
 }
 
 /// The impact of Olivia deleting Leo in the analytics example.
@@ -249,6 +249,17 @@ users:
     // P2: blocking a user's only account lowers the count.
     let alone = engine.decide(&ask("bob", "block", "ann", "P")).unwrap().impact.unwrap();
     assert_eq!(alone.licenses, [change("L", 2, 1)]);
+}
+
+/// G4, G9: activating the guest license changes the user, not an account:
+/// the guest counts toward the home license once added to a customer (G1),
+/// so the activation itself moves no count.
+#[test]
+fn g9_activating_a_guest_license_moves_no_count() {
+    let query = ImpactQuery { actor: None, action: "activate_guest_license", user: "h", env: "H" };
+    let impact = guest_of("blocked").impact(&query).unwrap();
+    assert!(impact.licenses.is_empty(), "{:?}", impact.licenses);
+    assert_eq!(impact.license, Some(change("home", 2, 2)));
 }
 
 /// G3, G12: a plan of one conversion sums the same license changes as the
