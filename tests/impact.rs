@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use steward::Engine;
 use steward::directory::Directory;
 use steward::directory::generate::{GenerateOptions, generate};
-use steward::graph::{Edge, Impact, ImpactQuery, Node, dot, report};
+use steward::graph::{Edge, Impact, ImpactQuery, LicenseChange, Node, dot, report};
+use steward::plan::{PlanRequest, Target, Targets};
 use steward::policy::Request;
 
 use crate::support::{ask, pack, parse, policy, root, shipped};
@@ -17,7 +18,7 @@ fn impact_cases_pass() {
     let summary = steward::testing::run(&[root().join("tests/impact")]).unwrap();
     let failed: Vec<_> = summary.cases.iter().filter(|c| !c.passed).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    assert!(summary.passed >= 9);
+    assert!(summary.passed >= 10);
 }
 
 /// The impact of Olivia deleting Leo in the analytics example.
@@ -155,30 +156,133 @@ fn a_batch_equals_impacts_one_by_one() {
     }
 }
 
-/// G3, G12: converting a guest's account to a normal one moves it to the
-/// customer's license; when it was the guest's only counting account, the
-/// home license loses them (the impact reads the account after the
-/// operation from the table plan and apply use).
-#[test]
-fn g3_converting_a_guest_moves_them_off_the_home_license() {
-    let directory = parse(
+/// A guest `g` of home license `home` (blocked at home unless `at_home`
+/// says otherwise) with a guest account in the customer's environment `C`;
+/// one other user counts toward each license.
+fn guest_of(at_home: &str) -> Engine {
+    let directory = parse(&format!(
         "
 environments:
-  - { id: H, license: home, kind: production }
-  - { id: C, license: customer, kind: production }
+  - {{ id: H, license: home, kind: production }}
+  - {{ id: C, license: customer, kind: production }}
 users:
+  - {{ id: h, home: H, accounts: [{{ env: H, status: active }}] }}
+  - {{ id: c, home: C, accounts: [{{ env: C, status: active }}] }}
   - id: g
     home: H
     guest_license: true
+    desktop_access: true
     accounts:
-      - { env: H, status: blocked }
-      - { env: C, status: active, kind: guest }
+      - {{ env: H, status: {at_home} }}
+      - {{ env: C, status: active, kind: guest }}
+"
+    ));
+    Engine::new(policy("rule convert { permit convert_to_normal, block }"), directory)
+}
+
+fn change(license: &str, before: usize, after: usize) -> LicenseChange {
+    LicenseChange { license: license.to_owned(), before, after }
+}
+
+const CONVERT_G: ImpactQuery<'static> =
+    ImpactQuery { actor: Some("c"), action: "convert_to_normal", user: "g", env: "C" };
+
+/// G3, G12, G1: the guest account was the guest's only counting account,
+/// so converting it leaves the home license and joins the customer's: both
+/// counts move, listed by license id; `license` stays the own (home) one.
+#[test]
+fn g3_g12_converting_a_guest_moves_both_licenses() {
+    let impact = guest_of("blocked").impact(&CONVERT_G).unwrap();
+    assert_eq!(impact.licenses, [change("customer", 1, 2), change("home", 2, 1)]);
+    assert_eq!(impact.license, Some(change("home", 2, 1)));
+}
+
+/// G3, G12: the report shows both licenses of a conversion, the own one
+/// first.
+#[test]
+fn human_report_of_a_conversion_shows_both_licenses_g3() {
+    let impact = guest_of("blocked").impact(&CONVERT_G).unwrap();
+    let text = report::render(&impact);
+    assert!(
+        text.ends_with(
+            "\nlicense home: 2 users count now, 1 after\nlicense customer: 1 users count now, 2 after\n"
+        ),
+        "{text}"
+    );
+    insta::assert_snapshot!("conversion_human", text);
+}
+
+/// G3, G1, P2: a guest still active at home keeps counting there, so only
+/// the customer's count moves; the own license is shown unchanged but not
+/// listed among the changes.
+#[test]
+fn g3_p2_converting_a_guest_active_at_home_moves_only_the_customers_license() {
+    let impact = guest_of("active").impact(&CONVERT_G).unwrap();
+    assert_eq!(impact.licenses, [change("customer", 1, 2)]);
+    assert_eq!(impact.license, Some(change("home", 2, 2)));
+}
+
+/// P2, P7: blocking a user who stays active in another environment of the
+/// same license (a test environment counts too) moves no count: the own
+/// license is shown unchanged, `licenses` is empty and left out of the
+/// JSON, which still reads back (a plan saved before the key existed keeps
+/// its digest).
+#[test]
+fn p2_a_block_that_leaves_the_user_counting_elsewhere_moves_no_license() {
+    let directory = parse(
+        "
+environments:
+  - { id: P, license: L, kind: production }
+  - { id: T, license: L, kind: test }
+users:
+  - { id: ann, home: P, accounts: [{ env: P, status: active }] }
+  - { id: bob, home: P, accounts: [{ env: P, status: active }, { env: T, status: active }] }
 ",
     );
-    let engine = Engine::new(policy("rule none { forbid delete }"), directory);
-    let query = ImpactQuery { actor: None, action: "convert_to_normal", user: "g", env: "C" };
-    let license = engine.impact(&query).unwrap().license.unwrap();
-    assert_eq!((license.license.as_str(), license.before, license.after), ("home", 1, 0));
+    let engine = Engine::new(policy("rule all { permit block }"), directory);
+    let impact = engine.decide(&ask("ann", "block", "bob", "P")).unwrap().impact.unwrap();
+    assert_eq!(impact.license, Some(change("L", 2, 2)));
+    assert!(impact.licenses.is_empty(), "{:?}", impact.licenses);
+    let json = serde_json::to_value(&impact).unwrap();
+    assert!(json.get("licenses").is_none(), "{json}");
+    assert_eq!(serde_json::from_value::<Impact>(json).unwrap(), impact);
+    // P2: blocking a user's only account lowers the count.
+    let alone = engine.decide(&ask("bob", "block", "ann", "P")).unwrap().impact.unwrap();
+    assert_eq!(alone.licenses, [change("L", 2, 1)]);
+}
+
+/// G4, G9: activating the guest license changes the user, not an account:
+/// the guest counts toward the home license once added to a customer (G1),
+/// so the activation itself moves no count.
+#[test]
+fn g9_activating_a_guest_license_moves_no_count() {
+    let query = ImpactQuery { actor: None, action: "activate_guest_license", user: "h", env: "H" };
+    let impact = guest_of("blocked").impact(&query).unwrap();
+    assert!(impact.licenses.is_empty(), "{:?}", impact.licenses);
+    assert_eq!(impact.license, Some(change("home", 2, 2)));
+}
+
+/// G3, G12: a plan of one conversion sums the same license changes as the
+/// conversion's impact: both read the operation's preview and the license
+/// index.
+#[test]
+fn g3_a_plan_of_a_conversion_and_its_impact_agree() {
+    let engine = guest_of("blocked");
+    let plan = engine
+        .plan(&PlanRequest {
+            actor: "c".into(),
+            action: Some("convert_to_normal".into()),
+            targets: Targets::List(vec![Target::in_env("g", "C")]),
+            env: None,
+            value: None,
+            reason: "joins the customer".into(),
+            now: "2026-11-23T09:00:00Z".parse().unwrap(),
+        })
+        .unwrap();
+    assert_eq!(plan.items[0].outcome, "convert_to_normal");
+    let impact = engine.impact(&CONVERT_G).unwrap();
+    assert_eq!(plan.summary.licenses, impact.licenses);
+    assert_eq!(impact.licenses.len(), 2);
 }
 
 /// A verdict reports the impact of an action that changes the account's

@@ -66,9 +66,17 @@ pub struct Impact {
     pub remove: Vec<String>,
     /// Assets disabled (alerts on block, Q4).
     pub disable: Vec<String>,
-    /// The license the account counts toward, before and after.
+    /// The license the account counts toward, before and after, even when
+    /// its count does not move; for an account that counts toward none
+    /// before the action (anonymous), the first of `licenses`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<LicenseChange>,
+    /// Every license whose count the action moves, by license id: the own
+    /// license and, for a guest converted to a normal user, the customer's
+    /// too (G3, G12). Left out when no count moves, so that a plan saved
+    /// before this key existed keeps its digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<LicenseChange>,
     /// The user record goes too: this was their last account and the
     /// lifecycle block says `orphaned user -> remove` (D4).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -262,7 +270,7 @@ impl<'a> Analyzer<'a> {
             Some(fallback) => fallback.action.as_str(),
             None => query.action,
         };
-        impact.license = self.license(account, effective);
+        (impact.license, impact.licenses) = self.licenses(account, effective);
         impact.warnings = self.warnings(account, effective);
         Ok(impact)
     }
@@ -414,33 +422,35 @@ impl<'a> Analyzer<'a> {
         at_risk
     }
 
-    /// The license count before and after, for one account's new status:
-    /// the user stops counting when this was their last counting account,
-    /// and starts when it is their first (O(1) with the index).
-    fn license(&self, account: &Account, action: &str) -> Option<LicenseChange> {
-        let license = license_of(self.directory, account)?;
-        let before = self.licenses.count(license);
-        let counting = self.licenses.accounts_counting(license, &account.user);
-        let was = account.status == Status::Active;
-        // The account as the operation leaves it, from the one table plan
-        // and apply use: still counting toward this license only when it is
-        // active and its kind still counts here (a guest converted to a
-        // normal account moves to the customer's license, G3). An operation
-        // that needs a value the impact does not have (an edit) moves none.
+    /// The own license of the account before and after, and every license
+    /// whose count moves. The account after the operation comes from the
+    /// one table plan and apply use, and the counts from the same index
+    /// delta as a plan's summary, so one item's impact and a plan of that
+    /// item agree: a user stops counting toward a license when this was
+    /// their last counting account there, and starts when it is their
+    /// first (P2, P6, D1); a guest converted to a normal account moves to
+    /// the customer's license (G3, G12). An operation that needs a value
+    /// the impact does not have (an edit) moves none.
+    fn licenses(&self, account: &Account, action: &str) -> (Option<LicenseChange>, Vec<LicenseChange>) {
         let operation = Operation { outcome: action, user: &account.user, env: &account.env, value: None };
-        let will = match operation.preview(self.directory, jiff::Timestamp::UNIX_EPOCH, SignedDuration::ZERO)
-        {
-            Ok(change) => change.after.is_some_and(|after| {
-                after.status == Status::Active && license_of(self.directory, &after) == Some(license)
-            }),
-            Err(_) => was,
-        };
-        let after = match (was, will) {
-            (true, false) if counting == 1 => before.saturating_sub(1),
-            (false, true) if counting == 0 => before + 1,
-            _ => before,
-        };
-        Some(LicenseChange { license: license.to_owned(), before, after })
+        let moved: Vec<LicenseChange> =
+            match operation.preview(self.directory, jiff::Timestamp::UNIX_EPOCH, SignedDuration::ZERO) {
+                Ok(change) => self
+                    .licenses
+                    .after_changes(self.directory, [(change.before, change.after.as_ref())])
+                    .into_iter()
+                    .filter(|(_, before, after)| before != after)
+                    .map(|(license, before, after)| LicenseChange { license, before, after })
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+        let own = license_of(self.directory, account).map(|license| {
+            moved.iter().find(|c| c.license == license).cloned().unwrap_or_else(|| {
+                let count = self.licenses.count(license);
+                LicenseChange { license: license.to_owned(), before: count, after: count }
+            })
+        });
+        (own.or_else(|| moved.first().cloned()), moved)
     }
 
     fn warnings(&self, account: &Account, action: &str) -> Vec<Warning> {

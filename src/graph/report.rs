@@ -56,8 +56,13 @@ pub fn render(impact: &Impact) -> String {
         let _ =
             writeln!(out, "\nthe user `{}` is removed too: this is their last account (D4)", impact.target);
     }
-    if let Some(l) = &impact.license {
-        let _ = writeln!(out, "\nlicense {}: {} users count now, {} after", l.license, l.before, l.after);
+    // The own license first, as before, then every other license whose
+    // count moves (a converted guest joins the customer's, G3).
+    let others =
+        impact.licenses.iter().filter(|l| impact.license.as_ref().is_none_or(|own| own.license != l.license));
+    for (i, l) in impact.license.iter().chain(others).enumerate() {
+        let gap = if i == 0 { "\n" } else { "" };
+        let _ = writeln!(out, "{gap}license {}: {} users count now, {} after", l.license, l.before, l.after);
     }
     if !impact.warnings.is_empty() {
         let _ = writeln!(out, "\nwarnings:");
