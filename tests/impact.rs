@@ -205,7 +205,7 @@ fn human_report_of_a_conversion_shows_both_licenses_g3() {
     let text = report::render(&impact);
     assert!(
         text.ends_with(
-            "\nlicense home: 2 users count now, 1 after\nlicense customer: 1 users count now, 2 after\n"
+            "\nlicense home: 2 users counting now, 1 user after\nlicense customer: 1 user counting now, 2 users after\n"
         ),
         "{text}"
     );

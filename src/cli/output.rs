@@ -165,7 +165,6 @@ pub fn message(format: ErrorFormat, message: &str) {
     }
 }
 
-/// A count with its noun: "1 change", "2 changes".
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
-}
+/// A count with its noun: "1 change", "2 changes" (shared with the
+/// impact's own words).
+pub use crate::graph::report::plural;

@@ -5,6 +5,11 @@ use std::fmt::Write as _;
 
 use super::impact::Impact;
 
+/// A count with its noun: "1 change", "2 changes".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
+
 /// The impact as text: a one-line verdict, then grouped lists.
 pub fn render(impact: &Impact) -> String {
     let mut out = String::new();
@@ -62,7 +67,8 @@ pub fn render(impact: &Impact) -> String {
         impact.licenses.iter().filter(|l| impact.license.as_ref().is_none_or(|own| own.license != l.license));
     for (i, l) in impact.license.iter().chain(others).enumerate() {
         let gap = if i == 0 { "\n" } else { "" };
-        let _ = writeln!(out, "{gap}license {}: {} users count now, {} after", l.license, l.before, l.after);
+        let (now, after) = (plural(l.before, "user"), plural(l.after, "user"));
+        let _ = writeln!(out, "{gap}license {}: {now} counting now, {after} after", l.license);
     }
     if !impact.warnings.is_empty() {
         let _ = writeln!(out, "\nwarnings:");
