@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::Engine;
-use crate::directory::model::Account;
+use crate::directory::model::{Account, Status};
+use crate::graph::impact::{ACTIVE_ELSEWHERE, active_elsewhere};
 use crate::graph::{Impact, LicenseChange, Warning};
 use crate::operation::{
     self, ActionSpec, DEFAULT_INVITATION_VALIDITY, Effect, Operation, OperationError, TargetKind,
@@ -240,6 +241,17 @@ fn left_without_accounts(directory: &crate::directory::Directory, items: &[PlanI
     left
 }
 
+/// The accounts a plan's allowed items block or remove: where their users
+/// no longer work once the plan is applied (P7).
+fn stopped_accounts(items: &[PlanItem]) -> HashSet<(String, String)> {
+    let stops = |i: &&PlanItem| {
+        operation::action(&i.outcome).is_some_and(|a| {
+            matches!(a.effect, Some(Effect::RemoveAccount | Effect::SetStatus(Status::Blocked)))
+        })
+    };
+    items.iter().filter(stops).map(|i| (i.target.clone(), i.env.clone())).collect()
+}
+
 /// The address an account takes that it did not have (lowercase: addresses
 /// are unique per environment whatever their case, G6).
 fn new_address(change: &crate::operation::AccountChange<'_>) -> Option<String> {
@@ -341,15 +353,22 @@ impl Engine {
         // goes with their last account, or stays active elsewhere (P7), is
         // decided for the plan as a whole.
         let removals = removed_users(self, &items);
-        let left = left_without_accounts(self.directory(), &items);
         let removed: HashSet<(&str, &str)> =
             removals.iter().map(|r| (r.user.as_str(), r.env.as_str())).collect();
-        let left: HashSet<String> = left.into_iter().map(|r| r.user).collect();
+        let stopped = stopped_accounts(&items);
+        let directory = self.directory();
         for item in items.iter_mut().filter(|i| i.outcome != "denied") {
             let Some(impact) = &mut item.impact else { continue };
             impact.removes_user = removed.contains(&(item.target.as_str(), item.env.as_str()));
-            if left.contains(&item.target) {
-                impact.warnings.retain(|w| w.code != "active_in_other_environments");
+            // Where the user stays active, once the other items are done.
+            let Some(account) = directory.account(&item.target, &item.env) else { continue };
+            let stays = |a: &Account| !stopped.contains(&(a.user.to_string(), a.env.to_string()));
+            if impact.warnings.iter().any(|w| w.code == ACTIVE_ELSEWHERE) {
+                let mut still = active_elsewhere(directory, account, stays);
+                impact.warnings = std::mem::take(&mut impact.warnings)
+                    .into_iter()
+                    .filter_map(|w| if w.code == ACTIVE_ELSEWHERE { still.take() } else { Some(w) })
+                    .collect();
             }
         }
         let mut summary = summarise(self, &items, &changes);

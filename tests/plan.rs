@@ -308,3 +308,49 @@ fn every_refused_plan_says_why_and_exits_3() {
         erp().args(admin).args(&args).assert().code(3).stdout("").stderr(predicate::str::contains(message));
     }
 }
+
+/// P7 is said of the directory after the whole plan: blocking both of Jan's
+/// accounts in one plan leaves him active nowhere, so neither item says he
+/// stays active in the other; Nils keeps his customer account (the pack
+/// denies blocking it there), and his home item still says so.
+#[test]
+fn p7_where_a_user_stays_active_is_said_of_the_whole_plan() {
+    let warnings_of = |who: &str| {
+        let selector = format!("target.user == \"{who}\"");
+        let (_, plan) = plan_json(erp().args([
+            "--actor",
+            "12345.Admin",
+            "--action",
+            "block",
+            "--where",
+            &selector,
+            "--reason",
+            "audit",
+        ]));
+        plan["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let warnings = i["impact"]["warnings"].as_array().cloned().unwrap_or_default();
+                let messages: Vec<String> = warnings
+                    .iter()
+                    .filter(|w| w["code"] == "active_in_other_environments")
+                    .map(|w| w["message"].as_str().unwrap().to_owned())
+                    .collect();
+                (i["env"].as_str().unwrap().to_owned(), i["outcome"].as_str().unwrap().to_owned(), messages)
+            })
+            .collect::<Vec<_>>()
+    };
+    let jan = warnings_of("12345.JJansen");
+    assert_eq!(jan.len(), 2);
+    for (env, outcome, messages) in &jan {
+        assert_eq!(outcome, "block", "{env}");
+        assert!(messages.is_empty(), "{env}: {messages:?}");
+    }
+    let nils = warnings_of("12345.NoDesk");
+    let home = nils.iter().find(|(env, ..)| env == "O12345AA").unwrap();
+    assert_eq!(home.1, "block");
+    assert_eq!(home.2.len(), 1);
+    assert!(home.2[0].contains("stays active in O98765AA (P7)"), "{:?}", home.2);
+}

@@ -195,6 +195,43 @@ pub struct Warning {
     pub message: String,
 }
 
+/// The code of the warning that a user keeps access elsewhere (P7).
+pub const ACTIVE_ELSEWHERE: &str = "active_in_other_environments";
+
+/// The warning that the user of `account` stays active in other
+/// environments (P7), and keeps counting toward its license through those
+/// of the same license (P2): among their other active accounts, those
+/// `stays` keeps (a plan leaves out what its other items take).
+pub(crate) fn active_elsewhere(
+    directory: &Directory,
+    account: &Account,
+    stays: impl Fn(&Account) -> bool,
+) -> Option<Warning> {
+    let others: Vec<&Account> = directory
+        .accounts_of(&account.user)
+        .filter(|a| a.env != account.env && a.status == Status::Active && stays(a))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    let license = license_of(directory, account);
+    let shared: Vec<&str> = others
+        .iter()
+        .filter(|a| license.is_some() && license_of(directory, a) == license)
+        .map(|a| a.env.as_str())
+        .collect();
+    let envs: Vec<&str> = others.iter().map(|a| a.env.as_str()).collect();
+    let mut message = format!("`{}` stays active in {} (P7)", account.user, envs.join(", "));
+    if !shared.is_empty() {
+        message.push_str(&format!(
+            "; they keep counting toward license {} through {} (P2)",
+            license.unwrap_or_default(),
+            shared.join(", ")
+        ));
+    }
+    Some(Warning { code: ACTIVE_ELSEWHERE.into(), message })
+}
+
 /// Why an impact cannot be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 #[non_exhaustive]
@@ -471,29 +508,7 @@ impl<'a> Analyzer<'a> {
             });
         }
         if removes_access {
-            let others: Vec<&Account> = self
-                .directory
-                .accounts_of(&account.user)
-                .filter(|a| a.env != account.env && a.status == Status::Active)
-                .collect();
-            if !others.is_empty() {
-                let license = license_of(self.directory, account);
-                let shared: Vec<&str> = others
-                    .iter()
-                    .filter(|a| license.is_some() && license_of(self.directory, a) == license)
-                    .map(|a| a.env.as_str())
-                    .collect();
-                let envs: Vec<&str> = others.iter().map(|a| a.env.as_str()).collect();
-                let mut message = format!("`{}` stays active in {} (P7)", account.user, envs.join(", "));
-                if !shared.is_empty() {
-                    message.push_str(&format!(
-                        "; they keep counting toward license {} through {} (P2)",
-                        license.unwrap_or_default(),
-                        shared.join(", ")
-                    ));
-                }
-                warnings.push(Warning { code: "active_in_other_environments".into(), message });
-            }
+            warnings.extend(active_elsewhere(self.directory, account, |_| true));
         }
         if action == "delete" && account.status == Status::Pending {
             warnings.push(Warning {
