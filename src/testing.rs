@@ -136,6 +136,9 @@ pub struct ExpectImpact {
     /// The license count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<crate::graph::LicenseChange>,
+    /// Every license whose count moves, in the impact's order (by license).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<Vec<crate::graph::LicenseChange>>,
 }
 
 /// The outcome of one case.
@@ -332,6 +335,7 @@ fn observe(
                     got.map(|i| i.warnings.iter().map(|w| w.code.clone()).collect()).unwrap_or_default()
                 }),
                 license: want.license.as_ref().and(got.and_then(|i| i.license.clone())),
+                licenses: want.licenses.as_ref().map(|_| got.map(|i| i.licenses.clone()).unwrap_or_default()),
             }
         }),
     }
