@@ -153,3 +153,31 @@ fn import_and_export_as_commands() {
         .stderr(predicates::str::contains("bad.yaml:2:"));
     assert!(!fresh.exists());
 }
+
+/// Opening a database of an older schema migrates it, which takes a while
+/// at a million accounts: the CLI says so first, once.
+#[test]
+fn the_cli_says_before_it_migrates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO environments VALUES ('E', 'L', 'production', 'invitations', 0, 0, '{}');
+             INSERT INTO users VALUES ('u', 'E', 0, 0, NULL, NULL, '{}');
+             INSERT INTO accounts VALUES ('u', 'E', 'active', 'normal', 'U', NULL, '[]', 0, NULL, '{}');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let users = || {
+        let out = steward().args(["users", "--directory", db.to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let first = users();
+    assert!(first.contains(&format!("has schema 1; migrating it to schema {SCHEMA_VERSION}")), "{first}");
+    let second = users();
+    assert!(!second.contains("migrating"), "migrated once: {second}");
+}

@@ -80,6 +80,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     if !args.confirm && !confirmed(&plan, to_apply, &db) {
         return fail(errors, "not applied: confirm with --confirm (C2)", Exit::Failure);
     }
+    output::note_migration(&db, errors);
     let mut store = match Store::open(&db) {
         Ok(s) => s,
         Err(e) => return output::directory_error(errors, &e),

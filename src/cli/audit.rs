@@ -42,6 +42,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         output::error(errors, &std::io::Error::other(format!("`{}` does not exist", db.display())));
         return Exit::Invalid;
     }
+    output::note_migration(&db, errors);
     let store = match Store::open(&db) {
         Ok(s) => s,
         Err(e) => return output::directory_error(errors, &e),

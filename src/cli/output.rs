@@ -81,7 +81,24 @@ pub fn policy_error(format: ErrorFormat, e: &policy::Error) -> Exit {
 
 /// Loads a directory file; on failure prints why and gives the exit code.
 pub fn load_directory(path: &Path, format: ErrorFormat) -> Result<Directory, Exit> {
+    note_migration(path, format);
     directory::load(path).map_err(|e| directory_error(format, &e))
+}
+
+/// Says, before it happens, that opening a database will migrate it: at a
+/// million accounts that takes a while, once, and silence would look like
+/// a hang.
+pub fn note_migration(path: &Path, format: ErrorFormat) {
+    let Some(from) = directory::store::pending_migration(path) else { return };
+    let text = format!(
+        "`{}` has schema {from}; migrating it to schema {} (once; a large directory takes a while)",
+        path.display(),
+        directory::store::SCHEMA_VERSION
+    );
+    match format {
+        ErrorFormat::Human => eprintln!("note: {text}"),
+        ErrorFormat::Json => eprintln!("{}", serde_json::json!({ "severity": "note", "message": text })),
+    }
 }
 
 /// Prints a directory error and picks its exit code.

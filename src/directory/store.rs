@@ -300,6 +300,16 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// The schema version of the database at `path` when opening it would
+/// migrate it (an existing directory of an older schema), so that a caller
+/// can say so before a migration that takes a while; `None` for a current,
+/// a newer, a new or an unreadable file (opening says what is wrong).
+pub fn pending_migration(path: &Path) -> Option<i64> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).ok()?;
+    (1..SCHEMA_VERSION).contains(&version).then_some(version)
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, Error> {
