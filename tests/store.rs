@@ -70,23 +70,26 @@ fn the_database_enforces_unique_emails_per_environment_g6() {
     assert!(err.to_string().contains("e-mail address is already used"), "{err}");
 }
 
+/// A version-1 database of one account in `dir`: migrations are append-only,
+/// so the first one is exactly the schema the first release wrote.
+fn version_one_database(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("old.db");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(MIGRATIONS[0]).unwrap();
+    conn.execute_batch(
+        "INSERT INTO environments VALUES ('E', 'L', 'production', 'invitations', 0, 0, '{}');
+         INSERT INTO users VALUES ('u', 'E', 0, 0, NULL, NULL, '{}');
+         INSERT INTO accounts VALUES ('u', 'E', 'active', 'normal', 'U', NULL, '[]', 0, NULL, '{}');
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    db
+}
+
 #[test]
 fn an_older_schema_is_migrated_and_its_data_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("old.db");
-    {
-        // A version-1 database: migrations are append-only, so the first one
-        // is exactly the schema the first release wrote.
-        let conn = Connection::open(&db).unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.execute_batch(
-            "INSERT INTO environments VALUES ('E', 'L', 'production', 'invitations', 0, 0, '{}');
-             INSERT INTO users VALUES ('u', 'E', 0, 0, NULL, NULL, '{}');
-             INSERT INTO accounts VALUES ('u', 'E', 'active', 'normal', 'U', NULL, '[]', 0, NULL, '{}');
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-    }
+    let db = version_one_database(dir.path());
     let store = Store::open(&db).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(store.load().unwrap().accounts().len(), 1);
@@ -159,18 +162,7 @@ fn import_and_export_as_commands() {
 #[test]
 fn the_cli_says_before_it_migrates_a_database() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("old.db");
-    {
-        let conn = Connection::open(&db).unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.execute_batch(
-            "INSERT INTO environments VALUES ('E', 'L', 'production', 'invitations', 0, 0, '{}');
-             INSERT INTO users VALUES ('u', 'E', 0, 0, NULL, NULL, '{}');
-             INSERT INTO accounts VALUES ('u', 'E', 'active', 'normal', 'U', NULL, '[]', 0, NULL, '{}');
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-    }
+    let db = version_one_database(dir.path());
     let users = || {
         let out = steward().args(["users", "--directory", db.to_str().unwrap()]).output().unwrap();
         assert!(out.status.success());
