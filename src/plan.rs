@@ -243,13 +243,35 @@ fn left_without_accounts(directory: &crate::directory::Directory, items: &[PlanI
 
 /// The accounts a plan's allowed items block or remove: where their users
 /// no longer work once the plan is applied (P7).
-fn stopped_accounts(items: &[PlanItem]) -> HashSet<(String, String)> {
+fn stopped_accounts(items: &[PlanItem]) -> HashSet<(&str, &str)> {
     let stops = |i: &&PlanItem| {
         operation::action(&i.outcome).is_some_and(|a| {
             matches!(a.effect, Some(Effect::RemoveAccount | Effect::SetStatus(Status::Blocked)))
         })
     };
-    items.iter().filter(stops).map(|i| (i.target.clone(), i.env.clone())).collect()
+    items.iter().filter(stops).map(|i| (i.target.as_str(), i.env.as_str())).collect()
+}
+
+/// Per item, its `active_in_other_environments` warning said again of the
+/// directory the whole plan leaves (P7): `None` for an item without one,
+/// `Some(None)` when the user is then active nowhere else.
+fn active_after_plan(
+    directory: &crate::directory::Directory,
+    items: &[PlanItem],
+) -> Vec<Option<Option<Warning>>> {
+    let stopped = stopped_accounts(items);
+    let stays = |a: &Account| !stopped.contains(&(a.user.as_str(), a.env.as_str()));
+    items
+        .iter()
+        .map(|item| {
+            let impact = item.impact.as_ref().filter(|_| item.outcome != "denied")?;
+            if !impact.warnings.iter().any(|w| w.code == ACTIVE_ELSEWHERE) {
+                return None;
+            }
+            let account = directory.account(&item.target, &item.env)?;
+            Some(active_elsewhere(directory, account, stays))
+        })
+        .collect()
 }
 
 /// The address an account takes that it did not have (lowercase: addresses
@@ -355,16 +377,11 @@ impl Engine {
         let removals = removed_users(self, &items);
         let removed: HashSet<(&str, &str)> =
             removals.iter().map(|r| (r.user.as_str(), r.env.as_str())).collect();
-        let stopped = stopped_accounts(&items);
-        let directory = self.directory();
-        for item in items.iter_mut().filter(|i| i.outcome != "denied") {
+        let active = active_after_plan(self.directory(), &items);
+        for (item, active) in items.iter_mut().zip(active).filter(|(i, _)| i.outcome != "denied") {
             let Some(impact) = &mut item.impact else { continue };
             impact.removes_user = removed.contains(&(item.target.as_str(), item.env.as_str()));
-            // Where the user stays active, once the other items are done.
-            let Some(account) = directory.account(&item.target, &item.env) else { continue };
-            let stays = |a: &Account| !stopped.contains(&(a.user.to_string(), a.env.to_string()));
-            if impact.warnings.iter().any(|w| w.code == ACTIVE_ELSEWHERE) {
-                let mut still = active_elsewhere(directory, account, stays);
+            if let Some(mut still) = active {
                 impact.warnings = std::mem::take(&mut impact.warnings)
                     .into_iter()
                     .filter_map(|w| if w.code == ACTIVE_ELSEWHERE { still.take() } else { Some(w) })

@@ -18,8 +18,8 @@ use steward::directory::store::{ImportOptions, Store};
 use steward::plan::{PlanRequest, Targets};
 
 use crate::support::{
-    LEAVER_OWNERS, NOW, apply_cmd, audit, database, file, pack_dir, policy, read_json, saved_plan, steward,
-    steward_process, stored,
+    LEAVER_OWNERS, NOW, apply_cmd, audit, database, example_file, file, import, pack_dir, policy, read_json,
+    saved_plan, steward, steward_process, stored,
 };
 
 /// A database of the analytics example and a saved plan of `pack` (a
@@ -324,4 +324,25 @@ fn q3_d1_invitations_are_registered_resent_and_revoked() {
 
     let revoked = invitation(dir.path(), "acme.Olivia", "revoke_invitation");
     assert!(revoked.account("acme.Pia", "acme-lab").is_none(), "the invitation no longer works (Q3)");
+}
+
+/// Every extension a directory is read from as a store (`.db`, `.sqlite`,
+/// `.sqlite3`) is one apply writes to: a `.sqlite` file loaded and planned
+/// on was refused by apply.
+#[test]
+fn a_store_named_sqlite_is_applied_like_a_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("erp.sqlite");
+    import(&example_file("erp"), &db);
+    let pack = pack_dir("erp");
+    let plan = saved_plan(
+        dir.path(),
+        &pack,
+        &db,
+        &["--actor", "12345.Admin", "--trigger", "leavers", "--reason", "left"],
+    );
+    apply_cmd(&pack, &db, &plan).arg("--confirm").assert().success();
+    let leaver = stored(&db);
+    let leaver = leaver.account("12345.Leaver", "O12345AA").unwrap();
+    assert_eq!(leaver.status, steward::directory::model::Status::Blocked);
 }

@@ -57,7 +57,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             Exit::Failure,
         );
     };
-    if db.extension().is_none_or(|e| e != "db") || !db.exists() {
+    if !crate::directory::is_store(&db) || !db.exists() {
         return fail(
             errors,
             &format!("`{}` is not a directory database: apply changes a `.db` file", db.display()),

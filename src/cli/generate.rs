@@ -28,7 +28,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     let started = Instant::now();
     let directory = generate(GenerateOptions { accounts: args.accounts, seed: args.seed });
     let generated = started.elapsed();
-    let is_db = args.output.extension().is_some_and(|e| e == "db");
+    let is_db = crate::directory::is_store(&args.output);
     let written = Instant::now();
     let result = if is_db {
         if args.output.exists() && std::fs::remove_file(&args.output).is_err() {

@@ -89,6 +89,9 @@ pub fn load_directory(path: &Path, format: ErrorFormat) -> Result<Directory, Exi
 /// million accounts that takes a while, once, and silence would look like
 /// a hang.
 pub fn note_migration(path: &Path, format: ErrorFormat) {
+    if !directory::is_store(path) {
+        return;
+    }
     let Some(from) = directory::store::pending_migration(path) else { return };
     let text = format!(
         "`{}` has schema {from}; migrating it to schema {} (once; a large directory takes a while)",

@@ -67,7 +67,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     if !args.apply || report.changes.is_empty() {
         return Exit::Ok;
     }
-    if path.extension().is_none_or(|e| e != "db") {
+    if !crate::directory::is_store(&path) {
         output::error(
             errors,
             &std::io::Error::other("--apply changes a directory database: give a `.db` file"),

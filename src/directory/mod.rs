@@ -21,6 +21,12 @@ pub use entities::{Entities, Lookup, LookupError};
 pub use error::Error;
 pub use memory::{Directory, DirectoryParts};
 
+/// Whether `path` names a SQLite store (`.db`, `.sqlite`, `.sqlite3`)
+/// rather than a directory file.
+pub fn is_store(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("db" | "sqlite" | "sqlite3"))
+}
+
 /// Loads a directory file: `.yaml`, `.yml` or `.json` (validated, every
 /// problem reported with its line and column), or a `.db` SQLite store.
 pub fn load(path: &Path) -> Result<Directory, Error> {
@@ -34,7 +40,7 @@ pub fn load(path: &Path) -> Result<Directory, Error> {
                 diagnostics,
             })
         }
-        Some("db" | "sqlite" | "sqlite3") => {
+        _ if is_store(path) => {
             if !path.exists() {
                 return Err(Error::Io {
                     path: path.to_path_buf(),
