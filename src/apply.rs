@@ -1,29 +1,42 @@
-//! Applying a plan: re-checked against the policy set and the directory it
-//! was made on, then executed in one SQLite transaction with one audit entry
-//! per change. Denied items are never applied; nothing is half-applied.
+//! Applying a plan. A plan file is trusted for nothing but its requests:
+//! who acts, the action, the targets in their order with their values, the
+//! reason, the clock and the new owners chosen by name. Under the store's
+//! write lock, held from the first read to the commit, every item is decided
+//! again over the stored directory, exactly as `plan` decided it; the plan
+//! is applied only when that walk shows what the file shows, and what is
+//! written is the walk's own mutations. Denied items are never applied;
+//! nothing is half-applied.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use jiff::Timestamp;
 
 use crate::Engine;
 use crate::directory::audit::Change;
-use crate::directory::store::{Mutation, Store};
-use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, Operation, OperationError, TargetKind};
-use crate::plan::{Plan, PlanRequest, Target, Targets, UserRemoval, directory_digest, removed_users};
-use crate::policy::{PolicySet, Request, RequestError};
+use crate::directory::store::Store;
+use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, OperationError};
+use crate::plan::{DENIED, ERROR, Item, Plan, PlanError, PlanItem, Walking, directory_digest};
+use crate::policy::PolicySet;
 
 /// How to apply.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
-    /// The new owner of each asset that needs one (D3, D6, D7); an asset
-    /// not listed goes to the default owner its lifecycle block names.
+    /// The new owner of each asset that needs one (D3, D6, D7), over the
+    /// plan's own choices; an asset not named goes to the default owner the
+    /// plan shows. Each is checked: an asset the plan reassigns, a user who
+    /// may own it.
     pub reassign: BTreeMap<String, String>,
     /// The time recorded in the audit log.
     pub now: Option<Timestamp>,
     /// How long a new or resent invitation is valid (steward.yaml
     /// `invitation_validity`, Q3).
     pub invitation_validity: Option<jiff::SignedDuration>,
+    /// Apply a plan with `error` items (accounts a selector could not be
+    /// evaluated on), leaving them out.
+    pub skip_errors: bool,
+    /// How long to wait for another writer of the database (default 30 s).
+    pub busy_timeout: Option<Duration>,
 }
 
 /// What was applied.
@@ -46,12 +59,38 @@ pub enum ApplyError {
     #[error("the policy set changed since the plan was made")]
     #[diagnostic(help("make the plan again with the current policies"))]
     PolicyChanged,
+    /// The plan was applied already.
+    #[error("this plan was applied already: audit entry {seq}, at {at}")]
+    #[diagnostic(help("`steward audit` shows what it did; make a new plan for a new change"))]
+    AlreadyApplied {
+        /// The first audit entry of the plan.
+        seq: i64,
+        /// When.
+        at: String,
+    },
     /// The directory is not the one the plan was computed on.
     #[error("the directory changed since the plan was made: {}", changes.join("; "))]
     #[diagnostic(help("make the plan again and review it"))]
     DirectoryChanged {
         /// What differs now.
         changes: Vec<String>,
+    },
+    /// The plan does not show what its requests decide: it was edited (and
+    /// its digest made again), or made by another build or policy.
+    #[error("the plan does not show what its requests decide now: {}", items.join("; "))]
+    #[diagnostic(help("nothing was changed; make the plan again with `steward plan` and review it"))]
+    Differs {
+        /// What differs.
+        items: Vec<String>,
+    },
+    /// The plan has items a selector could not be evaluated on.
+    #[error("the plan has {count} item(s) a selector could not be evaluated on, for example `{example}`")]
+    #[diagnostic(help("mend the selector or the directory and plan again, or apply with --skip-errors"))]
+    Errors {
+        /// How many.
+        count: usize,
+        /// The first.
+        example: String,
     },
     /// Assets need a new owner and none was given.
     #[error("these assets need a new owner: {}", assets.join(", "))]
@@ -60,179 +99,169 @@ pub enum ApplyError {
         /// The assets.
         assets: Vec<String>,
     },
-    /// The policy does not allow a reassignment (D7).
-    #[error("reassigning `{asset}` to `{to}` is denied: {reason}")]
-    ReassignDenied {
-        /// The asset.
-        asset: String,
-        /// The new owner.
-        to: String,
-        /// The rules and reasons.
-        reason: String,
-    },
+    /// The plan's requests cannot be decided again (a value, a name).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] PlanError),
     /// An item cannot be carried out.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Operation(#[from] OperationError),
-    /// A reassignment could not be decided.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Request(#[from] RequestError),
     /// The store failed (the transaction was rolled back).
     #[error(transparent)]
     Store(#[from] crate::directory::Error),
 }
 
-/// Applies `plan` to `store`, after checking it against `policies` and the
-/// stored directory.
+/// Applies `plan` to `store`: decides its requests again over the stored
+/// directory under the write lock, and writes what that decides when it is
+/// what the plan shows.
 pub fn apply(
     store: &mut Store,
     policies: PolicySet,
     plan: &Plan,
     options: &ApplyOptions,
 ) -> Result<Applied, ApplyError> {
+    // Catches accidents (a truncated or hand-edited file); anyone can
+    // compute it again, so nothing below trusts the plan because of it.
     if plan.content_digest() != plan.digest {
         return Err(ApplyError::Tampered);
     }
     if policies.digest() != plan.policy_digest {
         return Err(ApplyError::PolicyChanged);
     }
-    let engine = Engine::new(policies, store.load()?);
-    if directory_digest(&engine) != plan.directory_digest {
-        return Err(ApplyError::DirectoryChanged { changes: what_changed(&engine, plan) });
+    let spec = operation::action(&plan.action).ok_or_else(|| ApplyError::Differs {
+        items: vec![format!("`{}` is not an action", plan.action)],
+    })?;
+    let errors: Vec<&PlanItem> = plan.items.iter().filter(|i| i.outcome == ERROR).collect();
+    if let Some(first) = errors.first().filter(|_| !options.skip_errors) {
+        return Err(ApplyError::Errors { count: errors.len(), example: format!("{} in {}", first.target, first.env) });
     }
+    let mut reassign = plan.reassign.clone();
+    reassign.extend(options.reassign.iter().map(|(a, u)| (a.clone(), u.clone())));
     let now = options.now.unwrap_or_else(Timestamp::now);
-    let validity = options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY);
-    let change = |target: &str, env: &str, outcome: String| Change {
-        at: now,
-        actor: plan.actor.clone(),
-        action: plan.action.clone(),
-        target: target.to_owned(),
-        env: env.to_owned(),
-        outcome,
-        reason: plan.reason.clone(),
-        plan_digest: plan.digest.clone(),
-    };
-    let mut mutations = Vec::new();
-    let mut audit = Vec::new();
-    let mut missing = Vec::new();
-    let mut items = 0;
-    for item in plan.items.iter().filter(|i| i.outcome != "denied") {
-        items += 1;
-        let impact = item.impact.as_ref();
-        for r in impact.map(|i| i.reassign.as_slice()).unwrap_or_default() {
-            // A new owner given to apply wins over the policy's default.
-            let Some(to) = options.reassign.get(&r.asset).or(r.default_owner.as_ref()) else {
-                missing.push(r.asset.clone());
-                continue;
-            };
-            let request = Request {
-                actor: plan.actor.clone(),
-                action: "reassign".into(),
-                asset: Some(r.asset.clone()),
-                to: Some(to.clone()),
-                env: item.env.clone(),
-                reason: Some(plan.reason.clone()),
-                confirm: true,
-                now: Some(plan.now),
-                ..Request::default()
-            };
-            let verdict = engine.decide(&request)?;
-            if !verdict.allowed() {
-                let rules: Vec<String> = verdict.report.rules.iter().map(|r| r.id.clone()).collect();
-                let mut reason = rules.join(", ");
-                if !verdict.report.reasons.is_empty() {
-                    reason = format!("{reason} ({})", verdict.report.reasons.join("; "));
-                }
-                return Err(ApplyError::ReassignDenied { asset: r.asset.clone(), to: to.clone(), reason });
-            }
-            mutations.push(Mutation::SetOwner { asset: r.asset.clone(), owner: Some(to.clone()) });
-            audit.push(Change {
-                action: "reassign".into(),
-                ..change(&r.asset, &item.env, format!("reassigned to {to}"))
-            });
+    let busy = options.busy_timeout.unwrap_or(Duration::from_secs(30));
+    store.write_locked(busy, |directory, locked| {
+        if let Some((seq, at)) = locked.first_entry_of_plan(&plan.digest)? {
+            return Err(ApplyError::AlreadyApplied { seq, at });
         }
-        for (list, verb) in
-            impact.map(|i| [(&i.revoke, "revoked"), (&i.remove, "removed")]).into_iter().flatten()
-        {
-            for asset in list {
-                mutations.push(Mutation::DeleteAsset { asset: asset.clone() });
-                audit.push(change(asset, &item.env, verb.to_owned()));
-            }
-        }
-        for asset in impact.map(|i| i.disable.as_slice()).unwrap_or_default() {
-            mutations.push(Mutation::Disable { asset: asset.clone() });
-            audit.push(change(asset, &item.env, "disabled".to_owned()));
-        }
-        let operation = Operation {
-            outcome: &item.outcome,
-            user: &item.target,
-            env: &item.env,
-            value: item.value.as_deref(),
+        let engine = Engine::new(policies, directory);
+        let walking = Walking {
+            actor: &plan.actor,
+            spec,
+            reason: &plan.reason,
+            now: plan.now,
+            written: now,
+            validity: options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY),
+            reassign: &reassign,
         };
-        mutations.extend(operation.mutations(engine.directory(), now, validity)?);
-        audit.push(change(&item.target, &item.env, item.outcome.clone()));
-    }
-    // After every account the plan takes: the store removes only users
-    // without accounts.
-    for UserRemoval { user, env } in removed_users(&engine, &plan.items) {
-        audit.push(Change {
-            action: "delete_user".into(),
-            ..change(&user, &env, "removed with their last account (D4)".to_owned())
-        });
-        mutations.push(Mutation::DeleteUser { user });
-    }
-    if !missing.is_empty() {
-        return Err(ApplyError::MissingOwner { assets: missing });
-    }
-    store.apply(&mutations, &audit)?;
-    Ok(Applied { items, changes: audit.len() })
+        let (again, walked) = engine.plan_items(&walking, requests(plan))?;
+        if directory_digest(&engine) != plan.directory_digest {
+            return Err(ApplyError::DirectoryChanged { changes: what_changed(plan, &again) });
+        }
+        let differs = differences(plan, &again, &options.reassign);
+        if !differs.is_empty() {
+            return Err(ApplyError::Differs { items: differs });
+        }
+        if let Some(action) = walked.unexecuted.first() {
+            return Err(OperationError::Unsupported {
+                action: action.clone(),
+                executed: operation::executed_names(),
+            }
+            .into());
+        }
+        if !walked.unowned.is_empty() {
+            return Err(ApplyError::MissingOwner { assets: walked.unowned });
+        }
+        let audit: Vec<Change> = walked
+            .notes
+            .into_iter()
+            .map(|n| Change {
+                at: now,
+                actor: plan.actor.clone(),
+                action: n.action,
+                target: n.target,
+                env: n.env,
+                outcome: n.outcome,
+                reason: plan.reason.clone(),
+                plan_digest: plan.digest.clone(),
+            })
+            .collect();
+        let items = again.items.iter().filter(|i| i.outcome != DENIED && i.outcome != ERROR).count();
+        let applied = Applied { items, changes: audit.len() };
+        Ok((walked.mutations, audit, applied))
+    })
 }
 
-/// Makes the plan again on the current directory and names the items whose
-/// outcome or impact differ.
-fn what_changed(engine: &Engine, plan: &Plan) -> Vec<String> {
-    let request = PlanRequest {
-        actor: plan.actor.clone(),
-        action: Some(plan.action.clone()),
-        targets: if operation::action(&plan.action).is_some_and(|a| a.targets == TargetKind::Addresses) {
-            Targets::Emails(plan.items.iter().map(|i| i.target.clone()).collect())
-        } else {
-            Targets::List(
-                plan.items
-                    .iter()
-                    .map(|i| Target {
-                        user: i.target.clone(),
-                        env: Some(i.env.clone()),
-                        value: i.value.clone(),
-                    })
-                    .collect(),
-            )
-        },
-        env: plan.items.first().map(|i| i.env.clone()),
-        value: None,
-        reason: plan.reason.clone(),
-        now: plan.now,
-    };
-    let again = match engine.plan(&request) {
-        Ok(again) => again,
-        Err(e) => return vec![e.to_string()],
-    };
+/// What a plan file is trusted for: its requests, in order.
+fn requests(plan: &Plan) -> Vec<Item> {
+    plan.items
+        .iter()
+        .map(|i| Item {
+            user: i.target.clone(),
+            env: i.env.clone(),
+            value: i.value.clone(),
+            // An account a selector could not be evaluated on stays what it
+            // was: an item of its own, never applied.
+            error: (i.outcome == ERROR).then(|| i.reasons.join("; ")),
+        })
+        .collect()
+}
+
+/// Where the plan made again differs from the plan file, item by item and
+/// then in its summary; owners chosen only now (`--reassign`) aside.
+fn differences(plan: &Plan, again: &Plan, chosen_now: &BTreeMap<String, String>) -> Vec<String> {
+    let mut shown = plan.clone();
+    shown.reassign.extend(chosen_now.iter().map(|(a, u)| (a.clone(), u.clone())));
+    for r in shown.items.iter_mut().filter_map(|i| i.impact.as_mut()).flat_map(|i| i.reassign.iter_mut()) {
+        if let Some(owner) = chosen_now.get(&r.asset) {
+            r.new_owner = Some(owner.clone());
+        }
+    }
+    let mut out: Vec<String> = shown
+        .items
+        .iter()
+        .zip(&again.items)
+        .filter(|(was, now)| json(was) != json(now))
+        .map(|(was, now)| describe(was, now))
+        .collect();
+    if shown.items.len() != again.items.len() {
+        out.push(format!("{} items in the plan, {} decided", shown.items.len(), again.items.len()));
+    }
+    if out.is_empty() && json(&shown.summary) != json(&again.summary) {
+        out.push("its summary".to_owned());
+    }
+    if shown.requires_confirmation != again.requires_confirmation {
+        out.push("whether it requires confirmation".to_owned());
+    }
+    out
+}
+
+/// A part of a plan as JSON, for comparisons: what a reviewer reads, not
+/// how it is held in memory.
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+fn describe(was: &PlanItem, now: &PlanItem) -> String {
+    if was.outcome != now.outcome {
+        let mut why = now.reasons.join("; ");
+        if !now.rules.is_empty() {
+            why = format!("{why} (rules: {})", now.rules.join(", "));
+        }
+        format!("`{}` in `{}` is {} (the plan says {}): {why}", was.target, was.env, now.outcome, was.outcome)
+    } else {
+        format!("what {} `{}` in `{}` does is not what the plan shows", was.outcome, was.target, was.env)
+    }
+}
+
+/// The items whose outcome or impact differ on the current directory.
+fn what_changed(plan: &Plan, again: &Plan) -> Vec<String> {
     let mut changes: Vec<String> = plan
         .items
         .iter()
         .zip(&again.items)
-        .filter(|(was, now)| was != now)
-        .map(|(was, now)| {
-            if was.outcome != now.outcome {
-                format!(
-                    "`{}` in `{}` would now be {} (was {})",
-                    was.target, was.env, now.outcome, was.outcome
-                )
-            } else {
-                format!("what {} `{}` in `{}` does has changed", was.outcome, was.target, was.env)
-            }
-        })
+        .filter(|(was, now)| json(was) != json(now))
+        .map(|(was, now)| describe(was, now))
         .collect();
     if changes.is_empty() {
         changes.push("accounts or assets outside the plan's items changed".to_owned());

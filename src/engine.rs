@@ -37,7 +37,9 @@ use crate::policy::{DecisionReport, PolicySet, Request, RequestError, RuleReport
 /// The reference graph and license counts are built on first use.
 #[derive(Debug)]
 pub struct Engine {
-    policies: PolicySet,
+    /// Shared with the engines made by [`Engine::with_directory`]: a plan
+    /// decides each item over the directory the items before it leave.
+    policies: Arc<PolicySet>,
     /// Shared with the engines made by [`Engine::with_policies`]: a policy
     /// reload neither copies the directory nor builds its graph again.
     facts: Arc<Facts>,
@@ -87,7 +89,19 @@ impl Engine {
     /// An engine over `policies` and `directory`.
     pub fn new(policies: PolicySet, directory: Directory) -> Self {
         let facts = Facts { directory, graph: OnceLock::new(), members: MemberCache::default() };
-        Engine { policies, facts: Arc::new(facts), reassigners: Mutex::new(HashMap::new()) }
+        Engine { policies: Arc::new(policies), facts: Arc::new(facts), reassigners: Mutex::new(HashMap::new()) }
+    }
+
+    /// An engine of this engine's policy set (shared, not copied) over
+    /// `directory`: what a plan decides its next item over.
+    pub fn with_directory(&self, directory: Directory) -> Engine {
+        let facts = Facts { directory, graph: OnceLock::new(), members: MemberCache::default() };
+        Engine { policies: self.policies.clone(), facts: Arc::new(facts), reassigners: Mutex::new(HashMap::new()) }
+    }
+
+    /// The directory, given back (copied when another engine shares it).
+    pub fn into_directory(self) -> Directory {
+        Arc::try_unwrap(self.facts).map_or_else(|shared| shared.directory.clone(), |f| f.directory)
     }
 
     /// An engine of `policies` over this engine's directory, shared, not
@@ -105,7 +119,7 @@ impl Engine {
     /// # }
     /// ```
     pub fn with_policies(&self, policies: PolicySet) -> Engine {
-        Engine { policies, facts: self.facts.clone(), reassigners: Mutex::new(HashMap::new()) }
+        Engine { policies: Arc::new(policies), facts: self.facts.clone(), reassigners: Mutex::new(HashMap::new()) }
     }
 
     /// Loads the policy files at `policies` and the directory file at
@@ -134,7 +148,7 @@ impl Engine {
     pub fn into_parts(self) -> (PolicySet, Directory) {
         let directory =
             Arc::try_unwrap(self.facts).map_or_else(|shared| shared.directory.clone(), |f| f.directory);
-        (self.policies, directory)
+        (Arc::unwrap_or_clone(self.policies), directory)
     }
 
     /// The policy set.

@@ -147,6 +147,11 @@ pub fn action(name: &str) -> Option<&'static ActionSpec> {
     ACTIONS.iter().find(|a| a.name == name)
 }
 
+/// The actions `apply` executes, for messages: `invite, register, … and convert_to_normal`.
+pub fn executed_names() -> String {
+    names(ActionSpec::executed)
+}
+
 /// The actions whose rows satisfy `keep`, for messages: `a, b and c`.
 fn names(keep: impl Fn(&ActionSpec) -> bool) -> String {
     let names: Vec<&str> = ACTIONS.iter().filter(|a| keep(a)).map(|a| a.name).collect();

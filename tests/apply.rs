@@ -80,7 +80,11 @@ fn d7_a_reassignment_the_policy_denies_is_refused() {
         let owner = if *asset == "dc-warehouse" { "acme.Bea" } else { owner };
         cmd.arg("--reassign").arg(format!("{asset}={owner}"));
     }
-    cmd.assert().code(3).stderr(predicate::str::contains("new_owner_is_active"));
+    // Bea is blocked: no candidate, so the name is refused before anything
+    // is decided (#14).
+    cmd.assert().code(3).stderr(predicate::str::contains(
+        "`acme.Bea` cannot own `dc-warehouse`: only an active member of its environment",
+    ));
     assert!(audit(&db).is_empty());
 }
 
@@ -116,11 +120,11 @@ fn q8_d6_apply_deletes_reassigns_revokes_removes_and_audits_each_change() {
         .assert()
         .success()
         .stdout(predicate::str::contains("\"outcome\": \"delete\""));
-    // The same plan again: the directory changed, and apply says what.
+    // The same plan again: it was applied, and apply says where (#14).
     with_owners(analytics_apply(&db, &plan).arg("--confirm"))
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("the directory changed since the plan was made"));
+        .stderr(predicate::str::contains("this plan was applied already: audit entry 1, at "));
 }
 
 #[test]
@@ -242,6 +246,7 @@ proptest! {
                 value: None,
                 reason: "bulk".into(),
                 now: NOW.parse().unwrap(),
+                reassign: Default::default(),
             })
             .unwrap();
         apply(&mut store, policy(BLOCK_POLICY), &plan, &ApplyOptions::default()).unwrap();

@@ -277,6 +277,7 @@ fn g3_a_plan_of_a_conversion_and_its_impact_agree() {
             value: None,
             reason: "joins the customer".into(),
             now: "2026-11-23T09:00:00Z".parse().unwrap(),
+            reassign: Default::default(),
         })
         .unwrap();
     assert_eq!(plan.items[0].outcome, "convert_to_normal");

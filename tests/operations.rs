@@ -173,7 +173,11 @@ fn g6_two_items_of_one_plan_never_take_the_same_address() {
     assert_eq!(code, 2);
     assert_eq!(plan["items"][0]["outcome"], "edit_email");
     assert_eq!(plan["items"][1]["rules"], serde_json::json!(["email-in-use"]));
-    assert!(plan["items"][1]["reasons"][0].as_str().unwrap().contains("`12345.Fresh` earlier in this plan"));
+    // The second item is decided over the directory the first leaves (#14).
+    assert!(
+        plan["items"][1]["reasons"][0].as_str().unwrap().contains("is already the address of `12345.Fresh`"),
+        "{plan}"
+    );
     let after = apply(&db, &path, "erp");
     let email = |user| after.account(user, "O12345AA").unwrap().email.clone();
     assert_eq!(email("12345.Fresh").as_deref(), Some("same@provider.example"));
@@ -368,20 +372,25 @@ fn g5_a_name_edit_is_applied_with_its_value_and_audited() {
 fn q3_an_invitation_planned_before_the_directory_changed_is_refused_naming_the_address() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path(), "analytics", "");
-    let invite = ["--actor", "acme.Olivia", "--env", "acme-lab", "--emails", "new.one@acme.example"];
     let plans: Vec<PathBuf> = ["first", "second"]
         .into_iter()
         .map(|name| {
             let sub = dir.path().join(name);
             std::fs::create_dir(&sub).unwrap();
-            let (plan, path, code) = make_plan(&sub, &db, "analytics", &invite);
+            // Two plans of their own, made a second apart: an identical
+            // one would be the same plan, applied already.
+            let now = if name == "first" { NOW.to_owned() } else { NOW.replace(":00Z", ":01Z") };
+            let invite = ["--actor", "acme.Olivia", "--env", "acme-lab", "--emails", "new.one@acme.example"];
+            let fixed = ["--reason", "ticket 42", "--now", &now];
+            let (path, code) = save_plan(&sub, &pack_dir("analytics"), &db, &[&fixed[..], &invite].concat());
+            let plan: Value = read_json(&path);
             assert_eq!(code, 0, "{plan}");
             path
         })
         .collect();
     apply(&db, &plans[0], "analytics");
     confirmed_apply(&db, &plans[1], "analytics").assert().code(3).stderr(predicate::str::contains(
-        "the directory changed since the plan was made: `new.one@acme.example` in `acme-lab` would now be denied (was invite)",
+        "the directory changed since the plan was made: `new.one@acme.example` in `acme-lab` is denied (the plan says invite)",
     ));
     let entries = audit(&db);
     assert_eq!(entries.len(), 1, "only the first invitation was applied");

@@ -133,10 +133,10 @@ fn a_saved_plan_carries_digests_that_detect_changes() {
 #[test]
 fn bad_plans_are_refused_with_exit_3() {
     let dir = tempfile::tempdir().unwrap();
-    let list = file(dir.path(), "targets.txt", "12345.Fresh\n");
+    let list = file(dir.path(), "targets.txt", "12345.JJansen\n");
     let cases: [(&[&str], &str); 3] = [
         (&["--trigger", "joiners"], "no trigger `joiners`"),
-        (&["--action", "block", "--targets", list.to_str().unwrap()], "has no environment"),
+        (&["--action", "block", "--targets", list.to_str().unwrap()], "`12345.JJansen` has accounts in `O12345AA`, `O12345TT`: give an `env` column or --env"),
         (&["--action", "block", "--where", "target.stauts == \"active\""], "did you mean `status`?"),
     ];
     for (args, message) in cases {
@@ -169,7 +169,7 @@ fn the_human_plan_lists_denied_items_first_then_the_summary() {
 #[test]
 fn actions_are_checked_against_their_row_before_anything_is_decided() {
     let dir = tempfile::tempdir().unwrap();
-    let list = file(dir.path(), "targets.txt", "12345.Fresh\n");
+    let list = file(dir.path(), "targets.txt", "12345.JJansen\n");
     for (action, message) in [
         ("delet", "unknown action `delet`"),
         ("reassign", "`reassign` acts on assets, not accounts"),

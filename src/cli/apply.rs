@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::{Context, ErrorFormat, Exit, output};
 use crate::apply::{ApplyError, ApplyOptions, apply};
 use crate::directory::store::Store;
-use crate::plan::Plan;
+use crate::plan::{DENIED, ERROR, Plan};
 
 /// Apply a plan made by `steward plan -o`, in one transaction, with an audit entry per change.
 #[derive(Debug, clap::Args)]
@@ -23,12 +23,26 @@ pub struct Args {
     /// Confirm the change (C2); without it, apply asks on a terminal and refuses otherwise.
     #[arg(long)]
     pub confirm: bool,
-    /// The new owner of an asset that needs one: `ASSET=USER` (repeat for each).
+    /// The new owner of an asset that needs one: `ASSET=USER` (repeat for each); each is
+    /// checked against the plan (an asset it reassigns, a user who may own it).
     #[arg(long, value_parser = parse_reassign)]
     pub reassign: Vec<(String, String)>,
+    /// Apply a plan with `error` items (accounts its selector could not be evaluated on),
+    /// leaving them out.
+    #[arg(long)]
+    pub skip_errors: bool,
 }
 
-fn parse_reassign(text: &str) -> Result<(String, String), String> {
+/// Reads a plan saved by `steward plan -o`.
+pub(super) fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not a plan: {e}")))
+        .map_err(|message| format!("cannot read `{}`: {message}", path.display()))
+}
+
+/// `ASSET=USER`, as `--reassign` takes it (apply and plan).
+pub(super) fn parse_reassign(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((asset, user)) if !asset.is_empty() && !user.is_empty() => {
             Ok((asset.to_owned(), user.to_owned()))
@@ -41,14 +55,9 @@ fn parse_reassign(text: &str) -> Result<(String, String), String> {
 /// plan is invalid, stale or incomplete (nothing is changed then).
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let plan: Plan = match std::fs::read_to_string(&args.plan)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not a plan: {e}")))
-    {
+    let plan = match read_plan(&args.plan) {
         Ok(plan) => plan,
-        Err(message) => {
-            return fail(errors, &format!("cannot read `{}`: {message}", args.plan.display()), Exit::Invalid);
-        }
+        Err(message) => return fail(errors, &message, Exit::Invalid),
     };
     let Some(db) = ctx.config.directory_or(args.directory.as_deref()) else {
         return fail(
@@ -76,8 +85,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let to_apply = plan.items.iter().filter(|i| i.outcome != "denied").count();
-    if !args.confirm && !confirmed(&plan, to_apply, &db) {
+    let to_apply = plan.items.iter().filter(|i| i.outcome != DENIED && i.outcome != ERROR).count();
+    if !args.confirm && !confirmed(&plan, to_apply, &args.plan, &db) {
         return fail(errors, "not applied: confirm with --confirm (C2)", Exit::Failure);
     }
     output::note_migration(&db, errors);
@@ -89,6 +98,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         reassign: args.reassign.into_iter().collect::<BTreeMap<_, _>>(),
         now: None,
         invitation_validity: ctx.config.invitation_validity(),
+        skip_errors: args.skip_errors,
+        busy_timeout: None,
     };
     match apply(&mut store, policies, &plan, &options) {
         Ok(applied) => {
@@ -109,11 +120,21 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     }
 }
 
-/// Asks on a terminal; anything but yes refuses.
-fn confirmed(plan: &Plan, items: usize, db: &std::path::Path) -> bool {
+/// Asks on a terminal, after the plan's summary; anything but yes refuses.
+fn confirmed(plan: &Plan, items: usize, file: &std::path::Path, db: &std::path::Path) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
+    let mut summary: Vec<String> = plan
+        .summary
+        .outcomes
+        .iter()
+        .map(|(outcome, n)| format!("{outcome}: {n}"))
+        .collect();
+    summary.extend(plan.summary.licenses.iter().map(|l| format!("license {}: {} → {}", l.license, l.before, l.after)));
+    eprintln!("plan `{}` by {} — {}", plan.action, plan.actor, plan.reason);
+    eprintln!("  {}", summary.join(", "));
+    eprintln!("  every item: steward plan show {}", file.display());
     let items = output::plural(items, "item");
     eprint!("apply `{}` ({items}) to {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
     let _ = std::io::stderr().flush();

@@ -9,17 +9,18 @@ use super::output::plural;
 use super::{Context, ErrorFormat, Exit, Format, output};
 use crate::Engine;
 use crate::operation;
-use crate::plan::{Plan, PlanError, PlanItem, PlanRequest, Target, Targets};
+use crate::plan::{DENIED, ERROR, Plan, PlanError, PlanItem, PlanRequest, Target, Targets};
 
 /// Preview a bulk change: who is affected, how, and why; nothing is changed.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
     /// The policy set and the directory.
     #[command(flatten)]
     pub inputs: output::Inputs,
     /// The acting user.
-    #[arg(long)]
-    pub actor: String,
+    #[arg(long, required = true)]
+    pub actor: Option<String>,
     /// The action (default with --trigger: the trigger's).
     #[arg(long)]
     pub action: Option<String>,
@@ -43,8 +44,8 @@ pub struct Args {
     #[arg(long)]
     pub value: Option<String>,
     /// Why (C2); recorded with the plan.
-    #[arg(long)]
-    pub reason: String,
+    #[arg(long, required = true)]
+    pub reason: Option<String>,
     /// The clock, RFC 3339 (default: now).
     #[arg(long)]
     pub now: Option<Timestamp>,
@@ -54,12 +55,38 @@ pub struct Args {
     /// Also save the plan, with its digests, as JSON.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// The new owner of an asset the plan leaves without one: `ASSET=USER` (repeat for
+    /// each); the others go to the default owner their lifecycle block names.
+    #[arg(long, value_parser = super::apply::parse_reassign)]
+    pub reassign: Vec<(String, String)>,
+    /// `show PLAN.json`: print a saved plan.
+    #[command(subcommand)]
+    pub show: Option<Show>,
+}
+
+/// What `plan` does besides planning.
+#[derive(Debug, clap::Subcommand)]
+pub enum Show {
+    /// Print a saved plan as `plan` printed it.
+    Show {
+        /// The plan (JSON), as `steward plan -o` saved it.
+        plan: PathBuf,
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// Exit 0 when every item can be done, 2 when some are denied, 3 when the
 /// inputs are invalid, 1 otherwise.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
+    if let Some(Show::Show { plan, format }) = &args.show {
+        return show(plan, *format, errors);
+    }
+    let (Some(actor), Some(reason)) = (args.actor.clone(), args.reason.clone()) else {
+        return invalid(errors, "a plan needs --actor USER and --reason TEXT");
+    };
     let targets = match (&args.targets, &args.emails, &args.selector, &args.trigger) {
         (Some(path), ..) => match read_targets(path) {
             Ok(list) => Targets::List(list),
@@ -81,13 +108,14 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     let engine = Engine::new(policies, directory);
     let request = PlanRequest {
-        actor: args.actor,
+        actor,
         action: args.action,
         targets,
         env: args.env,
         value: args.value,
-        reason: args.reason,
+        reason,
         now: args.now.unwrap_or_else(Timestamp::now),
+        reassign: args.reassign.into_iter().collect(),
     };
     let spinner = progress();
     let planned = engine.plan(&request);
@@ -107,11 +135,31 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             return Exit::Failure;
         }
     }
-    match args.format {
-        Format::Json => output::json(&plan),
-        Format::Human => print!("{}", human(&plan)),
+    print_plan(&plan, args.format)
+}
+
+/// Prints `plan`; exit 3 when a selector could not be evaluated on some
+/// accounts, 2 when some items are denied, 0 otherwise.
+fn print_plan(plan: &Plan, format: Format) -> Exit {
+    match format {
+        Format::Json => output::json(plan),
+        Format::Human => print!("{}", human(plan)),
     }
-    if plan.items.iter().any(|i| i.outcome == "denied") { Exit::Deny } else { Exit::Ok }
+    if plan.items.iter().any(|i| i.outcome == ERROR) {
+        Exit::Invalid
+    } else if plan.items.iter().any(|i| i.outcome == DENIED) {
+        Exit::Deny
+    } else {
+        Exit::Ok
+    }
+}
+
+/// `steward plan show PLAN.json`.
+fn show(path: &std::path::Path, format: Format, errors: ErrorFormat) -> Exit {
+    match super::apply::read_plan(path) {
+        Ok(plan) => print_plan(&plan, format),
+        Err(message) => invalid(errors, &message),
+    }
 }
 
 fn invalid(errors: ErrorFormat, message: &str) -> Exit {
@@ -169,8 +217,15 @@ fn human(plan: &Plan) -> String {
         return out;
     }
     let spec = operation::action(&plan.action);
-    let allowed = plan.items.iter().filter(|i| i.outcome != "denied");
-    let denied_first = plan.items.iter().filter(|i| i.outcome == "denied").chain(allowed);
+    // What needs attention first: accounts a selector failed on, then
+    // denied items, then what apply would do, each in plan order.
+    let rank = |i: &&PlanItem| match i.outcome.as_str() {
+        ERROR => 0,
+        DENIED => 1,
+        _ => 2,
+    };
+    let mut denied_first: Vec<&PlanItem> = plan.items.iter().collect();
+    denied_first.sort_by_key(rank);
     // The value as the action reads it: `→ new@example.com`, `as a normal user`.
     let target = |item: &PlanItem| match spec.and_then(|s| s.value_text(item.value.as_deref())) {
         Some(value) => format!("{} {value}", item.target),
@@ -192,6 +247,12 @@ fn human(plan: &Plan) -> String {
             target(item),
             item.env
         ));
+        if item.outcome == DENIED || item.outcome == ERROR {
+            continue;
+        }
+        for r in item.impact.iter().flat_map(|i| i.reassign.iter()) {
+            out.push_str(&format!("{:w_outcome$}   {} ({}) → {}\n", "", r.asset, r.kind, new_owner(plan, r)));
+        }
     }
     out.push_str("\nsummary:\n");
     for (outcome, n) in &plan.summary.outcomes {
@@ -225,10 +286,31 @@ fn human(plan: &Plan) -> String {
     out
 }
 
+/// Who will own a reassigned asset, and why that one.
+fn new_owner(plan: &Plan, r: &crate::graph::Reassignment) -> String {
+    match &r.new_owner {
+        Some(owner) if plan.reassign.contains_key(&r.asset) => format!("{owner} (given)"),
+        Some(owner) => format!("{owner} (default owner)"),
+        None => {
+            let candidates: Vec<&str> = r.candidates.iter().take(5).map(String::as_str).collect();
+            let more = if r.candidates.iter().count() > 5 { ", …" } else { "" };
+            match candidates.is_empty() {
+                true => "no one may take it: no active member of the environment is left".to_owned(),
+                false => format!(
+                    "choose with --reassign {}=USER (candidates: {}{more})",
+                    r.asset,
+                    candidates.join(", ")
+                ),
+            }
+        }
+    }
+}
+
 /// One outcome's count, as its action's row reads: `2 accounts to be deleted`.
 fn outcome_line(outcome: &str, n: usize) -> String {
     match operation::action(outcome) {
-        _ if outcome == "denied" => format!("{} denied", plural(n, "item")),
+        _ if outcome == DENIED => format!("{} denied", plural(n, "item")),
+        _ if outcome == ERROR => format!("{} the selector could not be evaluated on", plural(n, "account")),
         Some(spec) if spec.executed() => format!("{} to be {}", plural(n, spec.noun), spec.done),
         Some(spec) => format!("{} to be {} (informational)", plural(n, spec.noun), spec.done),
         None => format!("{outcome}: {n}"),
@@ -238,7 +320,15 @@ fn outcome_line(outcome: &str, n: usize) -> String {
 /// What `steward apply` would do with the plan: nothing when every item is
 /// denied; refuse it when an item's action is one it does not execute.
 fn what_applying_does(plan: &Plan) -> String {
-    let allowed: Vec<&PlanItem> = plan.items.iter().filter(|i| i.outcome != "denied").collect();
+    let errors = plan.items.iter().filter(|i| i.outcome == ERROR).count();
+    if errors > 0 {
+        return format!(
+            "apply refuses this plan: the selector could not be evaluated on {} (mend it and plan again, \
+             or apply with --skip-errors)",
+            plural(errors, "account")
+        );
+    }
+    let allowed: Vec<&PlanItem> = plan.items.iter().filter(|i| i.outcome != DENIED).collect();
     if allowed.is_empty() {
         return "every item is denied, so there is nothing to apply".to_owned();
     }

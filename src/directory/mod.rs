@@ -12,6 +12,7 @@ pub mod generate;
 mod index;
 mod memory;
 pub mod model;
+pub mod mutation;
 pub mod store;
 pub mod yaml;
 

@@ -188,109 +188,27 @@ pub struct ImportOptions {
     pub append: bool,
 }
 
-/// One change to the stored directory, as `apply` executes it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Mutation {
-    /// An account's new status (block, unblock).
-    SetStatus {
-        /// The user.
-        user: String,
-        /// The environment.
-        env: String,
-        /// The new status.
-        status: Status,
-    },
-    /// A pending account's invitation renewed until `until` (Q3).
-    SetInvitedUntil {
-        /// The user.
-        user: String,
-        /// The environment.
-        env: String,
-        /// The new expiry.
-        until: Timestamp,
-    },
-    /// A registered invitation: the account is active, the expiry gone (Q3).
-    Register {
-        /// The user.
-        user: String,
-        /// The environment.
-        env: String,
-    },
-    /// An asset's new owner, or none (D3: left without owner).
-    SetOwner {
-        /// The asset.
-        asset: String,
-        /// The new owning user, in the asset's environment.
-        owner: Option<String>,
-    },
-    /// An asset disabled (Q4).
-    Disable {
-        /// The asset.
-        asset: String,
-    },
-    /// An asset revoked or removed (D6, Q8).
-    DeleteAsset {
-        /// The asset.
-        asset: String,
-    },
-    /// An account's name or e-mail address (the nightly sync, G5).
-    SetField {
-        /// The user.
-        user: String,
-        /// The environment.
-        env: String,
-        /// Which field.
-        field: AccountField,
-        /// The new value.
-        value: Option<String>,
-    },
-    /// A new user (an invitation to someone the directory does not know, Q3).
-    CreateUser(User),
-    /// A user removed with their last account: nothing identifying them
-    /// (their IdP subject, their name) stays behind (D4).
-    DeleteUser {
-        /// The user.
-        user: String,
-    },
-    /// A new account: an invitation (Q3) or a guest added to a customer
-    /// environment (G10).
-    CreateAccount(Account),
-    /// An account's kind and portal access (a guest converted to a normal
-    /// user linked to a person, G10, G12).
-    SetKind {
-        /// The user.
-        user: String,
-        /// The environment.
-        env: String,
-        /// The new kind.
-        kind: AccountKind,
-        /// Whether the account has portal access.
-        portal: bool,
-    },
-    /// A user's guest license switched on (G4, G9).
-    SetGuestLicense {
-        /// The user.
-        user: String,
-        /// On or off.
-        on: bool,
-    },
-    /// An account deleted from its environment only (P7); what it still
-    /// owns is left without owner (D3).
-    DeleteAccount {
-        /// The user.
-        user: String,
-        /// The environment.
-        env: String,
-    },
+pub use super::mutation::{AccountField, Mutation};
+
+/// The database as a write transaction sees it, with the write lock held
+/// ([`Store::write_locked`]).
+#[derive(Debug)]
+pub struct Locked<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
 }
 
-/// The account fields a mutation may set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountField {
-    /// The display name.
-    Name,
-    /// The e-mail address (unique per environment, G6).
-    Email,
+impl Locked<'_> {
+    /// The first audit entry of the plan of `digest`, with its time: the
+    /// plan was applied.
+    pub fn first_entry_of_plan(&self, digest: &str) -> Result<Option<(i64, String)>, Error> {
+        self.conn
+            .query_row("SELECT seq, at FROM audit WHERE plan_digest = ?1 ORDER BY seq LIMIT 1", [digest], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(|e| store_error(self.path, e))
+    }
 }
 
 /// A directory in SQLite.
@@ -429,74 +347,35 @@ impl Store {
     /// came between them); otherwise all the assets are read again here, in
     /// this snapshot.
     pub fn load(&self) -> Result<Directory, Error> {
-        let e = |e| store_error(&self.path, e);
         // Rolled back on drop: a load only reads.
-        let snapshot = self.conn.unchecked_transaction().map_err(e)?;
-        let generation = generation(&snapshot).map_err(e)?;
-        let ((mut parts, stored), assets) = if self.path == Path::new(":memory:") {
-            (read_all_but_assets(&snapshot).map_err(e)?, None)
-        } else {
-            let split = asset_split(&snapshot).map_err(e)?;
-            std::thread::scope(|scope| {
-                let path = &self.path;
-                let beside = scope.spawn(move || read_first_assets_beside(path, split));
-                let parts = read_all_but_assets(&snapshot);
-                let last = assets_between(&snapshot, split, i64::MAX);
-                // A second connection that failed is not an error: its
-                // assets are read here instead.
-                let first = beside.join().ok().and_then(Result::ok);
-                match (parts, last) {
-                    (Ok(parts), Ok(mut last)) => Ok((
-                        parts,
-                        first.filter(|(seen, _)| *seen == generation).map(|(_, mut first)| {
-                            first.append(&mut last);
-                            first
-                        }),
-                    )),
-                    (Err(error), _) | (_, Err(error)) => Err(error),
-                }
-            })
-            .map_err(e)?
-        };
-        let AssetRows { mut assets, rowids, owners, spaces } = match assets {
-            Some(assets) => assets,
-            None => assets_between(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
-        };
-        // The assets' index and the accounts' indexes beside this thread,
-        // which reads what each asset uses and turns row hints into
-        // positions (the assets are only read by all three; the accounts'
-        // roles are sorted by the one that indexes them, alone).
-        let DirectoryParts { environments, users, accounts, .. } = &mut parts;
-        let (index, account_indexes, uses, hints) = std::thread::scope(|scope| {
-            let index = scope.spawn(|| IdIndex::build(&assets, asset_id));
-            let account_indexes = scope.spawn(|| AccountIndexes::build(environments, users, accounts));
-            let uses = read_uses_in_stored_order(&snapshot, &assets);
-            let accounts = RowPositions(&stored.accounts);
-            let hints = Hints {
-                asset_owner: accounts.all(&owners),
-                asset_space: RowPositions(&rowids).all(&spaces),
-                reference_account: accounts.all(&stored.reference_accounts),
-            };
-            (index.join(), account_indexes.join(), uses, hints)
-        });
-        // Indexing cannot panic (it hashes, and sorts roles); were it to, it
-        // is done again here (sorting roles twice is harmless).
-        let index = index.unwrap_or_else(|_| IdIndex::build(&assets, asset_id));
-        let account_indexes = account_indexes.unwrap_or_else(|_| {
-            AccountIndexes::build(&parts.environments, &parts.users, &mut parts.accounts)
-        });
-        match uses.map_err(e)? {
-            Some(uses) => {
-                for (position, used) in uses {
-                    if let Some(asset) = assets.get_mut(position) {
-                        asset.uses.push(used);
-                    }
-                }
-            }
-            None => attach_uses_by_position(&snapshot, &mut assets, &index).map_err(e)?,
-        }
-        parts.assets = assets;
-        Ok(Directory::assemble(parts, account_indexes, index, hints))
+        let snapshot = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        read_directory(&self.path, &snapshot)
+    }
+
+    /// Decides a change with the database's write lock held from the first
+    /// read to the commit (`BEGIN IMMEDIATE`): `decide` is given the stored
+    /// directory and the connection, and returns the mutations and audit
+    /// entries to write, which are executed in the same transaction. A
+    /// second writer waits for the lock (up to `busy`), then sees the
+    /// first one's changes: nothing can change between the check and the
+    /// write. An error from `decide` writes nothing.
+    pub fn write_locked<T, E>(
+        &mut self,
+        busy: std::time::Duration,
+        decide: impl FnOnce(Directory, &Locked<'_>) -> Result<(Vec<Mutation>, Vec<super::audit::Change>, T), E>,
+    ) -> Result<T, E>
+    where
+        E: From<Error>,
+    {
+        let path = self.path.clone();
+        let e = |e| store_error(&path, e);
+        self.conn.busy_timeout(busy).map_err(e)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
+        let directory = read_directory(&path, &tx)?;
+        let (mutations, audit, out) = decide(directory, &Locked { conn: &tx, path: &path })?;
+        execute(&tx, &mutations, &audit).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(out)
     }
 
     /// The last import: when, from where, replace or append.
@@ -515,83 +394,7 @@ impl Store {
         let path = self.path.clone();
         let e = |e| store_error(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        for mutation in mutations {
-            match mutation {
-                Mutation::SetStatus { user, env, status } => tx.execute(
-                    "UPDATE accounts SET status = ?3 WHERE user = ?1 AND env = ?2",
-                    params![user, env, status.as_str()],
-                ),
-                Mutation::SetInvitedUntil { user, env, until } => tx.execute(
-                    "UPDATE accounts SET invited_until = ?3 WHERE user = ?1 AND env = ?2 AND status = 'pending'",
-                    params![user, env, until.to_string()],
-                ),
-                Mutation::Register { user, env } => tx.execute(
-                    "UPDATE accounts SET status = 'active', invited_until = NULL WHERE user = ?1 AND env = ?2",
-                    params![user, env],
-                ),
-                Mutation::SetOwner { asset, owner } => tx.execute(
-                    "UPDATE assets SET owner = ?2, owner_row =
-                        (SELECT a.rowid FROM accounts a WHERE a.user = ?2 AND a.env = assets.env)
-                     WHERE id = ?1",
-                    params![asset, owner],
-                ),
-                Mutation::SetField { user, env, field, value } => {
-                    let sql = match field {
-                        AccountField::Name => "UPDATE accounts SET name = ?3 WHERE user = ?1 AND env = ?2",
-                        AccountField::Email => "UPDATE accounts SET email = ?3 WHERE user = ?1 AND env = ?2",
-                    };
-                    tx.execute(sql, params![user, env, value])
-                }
-                Mutation::CreateUser(u) => insert_user(&tx, u),
-                // Only a user without accounts: the statement cannot remove
-                // anyone who still works somewhere.
-                Mutation::DeleteUser { user } => tx.execute(
-                    "DELETE FROM users WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM accounts WHERE user = ?1)",
-                    params![user],
-                ),
-                // What refers to the account (a re-created account, a
-                // reference kept) gets its row hint back.
-                Mutation::CreateAccount(a) => insert_account(&tx, a).and_then(|_| {
-                    tx.execute(
-                        "UPDATE record_references SET account_row = last_insert_rowid() WHERE user = ?1 AND env = ?2",
-                        params![a.user.as_str(), a.env.as_str()],
-                    )
-                }),
-                Mutation::SetKind { user, env, kind, portal } => tx.execute(
-                    "UPDATE accounts SET kind = ?3, portal = ?4 WHERE user = ?1 AND env = ?2",
-                    params![user, env, kind.as_str(), portal],
-                ),
-                Mutation::SetGuestLicense { user, on } => {
-                    tx.execute("UPDATE users SET guest_license = ?2 WHERE id = ?1", params![user, on])
-                }
-                Mutation::Disable { asset } => {
-                    tx.execute("UPDATE assets SET disabled = 1 WHERE id = ?1", params![asset])
-                }
-                // What sits in or uses a removed asset loses that link.
-                Mutation::DeleteAsset { asset } => tx
-                    .execute("DELETE FROM asset_uses WHERE asset = ?1 OR uses = ?1", params![asset])
-                    .and_then(|_| {
-                        tx.execute(
-                            "UPDATE assets SET space = NULL, space_row = NULL WHERE space = ?1",
-                            params![asset],
-                        )
-                    })
-                    .and_then(|_| tx.execute("DELETE FROM assets WHERE id = ?1", params![asset])),
-                Mutation::DeleteAccount { user, env } => tx
-                    .execute(
-                        "UPDATE assets SET owner = NULL, owner_row = NULL WHERE owner = ?1 AND env = ?2",
-                        params![user, env],
-                    )
-                    .and_then(|_| {
-                        tx.execute("DELETE FROM accounts WHERE user = ?1 AND env = ?2", params![user, env])
-                    }),
-            }
-            .map_err(e)?;
-        }
-        for change in audit {
-            super::audit::append(&tx, change).map_err(e)?;
-        }
-        tx.execute(NEXT_GENERATION, []).map_err(e)?;
+        execute(&tx, mutations, audit).map_err(e)?;
         tx.commit().map_err(e)
     }
 
@@ -973,7 +776,7 @@ impl ImportFailure {
 }
 
 /// Inserts a user; the statement is cached, so a whole import prepares it once.
-fn insert_user(tx: &rusqlite::Transaction<'_>, u: &User) -> rusqlite::Result<usize> {
+fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> {
     tx.prepare_cached("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![
         u.id.as_str(),
         u.home.as_str(),
@@ -986,7 +789,7 @@ fn insert_user(tx: &rusqlite::Transaction<'_>, u: &User) -> rusqlite::Result<usi
 }
 
 /// Inserts an account (statement cached, as [`insert_user`]).
-fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Result<usize> {
+fn insert_account(tx: &Connection, a: &Account) -> rusqlite::Result<usize> {
     tx.prepare_cached("INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(
         params![
             a.user.as_str(),
@@ -1174,6 +977,158 @@ fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
         attrs: attrs(r, 6)?,
         disabled: r.get(7)?,
     })
+}
+
+
+/// Executes `mutations` and appends `audit` in the transaction `tx`.
+fn execute(tx: &Connection, mutations: &[Mutation], audit: &[super::audit::Change]) -> rusqlite::Result<()> {
+    for mutation in mutations {
+        match mutation {
+            Mutation::SetStatus { user, env, status } => tx.execute(
+                "UPDATE accounts SET status = ?3 WHERE user = ?1 AND env = ?2",
+                params![user, env, status.as_str()],
+            ),
+            Mutation::SetInvitedUntil { user, env, until } => tx.execute(
+                "UPDATE accounts SET invited_until = ?3 WHERE user = ?1 AND env = ?2 AND status = 'pending'",
+                params![user, env, until.to_string()],
+            ),
+            Mutation::Register { user, env } => tx.execute(
+                "UPDATE accounts SET status = 'active', invited_until = NULL WHERE user = ?1 AND env = ?2",
+                params![user, env],
+            ),
+            Mutation::SetOwner { asset, owner } => tx.execute(
+                "UPDATE assets SET owner = ?2, owner_row =
+                    (SELECT a.rowid FROM accounts a WHERE a.user = ?2 AND a.env = assets.env)
+                 WHERE id = ?1",
+                params![asset, owner],
+            ),
+            Mutation::SetField { user, env, field, value } => {
+                let sql = match field {
+                    AccountField::Name => "UPDATE accounts SET name = ?3 WHERE user = ?1 AND env = ?2",
+                    AccountField::Email => "UPDATE accounts SET email = ?3 WHERE user = ?1 AND env = ?2",
+                };
+                tx.execute(sql, params![user, env, value])
+            }
+            Mutation::CreateUser(u) => insert_user(tx, u),
+            // Only a user without accounts: the statement cannot remove
+            // anyone who still works somewhere.
+            Mutation::DeleteUser { user } => tx.execute(
+                "DELETE FROM users WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM accounts WHERE user = ?1)",
+                params![user],
+            ),
+            // What refers to the account (a re-created account, a
+            // reference kept) gets its row hint back.
+            Mutation::CreateAccount(a) => insert_account(tx, a).and_then(|_| {
+                tx.execute(
+                    "UPDATE record_references SET account_row = last_insert_rowid() WHERE user = ?1 AND env = ?2",
+                    params![a.user.as_str(), a.env.as_str()],
+                )
+            }),
+            Mutation::SetKind { user, env, kind, portal } => tx.execute(
+                "UPDATE accounts SET kind = ?3, portal = ?4 WHERE user = ?1 AND env = ?2",
+                params![user, env, kind.as_str(), portal],
+            ),
+            Mutation::SetGuestLicense { user, on } => {
+                tx.execute("UPDATE users SET guest_license = ?2 WHERE id = ?1", params![user, on])
+            }
+            Mutation::Disable { asset } => {
+                tx.execute("UPDATE assets SET disabled = 1 WHERE id = ?1", params![asset])
+            }
+            // What sits in or uses a removed asset loses that link.
+            Mutation::DeleteAsset { asset } => tx
+                .execute("DELETE FROM asset_uses WHERE asset = ?1 OR uses = ?1", params![asset])
+                .and_then(|_| {
+                    tx.execute(
+                        "UPDATE assets SET space = NULL, space_row = NULL WHERE space = ?1",
+                        params![asset],
+                    )
+                })
+                .and_then(|_| tx.execute("DELETE FROM assets WHERE id = ?1", params![asset])),
+            Mutation::DeleteAccount { user, env } => tx
+                .execute(
+                    "UPDATE assets SET owner = NULL, owner_row = NULL WHERE owner = ?1 AND env = ?2",
+                    params![user, env],
+                )
+                .and_then(|_| {
+                    tx.execute("DELETE FROM accounts WHERE user = ?1 AND env = ?2", params![user, env])
+                }),
+        }?;
+    }
+    for change in audit {
+        super::audit::append(tx, change)?;
+    }
+    tx.execute(NEXT_GENERATION, [])?;
+    Ok(())
+}
+
+/// Reads the whole directory the transaction `snapshot` sees (see
+/// [`Store::load`]).
+fn read_directory(path: &Path, snapshot: &Connection) -> Result<Directory, Error> {
+    let e = |e| store_error(path, e);
+    let generation = generation(snapshot).map_err(e)?;
+    let ((mut parts, stored), assets) = if path == Path::new(":memory:") {
+        (read_all_but_assets(&snapshot).map_err(e)?, None)
+    } else {
+        let split = asset_split(&snapshot).map_err(e)?;
+        std::thread::scope(|scope| {
+            let beside = scope.spawn(move || read_first_assets_beside(path, split));
+            let parts = read_all_but_assets(&snapshot);
+            let last = assets_between(&snapshot, split, i64::MAX);
+            // A second connection that failed is not an error: its
+            // assets are read here instead.
+            let first = beside.join().ok().and_then(Result::ok);
+            match (parts, last) {
+                (Ok(parts), Ok(mut last)) => Ok((
+                    parts,
+                    first.filter(|(seen, _)| *seen == generation).map(|(_, mut first)| {
+                        first.append(&mut last);
+                        first
+                    }),
+                )),
+                (Err(error), _) | (_, Err(error)) => Err(error),
+            }
+        })
+        .map_err(e)?
+    };
+    let AssetRows { mut assets, rowids, owners, spaces } = match assets {
+        Some(assets) => assets,
+        None => assets_between(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
+    };
+    // The assets' index and the accounts' indexes beside this thread,
+    // which reads what each asset uses and turns row hints into
+    // positions (the assets are only read by all three; the accounts'
+    // roles are sorted by the one that indexes them, alone).
+    let DirectoryParts { environments, users, accounts, .. } = &mut parts;
+    let (index, account_indexes, uses, hints) = std::thread::scope(|scope| {
+        let index = scope.spawn(|| IdIndex::build(&assets, asset_id));
+        let account_indexes = scope.spawn(|| AccountIndexes::build(environments, users, accounts));
+        let uses = read_uses_in_stored_order(&snapshot, &assets);
+        let accounts = RowPositions(&stored.accounts);
+        let hints = Hints {
+            asset_owner: accounts.all(&owners),
+            asset_space: RowPositions(&rowids).all(&spaces),
+            reference_account: accounts.all(&stored.reference_accounts),
+        };
+        (index.join(), account_indexes.join(), uses, hints)
+    });
+    // Indexing cannot panic (it hashes, and sorts roles); were it to, it
+    // is done again here (sorting roles twice is harmless).
+    let index = index.unwrap_or_else(|_| IdIndex::build(&assets, asset_id));
+    let account_indexes = account_indexes.unwrap_or_else(|_| {
+        AccountIndexes::build(&parts.environments, &parts.users, &mut parts.accounts)
+    });
+    match uses.map_err(e)? {
+        Some(uses) => {
+            for (position, used) in uses {
+                if let Some(asset) = assets.get_mut(position) {
+                    asset.uses.push(used);
+                }
+            }
+        }
+        None => attach_uses_by_position(&snapshot, &mut assets, &index).map_err(e)?,
+    }
+    parts.assets = assets;
+    Ok(Directory::assemble(parts, account_indexes, index, hints))
 }
 
 #[cfg(test)]

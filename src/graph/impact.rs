@@ -122,6 +122,11 @@ pub struct Reassignment {
     /// `apply` uses it when no other is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_owner: Option<String>,
+    /// In a plan: who will own it when the plan is applied, the owner given
+    /// by name or the default owner, decided by the policy when the plan was
+    /// made; `None`: apply needs one (`--reassign ASSET=USER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_owner: Option<String>,
 }
 
 /// The active members of an environment but one: shared between every
@@ -137,6 +142,11 @@ impl Candidates {
     /// The candidates, in directory order.
     pub fn iter(&self) -> impl Iterator<Item = &String> {
         self.members.iter().filter(move |m| **m != self.except)
+    }
+
+    /// Whether `user` is one of the candidates.
+    pub fn contains(&self, user: &str) -> bool {
+        user != self.except && self.members.iter().any(|m| m == user)
     }
 
     /// Whether there is no candidate.
@@ -384,6 +394,7 @@ impl<'a> Analyzer<'a> {
                     candidates: self.candidates(account),
                     reassigners: self.reassigners(asset, authorizer),
                     default_owner: authorizer.default_owner(&spec.action, asset),
+                    new_owner: None,
                 }),
                 Consequence::Revoke => impact.revoke.push(asset.id.to_string()),
                 Consequence::Remove => impact.remove.push(asset.id.to_string()),

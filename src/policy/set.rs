@@ -151,7 +151,7 @@ impl Selector {
 
 /// A validated, compiled policy set. Cheap to share: `Send + Sync`, every
 /// method takes `&self`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PolicySet {
     sources: Sources,
     rules: Vec<RuleInfo>,

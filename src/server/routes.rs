@@ -297,6 +297,7 @@ async fn plan(
         value: asked.value,
         reason: asked.reason,
         now: asked.now.unwrap_or_else(jiff::Timestamp::now),
+        reassign: Default::default(),
     };
     // A plan decides every target: off the request threads, so that a large
     // one does not hold up the decisions of others.

@@ -166,7 +166,8 @@ fn d7_ownership_is_reassigned_before_deleting_by_whom_the_space_type_allows() {
     };
     let refused = apply(&mut store(&analytics), pack("analytics"), &delete_leo(&analytics), &options);
     assert!(
-        matches!(refused, Err(ApplyError::ReassignDenied { ref asset, .. }) if asset == "space-leo"),
+        matches!(&refused, Err(ApplyError::Plan(steward::plan::PlanError::Reassign(problems)))
+            if problems.iter().any(|p| p.contains("space-leo"))),
         "{refused:?}"
     );
 }

@@ -57,6 +57,7 @@ pub fn plan(engine: &Engine, actor: &str, action: Option<&str>, targets: Targets
             value: None,
             reason: "seed test".into(),
             now: NOW.parse().unwrap(),
+            reassign: Default::default(),
         })
         .unwrap()
 }

@@ -97,6 +97,7 @@ fn p5_a_user_is_blocked_when_the_employment_end_date_passes() {
             value: None,
             reason: "left".into(),
             now: now.parse().unwrap(),
+            reassign: Default::default(),
         })
         .unwrap()
     };

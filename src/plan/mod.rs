@@ -10,13 +10,16 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+mod walk;
+
+pub use walk::{DENIED, ERROR};
+pub(crate) use walk::{Item, Walked, Walking};
+
 use crate::Engine;
 use crate::directory::model::{Account, Status};
 use crate::graph::impact::{ACTIVE_ELSEWHERE, active_elsewhere};
 use crate::graph::{Impact, LicenseChange, Warning};
-use crate::operation::{
-    self, ActionSpec, DEFAULT_INVITATION_VALIDITY, Effect, Operation, OperationError, TargetKind,
-};
+use crate::operation::{self, ActionSpec, DEFAULT_INVITATION_VALIDITY, OperationError, TargetKind};
 use crate::policy::diagnostic::did_you_mean;
 use crate::policy::set::hex;
 use crate::policy::{PolicySet, Request, RequestError};
@@ -76,6 +79,9 @@ pub struct PlanRequest {
     pub reason: String,
     /// The clock.
     pub now: Timestamp,
+    /// New owners chosen by name (`ASSET=USER`) for assets the plan leaves
+    /// without owner; the others go to their default owner.
+    pub reassign: BTreeMap<String, String>,
 }
 
 /// Why a plan cannot be made.
@@ -95,6 +101,11 @@ pub enum PlanError {
     /// account there.
     #[error("{0}")]
     Target(String),
+    /// New owners given by name that the plan cannot use: nothing is
+    /// decided with a name that was not checked.
+    #[error("{}", .0.join("; "))]
+    #[diagnostic(help("name an asset the plan reassigns, and one of its candidates (`steward plan` lists both)"))]
+    Reassign(Vec<String>),
     /// A request cannot be decided (an unknown action, user or environment).
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -173,6 +184,9 @@ pub struct Plan {
     pub policy_digest: String,
     /// A digest of the directory the plan was computed on.
     pub directory_digest: String,
+    /// The new owners chosen by name when the plan was made.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reassign: BTreeMap<String, String>,
     /// One item per target, in the order given (denied items are listed first
     /// by the human output, not here).
     pub items: Vec<PlanItem>,
@@ -198,212 +212,71 @@ pub fn directory_digest(engine: &Engine) -> String {
     hex(&Sha256::digest(yaml.as_bytes()))
 }
 
-/// A user whose record goes with their last account, and the environment
-/// of the item that takes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRemoval {
-    /// The user.
-    pub user: String,
-    /// Where the plan takes their last account.
-    pub env: String,
-}
-
-/// The users `items` leave without any account, when the policy set's
-/// `lifecycle delete` says `orphaned user -> remove` (D4): whether a
-/// deletion or a revoked invitation (Q3, Q7) takes the last account, nothing
-/// identifying the user stays. Decided from the accounts the whole plan
-/// leaves, so that two items taking a user's last two accounts remove the
-/// user once, with the later item; the plan shows it and `apply` does it.
-pub fn removed_users(engine: &Engine, items: &[PlanItem]) -> Vec<UserRemoval> {
-    if !engine.policies().lifecycle("delete").is_some_and(|l| l.remove_orphaned_user) {
-        return Vec::new();
-    }
-    left_without_accounts(engine.directory(), items)
-}
-
-/// The users whose every account an item of `items` takes, each with the
-/// environment of the last such item, in the order of those items.
-fn left_without_accounts(directory: &crate::directory::Directory, items: &[PlanItem]) -> Vec<UserRemoval> {
-    let removes_account = |i: &&PlanItem| {
-        operation::action(&i.outcome).is_some_and(|a| a.effect == Some(Effect::RemoveAccount))
-    };
-    let taken: HashSet<(&str, &str)> =
-        items.iter().filter(removes_account).map(|i| (i.target.as_str(), i.env.as_str())).collect();
-    let mut seen = HashSet::new();
-    let mut left: Vec<UserRemoval> = Vec::new();
-    for item in items.iter().rev().filter(removes_account) {
-        let user = item.target.as_str();
-        if seen.insert(user) && directory.accounts_of(user).all(|a| taken.contains(&(user, &*a.env))) {
-            left.push(UserRemoval { user: user.to_owned(), env: item.env.clone() });
-        }
-    }
-    left.reverse();
-    left
-}
-
-/// The accounts a plan's allowed items block or remove: where their users
-/// no longer work once the plan is applied (P7).
-fn stopped_accounts(items: &[PlanItem]) -> HashSet<(&str, &str)> {
-    let stops = |i: &&PlanItem| {
-        operation::action(&i.outcome).is_some_and(|a| {
-            matches!(a.effect, Some(Effect::RemoveAccount | Effect::SetStatus(Status::Blocked)))
-        })
-    };
-    items.iter().filter(stops).map(|i| (i.target.as_str(), i.env.as_str())).collect()
-}
-
-/// Per item, its `active_in_other_environments` warning said again of the
-/// directory the whole plan leaves (P7): `None` for an item without one,
-/// `Some(None)` when the user is then active nowhere else.
-fn active_after_plan(
-    directory: &crate::directory::Directory,
-    items: &[PlanItem],
-) -> Vec<Option<Option<Warning>>> {
-    let stopped = stopped_accounts(items);
-    let stays = |a: &Account| !stopped.contains(&(a.user.as_str(), a.env.as_str()));
-    items
-        .iter()
-        .map(|item| {
-            let impact = item.impact.as_ref().filter(|_| item.outcome != "denied")?;
-            if !impact.warnings.iter().any(|w| w.code == ACTIVE_ELSEWHERE) {
-                return None;
-            }
-            let account = directory.account(&item.target, &item.env)?;
-            Some(active_elsewhere(directory, account, stays))
-        })
-        .collect()
-}
-
-/// The address an account takes that it did not have (lowercase: addresses
-/// are unique per environment whatever their case, G6).
-fn new_address(change: &crate::operation::AccountChange<'_>) -> Option<String> {
-    let after = change.after.as_ref()?.email.as_deref()?.to_lowercase();
-    let before = change.before.and_then(|a| a.email.as_deref()).map(str::to_lowercase);
-    (before.as_deref() != Some(after.as_str())).then_some(after)
-}
-
 impl Engine {
-    /// Decides every target of `request` as one bulk, confirmed change and
-    /// sums up what it would do. Nothing is changed.
+    /// Decides every target of `request` as one bulk, confirmed change, in
+    /// order, each over the directory the allowed items before it leave,
+    /// and sums up what it would do. Nothing is changed.
     pub fn plan(&self, request: &PlanRequest) -> Result<Plan, PlanError> {
-        let (spec, targets) = self.targets(request)?;
-        let action = spec.name.to_owned();
-        let batch = i64::try_from(targets.len()).unwrap_or(i64::MAX);
-        let mut items = Vec::with_capacity(targets.len());
-        let mut changes = Vec::new();
-        // Addresses the items so far take, per environment, and by whom.
-        let mut claimed: std::collections::HashMap<(String, String), String> =
-            std::collections::HashMap::new();
-        for Item { user, env, value } in targets {
-            let operation = Operation { outcome: &action, user: &user, env: &env, value: value.as_deref() };
-            operation.check()?;
-            let invite = spec.targets == TargetKind::Addresses;
-            let decided = Request {
-                actor: request.actor.clone(),
-                action: action.clone(),
-                target: (!invite).then(|| user.clone()),
-                emails: if invite { vec![user.clone()] } else { Vec::new() },
-                value: value.clone(),
-                env: env.clone(),
-                reason: Some(request.reason.clone()),
-                confirm: true,
-                bulk: true,
-                batch_size: Some(batch),
-                now: Some(request.now),
-                ..Request::default()
-            };
-            // A request that cannot be decided (the actor has no account in
-            // that environment) is a denied item with its reason, not a
-            // failed plan: the reviewer sees it, apply skips it.
-            let verdict = match self.decide(&decided) {
-                Ok(verdict) => verdict,
-                Err(e) => {
-                    items.push(PlanItem {
-                        target: user,
-                        env,
-                        value,
-                        outcome: "denied".to_owned(),
-                        rules: vec!["invalid-request".to_owned()],
-                        reasons: vec![e.to_string()],
-                        impact: None,
-                    });
-                    continue;
-                }
-            };
-            let outcome = match (&verdict.fallback, verdict.allowed()) {
-                (_, true) => action.clone(),
-                (Some(fallback), false) if fallback.decision == "allow" => fallback.action.clone(),
-                _ => "denied".to_owned(),
-            };
-            if outcome != "denied" {
-                let operation = Operation { outcome: &outcome, ..operation };
-                let change = operation.preview(self.directory(), request.now, DEFAULT_INVITATION_VALIDITY)?;
-                // Each decision saw the directory before the plan: an address
-                // an earlier item of this plan takes is in use too (G6).
-                if let Some(taken) = new_address(&change)
-                    && let Some(holder) = claimed.get(&(env.clone(), taken.clone())).filter(|h| **h != user)
-                {
-                    items.push(PlanItem {
-                        reasons: vec![format!(
-                            "`{taken}` is taken by `{holder}` earlier in this plan, in `{env}` (G6)"
-                        )],
-                        target: user,
-                        env,
-                        value,
-                        outcome: "denied".to_owned(),
-                        rules: vec!["email-in-use".to_owned()],
-                        impact: None,
-                    });
-                    continue;
-                }
-                if let Some(taken) = new_address(&change) {
-                    claimed.insert((env.clone(), taken), user.clone());
-                }
-                changes.push((change.before, change.after));
-            }
-            items.push(PlanItem {
-                target: user,
-                env,
-                value,
-                outcome,
-                rules: verdict.report.rules.iter().map(|r| r.id.clone()).collect(),
-                reasons: verdict.report.reasons,
-                impact: verdict.impact,
-            });
-        }
-        // Each impact saw the directory before the plan: whether a user
-        // goes with their last account, or stays active elsewhere (P7), is
-        // decided for the plan as a whole.
-        let removals = removed_users(self, &items);
-        let removed: HashSet<(&str, &str)> =
-            removals.iter().map(|r| (r.user.as_str(), r.env.as_str())).collect();
-        let active = active_after_plan(self.directory(), &items);
-        for (item, active) in items.iter_mut().zip(active).filter(|(i, _)| i.outcome != "denied") {
-            let Some(impact) = &mut item.impact else { continue };
-            impact.removes_user = removed.contains(&(item.target.as_str(), item.env.as_str()));
-            if let Some(mut still) = active {
-                impact.warnings = std::mem::take(&mut impact.warnings)
-                    .into_iter()
-                    .filter_map(|w| if w.code == ACTIVE_ELSEWHERE { still.take() } else { Some(w) })
-                    .collect();
-            }
-        }
-        let mut summary = summarise(self, &items, &changes);
-        summary.remove_users = removals.into_iter().map(|r| r.user).collect();
-        let mut plan = Plan {
-            actor: request.actor.clone(),
-            action,
-            reason: request.reason.clone(),
+        let (spec, items) = self.targets(request)?;
+        let walking = Walking {
+            actor: &request.actor,
+            spec,
+            reason: &request.reason,
             now: request.now,
+            written: request.now,
+            validity: DEFAULT_INVITATION_VALIDITY,
+            reassign: &request.reassign,
+        };
+        Ok(self.plan_items(&walking, items)?.0)
+    }
+
+    /// The plan of `items`, and the walk it was made from (what `apply`
+    /// writes).
+    pub(crate) fn plan_items(&self, how: &Walking<'_>, items: Vec<Item>) -> Result<(Plan, Walked), PlanError> {
+        let walked = self.walk(how, items)?;
+        check_reassign(self.directory(), how.reassign, &walked.items)?;
+        let mut items = walked.items.clone();
+        // Each impact saw the directory its item was decided over: where a
+        // user stays active (P7) is said of the directory the whole plan
+        // leaves.
+        let after = walked.after.directory();
+        for item in items.iter_mut().filter(|i| i.outcome != DENIED && i.outcome != ERROR) {
+            let Some(impact) = &mut item.impact else { continue };
+            if !impact.warnings.iter().any(|w| w.code == ACTIVE_ELSEWHERE) {
+                continue;
+            }
+            let Some(account) = self.directory().account(&item.target, &item.env) else { continue };
+            let stays = |a: &Account| {
+                after.account(&a.user, &a.env).is_some_and(|now| now.status == Status::Active)
+            };
+            let mut still = active_elsewhere(self.directory(), account, stays);
+            impact.warnings = std::mem::take(&mut impact.warnings)
+                .into_iter()
+                .filter_map(|w| if w.code == ACTIVE_ELSEWHERE { still.take() } else { Some(w) })
+                .collect();
+        }
+        let mut summary = summarise(self, &items, &walked.accounts);
+        summary.remove_users = walked
+            .notes
+            .iter()
+            .filter(|n| n.action == "delete_user")
+            .map(|n| n.target.clone())
+            .collect();
+        let mut plan = Plan {
+            actor: how.actor.to_owned(),
+            action: how.spec.name.to_owned(),
+            reason: how.reason.to_owned(),
+            now: how.now,
             requires_confirmation: true,
             policy_digest: self.policies().digest().to_owned(),
             directory_digest: directory_digest(self),
+            reassign: how.reassign.clone(),
             items,
             summary,
             digest: String::new(),
         };
         plan.digest = plan.content_digest();
-        Ok(plan)
+        Ok((plan, walked))
     }
 
     /// The action and the items a plan request names.
@@ -415,14 +288,21 @@ impl Engine {
             user: user.to_owned(),
             env: env.to_owned(),
             value: request.value.clone(),
+            error: None,
         };
+        // In directory order. An account the selector cannot be evaluated
+        // on is an item of its own, with the reason: nothing drops out of a
+        // plan unseen.
         let select = |selector: &crate::policy::Selector| -> Vec<Item> {
             directory
                 .accounts()
                 .iter()
                 .filter(in_env)
-                .filter(|a| selector.matches(a, &probe, directory).unwrap_or(false))
-                .map(|a| item(&a.user, &a.env))
+                .filter_map(|a| match selector.matches(a, &probe, directory) {
+                    Ok(true) => Some(item(&a.user, &a.env)),
+                    Ok(false) => None,
+                    Err(e) => Some(Item { error: Some(selector_error(&e)), ..item(&a.user, &a.env) }),
+                })
                 .collect()
         };
         let plan_env = |what: &str| {
@@ -454,25 +334,28 @@ impl Engine {
                     return Err(PlanError::Target("the list of targets names no user".into()));
                 }
                 let mut items = Vec::with_capacity(list.len());
+                let mut seen = HashSet::new();
                 for target in list {
-                    let env = match &target.env {
-                        Some(env) => env.clone(),
-                        None => plan_env(&target.user)?,
+                    let env = match (&target.env, &request.env) {
+                        (Some(env), _) | (None, Some(env)) => env.clone(),
+                        (None, None) => only_account(directory, &target.user)?,
                     };
+                    // The same account twice is one item: once decided,
+                    // once applied, once audited.
+                    if !seen.insert((target.user.clone(), env.clone())) {
+                        continue;
+                    }
                     // A guest is added where they have no account yet: the
                     // decision says whether they already have one (G10).
                     if spec.targets == TargetKind::User {
                         if directory.user(&target.user).is_none() {
-                            return Err(PlanError::Target(format!("unknown user `{}`", target.user)));
+                            return Err(PlanError::Target(unknown_user(directory, &target.user)));
                         }
                     } else if directory.account(&target.user, &env).is_none() {
-                        return Err(PlanError::Target(format!(
-                            "`{}` has no account in `{env}`",
-                            target.user
-                        )));
+                        return Err(PlanError::Target(no_account(directory, &target.user, &env)));
                     }
                     let value = target.value.clone().or_else(|| request.value.clone());
-                    items.push(Item { user: target.user.clone(), env, value });
+                    items.push(Item { user: target.user.clone(), env, value, error: None });
                 }
                 items
             }
@@ -530,23 +413,60 @@ fn spec(action: &str) -> Result<&'static ActionSpec, PlanError> {
     })
 }
 
-/// One item to decide: a user, where, with what value.
-struct Item {
-    user: String,
-    env: String,
-    value: Option<String>,
+/// Why a selector could not be evaluated on an account, and how to mend it.
+fn selector_error(e: &crate::policy::eval::EvalError) -> String {
+    use crate::policy::eval::EvalError;
+    let mend = match e {
+        EvalError::Unset(_) => "guard it with `has`, or select on an attribute every account has",
+        EvalError::Type(_) => {
+            "free-form attributes (`attrs.NAME`) hold strings: compare them with a string (an ISO date \
+             such as \"2026-12-01\" compares as text), not with a date or a number"
+        }
+        EvalError::Missing(_) | EvalError::Lookup(_) => "mend the directory, or narrow the selector",
+    };
+    format!("the selector cannot be evaluated on this account: {e}; {mend}")
 }
 
-fn summarise(
-    engine: &Engine,
-    items: &[PlanItem],
-    changes: &[(Option<&Account>, Option<Account>)],
-) -> Summary {
+/// The environment of a listed user given without one: their only account's.
+fn only_account(directory: &crate::directory::Directory, user: &str) -> Result<String, PlanError> {
+    let envs: Vec<&str> = directory.accounts_of(user).map(|a| a.env.as_str()).collect();
+    match envs.as_slice() {
+        [env] => Ok((*env).to_owned()),
+        [] if directory.user(user).is_none() => Err(PlanError::Target(unknown_user(directory, user))),
+        [] => Err(PlanError::Target(format!("`{user}` has no account"))),
+        many => Err(PlanError::Target(format!(
+            "`{user}` has accounts in {}: give an `env` column or --env",
+            many.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+fn unknown_user(directory: &crate::directory::Directory, user: &str) -> String {
+    match did_you_mean(user, directory.users().iter().map(|u| u.id.as_str())) {
+        Some(near) => format!("unknown user `{user}`: did you mean `{near}`?"),
+        None => format!("unknown user `{user}`"),
+    }
+}
+
+fn no_account(directory: &crate::directory::Directory, user: &str, env: &str) -> String {
+    if directory.user(user).is_none() {
+        return unknown_user(directory, user);
+    }
+    if directory.environment(env).is_none() {
+        return match did_you_mean(env, directory.environments().iter().map(|e| e.id.as_str())) {
+            Some(near) => format!("unknown environment `{env}`: did you mean `{near}`?"),
+            None => format!("unknown environment `{env}`"),
+        };
+    }
+    format!("`{user}` has no account in `{env}`")
+}
+
+fn summarise(engine: &Engine, items: &[PlanItem], accounts: &[(Option<Account>, Option<Account>)]) -> Summary {
     let mut summary = Summary::default();
     for item in items {
         *summary.outcomes.entry(item.outcome.clone()).or_default() += 1;
         if let Some(impact) = &item.impact
-            && item.outcome != "denied"
+            && item.outcome != DENIED
         {
             summary.reassign.extend(impact.reassign.iter().map(|r| r.asset.clone()));
             summary.warnings.extend(impact.warnings.iter().map(|w| ItemWarning {
@@ -558,9 +478,57 @@ fn summarise(
     }
     summary.licenses = engine
         .licenses()
-        .after_changes(engine.directory(), changes.iter().map(|(before, after)| (*before, after.as_ref())))
+        .after_changes(engine.directory(), accounts.iter().map(|(before, after)| (before.as_ref(), after.as_ref())))
         .into_iter()
         .map(|(license, before, after)| LicenseChange { license, before, after })
         .collect();
     summary
+}
+
+/// Every new owner given by name is checked: the asset is one an allowed
+/// item of the plan leaves without owner, and the user one of its
+/// candidates (active in its environment, not the one leaving).
+fn check_reassign(
+    directory: &crate::directory::Directory,
+    given: &BTreeMap<String, String>,
+    items: &[PlanItem],
+) -> Result<(), PlanError> {
+    let reassigned: Vec<&crate::graph::Reassignment> = items
+        .iter()
+        .filter_map(|i| i.impact.as_ref())
+        .flat_map(|i| i.reassign.iter())
+        .collect();
+    let mut problems = Vec::new();
+    for (asset, user) in given {
+        let Some(r) = reassigned.iter().find(|r| r.asset == *asset) else {
+            let near = did_you_mean(asset, reassigned.iter().map(|r| r.asset.as_str()));
+            problems.push(match (near, reassigned.is_empty()) {
+                (Some(near), _) => format!("the plan reassigns no `{asset}`: did you mean `{near}`?"),
+                (None, true) => format!("the plan reassigns no `{asset}`: no item leaves an asset without owner"),
+                (None, false) => format!(
+                    "the plan reassigns no `{asset}`; it reassigns {}",
+                    reassigned.iter().map(|r| format!("`{}`", r.asset)).collect::<Vec<_>>().join(", ")
+                ),
+            });
+            continue;
+        };
+        if !r.candidates.contains(user) {
+            let some: Vec<String> = r.candidates.iter().take(5).map(|c| format!("`{c}`")).collect();
+            let candidates = match some.is_empty() {
+                true => "there is none".to_owned(),
+                false => format!("candidates: {}", some.join(", ")),
+            };
+            problems.push(match directory.user(user) {
+                None => match did_you_mean(user, r.candidates.iter().map(String::as_str)) {
+                    Some(near) => format!("unknown user `{user}` for `{asset}`: did you mean `{near}`?"),
+                    None => format!("unknown user `{user}` for `{asset}` ({candidates})"),
+                },
+                Some(_) => format!(
+                    "`{user}` cannot own `{asset}`: only an active member of its environment other than \
+                     the one leaving can ({candidates})"
+                ),
+            });
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(PlanError::Reassign(problems)) }
 }

@@ -1,0 +1,213 @@
+//! The changes `apply` makes to a directory, one [`Mutation`] each: the
+//! store executes them in SQL, and a plan executes the same ones on its
+//! copy in memory, so that every item is decided over the directory the
+//! items before it leave (the dry run is what apply does).
+
+use jiff::Timestamp;
+
+use super::memory::{Directory, DirectoryParts};
+use super::model::{Account, AccountKind, Status, User};
+
+/// One change to the stored directory, as `apply` executes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mutation {
+    /// An account's new status (block, unblock).
+    SetStatus {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// The new status.
+        status: Status,
+    },
+    /// A pending account's invitation renewed until `until` (Q3).
+    SetInvitedUntil {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// The new expiry.
+        until: Timestamp,
+    },
+    /// A registered invitation: the account is active, the expiry gone (Q3).
+    Register {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+    },
+    /// An asset's new owner, or none (D3: left without owner).
+    SetOwner {
+        /// The asset.
+        asset: String,
+        /// The new owning user, in the asset's environment.
+        owner: Option<String>,
+    },
+    /// An asset disabled (Q4).
+    Disable {
+        /// The asset.
+        asset: String,
+    },
+    /// An asset revoked or removed (D6, Q8).
+    DeleteAsset {
+        /// The asset.
+        asset: String,
+    },
+    /// An account's name or e-mail address (the nightly sync, G5).
+    SetField {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// Which field.
+        field: AccountField,
+        /// The new value.
+        value: Option<String>,
+    },
+    /// A new user (an invitation to someone the directory does not know, Q3).
+    CreateUser(User),
+    /// A user removed with their last account: nothing identifying them
+    /// (their IdP subject, their name) stays behind (D4).
+    DeleteUser {
+        /// The user.
+        user: String,
+    },
+    /// A new account: an invitation (Q3) or a guest added to a customer
+    /// environment (G10).
+    CreateAccount(Account),
+    /// An account's kind and portal access (a guest converted to a normal
+    /// user linked to a person, G10, G12).
+    SetKind {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// The new kind.
+        kind: AccountKind,
+        /// Whether the account has portal access.
+        portal: bool,
+    },
+    /// A user's guest license switched on (G4, G9).
+    SetGuestLicense {
+        /// The user.
+        user: String,
+        /// On or off.
+        on: bool,
+    },
+    /// An account deleted from its environment only (P7); what it still
+    /// owns is left without owner (D3).
+    DeleteAccount {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+    },
+}
+
+/// The account fields a mutation may set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountField {
+    /// The display name.
+    Name,
+    /// The e-mail address (unique per environment, G6).
+    Email,
+}
+
+impl Directory {
+    /// This directory after `mutations`, in order, as the store would
+    /// leave it (`Store::apply` executes the same statements in SQL; a
+    /// property test holds the two equal). Indexes are built again once.
+    pub fn mutated(self, mutations: &[Mutation]) -> Directory {
+        if mutations.is_empty() {
+            return self;
+        }
+        let mut parts = self.into_parts();
+        for mutation in mutations {
+            parts.apply(mutation);
+        }
+        Directory::new(parts)
+    }
+}
+
+impl DirectoryParts {
+    fn account_mut(&mut self, user: &str, env: &str) -> Option<&mut Account> {
+        self.accounts.iter_mut().find(|a| a.user == user && a.env == env)
+    }
+
+    fn apply(&mut self, mutation: &Mutation) {
+        match mutation {
+            Mutation::SetStatus { user, env, status } => {
+                if let Some(a) = self.account_mut(user, env) {
+                    a.status = *status;
+                }
+            }
+            Mutation::SetInvitedUntil { user, env, until } => {
+                if let Some(a) = self.account_mut(user, env).filter(|a| a.status == Status::Pending) {
+                    a.invited_until = Some(*until);
+                }
+            }
+            Mutation::Register { user, env } => {
+                if let Some(a) = self.account_mut(user, env) {
+                    a.status = Status::Active;
+                    a.invited_until = None;
+                }
+            }
+            Mutation::SetOwner { asset, owner } => {
+                if let Some(a) = self.assets.iter_mut().find(|a| a.id == *asset) {
+                    a.owner = owner.as_deref().map(Into::into);
+                }
+            }
+            Mutation::SetField { user, env, field, value } => {
+                if let Some(a) = self.account_mut(user, env) {
+                    match field {
+                        AccountField::Name => a.name = value.clone().unwrap_or_default(),
+                        AccountField::Email => a.email = value.clone(),
+                    }
+                }
+            }
+            Mutation::CreateUser(u) => self.users.push(u.clone()),
+            // As in the store: only a user without accounts goes.
+            Mutation::DeleteUser { user } => {
+                if !self.accounts.iter().any(|a| a.user == *user) {
+                    self.users.retain(|u| u.id != *user);
+                }
+            }
+            Mutation::CreateAccount(a) => self.accounts.push(a.clone()),
+            Mutation::SetKind { user, env, kind, portal } => {
+                if let Some(a) = self.account_mut(user, env) {
+                    a.kind = *kind;
+                    a.portal = *portal;
+                }
+            }
+            Mutation::SetGuestLicense { user, on } => {
+                if let Some(u) = self.users.iter_mut().find(|u| u.id == *user) {
+                    u.guest_license = *on;
+                }
+            }
+            Mutation::Disable { asset } => {
+                if let Some(a) = self.assets.iter_mut().find(|a| a.id == *asset) {
+                    a.disabled = true;
+                }
+            }
+            // What sits in or uses a removed asset loses that link.
+            Mutation::DeleteAsset { asset } => {
+                self.assets.retain(|a| a.id != *asset);
+                for other in &mut self.assets {
+                    other.uses.retain(|u| u != asset);
+                    if other.space.as_deref() == Some(asset.as_str()) {
+                        other.space = None;
+                    }
+                }
+            }
+            // What the account still owns is left without owner (D3).
+            Mutation::DeleteAccount { user, env } => {
+                for asset in self.assets.iter_mut().filter(|a| a.env == *env) {
+                    if asset.owner.as_deref() == Some(user.as_str()) {
+                        asset.owner = None;
+                    }
+                }
+                self.accounts.retain(|a| !(a.user == *user && a.env == *env));
+            }
+        }
+    }
+}
