@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         value: None,
         reason: "precheck before a bulk deletion".into(),
         now: jiff::Timestamp::now(),
+        reassign: Default::default(),
     });
     let plan = match plan {
         Ok(plan) => plan,

@@ -129,12 +129,14 @@ pub fn apply(
     if policies.digest() != plan.policy_digest {
         return Err(ApplyError::PolicyChanged);
     }
-    let spec = operation::action(&plan.action).ok_or_else(|| ApplyError::Differs {
-        items: vec![format!("`{}` is not an action", plan.action)],
-    })?;
+    let spec = operation::action(&plan.action)
+        .ok_or_else(|| ApplyError::Differs { items: vec![format!("`{}` is not an action", plan.action)] })?;
     let errors: Vec<&PlanItem> = plan.items.iter().filter(|i| i.outcome == ERROR).collect();
     if let Some(first) = errors.first().filter(|_| !options.skip_errors) {
-        return Err(ApplyError::Errors { count: errors.len(), example: format!("{} in {}", first.target, first.env) });
+        return Err(ApplyError::Errors {
+            count: errors.len(),
+            example: format!("{} in {}", first.target, first.env),
+        });
     }
     let mut reassign = plan.reassign.clone();
     reassign.extend(options.reassign.iter().map(|(a, u)| (a.clone(), u.clone())));

@@ -89,14 +89,22 @@ impl Engine {
     /// An engine over `policies` and `directory`.
     pub fn new(policies: PolicySet, directory: Directory) -> Self {
         let facts = Facts { directory, graph: OnceLock::new(), members: MemberCache::default() };
-        Engine { policies: Arc::new(policies), facts: Arc::new(facts), reassigners: Mutex::new(HashMap::new()) }
+        Engine {
+            policies: Arc::new(policies),
+            facts: Arc::new(facts),
+            reassigners: Mutex::new(HashMap::new()),
+        }
     }
 
     /// An engine of this engine's policy set (shared, not copied) over
     /// `directory`: what a plan decides its next item over.
     pub fn with_directory(&self, directory: Directory) -> Engine {
         let facts = Facts { directory, graph: OnceLock::new(), members: MemberCache::default() };
-        Engine { policies: self.policies.clone(), facts: Arc::new(facts), reassigners: Mutex::new(HashMap::new()) }
+        Engine {
+            policies: self.policies.clone(),
+            facts: Arc::new(facts),
+            reassigners: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The directory, given back (copied when another engine shares it).
@@ -119,7 +127,11 @@ impl Engine {
     /// # }
     /// ```
     pub fn with_policies(&self, policies: PolicySet) -> Engine {
-        Engine { policies: Arc::new(policies), facts: self.facts.clone(), reassigners: Mutex::new(HashMap::new()) }
+        Engine {
+            policies: Arc::new(policies),
+            facts: self.facts.clone(),
+            reassigners: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Loads the policy files at `policies` and the directory file at

@@ -47,6 +47,7 @@
 //!     value: None,
 //!     reason: "contracts ended".into(),
 //!     now,
+//!     reassign: Default::default(),
 //! })?;
 //! assert_eq!(plan.summary.outcomes.get("block"), Some(&2));
 //! # Ok(())

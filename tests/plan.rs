@@ -136,7 +136,10 @@ fn bad_plans_are_refused_with_exit_3() {
     let list = file(dir.path(), "targets.txt", "12345.JJansen\n");
     let cases: [(&[&str], &str); 3] = [
         (&["--trigger", "joiners"], "no trigger `joiners`"),
-        (&["--action", "block", "--targets", list.to_str().unwrap()], "`12345.JJansen` has accounts in `O12345AA`, `O12345TT`: give an `env` column or --env"),
+        (
+            &["--action", "block", "--targets", list.to_str().unwrap()],
+            "`12345.JJansen` has accounts in `O12345AA`, `O12345TT`: give an `env` column or --env",
+        ),
         (&["--action", "block", "--where", "target.stauts == \"active\""], "did you mean `status`?"),
     ];
     for (args, message) in cases {

@@ -125,13 +125,11 @@ fn confirmed(plan: &Plan, items: usize, file: &std::path::Path, db: &std::path::
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    let mut summary: Vec<String> = plan
-        .summary
-        .outcomes
-        .iter()
-        .map(|(outcome, n)| format!("{outcome}: {n}"))
-        .collect();
-    summary.extend(plan.summary.licenses.iter().map(|l| format!("license {}: {} → {}", l.license, l.before, l.after)));
+    let mut summary: Vec<String> =
+        plan.summary.outcomes.iter().map(|(outcome, n)| format!("{outcome}: {n}")).collect();
+    summary.extend(
+        plan.summary.licenses.iter().map(|l| format!("license {}: {} → {}", l.license, l.before, l.after)),
+    );
     eprintln!("plan `{}` by {} — {}", plan.action, plan.actor, plan.reason);
     eprintln!("  {}", summary.join(", "));
     eprintln!("  every item: steward plan show {}", file.display());

@@ -203,9 +203,11 @@ impl Locked<'_> {
     /// plan was applied.
     pub fn first_entry_of_plan(&self, digest: &str) -> Result<Option<(i64, String)>, Error> {
         self.conn
-            .query_row("SELECT seq, at FROM audit WHERE plan_digest = ?1 ORDER BY seq LIMIT 1", [digest], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT seq, at FROM audit WHERE plan_digest = ?1 ORDER BY seq LIMIT 1",
+                [digest],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| store_error(self.path, e))
     }
@@ -979,7 +981,6 @@ fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
     })
 }
 
-
 /// Executes `mutations` and appends `audit` in the transaction `tx`.
 fn execute(tx: &Connection, mutations: &[Mutation], audit: &[super::audit::Change]) -> rusqlite::Result<()> {
     for mutation in mutations {
@@ -1067,13 +1068,13 @@ fn read_directory(path: &Path, snapshot: &Connection) -> Result<Directory, Error
     let e = |e| store_error(path, e);
     let generation = generation(snapshot).map_err(e)?;
     let ((mut parts, stored), assets) = if path == Path::new(":memory:") {
-        (read_all_but_assets(&snapshot).map_err(e)?, None)
+        (read_all_but_assets(snapshot).map_err(e)?, None)
     } else {
-        let split = asset_split(&snapshot).map_err(e)?;
+        let split = asset_split(snapshot).map_err(e)?;
         std::thread::scope(|scope| {
             let beside = scope.spawn(move || read_first_assets_beside(path, split));
-            let parts = read_all_but_assets(&snapshot);
-            let last = assets_between(&snapshot, split, i64::MAX);
+            let parts = read_all_but_assets(snapshot);
+            let last = assets_between(snapshot, split, i64::MAX);
             // A second connection that failed is not an error: its
             // assets are read here instead.
             let first = beside.join().ok().and_then(Result::ok);
@@ -1092,7 +1093,7 @@ fn read_directory(path: &Path, snapshot: &Connection) -> Result<Directory, Error
     };
     let AssetRows { mut assets, rowids, owners, spaces } = match assets {
         Some(assets) => assets,
-        None => assets_between(&snapshot, i64::MIN, i64::MAX).map_err(e)?,
+        None => assets_between(snapshot, i64::MIN, i64::MAX).map_err(e)?,
     };
     // The assets' index and the accounts' indexes beside this thread,
     // which reads what each asset uses and turns row hints into
@@ -1102,7 +1103,7 @@ fn read_directory(path: &Path, snapshot: &Connection) -> Result<Directory, Error
     let (index, account_indexes, uses, hints) = std::thread::scope(|scope| {
         let index = scope.spawn(|| IdIndex::build(&assets, asset_id));
         let account_indexes = scope.spawn(|| AccountIndexes::build(environments, users, accounts));
-        let uses = read_uses_in_stored_order(&snapshot, &assets);
+        let uses = read_uses_in_stored_order(snapshot, &assets);
         let accounts = RowPositions(&stored.accounts);
         let hints = Hints {
             asset_owner: accounts.all(&owners),
@@ -1114,9 +1115,8 @@ fn read_directory(path: &Path, snapshot: &Connection) -> Result<Directory, Error
     // Indexing cannot panic (it hashes, and sorts roles); were it to, it
     // is done again here (sorting roles twice is harmless).
     let index = index.unwrap_or_else(|_| IdIndex::build(&assets, asset_id));
-    let account_indexes = account_indexes.unwrap_or_else(|_| {
-        AccountIndexes::build(&parts.environments, &parts.users, &mut parts.accounts)
-    });
+    let account_indexes = account_indexes
+        .unwrap_or_else(|_| AccountIndexes::build(&parts.environments, &parts.users, &mut parts.accounts));
     match uses.map_err(e)? {
         Some(uses) => {
             for (position, used) in uses {
@@ -1125,7 +1125,7 @@ fn read_directory(path: &Path, snapshot: &Connection) -> Result<Directory, Error
                 }
             }
         }
-        None => attach_uses_by_position(&snapshot, &mut assets, &index).map_err(e)?,
+        None => attach_uses_by_position(snapshot, &mut assets, &index).map_err(e)?,
     }
     parts.assets = assets;
     Ok(Directory::assemble(parts, account_indexes, index, hints))

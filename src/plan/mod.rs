@@ -104,7 +104,9 @@ pub enum PlanError {
     /// New owners given by name that the plan cannot use: nothing is
     /// decided with a name that was not checked.
     #[error("{}", .0.join("; "))]
-    #[diagnostic(help("name an asset the plan reassigns, and one of its candidates (`steward plan` lists both)"))]
+    #[diagnostic(help(
+        "name an asset the plan reassigns, and one of its candidates (`steward plan` lists both)"
+    ))]
     Reassign(Vec<String>),
     /// A request cannot be decided (an unknown action, user or environment).
     #[error(transparent)]
@@ -232,7 +234,11 @@ impl Engine {
 
     /// The plan of `items`, and the walk it was made from (what `apply`
     /// writes).
-    pub(crate) fn plan_items(&self, how: &Walking<'_>, items: Vec<Item>) -> Result<(Plan, Walked), PlanError> {
+    pub(crate) fn plan_items(
+        &self,
+        how: &Walking<'_>,
+        items: Vec<Item>,
+    ) -> Result<(Plan, Walked), PlanError> {
         let walked = self.walk(how, items)?;
         check_reassign(self.directory(), how.reassign, &walked.items)?;
         let mut items = walked.items.clone();
@@ -246,9 +252,8 @@ impl Engine {
                 continue;
             }
             let Some(account) = self.directory().account(&item.target, &item.env) else { continue };
-            let stays = |a: &Account| {
-                after.account(&a.user, &a.env).is_some_and(|now| now.status == Status::Active)
-            };
+            let stays =
+                |a: &Account| after.account(&a.user, &a.env).is_some_and(|now| now.status == Status::Active);
             let mut still = active_elsewhere(self.directory(), account, stays);
             impact.warnings = std::mem::take(&mut impact.warnings)
                 .into_iter()
@@ -256,12 +261,8 @@ impl Engine {
                 .collect();
         }
         let mut summary = summarise(self, &items, &walked.accounts);
-        summary.remove_users = walked
-            .notes
-            .iter()
-            .filter(|n| n.action == "delete_user")
-            .map(|n| n.target.clone())
-            .collect();
+        summary.remove_users =
+            walked.notes.iter().filter(|n| n.action == "delete_user").map(|n| n.target.clone()).collect();
         let mut plan = Plan {
             actor: how.actor.to_owned(),
             action: how.spec.name.to_owned(),
@@ -417,10 +418,11 @@ fn spec(action: &str) -> Result<&'static ActionSpec, PlanError> {
 fn selector_error(e: &crate::policy::eval::EvalError) -> String {
     use crate::policy::eval::EvalError;
     let mend = match e {
-        EvalError::Unset(_) => "guard it with `has`, or select on an attribute every account has",
+        EvalError::Unset(_) => "guard it with `has` (`target.user.attrs has NAME` for a free-form attribute)",
         EvalError::Type(_) => {
-            "free-form attributes (`attrs.NAME`) hold strings: compare them with a string (an ISO date \
-             such as \"2026-12-01\" compares as text), not with a date or a number"
+            "free-form attributes (`attrs.NAME`) are untyped: a date written there is a string, and strings \
+             are neither dates nor ordered; compare it with `==` or `in`, or use a typed field such as \
+             `employment_end`"
         }
         EvalError::Missing(_) | EvalError::Lookup(_) => "mend the directory, or narrow the selector",
     };
@@ -461,7 +463,11 @@ fn no_account(directory: &crate::directory::Directory, user: &str, env: &str) ->
     format!("`{user}` has no account in `{env}`")
 }
 
-fn summarise(engine: &Engine, items: &[PlanItem], accounts: &[(Option<Account>, Option<Account>)]) -> Summary {
+fn summarise(
+    engine: &Engine,
+    items: &[PlanItem],
+    accounts: &[(Option<Account>, Option<Account>)],
+) -> Summary {
     let mut summary = Summary::default();
     for item in items {
         *summary.outcomes.entry(item.outcome.clone()).or_default() += 1;
@@ -478,7 +484,10 @@ fn summarise(engine: &Engine, items: &[PlanItem], accounts: &[(Option<Account>, 
     }
     summary.licenses = engine
         .licenses()
-        .after_changes(engine.directory(), accounts.iter().map(|(before, after)| (before.as_ref(), after.as_ref())))
+        .after_changes(
+            engine.directory(),
+            accounts.iter().map(|(before, after)| (before.as_ref(), after.as_ref())),
+        )
         .into_iter()
         .map(|(license, before, after)| LicenseChange { license, before, after })
         .collect();
@@ -493,18 +502,17 @@ fn check_reassign(
     given: &BTreeMap<String, String>,
     items: &[PlanItem],
 ) -> Result<(), PlanError> {
-    let reassigned: Vec<&crate::graph::Reassignment> = items
-        .iter()
-        .filter_map(|i| i.impact.as_ref())
-        .flat_map(|i| i.reassign.iter())
-        .collect();
+    let reassigned: Vec<&crate::graph::Reassignment> =
+        items.iter().filter_map(|i| i.impact.as_ref()).flat_map(|i| i.reassign.iter()).collect();
     let mut problems = Vec::new();
     for (asset, user) in given {
         let Some(r) = reassigned.iter().find(|r| r.asset == *asset) else {
             let near = did_you_mean(asset, reassigned.iter().map(|r| r.asset.as_str()));
             problems.push(match (near, reassigned.is_empty()) {
                 (Some(near), _) => format!("the plan reassigns no `{asset}`: did you mean `{near}`?"),
-                (None, true) => format!("the plan reassigns no `{asset}`: no item leaves an asset without owner"),
+                (None, true) => {
+                    format!("the plan reassigns no `{asset}`: no item leaves an asset without owner")
+                }
                 (None, false) => format!(
                     "the plan reassigns no `{asset}`; it reassigns {}",
                     reassigned.iter().map(|r| format!("`{}`", r.asset)).collect::<Vec<_>>().join(", ")

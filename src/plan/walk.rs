@@ -207,13 +207,23 @@ impl Engine {
             };
             let decided = self.decide(&asked);
             let (allowed, rules, mut reasons) = match decided {
-                Ok(v) => (v.allowed(), v.report.rules.iter().map(|r| r.id.clone()).collect(), v.report.reasons),
+                Ok(v) => {
+                    (v.allowed(), v.report.rules.iter().map(|r| r.id.clone()).collect(), v.report.reasons)
+                }
                 Err(e) => (false, vec!["invalid-request".to_owned()], vec![e.to_string()]),
             };
             if !allowed {
                 let whose = if given.is_some() { "the owner given" } else { "the default owner" };
                 reasons.insert(0, format!("reassigning `{}` to `{to}` ({whose}) is denied", r.asset));
-                out.items.push(PlanItem { target: user, env, value, outcome: DENIED.to_owned(), rules, reasons, impact });
+                out.items.push(PlanItem {
+                    target: user,
+                    env,
+                    value,
+                    outcome: DENIED.to_owned(),
+                    rules,
+                    reasons,
+                    impact,
+                });
                 return Ok(None);
             }
             mutations.push(Mutation::SetOwner { asset: r.asset.clone(), owner: Some(to.clone()) });
