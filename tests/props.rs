@@ -56,3 +56,89 @@ proptest! {
         prop_assert_eq!(decide_all(&order), decide_all(&natural));
     }
 }
+
+/// A pack whose rules read what earlier items change: counts, statuses,
+/// the actor's own account; deletions that fall back, reassign and remove.
+const SEQUENTIAL: &str = r#"
+rule anyone { permit block, unblock, delete, reassign when actor.status == "active" }
+rule keep_three { forbid block, delete when count(accounts where account.status == "active") <= 3 }
+rule not_yourself { forbid block, delete when actor.user == target.user }
+lifecycle delete {
+  referenced -> fallback block
+  owns space, app, script, data_connection, reload_schedule -> reassign to actor
+  owns api_key, alert, notification, session -> revoke
+  orphaned user -> remove
+}
+"#;
+
+fn exported(directory: &steward::directory::Directory) -> String {
+    steward::directory::export::to_yaml(directory).unwrap()
+}
+
+fn store_of(directory: &steward::directory::Directory) -> steward::directory::store::Store {
+    let mut store = steward::directory::store::Store::in_memory().unwrap();
+    store.import(directory, "generated", Default::default()).unwrap();
+    store
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// #14: a plan's items see the items before them. Its outcomes equal
+    /// deciding and applying the items one at a time, and the directory
+    /// after applying it equals both that and the plan's preview.
+    #[test]
+    fn a_plan_is_its_items_decided_and_applied_one_at_a_time(
+        seed in 0u64..1_000,
+        action in prop::sample::select(vec!["block", "unblock", "delete"]),
+        picks in prop::collection::vec(0usize..1_000, 1..8),
+    ) {
+        use steward::apply::{ApplyOptions, apply};
+        use steward::plan::{PlanRequest, Target, Targets};
+        let directory = steward::directory::generate::generate(
+            steward::directory::generate::GenerateOptions { accounts: 40, seed },
+        );
+        let env = directory.environments()[0].id.clone();
+        let accounts: Vec<_> = directory.accounts_in(&env).map(|a| a.user.to_string()).collect();
+        let actor = directory
+            .accounts_in(&env)
+            .find(|a| a.status == steward::directory::model::Status::Active)
+            .map(|a| a.user.to_string())
+            .unwrap();
+        let targets: Vec<String> = picks.iter().map(|p| accounts[p % accounts.len()].clone()).collect();
+        let request = |targets: &[String]| PlanRequest {
+            actor: actor.clone(),
+            action: Some(action.to_owned()),
+            targets: Targets::List(targets.iter().map(|t| Target::in_env(t.as_str(), env.as_str())).collect()),
+            env: None,
+            value: None,
+            reason: "property".into(),
+            now: "2026-11-23T09:00:00Z".parse().unwrap(),
+            reassign: Default::default(),
+        };
+        let options = ApplyOptions { now: Some("2026-11-23T09:00:00Z".parse().unwrap()), ..ApplyOptions::default() };
+        let engine = Engine::new(PolicySet::from_sources({
+            let mut s = Sources::new();
+            s.add("p.policy", SEQUENTIAL);
+            s
+        }).unwrap().set, directory.clone());
+        let (plan, preview) = engine.plan_preview(&request(&targets)).unwrap();
+        let set = || engine.policies().clone();
+        let mut whole = store_of(&directory);
+        apply(&mut whole, set(), &plan, &options).unwrap();
+        prop_assert_eq!(exported(&whole.load().unwrap()), exported(&preview));
+        // One at a time, each over what the ones before left.
+        let mut single = store_of(&directory);
+        let mut outcomes = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for target in targets.iter().filter(|t| seen.insert((*t).clone())) {
+            let now = Engine::new(set(), single.load().unwrap());
+            let one = now.plan(&request(std::slice::from_ref(target))).unwrap();
+            outcomes.push(one.items[0].outcome.clone());
+            apply(&mut single, set(), &one, &options).unwrap();
+        }
+        let bulk: Vec<String> = plan.items.iter().map(|i| i.outcome.clone()).collect();
+        prop_assert_eq!(bulk, outcomes);
+        prop_assert_eq!(exported(&single.load().unwrap()), exported(&preview));
+    }
+}

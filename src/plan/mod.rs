@@ -219,6 +219,16 @@ impl Engine {
     /// order, each over the directory the allowed items before it leave,
     /// and sums up what it would do. Nothing is changed.
     pub fn plan(&self, request: &PlanRequest) -> Result<Plan, PlanError> {
+        Ok(self.plan_preview(request)?.0)
+    }
+
+    /// [`Engine::plan`], with the directory as the plan's allowed items
+    /// leave it: what the store holds after `apply` (a property test holds
+    /// the two equal).
+    pub fn plan_preview(
+        &self,
+        request: &PlanRequest,
+    ) -> Result<(Plan, crate::directory::Directory), PlanError> {
         let (spec, items) = self.targets(request)?;
         let walking = Walking {
             actor: &request.actor,
@@ -229,7 +239,8 @@ impl Engine {
             validity: DEFAULT_INVITATION_VALIDITY,
             reassign: &request.reassign,
         };
-        Ok(self.plan_items(&walking, items)?.0)
+        let (plan, walked) = self.plan_items(&walking, items)?;
+        Ok((plan, walked.after.into_directory()))
     }
 
     /// The plan of `items`, and the walk it was made from (what `apply`

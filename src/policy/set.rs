@@ -232,7 +232,7 @@ impl PolicySet {
                 Some(roles)
             })
             .collect();
-        let digest = digest_sources(&parsed.sources);
+        let digest = digest_meaning(&parsed.files);
         let set = PolicySet {
             sources: parsed.sources,
             rules,
@@ -309,7 +309,11 @@ impl PolicySet {
         }
     }
 
-    /// A stable digest (SHA-256, hex) of the set's files.
+    /// A digest (SHA-256, hex) of what the set says: its files in load
+    /// order, each in the canonical layout of `steward fmt` without
+    /// comments. A comment or a layout change keeps it, so does the way the
+    /// paths were typed (`erp` or `/abs/erp`); any change of meaning (a rule,
+    /// a name, a `because`, the order of files or items) changes it.
     pub fn digest(&self) -> &str {
         &self.digest
     }
@@ -616,15 +620,44 @@ fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(
     Some((Builtin::EmailInUse, BuiltinReason::Text(reason)))
 }
 
-fn digest_sources(sources: &Sources) -> String {
+fn digest_meaning(files: &[(crate::policy::source::FileId, crate::policy::ast::File)]) -> String {
     let mut hasher = Sha256::new();
-    for (_, file) in sources.iter() {
-        hasher.update(file.name.as_bytes());
-        hasher.update([0]);
-        hasher.update(file.text.as_bytes());
+    for (_, file) in files {
+        hasher.update(super::fmt::format_file(&without_comments(file)).as_bytes());
         hasher.update([0]);
     }
     hex(&hasher.finalize())
+}
+
+/// `file` with every comment left out: what it means, not how it reads.
+fn without_comments(file: &crate::policy::ast::File) -> crate::policy::ast::File {
+    use crate::policy::ast::{Item, LifecycleEntry};
+    let mut file = file.clone();
+    file.trailing_comments.clear();
+    for item in &mut file.items {
+        match item {
+            Item::Rule(r) => {
+                r.comments.clear();
+                r.body_comments.clear();
+            }
+            Item::Trigger(t) => {
+                t.comments.clear();
+                t.body_comments.clear();
+            }
+            Item::Lifecycle(l) => {
+                l.comments.clear();
+                l.body_comments.clear();
+                for entry in &mut l.entries {
+                    match entry {
+                        LifecycleEntry::Referenced { comments, .. }
+                        | LifecycleEntry::Orphan { comments, .. }
+                        | LifecycleEntry::Owns { comments, .. } => comments.clear(),
+                    }
+                }
+            }
+        }
+    }
+    file
 }
 
 /// Lowercase hexadecimal.
