@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::Engine;
+use crate::digest::sha256_hex;
 use crate::directory::model::{Account, Status};
 use crate::graph::impact::{ACTIVE_ELSEWHERE, active_elsewhere};
 use crate::graph::{Impact, LicenseChange, Warning};
@@ -18,7 +18,6 @@ use crate::operation::{
     self, ActionSpec, DEFAULT_INVITATION_VALIDITY, Effect, Operation, OperationError, TargetKind,
 };
 use crate::policy::diagnostic::did_you_mean;
-use crate::policy::set::hex;
 use crate::policy::{PolicySet, Request, RequestError};
 
 /// Which accounts a plan acts on.
@@ -188,14 +187,14 @@ impl Plan {
         let mut unsigned = self.clone();
         unsigned.digest = String::new();
         let bytes = serde_json::to_vec(&unsigned).unwrap_or_default();
-        hex(&Sha256::digest(bytes))
+        sha256_hex(bytes)
     }
 }
 
 /// A digest of the directory's content: any change to it changes the digest.
 pub fn directory_digest(engine: &Engine) -> String {
     let yaml = crate::directory::export::to_yaml(engine.directory()).unwrap_or_default();
-    hex(&Sha256::digest(yaml.as_bytes()))
+    sha256_hex(yaml)
 }
 
 /// A user whose record goes with their last account, and the environment

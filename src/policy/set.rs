@@ -6,7 +6,6 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
-use sha2::{Digest as _, Sha256};
 use smallvec::SmallVec;
 
 use super::ast::{Effect, Expr, Ident, Item, LifecycleEntry};
@@ -19,6 +18,7 @@ use super::parse::parse_expr;
 use super::request::{Request, RequestError};
 use super::schema::{self, Consequence, Subject};
 use super::source::{Sources, Span};
+use crate::digest::sha256_hex_of;
 use crate::directory::Entities;
 use crate::directory::model::{Account, AssetKind, IdentityMode, Status};
 
@@ -617,23 +617,9 @@ fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(
 }
 
 fn digest_sources(sources: &Sources) -> String {
-    let mut hasher = Sha256::new();
-    for (_, file) in sources.iter() {
-        hasher.update(file.name.as_bytes());
-        hasher.update([0]);
-        hasher.update(file.text.as_bytes());
-        hasher.update([0]);
-    }
-    hex(&hasher.finalize())
-}
-
-/// Lowercase hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    sha256_hex_of(
+        sources.iter().flat_map(|(_, file)| [file.name.as_bytes(), &[0], file.text.as_bytes(), &[0]]),
+    )
 }
 
 /// Collects rules, lifecycle blocks and triggers, validating each.
