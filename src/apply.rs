@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use crate::Engine;
-use crate::directory::audit::Change;
+use crate::directory::audit::{Change, Head};
 use crate::directory::store::{Mutation, Store};
 use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, Operation, OperationError, TargetKind};
 use crate::plan::{Plan, PlanRequest, Target, Targets, UserRemoval, directory_digest, removed_users};
@@ -33,6 +33,8 @@ pub struct Applied {
     pub items: usize,
     /// Changes made, each with an audit entry.
     pub changes: usize,
+    /// The audit log's head after them, signed when the store has a signer.
+    pub head: Option<Head>,
 }
 
 /// Why a plan is not applied. Nothing was changed.
@@ -185,8 +187,8 @@ pub fn apply(
     if !missing.is_empty() {
         return Err(ApplyError::MissingOwner { assets: missing });
     }
-    store.apply(&mutations, &audit)?;
-    Ok(Applied { items, changes: audit.len() })
+    let head = store.apply(&mutations, &audit)?;
+    Ok(Applied { items, changes: audit.len(), head })
 }
 
 /// Makes the plan again on the current directory and names the items whose

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
+use super::audit::{Head, Signer, Verified, VerifyOptions};
 use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
 use super::index::{Hints, IdIndex, NO_HINT};
@@ -152,6 +153,24 @@ pub const MIGRATIONS: &[&str] = &[
         WHERE space IS NOT NULL;
     UPDATE record_references SET account_row =
         (SELECT a.rowid FROM accounts a WHERE a.user = record_references.user AND a.env = record_references.env);
+    "#,
+    // 6: the audit log's heads (#15). Every apply seals the last entry it
+    // appended (its seq and hash), signed when a key is configured, so that
+    // what the chain proves can be checked against a key and an anchor
+    // outside this file. Append-only like the log. A log of an older
+    // schema is sealed as it is, unsigned.
+    r#"
+    CREATE TABLE audit_heads (
+        seq INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        key TEXT,
+        signature TEXT
+    );
+    CREATE TRIGGER audit_heads_are_append_only_update BEFORE UPDATE ON audit_heads
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_heads_are_append_only_delete BEFORE DELETE ON audit_heads
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    INSERT INTO audit_heads (seq, hash) SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1;
     "#,
 ];
 
@@ -298,6 +317,8 @@ pub enum AccountField {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Signs the audit log's head after each apply.
+    signer: Option<Signer>,
 }
 
 /// The schema version of the database at `path` when opening it would
@@ -314,7 +335,7 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, Error> {
         let conn = Connection::open(path).map_err(|e| store_error(path, e))?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let store = Store { conn, path: path.to_path_buf(), signer: None };
         store.configure(true)?;
         Ok(store)
     }
@@ -323,7 +344,7 @@ impl Store {
     pub fn in_memory() -> Result<Self, Error> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| store_error(&path, e))?;
-        let store = Store { conn, path };
+        let store = Store { conn, path, signer: None };
         store.configure(false)?;
         Ok(store)
     }
@@ -509,9 +530,20 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Signs the audit log's head after each [`Store::apply`] with `signer`.
+    pub fn set_signer(&mut self, signer: Option<Signer>) {
+        self.signer = signer;
+    }
+
     /// Executes `mutations` and appends `audit` entries in ONE transaction:
-    /// everything or, on any error, nothing.
-    pub fn apply(&mut self, mutations: &[Mutation], audit: &[super::audit::Change]) -> Result<(), Error> {
+    /// everything or, on any error, nothing. The log's new head is sealed
+    /// in the same transaction (signed when the store has a signer) and
+    /// returned; `None` when nothing was appended.
+    pub fn apply(
+        &mut self,
+        mutations: &[Mutation],
+        audit: &[super::audit::Change],
+    ) -> Result<Option<Head>, Error> {
         let path = self.path.clone();
         let e = |e| store_error(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
@@ -591,8 +623,11 @@ impl Store {
         for change in audit {
             super::audit::append(&tx, change).map_err(e)?;
         }
+        let head =
+            if audit.is_empty() { None } else { super::audit::seal(&tx, self.signer.as_ref()).map_err(e)? };
         tx.execute(NEXT_GENERATION, []).map_err(e)?;
-        tx.commit().map_err(e)
+        tx.commit().map_err(e)?;
+        Ok(head)
     }
 
     /// The audit log, in order; only entries about `user` when given.
@@ -600,9 +635,13 @@ impl Store {
         super::audit::entries(&self.conn, user).map_err(|e| self.err(e))
     }
 
-    /// Checks the audit log's hash chain.
-    pub fn verify_audit(&self) -> Result<Result<usize, super::audit::Tampering>, Error> {
-        super::audit::verify(&self.conn).map_err(|e| self.err(e))
+    /// Checks the audit log: its hash chain, the schema that guards it
+    /// (against a database made by this build), its heads, and what
+    /// `options` adds (a public key, an anchor).
+    pub fn verify_audit(&self, options: VerifyOptions<'_>) -> Result<Verified, Error> {
+        let fresh = Store::in_memory()?;
+        let expected = super::audit::schema(&fresh.conn).map_err(|e| fresh.err(e))?;
+        super::audit::verify(&self.conn, &expected, options).map_err(|e| self.err(e))
     }
 
     fn lookup<T>(
