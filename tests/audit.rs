@@ -419,3 +419,42 @@ fn a_log_of_an_older_schema_is_sealed_by_the_migration() {
     assert_eq!(verified.findings, vec![]);
     steward().args(["audit", "verify", "--directory"]).arg(&db).assert().code(0);
 }
+
+#[test]
+fn sync_apply_signs_and_anchors_its_head_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = file(
+        dir.path(),
+        "d.yaml",
+        "environments:
+  - { id: H, license: \"1\", kind: production }
+  - { id: C, license: \"2\", kind: production }
+users:
+  - id: 1.Gwen
+    home: H
+    guest_license: true
+    accounts:
+      - { env: H, status: active, name: Gwen New, email: new@p.example }
+      - { env: C, status: active, kind: guest, name: Gwen Old, email: old@p.example }
+",
+    );
+    crate::support::import(&yaml, &dir.path().join("d.db"));
+    steward_in(dir.path()).args(["keygen", "-o", "audit.key"]).assert().success();
+    file(
+        dir.path(),
+        "steward.yaml",
+        "directory: d.db\naudit: { signing_key: audit.key, anchor: anchor.jsonl }\n",
+    );
+    steward_in(dir.path())
+        .args(["sync", "--apply"])
+        .assert()
+        .success()
+        .stderr(mentions("audit head: {\"seq\":2,"));
+    let anchor = std::fs::read_to_string(dir.path().join("anchor.jsonl")).unwrap();
+    assert!(anchor.starts_with("{\"seq\":2,") && anchor.lines().count() == 1, "{anchor}");
+    steward_in(dir.path())
+        .args(["audit", "verify"])
+        .assert()
+        .code(0)
+        .stdout(mentions("1 signed by the key").and(mentions("(1 head) matches the log")));
+}

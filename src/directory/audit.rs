@@ -599,7 +599,11 @@ pub fn verify(
     }
     verified.entries = all.len();
     let last = previous_seq;
-    let at = |seq: i64| all.iter().find(|(e, _)| e.seq == seq).map(|(e, _)| e.hash.as_str());
+    // In seq order (the query sorts), so a head finds its entry by halving.
+    let at = |seq: i64| {
+        let found = all.binary_search_by_key(&seq, |(e, _)| e.seq).ok();
+        found.and_then(|i| all.get(i)).map(|(e, _)| e.hash.as_str())
+    };
 
     // The heads in the database.
     let key_hex = options.key.map(PublicKey::to_hex);
