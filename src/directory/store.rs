@@ -1385,7 +1385,8 @@ mod tests {
             .unwrap()
             .execute_batch(
                 "ALTER TABLE assets DROP COLUMN owner_row; ALTER TABLE assets DROP COLUMN space_row;
-                 ALTER TABLE record_references DROP COLUMN account_row; PRAGMA user_version = 4;",
+                 ALTER TABLE record_references DROP COLUMN account_row; DROP TABLE audit_heads;
+                 PRAGMA user_version = 4;",
             )
             .unwrap();
         let mut store = Store::open(&db).unwrap();
