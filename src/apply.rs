@@ -13,7 +13,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::Engine;
-use crate::directory::audit::Change;
+use crate::directory::audit::{Change, Head};
 use crate::directory::store::Store;
 use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, OperationError};
 use crate::plan::{DENIED, ERROR, Item, Plan, PlanError, PlanItem, Walking, directory_digest};
@@ -46,6 +46,8 @@ pub struct Applied {
     pub items: usize,
     /// Changes made, each with an audit entry.
     pub changes: usize,
+    /// The audit log's head after them, signed when the store has a signer.
+    pub head: Option<Head>,
 }
 
 /// Why a plan is not applied. Nothing was changed.
@@ -142,56 +144,58 @@ pub fn apply(
     reassign.extend(options.reassign.iter().map(|(a, u)| (a.clone(), u.clone())));
     let now = options.now.unwrap_or_else(Timestamp::now);
     let busy = options.busy_timeout.unwrap_or(Duration::from_secs(30));
-    store.write_locked(busy, |directory, locked| {
-        if let Some((seq, at)) = locked.first_entry_of_plan(&plan.digest)? {
-            return Err(ApplyError::AlreadyApplied { seq, at });
-        }
-        let engine = Engine::new(policies, directory);
-        let walking = Walking {
-            actor: &plan.actor,
-            spec,
-            reason: &plan.reason,
-            now: plan.now,
-            written: now,
-            validity: options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY),
-            reassign: &reassign,
-        };
-        let (again, walked) = engine.plan_items(&walking, requests(plan))?;
-        if directory_digest(&engine) != plan.directory_digest {
-            return Err(ApplyError::DirectoryChanged { changes: what_changed(plan, &again) });
-        }
-        let differs = differences(plan, &again, &options.reassign);
-        if !differs.is_empty() {
-            return Err(ApplyError::Differs { items: differs });
-        }
-        if let Some(action) = walked.unexecuted.first() {
-            return Err(OperationError::Unsupported {
-                action: action.clone(),
-                executed: operation::executed_names(),
+    store
+        .write_locked(busy, |directory, locked| {
+            if let Some((seq, at)) = locked.first_entry_of_plan(&plan.digest)? {
+                return Err(ApplyError::AlreadyApplied { seq, at });
             }
-            .into());
-        }
-        if !walked.unowned.is_empty() {
-            return Err(ApplyError::MissingOwner { assets: walked.unowned });
-        }
-        let audit: Vec<Change> = walked
-            .notes
-            .into_iter()
-            .map(|n| Change {
-                at: now,
-                actor: plan.actor.clone(),
-                action: n.action,
-                target: n.target,
-                env: n.env,
-                outcome: n.outcome,
-                reason: plan.reason.clone(),
-                plan_digest: plan.digest.clone(),
-            })
-            .collect();
-        let items = again.items.iter().filter(|i| i.outcome != DENIED && i.outcome != ERROR).count();
-        let applied = Applied { items, changes: audit.len() };
-        Ok((walked.mutations, audit, applied))
-    })
+            let engine = Engine::new(policies, directory);
+            let walking = Walking {
+                actor: &plan.actor,
+                spec,
+                reason: &plan.reason,
+                now: plan.now,
+                written: now,
+                validity: options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY),
+                reassign: &reassign,
+            };
+            let (again, walked) = engine.plan_items(&walking, requests(plan))?;
+            if directory_digest(&engine) != plan.directory_digest {
+                return Err(ApplyError::DirectoryChanged { changes: what_changed(plan, &again) });
+            }
+            let differs = differences(plan, &again, &options.reassign);
+            if !differs.is_empty() {
+                return Err(ApplyError::Differs { items: differs });
+            }
+            if let Some(action) = walked.unexecuted.first() {
+                return Err(OperationError::Unsupported {
+                    action: action.clone(),
+                    executed: operation::executed_names(),
+                }
+                .into());
+            }
+            if !walked.unowned.is_empty() {
+                return Err(ApplyError::MissingOwner { assets: walked.unowned });
+            }
+            let audit: Vec<Change> = walked
+                .notes
+                .into_iter()
+                .map(|n| Change {
+                    at: now,
+                    actor: plan.actor.clone(),
+                    action: n.action,
+                    target: n.target,
+                    env: n.env,
+                    outcome: n.outcome,
+                    reason: plan.reason.clone(),
+                    plan_digest: plan.digest.clone(),
+                })
+                .collect();
+            let items = again.items.iter().filter(|i| i.outcome != DENIED && i.outcome != ERROR).count();
+            let applied = Applied { items, changes: audit.len(), head: None };
+            Ok((walked.mutations, audit, applied))
+        })
+        .map(|(applied, head)| Applied { head, ..applied })
 }
 
 /// What a plan file is trusted for: its requests, in order.

@@ -13,6 +13,22 @@ use crate::policy::source::{Sources, Span};
 /// The file looked for in the working directory.
 pub const FILE_NAME: &str = "steward.yaml";
 
+/// The keys of the file.
+const KEYS: [&str; 9] = [
+    "policies",
+    "directory",
+    "invitation_validity",
+    "sync_time",
+    "timezone",
+    "token",
+    "listen",
+    "max_in_flight",
+    "audit",
+];
+
+/// The keys of its `audit:` section.
+const AUDIT_KEYS: [&str; 3] = ["signing_key", "public_key", "anchor"];
+
 /// The configuration, with defaults for what the file leaves out.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -33,6 +49,23 @@ pub struct Config {
     pub listen: String,
     /// The most calls the HTTP service answers at once; none: 128 per core.
     pub max_in_flight: Option<usize>,
+    /// What anchors the audit log outside the database (#15).
+    pub audit: AuditConfig,
+}
+
+/// `audit:` in steward.yaml: the key that signs each apply's head of the
+/// audit log, and the file each signed head is appended to. Paths are
+/// relative to the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The Ed25519 signing key (`steward keygen -o FILE`).
+    pub signing_key: Option<PathBuf>,
+    /// The public key `audit verify` checks with where the signing key is
+    /// not at hand; without it, the signing key's public half.
+    pub public_key: Option<PathBuf>,
+    /// The append-only file of signed heads, one JSON line each.
+    pub anchor: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -46,6 +79,7 @@ impl Default for Config {
             token: None,
             listen: "127.0.0.1:8181".into(),
             max_in_flight: None,
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -92,6 +126,10 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new(""));
         config.policies = config.policies.iter().map(|p| base.join(p)).collect();
         config.directory = config.directory.as_ref().map(|d| base.join(d));
+        let audit = &mut config.audit;
+        for path in [&mut audit.signing_key, &mut audit.public_key, &mut audit.anchor].into_iter().flatten() {
+            *path = base.join(&*path);
+        }
         Ok(config)
     }
 
@@ -115,21 +153,17 @@ impl Config {
                     d = d.at(Span::new(file, offset, offset + 1), "here");
                 }
                 if let Some(key) = first.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
-                    let keys = [
-                        "policies",
-                        "directory",
-                        "invitation_validity",
-                        "sync_time",
-                        "timezone",
-                        "token",
-                        "listen",
-                        "max_in_flight",
-                    ];
+                    // The error does not say which mapping the key is in:
+                    // the nearest name of either is the likely one.
                     d.code = "unknown-key";
                     d.message = format!("unknown key `{key}`");
-                    d.help = Some(match did_you_mean(key, keys) {
+                    d.help = Some(match did_you_mean(key, KEYS.into_iter().chain(AUDIT_KEYS)) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("the keys are: {}", keys.join(", ")),
+                        None => format!(
+                            "the keys are: {}; under `audit`: {}",
+                            KEYS.join(", "),
+                            AUDIT_KEYS.join(", ")
+                        ),
                     });
                 }
                 (sources.clone(), vec![d])
@@ -246,6 +280,25 @@ mod tests {
         assert_eq!(config.max_in_flight, Some(64));
         assert_eq!(config.invitation_validity().unwrap(), jiff::SignedDuration::from_hours(48));
         assert_eq!(config.token.as_deref(), Some("secret"));
+        let config = Config::parse(
+            "s.yaml",
+            "audit: { signing_key: keys/audit.pem, anchor: /var/log/anchor.jsonl }\n",
+        )
+        .unwrap();
+        assert_eq!(config.audit.signing_key, Some(PathBuf::from("keys/audit.pem")));
+        assert_eq!(config.audit.anchor, Some(PathBuf::from("/var/log/anchor.jsonl")));
+    }
+
+    #[test]
+    fn audit_paths_are_taken_from_the_file_s_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("steward.yaml");
+        std::fs::write(&path, "audit: { signing_key: audit.key, public_key: audit.pub, anchor: /a.jsonl }\n")
+            .unwrap();
+        let audit = Config::load(Some(&path)).unwrap().audit;
+        assert_eq!(audit.signing_key, Some(dir.path().join("audit.key")));
+        assert_eq!(audit.public_key, Some(dir.path().join("audit.pub")));
+        assert_eq!(audit.anchor, Some(PathBuf::from("/a.jsonl")));
     }
 
     #[test]
@@ -255,6 +308,8 @@ mod tests {
         assert_eq!(d[0].help.as_deref(), Some("did you mean `policies`?"));
         let (_, d) = Config::parse("s.yaml", "sync_time: \"25:00\"\ntimezone: Mars/Olympus\n").unwrap_err();
         assert_eq!(d.len(), 2);
+        let (_, d) = Config::parse("s.yaml", "audit: { signing_kye: k.pem }\n").unwrap_err();
+        assert_eq!((d[0].code, d[0].help.as_deref()), ("unknown-key", Some("did you mean `signing_key`?")));
         let (_, d) = Config::parse("s.yaml", "max_in_flight: 0\n").unwrap_err();
         assert_eq!(d[0].message, "`max_in_flight: 0` would refuse every call");
     }

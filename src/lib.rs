@@ -61,6 +61,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod directory;
 pub mod engine;
 pub mod error;

@@ -112,7 +112,7 @@ fn q8_d6_apply_deletes_reassigns_revokes_removes_and_audits_each_change() {
         .arg(&db)
         .assert()
         .success()
-        .stdout("ok: 10 entries, the chain is intact\n");
+        .stdout(predicate::str::starts_with("ok: 10 entries, the chain is intact\n"));
     steward()
         .args(["audit", "--directory"])
         .arg(&db)

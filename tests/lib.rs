@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod apply;
+mod audit;
 mod cli;
 mod diagnostics;
 mod directory_errors;

@@ -85,7 +85,8 @@ fn sync_apply_writes_the_changes_in_one_audited_transaction() {
     assert_eq!(after.account("12345.Gwen", "C").unwrap().name, "Gwen New");
     let store = Store::open(&db).unwrap();
     assert_eq!(store.audit(None).unwrap().len(), 3);
-    assert_eq!(store.verify_audit().unwrap(), Ok(3));
+    let verified = store.verify_audit(Default::default()).unwrap();
+    assert_eq!((verified.entries, verified.findings), (3, vec![]));
     // Nothing left to do the second night.
     assert!(sync(&after).changes.is_empty());
     // A YAML file is reported on, never written.

@@ -89,11 +89,16 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     if !args.confirm && !confirmed(&plan, to_apply, &args.plan, &db) {
         return fail(errors, "not applied: confirm with --confirm (C2)", Exit::Failure);
     }
+    let signer = match super::audit::signer(ctx) {
+        Ok(signer) => signer,
+        Err(exit) => return exit,
+    };
     output::note_migration(&db, errors);
     let mut store = match Store::open(&db) {
         Ok(s) => s,
         Err(e) => return output::directory_error(errors, &e),
     };
+    store.set_signer(signer);
     let options = ApplyOptions {
         reassign: args.reassign.into_iter().collect::<BTreeMap<_, _>>(),
         now: None,
@@ -110,7 +115,11 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
                 output::plural(applied.changes, "change"),
                 db.display()
             );
-            Exit::Ok
+            // The new head, for the operator to keep (docs/operations.md).
+            if let Some(head) = &applied.head {
+                println!("{}", head.to_line());
+            }
+            super::audit::anchor(ctx, applied.head.as_ref())
         }
         Err(ApplyError::Store(e)) => output::directory_error(errors, &e),
         Err(e) => {

@@ -11,6 +11,7 @@ mod fmt;
 mod generate;
 mod impact;
 mod import;
+mod keygen;
 mod licenses;
 mod output;
 mod plan;
@@ -97,8 +98,10 @@ pub enum Command {
     Plan(Box<plan::Args>),
     /// Apply a reviewed plan in one transaction, with an audit entry per change.
     Apply(apply::Args),
-    /// List the audit log, or verify its hash chain.
+    /// List the audit log, or verify it.
     Audit(audit::Args),
+    /// Write a new key that signs the audit log's heads.
+    Keygen(keygen::Args),
     /// Load a YAML or JSON directory into a SQLite database.
     Import(import::Args),
     /// Write a directory out in the YAML file format.
@@ -150,6 +153,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan::run(*args, &ctx),
         Command::Apply(args) => apply::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),
+        Command::Keygen(args) => keygen::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Show(args) => show::run(args, &ctx),

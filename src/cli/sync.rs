@@ -104,10 +104,21 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             plan_digest: String::new(),
         })
         .collect();
-    match Store::open(&path).and_then(|mut store| store.apply(&mutations, &audit)) {
-        Ok(()) => {
+    let signer = match super::audit::signer(ctx) {
+        Ok(signer) => signer,
+        Err(exit) => return exit,
+    };
+    let applied = Store::open(&path).and_then(|mut store| {
+        store.set_signer(signer);
+        store.apply(&mutations, &audit)
+    });
+    match applied {
+        Ok(head) => {
             eprintln!("applied {} to {}", output::plural(mutations.len(), "change"), path.display());
-            Exit::Ok
+            if let Some(head) = &head {
+                eprintln!("audit head: {}", head.to_line());
+            }
+            super::audit::anchor(ctx, head.as_ref())
         }
         Err(e) => output::directory_error(errors, &e),
     }

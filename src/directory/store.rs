@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
+use super::audit::{Head, Signer, Verified, VerifyOptions};
 use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
 use super::index::{Hints, IdIndex, NO_HINT};
@@ -153,6 +154,24 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE record_references SET account_row =
         (SELECT a.rowid FROM accounts a WHERE a.user = record_references.user AND a.env = record_references.env);
     "#,
+    // 6: the audit log's heads (#15). Every apply seals the last entry it
+    // appended (its seq and hash), signed when a key is configured, so that
+    // what the chain proves can be checked against a key and an anchor
+    // outside this file. Append-only like the log. A log of an older
+    // schema is sealed as it is, unsigned.
+    r#"
+    CREATE TABLE audit_heads (
+        seq INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        key TEXT,
+        signature TEXT
+    );
+    CREATE TRIGGER audit_heads_are_append_only_update BEFORE UPDATE ON audit_heads
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_heads_are_append_only_delete BEFORE DELETE ON audit_heads
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    INSERT INTO audit_heads (seq, hash) SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1;
+    "#,
 ];
 
 /// Raises the generation: every write transaction does it before it commits.
@@ -218,6 +237,8 @@ impl Locked<'_> {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Signs the audit log's head after each apply.
+    signer: Option<Signer>,
 }
 
 /// The schema version of the database at `path` when opening it would
@@ -234,7 +255,7 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, Error> {
         let conn = Connection::open(path).map_err(|e| store_error(path, e))?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let store = Store { conn, path: path.to_path_buf(), signer: None };
         store.configure(true)?;
         Ok(store)
     }
@@ -243,7 +264,7 @@ impl Store {
     pub fn in_memory() -> Result<Self, Error> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| store_error(&path, e))?;
-        let store = Store { conn, path };
+        let store = Store { conn, path, signer: None };
         store.configure(false)?;
         Ok(store)
     }
@@ -365,7 +386,7 @@ impl Store {
         &mut self,
         busy: std::time::Duration,
         decide: impl FnOnce(Directory, &Locked<'_>) -> Result<(Vec<Mutation>, Vec<super::audit::Change>, T), E>,
-    ) -> Result<T, E>
+    ) -> Result<(T, Option<super::audit::Head>), E>
     where
         E: From<Error>,
     {
@@ -375,9 +396,9 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
         let directory = read_directory(&path, &tx)?;
         let (mutations, audit, out) = decide(directory, &Locked { conn: &tx, path: &path })?;
-        execute(&tx, &mutations, &audit).map_err(e)?;
+        let head = execute(&tx, &mutations, &audit, self.signer.as_ref()).map_err(e)?;
         tx.commit().map_err(e)?;
-        Ok(out)
+        Ok((out, head))
     }
 
     /// The last import: when, from where, replace or append.
@@ -390,14 +411,26 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Signs the audit log's head after each [`Store::apply`] with `signer`.
+    pub fn set_signer(&mut self, signer: Option<Signer>) {
+        self.signer = signer;
+    }
+
     /// Executes `mutations` and appends `audit` entries in ONE transaction:
-    /// everything or, on any error, nothing.
-    pub fn apply(&mut self, mutations: &[Mutation], audit: &[super::audit::Change]) -> Result<(), Error> {
+    /// everything or, on any error, nothing. The log's new head is sealed
+    /// in the same transaction (signed when the store has a signer) and
+    /// returned; `None` when nothing was appended.
+    pub fn apply(
+        &mut self,
+        mutations: &[Mutation],
+        audit: &[super::audit::Change],
+    ) -> Result<Option<Head>, Error> {
         let path = self.path.clone();
         let e = |e| store_error(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        execute(&tx, mutations, audit).map_err(e)?;
-        tx.commit().map_err(e)
+        let head = execute(&tx, mutations, audit, self.signer.as_ref()).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(head)
     }
 
     /// The audit log, in order; only entries about `user` when given.
@@ -405,9 +438,13 @@ impl Store {
         super::audit::entries(&self.conn, user).map_err(|e| self.err(e))
     }
 
-    /// Checks the audit log's hash chain.
-    pub fn verify_audit(&self) -> Result<Result<usize, super::audit::Tampering>, Error> {
-        super::audit::verify(&self.conn).map_err(|e| self.err(e))
+    /// Checks the audit log: its hash chain, the schema that guards it
+    /// (against a database made by this build), its heads, and what
+    /// `options` adds (a public key, an anchor).
+    pub fn verify_audit(&self, options: VerifyOptions<'_>) -> Result<Verified, Error> {
+        let fresh = Store::in_memory()?;
+        let expected = super::audit::schema(&fresh.conn).map_err(|e| fresh.err(e))?;
+        super::audit::verify(&self.conn, &expected, options).map_err(|e| self.err(e))
     }
 
     fn lookup<T>(
@@ -981,8 +1018,14 @@ fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
     })
 }
 
-/// Executes `mutations` and appends `audit` in the transaction `tx`.
-fn execute(tx: &Connection, mutations: &[Mutation], audit: &[super::audit::Change]) -> rusqlite::Result<()> {
+/// Executes `mutations` and appends `audit` in the transaction `tx`, and
+/// seals the log's new head (signed by `signer` when there is one).
+fn execute(
+    tx: &Connection,
+    mutations: &[Mutation],
+    audit: &[super::audit::Change],
+    signer: Option<&super::audit::Signer>,
+) -> rusqlite::Result<Option<super::audit::Head>> {
     for mutation in mutations {
         match mutation {
             Mutation::SetStatus { user, env, status } => tx.execute(
@@ -1058,8 +1101,9 @@ fn execute(tx: &Connection, mutations: &[Mutation], audit: &[super::audit::Chang
     for change in audit {
         super::audit::append(tx, change)?;
     }
+    let head = if audit.is_empty() { None } else { super::audit::seal(tx, signer)? };
     tx.execute(NEXT_GENERATION, [])?;
-    Ok(())
+    Ok(head)
 }
 
 /// Reads the whole directory the transaction `snapshot` sees (see
@@ -1301,7 +1345,8 @@ mod tests {
             .unwrap()
             .execute_batch(
                 "ALTER TABLE assets DROP COLUMN owner_row; ALTER TABLE assets DROP COLUMN space_row;
-                 ALTER TABLE record_references DROP COLUMN account_row; PRAGMA user_version = 4;",
+                 ALTER TABLE record_references DROP COLUMN account_row; DROP TABLE audit_heads;
+                 PRAGMA user_version = 4;",
             )
             .unwrap();
         let mut store = Store::open(&db).unwrap();

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, HashSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 mod walk;
 
@@ -16,12 +15,12 @@ pub use walk::{DENIED, ERROR};
 pub(crate) use walk::{Item, Walked, Walking};
 
 use crate::Engine;
+use crate::digest::sha256_hex;
 use crate::directory::model::{Account, Status};
 use crate::graph::impact::{ACTIVE_ELSEWHERE, active_elsewhere};
 use crate::graph::{Impact, LicenseChange, Warning};
 use crate::operation::{self, ActionSpec, DEFAULT_INVITATION_VALIDITY, OperationError, TargetKind};
 use crate::policy::diagnostic::did_you_mean;
-use crate::policy::set::hex;
 use crate::policy::{PolicySet, Request, RequestError};
 
 /// Which accounts a plan acts on.
@@ -204,14 +203,14 @@ impl Plan {
         let mut unsigned = self.clone();
         unsigned.digest = String::new();
         let bytes = serde_json::to_vec(&unsigned).unwrap_or_default();
-        hex(&Sha256::digest(bytes))
+        sha256_hex(bytes)
     }
 }
 
 /// A digest of the directory's content: any change to it changes the digest.
 pub fn directory_digest(engine: &Engine) -> String {
     let yaml = crate::directory::export::to_yaml(engine.directory()).unwrap_or_default();
-    hex(&Sha256::digest(yaml.as_bytes()))
+    sha256_hex(yaml)
 }
 
 impl Engine {

@@ -6,7 +6,6 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
-use sha2::{Digest as _, Sha256};
 use smallvec::SmallVec;
 
 use super::ast::{Effect, Expr, Ident, Item, LifecycleEntry};
@@ -19,6 +18,7 @@ use super::parse::parse_expr;
 use super::request::{Request, RequestError};
 use super::schema::{self, Consequence, Subject};
 use super::source::{Sources, Span};
+use crate::digest::sha256_hex_of;
 use crate::directory::Entities;
 use crate::directory::model::{Account, AssetKind, IdentityMode, Status};
 
@@ -621,12 +621,9 @@ fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(
 }
 
 fn digest_meaning(files: &[(crate::policy::source::FileId, crate::policy::ast::File)]) -> String {
-    let mut hasher = Sha256::new();
-    for (_, file) in files {
-        hasher.update(super::fmt::format_file(&without_comments(file)).as_bytes());
-        hasher.update([0]);
-    }
-    hex(&hasher.finalize())
+    let texts: Vec<String> =
+        files.iter().map(|(_, file)| super::fmt::format_file(&without_comments(file))).collect();
+    sha256_hex_of(texts.iter().flat_map(|text| [text.as_bytes(), &[0]]))
 }
 
 /// `file` with every comment left out: what it means, not how it reads.
@@ -658,15 +655,6 @@ fn without_comments(file: &crate::policy::ast::File) -> crate::policy::ast::File
         }
     }
     file
-}
-
-/// Lowercase hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// Collects rules, lifecycle blocks and triggers, validating each.
