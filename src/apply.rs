@@ -19,6 +19,10 @@ use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, OperationError};
 use crate::plan::{DENIED, ERROR, Item, Plan, PlanError, PlanItem, Walking, directory_digest};
 use crate::policy::PolicySet;
 
+/// How far a plan's clock may be ahead of apply's: clocks of two machines
+/// differ a little.
+const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
 /// How to apply.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
@@ -61,6 +65,17 @@ pub enum ApplyError {
     #[error("the policy set changed since the plan was made")]
     #[diagnostic(help("make the plan again with the current policies"))]
     PolicyChanged,
+    /// The plan's clock is ahead of the clock apply runs at: its items would
+    /// be decided at a time that has not come (an expiry or an end date
+    /// that has not passed).
+    #[error("the plan is decided at {at}, which is later than now ({now})")]
+    #[diagnostic(help("make the plan again without --now, or with a time that has passed"))]
+    FromTheFuture {
+        /// The plan's clock.
+        at: Timestamp,
+        /// The clock of apply.
+        now: Timestamp,
+    },
     /// The plan was applied already.
     #[error("this plan was applied already: audit entry {seq}, at {at}")]
     #[diagnostic(help("`steward audit` shows what it did; make a new plan for a new change"))]
@@ -143,6 +158,11 @@ pub fn apply(
     let mut reassign = plan.reassign.clone();
     reassign.extend(options.reassign.iter().map(|(a, u)| (a.clone(), u.clone())));
     let now = options.now.unwrap_or_else(Timestamp::now);
+    // A clock edited forward would make rules on dates (an invitation that
+    // expired, an employment that ended) decide what has not happened yet.
+    if plan.now > now.checked_add(CLOCK_SKEW).unwrap_or(now) {
+        return Err(ApplyError::FromTheFuture { at: plan.now, now });
+    }
     let busy = options.busy_timeout.unwrap_or(Duration::from_secs(30));
     store
         .write_locked(busy, |directory, locked| {
@@ -223,13 +243,7 @@ fn differences(plan: &Plan, again: &Plan, chosen_now: &BTreeMap<String, String>)
             r.new_owner = Some(owner.clone());
         }
     }
-    let mut out: Vec<String> = shown
-        .items
-        .iter()
-        .zip(&again.items)
-        .filter(|(was, now)| json(was) != json(now))
-        .map(|(was, now)| describe(was, now))
-        .collect();
+    let mut out = changed_items(&shown.items, &again.items);
     if shown.items.len() != again.items.len() {
         out.push(format!("{} items in the plan, {} decided", shown.items.len(), again.items.len()));
     }
@@ -262,15 +276,19 @@ fn describe(was: &PlanItem, now: &PlanItem) -> String {
 
 /// The items whose outcome or impact differ on the current directory.
 fn what_changed(plan: &Plan, again: &Plan) -> Vec<String> {
-    let mut changes: Vec<String> = plan
-        .items
-        .iter()
-        .zip(&again.items)
-        .filter(|(was, now)| json(was) != json(now))
-        .map(|(was, now)| describe(was, now))
-        .collect();
+    let mut changes = changed_items(&plan.items, &again.items);
     if changes.is_empty() {
         changes.push("accounts or assets outside the plan's items changed".to_owned());
     }
     changes
+}
+
+/// Each item that reads otherwise when decided again, said in words.
+fn changed_items(shown: &[PlanItem], again: &[PlanItem]) -> Vec<String> {
+    shown
+        .iter()
+        .zip(again)
+        .filter(|(was, now)| json(was) != json(now))
+        .map(|(was, now)| describe(was, now))
+        .collect()
 }

@@ -395,3 +395,49 @@ fn an_applied_plan_is_not_applied_again() {
     let again = apply(&mut Store::open(&db).unwrap(), pack("crm"), &plan, &ApplyOptions::default());
     assert!(matches!(again, Err(ApplyError::AlreadyApplied { seq: 1, .. })), "{again:?}");
 }
+
+/// A plan whose clock was moved forward (so that an end date or an expiry
+/// has passed) is refused, its digest made again or not (#15).
+#[test]
+fn a_plan_from_the_future_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crm_store(dir.path());
+    let mut plan = crm_plan(&db, "crm.Ada", "block", &["crm.Uma"]);
+    plan.now = "2099-01-01T00:00:00Z".parse().unwrap();
+    forge(&mut plan);
+    let refused = apply(&mut Store::open(&db).unwrap(), pack("crm"), &plan, &ApplyOptions::default());
+    assert!(matches!(refused, Err(ApplyError::FromTheFuture { .. })), "{refused:?}");
+    assert!(audit(&db).is_empty());
+}
+
+/// A comment, the layout, or how the policy path is typed leaves a plan
+/// valid; a change of meaning does not (#14, #15).
+#[test]
+fn the_policy_digest_is_of_what_the_rules_say() {
+    let digest = |text: &str| policy(text).digest().to_owned();
+    let rule = "rule a { permit block when actor has role \"admin\" }";
+    let commented = "// who blocks\nrule a {\n  permit block\n  when actor has role \"admin\" // admins\n}\n";
+    assert_eq!(digest(rule), digest(commented));
+    assert_ne!(digest(rule), digest("rule a { permit block when actor has role \"clerk\" }"));
+    assert_ne!(digest(rule), digest("rule b { permit block when actor has role \"admin\" }"));
+    // cargo runs tests in the package's folder.
+    let relative = steward::policy::PolicySet::load(&[std::path::PathBuf::from("policies/erp")]).unwrap().set;
+    assert_eq!(relative.digest(), pack("erp").digest());
+    let dir = tempfile::tempdir().unwrap();
+    let db = crm_store(dir.path());
+    let targets = file(dir.path(), "t.txt", "crm.Uma\n");
+    let args = ["--actor", "crm.Ada", "--action", "block", "--env", "CRM1", "--reason", "left", "--now", NOW];
+    let plan = dir.path().join("plan.json");
+    steward()
+        .current_dir(crate::support::root())
+        .args(["plan", "--policy", "policies/crm", "--directory"])
+        .arg(&db)
+        .args(args)
+        .arg("--targets")
+        .arg(&targets)
+        .arg("-o")
+        .arg(&plan)
+        .assert()
+        .success();
+    apply_cmd(&pack_dir("crm"), &db, &plan).arg("--confirm").assert().success();
+}
