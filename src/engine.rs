@@ -107,6 +107,37 @@ impl Engine {
         }
     }
 
+    /// This engine's policy set and directory (shared, not copied), with
+    /// a memo of its own.
+    pub(crate) fn shared(&self) -> Engine {
+        Engine {
+            policies: self.policies.clone(),
+            facts: self.facts.clone(),
+            reassigners: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The engine over this directory after `mutations` (copied when
+    /// another engine shares it). The reference graph is kept when they
+    /// move nothing it holds (statuses, fields, flags: what a block or an
+    /// edit changes), so that a plan's next item does not build it again;
+    /// the license counts and members are counted again.
+    pub(crate) fn mutated(self, mutations: &[crate::directory::mutation::Mutation]) -> Engine {
+        let Engine { policies, facts, .. } = self;
+        let (mut directory, graph) = match Arc::try_unwrap(facts) {
+            Ok(facts) => (facts.directory, facts.graph.into_inner().map(|(graph, _)| graph)),
+            Err(shared) => (shared.directory.clone(), shared.graph.get().map(|(graph, _)| graph.clone())),
+        };
+        let kept = directory.mutate(mutations);
+        let cell = OnceLock::new();
+        if let Some(graph) = graph.filter(|_| kept) {
+            let licenses = LicenseIndex::build(&directory);
+            let _ = cell.set((graph, licenses));
+        }
+        let facts = Facts { directory, graph: cell, members: MemberCache::default() };
+        Engine { policies, facts: Arc::new(facts), reassigners: Mutex::new(HashMap::new()) }
+    }
+
     /// The directory, given back (copied when another engine shares it).
     pub fn into_directory(self) -> Directory {
         Arc::try_unwrap(self.facts).map_or_else(|shared| shared.directory.clone(), |f| f.directory)

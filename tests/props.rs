@@ -61,13 +61,17 @@ proptest! {
 /// the actor's own account; deletions that fall back, reassign and remove.
 const SEQUENTIAL: &str = r#"
 rule anyone { permit block, unblock, delete, reassign when actor.status == "active" }
-rule keep_three { forbid block, delete when count(accounts where account.status == "active") <= 3 }
+rule keep_some { forbid block, delete when count(accounts where account.status == "active") <= KEEP }
 rule not_yourself { forbid block, delete when actor.user == target.user }
 lifecycle delete {
   referenced -> fallback block
   owns space, app, script, data_connection, reload_schedule -> reassign to actor
   owns api_key, alert, notification, session -> revoke
   orphaned user -> remove
+}
+lifecycle block {
+  owns alert -> disable
+  owns session -> remove
 }
 "#;
 
@@ -84,8 +88,9 @@ fn store_of(directory: &steward::directory::Directory) -> steward::directory::st
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-    /// #14: a plan's items see the items before them. Its outcomes equal
-    /// deciding and applying the items one at a time, and the directory
+    /// #14: a plan's items see the items before them. Its items (outcomes,
+    /// rules, impacts: the graph a block keeps included) equal
+    /// deciding and applying them one at a time, and the directory
     /// after applying it equals both that and the plan's preview.
     #[test]
     fn a_plan_is_its_items_decided_and_applied_one_at_a_time(
@@ -119,7 +124,12 @@ proptest! {
         let options = ApplyOptions { now: Some("2026-11-23T09:00:00Z".parse().unwrap()), ..ApplyOptions::default() };
         let engine = Engine::new(PolicySet::from_sources({
             let mut s = Sources::new();
-            s.add("p.policy", SEQUENTIAL);
+            // Two or three items in, the count rule starts to deny.
+            let active = directory
+                .accounts_in(&env)
+                .filter(|a| a.status == steward::directory::model::Status::Active)
+                .count();
+            s.add("p.policy", SEQUENTIAL.replace("KEEP", &active.saturating_sub(3).to_string()));
             s
         }).unwrap().set, directory.clone());
         let (plan, preview) = engine.plan_preview(&request(&targets)).unwrap();
@@ -134,10 +144,11 @@ proptest! {
         for target in targets.iter().filter(|t| seen.insert((*t).clone())) {
             let now = Engine::new(set(), single.load().unwrap());
             let one = now.plan(&request(std::slice::from_ref(target))).unwrap();
-            outcomes.push(one.items[0].outcome.clone());
+            outcomes.push(serde_json::to_value(&one.items[0]).unwrap());
             apply(&mut single, set(), &one, &options).unwrap();
         }
-        let bulk: Vec<String> = plan.items.iter().map(|i| i.outcome.clone()).collect();
+        // Outcome, rules, reasons and impact alike.
+        let bulk: Vec<serde_json::Value> = plan.items.iter().map(|i| serde_json::to_value(i).unwrap()).collect();
         prop_assert_eq!(bulk, outcomes);
         prop_assert_eq!(exported(&single.load().unwrap()), exported(&preview));
     }

@@ -210,6 +210,28 @@ impl Directory {
         list.iter().map(|&i| i as usize).find(|&i| self.accounts.get(i).is_some_and(|a| a.env == env))
     }
 
+    /// The account of `user` in `env`, to change where it lies
+    /// ([`Directory::mutate_in_place`]); the counts remembered are forgotten.
+    pub(crate) fn account_mut(&mut self, user: &str, env: &str) -> Option<&mut Account> {
+        let index = self.account_index(user, env)?;
+        self.counts = CountMemo::default();
+        self.accounts.get_mut(index)
+    }
+
+    /// User `id`, to change where it lies.
+    pub(crate) fn user_mut(&mut self, id: &str) -> Option<&mut User> {
+        let index = self.user_index(id)?;
+        self.counts = CountMemo::default();
+        self.users.get_mut(index)
+    }
+
+    /// Asset `id`, to change where it lies.
+    pub(crate) fn asset_mut(&mut self, id: &str) -> Option<&mut Asset> {
+        let index = self.asset_index(id)?;
+        self.counts = CountMemo::default();
+        self.assets.get_mut(index)
+    }
+
     /// The position in [`users`](Self::users) of user `id`.
     pub fn user_index(&self, id: &str) -> Option<usize> {
         self.user_index.get(&self.users, user_id, id)

@@ -116,16 +116,76 @@ pub enum AccountField {
 impl Directory {
     /// This directory after `mutations`, in order, as the store would
     /// leave it (`Store::apply` executes the same statements in SQL; a
-    /// property test holds the two equal). Indexes are built again once.
-    pub fn mutated(self, mutations: &[Mutation]) -> Directory {
-        if mutations.is_empty() {
-            return self;
-        }
-        let mut parts = self.into_parts();
-        for mutation in mutations {
+    /// property test holds the two equal). Indexes are built again once,
+    /// and only when a mutation adds, removes or relinks an entity.
+    pub fn mutated(mut self, mutations: &[Mutation]) -> Directory {
+        self.mutate(mutations);
+        self
+    }
+
+    /// Applies `mutations`, in order; whether every entity kept its place
+    /// and its links (owner, space, uses, references), so that what is
+    /// built over the positions (the reference graph) still holds.
+    pub(crate) fn mutate(&mut self, mutations: &[Mutation]) -> bool {
+        let Some(moving) = mutations.iter().position(|m| !self.mutate_in_place(m)) else {
+            return true;
+        };
+        let mut parts = std::mem::take(self).into_parts();
+        for mutation in mutations.iter().skip(moving) {
             parts.apply(mutation);
         }
-        Directory::new(parts)
+        *self = Directory::new(parts);
+        false
+    }
+
+    /// Applies `mutation` where it lies when it moves nothing: a status, a
+    /// field, a flag. `false`, and nothing done, for one that adds, removes
+    /// or relinks an entity (or names one that does not exist).
+    fn mutate_in_place(&mut self, mutation: &Mutation) -> bool {
+        match mutation {
+            Mutation::SetStatus { user, env, status } => {
+                self.account_mut(user, env).map(|a| a.status = *status).is_some()
+            }
+            Mutation::SetInvitedUntil { user, env, until } => self
+                .account_mut(user, env)
+                .map(|a| {
+                    if a.status == Status::Pending {
+                        a.invited_until = Some(*until);
+                    }
+                })
+                .is_some(),
+            Mutation::Register { user, env } => self
+                .account_mut(user, env)
+                .map(|a| {
+                    a.status = Status::Active;
+                    a.invited_until = None;
+                })
+                .is_some(),
+            Mutation::SetField { user, env, field, value } => self
+                .account_mut(user, env)
+                .map(|a| match field {
+                    AccountField::Name => a.name = value.clone().unwrap_or_default(),
+                    AccountField::Email => a.email = value.clone(),
+                })
+                .is_some(),
+            Mutation::SetKind { user, env, kind, portal } => self
+                .account_mut(user, env)
+                .map(|a| {
+                    a.kind = *kind;
+                    a.portal = *portal;
+                })
+                .is_some(),
+            Mutation::SetGuestLicense { user, on } => {
+                self.user_mut(user).map(|u| u.guest_license = *on).is_some()
+            }
+            Mutation::Disable { asset } => self.asset_mut(asset).map(|a| a.disabled = true).is_some(),
+            Mutation::SetOwner { .. }
+            | Mutation::CreateUser(_)
+            | Mutation::DeleteUser { .. }
+            | Mutation::CreateAccount(_)
+            | Mutation::DeleteAsset { .. }
+            | Mutation::DeleteAccount { .. } => false,
+        }
     }
 }
 

@@ -10,7 +10,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{PlanError, PlanItem};
 use crate::Engine;
-use crate::directory::Directory;
 use crate::directory::mutation::Mutation;
 use crate::operation::{ActionSpec, Operation, TargetKind};
 use crate::policy::Request;
@@ -86,7 +85,7 @@ impl Engine {
             unowned: Vec::new(),
             unexecuted: Vec::new(),
             accounts: Vec::new(),
-            after: self.with_directory(Directory::default()),
+            after: self.shared(),
         };
         let mut current: Option<Engine> = None;
         for item in items {
@@ -94,14 +93,11 @@ impl Engine {
             let Some(step) = engine.step(how, item, batch, &mut out)?.filter(|m| !m.is_empty()) else {
                 continue;
             };
-            let directory = match current.take() {
-                Some(engine) => engine.into_directory(),
-                None => self.directory().clone(),
-            };
-            current = Some(self.with_directory(directory.mutated(&step)));
+            let engine = current.take().unwrap_or_else(|| self.shared());
+            current = Some(engine.mutated(&step));
             out.mutations.extend(step);
         }
-        out.after = current.unwrap_or_else(|| self.with_directory(self.directory().clone()));
+        out.after = current.unwrap_or_else(|| self.shared());
         Ok(out)
     }
 
