@@ -2,7 +2,8 @@
 //! one blank line between items, comments kept, a condition on one line
 //! when it fits in 100 columns and otherwise broken before each top-level
 //! `and`/`or`, parentheses only where precedence needs them (and around an
-//! `and` inside an `or`, for the reader), long action lists wrapped, blank
+//! `and` inside an `or`, for the reader; a chain inside a chain of the same
+//! operator joins it), long action lists wrapped, blank
 //! lines before comment groups kept. Formatting is
 //! idempotent and never changes what a file means.
 

@@ -1,6 +1,9 @@
 //! Text to syntax tree: the pest grammar in `grammar/policy.pest`, one
 //! `parse_<rule>` function per grammar rule, and syntax errors turned into
 //! [`Diagnostic`]s that speak of the language, never of grammar rules.
+//! Nothing deeper than [`MAX_NESTING`] gets through: brackets are counted
+//! before pest runs (it recurses once per bracket), levels while the tree
+//! is built, and `and`/`or` chains and `not` runs are built in loops.
 
 use std::ops::ControlFlow;
 
