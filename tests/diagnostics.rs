@@ -141,6 +141,37 @@ mistake!(
     1
 );
 
+mistake!(
+    nesting_too_deep,
+    &format!("rule r {{\n  permit block\n  when {}actor.portal\n}}\n", "not ".repeat(128)),
+    "nesting-too-deep",
+    3,
+    520
+);
+mistake!(
+    brackets_too_deep,
+    &format!("rule r {{ permit block when {}true{} }}", "(".repeat(200), ")".repeat(200)),
+    "nesting-too-deep",
+    1,
+    156
+);
+
+#[test]
+fn not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.policy");
+    std::fs::write(&path, b"rule r {\n  permit block because \"caf\xe9\"\n}\n").unwrap();
+    let err = PolicySet::load(&[path]).unwrap_err();
+    let (sources, diagnostics) = err.diagnostics().unwrap();
+    let json = first_diagnostic(sources, diagnostics);
+    assert_eq!(
+        (json["code"].as_str(), json["line"].as_u64(), json["column"].as_u64()),
+        (Some("invalid-utf8"), Some(2), Some(28))
+    );
+    let rendered = render_human(sources, diagnostics).replace(&dir.path().display().to_string(), "[dir]");
+    insta::assert_snapshot!("not_utf8", rendered);
+}
+
 #[test]
 fn a_duplicate_in_another_file_names_where_the_first_is() {
     let mut sources = Sources::new();

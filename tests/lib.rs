@@ -10,6 +10,7 @@ mod diagnostics;
 mod directory_errors;
 mod fmt;
 mod impact;
+mod limits;
 mod operations;
 mod plan;
 mod props;

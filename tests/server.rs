@@ -896,3 +896,24 @@ fn a_limit_of_no_calls_in_flight_is_refused() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("0 would refuse every call; give at least 1"));
 }
+
+/// #15: a deep `where` is a 422, and a policy as deep as the limit allows
+/// reloads and decides on the service's worker threads; it keeps serving.
+#[test]
+fn deep_input_is_refused_or_served_never_a_crash() {
+    let (_dir, path) = editable_policy();
+    let server = start(options(&path));
+    let deep = format!("{}true{}", "(".repeat(5_000), ")".repeat(5_000));
+    let body = json!({ "actor": "crm.Ada", "action": "block", "where": deep, "env": "CRM1", "reason": "x" });
+    let reply = post(server.addr, "/v1/plan", &body);
+    assert_eq!((reply.status, error_code(&reply)), (422, "invalid_plan"), "{}", reply.body);
+    assert!(reply.body.to_string().contains("nests deeper than"), "{}", reply.body);
+
+    let levels = steward::policy::ast::MAX_NESTING;
+    let condition = format!("{}actor.status == \"active\"", "not ".repeat(levels - 2));
+    std::fs::write(&path, format!("rule deep {{ permit unblock when {condition} }}\n")).unwrap();
+    runtime().block_on(server.reloader.reload(Scope::Policies, "api")).unwrap();
+    let expected = if levels.is_multiple_of(2) { "allow" } else { "deny" };
+    assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], expected);
+    assert_eq!(get(server.addr, "/v1/health").status, 200);
+}

@@ -11,6 +11,14 @@ use jiff::civil::Date;
 
 use super::source::Span;
 
+/// The deepest an expression tree may be: the condition is level 1, and
+/// each `not`, `and` or `or` chain, comparison, `has`, list and `count(...)`
+/// holds its operands one level deeper. Brackets in the text, needed or
+/// not, nest at most as deep. The parser refuses deeper input, so that the
+/// compiler, the formatter and the evaluator, which recurse once per level,
+/// stay within a small thread stack (docs/language.md, docs/security.md).
+pub const MAX_NESTING: usize = 128;
+
 /// A name with its place in the source: rule names, actions, attribute
 /// segments, asset kinds, consequences.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,7 +224,13 @@ pub enum ExprKind {
     /// `target.user.home`: a root (`actor`, `target`, `environment`,
     /// `asset`, `request`, or `account` inside `count`) and segments.
     Path(Path),
-    /// `lhs OP rhs`.
+    /// `a and b and ...`: two or more operands, tested left to right. A
+    /// chain is one node however long it is, so that walking it does not
+    /// nest once per term.
+    And(Vec<Expr>),
+    /// `a or b or ...`: two or more operands, tested left to right.
+    Or(Vec<Expr>),
+    /// `lhs OP rhs`: a comparison.
     Binary {
         /// The operator.
         op: BinaryOp,
@@ -274,13 +288,10 @@ pub struct Path {
     pub segments: Vec<Ident>,
 }
 
-/// Binary operators, loosest first: `or`, `and`, comparisons.
+/// The comparison operators (`and` and `or` are [`ExprKind::And`] and
+/// [`ExprKind::Or`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
-    /// `or`
-    Or,
-    /// `and`
-    And,
     /// `==`
     Eq,
     /// `!=`
@@ -303,8 +314,6 @@ impl BinaryOp {
     /// The operator as written.
     pub const fn as_str(self) -> &'static str {
         match self {
-            BinaryOp::Or => "or",
-            BinaryOp::And => "and",
             BinaryOp::Eq => "==",
             BinaryOp::Ne => "!=",
             BinaryOp::Lt => "<",

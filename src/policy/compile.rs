@@ -5,9 +5,10 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, Path};
+use super::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, MAX_NESTING, Path};
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::schema::{self, EntityKind, Field, Subject, Type, Vocabulary};
+use super::source::Span;
 
 /// Where an access starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +84,10 @@ pub enum CExpr {
     Path(Access),
     /// `not e`
     Not(Box<CExpr>),
-    /// `a and b`
-    And(Box<CExpr>, Box<CExpr>),
-    /// `a or b`
-    Or(Box<CExpr>, Box<CExpr>),
+    /// `a and b and ...`, tested left to right.
+    And(Box<[CExpr]>),
+    /// `a or b or ...`, tested left to right.
+    Or(Box<[CExpr]>),
     /// `a OP b`
     Cmp(CmpOp, Box<CExpr>, Box<CExpr>),
     /// `a in b`
@@ -130,15 +131,12 @@ fn reads_only_environment(expr: &CExpr) -> bool {
     match expr {
         CExpr::Path(access) | CExpr::Has(access) => matches!(access.root, Root::Bound | Root::Environment),
         CExpr::Const(_) => true,
-        CExpr::List(items) => items.iter().all(reads_only_environment),
+        CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => items.iter().all(reads_only_environment),
         CExpr::Not(e) => reads_only_environment(e),
         CExpr::Count(aggregate) => aggregate.condition.as_ref().is_none_or(reads_only_environment),
-        CExpr::And(a, b)
-        | CExpr::Or(a, b)
-        | CExpr::Cmp(_, a, b)
-        | CExpr::In(a, b)
-        | CExpr::Contains(a, b)
-        | CExpr::HasRole(a, b) => reads_only_environment(a) && reads_only_environment(b),
+        CExpr::Cmp(_, a, b) | CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => {
+            reads_only_environment(a) && reads_only_environment(b)
+        }
     }
 }
 
@@ -188,6 +186,9 @@ pub struct Compiler {
     pub diagnostics: Vec<Diagnostic>,
     /// Every role named by a literal in `has role "x"`, with its place.
     pub roles: Vec<(String, super::source::Span)>,
+    /// The level of the expression being compiled: the parser bounds it,
+    /// and a tree built by other means is held to the same limit.
+    depth: usize,
 }
 
 impl Compiler {
@@ -227,6 +228,18 @@ impl Compiler {
     }
 
     fn expr(&mut self, expr: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
+        if self.depth >= MAX_NESTING {
+            let start = expr.span.start as usize;
+            self.diagnostics.push(Diagnostic::nesting_too_deep(Span::new(expr.span.file, start, start + 1)));
+            return None;
+        }
+        self.depth += 1;
+        let compiled = self.expr_kind(expr, scope);
+        self.depth -= 1;
+        compiled
+    }
+
+    fn expr_kind(&mut self, expr: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
         match &expr.kind {
             ExprKind::Literal(lit) => Some(literal(lit)),
             ExprKind::List(items) => self.list(items, expr, scope),
@@ -235,14 +248,8 @@ impl Compiler {
                 let inner = self.condition(inner, scope)?;
                 Some((CExpr::Not(Box::new(inner)), Type::Bool))
             }
-            ExprKind::Binary { op: BinaryOp::And, lhs, rhs } => {
-                let (l, r) = (self.condition(lhs, scope), self.condition(rhs, scope));
-                Some((CExpr::And(Box::new(l?), Box::new(r?)), Type::Bool))
-            }
-            ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } => {
-                let (l, r) = (self.condition(lhs, scope), self.condition(rhs, scope));
-                Some((CExpr::Or(Box::new(l?), Box::new(r?)), Type::Bool))
-            }
+            ExprKind::And(operands) => Some((CExpr::And(self.conditions(operands, scope)?), Type::Bool)),
+            ExprKind::Or(operands) => Some((CExpr::Or(self.conditions(operands, scope)?), Type::Bool)),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, expr, scope),
             ExprKind::HasRole { subject, role } => self.has_role(subject, role, scope),
             ExprKind::HasAttr { subject, attr } => self.has_attr(subject, attr, scope),
@@ -255,6 +262,13 @@ impl Compiler {
                 Some((CExpr::Count(Box::new(Aggregate::new(condition))), Type::Int))
             }
         }
+    }
+
+    /// The operands of a chain, each a condition; every one is compiled, so
+    /// that each mistake is reported.
+    fn conditions(&mut self, operands: &[Expr], scope: Scope) -> Option<Box<[CExpr]>> {
+        let compiled: Vec<Option<CExpr>> = operands.iter().map(|e| self.condition(e, scope)).collect();
+        compiled.into_iter().collect()
     }
 
     fn list(&mut self, items: &[Expr], whole: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
@@ -482,7 +496,6 @@ impl Compiler {
                 }
                 CExpr::Contains(Box::new(lc), Box::new(rc))
             }
-            BinaryOp::And | BinaryOp::Or => return None,
         };
         Some((compiled, Type::Bool))
     }
@@ -617,10 +630,12 @@ pub fn actor_roles(expr: &CExpr) -> Option<Vec<String>> {
             }
             _ => None,
         },
-        CExpr::And(a, b) => actor_roles(a).or_else(|| actor_roles(b)),
-        CExpr::Or(a, b) => {
-            let mut roles = actor_roles(a)?;
-            roles.extend(actor_roles(b)?);
+        CExpr::And(operands) => operands.iter().find_map(actor_roles),
+        CExpr::Or(operands) => {
+            let mut roles = Vec::new();
+            for operand in operands {
+                roles.extend(actor_roles(operand)?);
+            }
             Some(roles)
         }
         _ => None,
@@ -637,19 +652,16 @@ pub fn asset_accesses(expr: &CExpr, out: &mut Vec<Access>) {
             }
         }
         CExpr::Const(_) => {}
-        CExpr::List(items) => items.iter().for_each(|e| asset_accesses(e, out)),
+        CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => {
+            items.iter().for_each(|e| asset_accesses(e, out));
+        }
         CExpr::Not(e) => asset_accesses(e, out),
         CExpr::Count(aggregate) => {
             if let Some(c) = &aggregate.condition {
                 asset_accesses(c, out);
             }
         }
-        CExpr::And(a, b)
-        | CExpr::Or(a, b)
-        | CExpr::Cmp(_, a, b)
-        | CExpr::In(a, b)
-        | CExpr::Contains(a, b)
-        | CExpr::HasRole(a, b) => {
+        CExpr::Cmp(_, a, b) | CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => {
             asset_accesses(a, out);
             asset_accesses(b, out);
         }

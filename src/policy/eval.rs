@@ -12,6 +12,7 @@ use std::rc::Rc;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
+use super::ast::MAX_NESTING;
 use super::compile::{Access, Aggregate, CExpr, CmpOp, Const, Root};
 use super::request::Request;
 use super::schema::Field;
@@ -186,7 +187,7 @@ impl<'a> Context<'a> {
 
     /// The user id an expression names: an account's user, or a string.
     pub fn user_id(&self, expr: &CExpr) -> Eval<Option<String>> {
-        Ok(match self.eval(expr)? {
+        Ok(match self.eval(expr, 1)? {
             Value::Entity(Ent::Account(a)) => Some(a.user.to_string()),
             Value::Entity(Ent::User(u)) => Some(u.id.to_string()),
             value => as_str(&value).map(str::to_owned),
@@ -197,23 +198,50 @@ impl<'a> Context<'a> {
     /// directly, without building a [`Value`] per node: most of a decision
     /// is `and`, `or`, `not`, comparisons and role tests.
     pub fn test(&self, expr: &CExpr) -> Eval<bool> {
+        self.test_at(expr, 1)
+    }
+
+    /// [`Context::test`] of a node at level `depth`: the compiler bounds
+    /// the depth, and a tree built by other means fails closed past it
+    /// rather than exhausting the stack.
+    fn test_at(&self, expr: &CExpr, depth: usize) -> Eval<bool> {
+        if depth > MAX_NESTING {
+            return Err(too_deep());
+        }
+        let next = depth + 1;
         match expr {
-            CExpr::Not(e) => Ok(!self.test(e)?),
-            CExpr::And(a, b) => Ok(self.test(a)? && self.test(b)?),
-            CExpr::Or(a, b) => Ok(self.test(a)? || self.test(b)?),
-            CExpr::Cmp(op, a, b) => compare(*op, &self.eval(a)?, &self.eval(b)?),
-            CExpr::In(needle, haystack) => self.contains(haystack, needle),
-            CExpr::Contains(haystack, needle) => self.contains(haystack, needle),
+            CExpr::Not(e) => Ok(!self.test_at(e, next)?),
+            CExpr::And(operands) => {
+                for operand in operands.iter() {
+                    if !self.test_at(operand, next)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            CExpr::Or(operands) => {
+                for operand in operands.iter() {
+                    if self.test_at(operand, next)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            CExpr::Cmp(op, a, b) => compare(*op, &self.eval(a, next)?, &self.eval(b, next)?),
+            CExpr::In(needle, haystack) => self.contains(haystack, needle, next),
+            CExpr::Contains(haystack, needle) => self.contains(haystack, needle, next),
             CExpr::HasRole(subject, role) => {
-                let Value::Entity(Ent::Account(account)) = self.eval(subject)? else {
+                let Value::Entity(Ent::Account(account)) = self.eval(subject, next)? else {
                     return Err(EvalError::Type("only accounts have roles".into()));
                 };
-                let role = self.eval(role)?;
+                let role = self.eval(role, next)?;
                 let role = as_str(&role).ok_or_else(|| EvalError::Type("a role is a string".into()))?;
                 Ok(account.has_role(role))
             }
             CExpr::Has(access) => Ok(self.access(access)?.is_some()),
-            CExpr::Const(_) | CExpr::List(_) | CExpr::Path(_) | CExpr::Count(_) => match self.eval(expr)? {
+            CExpr::Const(_) | CExpr::List(_) | CExpr::Path(_) | CExpr::Count(_) => match self
+                .eval(expr, depth)?
+            {
                 Value::Bool(b) => Ok(b),
                 Value::Attr(a) => match a.as_ref() {
                     AttrValue::Bool(b) => Ok(*b),
@@ -224,7 +252,10 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn eval<'s>(&'s self, expr: &'s CExpr) -> Eval<Value<'s>> {
+    fn eval<'s>(&'s self, expr: &'s CExpr, depth: usize) -> Eval<Value<'s>> {
+        if depth > MAX_NESTING {
+            return Err(too_deep());
+        }
         Ok(match expr {
             CExpr::Const(c) => constant(c),
             CExpr::List(_) => {
@@ -240,23 +271,23 @@ impl<'a> Context<'a> {
             | CExpr::In(..)
             | CExpr::Contains(..)
             | CExpr::HasRole(..)
-            | CExpr::Has(_) => Value::Bool(self.test(expr)?),
-            CExpr::Count(aggregate) => Value::Int(self.count(aggregate)?),
+            | CExpr::Has(_) => Value::Bool(self.test_at(expr, depth)?),
+            CExpr::Count(aggregate) => Value::Int(self.count(aggregate, depth + 1)?),
         })
     }
 
-    fn contains(&self, haystack: &CExpr, needle: &CExpr) -> Eval<bool> {
-        let needle = self.eval(needle)?;
+    fn contains(&self, haystack: &CExpr, needle: &CExpr, depth: usize) -> Eval<bool> {
+        let needle = self.eval(needle, depth)?;
         // A list literal is walked in place: no list is built per decision.
         if let CExpr::List(items) = haystack {
             for item in items.iter() {
-                if equal(&self.eval(item)?, &needle)? {
+                if equal(&self.eval(item, depth + 1)?, &needle)? {
                     return Ok(true);
                 }
             }
             return Ok(false);
         }
-        match self.eval(haystack)? {
+        match self.eval(haystack, depth)? {
             Value::Set(set) => {
                 let needle = as_str(&needle)
                     .ok_or_else(|| EvalError::Type("a set of strings holds strings".into()))?;
@@ -287,27 +318,28 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn count(&self, aggregate: &Aggregate) -> Eval<i64> {
+    /// `depth` is the level of the counted condition.
+    fn count(&self, aggregate: &Aggregate, depth: usize) -> Eval<i64> {
         let env: &str = &self.environment.id;
         let Some(key) = aggregate.memo else {
-            return self.count_accounts(env, aggregate.condition.as_ref());
+            return self.count_accounts(env, aggregate.condition.as_ref(), depth);
         };
         if let Some(count) = self.entities.remembered_count(key, env) {
             return Ok(count);
         }
-        let count = self.count_accounts(env, aggregate.condition.as_ref())?;
+        let count = self.count_accounts(env, aggregate.condition.as_ref(), depth)?;
         self.entities.remember_count(key, env, count);
         Ok(count)
     }
 
-    fn count_accounts(&self, env: &str, condition: Option<&CExpr>) -> Eval<i64> {
+    fn count_accounts(&self, env: &str, condition: Option<&CExpr>, depth: usize) -> Eval<i64> {
         let mut count = 0i64;
         let mut failure = None;
         self.entities
             .for_each_account(env, &mut |account| {
                 let matched = match condition {
                     None => Ok(true),
-                    Some(c) => self.with_bound(account).test(c),
+                    Some(c) => self.with_bound(account).test_at(c, depth),
                 };
                 match matched {
                     Ok(true) => {
@@ -467,6 +499,10 @@ impl<'a> Context<'a> {
             _ => return Err(EvalError::Missing(access.text.clone())),
         })
     }
+}
+
+fn too_deep() -> EvalError {
+    EvalError::Type(format!("the condition nests deeper than {MAX_NESTING} levels").into())
 }
 
 fn canonical(value: &Value<'_>, out: &mut String) {

@@ -2,15 +2,14 @@
 //! one blank line between items, comments kept, a condition on one line
 //! when it fits in 100 columns and otherwise broken before each top-level
 //! `and`/`or`, parentheses only where precedence needs them (and around an
-//! `and` inside an `or`, for the reader), long action lists wrapped, blank
+//! `and` inside an `or`, for the reader; a chain inside a chain of the same
+//! operator joins it), long action lists wrapped, blank
 //! lines before comment groups kept. Formatting is
 //! idempotent and never changes what a file means.
 
 use std::fmt::Write as _;
 
-use super::ast::{
-    BinaryOp, Comment, Expr, ExprKind, File, Item, Lifecycle, LifecycleEntry, Literal, Rule, Trigger,
-};
+use super::ast::{Comment, Expr, ExprKind, File, Item, Lifecycle, LifecycleEntry, Literal, Rule, Trigger};
 use super::compile::path_text;
 
 /// The widest a line may be before a condition is broken.
@@ -122,55 +121,64 @@ fn condition_lines(out: &mut String, prefix: &str, condition: &Expr) {
         let _ = writeln!(out, "{prefix}{inline}");
         return;
     }
-    let ExprKind::Binary { op: op @ (BinaryOp::And | BinaryOp::Or), .. } = &condition.kind else {
+    let Some((word, level)) = logic(condition) else {
         let _ = writeln!(out, "{prefix}{inline}");
         return;
     };
-    let mut operands = Vec::new();
-    chain(condition, *op, &mut operands);
-    let level = precedence_of_op(*op);
-    for (i, operand) in operands.iter().enumerate() {
-        // The first operand of a left-associative chain may be at the same
-        // level; the others must bind tighter.
-        let min = if i == 0 { level } else { level + 1 };
-        let text = if *op == BinaryOp::Or { or_operand(operand, min) } else { child(operand, min) };
+    for (i, operand) in flat(condition).iter().enumerate() {
+        let text = operand_text(operand, level);
         if i == 0 {
             let _ = writeln!(out, "{prefix}{text}");
         } else {
-            let _ = writeln!(out, "    {} {text}", op.as_str());
+            let _ = writeln!(out, "    {word} {text}");
         }
     }
 }
 
-/// The operands of a left-nested chain of one operator, in order.
-fn chain<'e>(e: &'e Expr, op: BinaryOp, out: &mut Vec<&'e Expr>) {
-    match &e.kind {
-        ExprKind::Binary { op: o, lhs, rhs } if *o == op => {
-            chain(lhs, op, out);
-            out.push(rhs);
+/// The operands of an `and` or `or` chain, chains of the same operator
+/// written inside it (`a and (b and c)`) taken in: they mean the same,
+/// and need no parentheses.
+fn flat(e: &Expr) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    gather(e, &mut out);
+    out
+}
+
+fn gather<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    let operands = match &e.kind {
+        ExprKind::And(operands) | ExprKind::Or(operands) => operands,
+        _ => return out.push(e),
+    };
+    for operand in operands {
+        if std::mem::discriminant(&operand.kind) == std::mem::discriminant(&e.kind) {
+            gather(operand, out);
+        } else {
+            out.push(operand);
         }
-        _ => out.push(e),
     }
 }
 
 const OR: u8 = 1;
 const AND: u8 = 2;
+const NOT: u8 = 3;
 const COMPARISON: u8 = 4;
 const PRIMARY: u8 = 5;
 
-fn precedence_of_op(op: BinaryOp) -> u8 {
-    match op {
-        BinaryOp::Or => OR,
-        BinaryOp::And => AND,
-        _ => COMPARISON,
+/// The word and level of an `and` or `or` chain.
+fn logic(e: &Expr) -> Option<(&'static str, u8)> {
+    match &e.kind {
+        ExprKind::And(_) => Some(("and", AND)),
+        ExprKind::Or(_) => Some(("or", OR)),
+        _ => None,
     }
 }
 
 fn precedence(e: &Expr) -> u8 {
     match &e.kind {
-        ExprKind::Binary { op, .. } => precedence_of_op(*op),
-        ExprKind::Not(_) => 3,
-        ExprKind::HasRole { .. } | ExprKind::HasAttr { .. } => COMPARISON,
+        ExprKind::Or(_) => OR,
+        ExprKind::And(_) => AND,
+        ExprKind::Not(_) => NOT,
+        ExprKind::Binary { .. } | ExprKind::HasRole { .. } | ExprKind::HasAttr { .. } => COMPARISON,
         _ => PRIMARY,
     }
 }
@@ -181,10 +189,11 @@ fn child(e: &Expr, min: u8) -> String {
     if precedence(e) < min { format!("({text})") } else { text }
 }
 
-/// An operand of `or`: an `and` inside an `or` keeps its parentheses, which
-/// precedence does not need but readers do.
-fn or_operand(e: &Expr, min: u8) -> String {
-    if precedence(e) == AND { format!("({})", expr(e)) } else { child(e, min) }
+/// An operand of a chain at `level`: it must bind tighter, and an `and`
+/// inside an `or` keeps its parentheses, which precedence does not need
+/// but readers do.
+fn operand_text(e: &Expr, level: u8) -> String {
+    if level == OR && precedence(e) == AND { format!("({})", expr(e)) } else { child(e, level + 1) }
 }
 
 /// An expression on one line.
@@ -199,14 +208,15 @@ pub fn expr(e: &Expr) -> String {
         },
         ExprKind::List(items) => format!("[{}]", items.iter().map(expr).collect::<Vec<_>>().join(", ")),
         ExprKind::Path(path) => path_text(path),
+        ExprKind::And(_) | ExprKind::Or(_) => {
+            let (word, level) = logic(e).unwrap_or(("and", AND));
+            let texts: Vec<String> =
+                flat(e).into_iter().map(|operand| operand_text(operand, level)).collect();
+            texts.join(&format!(" {word} "))
+        }
+        // Comparisons take primaries only.
         ExprKind::Binary { op, lhs, rhs } => {
-            let level = precedence_of_op(*op);
-            // and/or are left-associative; comparisons take primaries only.
-            let (left, right) = if level == COMPARISON { (PRIMARY, PRIMARY) } else { (level, level + 1) };
-            if *op == BinaryOp::Or {
-                return format!("{} or {}", or_operand(lhs, left), or_operand(rhs, right));
-            }
-            format!("{} {} {}", child(lhs, left), op.as_str(), child(rhs, right))
+            format!("{} {} {}", child(lhs, PRIMARY), op.as_str(), child(rhs, PRIMARY))
         }
         // `not (a == b)` keeps its parentheses: precedence does not need
         // them, but `not a == b` reads as if it did.

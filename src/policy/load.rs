@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::ast::File;
 use super::diagnostic::Diagnostic;
 use super::parse::parse_file;
-use super::source::{FileId, Sources};
+use super::source::{FileId, Sources, Span};
 
 /// A parsed, not yet validated, policy set.
 #[derive(Debug, Clone, Default)]
@@ -48,24 +48,43 @@ pub enum LoadError {
 }
 
 /// Reads and parses `paths`: each a `.policy` file, or a folder whose
-/// `.policy` files (recursively, in name order) are read.
+/// `.policy` files (recursively, in name order) are read. A file that is
+/// not UTF-8 is an error at its first bad byte.
 pub fn parse_paths(paths: &[PathBuf]) -> Result<Parsed, LoadError> {
     let mut sources = Sources::new();
+    let mut diagnostics = Vec::new();
     for path in paths {
         for file in policy_files(path)? {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|source| LoadError::Io { path: file.clone(), source })?;
-            sources.add(file.display().to_string(), text);
+            let bytes =
+                std::fs::read(&file).map_err(|source| LoadError::Io { path: file.clone(), source })?;
+            let name = file.display().to_string();
+            match String::from_utf8(bytes) {
+                Ok(text) => {
+                    sources.add(name, text);
+                }
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                    let id = sources.add(name, text);
+                    diagnostics.push(not_utf8(id, at, e.as_bytes().get(at).copied()));
+                }
+            }
         }
     }
-    parse_sources(sources)
+    parse_all(sources, diagnostics)
 }
 
 /// Parses every file of `sources` (policy text that did not come from disk).
 pub fn parse_sources(sources: Sources) -> Result<Parsed, LoadError> {
+    parse_all(sources, Vec::new())
+}
+
+/// Parses the files of `sources` that `diagnostics` (encoding errors) do
+/// not already condemn.
+fn parse_all(sources: Sources, mut diagnostics: Vec<Diagnostic>) -> Result<Parsed, LoadError> {
+    let unreadable: Vec<FileId> = diagnostics.iter().filter_map(|d| d.span.map(|s| s.file)).collect();
     let mut files = Vec::new();
-    let mut diagnostics = Vec::new();
-    for (id, _) in sources.iter() {
+    for (id, _) in sources.iter().filter(|(id, _)| !unreadable.contains(id)) {
         match parse_file(&sources, id) {
             Ok(file) => files.push((id, file)),
             Err(mut errors) => diagnostics.append(&mut errors),
@@ -76,6 +95,15 @@ pub fn parse_sources(sources: Sources) -> Result<Parsed, LoadError> {
     } else {
         Err(LoadError::Syntax { sources, diagnostics })
     }
+}
+
+/// A file that is not UTF-8, at its first bad byte (which the text read
+/// with replacement characters shows as `\u{fffd}`, at the same offset).
+fn not_utf8(file: FileId, at: usize, byte: Option<u8>) -> Diagnostic {
+    let byte = byte.map_or_else(String::new, |b| format!(" `\\x{b:02x}`"));
+    Diagnostic::error("invalid-utf8", format!("the file is not UTF-8: byte{byte} is not a character"))
+        .at(Span::new(file, at, at + '\u{fffd}'.len_utf8()), "not UTF-8")
+        .with_help("save the file as UTF-8")
 }
 
 fn policy_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {

@@ -1,18 +1,20 @@
 //! Text to syntax tree: the pest grammar in `grammar/policy.pest`, one
 //! `parse_<rule>` function per grammar rule, and syntax errors turned into
 //! [`Diagnostic`]s that speak of the language, never of grammar rules.
+//! Nothing deeper than [`MAX_NESTING`] gets through: brackets are counted
+//! before pest runs (it recurses once per bracket), levels while the tree
+//! is built, and `and`/`or` chains and `not` runs are built in loops.
 
-use std::sync::LazyLock;
+use std::ops::ControlFlow;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
 use pest::Parser as _;
 use pest::iterators::Pair;
-use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::ast::{
-    BinaryOp, Comment, Effect, Expr, ExprKind, File, Ident, Item, Lifecycle, LifecycleEntry, Literal, Path,
-    Rule as RuleDef, StrLit, Trigger,
+    BinaryOp, Comment, Effect, Expr, ExprKind, File, Ident, Item, Lifecycle, LifecycleEntry, Literal,
+    MAX_NESTING, Path, Rule as RuleDef, StrLit, Trigger,
 };
 use super::diagnostic::Diagnostic;
 use super::source::{FileId, Sources, Span};
@@ -29,6 +31,7 @@ use grammar::{PolicyParser, Rule};
 /// Parses one file of `sources` into its syntax tree, comments kept.
 pub fn parse_file(sources: &Sources, file: FileId) -> Result<File, Vec<Diagnostic>> {
     let text = source_text(sources, file)?;
+    check_brackets(file, text)?;
     let mut pairs = PolicyParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, &e)])?;
     let ctx = Ctx { file };
     let mut items = Vec::new();
@@ -56,6 +59,7 @@ pub fn parse_file(sources: &Sources, file: FileId) -> Result<File, Vec<Diagnosti
 /// Parses a lone expression (the `--where` selectors of `plan` and `users`).
 pub fn parse_expr(sources: &Sources, file: FileId) -> Result<Expr, Vec<Diagnostic>> {
     let text = source_text(sources, file)?;
+    check_brackets(file, text)?;
     let mut pairs =
         PolicyParser::parse(Rule::expr_only, text).map_err(|e| vec![syntax_error(file, text, &e)])?;
     let ctx = Ctx { file };
@@ -63,7 +67,7 @@ pub fn parse_expr(sources: &Sources, file: FileId) -> Result<Expr, Vec<Diagnosti
         .next()
         .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::expr))
         .ok_or_else(|| vec![Diagnostic::error("syntax", "expected an expression")])?;
-    ctx.parse_expr(expr)
+    ctx.parse_expr(expr, 1)
 }
 
 fn source_text(sources: &Sources, file: FileId) -> Result<&str, Vec<Diagnostic>> {
@@ -79,13 +83,6 @@ type Parsed<T> = Result<T, Vec<Diagnostic>>;
 struct Ctx {
     file: FileId,
 }
-
-static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
-    PrattParser::new()
-        .op(Op::infix(Rule::op_or, Assoc::Left))
-        .op(Op::infix(Rule::op_and, Assoc::Left))
-        .op(Op::prefix(Rule::op_not))
-});
 
 impl Ctx {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
@@ -139,7 +136,7 @@ impl Ctx {
         let span = self.span(&pair);
         let expr =
             pair.into_inner().find(|p| p.as_rule() == Rule::expr).ok_or_else(|| vec![malformed(span)])?;
-        self.parse_expr(expr)
+        self.parse_expr(expr, 1)
     }
 
     fn parse_because_clause(&self, pair: Pair<'_, Rule>) -> Parsed<StrLit> {
@@ -203,7 +200,7 @@ impl Ctx {
                         .into_inner()
                         .find(|p| p.as_rule() == Rule::expr)
                         .ok_or_else(|| vec![malformed(owner_span)])?;
-                    to = Some(self.parse_expr(expr)?);
+                    to = Some(self.parse_expr(expr, 1)?);
                 }
                 _ => {}
             }
@@ -222,7 +219,7 @@ impl Ctx {
             match inner.as_rule() {
                 Rule::name => name = Some(self.ident(&inner)),
                 Rule::action => action = Some(self.ident(&inner)),
-                Rule::expr => condition = Some(self.parse_expr(inner)?),
+                Rule::expr => condition = Some(self.parse_expr(inner, 1)?),
                 Rule::because_clause => because = Some(self.parse_because_clause(inner)?),
                 _ => {}
             }
@@ -241,31 +238,74 @@ impl Ctx {
         })
     }
 
-    fn parse_expr(&self, pair: Pair<'_, Rule>) -> Parsed<Expr> {
-        PRATT
-            .map_primary(|p| self.parse_comparison(p))
-            .map_prefix(|op, rhs| {
-                let rhs = rhs?;
-                let span = self.span(&op).to(rhs.span);
-                Ok(Expr { kind: ExprKind::Not(Box::new(rhs)), span })
-            })
-            .map_infix(|lhs, op, rhs| {
-                let (lhs, rhs) = (lhs?, rhs?);
-                let op = if op.as_rule() == Rule::op_or { BinaryOp::Or } else { BinaryOp::And };
-                let span = lhs.span.to(rhs.span);
-                Ok(Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span })
-            })
-            .parse(pair.into_inner())
+    /// An `or` chain of `and` chains of units (`and` binds tighter), each
+    /// chain one node however long: `depth` is the level of the node this
+    /// returns, and a chain's operands sit one level deeper.
+    fn parse_expr(&self, pair: Pair<'_, Rule>, depth: usize) -> Parsed<Expr> {
+        self.nest(depth, &pair)?;
+        let inner: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
+        let groups: Vec<&[Pair<'_, Rule>]> = inner.split(|p| p.as_rule() == Rule::op_or).collect();
+        let group_depth = if groups.len() > 1 { depth + 1 } else { depth };
+        let mut alternatives = Vec::with_capacity(groups.len());
+        let several = groups.len() > 1;
+        for group in groups {
+            let units: Vec<&[Pair<'_, Rule>]> = group.split(|p| p.as_rule() == Rule::op_and).collect();
+            let unit_depth = if units.len() > 1 { group_depth + 1 } else { group_depth };
+            let mut operands = Vec::with_capacity(units.len());
+            for unit in &units {
+                let operand = self.parse_unit(unit, unit_depth)?;
+                // `a and (b and c)` is `a and b and c`: one chain.
+                match operand.kind {
+                    ExprKind::And(inner) if units.len() > 1 => operands.extend(inner),
+                    kind => operands.push(Expr { kind, span: operand.span }),
+                }
+            }
+            let alternative = chain(operands, ExprKind::And)?;
+            match alternative.kind {
+                ExprKind::Or(inner) if several => alternatives.extend(inner),
+                kind => alternatives.push(Expr { kind, span: alternative.span }),
+            }
+        }
+        chain(alternatives, ExprKind::Or)
     }
 
-    fn parse_comparison(&self, pair: Pair<'_, Rule>) -> Parsed<Expr> {
+    /// `not not ... comparison`: the `not`s are counted here, one level
+    /// each, rather than parsed recursively.
+    fn parse_unit(&self, unit: &[Pair<'_, Rule>], depth: usize) -> Parsed<Expr> {
+        let Some((comparison, nots)) = unit.split_last() else {
+            return Err(vec![Diagnostic::error("internal", "the parser met an empty operand")]);
+        };
+        for (level, not) in nots.iter().enumerate() {
+            self.nest(depth + level, not)?;
+        }
+        let mut expr = self.parse_comparison(comparison.clone(), depth + nots.len())?;
+        for not in nots.iter().rev() {
+            let span = self.span(not).to(expr.span);
+            expr = Expr { kind: ExprKind::Not(Box::new(expr)), span };
+        }
+        Ok(expr)
+    }
+
+    /// Refuses a node at `depth` past [`MAX_NESTING`], pointing at where
+    /// it starts.
+    fn nest(&self, depth: usize, pair: &Pair<'_, Rule>) -> Parsed<()> {
+        if depth <= MAX_NESTING {
+            return Ok(());
+        }
+        let start = pair.as_span().start();
+        let len = found_len(pair.as_str()).max(1).min(pair.as_str().len());
+        Err(vec![Diagnostic::nesting_too_deep(Span::new(self.file, start, start + len))])
+    }
+
+    fn parse_comparison(&self, pair: Pair<'_, Rule>, depth: usize) -> Parsed<Expr> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let lhs = inner.next().ok_or_else(|| vec![malformed(span)])?;
-        let lhs = self.parse_operand(lhs)?;
         let Some(tail) = inner.next() else {
-            return Ok(lhs);
+            return self.parse_operand(lhs, depth);
         };
+        self.nest(depth, &lhs)?;
+        let lhs = self.parse_operand(lhs, depth + 1)?;
         let kind = match tail.as_rule() {
             Rule::has_role => {
                 let tail_span = self.span(&tail);
@@ -273,7 +313,10 @@ impl Ctx {
                     .into_inner()
                     .find(|p| !matches!(p.as_rule(), Rule::kw_has | Rule::kw_role))
                     .ok_or_else(|| vec![malformed(tail_span)])?;
-                ExprKind::HasRole { subject: Box::new(lhs), role: Box::new(self.parse_operand(role)?) }
+                ExprKind::HasRole {
+                    subject: Box::new(lhs),
+                    role: Box::new(self.parse_operand(role, depth + 1)?),
+                }
             }
             Rule::has_attr => {
                 let tail_span = self.span(&tail);
@@ -295,37 +338,43 @@ impl Ctx {
                     _ => BinaryOp::Contains,
                 };
                 let rhs = inner.next().ok_or_else(|| vec![malformed(span)])?;
-                ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(self.parse_operand(rhs)?) }
+                let rhs = self.parse_operand(rhs, depth + 1)?;
+                ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }
             }
             _ => return Err(vec![malformed(span)]),
         };
         Ok(Expr { kind, span })
     }
 
-    fn parse_operand(&self, pair: Pair<'_, Rule>) -> Parsed<Expr> {
+    /// An operand at `depth`; a parenthesised expression is no node of its
+    /// own, its brackets are bounded by [`check_brackets`].
+    fn parse_operand(&self, pair: Pair<'_, Rule>, depth: usize) -> Parsed<Expr> {
+        if pair.as_rule() == Rule::expr {
+            return self.parse_expr(pair, depth);
+        }
+        self.nest(depth, &pair)?;
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
-            Rule::expr => return self.parse_expr(pair),
             Rule::string => ExprKind::Literal(Literal::Str(self.parse_string(&pair)?.value)),
             Rule::integer => ExprKind::Literal(Literal::Int(self.parse_integer(&pair)?)),
             Rule::boolean => ExprKind::Literal(Literal::Bool(pair.as_str() == "true")),
             Rule::date => ExprKind::Literal(Literal::Date(self.parse_date(&pair)?)),
             Rule::datetime => ExprKind::Literal(Literal::DateTime(self.parse_datetime(&pair)?)),
-            Rule::list => ExprKind::List(self.parse_list(pair)?),
-            Rule::count => self.parse_count(pair)?,
+            Rule::list => ExprKind::List(self.parse_list(pair, depth + 1)?),
+            Rule::count => self.parse_count(pair, depth + 1)?,
             Rule::path => ExprKind::Path(self.parse_path(pair)?),
             _ => return Err(vec![malformed(span)]),
         };
         Ok(Expr { kind, span })
     }
 
-    fn parse_list(&self, pair: Pair<'_, Rule>) -> Parsed<Vec<Expr>> {
-        pair.into_inner().filter(|p| p.as_rule() == Rule::expr).map(|p| self.parse_expr(p)).collect()
+    fn parse_list(&self, pair: Pair<'_, Rule>, depth: usize) -> Parsed<Vec<Expr>> {
+        pair.into_inner().filter(|p| p.as_rule() == Rule::expr).map(|p| self.parse_expr(p, depth)).collect()
     }
 
-    fn parse_count(&self, pair: Pair<'_, Rule>) -> Parsed<ExprKind> {
+    fn parse_count(&self, pair: Pair<'_, Rule>, depth: usize) -> Parsed<ExprKind> {
         let condition = match pair.into_inner().find(|p| p.as_rule() == Rule::expr) {
-            Some(expr) => Some(Box::new(self.parse_expr(expr)?)),
+            Some(expr) => Some(Box::new(self.parse_expr(expr, depth)?)),
             None => None,
         };
         Ok(ExprKind::Count { condition })
@@ -401,20 +450,54 @@ impl Ctx {
     }
 }
 
-/// A pair that does not have the shape the grammar promises. The grammar
-/// makes this unreachable; it is reported rather than panicking.
-fn malformed(span: Span) -> Diagnostic {
-    Diagnostic::error("internal", "the parser met a construct it does not know").at(span, "here")
+/// One operand as itself, two or more as the chain `make` builds.
+fn chain(mut operands: Vec<Expr>, make: fn(Vec<Expr>) -> ExprKind) -> Parsed<Expr> {
+    match (operands.first(), operands.last()) {
+        (Some(first), Some(last)) if operands.len() > 1 => {
+            let span = first.span.to(last.span);
+            Ok(Expr { kind: make(operands), span })
+        }
+        _ => {
+            operands.pop().ok_or_else(|| vec![Diagnostic::error("internal", "the parser met an empty chain")])
+        }
+    }
 }
 
-// ---------------------------------------------------------------------------
-// Comments: the grammar skips them; a scan of the text finds them again and
-// attaches each to the item or lifecycle entry it precedes, so `fmt` keeps
-// them.
+/// Refuses brackets (`(`, `[`, `count(`) nested deeper than
+/// [`MAX_NESTING`] before pest sees the text: pest recurses once per
+/// bracket, and the parse functions here once per level. Strings and
+/// comments are skipped as the grammar reads them.
+fn check_brackets(file: FileId, text: &str) -> Parsed<()> {
+    let mut depth = 0usize;
+    let mut result = Ok(());
+    outside_strings(text, |lexeme| {
+        match lexeme {
+            Lexeme::Byte(i, b'(' | b'[') => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    result = Err(vec![Diagnostic::nesting_too_deep(Span::new(file, i, i + 1))]);
+                    return ControlFlow::Break(());
+                }
+            }
+            Lexeme::Byte(_, b')' | b']') => depth = depth.saturating_sub(1),
+            Lexeme::Byte(..) | Lexeme::Comment(..) => {}
+        }
+        ControlFlow::Continue(())
+    });
+    result
+}
 
-/// Every `// ...` comment of `text`, outside string literals.
-fn scan_comments(file: FileId, text: &str) -> Vec<Comment> {
-    let mut comments = Vec::new();
+/// What the text holds outside string literals, as the grammar reads it.
+enum Lexeme {
+    /// A byte of code, at its offset.
+    Byte(usize, u8),
+    /// A `// ...` comment, from its slashes to the end of its line.
+    Comment(usize, usize),
+}
+
+/// Visits the bytes and comments of `text` outside string literals, in
+/// order, until `visit` breaks.
+fn outside_strings(text: &str, mut visit: impl FnMut(Lexeme) -> ControlFlow<()>) {
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut in_string = false;
@@ -429,14 +512,40 @@ fn scan_comments(file: FileId, text: &str) -> Vec<Comment> {
             in_string = true;
         } else if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
             let end = text.get(i..).and_then(|rest| rest.find('\n')).map_or(text.len(), |n| i + n);
-            let body = text.get(i + 2..end).unwrap_or("").trim_end();
-            let blank_before = blank_line_before(text, i);
-            comments.push(Comment { text: body.to_owned(), blank_before, span: Span::new(file, i, end) });
+            if visit(Lexeme::Comment(i, end)).is_break() {
+                return;
+            }
             i = end;
             continue;
+        } else if visit(Lexeme::Byte(i, b)).is_break() {
+            return;
         }
         i += 1;
     }
+}
+
+/// A pair that does not have the shape the grammar promises. The grammar
+/// makes this unreachable; it is reported rather than panicking.
+fn malformed(span: Span) -> Diagnostic {
+    Diagnostic::error("internal", "the parser met a construct it does not know").at(span, "here")
+}
+
+// ---------------------------------------------------------------------------
+// Comments: the grammar skips them; a scan of the text finds them again and
+// attaches each to the item or lifecycle entry it precedes, so `fmt` keeps
+// them.
+
+/// Every `// ...` comment of `text`, outside string literals.
+fn scan_comments(file: FileId, text: &str) -> Vec<Comment> {
+    let mut comments = Vec::new();
+    outside_strings(text, |lexeme| {
+        if let Lexeme::Comment(start, end) = lexeme {
+            let body = text.get(start + 2..end).unwrap_or("").trim_end();
+            let blank_before = blank_line_before(text, start);
+            comments.push(Comment { text: body.to_owned(), blank_before, span: Span::new(file, start, end) });
+        }
+        ControlFlow::Continue(())
+    });
     comments
 }
 
@@ -699,9 +808,9 @@ mod tests {
     #[test]
     fn and_binds_tighter_than_or_and_not_tighter_than_and() {
         let e = expr("not a or b and c");
-        let ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } = e.kind else { panic!("or at the top") };
-        assert!(matches!(lhs.kind, ExprKind::Not(_)));
-        assert!(matches!(rhs.kind, ExprKind::Binary { op: BinaryOp::And, .. }));
+        let ExprKind::Or(operands) = e.kind else { panic!("or at the top") };
+        assert!(matches!(operands[0].kind, ExprKind::Not(_)));
+        assert!(matches!(&operands[1].kind, ExprKind::And(items) if items.len() == 2));
     }
 
     #[test]

@@ -191,7 +191,7 @@ impl PolicySet {
         }
         builder.warn_unreachable_permits();
         let Builder { compiler, rules, lifecycles, triggers, .. } = builder;
-        let Compiler { diagnostics, roles } = compiler;
+        let Compiler { diagnostics, roles, .. } = compiler;
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(Error::Invalid { sources: parsed.sources, diagnostics });
         }
@@ -936,8 +936,8 @@ impl Builder {
 fn never_true(expr: Option<&CExpr>) -> bool {
     match expr {
         Some(CExpr::Const(Const::Bool(false))) => true,
-        Some(CExpr::And(a, b)) => never_true(Some(a)) || never_true(Some(b)),
-        Some(CExpr::Or(a, b)) => never_true(Some(a)) && never_true(Some(b)),
+        Some(CExpr::And(operands)) => operands.iter().any(|e| never_true(Some(e))),
+        Some(CExpr::Or(operands)) => operands.iter().all(|e| never_true(Some(e))),
         Some(CExpr::Not(inner)) => matches!(**inner, CExpr::Const(Const::Bool(true))),
         _ => false,
     }

@@ -59,6 +59,23 @@ impl SourceFile {
         SourceFile { name: name.into(), text, line_starts }
     }
 
+    /// The 0-based line that holds byte `offset` (the last line past the end).
+    pub fn line_index(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
+    }
+
+    /// The bytes of 0-based `line`, its line break included.
+    pub fn line_bounds(&self, line: usize) -> Option<std::ops::Range<usize>> {
+        let start = *self.line_starts.get(line)?;
+        let end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
+        Some(start..end)
+    }
+
+    /// How many lines the text has (an empty text has one).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
     /// The 1-based line and column (in characters) of byte `offset`.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
