@@ -81,7 +81,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         return fail(errors, "not applied: confirm with --confirm (C2)", Exit::Failure);
     }
     output::note_migration(&db, errors);
-    let mut store = match Store::open(&db) {
+    let mut store = match Store::open_existing(&db) {
         Ok(s) => s,
         Err(e) => return output::directory_error(errors, &e),
     };

@@ -104,7 +104,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             plan_digest: String::new(),
         })
         .collect();
-    match Store::open(&path).and_then(|mut store| store.apply(&mutations, &audit)) {
+    match Store::open_existing(&path).and_then(|mut store| store.apply(&mutations, &audit)) {
         Ok(()) => {
             eprintln!("applied {} to {}", output::plural(mutations.len(), "change"), path.display());
             Exit::Ok
