@@ -152,3 +152,167 @@ fn every_problem_of_a_file_is_reported_at_once() {
     let codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
     assert_eq!(codes, ["unknown-environment", "unknown-value", "space-type"]);
 }
+
+error!(
+    space_type_on_another_kind,
+    format!("{BASE}assets:\n  - {{ id: a1, kind: app, env: A, space_type: shared }}\n"),
+    "space-type",
+    4,
+    46
+);
+error!(
+    empty_email,
+    format!(
+        "{BASE}users:\n  - {{ id: u, home: A, accounts: [{{ env: A, status: active, email: \"\" }}] }}\n"
+    ),
+    "invalid-email",
+    4,
+    67
+);
+error!(
+    email_with_spaces,
+    format!(
+        "{BASE}users:\n  - {{ id: u, home: A, accounts: [{{ env: A, status: active, email: \" x@y \" }}] }}\n"
+    ),
+    "invalid-email",
+    4,
+    67
+);
+error!(empty_user_id, format!("{BASE}users:\n  - {{ id: \"\", home: A }}\n"), "invalid-id", 4, 11);
+error!(blank_user_id, format!("{BASE}users:\n  - {{ id: \"   \", home: A }}\n"), "invalid-id", 4, 11);
+error!(missing_key, "environments:\n  - { id: A, kind: test }\n", "missing-key", 2, 5);
+error!(
+    list_written_as_one_value,
+    format!(
+        "{BASE}users:\n  - id: u\n    home: A\n    accounts:\n      - env: A\n        status: active\n        roles: admin\n"
+    ),
+    "invalid-yaml",
+    9,
+    16
+);
+error!(indentation_slip, format!("{BASE}users:\n  - id: u\n     home: A\n"), "invalid-yaml", 5, 10);
+error!(empty_file, "# the directory, to be written\n", "empty-directory", 1, 1);
+
+/// The codes of every problem of `text`, in order.
+fn codes(text: &str) -> Vec<&'static str> {
+    match steward::directory::yaml::parse("dir.yaml", text) {
+        Ok(_) => Vec::new(),
+        Err((_, diagnostics)) => diagnostics.iter().map(|d| d.code).collect(),
+    }
+}
+
+#[test]
+fn two_empty_emails_are_two_empty_emails_not_a_duplicate() {
+    let text = format!(
+        "{BASE}users:\n  - {{ id: a, home: A, accounts: [{{ env: A, status: active, email: \"\" }}] }}\n  - {{ id: b, home: A, accounts: [{{ env: A, status: active, email: \"\" }}] }}\n"
+    );
+    assert_eq!(codes(&text), ["invalid-email", "invalid-email"]);
+}
+
+#[test]
+fn an_address_with_spaces_around_it_is_not_the_address() {
+    let text = format!(
+        "{BASE}users:\n  - {{ id: a, home: A, accounts: [{{ env: A, status: active, email: x@y }}] }}\n  - {{ id: b, home: A, accounts: [{{ env: A, status: active, email: \" x@y \" }}] }}\n"
+    );
+    assert_eq!(codes(&text), ["invalid-email"]);
+    let (sources, diagnostics) = steward::directory::yaml::parse("dir.yaml", &text).unwrap_err();
+    let first = first_diagnostic(&sources, &diagnostics);
+    assert_eq!(first["line"], 5, "{first}");
+}
+
+#[test]
+fn empty_and_blank_ids_are_refused_where_written() {
+    let text = format!(
+        "{BASE}users:\n  - {{ id: \"\", home: A }}\n  - {{ id: \"   \", home: A }}\nassets:\n  - {{ id: \"\", kind: app, env: A }}\n"
+    );
+    let (sources, diagnostics) = steward::directory::yaml::parse("dir.yaml", &text).unwrap_err();
+    let places: Vec<(&str, String)> =
+        diagnostics.iter().map(|d| (d.code, d.span.map(|s| sources.locate(s)).unwrap_or_default())).collect();
+    assert_eq!(
+        places,
+        [
+            ("invalid-id", "dir.yaml:4:11".to_owned()),
+            ("invalid-id", "dir.yaml:5:11".to_owned()),
+            ("invalid-id", "dir.yaml:7:11".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_status_or_kind_hides_none_of_the_account_s_other_problems() {
+    let text = format!(
+        "{BASE}users:\n  - {{ id: u, home: A, accounts: [{{ env: A, status: actve, kind: gest, email: \"\", invited_until: soon }}] }}\n"
+    );
+    assert_eq!(codes(&text), ["unknown-value", "unknown-value", "invalid-date", "invalid-email"]);
+}
+
+/// One wrong value is one error: the environment is still known, and the
+/// accounts in it are not "in unknown environment".
+#[test]
+fn a_wrong_environment_kind_is_one_error_not_one_per_account() {
+    let users: String = (0..6)
+        .map(|i| format!("  - {{ id: u{i}, home: A, accounts: [{{ env: A, status: active }}] }}\n"))
+        .collect();
+    let text = format!(
+        "environments:\n  - {{ id: A, license: \"1\", kind: prod }}\nusers:\n{users}assets:\n  - {{ id: x, kind: app, env: A, owner: u0 }}\n"
+    );
+    assert_eq!(codes(&text), ["unknown-value"]);
+}
+
+/// Neither an account with a problem of its own nor an asset with one
+/// makes what names it wrong too.
+#[test]
+fn what_names_an_entry_with_a_problem_is_not_reported_again() {
+    let text = format!(
+        "{BASE}users:\n  - {{ id: u, home: A, accounts: [{{ env: A, status: actve }}] }}\nassets:\n  - {{ id: s, kind: spaec, env: A }}\n  - {{ id: x, kind: app, env: A, owner: u, space: s }}\nreferences:\n  - {{ table: journal, env: A, user: u, rows: 1 }}\n"
+    );
+    assert_eq!(codes(&text), ["unknown-value", "unknown-value"]);
+}
+
+#[test]
+fn every_unknown_key_is_reported_and_a_misspelt_key_is_not_also_missing() {
+    let text = "environments:\n  - { id: A, licence: \"1\", kind: test }\nusers:\n  - id: u\n    home: A\n    acounts: []\n  - { id: v, hoem: A, colour: red }\n";
+    let (sources, diagnostics) = steward::directory::yaml::parse("dir.yaml", text).unwrap_err();
+    let found: Vec<(&str, String, String)> = diagnostics
+        .iter()
+        .map(|d| (d.code, d.message.clone(), d.span.map(|s| sources.locate(s)).unwrap_or_default()))
+        .collect();
+    let expected = [
+        ("unknown-key", "unknown key `licence`", "dir.yaml:2:14"),
+        ("unknown-key", "unknown key `acounts`", "dir.yaml:6:5"),
+        ("unknown-key", "unknown key `hoem`", "dir.yaml:7:14"),
+        ("unknown-key", "unknown key `colour`", "dir.yaml:7:23"),
+    ];
+    let expected: Vec<(&str, String, String)> =
+        expected.iter().map(|(c, m, at)| (*c, (*m).to_owned(), (*at).to_owned())).collect();
+    assert_eq!(found, expected);
+    assert!(
+        diagnostics[2].help.as_deref().unwrap().starts_with("did you mean `home`?"),
+        "{:?}",
+        diagnostics[2]
+    );
+}
+
+#[test]
+fn a_file_without_a_directory_in_it_is_refused() {
+    for text in ["", "\n# nothing yet\n", "---\n", "{}\n"] {
+        assert_eq!(codes(text), ["empty-directory"], "{text:?}");
+    }
+    assert_eq!(codes("environments: []\n"), Vec::<&str>::new());
+}
+
+/// The parser's limits grow with the file, but aliases keep fixed ones:
+/// a few hundred bytes cannot expand into billions of nodes.
+#[test]
+fn an_alias_bomb_is_refused() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    text.push_str("environments: *a8\n");
+    let found = codes(&text);
+    assert_eq!(found, ["invalid-yaml"]);
+}

@@ -173,3 +173,90 @@ fn the_cli_says_before_it_migrates_a_database() {
     let second = users();
     assert!(!second.contains("migrating"), "migrated once: {second}");
 }
+
+/// Reading a database never makes one: `show`, `users`, `decide` and the
+/// commands that apply refuse an empty file, a file that is not SQLite and
+/// another program's database, naming the file and saying how to make one,
+/// and leave the file as it was.
+#[test]
+fn reading_an_empty_or_foreign_file_writes_nothing_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = file(dir.path(), "empty.db", "");
+    let text = file(dir.path(), "notes.db", "not a database\n");
+    let foreign = dir.path().join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let cases = [
+        (&empty, "the file is empty"),
+        (&text, "it is not a SQLite database"),
+        (&foreign, "it is a SQLite database without a directory in it"),
+    ];
+    for (db, reason) in cases {
+        let before = std::fs::read(db).unwrap();
+        let path = db.to_str().unwrap();
+        let pack = crate::support::pack_dir("erp");
+        let commands: [Vec<&str>; 4] = [
+            vec!["show", "--directory", path],
+            vec!["users", "--directory", path],
+            vec![
+                "decide",
+                "--policy",
+                pack.to_str().unwrap(),
+                "--directory",
+                path,
+                "--actor",
+                "a",
+                "--action",
+                "block",
+                "--target",
+                "b",
+                "--env",
+                "E",
+            ],
+            vec!["audit", "verify", "--directory", path],
+        ];
+        for args in commands {
+            let out = steward().args(&args).output().unwrap();
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("`{path}` is not a directory database: {reason}")),
+                "{args:?}: {stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("steward import DIRECTORY.yaml -o {path}")),
+                "{args:?}: {stderr}"
+            );
+            assert_eq!(std::fs::read(db).unwrap(), before, "{args:?} changed {path}");
+        }
+    }
+    // Importing into an empty file is how a database is made.
+    import(&example_file("crm"), &empty);
+    assert_eq!(load(&empty).into_parts(), load(&example_file("crm")).into_parts());
+}
+
+/// Export then import reproduces the directory at a size the parser's
+/// default limits refused (250,000 nodes: about 4,000 accounts), as YAML
+/// and as JSON.
+#[test]
+fn a_large_database_exported_imports_again_as_yaml_and_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("g.db");
+    steward().args(["gen", "--accounts", "5000", "-o", db.to_str().unwrap()]).assert().success();
+    let exported = dir.path().join("g.yaml");
+    steward().arg("export").arg(&db).arg("-o").arg(&exported).assert().success();
+    let again = dir.path().join("again.db");
+    import(&exported, &again);
+    let original = load(&db).into_parts();
+    assert_eq!(original.accounts.len(), 5000);
+    assert_eq!(load(&again).into_parts(), original);
+    let yaml_text = std::fs::read_to_string(&exported).unwrap();
+    let value: serde_json::Value =
+        serde_saphyr::from_str_with_options(&yaml_text, yaml::options(yaml_text.len())).unwrap();
+    let json = file(dir.path(), "g.json", &serde_json::to_string(&value).unwrap());
+    let from_json = dir.path().join("json.db");
+    import(&json, &from_json);
+    assert_eq!(load(&from_json).into_parts(), original);
+}

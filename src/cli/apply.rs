@@ -94,7 +94,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Err(exit) => return exit,
     };
     output::note_migration(&db, errors);
-    let mut store = match Store::open(&db) {
+    let mut store = match Store::open_existing(&db) {
         Ok(s) => s,
         Err(e) => return output::directory_error(errors, &e),
     };

@@ -64,7 +64,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         return Exit::Invalid;
     }
     output::note_migration(&db, errors);
-    let store = match Store::open(&db) {
+    let store = match Store::open_existing(&db) {
         Ok(s) => s,
         Err(e) => {
             let exit = output::directory_error(errors, &e);

@@ -111,7 +111,9 @@ pub fn directory_error(format: ErrorFormat, e: &directory::Error) -> Exit {
             diagnostics(format, sources, list);
             Exit::Invalid
         }
-        directory::Error::UnknownFormat { .. } | directory::Error::NewerSchema { .. } => {
+        directory::Error::UnknownFormat { .. }
+        | directory::Error::NewerSchema { .. }
+        | directory::Error::NotADirectory { .. } => {
             error(format, e);
             Exit::Invalid
         }

@@ -108,7 +108,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(signer) => signer,
         Err(exit) => return exit,
     };
-    let applied = Store::open(&path).and_then(|mut store| {
+    let applied = Store::open_existing(&path).and_then(|mut store| {
         store.set_signer(signer);
         store.apply(&mutations, &audit)
     });

@@ -42,6 +42,18 @@ pub enum Error {
         /// What SQLite said.
         message: String,
     },
+    /// A database to read is not a steward directory: empty, not SQLite,
+    /// or another program's.
+    #[error(
+        "`{path}` is not a directory database: {reason}; make one with `steward import DIRECTORY.yaml -o {path}`",
+        path = path.display()
+    )]
+    NotADirectory {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead.
+        reason: String,
+    },
     /// The database was written by a newer steward.
     #[error("`{}` has schema version {found}; this steward reads up to {supported}", path.display())]
     #[diagnostic(help("upgrade steward to open it"))]

@@ -48,7 +48,9 @@ pub fn load(path: &Path) -> Result<Directory, Error> {
                     source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such database"),
                 });
             }
-            store::Store::open(path)?.load()
+            // Reading never creates a database, nor writes a schema into an
+            // empty or foreign file.
+            store::Store::open_existing(path)?.load()
         }
         _ => Err(Error::UnknownFormat { path: path.to_path_buf() }),
     }

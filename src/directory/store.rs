@@ -260,6 +260,39 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the steward database at `path` to read it or apply to it:
+    /// never creates one. A missing file, an empty one, one that is not
+    /// SQLite, and a SQLite database without steward's tables (another
+    /// program's) are refused before anything is written to them; a
+    /// database of an older schema is migrated, as [`Store::open`] does.
+    pub fn open_existing(path: &Path) -> Result<Self, Error> {
+        let not_a_directory =
+            |reason: &str| Error::NotADirectory { path: path.to_path_buf(), reason: reason.into() };
+        match std::fs::metadata(path) {
+            Err(source) => return Err(Error::Io { path: path.to_path_buf(), source }),
+            Ok(meta) if meta.len() == 0 => return Err(not_a_directory("the file is empty")),
+            Ok(_) => {}
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| store_error(path, e))?;
+        let version = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        let tables = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('environments', 'users', 'accounts')",
+            [],
+            |r| r.get::<_, i64>(0),
+        );
+        match (version, tables) {
+            (Ok(_), Ok(3)) => {}
+            (Ok(_), Ok(_)) => {
+                return Err(not_a_directory("it is a SQLite database without a directory in it"));
+            }
+            (Err(_), _) | (_, Err(_)) => return Err(not_a_directory("it is not a SQLite database")),
+        }
+        let store = Store { conn, path: path.to_path_buf() };
+        store.configure(true)?;
+        Ok(store)
+    }
+
     /// An empty database in memory (tests, YAML directories that need SQL).
     pub fn in_memory() -> Result<Self, Error> {
         let path = PathBuf::from(":memory:");

@@ -1,15 +1,22 @@
 //! The directory file format (YAML, or JSON, which is YAML too): raw serde
-//! types that keep each entity's position, then validation that reports
-//! every problem of a file at once, each at its line and column.
+//! types that keep where each value was written, then validation that
+//! reports every problem of a file at once, each at its line and column.
 //!
 //! The keys are a contract with users and other tools (docs/directory.md):
 //! keys may be added, never renamed.
+//!
+//! Loading is linear in the file's size: a value keeps the byte offset the
+//! parser reports (never a line to look up from the start of the text), ids
+//! are found through hash sets, and the parser's limits grow with the file
+//! ([`options`]), so a directory of millions of accounts loads while a
+//! hostile file is still bounded.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::model::{
@@ -25,15 +32,18 @@ use crate::policy::source::{FileId, Sources, Span};
 pub fn parse(name: &str, text: &str) -> Result<Directory, (Sources, Vec<Diagnostic>)> {
     let mut sources = Sources::new();
     let file = sources.add(name, text);
-    let raw: RawDirectory = match serde_saphyr::from_str_with_options(text, options()) {
+    if is_empty(text) {
+        return Err((sources, vec![empty_file(file, name, text.len())]));
+    }
+    let raw: RawDirectory = match serde_saphyr::from_str_with_options(text, options(text.len())) {
         Ok(raw) => raw,
         Err(e) => {
             let diagnostic = serde_error(file, text, &e);
             return Err((sources, vec![diagnostic]));
         }
     };
-    let mut checker = Checker { file, text, diagnostics: Vec::new() };
-    let parts = checker.check(raw);
+    let mut checker = Checker { file, text, diagnostics: Vec::new(), suggestions_left: SUGGESTIONS };
+    let parts = checker.check(raw, name);
     if checker.diagnostics.is_empty() {
         Ok(Directory::new(parts))
     } else {
@@ -41,105 +51,203 @@ pub fn parse(name: &str, text: &str) -> Result<Directory, (Sources, Vec<Diagnost
     }
 }
 
-// ---------------------------------------------------------------------------
-// The raw format.
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDirectory {
-    #[serde(default)]
-    environments: Vec<Spanned<RawEnvironment>>,
-    #[serde(default)]
-    users: Vec<Spanned<RawUser>>,
-    #[serde(default)]
-    assets: Vec<Spanned<RawAsset>>,
-    #[serde(default)]
-    references: Vec<Spanned<RawReference>>,
+/// The parser's limits for a text of `len` bytes.
+///
+/// serde-saphyr's defaults (250,000 nodes, 1,000,000 events, 64 MiB of
+/// scalars) suit configuration files; a directory of 4,000 accounts has
+/// more nodes than that. Every node and every scalar byte is at least one
+/// byte of the text, and every event at most two, so limits in proportion
+/// to the file's size never refuse a real directory, while the work a
+/// hostile file can cause stays in proportion to its size: aliases, which
+/// could repeat a part of the text many times, keep the fixed defaults
+/// (50,000 aliases, 1,000,000 replayed events), and nesting stays at 64
+/// levels. YAML 1.2 booleans only: `yes`, `no`, `on`, `off` stay text (an
+/// id `no`, a department `on`), as in JSON.
+pub fn options(len: usize) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    let slack = 1_024;
+    budget.max_nodes = budget.max_nodes.max(len.saturating_add(slack));
+    budget.max_events = budget.max_events.max(len.saturating_mul(2).saturating_add(slack));
+    budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(len.saturating_add(slack));
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.strict_booleans = true;
+    options
 }
 
+/// How many did-you-mean suggestions one file gets: each compares a name
+/// with every candidate, and a file with a million wrong names would
+/// otherwise take hours to report.
+const SUGGESTIONS: usize = 100;
+
+/// Nothing but blank lines, comments and document markers.
+fn is_empty(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+    })
+}
+
+fn empty_file(file: FileId, name: &str, len: usize) -> Diagnostic {
+    Diagnostic::error("empty-directory", format!("`{name}` holds no directory"))
+        .at(Span::new(file, 0, len.min(1)), "nothing here")
+        .with_help("a directory file lists at least its `environments:`; write `environments: []` for an empty directory")
+}
+
+// ---------------------------------------------------------------------------
+// The raw format. Required keys are optional here so that a missing one is
+// reported with every other problem, and unknown keys are collected rather
+// than refused (serde's `deny_unknown_fields` stops at the first).
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEnvironment {
-    id: Spanned<Scalar>,
-    license: Spanned<Scalar>,
-    kind: Spanned<String>,
+struct RawDirectory {
     #[serde(default)]
-    identity: Option<Spanned<String>>,
+    environments: Option<Vec<At<RawEnvironment>>>,
+    #[serde(default)]
+    users: Option<Vec<At<RawUser>>>,
+    #[serde(default)]
+    assets: Option<Vec<At<RawAsset>>>,
+    #[serde(default)]
+    references: Option<Vec<At<RawReference>>>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+const DIRECTORY_KEYS: &[&str] = &["environments", "users", "assets", "references"];
+
+#[derive(Debug, Deserialize)]
+struct RawEnvironment {
+    #[serde(default)]
+    id: Option<At<Scalar>>,
+    #[serde(default)]
+    license: Option<At<Scalar>>,
+    #[serde(default)]
+    kind: Option<At<String>>,
+    #[serde(default)]
+    identity: Option<At<String>>,
     #[serde(default)]
     idp_active: bool,
     #[serde(default)]
     anonymous_access: bool,
     #[serde(default)]
     attrs: Attrs,
+    #[serde(flatten)]
+    unknown: Unknown,
 }
 
+const ENVIRONMENT_KEYS: &[&str] =
+    &["id", "license", "kind", "identity", "idp_active", "anonymous_access", "attrs"];
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawUser {
-    id: Spanned<Scalar>,
-    home: Spanned<Scalar>,
+    #[serde(default)]
+    id: Option<At<Scalar>>,
+    #[serde(default)]
+    home: Option<At<Scalar>>,
     #[serde(default)]
     guest_license: bool,
     #[serde(default)]
     desktop_access: bool,
     #[serde(default)]
-    employment_end: Option<Spanned<Scalar>>,
+    employment_end: Option<At<Scalar>>,
     #[serde(default)]
     idp_subject: Option<Scalar>,
     #[serde(default)]
     attrs: Attrs,
     #[serde(default)]
-    accounts: Vec<Spanned<RawAccount>>,
+    accounts: Vec<At<RawAccount>>,
+    #[serde(flatten)]
+    unknown: Unknown,
 }
 
+const USER_KEYS: &[&str] =
+    &["id", "home", "guest_license", "desktop_access", "employment_end", "idp_subject", "attrs", "accounts"];
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawAccount {
-    env: Spanned<Scalar>,
-    status: Spanned<String>,
     #[serde(default)]
-    kind: Option<Spanned<String>>,
+    env: Option<At<Scalar>>,
+    #[serde(default)]
+    status: Option<At<String>>,
+    #[serde(default)]
+    kind: Option<At<String>>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
-    email: Option<Spanned<String>>,
+    email: Option<At<String>>,
     #[serde(default)]
     roles: Vec<String>,
     #[serde(default)]
     portal: bool,
     #[serde(default)]
-    invited_until: Option<Spanned<Scalar>>,
+    invited_until: Option<At<Scalar>>,
     #[serde(default)]
     attrs: Attrs,
+    #[serde(flatten)]
+    unknown: Unknown,
 }
 
+const ACCOUNT_KEYS: &[&str] =
+    &["env", "status", "kind", "name", "email", "roles", "portal", "invited_until", "attrs"];
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawAsset {
-    id: Spanned<Scalar>,
-    kind: Spanned<String>,
-    env: Spanned<Scalar>,
     #[serde(default)]
-    owner: Option<Spanned<Scalar>>,
+    id: Option<At<Scalar>>,
     #[serde(default)]
-    space_type: Option<Spanned<String>>,
+    kind: Option<At<String>>,
     #[serde(default)]
-    space: Option<Spanned<Scalar>>,
+    env: Option<At<Scalar>>,
     #[serde(default)]
-    uses: Vec<Spanned<Scalar>>,
+    owner: Option<At<Scalar>>,
+    #[serde(default)]
+    space_type: Option<At<String>>,
+    #[serde(default)]
+    space: Option<At<Scalar>>,
+    #[serde(default)]
+    uses: Vec<At<Scalar>>,
     #[serde(default)]
     disabled: bool,
     #[serde(default)]
     attrs: Attrs,
+    #[serde(flatten)]
+    unknown: Unknown,
 }
 
+const ASSET_KEYS: &[&str] =
+    &["id", "kind", "env", "owner", "space_type", "space", "uses", "disabled", "attrs"];
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawReference {
-    table: String,
-    env: Spanned<Scalar>,
-    user: Spanned<Scalar>,
-    rows: u64,
+    #[serde(default)]
+    table: Option<At<String>>,
+    #[serde(default)]
+    env: Option<At<Scalar>>,
+    #[serde(default)]
+    user: Option<At<Scalar>>,
+    #[serde(default)]
+    rows: Option<u64>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+const REFERENCE_KEYS: &[&str] = &["table", "env", "user", "rows"];
+
+/// A value and the byte offset it was written at. Only the offset is kept
+/// of serde-saphyr's [`Spanned`] (two full locations): a directory holds
+/// millions of these.
+#[derive(Debug)]
+struct At<T> {
+    value: T,
+    offset: usize,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<T>::deserialize(deserializer)?;
+        let offset = spanned.referenced.span().byte_offset().and_then(|o| usize::try_from(o).ok());
+        Ok(At { value: spanned.value, offset: offset.unwrap_or(0) })
+    }
 }
 
 /// Ids, licenses and dates may be written bare (`license: 12345`,
@@ -156,29 +264,126 @@ impl Scalar {
     }
 }
 
-/// YAML 1.2 booleans only: `yes`, `no`, `on`, `off` stay text (an id `no`,
-/// a department `on`), as in JSON.
-fn options() -> serde_saphyr::Options {
-    let mut options = serde_saphyr::Options::default();
-    options.strict_booleans = true;
-    options
+/// The keys of a mapping that are not part of the format, in the order
+/// written; their values are skipped.
+#[derive(Debug, Default)]
+struct Unknown(Vec<String>);
+
+impl<'de> Deserialize<'de> for Unknown {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> Visitor<'de> for Keys {
+            type Value = Unknown;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unknown, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(KeyName(key)) = map.next_key()? {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(Unknown(keys))
+            }
+        }
+        deserializer.deserialize_map(Keys)
+    }
+}
+
+/// A mapping key as text, whatever scalar it is (`1:`, `true:`).
+struct KeyName(String);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = KeyName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_owned()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KeyName, E> {
+                Ok(KeyName("null".to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Name)
+    }
 }
 
 // ---------------------------------------------------------------------------
-// Validation.
+// Validation. Each entity is checked whole: a wrong value is reported and
+// the entity's other keys are still checked. An entity with a problem is
+// left out of the directory, which is then never used, but its id stays
+// known, so that what names it is not reported as naming nothing: one
+// wrong `kind` is one error, not one per account in the environment.
 
 struct Checker<'t> {
     file: FileId,
     text: &'t str,
     diagnostics: Vec<Diagnostic>,
+    /// What is left of [`SUGGESTIONS`].
+    suggestions_left: usize,
 }
 
 /// Where an entity was defined: its location, for "first defined here".
 type Seen = HashMap<String, Span>;
 
+/// E-mail addresses by environment and lowercase address: who has it, where.
+type Emails = HashMap<(String, String), (String, Span)>;
+
+/// The environments declared, valid or not, and their ids in file order
+/// (the did-you-mean candidates, in an order that does not change).
+#[derive(Default)]
+struct Envs {
+    seen: Seen,
+    order: Vec<String>,
+}
+
+/// An asset declared with an id, valid or not: what its links are checked
+/// against.
+struct Declared {
+    /// Its position among the file's assets.
+    index: usize,
+    kind: Option<AssetKind>,
+    env: Option<String>,
+    span: Span,
+}
+
+/// The accounts declared in a known environment, valid or not, by user and
+/// environment: what owners and references must name.
+type AccountKeys = HashSet<(Id, Id)>;
+
+/// The offset of the entity after `list[index]`, or `end`: where the search
+/// for one entity's keys stops.
+fn next_offset<T>(list: &[At<T>], index: usize, end: usize) -> usize {
+    list.get(index + 1).map_or(end, |next| next.offset)
+}
+
 impl Checker<'_> {
-    fn span<T>(&self, spanned: &Spanned<T>) -> Span {
-        span_at(self.file, self.text, spanned.referenced.line(), spanned.referenced.column())
+    /// The token at `offset`.
+    fn span(&self, offset: usize) -> Span {
+        let token = self.text.get(offset..).unwrap_or("");
+        let len = token.find(['\n', ',', '}', ']', '#']).unwrap_or(token.len());
+        let len = token.get(..len).map_or(0, |t| t.trim_end().len()).max(1).min(token.len());
+        Span::new(self.file, offset, offset + len)
+    }
+
+    fn at<T>(&self, value: &At<T>) -> Span {
+        self.span(value.offset)
     }
 
     fn error(&mut self, code: &'static str, message: String, span: Span, label: &str) {
@@ -191,57 +396,173 @@ impl Checker<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    fn check(&mut self, raw: RawDirectory) -> DirectoryParts {
+    /// The candidate `name` was probably meant to be, while the file's
+    /// budget of suggestions lasts.
+    fn suggest<'c>(&mut self, name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+        if self.suggestions_left == 0 {
+            return None;
+        }
+        self.suggestions_left -= 1;
+        did_you_mean(name, candidates).map(str::to_owned)
+    }
+
+    fn check(&mut self, raw: RawDirectory, name: &str) -> DirectoryParts {
         let mut parts = DirectoryParts::default();
-        let mut env_seen = Seen::new();
-        for env in &raw.environments {
-            if let Some(e) = self.environment(env, &mut env_seen) {
+        let end = self.text.len();
+        self.unknown_keys(&raw.unknown, 0, end, DIRECTORY_KEYS);
+        let nothing = raw.environments.is_none()
+            && raw.users.is_none()
+            && raw.assets.is_none()
+            && raw.references.is_none();
+        if nothing && raw.unknown.0.is_empty() {
+            self.diagnostics.push(empty_file(self.file, name, end));
+            return parts;
+        }
+        let environments = raw.environments.unwrap_or_default();
+        let mut envs = Envs::default();
+        for (i, env) in environments.iter().enumerate() {
+            if let Some(e) = self.environment(env, next_offset(&environments, i, end), &mut envs) {
                 parts.environments.push(e);
             }
         }
-        let env_ids: Vec<String> = parts.environments.iter().map(|e| e.id.clone()).collect();
+        let users = raw.users.unwrap_or_default();
         let mut user_seen = Seen::new();
-        let mut emails: HashMap<(String, String), (String, Span)> = HashMap::new();
-        for user in &raw.users {
-            self.user(user, &env_ids, &mut user_seen, &mut emails, &mut parts);
+        let mut emails = Emails::new();
+        let mut accounts = AccountKeys::new();
+        for (i, user) in users.iter().enumerate() {
+            let end = next_offset(&users, i, end);
+            self.user(user, end, &envs, &mut user_seen, &mut emails, &mut accounts, &mut parts);
         }
-        let accounts: HashSet<(Id, Id)> =
-            parts.accounts.iter().map(|a| (a.user.clone(), a.env.clone())).collect();
-        let mut asset_seen = Seen::new();
-        for asset in &raw.assets {
-            if let Some(a) = self.asset(asset, &env_ids, &accounts, &mut asset_seen) {
+        let assets = raw.assets.unwrap_or_default();
+        let mut declared: HashMap<String, Declared> = HashMap::new();
+        for (i, asset) in assets.iter().enumerate() {
+            let end = next_offset(&assets, i, end);
+            if let Some(a) = self.asset(i, asset, end, &envs, &accounts, &mut declared) {
                 parts.assets.push(a);
             }
         }
-        self.asset_links(&raw.assets, &parts.assets);
-        for reference in &raw.references {
-            if let Some(r) = self.reference(reference, &accounts) {
+        self.asset_links(&assets, &declared);
+        let references = raw.references.unwrap_or_default();
+        for (i, reference) in references.iter().enumerate() {
+            let end = next_offset(&references, i, end);
+            if let Some(r) = self.reference(reference, end, &envs, &accounts) {
                 parts.references.push(r);
             }
         }
         parts
     }
 
+    /// Reports each unknown key of a mapping written from `start`, the next
+    /// entity starting at `end`; gives the keys they were probably meant to
+    /// be, whose absence is then not reported again.
+    fn unknown_keys(
+        &mut self,
+        unknown: &Unknown,
+        start: usize,
+        end: usize,
+        expected: &[&'static str],
+    ) -> Vec<&'static str> {
+        let mut meant = Vec::new();
+        // Keys come in the order written: each is searched after the last.
+        let mut from = start;
+        for key in &unknown.0 {
+            let span = match key_offset(self.text, from, end, key) {
+                Some(at) => {
+                    from = at + key.len();
+                    Span::new(self.file, at, at + key.len())
+                }
+                None => self.span(start),
+            };
+            let suggestion = did_you_mean(key, expected.iter().copied());
+            let keys = expected.join(", ");
+            let help = match suggestion {
+                Some(s) => {
+                    meant.push(s);
+                    format!("did you mean `{s}`? the keys here are: {keys}")
+                }
+                None => format!("the keys here are: {keys}"),
+            };
+            self.report(
+                "unknown-key",
+                format!("unknown key `{key}`"),
+                span,
+                "not a key of the format",
+                Some(help),
+            );
+        }
+        meant
+    }
+
+    /// A required key's value; its absence is reported at the entity, unless
+    /// an unknown key was probably meant to be it.
+    fn required<'a, T>(
+        &mut self,
+        value: &'a Option<At<T>>,
+        key: &str,
+        meant: &[&str],
+        what: &str,
+        entity: usize,
+    ) -> Option<&'a At<T>> {
+        if value.is_none() && !meant.contains(&key) {
+            let span = self.span(entity);
+            self.report(
+                "missing-key",
+                format!("{what} has no `{key}`"),
+                span,
+                "in this entry",
+                Some(format!("`{key}` is required here (docs/directory.md)")),
+            );
+        }
+        value.as_ref()
+    }
+
+    /// An id, refused when empty or blank: nothing could name it.
+    fn id(&mut self, value: Option<&At<Scalar>>, what: &str) -> Option<String> {
+        let value = value?;
+        let text = value.value.text();
+        if !text.trim().is_empty() {
+            return Some(text);
+        }
+        let span = self.at(value);
+        let message = if text.is_empty() {
+            format!("a {what} id cannot be empty")
+        } else {
+            format!("a {what} id cannot be blank (`{text}`)")
+        };
+        self.report(
+            "invalid-id",
+            message,
+            span,
+            "no id",
+            Some(format!("write the {what}'s id, as other entries and policies name it")),
+        );
+        None
+    }
+
     fn unique(&mut self, what: &str, id: &str, span: Span, seen: &mut Seen) -> bool {
         if let Some(first) = seen.get(id).copied() {
-            self.diagnostics.push(
-                Diagnostic::error("duplicate-id", format!("the {what} id `{id}` is used twice"))
-                    .at(span, "used again here")
-                    .with_related(first, "first used here"),
-            );
+            self.duplicate(what, id, span, first);
             return false;
         }
         seen.insert(id.to_owned(), span);
         true
     }
 
-    fn known_env(&mut self, id: &Spanned<Scalar>, env_ids: &[String], what: &str) -> Option<String> {
+    fn duplicate(&mut self, what: &str, id: &str, span: Span, first: Span) {
+        self.diagnostics.push(
+            Diagnostic::error("duplicate-id", format!("the {what} id `{id}` is used twice"))
+                .at(span, "used again here")
+                .with_related(first, "first used here"),
+        );
+    }
+
+    fn known_env(&mut self, id: &At<Scalar>, envs: &Envs, what: &str) -> Option<String> {
         let text = id.value.text();
-        if env_ids.contains(&text) {
+        if envs.seen.contains_key(&text) {
             return Some(text);
         }
-        let span = self.span(id);
-        let suggestion = did_you_mean(&text, env_ids.iter().map(String::as_str)).map(str::to_owned);
+        let span = self.at(id);
+        let suggestion = self.suggest(&text, envs.order.iter().map(String::as_str));
         self.report(
             "unknown-environment",
             format!("{what} is in unknown environment `{text}`"),
@@ -254,7 +575,7 @@ impl Checker<'_> {
 
     fn vocabulary<T: Copy>(
         &mut self,
-        value: &Spanned<String>,
+        value: &At<String>,
         parse: fn(&str) -> Option<T>,
         names: &[&str],
         what: &str,
@@ -262,7 +583,7 @@ impl Checker<'_> {
         if let Some(v) = parse(&value.value) {
             return Some(v);
         }
-        let span = self.span(value);
+        let span = self.at(value);
         let help = match did_you_mean(&value.value, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`? the values are: {}", names.join(", ")),
             None => format!("the values are: {}", names.join(", ")),
@@ -277,17 +598,24 @@ impl Checker<'_> {
         None
     }
 
-    fn environment(&mut self, raw: &Spanned<RawEnvironment>, seen: &mut Seen) -> Option<Environment> {
+    fn environment(&mut self, raw: &At<RawEnvironment>, end: usize, envs: &mut Envs) -> Option<Environment> {
         let env = &raw.value;
-        let id = env.id.value.text();
-        let span = self.span(&env.id);
-        let unique = self.unique("environment", &id, span, seen);
-        let kind = self.vocabulary(
-            &env.kind,
-            EnvKind::parse,
-            &EnvKind::names().collect::<Vec<_>>(),
-            "an environment kind",
-        );
+        let before = self.diagnostics.len();
+        let meant = self.unknown_keys(&env.unknown, raw.offset, end, ENVIRONMENT_KEYS);
+        let id = self.required(&env.id, "id", &meant, "an environment", raw.offset);
+        let id_span = id.map(|i| self.at(i));
+        let id = self.id(id, "environment");
+        let what =
+            id.as_ref().map_or_else(|| "this environment".to_owned(), |id| format!("environment `{id}`"));
+        let license = self.required(&env.license, "license", &meant, &what, raw.offset);
+        let kind = self.required(&env.kind, "kind", &meant, &what, raw.offset).and_then(|kind| {
+            self.vocabulary(
+                kind,
+                EnvKind::parse,
+                &EnvKind::names().collect::<Vec<_>>(),
+                "an environment kind",
+            )
+        });
         let identity = match &env.identity {
             Some(i) => self.vocabulary(
                 i,
@@ -297,10 +625,20 @@ impl Checker<'_> {
             ),
             None => Some(IdentityMode::Invitations),
         };
-        let (true, Some(kind), Some(identity)) = (unique, kind, identity) else { return None };
+        if let (Some(id), Some(span)) = (&id, id_span)
+            && self.unique("environment", id, span, &mut envs.seen)
+        {
+            envs.order.push(id.clone());
+        }
+        let (Some(id), Some(license), Some(kind), Some(identity)) = (id, license, kind, identity) else {
+            return None;
+        };
+        if self.diagnostics.len() > before {
+            return None;
+        }
         Some(Environment {
             id,
-            license: env.license.value.text(),
+            license: license.value.text(),
             kind,
             identity,
             idp_active: env.idp_active,
@@ -309,27 +647,46 @@ impl Checker<'_> {
         })
     }
 
+    #[expect(clippy::too_many_arguments, reason = "the sets the checks of a user's accounts fill in")]
     fn user(
         &mut self,
-        raw: &Spanned<RawUser>,
-        env_ids: &[String],
+        raw: &At<RawUser>,
+        end: usize,
+        envs: &Envs,
         seen: &mut Seen,
-        emails: &mut HashMap<(String, String), (String, Span)>,
+        emails: &mut Emails,
+        accounts: &mut AccountKeys,
         parts: &mut DirectoryParts,
     ) {
         let user = &raw.value;
-        let id = user.id.value.text();
-        let span = self.span(&user.id);
-        let unique = self.unique("user", &id, span, seen);
-        let home = self.known_env(&user.home, env_ids, &format!("the home of `{id}`"));
+        let before = self.diagnostics.len();
+        let meant = self.unknown_keys(&user.unknown, raw.offset, end, USER_KEYS);
+        let id_at = self.required(&user.id, "id", &meant, "a user", raw.offset);
+        let id_span = id_at.map(|i| self.at(i));
+        let id = self.id(id_at, "user");
+        let unique = match (&id, id_span) {
+            (Some(id), Some(span)) => self.unique("user", id, span, seen),
+            _ => false,
+        };
+        let name = id.clone().unwrap_or_default();
+        let what = id.as_ref().map_or_else(|| "this user".to_owned(), |id| format!("user `{id}`"));
+        let home = self
+            .required(&user.home, "home", &meant, &what, raw.offset)
+            .and_then(|home| self.known_env(home, envs, &format!("the home of `{name}`")));
         let employment_end = user.employment_end.as_ref().and_then(|d| self.date(d));
         let mut account_envs = Seen::new();
-        for account in &user.accounts {
-            if let Some(a) = self.account(&id, account, env_ids, &mut account_envs, emails) {
+        for (i, account) in user.accounts.iter().enumerate() {
+            let end = next_offset(&user.accounts, i, end);
+            let checked =
+                AccountCheck { user: &name, envs, account_envs: &mut account_envs, emails, accounts };
+            if let Some(a) = self.account(account, end, checked) {
                 parts.accounts.push(a);
             }
         }
-        let (true, Some(home)) = (unique, home) else { return };
+        let (true, Some(id), Some(home)) = (unique, id, home) else { return };
+        if self.diagnostics.len() > before {
+            return;
+        }
         parts.users.push(User {
             id: id.into(),
             home: home.into(),
@@ -341,44 +698,42 @@ impl Checker<'_> {
         });
     }
 
-    fn account(
-        &mut self,
-        user: &str,
-        raw: &Spanned<RawAccount>,
-        env_ids: &[String],
-        envs: &mut Seen,
-        emails: &mut HashMap<(String, String), (String, Span)>,
-    ) -> Option<Account> {
+    fn account(&mut self, raw: &At<RawAccount>, end: usize, check: AccountCheck<'_>) -> Option<Account> {
+        let AccountCheck { user, envs, account_envs, emails, accounts } = check;
         let account = &raw.value;
-        let env = self.known_env(&account.env, env_ids, &format!("an account of `{user}`"))?;
-        let span = self.span(&account.env);
-        if let Some(first) = envs.get(&env).copied() {
-            self.diagnostics.push(
-                Diagnostic::error("duplicate-account", format!("`{user}` has two accounts in `{env}`"))
-                    .at(span, "second account")
-                    .with_related(first, "first account"),
-            );
-            return None;
+        let before = self.diagnostics.len();
+        let meant = self.unknown_keys(&account.unknown, raw.offset, end, ACCOUNT_KEYS);
+        let what = format!("an account of `{user}`");
+        let env_at = self.required(&account.env, "env", &meant, &what, raw.offset);
+        let env = env_at.and_then(|e| self.known_env(e, envs, &what));
+        if let (Some(env), Some(env_at)) = (&env, env_at) {
+            let span = self.at(env_at);
+            if let Some(first) = account_envs.get(env).copied() {
+                self.diagnostics.push(
+                    Diagnostic::error("duplicate-account", format!("`{user}` has two accounts in `{env}`"))
+                        .at(span, "second account")
+                        .with_related(first, "first account"),
+                );
+            } else {
+                account_envs.insert(env.clone(), span);
+                accounts.insert((Id::from(user), Id::from(env.as_str())));
+            }
         }
-        envs.insert(env.clone(), span);
-        let status = self.vocabulary(
-            &account.status,
-            Status::parse,
-            &Status::names().collect::<Vec<_>>(),
-            "an account status",
-        )?;
+        let status = self.required(&account.status, "status", &meant, &what, raw.offset).and_then(|s| {
+            self.vocabulary(s, Status::parse, &Status::names().collect::<Vec<_>>(), "an account status")
+        });
         let kind = match &account.kind {
             Some(k) => self.vocabulary(
                 k,
                 AccountKind::parse,
                 &AccountKind::names().collect::<Vec<_>>(),
                 "an account kind",
-            )?,
-            None => AccountKind::Normal,
+            ),
+            None => Some(AccountKind::Normal),
         };
-        let invited_until = match &account.invited_until {
-            Some(t) if status != Status::Pending => {
-                let span = self.span(t);
+        let invited_until = match (&account.invited_until, status) {
+            (Some(t), Some(status)) if status != Status::Pending => {
+                let span = self.at(t);
                 self.report(
                     "invitation-not-pending",
                     format!("`invited_until` is set on a {status} account of `{user}`"),
@@ -386,38 +741,26 @@ impl Checker<'_> {
                     "only pending accounts have an invitation",
                     Some("remove the key, or make the account `status: pending`".into()),
                 );
-                return None;
+                None
             }
-            Some(t) => Some(self.timestamp(t)?),
-            None => None,
+            (Some(t), _) => self.timestamp(t),
+            (None, _) => None,
         };
-        if let Some(email) = &account.email {
-            let key = (env.clone(), email.value.to_lowercase());
-            let span = self.span(email);
-            if let Some((holder, first)) = emails.get(&key) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "duplicate-email",
-                        format!("`{}` already belongs to `{holder}` in `{env}`", email.value),
-                    )
-                    .at(span, "used again here")
-                    .with_related(*first, "first used here")
-                    .with_help("e-mail addresses are unique among the accounts of one environment (G6)"),
-                );
-                return None;
-            }
-            emails.insert(key, (user.to_owned(), span));
+        let email = account.email.as_ref().and_then(|e| self.email(e, user, env.as_deref(), emails));
+        let (Some(env), Some(status), Some(kind)) = (env, status, kind) else { return None };
+        if self.diagnostics.len() > before {
+            return None;
         }
         let mut roles = account.roles.clone();
         roles.sort_unstable();
         roles.dedup();
         Some(Account {
-            user: user.to_owned().into(),
+            user: user.into(),
             env: env.into(),
             status,
             kind,
             name: account.name.clone().unwrap_or_else(|| user.to_owned()),
-            email: account.email.as_ref().map(|e| e.value.clone()),
+            email,
             roles,
             portal: account.portal,
             invited_until,
@@ -425,73 +768,137 @@ impl Checker<'_> {
         })
     }
 
+    /// An address as written: refused when empty (an account without one
+    /// leaves the key out) or with spaces around it (nothing is trimmed, so
+    /// that `" x@y "` never passes for `x@y`); unique in its environment,
+    /// case-insensitively (G6).
+    fn email(
+        &mut self,
+        email: &At<String>,
+        user: &str,
+        env: Option<&str>,
+        emails: &mut Emails,
+    ) -> Option<String> {
+        let value = &email.value;
+        let span = self.at(email);
+        if value.trim().is_empty() {
+            self.report(
+                "invalid-email",
+                format!("the e-mail address of `{user}` is empty"),
+                span,
+                "no address",
+                Some("leave `email` out when the account has no address".into()),
+            );
+            return None;
+        }
+        if value.trim() != value {
+            self.report(
+                "invalid-email",
+                format!("the e-mail address `{value}` has spaces around it"),
+                span,
+                "spaces are not trimmed",
+                Some(format!("write the address alone: `{}`", value.trim())),
+            );
+            return None;
+        }
+        let env = env?;
+        let key = (env.to_owned(), value.to_lowercase());
+        if let Some((holder, first)) = emails.get(&key) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "duplicate-email",
+                    format!("`{value}` already belongs to `{holder}` in `{env}`"),
+                )
+                .at(span, "used again here")
+                .with_related(*first, "first used here")
+                .with_help("e-mail addresses are unique among the accounts of one environment (G6)"),
+            );
+            return None;
+        }
+        emails.insert(key, (user.to_owned(), span));
+        Some(value.clone())
+    }
+
     fn asset(
         &mut self,
-        raw: &Spanned<RawAsset>,
-        env_ids: &[String],
-        accounts: &HashSet<(Id, Id)>,
-        seen: &mut Seen,
+        index: usize,
+        raw: &At<RawAsset>,
+        end: usize,
+        envs: &Envs,
+        accounts: &AccountKeys,
+        declared: &mut HashMap<String, Declared>,
     ) -> Option<Asset> {
         let asset = &raw.value;
-        let id = asset.id.value.text();
-        let span = self.span(&asset.id);
-        let unique = self.unique("asset", &id, span, seen);
-        let kind = self.vocabulary(
-            &asset.kind,
-            AssetKind::parse,
-            &AssetKind::names().collect::<Vec<_>>(),
-            "an asset kind",
-        );
-        let env = self.known_env(&asset.env, env_ids, &format!("asset `{id}`"));
-        let space_type = match &asset.space_type {
-            Some(t) => {
-                self.vocabulary(t, SpaceType::parse, &SpaceType::names().collect::<Vec<_>>(), "a space type")
-            }
-            None => None,
-        };
-        let (true, Some(kind), Some(env)) = (unique, kind, env) else { return None };
+        let before = self.diagnostics.len();
+        let meant = self.unknown_keys(&asset.unknown, raw.offset, end, ASSET_KEYS);
+        let id_at = self.required(&asset.id, "id", &meant, "an asset", raw.offset);
+        let id_span = id_at.map(|i| self.at(i));
+        let id = self.id(id_at, "asset");
+        let what = id.as_ref().map_or_else(|| "this asset".to_owned(), |id| format!("asset `{id}`"));
+        let kind = self.required(&asset.kind, "kind", &meant, &what, raw.offset).and_then(|k| {
+            self.vocabulary(k, AssetKind::parse, &AssetKind::names().collect::<Vec<_>>(), "an asset kind")
+        });
+        let env = self
+            .required(&asset.env, "env", &meant, &what, raw.offset)
+            .and_then(|e| self.known_env(e, envs, &what));
+        let space_type = asset.space_type.as_ref().and_then(|t| {
+            self.vocabulary(t, SpaceType::parse, &SpaceType::names().collect::<Vec<_>>(), "a space type")
+        });
+        let shown = id.as_deref().unwrap_or("this asset");
         match (kind, &asset.space_type) {
-            (AssetKind::Space, None) => {
+            (Some(AssetKind::Space), None) => {
+                let span = id_span.unwrap_or_else(|| self.span(raw.offset));
                 self.report(
                     "space-type",
-                    format!("space `{id}` has no `space_type`"),
+                    format!("space `{shown}` has no `space_type`"),
                     span,
                     "this space",
                     Some("add `space_type: personal | shared | managed | data` (D7)".into()),
                 );
-                return None;
             }
-            (AssetKind::Space, Some(_)) => {}
-            (_, Some(t)) => {
-                let span = self.span(t);
-                self.error(
+            (Some(kind), Some(t)) if kind != AssetKind::Space => {
+                let span = self.at(t);
+                self.report(
                     "space-type",
-                    format!("`{id}` is not a space and has no `space_type`"),
+                    format!("`{shown}` has a `space_type` but is not a space (it is `{kind}`)"),
                     span,
                     "only spaces have a type",
+                    Some(format!("remove `space_type`, or make `{shown}` a `kind: space`")),
                 );
-                return None;
             }
-            (_, None) => {}
+            _ => {}
         }
-        let owner = match &asset.owner {
-            Some(owner) => {
-                let user = owner.value.text();
-                if !accounts.contains(&(Id::from(user.as_str()), Id::from(env.as_str()))) {
-                    let span = self.span(owner);
-                    self.report(
-                        "owner-without-account",
-                        format!("the owner of `{id}`, `{user}`, has no account in `{env}`"),
-                        span,
-                        "no account in the asset's environment",
-                        Some("an asset is owned by an account of its own environment".into()),
-                    );
-                    return None;
-                }
-                Some(user)
+        let owner = asset.owner.as_ref().map(|owner| {
+            let user = owner.value.text();
+            if let Some(env) = &env
+                && !accounts.contains(&(Id::from(user.as_str()), Id::from(env.as_str())))
+            {
+                let span = self.at(owner);
+                self.report(
+                    "owner-without-account",
+                    format!("the owner of `{shown}`, `{user}`, has no account in `{env}`"),
+                    span,
+                    "no account in the asset's environment",
+                    Some("an asset is owned by an account of its own environment".into()),
+                );
             }
-            None => None,
-        };
+            user
+        });
+        if let (Some(id), Some(span)) = (&id, id_span) {
+            match declared.get(id) {
+                Some(first) => {
+                    let first = first.span;
+                    self.duplicate("asset", id, span, first);
+                }
+                None => {
+                    declared.insert(id.clone(), Declared { index, kind, env: env.clone(), span });
+                }
+            }
+        }
+        let (Some(id), Some(kind), Some(env)) = (id, kind, env) else { return None };
+        if self.diagnostics.len() > before {
+            return None;
+        }
         Some(Asset {
             id: id.into(),
             kind,
@@ -505,22 +912,24 @@ impl Checker<'_> {
         })
     }
 
-    /// `space` and `uses` must name existing assets (a space for `space`), of
-    /// the same environment, without cycles.
-    fn asset_links(&mut self, raw: &[Spanned<RawAsset>], assets: &[Asset]) {
-        let by_id: HashMap<&str, &Asset> = assets.iter().map(|a| (a.id.as_str(), a)).collect();
-        let ids: Vec<&str> = assets.iter().map(|a| a.id.as_str()).collect();
-        for asset in raw {
+    /// `space` and `uses` must name declared assets (a space for `space`),
+    /// of the same environment, without cycles. A link to an asset with
+    /// problems of its own is checked only as far as they allow.
+    fn asset_links(&mut self, raw: &[At<RawAsset>], declared: &HashMap<String, Declared>) {
+        let mut order: Vec<(&str, usize)> = declared.iter().map(|(id, d)| (id.as_str(), d.index)).collect();
+        order.sort_unstable_by_key(|(_, index)| *index);
+        let ids: Vec<&str> = order.iter().map(|(id, _)| *id).collect();
+        for (index, asset) in raw.iter().enumerate() {
             let a = &asset.value;
-            let id = a.id.value.text();
-            let Some(this) = by_id.get(id.as_str()) else { continue };
+            let Some(id) = a.id.as_ref().map(|i| i.value.text()) else { continue };
+            let Some(this) = declared.get(&id).filter(|d| d.index == index) else { continue };
             let links = a.space.iter().map(|s| (s, true)).chain(a.uses.iter().map(|u| (u, false)));
             for (link, is_space) in links {
                 let target = link.value.text();
-                let span = self.span(link);
-                match by_id.get(target.as_str()) {
+                let span = self.at(link);
+                match declared.get(&target) {
                     None => {
-                        let suggestion = did_you_mean(&target, ids.iter().copied()).map(str::to_owned);
+                        let suggestion = self.suggest(&target, ids.iter().copied());
                         self.report(
                             "unknown-asset",
                             format!("`{id}` refers to unknown asset `{target}`"),
@@ -529,61 +938,76 @@ impl Checker<'_> {
                             suggestion.map(|s| format!("did you mean `{s}`?")),
                         );
                     }
-                    Some(t) if is_space && t.kind != AssetKind::Space => {
+                    Some(t) if is_space && t.kind.is_some_and(|k| k != AssetKind::Space) => {
+                        let kind = t.kind.map_or("", AssetKind::as_str);
                         self.error(
                             "not-a-space",
-                            format!("`{id}` sits in `{target}`, which is a {}, not a space", t.kind),
+                            format!("`{id}` sits in `{target}`, which is a {kind}, not a space"),
                             span,
                             "not a space",
                         );
                     }
-                    Some(t) if t.env != this.env => {
-                        self.error(
-                            "cross-environment",
-                            format!("`{id}` in `{}` refers to `{target}` in `{}`", this.env, t.env),
-                            span,
-                            "another environment",
-                        );
+                    Some(t) => {
+                        if let (Some(here), Some(there)) = (&this.env, &t.env)
+                            && here != there
+                        {
+                            self.error(
+                                "cross-environment",
+                                format!("`{id}` in `{here}` refers to `{target}` in `{there}`"),
+                                span,
+                                "another environment",
+                            );
+                        }
                     }
-                    Some(_) => {}
                 }
             }
         }
-        self.cycles(raw, &by_id);
+        self.cycles(raw, declared, &ids);
     }
 
-    fn cycles(&mut self, raw: &[Spanned<RawAsset>], by_id: &HashMap<&str, &Asset>) {
-        // Depth-first search with three colours; one error per cycle found.
-        let mut state: HashMap<&str, u8> = HashMap::new();
-        let spans: BTreeMap<String, Span> =
-            raw.iter().map(|a| (a.value.id.value.text(), self.span(&a.value.id))).collect();
-        let mut reported = HashSet::new();
-        // In file order, so that the same file always reports the same cycle
-        // at the same place.
-        let starts: Vec<String> = raw.iter().map(|a| a.value.id.value.text()).collect();
-        for start in starts.iter().filter_map(|id| by_id.get_key_value(id.as_str()).map(|(k, _)| *k)) {
-            let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
-            let mut path: Vec<&str> = Vec::new();
+    /// One error per cycle of `space` and `uses` links, found depth first
+    /// from each asset in file order, so that the same file always reports
+    /// the same cycle at the same place.
+    fn cycles(&mut self, raw: &[At<RawAsset>], declared: &HashMap<String, Declared>, ids: &[&str]) {
+        // The links of each declared asset, as positions in `ids`.
+        let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let links: Vec<Vec<usize>> = ids
+            .iter()
+            .map(|id| {
+                let Some(asset) = declared.get(*id).and_then(|d| raw.get(d.index)) else { return Vec::new() };
+                let a = &asset.value;
+                a.space
+                    .iter()
+                    .chain(a.uses.iter())
+                    .filter_map(|link| position.get(link.value.0.as_str()).copied())
+                    .collect()
+            })
+            .collect();
+        const NEW: u8 = 0;
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        let mut state = vec![NEW; ids.len()];
+        let mut path: Vec<usize> = Vec::new();
+        let mut reported: HashSet<Vec<usize>> = HashSet::new();
+        for start in 0..ids.len() {
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
             while let Some((node, next)) = stack.pop() {
                 if next == 0 {
-                    match state.get(node) {
-                        Some(2) => continue,
-                        Some(1) => {
-                            let cycle_start = path.iter().position(|n| *n == node).unwrap_or(0);
-                            let cycle: Vec<&str> = path.get(cycle_start..).unwrap_or_default().to_vec();
-                            let key: Vec<&str> = {
-                                let mut k = cycle.clone();
-                                k.sort_unstable();
-                                k
-                            };
+                    match state.get(node).copied() {
+                        Some(DONE) => continue,
+                        Some(ON_PATH) => {
+                            let from = path.iter().rposition(|n| *n == node).unwrap_or(0);
+                            let cycle = path.get(from..).unwrap_or_default();
+                            let mut key = cycle.to_vec();
+                            key.sort_unstable();
                             if reported.insert(key) {
-                                let span = spans.get(node).copied().unwrap_or_default();
-                                let mut shown = cycle.join(" -> ");
-                                shown.push_str(" -> ");
-                                shown.push_str(node);
+                                let name = |n: &usize| ids.get(*n).copied().unwrap_or("");
+                                let mut shown: Vec<&str> = cycle.iter().map(name).collect();
+                                shown.push(name(&node));
+                                let span = declared.get(name(&node)).map(|d| d.span).unwrap_or_default();
                                 self.error(
                                     "cycle",
-                                    format!("assets depend on each other in a cycle: {shown}"),
+                                    format!("assets depend on each other in a cycle: {}", shown.join(" -> ")),
                                     span,
                                     "part of a cycle",
                                 );
@@ -591,50 +1015,84 @@ impl Checker<'_> {
                             continue;
                         }
                         _ => {
-                            state.insert(node, 1);
+                            if let Some(s) = state.get_mut(node) {
+                                *s = ON_PATH;
+                            }
                             path.push(node);
                         }
                     }
                 }
-                let links: Vec<&str> = by_id
-                    .get(node)
-                    .map(|a| a.space.iter().chain(a.uses.iter()).map(Id::as_str).collect())
-                    .unwrap_or_default();
-                if let Some(link) = links.get(next) {
+                if let Some(link) = links.get(node).and_then(|l| l.get(next)) {
                     stack.push((node, next + 1));
-                    if let Some((key, _)) = by_id.get_key_value(link) {
-                        stack.push((key, 0));
-                    }
+                    stack.push((*link, 0));
                 } else {
-                    state.insert(node, 2);
+                    if let Some(s) = state.get_mut(node) {
+                        *s = DONE;
+                    }
                     path.pop();
                 }
             }
         }
     }
 
-    fn reference(&mut self, raw: &Spanned<RawReference>, accounts: &HashSet<(Id, Id)>) -> Option<Reference> {
+    fn reference(
+        &mut self,
+        raw: &At<RawReference>,
+        end: usize,
+        envs: &Envs,
+        accounts: &AccountKeys,
+    ) -> Option<Reference> {
         let r = &raw.value;
-        let (user, env) = (r.user.value.text(), r.env.value.text());
-        if !accounts.contains(&(Id::from(user.as_str()), Id::from(env.as_str()))) {
-            let span = self.span(&r.user);
-            self.error(
-                "reference-without-account",
-                format!("`{}` refers to `{user}`, who has no account in `{env}`", r.table),
+        let before = self.diagnostics.len();
+        let meant = self.unknown_keys(&r.unknown, raw.offset, end, REFERENCE_KEYS);
+        let what = "a reference";
+        let table = self.required(&r.table, "table", &meant, what, raw.offset);
+        let rows = r.rows;
+        if rows.is_none() && !meant.contains(&"rows") {
+            let span = self.span(raw.offset);
+            self.report(
+                "missing-key",
+                format!("{what} has no `rows`"),
                 span,
-                "no such account",
+                "in this entry",
+                Some("`rows` is required here (docs/directory.md)".into()),
             );
+        }
+        let table_name = table.map_or("", |t| t.value.as_str());
+        let env = self
+            .required(&r.env, "env", &meant, what, raw.offset)
+            .and_then(|e| self.known_env(e, envs, &format!("`{table_name}`")));
+        let user = self.required(&r.user, "user", &meant, what, raw.offset);
+        if let (Some(user), Some(env)) = (user, &env) {
+            let name = user.value.text();
+            if !accounts.contains(&(Id::from(name.as_str()), Id::from(env.as_str()))) {
+                let span = self.at(user);
+                self.error(
+                    "reference-without-account",
+                    format!("`{table_name}` refers to `{name}`, who has no account in `{env}`"),
+                    span,
+                    "no such account",
+                );
+            }
+        }
+        let (Some(table), Some(env), Some(user), Some(rows)) = (table, env, user, rows) else { return None };
+        if self.diagnostics.len() > before {
             return None;
         }
-        Some(Reference { table: r.table.clone().into(), env: env.into(), user: user.into(), rows: r.rows })
+        Some(Reference {
+            table: table.value.as_str().into(),
+            env: env.into(),
+            user: user.value.text().into(),
+            rows,
+        })
     }
 
-    fn date(&mut self, raw: &Spanned<Scalar>) -> Option<Date> {
-        let text = raw.value.text();
+    fn date(&mut self, raw: &At<Scalar>) -> Option<Date> {
+        let text = &raw.value.0;
         match text.parse::<Date>() {
             Ok(d) => Some(d),
             Err(e) => {
-                let span = self.span(raw);
+                let span = self.at(raw);
                 self.report(
                     "invalid-date",
                     format!("`{text}` is not a date"),
@@ -647,12 +1105,12 @@ impl Checker<'_> {
         }
     }
 
-    fn timestamp(&mut self, raw: &Spanned<Scalar>) -> Option<Timestamp> {
-        let text = raw.value.text();
+    fn timestamp(&mut self, raw: &At<Scalar>) -> Option<Timestamp> {
+        let text = &raw.value.0;
         match text.parse::<Timestamp>() {
             Ok(t) => Some(t),
             Err(e) => {
-                let span = self.span(raw);
+                let span = self.at(raw);
                 self.report(
                     "invalid-date",
                     format!("`{text}` is not a date-time"),
@@ -666,22 +1124,41 @@ impl Checker<'_> {
     }
 }
 
-/// The byte span of the token at 1-based `line`, `column`.
-fn span_at(file: FileId, text: &str, line: u64, column: u64) -> Span {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX))
-        .map(str::len)
-        .sum();
-    let rest = text.get(line_start..).unwrap_or("");
-    let col = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
-    let start = line_start + rest.char_indices().nth(col).map_or(0, |(i, _)| i);
-    let token = text.get(start..).unwrap_or("");
-    let len = token.find(['\n', ',', '}', ']', '#']).unwrap_or(token.len());
-    let len = token.get(..len).map_or(0, |t| t.trim_end().len()).max(1).min(token.len());
-    Span::new(file, start, start + len)
+/// What the check of one account reads and fills in.
+struct AccountCheck<'a> {
+    user: &'a str,
+    envs: &'a Envs,
+    /// The environments of the user's accounts so far.
+    account_envs: &'a mut Seen,
+    emails: &'a mut Emails,
+    accounts: &'a mut AccountKeys,
 }
 
+/// Where `key` is written as a key (`key:`, `"key":`) between `from` and
+/// `end`: an unknown key's place, which the parser does not give.
+fn key_offset(text: &str, from: usize, end: usize, key: &str) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
+    let window = text.get(from..end.min(text.len()).max(from))?;
+    let mut searched = 0;
+    while let Some(found) = window.get(searched..).and_then(|rest| rest.find(key)) {
+        let at = searched + found;
+        let before = window.get(..at).and_then(|b| b.chars().next_back());
+        let after = window.get(at + key.len()..).unwrap_or("");
+        let after = after.strip_prefix(['"', '\'']).unwrap_or(after).trim_start_matches([' ', '\t']);
+        let starts = before.is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | '{' | ',' | '"' | '\'' | '?'));
+        if starts && after.starts_with(':') {
+            return Some(from + at);
+        }
+        searched = at + key.len();
+    }
+    None
+}
+
+/// The parser's error, in words, with a hint where its own words say
+/// little: a list written as one value, an indentation slip, a file larger
+/// than its limits.
 fn serde_error(file: FileId, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
     let message = error.to_string();
     // The message may repeat the location; keep the first line, without it.
@@ -694,23 +1171,63 @@ fn serde_error(file: FileId, text: &str, error: &serde_saphyr::Error) -> Diagnos
     };
     let first = first.split(" at line ").next().unwrap_or(first).trim_end_matches('.');
     let mut d = Diagnostic::error("invalid-yaml", first.to_owned());
-    if let Some(loc) = error.location() {
-        d = d.at(span_at(file, text, loc.line(), loc.column()), "here");
+    let offset = error.location().map(|loc| offset_of(text, loc));
+    if let Some(offset) = offset {
+        let checker = Checker { file, text, diagnostics: Vec::new(), suggestions_left: 0 };
+        d = d.at(checker.span(offset), "here");
     }
-    if let Some(unknown) = first.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
-        let expected: Vec<&str> = first.split("expected one of ").nth(1).map_or_else(Vec::new, |list| {
-            list.split(", ")
-                .map(|s| s.trim_matches(|c: char| c == '`' || c == '.' || c.is_whitespace()))
-                .collect()
-        });
-        d.code = "unknown-key";
-        d.message = format!("unknown key `{unknown}`");
-        d.help = Some(match did_you_mean(unknown, expected.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`? the keys here are: {}", expected.join(", ")),
-            None => format!("the keys here are: {}", expected.join(", ")),
-        });
+    d.help = hint(first, text, offset);
+    if first.contains("expected sequence") {
+        d.message = "expected a list, found one value".into();
     }
     d
+}
+
+/// The byte offset of a parser location: the one it gives, or its line and
+/// column counted in the text (only for the one error of a file).
+fn offset_of(text: &str, loc: serde_saphyr::Location) -> usize {
+    if let Some(offset) = loc.span().byte_offset().and_then(|o| usize::try_from(o).ok()) {
+        return offset.min(text.len());
+    }
+    let line = usize::try_from(loc.line().saturating_sub(1)).unwrap_or(usize::MAX);
+    let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    let column = usize::try_from(loc.column().saturating_sub(1)).unwrap_or(0);
+    let rest = text.get(line_start..).unwrap_or("");
+    line_start + rest.char_indices().nth(column).map_or(0, |(i, _)| i)
+}
+
+fn hint(message: &str, text: &str, offset: Option<usize>) -> Option<String> {
+    let indentation =
+        ["mapping values are not allowed", "did not find expected key", "did not find expected '-'"];
+    if indentation.iter().any(|m| message.contains(m)) {
+        return Some(
+            "check the indentation of this line and the one above it: the keys of one entry start \
+             in the same column, and a nested value is indented further than its key"
+                .into(),
+        );
+    }
+    if message.contains("budget") {
+        return Some(format!(
+            "the file has more YAML nodes, scalar text or aliases than a directory of {} bytes can have; \
+             is it a directory file?",
+            text.len()
+        ));
+    }
+    if message.contains("sequence") {
+        // `roles: admin`: the key before the error and the value at it.
+        let offset = offset?;
+        let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+        let before = text.get(line_start..offset)?;
+        let key = before.trim_end().strip_suffix(':')?;
+        let key = key.rsplit([' ', '\t', '{', ',']).next()?.trim_matches(['"', '\'']);
+        let rest = text.get(offset..)?;
+        let value = rest.get(..rest.find(['\n', ',', '}', '#']).unwrap_or(rest.len()))?.trim();
+        if key.is_empty() || value.is_empty() {
+            return Some("a list is written `[a, b]`, or one `- item` per line".into());
+        }
+        return Some(format!("`{key}` is a list: write `{key}: [{value}]`, or one `- {value}` per line"));
+    }
+    None
 }
 
 #[cfg(test)]
