@@ -328,16 +328,23 @@ fn with_the_connection_limit_reached_a_caller_is_answered_once_a_slot_frees() {
     assert_eq!(get(server.addr, "/v1/health").status, 200);
     let _second = answered_and_kept(server.addr);
 
-    let mut waiting = TcpStream::connect(server.addr).unwrap();
+    let mut waiting = unanswered(server.addr);
+    drop(first);
+    assert_eq!(read_one(&mut waiting).status, 200);
+}
+
+/// A health call sent past the connection limit, not answered a moment
+/// after (were it answered, the limit would not hold: the wait cannot make
+/// the test fail when it does).
+fn unanswered(addr: SocketAddr) -> TcpStream {
+    let mut waiting = TcpStream::connect(addr).unwrap();
     waiting.write_all(b"GET /v1/health HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     waiting.set_nonblocking(true).unwrap();
     assert!(waiting.peek(&mut [0]).is_err(), "answered past the connection limit");
     waiting.set_nonblocking(false).unwrap();
-
-    drop(first);
     waiting.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
-    assert_eq!(read_one(&mut waiting).status, 200);
+    waiting
 }
 
 /// #19: requests hyper cannot read are answered with the JSON errors of
@@ -1109,6 +1116,19 @@ fn a_limit_of_no_calls_in_flight_is_refused() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("0 would refuse every call; give at least 1"));
 }
 
+#[test]
+fn no_connections_and_zero_timeouts_are_refused() {
+    for (flag, message) in [
+        ("--max-connections", "0 would refuse every call; give at least 1"),
+        ("--header-timeout-ms", "0 would close every connection at once; give at least 1"),
+        ("--idle-timeout-ms", "0 would close every connection at once; give at least 1"),
+    ] {
+        let output = steward_process().args(["serve", flag, "0"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{flag}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(message), "{flag}");
+    }
+}
+
 /// `serve` without a token warns that every local process can call it;
 /// with one, it does not.
 #[test]
@@ -1151,14 +1171,28 @@ fn a_relative_policy_folder_is_watched() {
     assert!(eventually(|| post(child.addr, "/v1/decide", &unblock_bo()).body["decision"] == "deny"));
 }
 
-/// The connection limits come from steward.yaml when no flag gives them:
-/// with `max_connections: 1`, a kept connection makes the next caller wait.
+/// The connection limits come from steward.yaml when no flag gives them,
+/// and a flag overrides the file.
 #[test]
-fn the_connection_limits_come_from_steward_yaml() {
+fn the_connection_limits_come_from_steward_yaml_and_flags() {
     let dir = tempfile::tempdir().unwrap();
-    let config = file(dir.path(), "steward.yaml", "max_connections: 1\nidle_timeout_ms: 200\n");
+    let config = file(dir.path(), "steward.yaml", "max_connections: 1\nheader_timeout_ms: 200\n");
     let child = spawn(serve_command(&crm(), &example_file("crm")).arg("--config").arg(&config));
-    let mut kept = answered_and_kept(child.addr);
-    assert!(closed_by_the_service(&mut kept), "idle_timeout_ms was not taken");
-    assert_eq!(get(child.addr, "/v1/health").status, 200);
+    // One connection: a kept one makes the next caller wait.
+    let kept = answered_and_kept(child.addr);
+    let mut waiting = unanswered(child.addr);
+    drop(kept);
+    assert_eq!(read_one(&mut waiting).status, 200);
+    let mut half = TcpStream::connect(child.addr).unwrap();
+    half.write_all(b"GET /v1/heal").unwrap();
+    assert!(closed_by_the_service(&mut half), "header_timeout_ms was not taken");
+
+    let child = spawn(
+        serve_command(&crm(), &example_file("crm"))
+            .args(["--config"])
+            .arg(&config)
+            .args(["--idle-timeout-ms", "200"]),
+    );
+    let mut idle = answered_and_kept(child.addr);
+    assert!(closed_by_the_service(&mut idle), "--idle-timeout-ms was not taken");
 }

@@ -155,7 +155,7 @@ impl Default for Limits {
 /// What every handler shares.
 struct Shared {
     current: Arc<ArcSwap<Snapshot>>,
-    /// Why the last reload was refused, until one is taken: health says so.
+    /// Health asks it whether the last reload was refused.
     reloader: Reloader,
     token: Option<String>,
     limits: Limits,
