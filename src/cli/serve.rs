@@ -18,6 +18,10 @@ Signals: SIGHUP reopens the decision log, then re-reads the policies and the dir
 invalid set is refused and the one serving keeps serving); SIGTERM or Ctrl-C stops accepting \
 connections and lets the calls in flight finish.
 
+Connections: past --max-connections, callers wait in the listen backlog until one closes; a \
+connection whose request head is slower than --header-timeout-ms, or idle longer than \
+--idle-timeout-ms, is closed.
+
 Exit codes: 0 after a graceful shutdown, 3 when the policies, the directory or the address are \
 invalid at start, 1 otherwise.
 
