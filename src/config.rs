@@ -14,7 +14,7 @@ use crate::policy::source::{Sources, Span};
 pub const FILE_NAME: &str = "steward.yaml";
 
 /// The keys of the file.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 12] = [
     "policies",
     "directory",
     "invitation_validity",
@@ -23,6 +23,9 @@ const KEYS: [&str; 9] = [
     "token",
     "listen",
     "max_in_flight",
+    "header_timeout_ms",
+    "idle_timeout_ms",
+    "max_connections",
     "audit",
 ];
 
@@ -49,6 +52,12 @@ pub struct Config {
     pub listen: String,
     /// The most calls the HTTP service answers at once; none: 128 per core.
     pub max_in_flight: Option<usize>,
+    /// How long a request's head may take to reach the HTTP service, in ms.
+    pub header_timeout_ms: Option<u64>,
+    /// How long a connection to the HTTP service may stay idle, in ms.
+    pub idle_timeout_ms: Option<u64>,
+    /// The most connections the HTTP service keeps open at once.
+    pub max_connections: Option<usize>,
     /// What anchors the audit log outside the database (#15).
     pub audit: AuditConfig,
 }
@@ -79,6 +88,9 @@ impl Default for Config {
             token: None,
             listen: "127.0.0.1:8181".into(),
             max_in_flight: None,
+            header_timeout_ms: None,
+            idle_timeout_ms: None,
+            max_connections: None,
             audit: AuditConfig::default(),
         }
     }
@@ -217,6 +229,19 @@ impl Config {
                     .with_help("give at least 1, or leave the key out for 128 per core"),
             );
         }
+        for (key, zero) in [
+            ("max_connections", config.max_connections == Some(0)),
+            ("header_timeout_ms", config.header_timeout_ms == Some(0)),
+            ("idle_timeout_ms", config.idle_timeout_ms == Some(0)),
+        ] {
+            if zero {
+                problems.push(
+                    Diagnostic::error("invalid-config", format!("`{key}: 0` would close every connection"))
+                        .at(whole, "in this file")
+                        .with_help("give at least 1, or leave the key out for the default"),
+                );
+            }
+        }
         if problems.is_empty() { Ok(config) } else { Err((sources, problems)) }
     }
 
@@ -274,10 +299,14 @@ mod tests {
     fn reads_every_key() {
         let config = Config::parse(
             "s.yaml",
-            "policies: [policies/erp]\ndirectory: erp.db\ninvitation_validity: 48h\nsync_time: \"22:30\"\ntimezone: Europe/Amsterdam\ntoken: secret\nlisten: 127.0.0.1:9000\nmax_in_flight: 64\n",
+            "policies: [policies/erp]\ndirectory: erp.db\ninvitation_validity: 48h\nsync_time: \"22:30\"\ntimezone: Europe/Amsterdam\ntoken: secret\nlisten: 127.0.0.1:9000\nmax_in_flight: 64\nheader_timeout_ms: 5000\nidle_timeout_ms: 20000\nmax_connections: 100\n",
         )
         .unwrap();
         assert_eq!(config.max_in_flight, Some(64));
+        assert_eq!(
+            (config.header_timeout_ms, config.idle_timeout_ms, config.max_connections),
+            (Some(5000), Some(20000), Some(100))
+        );
         assert_eq!(config.invitation_validity().unwrap(), jiff::SignedDuration::from_hours(48));
         assert_eq!(config.token.as_deref(), Some("secret"));
         let config = Config::parse(
@@ -312,5 +341,8 @@ mod tests {
         assert_eq!((d[0].code, d[0].help.as_deref()), ("unknown-key", Some("did you mean `signing_key`?")));
         let (_, d) = Config::parse("s.yaml", "max_in_flight: 0\n").unwrap_err();
         assert_eq!(d[0].message, "`max_in_flight: 0` would refuse every call");
+        let (_, d) = Config::parse("s.yaml", "max_connections: 0\nidle_timeout_ms: 0\n").unwrap_err();
+        assert_eq!(d[0].message, "`max_connections: 0` would close every connection");
+        assert_eq!(d[1].message, "`idle_timeout_ms: 0` would close every connection");
     }
 }

@@ -200,6 +200,219 @@ fn error_code(reply: &Reply) -> &str {
     reply.body["error"]["code"].as_str().unwrap_or("")
 }
 
+/// One reply read from a connection kept open: its head, then as many
+/// bytes of body as its `content-length` says.
+fn read_one(stream: &mut TcpStream) -> Reply {
+    let mut raw = Vec::new();
+    let mut byte = [0u8];
+    while !raw.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the connection closed in a head: {raw:?}");
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8(raw).unwrap().trim_end().to_owned();
+    let mut reply = Reply { status: 0, head, body: Value::Null };
+    reply.status = reply.head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = vec![0u8; reply.header("content-length").unwrap().parse().unwrap()];
+    stream.read_exact(&mut body).unwrap();
+    reply.body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    reply
+}
+
+/// A keep-alive connection that has had one health call answered: it is
+/// accepted and holds a slot of the connection limit.
+fn answered_and_kept(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(b"GET /v1/health HTTP/1.1\r\nhost: test\r\n\r\n").unwrap();
+    assert_eq!(read_one(&mut stream).status, 200);
+    stream
+}
+
+/// Whether the service closed `stream` (end of file, or reset), reading
+/// and dropping what comes before; false when it is still open after a
+/// generous wait, which bounds the test and measures nothing.
+fn closed_by_the_service(stream: &mut TcpStream) -> bool {
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Options with the connection limits given and the others long.
+fn connection_limits(header_ms: u64, idle_ms: u64, connections: usize) -> Options {
+    let mut options = options(&crm());
+    options.limits = Limits {
+        header_timeout: std::time::Duration::from_millis(header_ms),
+        idle_timeout: std::time::Duration::from_millis(idle_ms),
+        connections,
+        ..Limits::default()
+    };
+    options
+}
+
+/// #15: a client that sends half a request line and then nothing is cut
+/// after the header timeout, on a new connection and on one kept alive
+/// (the idle timeout is long: it is not what closes them).
+#[test]
+fn a_client_that_sends_half_a_header_line_is_cut_after_the_header_timeout() {
+    let server = start(connection_limits(200, 600_000, 512));
+    let mut fresh = TcpStream::connect(server.addr).unwrap();
+    fresh.write_all(b"GET /v1/heal").unwrap();
+    assert!(closed_by_the_service(&mut fresh), "a half head on a new connection was not cut");
+
+    let mut kept = answered_and_kept(server.addr);
+    kept.write_all(b"POST /v1/decide HTTP/1.1\r\nhost: te").unwrap();
+    assert!(closed_by_the_service(&mut kept), "a half head on a kept connection was not cut");
+    assert_eq!(get(server.addr, "/v1/health").status, 200);
+}
+
+/// #15: a keep-alive connection nobody uses is closed after the idle
+/// timeout; one that sends a whole request in time is answered.
+#[test]
+fn an_idle_keep_alive_connection_is_closed() {
+    let server = start(connection_limits(600_000, 200, 512));
+    let mut idle = answered_and_kept(server.addr);
+    assert!(closed_by_the_service(&mut idle), "an idle connection stayed open");
+
+    // With a long idle timeout, a kept connection is answered when it asks
+    // again.
+    let server = start(connection_limits(600_000, 600_000, 512));
+    let mut kept = answered_and_kept(server.addr);
+    kept.write_all(b"GET /v1/health HTTP/1.1\r\nhost: test\r\n\r\n").unwrap();
+    assert_eq!(read_one(&mut kept).status, 200);
+}
+
+/// #15: an answer nobody reads frees its connection after the idle
+/// timeout: with a limit of one connection, the next caller is answered.
+#[test]
+fn an_answer_nobody_reads_is_cut_after_the_idle_timeout() {
+    let mut options = connection_limits(600_000, 300, 1);
+    options.limits.body_bytes = 32 << 20;
+    options.limits.batch = 100_000;
+    let server = start(options);
+    // Some 8 MB of verdicts: more than the socket buffers hold.
+    let body = json!({ "requests": vec![unblock_bo(); 20_000] }).to_string();
+    let mut unread = TcpStream::connect(server.addr).unwrap();
+    write!(
+        unread,
+        "POST /v1/decide/batch HTTP/1.1\r\nhost: t\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut next = TcpStream::connect(server.addr).unwrap();
+    next.set_read_timeout(Some(std::time::Duration::from_secs(120))).unwrap();
+    next.write_all(b"GET /v1/health HTTP/1.1\r\nhost: test\r\n\r\n").unwrap();
+    assert_eq!(read_one(&mut next).status, 200, "the unread answer kept the only connection");
+    let mut received = Vec::new();
+    let _ = unread.read_to_end(&mut received);
+    let text = String::from_utf8_lossy(&received);
+    let (head, answer) = text.split_once("\r\n\r\n").unwrap();
+    let length: usize =
+        head.lines().find_map(|l| l.strip_prefix("content-length: ")).unwrap().parse().unwrap();
+    assert!(answer.len() < length, "the whole answer was written: {} bytes", answer.len());
+}
+
+/// #15: with the connection limit reached, a caller waits, unaccepted,
+/// and is answered once a connection closes; callers within the limit are
+/// answered meanwhile.
+#[test]
+fn with_the_connection_limit_reached_a_caller_is_answered_once_a_slot_frees() {
+    let server = start(connection_limits(600_000, 600_000, 2));
+    let first = answered_and_kept(server.addr);
+    // Within the limit: answered, and its connection closes after.
+    assert_eq!(get(server.addr, "/v1/health").status, 200);
+    let _second = answered_and_kept(server.addr);
+
+    let mut waiting = unanswered(server.addr);
+    drop(first);
+    assert_eq!(read_one(&mut waiting).status, 200);
+}
+
+/// A health call sent past the connection limit, not answered a moment
+/// after (were it answered, the limit would not hold: the wait cannot make
+/// the test fail when it does).
+fn unanswered(addr: SocketAddr) -> TcpStream {
+    let mut waiting = TcpStream::connect(addr).unwrap();
+    waiting.write_all(b"GET /v1/health HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    waiting.set_nonblocking(true).unwrap();
+    assert!(waiting.peek(&mut [0]).is_err(), "answered past the connection limit");
+    waiting.set_nonblocking(false).unwrap();
+    waiting.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    waiting
+}
+
+/// #19: requests hyper cannot read are answered with the JSON errors of
+/// every other failure, not empty bodies, and the service goes on.
+#[test]
+fn requests_that_are_not_http_get_json_errors() {
+    let server = start(options(&crm()));
+    let huge = format!("GET /v1/health HTTP/1.1\r\nhost: t\r\nx-big: {}\r\n\r\n", "a".repeat(70_000));
+    let many: String = (0..120).map(|n| format!("x-{n}: 1\r\n")).collect();
+    for (raw, status, code) in [
+        (huge, 431, "headers_too_large"),
+        (format!("GET /v1/health HTTP/1.1\r\nhost: t\r\n{many}\r\n"), 431, "headers_too_large"),
+        ("NOT A REQUEST LINE\r\n\r\n".to_owned(), 400, "malformed_request"),
+        ("GET /v1/health HTTP/1.1\r\nbad header\r\n\r\n".to_owned(), 400, "malformed_request"),
+    ] {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        let _ = stream.write_all(raw.as_bytes());
+        let reply = read_reply(stream);
+        assert_eq!((reply.status, error_code(&reply)), (status, code), "{reply:?}");
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+    }
+    let reply = read_reply({
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream.write_all(b"NOT A REQUEST LINE\r\n\r\n").unwrap();
+        stream
+    });
+    assert_eq!(
+        reply.body["error"]["message"],
+        "the request is not HTTP/1.1: its request line or a header cannot be read"
+    );
+    assert_eq!(get(server.addr, "/v1/health").status, 200);
+}
+
+/// #19: a body announced over the limit is refused with 413 before
+/// `100 Continue`, so that the client never sends it.
+#[test]
+fn an_expected_body_over_the_limit_is_a_413_before_100_continue() {
+    let server = start(options(&crm()));
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .write_all(b"POST /v1/decide HTTP/1.1\r\nhost: t\r\ncontent-length: 99000000\r\nexpect: 100-continue\r\n\r\n")
+        .unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let reply = read_one(&mut stream);
+    assert_eq!((reply.status, error_code(&reply)), (413, "body_too_large"), "{reply:?}");
+}
+
+/// `/v1/health` says `degraded`, with the reason, while the policy files
+/// hold a set that was refused, and `ok` again once a reload is taken.
+#[test]
+fn health_is_degraded_while_reloads_are_refused() {
+    let (_dir, path) = editable_policy();
+    let server = start(options(&path));
+    assert_eq!(get(server.addr, "/v1/health").body, json!({ "status": "ok" }));
+
+    std::fs::write(&path, "rule broken { permit delet }\n").unwrap();
+    runtime().block_on(server.reloader.reload(Scope::Policies, "api")).unwrap_err();
+    let health = get(server.addr, "/v1/health");
+    assert_eq!((health.status, &health.body["status"]), (200, &json!("degraded")));
+    let reason = health.body["reason"].as_str().unwrap();
+    assert!(reason.starts_with("the last reload (api) was refused: "), "{reason}");
+    assert!(reason.contains("unknown action `delet`"), "{reason}");
+
+    std::fs::write(&path, "rule nobody { forbid unblock }\n").unwrap();
+    runtime().block_on(server.reloader.reload(Scope::Policies, "api")).unwrap();
+    assert_eq!(get(server.addr, "/v1/health").body, json!({ "status": "ok" }));
+}
+
 #[test]
 fn health_answers_without_a_token() {
     let mut options = options(&crm());
@@ -740,9 +953,15 @@ impl Drop for Child {
 }
 
 impl Child {
-    /// The next notice on standard error.
+    /// The next notice on standard error, past the warning of a service
+    /// without a token.
     fn notice(&mut self) -> String {
-        self.notices.next().unwrap().unwrap()
+        loop {
+            let notice = self.notices.next().unwrap().unwrap();
+            if !notice.contains("warning: no token is set") {
+                return notice;
+            }
+        }
     }
 }
 
@@ -916,4 +1135,85 @@ fn deep_input_is_refused_or_served_never_a_crash() {
     let expected = if levels.is_multiple_of(2) { "allow" } else { "deny" };
     assert_eq!(post(server.addr, "/v1/decide", &unblock_bo()).body["decision"], expected);
     assert_eq!(get(server.addr, "/v1/health").status, 200);
+}
+
+#[test]
+fn no_connections_and_zero_timeouts_are_refused() {
+    for (flag, message) in [
+        ("--max-connections", "0 would refuse every call; give at least 1"),
+        ("--header-timeout-ms", "0 would close every connection at once; give at least 1"),
+        ("--idle-timeout-ms", "0 would close every connection at once; give at least 1"),
+    ] {
+        let output = steward_process().args(["serve", flag, "0"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{flag}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(message), "{flag}");
+    }
+}
+
+/// `serve` without a token warns that every local process can call it;
+/// with one, it does not.
+#[test]
+fn serve_without_a_token_warns_on_stderr() {
+    let mut open = spawn_serve(&crm());
+    let warning = open.notices.next().unwrap().unwrap();
+    assert_eq!(
+        warning,
+        "steward serve: warning: no token is set: every process on this machine can call the service \
+         (set one with --token, STEWARD_TOKEN or `token` in steward.yaml)"
+    );
+
+    let mut guarded = spawn(serve_command(&crm(), &example_file("crm")).arg("--token").arg("s3cret"));
+    // Serving: its signal handlers are set.
+    assert_eq!(get(guarded.addr, "/v1/health").status, 200);
+    signal(&guarded, "TERM");
+    assert_eq!(guarded.process.wait().unwrap().code(), Some(0));
+    let rest: Vec<String> = guarded.notices.by_ref().map(Result::unwrap).collect();
+    assert_eq!(rest, ["steward serve: shutting down; finishing in-flight requests"]);
+}
+
+/// #15: the README's `--policy policies/crm`, relative to where serve
+/// runs, is watched: an edit to one of its files reloads.
+#[test]
+fn a_relative_policy_folder_is_watched() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("policies/crm");
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join("crm.policy");
+    std::fs::copy(crm(), &path).unwrap();
+    let child = spawn(
+        steward_process()
+            .current_dir(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--policy", "policies/crm", "--directory"])
+            .arg(example_file("crm"))
+            .env_remove("STEWARD_TOKEN"),
+    );
+    assert_eq!(post(child.addr, "/v1/decide", &unblock_bo()).body["decision"], "allow");
+    std::fs::write(&path, "rule nobody { forbid unblock }\n").unwrap();
+    assert!(eventually(|| post(child.addr, "/v1/decide", &unblock_bo()).body["decision"] == "deny"));
+}
+
+/// The connection limits come from steward.yaml when no flag gives them,
+/// and a flag overrides the file.
+#[test]
+fn the_connection_limits_come_from_steward_yaml_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = file(dir.path(), "steward.yaml", "max_connections: 1\nheader_timeout_ms: 200\n");
+    let child = spawn(serve_command(&crm(), &example_file("crm")).arg("--config").arg(&config));
+    // One connection: a kept one makes the next caller wait.
+    let kept = answered_and_kept(child.addr);
+    let mut waiting = unanswered(child.addr);
+    drop(kept);
+    assert_eq!(read_one(&mut waiting).status, 200);
+    let mut half = TcpStream::connect(child.addr).unwrap();
+    half.write_all(b"GET /v1/heal").unwrap();
+    assert!(closed_by_the_service(&mut half), "header_timeout_ms was not taken");
+
+    let child = spawn(
+        serve_command(&crm(), &example_file("crm"))
+            .args(["--config"])
+            .arg(&config)
+            .args(["--idle-timeout-ms", "200"]),
+    );
+    let mut idle = answered_and_kept(child.addr);
+    assert!(closed_by_the_service(&mut idle), "--idle-timeout-ms was not taken");
 }

@@ -18,6 +18,10 @@ Signals: SIGHUP reopens the decision log, then re-reads the policies and the dir
 invalid set is refused and the one serving keeps serving); SIGTERM or Ctrl-C stops accepting \
 connections and lets the calls in flight finish.
 
+Connections: past --max-connections, callers wait in the listen backlog until one closes; a \
+connection whose request head is slower than --header-timeout-ms, or idle longer than \
+--idle-timeout-ms, is closed.
+
 Exit codes: 0 after a graceful shutdown, 3 when the policies, the directory or the address are \
 invalid at start, 1 otherwise.
 
@@ -59,6 +63,27 @@ pub struct Args {
     /// queued.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub max_in_flight: Option<usize>,
+    /// How long a request's head may take, in milliseconds (default: `header_timeout_ms` in
+    /// steward.yaml, else 10000).
+    ///
+    /// From its first byte (from the accept on a new connection) to its last header; a slower
+    /// client has its connection closed without an answer.
+    #[arg(long, value_name = "MS", value_parser = at_least_one_ms)]
+    pub header_timeout_ms: Option<u64>,
+    /// How long a connection may stay idle, in milliseconds (default: `idle_timeout_ms` in
+    /// steward.yaml, else 30000).
+    ///
+    /// Idle: no call being answered on it and no byte moving, neither a next request nor the
+    /// reading of an answer. It is closed then.
+    #[arg(long, value_name = "MS", value_parser = at_least_one_ms)]
+    pub idle_timeout_ms: Option<u64>,
+    /// The most connections open at once (default: `max_connections` in steward.yaml, else
+    /// 512).
+    ///
+    /// The next callers wait, not yet accepted, in the listen backlog, and are answered as
+    /// connections close.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub max_connections: Option<usize>,
     /// Append one JSON line per decision to this file.
     ///
     /// Reopened on SIGHUP, for log rotation.
@@ -69,10 +94,19 @@ pub struct Args {
     pub no_watch: bool,
 }
 
-/// A limit of calls in flight: 0 would refuse every call.
+/// A limit of calls or connections: 0 would refuse every call.
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("0 would refuse every call; give at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A timeout of a connection: 0 would close every one at once.
+fn at_least_one_ms(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("0 would close every connection at once; give at least 1".into()),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
@@ -95,11 +129,19 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     // An empty token (`STEWARD_TOKEN=` in a template) is no token given:
     // it never switches off the one steward.yaml sets.
     options.token = args.token.filter(|t| !t.is_empty()).or_else(|| ctx.config.token.clone());
+    let defaults = Limits::default();
+    let config = &ctx.config;
+    let millis = |flag: Option<u64>, key: Option<u64>, default: Duration| {
+        flag.or(key).map_or(default, Duration::from_millis)
+    };
     options.limits = Limits {
         body_bytes: args.max_body,
         batch: args.max_batch,
         timeout: Duration::from_millis(args.timeout_ms),
-        in_flight: args.max_in_flight.or(ctx.config.max_in_flight).unwrap_or_else(Limits::default_in_flight),
+        in_flight: args.max_in_flight.or(config.max_in_flight).unwrap_or_else(Limits::default_in_flight),
+        header_timeout: millis(args.header_timeout_ms, config.header_timeout_ms, defaults.header_timeout),
+        idle_timeout: millis(args.idle_timeout_ms, config.idle_timeout_ms, defaults.idle_timeout),
+        connections: args.max_connections.or(config.max_connections).unwrap_or(defaults.connections),
     };
     options.decision_log = args.decision_log;
     options.reload = ReloadOn { sighup: true, file_change: !args.no_watch };

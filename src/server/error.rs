@@ -65,6 +65,20 @@ pub enum ApiError {
     /// A bug: the service caught it and kept serving.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The request line or a header is not HTTP/1.1.
+    #[error("the request is not HTTP/1.1: its request line or a header cannot be read")]
+    MalformedRequest,
+    /// The request's path is too long to read.
+    #[error("the request's path is too long")]
+    UriTooLong,
+    /// The request's head is too large to read.
+    #[error("the request line and headers are over the limit of {limit} bytes or {headers} headers")]
+    HeadersTooLarge {
+        /// The most bytes of a head.
+        limit: usize,
+        /// The most headers.
+        headers: usize,
+    },
 }
 
 impl ApiError {
@@ -84,6 +98,9 @@ impl ApiError {
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Internal(_) => "internal",
+            ApiError::MalformedRequest => "malformed_request",
+            ApiError::UriTooLong => "uri_too_long",
+            ApiError::HeadersTooLarge { .. } => "headers_too_large",
         }
     }
 
@@ -91,7 +108,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::MalformedBody(_) | ApiError::Body(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedBody(_) | ApiError::Body(_) | ApiError::MalformedRequest => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::BodyTooLarge { .. } | ApiError::BatchTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Request(_) | ApiError::Impact(_) | ApiError::Plan(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY

@@ -39,6 +39,11 @@ pub enum Notice {
     LogNotReopened(String),
     /// Shutting down: no new connections; in-flight requests finish.
     ShuttingDown,
+    /// No token is asked: whoever can reach the address can call.
+    NoToken(std::net::SocketAddr),
+    /// A connection could not be accepted (out of file descriptors, say);
+    /// the service tries again in a second.
+    AcceptFailed(String),
 }
 
 impl std::fmt::Display for Notice {
@@ -54,6 +59,19 @@ impl std::fmt::Display for Notice {
                 write!(f, "cannot reopen the decision log; lines still go to the file it had open: {message}")
             }
             Notice::ShuttingDown => write!(f, "shutting down; finishing in-flight requests"),
+            Notice::NoToken(addr) if addr.ip().is_loopback() => write!(
+                f,
+                "warning: no token is set: every process on this machine can call the service \
+                 (set one with --token, STEWARD_TOKEN or `token` in steward.yaml)"
+            ),
+            Notice::NoToken(addr) => write!(
+                f,
+                "warning: no token is set and the service listens on {addr}: whoever can reach it \
+                 can call it (set one with --token, STEWARD_TOKEN or `token` in steward.yaml)"
+            ),
+            Notice::AcceptFailed(message) => {
+                write!(f, "cannot accept a connection; trying again in a second: {message}")
+            }
         }
     }
 }

@@ -3,8 +3,9 @@
 //! sidecar. See docs/http.md for the endpoints.
 //!
 //! Safe by default: it listens on loopback unless told otherwise, asks for a
-//! bearer token when one is configured, limits bodies, batches and time, and
-//! answers every failure with a JSON error. It never applies anything.
+//! bearer token when one is configured, limits bodies, batches, time and
+//! connections, cuts slow and idle connections, and answers every failure
+//! with a JSON error. It never applies anything.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), steward::server::ServeError> {
@@ -18,6 +19,7 @@
 //! # }
 //! ```
 
+mod connection;
 pub mod error;
 pub mod log;
 pub mod reload;
@@ -30,6 +32,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+pub use connection::{MAX_HEAD_BYTES, MAX_HEADERS};
 pub use error::{ApiError, ServeError};
 pub use log::{DecisionLog, Notice, Notify};
 pub use reload::{Reloader, Scope, Snapshot};
@@ -107,6 +110,17 @@ pub struct Limits {
     /// refused at once with 503 `overloaded` (default [`Limits::IN_FLIGHT_PER_CORE`]
     /// per core).
     pub in_flight: usize,
+    /// How long a request's head may take to arrive, from its first byte
+    /// (from the accept on a new connection); a slower one has its
+    /// connection closed (default 10 s).
+    pub header_timeout: Duration,
+    /// How long a connection may stay without a byte moving while no call
+    /// is answered on it (waiting for a next request, or for its answer to
+    /// be read) before it is closed (default 30 s).
+    pub idle_timeout: Duration,
+    /// The most connections open at once; the next callers wait in the
+    /// listen backlog until one closes (default 512).
+    pub connections: usize,
 }
 
 impl Limits {
@@ -131,6 +145,9 @@ impl Default for Limits {
             batch: 10_000,
             timeout: Duration::from_secs(30),
             in_flight: Limits::default_in_flight(),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            connections: 512,
         }
     }
 }
@@ -138,6 +155,8 @@ impl Default for Limits {
 /// What every handler shares.
 struct Shared {
     current: Arc<ArcSwap<Snapshot>>,
+    /// Health asks it whether the last reload was refused.
+    reloader: Reloader,
     token: Option<String>,
     limits: Limits,
     /// One permit per call in flight, `limits.in_flight` in all.
@@ -186,6 +205,7 @@ impl Server {
             Reloader::new(current.clone(), &options.policies, &options.directory, options.notify.clone());
         let shared = Arc::new(Shared {
             current,
+            reloader: reloader.clone(),
             token: options.token.filter(|t| !t.is_empty()),
             limits: options.limits,
             in_flight: Arc::new(tokio::sync::Semaphore::new(
@@ -216,14 +236,13 @@ impl Server {
         }
         let notify = self.shared.notify.clone();
         notify(&Notice::Listening(self.local_addr()));
+        if self.shared.token.is_none() {
+            notify(&Notice::NoToken(self.local_addr()));
+        }
+        let limits = self.shared.limits;
         let app = routes::router(self.shared);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                notify(&Notice::ShuttingDown);
-            })
-            .await
-            .map_err(ServeError::Io)
+        connection::serve(self.listener, app, limits, notify, shutdown).await;
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use super::error::{self, ServeError};
 use super::log::{Notice, Notify};
@@ -31,6 +31,8 @@ pub struct Reloader {
     notify: Notify,
     /// One reload at a time: two at once would race to swap.
     lock: Arc<tokio::sync::Mutex<()>>,
+    /// Why the last reload was refused; none once a reload is taken.
+    refused: Arc<ArcSwapOption<String>>,
 }
 
 impl std::fmt::Debug for Reloader {
@@ -65,7 +67,14 @@ impl Reloader {
             directory: directory.into(),
             notify,
             lock: Arc::new(tokio::sync::Mutex::new(())),
+            refused: Arc::new(ArcSwapOption::empty()),
         }
+    }
+
+    /// Why the last reload was refused, with its cause, while no reload
+    /// has been taken since: the set serving is older than the files.
+    pub fn refused(&self) -> Option<Arc<String>> {
+        self.refused.load_full()
     }
 
     /// Loads and validates, then swaps; an invalid set (or directory) is
@@ -81,10 +90,13 @@ impl Reloader {
             Ok(engine) => {
                 let digest = engine.policies().digest().to_owned();
                 self.current.store(Arc::new(Snapshot { engine, loaded_at: jiff::Timestamp::now() }));
+                self.refused.store(None);
                 (self.notify)(&Notice::Reloaded { cause, digest: digest.clone() });
                 Ok(digest)
             }
             Err(message) => {
+                self.refused
+                    .store(Some(Arc::new(format!("the last reload ({cause}) was refused: {message}"))));
                 (self.notify)(&Notice::ReloadRefused { cause, message: message.clone() });
                 Err(message)
             }
@@ -118,7 +130,11 @@ impl Reloader {
     pub fn watch(&self) -> Result<Watch, ServeError> {
         use notify::Watcher as _;
         let (events, mut changed) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let policies = self.policies.clone();
+        // The watcher gives absolute paths: a relative policy path
+        // (`--policy policies/crm`) is compared absolute too.
+        let policies: Arc<[PathBuf]> =
+            self.policies.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
+        let watched = policies.clone();
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             if let Ok(event) = event
                 && !event.kind.is_access()
@@ -128,7 +144,7 @@ impl Reloader {
             }
         })
         .map_err(ServeError::Watch)?;
-        for path in self.policies.iter() {
+        for path in watched.iter() {
             // A file is watched through its folder: editors replace files
             // by renaming, which a watch on the file itself would lose.
             let (watched, mode) = if path.is_dir() {

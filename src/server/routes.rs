@@ -133,8 +133,13 @@ enum Emails {
     Text(String),
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// `ok`, or `degraded` with the reason while the policy files hold a set
+/// that was refused: the set serving is then older than the files.
+async fn health(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    Json(match shared.reloader.refused() {
+        None => serde_json::json!({ "status": "ok" }),
+        Some(reason) => serde_json::json!({ "status": "degraded", "reason": *reason }),
+    })
 }
 
 async fn policies(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
@@ -400,6 +405,17 @@ impl FromRequest<Arc<Shared>> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: HttpRequest, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        // Refused on its announced length, before a byte of it is read:
+        // a client that sent `Expect: 100-continue` gets the 413 instead
+        // of `100 Continue`.
+        let announced = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > shared.limits.body_bytes as u64) {
+            return Err(ApiError::BodyTooLarge { limit: shared.limits.body_bytes });
+        }
         Bytes::from_request(request, shared).await.map(JsonBody).map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::BodyTooLarge { limit: shared.limits.body_bytes }
