@@ -283,3 +283,162 @@ fn q5_users_are_found_by_name_id_idp_subject_or_email() {
     assert_eq!(find("idp|1005"), ["acme.Uma"]); // the IdP subject tells namesakes apart
     assert_eq!(find("anders@"), ["acme.Anders"]); // e-mail
 }
+
+/// The flags `impact` and `decide` share, on the ERP example: the request
+/// `decide --actor 12345.Admin --target 12345.JJansen --env O12345AA`.
+const ADMIN_ON_JANSEN: [&str; 6] =
+    ["--actor", "12345.Admin", "--target", "12345.JJansen", "--env", "O12345AA"];
+
+/// An action `impact` cannot show is refused as `decide` refuses it: the
+/// same message, the same help, the same exit code (#14, item 5).
+#[test]
+fn impact_refuses_an_action_as_decide_does() {
+    for (action, message) in [
+        ("delet", "error: unknown action `delet`\n  help: did you mean `delete`?\n"),
+        ("invite", "error: `invite` does not take `target`\n"),
+    ] {
+        let decide = on_example("decide", "erp").args(ADMIN_ON_JANSEN).args(["--action", action]).assert();
+        let impact = on_example("impact", "erp").args(ADMIN_ON_JANSEN).args(["--action", action]).assert();
+        decide.code(3).stdout("").stderr(message);
+        impact.code(3).stdout("").stderr(message);
+    }
+    on_example("impact", "erp")
+        .args(["--target", "12345.JJansen", "--env", "O12345AA", "--action", "reassign"])
+        .assert()
+        .code(3)
+        .stderr("error: `reassign` does not take `target`\n");
+}
+
+/// A misspelt user or environment is answered with the closest name, by
+/// `decide` and `impact` alike; a user without an account in the
+/// environment, with the environments where they have one.
+#[test]
+fn decide_and_impact_say_did_you_mean_for_users_and_environments() {
+    for command in ["decide", "impact"] {
+        let run = |args: &[&str]| on_example(command, "erp").args(args).args(["--action", "delete"]).assert();
+        run(&["--actor", "12345.Admn", "--target", "12345.JJansen", "--env", "O12345AA"])
+            .code(3)
+            .stderr("error: unknown user `12345.Admn`\n  help: did you mean `12345.Admin`?\n");
+        run(&["--actor", "12345.Admin", "--target", "12345.JJanssen", "--env", "O12345AA"])
+            .code(3)
+            .stderr("error: unknown user `12345.JJanssen`\n  help: did you mean `12345.JJansen`?\n");
+        run(&["--actor", "12345.Admin", "--target", "12345.JJansen", "--env", "O12345A"])
+            .code(3)
+            .stderr("error: unknown environment `O12345A`\n  help: did you mean `O12345AA`?\n");
+        run(&["--actor", "12345.Admin", "--target", "12345.JJansen", "--env", "O98765AA"]).code(3).stderr(
+            "error: `12345.Admin` has no account in `O98765AA`\n  help: `12345.Admin` has accounts in `O12345AA`, `O12345TT`\n",
+        );
+    }
+}
+
+/// A pack whose blocks must be confirmed with a reason, and whose deletes
+/// of referenced users fall back to a block.
+fn confirmed_blocks() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    file(
+        dir.path(),
+        "p.policy",
+        r#"rule admins { permit block, delete when actor has role "administrator" }
+rule confirmed { forbid block when not request.confirm or not (request has reason) because "confirm it" }
+lifecycle delete { referenced -> fallback block }
+"#,
+    );
+    dir
+}
+
+/// `impact` takes the flags of the request, so that its fallback decision
+/// is the one `decide` gives for them.
+#[test]
+fn impact_decides_the_fallback_for_the_request_decide_would_get() {
+    let pack = confirmed_blocks();
+    let erp = example_file("erp");
+    let fallback = |subcommand: &str, flags: &[&str]| {
+        let out = command(subcommand, pack.path(), &erp)
+            .args(ADMIN_ON_JANSEN)
+            .args(["--action", "delete", "--format", "json", "--now", "2026-12-01"])
+            .args(flags)
+            .output()
+            .unwrap();
+        stdout_json(&out)["fallback"]["decision"].clone()
+    };
+    assert_eq!(fallback("impact", &[]), "deny");
+    assert_eq!(fallback("decide", &[]), "deny");
+    let confirmed = ["--reason", "left", "--confirm"];
+    assert_eq!(fallback("impact", &confirmed), "allow");
+    assert_eq!(fallback("decide", &confirmed), "allow");
+}
+
+/// A delete that falls back shows the block's impact, and says so: in the
+/// JSON `action` is the fallback's and `instead_of` the action asked; in
+/// words, the fallback is named before its consequences.
+#[test]
+fn p3_a_delete_that_falls_back_is_labelled_the_fallbacks_impact() {
+    let out = on_example("impact", "erp").args(ADMIN_ON_JANSEN).args(["--format", "json"]).assert().success();
+    let json = stdout_json(out.get_output());
+    assert_eq!((&json["action"], &json["instead_of"]), (&"block".into(), &"delete".into()));
+    assert_eq!(json["fallback"]["action"], "block");
+    on_example("impact", "erp")
+        .args(ADMIN_ON_JANSEN)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "`12345.JJansen` in `O12345AA` cannot be deleted: 341 rows in journal_entries refer to it; block instead (allowed for this actor)\nwhat follows is what `block` does, not `delete`\n",
+        ));
+    on_example("decide", "erp")
+        .args(ADMIN_ON_JANSEN)
+        .args(["--action", "delete"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(
+            "\nwhat the fallback does:\nBlock `12345.JJansen` in `O12345AA`, instead of `delete`\n",
+        ))
+        .stdout(predicate::str::contains("if allowed").not());
+}
+
+/// `--now` takes a date, as its midnight in the configured time zone, in
+/// every command that has the flag (#19).
+#[test]
+fn now_takes_a_date_as_its_midnight_in_the_configured_time_zone() {
+    let leaver =
+        ["--actor", "12345.Admin", "--target", "12345.Leaver", "--env", "O12345AA", "--action", "block"];
+    on_example("decide", "erp").args(leaver).args(["--now", "2026-12-01"]).assert().success();
+    on_example("impact", "erp").args(leaver).args(["--now", "2026-12-01"]).assert().success();
+    // The leavers' trigger selects who left before `request.now`: Lou left on 2026-10-31.
+    let leavers = |now: &str| {
+        let out = on_example("plan", "erp")
+            .args(["--actor", "12345.Admin", "--trigger", "leavers", "--reason", "left", "--format", "json"])
+            .args(["--now", now])
+            .output()
+            .unwrap();
+        stdout_json(&out)["items"].as_array().unwrap().len()
+    };
+    assert_eq!(leavers("2026-10-30"), 0);
+    assert_eq!(leavers("2026-12-01"), 1);
+    let users = |now: &str, config: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "steward.yaml", config);
+        let out = steward_in(dir.path())
+            .args(["users", "--directory"])
+            .arg(example_file("erp"))
+            .args([
+                "--where",
+                r#"target.user has employment_end and target.user.employment_end < request.now"#,
+            ])
+            .args(["--now", now, "--format", "json"])
+            .output()
+            .unwrap();
+        stdout_json(&out).as_array().unwrap().len()
+    };
+    // Lou left on 2026-10-31 (a UTC date): the midnight that starts
+    // 2026-11-01 is on the next day in UTC, but still on Lou's last day in
+    // Kiritimati (UTC+14).
+    assert_eq!(users("2026-10-31", "timezone: UTC\n"), 0);
+    assert_eq!(users("2026-11-01", "timezone: UTC\n"), 1);
+    assert_eq!(users("2026-11-01", "timezone: Pacific/Kiritimati\n"), 0);
+    on_example("decide", "erp")
+        .args(leaver)
+        .args(["--now", "2026-13-01"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`2026-13-01` is not a date"));
+}
