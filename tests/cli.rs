@@ -3,7 +3,8 @@
 use predicates::prelude::*;
 
 use crate::support::{
-    command, example_file, file, on_example, pack_dir, search_users, stdout_json, steward, steward_in,
+    NOW, apply_cmd, audit, command, example_file, file, import, on_example, pack_dir, saved_plan,
+    search_users, stdout_json, steward, steward_in, stored,
 };
 
 #[test]
@@ -441,4 +442,83 @@ fn now_takes_a_date_as_its_midnight_in_the_configured_time_zone() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("`2026-13-01` is not a date"));
+}
+
+/// An ERP database with one applied block, so one entry in its audit log.
+fn audited_database(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("erp.db");
+    import(&example_file("erp"), &db);
+    let list = file(dir, "targets.txt", "12345.Fresh\n");
+    let args = ["--actor", "12345.Admin", "--action", "block", "--reason", "left", "--now", NOW, "--targets"];
+    let plan = saved_plan(dir, &pack_dir("erp"), &db, &[&args[..], &[list.to_str().unwrap()]].concat());
+    apply_cmd(&pack_dir("erp"), &db, &plan).arg("--confirm").assert().success();
+    assert_eq!(audit(&db).len(), 1);
+    db
+}
+
+/// Importing over a database is refused unless `--replace` is given: its
+/// audit log would otherwise sit beside a directory it no longer describes
+/// without anyone having asked (#14, item 7).
+#[test]
+fn import_over_an_existing_database_needs_replace_and_changes_nothing_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = audited_database(dir.path());
+    let before = (stored(&db).into_parts(), audit(&db));
+    let other = file(dir.path(), "crm.yaml", &std::fs::read_to_string(example_file("crm")).unwrap());
+    steward()
+        .arg("import")
+        .arg(&other)
+        .arg("-o")
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("erp.db` exists: pass --replace to replace its directory"));
+    assert_eq!((stored(&db).into_parts(), audit(&db)), before);
+}
+
+/// `--replace` replaces the directory tables in one transaction; the audit
+/// log stays as it was, its chain intact.
+#[test]
+fn import_replace_keeps_the_audit_log_and_its_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = audited_database(dir.path());
+    let log = audit(&db);
+    steward().arg("import").arg(example_file("crm")).arg("-o").arg(&db).arg("--replace").assert().success();
+    assert!(stored(&db).user("crm.Ada").is_some());
+    assert!(stored(&db).user("12345.Fresh").is_none());
+    assert_eq!(audit(&db), log);
+    steward()
+        .args(["audit", "verify", "--directory"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 entry, the chain is intact"));
+}
+
+/// The output of an import is a database: `-o new.yaml` would write SQLite
+/// into a file named like a directory file.
+#[test]
+fn import_refuses_an_output_that_is_not_a_database_name() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["new.yaml", "new", "new.json"] {
+        let out = dir.path().join(name);
+        steward()
+            .arg("import")
+            .arg(example_file("erp"))
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("is not a database name"));
+        assert!(!out.exists());
+    }
+    for name in ["new.db", "new.sqlite", "new.sqlite3"] {
+        steward()
+            .arg("import")
+            .arg(example_file("erp"))
+            .arg("-o")
+            .arg(dir.path().join(name))
+            .assert()
+            .success();
+    }
 }
