@@ -31,6 +31,7 @@ use crate::graph::{
     ReferenceGraph,
 };
 use crate::operation::{self, ActionSpec};
+use crate::policy::schema::{self, Subject};
 use crate::policy::{DecisionReport, PolicySet, Request, RequestError, RuleReport};
 
 /// A policy set over a directory. `Send + Sync`; every method takes `&self`.
@@ -289,7 +290,7 @@ impl Engine {
             user: target,
             env: &request.env,
         };
-        let mut impact = match self.impact_with(&query, request, over) {
+        let mut impact = match self.impact_or_fallback(&query, request, over) {
             Ok(impact) => impact,
             // The account exists (the decision resolved it), so this is unreachable;
             // a verdict without impact is still a correct verdict.
@@ -298,12 +299,6 @@ impl Engine {
             }
         };
         let fallback = impact.fallback.take();
-        // What the fallback action would do, when the action falls back.
-        if let Some(f) = &fallback
-            && let Ok(instead) = self.impact_with(&ImpactQuery { action: &f.action, ..query }, request, over)
-        {
-            impact = instead;
-        }
         if let Some(fallback) = &fallback
             && decision.allowed()
         {
@@ -331,15 +326,83 @@ impl Engine {
     }
 
     /// The impact of `action` on the account of `user` in `env`, with the
-    /// follow-up decisions (fallback, reassigners) made for `actor`.
-    pub fn impact(&self, query: &ImpactQuery<'_>) -> Result<Impact, ImpactError> {
-        let base = Request::new(query.actor.unwrap_or_default(), query.action, query.env).target(query.user);
-        self.impact_with(query, &base, &self.own())
+    /// follow-up decisions (fallback, reassigners) made for `actor`. The
+    /// query is checked as [`Engine::decide`] checks a request: an unknown
+    /// action (with the closest one's name), one that does not act on
+    /// accounts, an unknown environment or user is the error `decide` gives.
+    /// When the action falls back (P3), the impact is the fallback action's,
+    /// with `fallback` and `instead_of` saying so.
+    pub fn impact(&self, query: &ImpactQuery<'_>) -> Result<Impact, RequestError> {
+        self.impact_in_context(query, &Request::default())
+    }
+
+    /// [`Engine::impact`], its follow-up decisions made in the context of
+    /// `context` (its clock, reason, confirmation, bulk flags; its actor,
+    /// action, target and environment are the query's): the fallback
+    /// decision is then the one `decide` gives for that request.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), steward::Error> {
+    /// let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    /// let engine = steward::Engine::load_paths(&[root.join("policies/erp")], &root.join("examples/erp.yaml"))?;
+    /// let query = steward::ImpactQuery {
+    ///     actor: Some("12345.Admin"), action: "delete", user: "12345.JJansen", env: "O12345AA",
+    /// };
+    /// let mut context = steward::Request::default();
+    /// context.reason = Some("left".into());
+    /// context.confirm = true;
+    /// let impact = engine.impact_in_context(&query, &context)?;
+    /// assert_eq!((impact.action.as_str(), impact.instead_of.as_deref()), ("block", Some("delete")));
+    /// assert_eq!(impact.fallback.unwrap().decision, "allow");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn impact_in_context(
+        &self,
+        query: &ImpactQuery<'_>,
+        context: &Request,
+    ) -> Result<Impact, RequestError> {
+        self.check(query)?;
+        let base = Request {
+            actor: query.actor.unwrap_or_default().to_owned(),
+            action: query.action.to_owned(),
+            target: Some(query.user.to_owned()),
+            env: query.env.to_owned(),
+            ..context.clone()
+        };
+        self.impact_or_fallback(query, &base, &self.own()).map_err(|e| match e {
+            ImpactError::NoAccount { user, env } => RequestError::NoAccount { user, env },
+        })
+    }
+
+    /// The checks [`PolicySet::decide`] makes of the names in a request, in
+    /// its order, for a query that is not decided itself.
+    fn check(&self, query: &ImpactQuery<'_>) -> Result<(), RequestError> {
+        let directory = &self.facts.directory;
+        let action = schema::action_id(query.action)
+            .and_then(|id| schema::ACTIONS.get(id))
+            .ok_or_else(|| RequestError::unknown_action(query.action))?;
+        if action.subject != Subject::Account {
+            // As `decide` answers a target given to an action on assets or on nothing.
+            return Err(RequestError::Unexpected { action: query.action.to_owned(), field: "target" });
+        }
+        if directory.environment(query.env).is_none() {
+            return Err(RequestError::UnknownEnvironment(query.env.to_owned()));
+        }
+        let account = |user: &str| match directory.account(user, query.env) {
+            Some(_) => Ok(()),
+            None if directory.user(user).is_none() => Err(RequestError::UnknownUser(user.to_owned())),
+            None => Err(RequestError::NoAccount { user: user.to_owned(), env: query.env.to_owned() }),
+        };
+        if let Some(actor) = query.actor {
+            account(actor)?;
+        }
+        account(query.user)
     }
 
     /// The impacts of many queries, computed on every core; each answer in
     /// the order asked.
-    pub fn impact_batch(&self, queries: &[ImpactQuery<'_>]) -> Vec<Result<Impact, ImpactError>> {
+    pub fn impact_batch(&self, queries: &[ImpactQuery<'_>]) -> Vec<Result<Impact, RequestError>> {
         let threads = std::thread::available_parallelism().map_or(1, usize::from).max(1);
         let chunk = queries.len().div_ceil(threads).max(1);
         std::thread::scope(|scope| {
@@ -357,6 +420,27 @@ impl Engine {
                 })
                 .collect()
         })
+    }
+
+    /// The impact of the query's action or, when it falls back (P3), of the
+    /// fallback action, with the fallback kept and `instead_of` naming the
+    /// action asked.
+    fn impact_or_fallback(
+        &self,
+        query: &ImpactQuery<'_>,
+        base: &Request,
+        over: &Over<'_>,
+    ) -> Result<Impact, ImpactError> {
+        let impact = self.impact_with(query, base, over)?;
+        let Some(fallback) = &impact.fallback else { return Ok(impact) };
+        match self.impact_with(&ImpactQuery { action: &fallback.action, ..*query }, base, over) {
+            Ok(mut instead) => {
+                instead.instead_of = Some(query.action.to_owned());
+                instead.fallback = impact.fallback;
+                Ok(instead)
+            }
+            Err(_) => Ok(impact),
+        }
     }
 
     fn impact_with(

@@ -3,7 +3,8 @@
 use predicates::prelude::*;
 
 use crate::support::{
-    command, example_file, file, on_example, pack_dir, search_users, stdout_json, steward, steward_in,
+    NOW, apply_cmd, audit, command, example_file, file, import, on_example, pack_dir, saved_plan,
+    search_users, stdout_json, steward, steward_in, stored,
 };
 
 #[test]
@@ -282,4 +283,242 @@ fn q5_users_are_found_by_name_id_idp_subject_or_email() {
     assert_eq!(find("acme.Dana"), ["acme.Dana"]); // user id
     assert_eq!(find("idp|1005"), ["acme.Uma"]); // the IdP subject tells namesakes apart
     assert_eq!(find("anders@"), ["acme.Anders"]); // e-mail
+}
+
+/// The flags `impact` and `decide` share, on the ERP example: the request
+/// `decide --actor 12345.Admin --target 12345.JJansen --env O12345AA`.
+const ADMIN_ON_JANSEN: [&str; 6] =
+    ["--actor", "12345.Admin", "--target", "12345.JJansen", "--env", "O12345AA"];
+
+/// An action `impact` cannot show is refused as `decide` refuses it: the
+/// same message, the same help, the same exit code (#14, item 5).
+#[test]
+fn impact_refuses_an_action_as_decide_does() {
+    for (action, message) in [
+        ("delet", "error: unknown action `delet`\n  help: did you mean `delete`?\n"),
+        ("invite", "error: `invite` does not take `target`\n"),
+    ] {
+        let decide = on_example("decide", "erp").args(ADMIN_ON_JANSEN).args(["--action", action]).assert();
+        let impact = on_example("impact", "erp").args(ADMIN_ON_JANSEN).args(["--action", action]).assert();
+        decide.code(3).stdout("").stderr(message);
+        impact.code(3).stdout("").stderr(message);
+    }
+    on_example("impact", "erp")
+        .args(["--target", "12345.JJansen", "--env", "O12345AA", "--action", "reassign"])
+        .assert()
+        .code(3)
+        .stderr("error: `reassign` does not take `target`\n");
+}
+
+/// A misspelt user or environment is answered with the closest name, by
+/// `decide` and `impact` alike; a user without an account in the
+/// environment, with the environments where they have one.
+#[test]
+fn decide_and_impact_say_did_you_mean_for_users_and_environments() {
+    for command in ["decide", "impact"] {
+        let run = |args: &[&str]| on_example(command, "erp").args(args).args(["--action", "delete"]).assert();
+        run(&["--actor", "12345.Admn", "--target", "12345.JJansen", "--env", "O12345AA"])
+            .code(3)
+            .stderr("error: unknown user `12345.Admn`\n  help: did you mean `12345.Admin`?\n");
+        run(&["--actor", "12345.Admin", "--target", "12345.JJanssen", "--env", "O12345AA"])
+            .code(3)
+            .stderr("error: unknown user `12345.JJanssen`\n  help: did you mean `12345.JJansen`?\n");
+        run(&["--actor", "12345.Admin", "--target", "12345.JJansen", "--env", "O12345A"])
+            .code(3)
+            .stderr("error: unknown environment `O12345A`\n  help: did you mean `O12345AA`?\n");
+        run(&["--actor", "12345.Admin", "--target", "12345.JJansen", "--env", "O98765AA"]).code(3).stderr(
+            "error: `12345.Admin` has no account in `O98765AA`\n  help: `12345.Admin` has accounts in `O12345AA`, `O12345TT`\n",
+        );
+    }
+}
+
+/// A pack whose blocks must be confirmed with a reason, and whose deletes
+/// of referenced users fall back to a block.
+fn confirmed_blocks() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    file(
+        dir.path(),
+        "p.policy",
+        r#"rule admins { permit block, delete when actor has role "administrator" }
+rule confirmed { forbid block when not request.confirm or not (request has reason) because "confirm it" }
+lifecycle delete { referenced -> fallback block }
+"#,
+    );
+    dir
+}
+
+/// `impact` takes the flags of the request, so that its fallback decision
+/// is the one `decide` gives for them.
+#[test]
+fn impact_decides_the_fallback_for_the_request_decide_would_get() {
+    let pack = confirmed_blocks();
+    let erp = example_file("erp");
+    let fallback = |subcommand: &str, flags: &[&str]| {
+        let out = command(subcommand, pack.path(), &erp)
+            .args(ADMIN_ON_JANSEN)
+            .args(["--action", "delete", "--format", "json", "--now", "2026-12-01"])
+            .args(flags)
+            .output()
+            .unwrap();
+        stdout_json(&out)["fallback"]["decision"].clone()
+    };
+    assert_eq!(fallback("impact", &[]), "deny");
+    assert_eq!(fallback("decide", &[]), "deny");
+    let confirmed = ["--reason", "left", "--confirm"];
+    assert_eq!(fallback("impact", &confirmed), "allow");
+    assert_eq!(fallback("decide", &confirmed), "allow");
+}
+
+/// A delete that falls back shows the block's impact, and says so: in the
+/// JSON `action` is the fallback's and `instead_of` the action asked; in
+/// words, the fallback is named before its consequences.
+#[test]
+fn p3_a_delete_that_falls_back_is_labelled_the_fallbacks_impact() {
+    let out = on_example("impact", "erp").args(ADMIN_ON_JANSEN).args(["--format", "json"]).assert().success();
+    let json = stdout_json(out.get_output());
+    assert_eq!((&json["action"], &json["instead_of"]), (&"block".into(), &"delete".into()));
+    assert_eq!(json["fallback"]["action"], "block");
+    on_example("impact", "erp")
+        .args(ADMIN_ON_JANSEN)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "`12345.JJansen` in `O12345AA` cannot be deleted: 341 rows in journal_entries refer to it; block instead (allowed for this actor)\nwhat follows is what `block` does, not `delete`\n",
+        ));
+    on_example("decide", "erp")
+        .args(ADMIN_ON_JANSEN)
+        .args(["--action", "delete"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(
+            "\nwhat the fallback does:\nBlock `12345.JJansen` in `O12345AA`, instead of `delete`\n",
+        ))
+        .stdout(predicate::str::contains("if allowed").not());
+}
+
+/// `--now` takes a date, as its midnight in the configured time zone, in
+/// every command that has the flag (#19).
+#[test]
+fn now_takes_a_date_as_its_midnight_in_the_configured_time_zone() {
+    let leaver =
+        ["--actor", "12345.Admin", "--target", "12345.Leaver", "--env", "O12345AA", "--action", "block"];
+    on_example("decide", "erp").args(leaver).args(["--now", "2026-12-01"]).assert().success();
+    on_example("impact", "erp").args(leaver).args(["--now", "2026-12-01"]).assert().success();
+    // The leavers' trigger selects who left before `request.now`: Lou left on 2026-10-31.
+    let leavers = |now: &str| {
+        let out = on_example("plan", "erp")
+            .args(["--actor", "12345.Admin", "--trigger", "leavers", "--reason", "left", "--format", "json"])
+            .args(["--now", now])
+            .output()
+            .unwrap();
+        stdout_json(&out)["items"].as_array().unwrap().len()
+    };
+    assert_eq!(leavers("2026-10-30"), 0);
+    assert_eq!(leavers("2026-12-01"), 1);
+    let users = |now: &str, config: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "steward.yaml", config);
+        let out = steward_in(dir.path())
+            .args(["users", "--directory"])
+            .arg(example_file("erp"))
+            .args([
+                "--where",
+                r#"target.user has employment_end and target.user.employment_end < request.now"#,
+            ])
+            .args(["--now", now, "--format", "json"])
+            .output()
+            .unwrap();
+        stdout_json(&out).as_array().unwrap().len()
+    };
+    // Lou left on 2026-10-31 (a UTC date): the midnight that starts
+    // 2026-11-01 is on the next day in UTC, but still on Lou's last day in
+    // Kiritimati (UTC+14).
+    assert_eq!(users("2026-10-31", "timezone: UTC\n"), 0);
+    assert_eq!(users("2026-11-01", "timezone: UTC\n"), 1);
+    assert_eq!(users("2026-11-01", "timezone: Pacific/Kiritimati\n"), 0);
+    on_example("decide", "erp")
+        .args(leaver)
+        .args(["--now", "2026-13-01"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`2026-13-01` is not a date"));
+}
+
+/// An ERP database with one applied block, so one entry in its audit log.
+fn audited_database(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("erp.db");
+    import(&example_file("erp"), &db);
+    let list = file(dir, "targets.txt", "12345.Fresh\n");
+    let args = ["--actor", "12345.Admin", "--action", "block", "--reason", "left", "--now", NOW, "--targets"];
+    let plan = saved_plan(dir, &pack_dir("erp"), &db, &[&args[..], &[list.to_str().unwrap()]].concat());
+    apply_cmd(&pack_dir("erp"), &db, &plan).arg("--confirm").assert().success();
+    assert_eq!(audit(&db).len(), 1);
+    db
+}
+
+/// Importing over a database is refused unless `--replace` is given: its
+/// audit log would otherwise sit beside a directory it no longer describes
+/// without anyone having asked (#14, item 7).
+#[test]
+fn import_over_an_existing_database_needs_replace_and_changes_nothing_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = audited_database(dir.path());
+    let before = (stored(&db).into_parts(), audit(&db));
+    let other = file(dir.path(), "crm.yaml", &std::fs::read_to_string(example_file("crm")).unwrap());
+    steward()
+        .arg("import")
+        .arg(&other)
+        .arg("-o")
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("erp.db` exists: pass --replace to replace its directory"));
+    assert_eq!((stored(&db).into_parts(), audit(&db)), before);
+}
+
+/// `--replace` replaces the directory tables in one transaction; the audit
+/// log stays as it was, its chain intact.
+#[test]
+fn import_replace_keeps_the_audit_log_and_its_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = audited_database(dir.path());
+    let log = audit(&db);
+    steward().arg("import").arg(example_file("crm")).arg("-o").arg(&db).arg("--replace").assert().success();
+    assert!(stored(&db).user("crm.Ada").is_some());
+    assert!(stored(&db).user("12345.Fresh").is_none());
+    assert_eq!(audit(&db), log);
+    steward()
+        .args(["audit", "verify", "--directory"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 entry, the chain is intact"));
+}
+
+/// The output of an import is a database: `-o new.yaml` would write SQLite
+/// into a file named like a directory file.
+#[test]
+fn import_refuses_an_output_that_is_not_a_database_name() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["new.yaml", "new", "new.json"] {
+        let out = dir.path().join(name);
+        steward()
+            .arg("import")
+            .arg(example_file("erp"))
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("is not a database name"));
+        assert!(!out.exists());
+    }
+    for name in ["new.db", "new.sqlite", "new.sqlite3"] {
+        steward()
+            .arg("import")
+            .arg(example_file("erp"))
+            .arg("-o")
+            .arg(dir.path().join(name))
+            .assert()
+            .success();
+    }
 }

@@ -19,4 +19,5 @@ mod server;
 mod store;
 mod support;
 mod sync;
+mod targets;
 mod trust;

@@ -1217,3 +1217,25 @@ fn the_connection_limits_come_from_steward_yaml_and_flags() {
     let mut idle = answered_and_kept(child.addr);
     assert!(closed_by_the_service(&mut idle), "--idle-timeout-ms was not taken");
 }
+
+/// `/v1/impact` refuses what `/v1/decide` refuses, with the same status,
+/// code and message: a misspelt action, one that does not act on accounts
+/// (#14, item 5).
+#[test]
+fn impact_refuses_an_action_as_decide_does() {
+    let server = start(options(&crm()));
+    for (action, message) in
+        [("delet", "unknown action `delet`"), ("invite", "`invite` does not take `target`")]
+    {
+        let mut request = unblock_bo();
+        request["action"] = json!(action);
+        let decided = post(server.addr, "/v1/decide", &request);
+        let impact = json!({ "target": "crm.Bo", "env": "CRM1", "action": action, "actor": "crm.Ada" });
+        let shown = post(server.addr, "/v1/impact", &impact);
+        assert_eq!(
+            (decided.status, &decided.body),
+            (422, &json!({ "error": { "code": "invalid_request", "message": message } }))
+        );
+        assert_eq!((shown.status, &shown.body), (decided.status, &decided.body));
+    }
+}

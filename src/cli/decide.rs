@@ -3,8 +3,6 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use jiff::Timestamp;
-
 use super::{Context, Exit, Format, output};
 use crate::Engine;
 use crate::policy::Request;
@@ -34,18 +32,9 @@ pub struct Args {
     /// The environment.
     #[arg(long, required_unless_present = "request")]
     pub env: Option<String>,
-    /// Why (C2).
-    #[arg(long)]
-    pub reason: Option<String>,
-    /// The change is confirmed (C2).
-    #[arg(long)]
-    pub confirm: bool,
-    /// Part of a bulk operation (C5).
-    #[arg(long)]
-    pub bulk: bool,
-    /// The number of targets of the bulk operation.
-    #[arg(long)]
-    pub batch_size: Option<i64>,
+    /// Why, confirmed, in bulk, when.
+    #[command(flatten)]
+    pub flags: output::RequestFlags,
     /// The new value of an edit (`edit_email`, `edit_name`).
     #[arg(long)]
     pub value: Option<String>,
@@ -58,9 +47,6 @@ pub struct Args {
     /// The login method of a `login` (`password` or `sso`).
     #[arg(long)]
     pub method: Option<String>,
-    /// The clock, RFC 3339 (default: now), for reproducible runs.
-    #[arg(long)]
-    pub now: Option<Timestamp>,
     /// How to print the verdict.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -69,7 +55,11 @@ pub struct Args {
 /// Exit 0 allowed, 2 denied, 3 invalid policy, directory or request, 1 otherwise.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let request = match request(&args) {
+    let flagged = match args.flags.request(ctx) {
+        Ok(request) => request,
+        Err(exit) => return exit,
+    };
+    let request = match request(&args, flagged) {
         Ok(r) => r,
         Err(message) => {
             output::message(errors, &message);
@@ -83,11 +73,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     let engine = Engine::new(policies, directory);
     let verdict = match engine.decide(&request) {
         Ok(v) => v,
-        Err(e) => {
-            // As plan and apply do: an unknown action says "did you mean".
-            output::error_with_help(errors, &e);
-            return Exit::Invalid;
-        }
+        Err(e) => return output::request_error(errors, &e, engine.directory()),
     };
     match args.format {
         Format::Json => output::json(&verdict),
@@ -96,7 +82,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     if verdict.allowed() { Exit::Ok } else { Exit::Deny }
 }
 
-fn request(args: &Args) -> Result<Request, String> {
+fn request(args: &Args, flagged: Request) -> Result<Request, String> {
+    let now = flagged.now;
     let mut request = match &args.request {
         Some(path) => {
             let text = if path.as_os_str() == "-" {
@@ -114,19 +101,15 @@ fn request(args: &Args) -> Result<Request, String> {
             target: args.target.clone(),
             asset: args.asset.clone(),
             env: args.env.clone().unwrap_or_default(),
-            reason: args.reason.clone(),
-            confirm: args.confirm,
-            bulk: args.bulk,
-            batch_size: args.batch_size,
             value: args.value.clone(),
             to: args.to.clone(),
             emails: args.emails.as_deref().map(split_emails).unwrap_or_default(),
             method: args.method.clone(),
-            now: args.now,
+            ..flagged
         },
     };
     if request.now.is_none() {
-        request.now = Some(Timestamp::now());
+        request.now = now;
     }
     Ok(request)
 }
@@ -150,11 +133,13 @@ fn human(verdict: &crate::Verdict) -> String {
         ));
     }
     if let Some(impact) = &verdict.impact {
-        // A denied request changes nothing: its impact is what it would do.
-        out.push_str(if verdict.allowed() {
-            "\nwhat it does:\n"
-        } else {
-            "\nwhat it would do if allowed:\n"
+        // A denied request changes nothing: its impact is what it would do;
+        // one that falls back (P3) has the fallback's impact, labelled so.
+        out.push_str(match &verdict.fallback {
+            Some(f) if f.decision == "allow" => "\nwhat the fallback does:\n",
+            Some(_) => "\nwhat the fallback would do if allowed:\n",
+            None if verdict.allowed() => "\nwhat it does:\n",
+            None => "\nwhat it would do if allowed:\n",
         });
         out.push_str(&crate::graph::report::render(impact));
     }

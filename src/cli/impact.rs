@@ -24,6 +24,9 @@ pub struct Args {
     /// Who would act: decides the fallback and is the context of follow-ups.
     #[arg(long)]
     pub actor: Option<String>,
+    /// Why, confirmed, in bulk, when: the fallback is decided for the request `decide` would get.
+    #[command(flatten)]
+    pub flags: output::RequestFlags,
     /// How to print the impact.
     #[arg(long, value_enum, default_value_t)]
     pub format: ImpactFormat,
@@ -41,9 +44,15 @@ pub enum ImpactFormat {
     Dot,
 }
 
-/// Exit 0 with the impact, 3 when the account or inputs are invalid.
+/// Exit 0 with the impact, 3 when the request or inputs are invalid (as
+/// `decide` says it).
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
+    // The request `decide` would get, for the follow-up decisions.
+    let context = match args.flags.request(ctx) {
+        Ok(request) => request,
+        Err(exit) => return exit,
+    };
     let (policies, directory) = match output::load_both(ctx, &args.inputs) {
         Ok(both) => both,
         Err(exit) => return exit,
@@ -55,12 +64,9 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         user: &args.target,
         env: &args.env,
     };
-    let impact = match engine.impact(&query) {
+    let impact = match engine.impact_in_context(&query, &context) {
         Ok(i) => i,
-        Err(e) => {
-            output::error(errors, &e);
-            return Exit::Invalid;
-        }
+        Err(e) => return output::request_error(errors, &e, engine.directory()),
     };
     match args.format {
         ImpactFormat::Human => print!("{}", report::render(&impact)),

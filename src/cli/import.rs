@@ -11,18 +11,45 @@ use crate::directory::store::{ImportOptions, Store};
 pub struct Args {
     /// The directory file (`.yaml`, `.yml`, `.json`).
     pub file: PathBuf,
-    /// The database to write (created if absent).
+    /// The database to write, `.db`, `.sqlite` or `.sqlite3` (created if absent).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Add to what the database holds instead of replacing it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "replace")]
     pub append: bool,
+    /// Replace the directory an existing database holds; its audit log is kept as it is.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// Exit 0 when imported; 3 when the file is invalid; 1 when the database
-/// refuses it (nothing is changed then).
+/// refuses it, or it exists and neither `--replace` nor `--append` is
+/// given (nothing is changed then).
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
+    let output = &args.output;
+    if !crate::directory::is_store(output) {
+        output::message(
+            errors,
+            &format!(
+                "`{}` is not a database name: the output of an import ends in `.db`, `.sqlite` or `.sqlite3`",
+                output.display()
+            ),
+        );
+        return Exit::Failure;
+    }
+    // An empty file (a fresh temporary one) holds nothing to lose.
+    let holds_data = std::fs::metadata(output).is_ok_and(|m| m.len() > 0);
+    if holds_data && !args.replace && !args.append {
+        output::message(
+            errors,
+            &format!(
+                "`{}` exists: pass --replace to replace its directory (its audit log is kept), or --append to add to it",
+                output.display()
+            ),
+        );
+        return Exit::Failure;
+    }
     let directory = match output::load_directory(&args.file, errors) {
         Ok(d) => d,
         Err(exit) => return exit,

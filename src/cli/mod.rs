@@ -18,6 +18,7 @@ mod plan;
 mod serve;
 mod show;
 mod sync;
+mod targets;
 mod test;
 mod users;
 

@@ -42,6 +42,11 @@ pub fn error_with_help(format: ErrorFormat, error: &(dyn miette::Diagnostic + 's
     let Some(help) = error.help().map(|h| h.to_string()) else {
         return self::error(format, error);
     };
+    with_help(format, error, &help);
+}
+
+/// Prints an error with the help text given.
+fn with_help(format: ErrorFormat, error: &dyn std::fmt::Display, help: &str) {
     match format {
         ErrorFormat::Human => eprintln!("error: {error}\n  help: {help}"),
         ErrorFormat::Json => {
@@ -49,6 +54,33 @@ pub fn error_with_help(format: ErrorFormat, error: &(dyn miette::Diagnostic + 's
             eprintln!("{json}");
         }
     }
+}
+
+/// Prints why a request cannot be decided, with a did-you-mean for a user
+/// or an environment the directory does not know, and the environments of
+/// a user without an account in the one asked; exit code 3.
+pub fn request_error(format: ErrorFormat, e: &crate::RequestError, directory: &Directory) -> Exit {
+    use crate::RequestError as E;
+    use crate::policy::diagnostic::did_you_mean;
+    let closest = |name: &str, names: &mut dyn Iterator<Item = &str>| {
+        did_you_mean(name, names).map(|s| format!("did you mean `{s}`?"))
+    };
+    let help = match e {
+        E::UnknownUser(user) => closest(user, &mut directory.users().iter().map(|u| u.id.as_str())),
+        E::UnknownEnvironment(env) => {
+            closest(env, &mut directory.environments().iter().map(|e| e.id.as_str()))
+        }
+        E::NoAccount { user, .. } => {
+            let envs: Vec<String> = directory.accounts_of(user).map(|a| format!("`{}`", a.env)).collect();
+            (!envs.is_empty()).then(|| format!("`{user}` has accounts in {}", envs.join(", ")))
+        }
+        _ => None,
+    };
+    match help {
+        Some(help) => with_help(format, e, &help),
+        None => error_with_help(format, e),
+    }
+    Exit::Invalid
 }
 
 /// Loads a policy set, printing warnings; on failure prints why and gives
@@ -187,6 +219,116 @@ pub fn message(format: ErrorFormat, message: &str) {
     }
 }
 
+/// The flags of a request besides who does what to whom, shared by
+/// `decide` and `impact`: `impact` decides its fallback for the request
+/// `decide` would get.
+#[derive(Debug, clap::Args)]
+pub struct RequestFlags {
+    /// Why (C2).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// The change is confirmed (C2).
+    #[arg(long)]
+    pub confirm: bool,
+    /// Part of a bulk operation (C5).
+    #[arg(long)]
+    pub bulk: bool,
+    /// The number of targets of the bulk operation.
+    #[arg(long)]
+    pub batch_size: Option<i64>,
+    /// The clock (default: now), for reproducible runs: RFC 3339, or a date, its midnight in
+    /// the configured time zone.
+    #[arg(long)]
+    pub now: Option<Now>,
+}
+
+impl RequestFlags {
+    /// A request with these flags and its clock; who does what to whom
+    /// left to fill in.
+    pub fn request(&self, ctx: &Context) -> Result<crate::Request, Exit> {
+        Ok(crate::Request {
+            reason: self.reason.clone(),
+            confirm: self.confirm,
+            bulk: self.bulk,
+            batch_size: self.batch_size,
+            now: Some(now(ctx, self.now)?),
+            ..crate::Request::default()
+        })
+    }
+}
+
+/// A `--now` value, the same for every command that takes one: an RFC 3339
+/// time (`2026-12-01T09:00:00Z`), or a date or a time without offset
+/// (`2026-12-01`, `2026-12-01T09:00`), taken in the configured time zone
+/// (`timezone` in steward.yaml, UTC by default): a date is its midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Now {
+    /// A point in time.
+    At(jiff::Timestamp),
+    /// A wall-clock date and time, in the configured time zone.
+    Local(jiff::civil::DateTime),
+}
+
+impl std::str::FromStr for Now {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if let Ok(at) = text.parse() {
+            return Ok(Now::At(at));
+        }
+        text.parse().map(Now::Local).map_err(|_| {
+            format!(
+                "`{text}` is not a date (`2026-12-01`) or a time (`2026-12-01T09:00:00Z`, `2026-12-01T09:00`)"
+            )
+        })
+    }
+}
+
+/// The clock of a command: `--now` when given, in the configured time zone
+/// when it has no offset; the current time otherwise.
+pub fn now(ctx: &Context, flag: Option<Now>) -> Result<jiff::Timestamp, Exit> {
+    let local = match flag {
+        None => return Ok(jiff::Timestamp::now()),
+        Some(Now::At(at)) => return Ok(at),
+        Some(Now::Local(local)) => local,
+    };
+    let zone = &ctx.config.timezone;
+    jiff::tz::TimeZone::get(zone).and_then(|tz| local.to_zoned(tz)).map(|z| z.timestamp()).map_err(|e| {
+        message(ctx.errors, &format!("`--now {local}` cannot be read in the time zone `{zone}`: {e}"));
+        Exit::Invalid
+    })
+}
+
 /// A count with its noun: "1 change", "2 changes" (shared with the
 /// impact's own words).
 pub use crate::graph::report::plural;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str, timezone: &str) -> jiff::Timestamp {
+        let config = crate::config::Config { timezone: timezone.into(), ..Default::default() };
+        let ctx = Context { errors: ErrorFormat::Human, config };
+        now(&ctx, Some(text.parse().unwrap())).unwrap()
+    }
+
+    #[test]
+    fn a_date_is_its_midnight_in_the_configured_time_zone() {
+        assert_eq!(at("2026-12-01", "UTC").to_string(), "2026-12-01T00:00:00Z");
+        assert_eq!(at("2026-12-01", "Europe/Amsterdam").to_string(), "2026-11-30T23:00:00Z");
+        assert_eq!(at("2026-12-01T09:30", "UTC").to_string(), "2026-12-01T09:30:00Z");
+    }
+
+    #[test]
+    fn a_time_with_an_offset_is_taken_as_it_is_in_any_time_zone() {
+        assert_eq!(at("2026-12-01T09:00:00+02:00", "Europe/Amsterdam").to_string(), "2026-12-01T07:00:00Z");
+    }
+
+    #[test]
+    fn neither_a_date_nor_a_time_says_what_is_taken() {
+        let err = "2026-13-01".parse::<Now>().unwrap_err();
+        assert!(err.contains("`2026-13-01` is not a date"), "{err}");
+        assert!("soon".parse::<Now>().is_err());
+    }
+}

@@ -3,13 +3,11 @@
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
-use jiff::Timestamp;
-
 use super::output::plural;
 use super::{Context, ErrorFormat, Exit, Format, output};
 use crate::Engine;
 use crate::operation;
-use crate::plan::{DENIED, ERROR, Plan, PlanError, PlanItem, PlanRequest, Target, Targets};
+use crate::plan::{DENIED, ERROR, Plan, PlanError, PlanItem, PlanRequest, Targets};
 
 /// Preview a bulk change: who is affected, how, and why; nothing is changed.
 #[derive(Debug, clap::Args)]
@@ -46,9 +44,9 @@ pub struct Args {
     /// Why (C2); recorded with the plan.
     #[arg(long, required = true)]
     pub reason: Option<String>,
-    /// The clock, RFC 3339 (default: now).
+    /// The clock (default: now): RFC 3339, or a date, its midnight in the configured time zone.
     #[arg(long)]
-    pub now: Option<Timestamp>,
+    pub now: Option<output::Now>,
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -87,11 +85,9 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     let (Some(actor), Some(reason)) = (args.actor.clone(), args.reason.clone()) else {
         return invalid(errors, "a plan needs --actor USER and --reason TEXT");
     };
-    let targets = match (&args.targets, &args.emails, &args.selector, &args.trigger) {
-        (Some(path), ..) => match read_targets(path) {
-            Ok(list) => Targets::List(list),
-            Err(message) => return invalid(errors, &message),
-        },
+    let mut targets = match (&args.targets, &args.emails, &args.selector, &args.trigger) {
+        // Read once the directory is loaded: every row is checked against it.
+        (Some(_), ..) => Targets::List(Vec::new()),
         (_, Some(emails), ..) => Targets::Emails(crate::policy::request::split_emails(emails)),
         (_, _, Some(expr), _) => Targets::Where(expr.clone()),
         (_, _, _, Some(name)) => Targets::Trigger(name.clone()),
@@ -102,10 +98,23 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             );
         }
     };
+    let now = match output::now(ctx, args.now) {
+        Ok(now) => now,
+        Err(exit) => return exit,
+    };
     let (policies, directory) = match output::load_both(ctx, &args.inputs) {
         Ok(both) => both,
         Err(exit) => return exit,
     };
+    if let Some(path) = &args.targets {
+        match super::targets::read(path, &directory, args.env.as_deref()) {
+            Ok(list) => targets = Targets::List(list),
+            Err(e) => {
+                output::error_with_help(errors, &e);
+                return Exit::Invalid;
+            }
+        }
+    }
     let engine = Engine::new(policies, directory);
     let request = PlanRequest {
         actor,
@@ -114,7 +123,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         env: args.env,
         value: args.value,
         reason,
-        now: args.now.unwrap_or_else(Timestamp::now),
+        now,
         reassign: args.reassign.into_iter().collect(),
     };
     let spinner = progress();
@@ -175,38 +184,6 @@ fn progress() -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner().with_message("deciding and computing impacts");
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
-}
-
-/// One user id per line, or a CSV whose header has a `user` column (and
-/// optional `env` and `value` columns). Blank lines and `#` comments are
-/// skipped.
-fn read_targets(path: &std::path::Path) -> Result<Vec<Target>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
-    let Some(first) = lines.next() else {
-        return Err(format!("`{}` names no target", path.display()));
-    };
-    let header: Vec<&str> = first.split(',').map(str::trim).collect();
-    let Some(user_col) = header.iter().position(|h| *h == "user") else {
-        // A plain list: the first line is a user id too.
-        return Ok(std::iter::once(first).chain(lines).map(Target::user).collect());
-    };
-    let column = |name: &str| header.iter().position(|h| *h == name);
-    let (env_col, value_col) = (column("env"), column("value"));
-    lines
-        .enumerate()
-        .map(|(n, line)| {
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-            let user = cells
-                .get(user_col)
-                .filter(|u| !u.is_empty())
-                .ok_or_else(|| format!("`{}` line {}: no `user` value", path.display(), n + 2))?;
-            let cell = |col: Option<usize>| {
-                col.and_then(|c| cells.get(c)).filter(|e| !e.is_empty()).map(|e| (*e).to_owned())
-            };
-            Ok(Target { user: (*user).to_owned(), env: cell(env_col), value: cell(value_col) })
-        })
-        .collect()
 }
 
 fn human(plan: &Plan) -> String {

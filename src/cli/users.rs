@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{Context, Exit, Format, output};
@@ -25,9 +24,10 @@ pub struct Args {
     /// Only accounts of this environment.
     #[arg(long)]
     pub env: Option<String>,
-    /// The clock for `request.now` in the selector (default: now).
+    /// The clock for `request.now` in the selector (default: now): RFC 3339, or a date, its
+    /// midnight in the configured time zone.
     #[arg(long)]
-    pub now: Option<Timestamp>,
+    pub now: Option<output::Now>,
     /// How to print.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -57,7 +57,11 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Err(exit) => return exit,
     };
     let needle = args.search.as_deref().map(str::to_lowercase);
-    let request = Request { now: Some(args.now.unwrap_or_else(Timestamp::now)), ..Request::default() };
+    let now = match output::now(ctx, args.now) {
+        Ok(now) => now,
+        Err(exit) => return exit,
+    };
+    let request = Request { now: Some(now), ..Request::default() };
     let mut rows = Vec::new();
     let mut failures = 0usize;
     for account in directory.accounts() {

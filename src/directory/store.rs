@@ -288,7 +288,7 @@ impl Store {
             }
             (Err(_), _) | (_, Err(_)) => return Err(not_a_directory("it is not a SQLite database")),
         }
-        let store = Store { conn, path: path.to_path_buf() };
+        let store = Store { conn, path: path.to_path_buf(), signer: None };
         store.configure(true)?;
         Ok(store)
     }

@@ -53,6 +53,10 @@ pub struct Impact {
     pub target: String,
     /// The environment.
     pub env: String,
+    /// The action asked, when it falls back (P3): what follows is then the
+    /// impact of `action`, the fallback done instead. Left out otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instead_of: Option<String>,
     /// Records refer to the account, so the action is impossible (P3).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,

@@ -14,14 +14,17 @@ pub fn plural(n: usize, word: &str) -> String {
 pub fn render(impact: &Impact) -> String {
     let mut out = String::new();
     let who = format!("`{}` in `{}`", impact.target, impact.env);
-    match &impact.fallback {
-        Some(fallback) => {
+    // A falling back action's impact is the fallback's (P3): said first,
+    // so that nobody reads it as what the action asked would do.
+    let asked = impact.instead_of.as_deref().unwrap_or(&impact.action);
+    match (&impact.fallback, &impact.instead_of) {
+        (Some(fallback), _) => {
             let refs: Vec<String> =
                 fallback.references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
             let _ = writeln!(
                 out,
                 "{who} cannot be {}: {} refer to it; {} instead ({} for this actor)",
-                past(&impact.action),
+                past(asked),
                 refs.join(", "),
                 fallback.action,
                 match fallback.decision.as_str() {
@@ -30,8 +33,14 @@ pub fn render(impact: &Impact) -> String {
                     _ => "not decided",
                 }
             );
+            if impact.instead_of.is_some() {
+                let _ = writeln!(out, "what follows is what `{}` does, not `{asked}`", impact.action);
+            }
         }
-        None => {
+        (None, Some(_)) => {
+            let _ = writeln!(out, "{} {who}, instead of `{asked}`", capitalized(&impact.action));
+        }
+        (None, None) => {
             let _ = writeln!(out, "{} {who}", capitalized(&impact.action));
         }
     }

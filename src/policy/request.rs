@@ -133,6 +133,20 @@ pub enum RequestError {
     Lookup(#[from] crate::directory::LookupError),
 }
 
+impl RequestError {
+    /// An action the schema does not know, with the closest action's name
+    /// (or the list of actions) as help: the one error every path that
+    /// takes an action gives.
+    pub fn unknown_action(action: &str) -> Self {
+        let names = super::schema::action_names;
+        let help = match super::diagnostic::did_you_mean(action, names()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the actions are: {}", names().collect::<Vec<_>>().join(", ")),
+        };
+        RequestError::UnknownAction { action: action.to_owned(), help }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -479,14 +479,9 @@ impl PolicySet {
 
 /// Resolves the entities a request names, or says why it cannot.
 fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Context<'a>, RequestError> {
-    let action =
-        schema::action_id(&request.action).and_then(|id| schema::ACTIONS.get(id)).ok_or_else(|| {
-            let help = match did_you_mean(&request.action, schema::action_names()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("the actions are: {}", schema::action_names().collect::<Vec<_>>().join(", ")),
-            };
-            RequestError::UnknownAction { action: request.action.clone(), help }
-        })?;
+    let action = schema::action_id(&request.action)
+        .and_then(|id| schema::ACTIONS.get(id))
+        .ok_or_else(|| RequestError::unknown_action(&request.action))?;
     let env = &request.env;
     let environment =
         entities.environment(env)?.ok_or_else(|| RequestError::UnknownEnvironment(env.clone()))?;
