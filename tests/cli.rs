@@ -4,7 +4,7 @@ use predicates::prelude::*;
 
 use crate::support::{
     NOW, apply_cmd, audit, command, example_file, file, import, on_example, pack_dir, saved_plan,
-    search_users, stdout_json, steward, steward_in, stored,
+    search_users, stdout_json, steward, steward_in, steward_process, stored,
 };
 
 #[test]
@@ -520,5 +520,77 @@ fn import_refuses_an_output_that_is_not_a_database_name() {
             .arg(dir.path().join(name))
             .assert()
             .success();
+    }
+}
+
+/// `args`, run with its standard output read for one line and then closed
+/// (`| head -1`), its standard error kept or closed at once too: the exit
+/// status and standard error.
+fn with_output_closed_early(
+    args: &[&std::ffi::OsStr],
+    close_stderr: bool,
+) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead as _, Read as _};
+    use std::process::Stdio;
+    let mut child =
+        steward_process().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // A closed standard error is dropped before anything is written to it.
+    let stderr = child.stderr.take().filter(|_| !close_stderr);
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(!first.is_empty());
+    // The reader is dropped here: the rest of the output meets a closed pipe.
+    let mut text = String::new();
+    if let Some(mut stderr) = stderr {
+        stderr.read_to_string(&mut text).unwrap();
+    }
+    (child.wait().unwrap(), text)
+}
+
+/// `steward users | head -1` and the like end quietly, with the exit code
+/// the command would have had, and no panic (#14, item 9). The directory
+/// is large enough that its output cannot fit in a pipe's buffer.
+#[test]
+fn every_command_ends_quietly_when_its_output_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Generated straight into a database: a YAML load of this size in a
+    // debug build would cost the test most of its time, eight times.
+    let big = dir.path().join("big.db");
+    steward().args(["gen", "--accounts", "3000", "-o"]).arg(&big).assert().success();
+    let big = big.as_os_str();
+    let runs: [&[&str]; 4] = [
+        &["users", "--directory"],
+        &["users", "--format", "json", "--directory"],
+        &["export"],
+        &["show", "--directory"],
+    ];
+    for run in runs {
+        let args: Vec<&std::ffi::OsStr> = run.iter().map(std::ffi::OsStr::new).chain([big]).collect();
+        for close_stderr in [false, true] {
+            let (status, stderr) = with_output_closed_early(&args, close_stderr);
+            assert!(!stderr.contains("panicked"), "{run:?}: {stderr}");
+            assert_eq!(status.code(), Some(0), "{run:?} (stderr closed: {close_stderr}): {stderr}");
+        }
+    }
+}
+
+/// `gen -o X.db` never replaces a database: it may hold an audit log
+/// (#14, item 7). A YAML file is written over, as any output file is.
+#[test]
+fn gen_never_replaces_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kept.db");
+    steward().args(["gen", "--accounts", "20", "-o"]).arg(&db).assert().success();
+    let before = std::fs::read(&db).unwrap();
+    steward()
+        .args(["gen", "--accounts", "30", "-o"])
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("exists: `gen` writes a new database only"));
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let yaml = dir.path().join("g.yaml");
+    for _ in 0..2 {
+        steward().args(["gen", "--accounts", "20", "-o"]).arg(&yaml).assert().success();
     }
 }

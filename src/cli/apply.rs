@@ -108,7 +108,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     match apply(&mut store, policies, &plan, &options) {
         Ok(applied) => {
-            eprintln!(
+            errln!(
                 "applied {} of {} ({}, each in the audit log) to {}",
                 applied.items,
                 output::plural(plan.items.len(), "item"),
@@ -117,7 +117,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             );
             // The new head, for the operator to keep (docs/operations.md).
             if let Some(head) = &applied.head {
-                println!("{}", head.to_line());
+                outln!("{}", head.to_line());
             }
             super::audit::anchor(ctx, applied.head.as_ref())
         }
@@ -139,11 +139,11 @@ fn confirmed(plan: &Plan, items: usize, file: &std::path::Path, db: &std::path::
     summary.extend(
         plan.summary.licenses.iter().map(|l| format!("license {}: {} → {}", l.license, l.before, l.after)),
     );
-    eprintln!("plan `{}` by {} — {}", plan.action, plan.actor, plan.reason);
-    eprintln!("  {}", summary.join(", "));
-    eprintln!("  every item: steward plan show {}", file.display());
+    errln!("plan `{}` by {} — {}", plan.action, plan.actor, plan.reason);
+    errln!("  {}", summary.join(", "));
+    errln!("  every item: steward plan show {}", file.display());
     let items = output::plural(items, "item");
-    eprint!("apply `{}` ({items}) to {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
+    err!("apply `{}` ({items}) to {} ({})? [y/N] ", plan.action, db.display(), plan.reason);
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")

@@ -80,9 +80,16 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
                     Format::Human => {
                         for e in &entries {
                             let c = &e.change;
-                            println!(
+                            outln!(
                                 "{:>5} {} {:<14} {:<10} {:<20} {:<10} {:<22} {}",
-                                e.seq, c.at, c.actor, c.action, c.target, c.env, c.outcome, c.reason
+                                e.seq,
+                                c.at,
+                                c.actor,
+                                c.action,
+                                c.target,
+                                c.env,
+                                c.outcome,
+                                c.reason
                             );
                         }
                     }
@@ -127,7 +134,7 @@ fn run_verify(store: &Store, args: &VerifyArgs, ctx: &Context) -> Exit {
         return Exit::Failure;
     }
     for line in summary(&verified, key.as_ref(), anchor.as_ref()) {
-        println!("{line}");
+        outln!("{line}");
     }
     Exit::Ok
 }

@@ -34,7 +34,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             }
             if format == ErrorFormat::Human {
                 let files = set.sources().iter().count();
-                eprintln!(
+                errln!(
                     "ok: {}, {}, {} in {}",
                     output::plural(set.rules().len(), "rule"),
                     output::plural(set.lifecycles().len(), "lifecycle block"),

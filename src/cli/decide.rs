@@ -77,7 +77,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     match args.format {
         Format::Json => output::json(&verdict),
-        Format::Human => print!("{}", human(&verdict)),
+        Format::Human => out!("{}", human(&verdict)),
     }
     if verdict.allowed() { Exit::Ok } else { Exit::Deny }
 }

@@ -31,7 +31,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     match &args.output {
         None => {
-            print!("{yaml}");
+            out!("{yaml}");
             Exit::Ok
         }
         Some(path) => match output::write_atomically(path, &yaml) {

@@ -43,7 +43,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     }
     if args.check {
         for (path, _) in &changed {
-            println!("{}", path.display());
+            outln!("{}", path.display());
         }
         return if changed.is_empty() { Exit::Ok } else { Exit::Failure };
     }
@@ -52,7 +52,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             output::error(errors, &crate::Error::io(path, e));
             return Exit::Failure;
         }
-        eprintln!("formatted {}", path.display());
+        errln!("formatted {}", path.display());
     }
     Exit::Ok
 }

@@ -22,7 +22,7 @@ pub struct Args {
     pub output: PathBuf,
 }
 
-/// Exit 0 when written, 1 otherwise.
+/// Exit 0 when written, 1 otherwise (also when a database is in the way).
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
     let started = Instant::now();
@@ -31,8 +31,12 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     let is_db = crate::directory::is_store(&args.output);
     let written = Instant::now();
     let result = if is_db {
-        if args.output.exists() && std::fs::remove_file(&args.output).is_err() {
-            eprintln!("error: cannot replace `{}`", args.output.display());
+        // A database may hold an audit log: gen never replaces one (#14.7).
+        if args.output.exists() {
+            errln!(
+                "error: `{}` exists: `gen` writes a new database only\n  help: remove it first, or give another name",
+                args.output.display()
+            );
             return Exit::Failure;
         }
         Store::open(&args.output)
@@ -47,7 +51,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         return Exit::Failure;
     }
     let edges = directory.accounts().len() + directory.assets().len() * 2 + directory.references().len();
-    eprintln!(
+    errln!(
         "generated {} accounts, {} assets, {} references (~{edges} graph edges) in {generated:.2?}; wrote {} in {:.2?}",
         directory.accounts().len(),
         directory.assets().len(),

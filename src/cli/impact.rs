@@ -69,9 +69,9 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Err(e) => return output::request_error(errors, &e, engine.directory()),
     };
     match args.format {
-        ImpactFormat::Human => print!("{}", report::render(&impact)),
+        ImpactFormat::Human => out!("{}", report::render(&impact)),
         ImpactFormat::Json => output::json(&impact),
-        ImpactFormat::Dot => print!("{}", dot::render(&impact)),
+        ImpactFormat::Dot => out!("{}", dot::render(&impact)),
     }
     Exit::Ok
 }

@@ -60,7 +60,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     });
     match result {
         Ok(()) => {
-            eprintln!(
+            errln!(
                 "imported {}, {}, {}, {}, {} into {} in {:.2?}",
                 output::plural(directory.environments().len(), "environment"),
                 output::plural(directory.users().len(), "user"),

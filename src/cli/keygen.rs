@@ -31,8 +31,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         return Exit::Failure;
     }
     let public = signer.public_key();
-    print!("{}", public.to_pem());
-    eprintln!(
+    out!("{}", public.to_pem());
+    errln!(
         "wrote the signing key to {} (keep it secret); the public key above ({}) verifies the audit log",
         args.output.display(),
         public.to_hex()

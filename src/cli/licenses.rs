@@ -37,10 +37,10 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Format::Json => output::json(&Licenses { licenses }),
         Format::Human => {
             for l in &licenses {
-                println!("{:<12} {:>7} {}", l.license, l.count, if l.count == 1 { "user" } else { "users" });
+                outln!("{:<12} {:>7} {}", l.license, l.count, if l.count == 1 { "user" } else { "users" });
                 if args.users {
                     for user in &l.users {
-                        println!("    {user}");
+                        outln!("    {user}");
                     }
                 }
             }

@@ -1,6 +1,34 @@
 //! The command line: one file per subcommand, each with its `Args` and a
 //! `run` that returns an [`Exit`]. Only this module prints and picks exit
-//! codes; the library below it returns values and errors.
+//! codes; the library below it returns values and errors. It prints only
+//! through [`out!`], [`outln!`], [`err!`] and [`errln!`]: a closed output
+//! (`steward users | head -1`) ends a command quietly instead of panicking.
+
+// `print!` and `eprint!` panic when their stream is closed.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+/// `print!` to standard output; once it is closed, nothing more is written
+/// and the command ends as it would have.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::output::write_out(format_args!($($arg)*)) };
+}
+
+/// `println!` to standard output, as [`out!`].
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => { out!("{}\n", format_args!($($arg)*)) };
+}
+
+/// `eprint!` to standard error; a closed standard error is not an error
+/// anyone could be told of.
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::cli::output::write_err(format_args!($($arg)*)) };
+}
+
+/// `eprintln!` to standard error, as [`err!`].
+macro_rules! errln {
+    ($($arg:tt)*) => { err!("{}\n", format_args!($($arg)*)) };
+}
 
 mod apply;
 mod audit;
@@ -164,6 +192,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Gen(args) => generate::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),
     };
+    // Output closed by its reader ends the command as it would have ended;
+    // output that could not be written otherwise (a full disk) is a failure.
+    if let Some(e) = output::write_failure() {
+        output::message(errors, &format!("cannot write the output: {e}"));
+        return Exit::Failure.into();
+    }
     exit.into()
 }
 

@@ -1,12 +1,47 @@
 //! Printing errors the same way in every command, and loading what most
 //! commands need (a policy set, a directory).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Context, ErrorFormat, Exit};
 use crate::directory::{self, Directory};
 use crate::policy::report::{render_human, render_json};
 use crate::policy::{self, Diagnostic, PolicySet, Sources};
+
+/// Standard output is closed, or failed: nothing more is written to it.
+static STDOUT_DONE: AtomicBool = AtomicBool::new(false);
+/// Why standard output failed, when its reader did not simply close it.
+static STDOUT_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Writes to standard output (behind [`out!`]). A reader that closed the
+/// pipe (`| head -1`) stops the output, quietly; any other failure is
+/// remembered for [`write_failure`]. Never panics, unlike `print!`.
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    if STDOUT_DONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let Err(e) = std::io::stdout().lock().write_fmt(args) else { return };
+    STDOUT_DONE.store(true, Ordering::Relaxed);
+    if e.kind() != std::io::ErrorKind::BrokenPipe
+        && let Ok(mut failure) = STDOUT_FAILURE.lock()
+    {
+        *failure = Some(e.to_string());
+    }
+}
+
+/// Why standard output could not be written, other than its reader closing it.
+pub fn write_failure() -> Option<String> {
+    STDOUT_FAILURE.lock().ok().and_then(|f| f.clone())
+}
+
+/// Writes to standard error (behind [`err!`]); a closed standard error is
+/// ignored: there is nowhere left to say so.
+pub fn write_err(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
 
 /// Prints diagnostics to stderr in the chosen format.
 pub fn diagnostics(format: ErrorFormat, sources: &Sources, list: &[Diagnostic]) {
@@ -14,7 +49,7 @@ pub fn diagnostics(format: ErrorFormat, sources: &Sources, list: &[Diagnostic]) 
         ErrorFormat::Human => render_human(sources, list),
         ErrorFormat::Json => render_json(sources, list),
     };
-    eprint!("{text}");
+    err!("{text}");
 }
 
 /// Prints an error (with its diagnostics when it has any) to stderr.
@@ -27,11 +62,11 @@ pub fn error(format: ErrorFormat, error: &(dyn std::error::Error + 'static)) {
                 text.push_str(&format!(": {cause}"));
                 source = cause.source();
             }
-            eprintln!("{text}");
+            errln!("{text}");
         }
         ErrorFormat::Json => {
             let json = serde_json::json!({ "severity": "error", "message": error.to_string() });
-            eprintln!("{json}");
+            errln!("{json}");
         }
     }
 }
@@ -48,10 +83,10 @@ pub fn error_with_help(format: ErrorFormat, error: &(dyn miette::Diagnostic + 's
 /// Prints an error with the help text given.
 fn with_help(format: ErrorFormat, error: &dyn std::fmt::Display, help: &str) {
     match format {
-        ErrorFormat::Human => eprintln!("error: {error}\n  help: {help}"),
+        ErrorFormat::Human => errln!("error: {error}\n  help: {help}"),
         ErrorFormat::Json => {
             let json = serde_json::json!({ "severity": "error", "message": error.to_string(), "help": help });
-            eprintln!("{json}");
+            errln!("{json}");
         }
     }
 }
@@ -131,8 +166,8 @@ pub fn note_migration(path: &Path, format: ErrorFormat) {
         directory::store::SCHEMA_VERSION
     );
     match format {
-        ErrorFormat::Human => eprintln!("note: {text}"),
-        ErrorFormat::Json => eprintln!("{}", serde_json::json!({ "severity": "note", "message": text })),
+        ErrorFormat::Human => errln!("note: {text}"),
+        ErrorFormat::Json => errln!("{}", serde_json::json!({ "severity": "note", "message": text })),
     }
 }
 
@@ -159,15 +194,14 @@ pub fn directory_error(format: ErrorFormat, e: &directory::Error) -> Exit {
 /// Prints a value as pretty JSON on stdout.
 pub fn json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("error: cannot write JSON: {e}"),
+        Ok(text) => outln!("{text}"),
+        Err(e) => errln!("error: cannot write JSON: {e}"),
     }
 }
 
 /// Writes through a temporary file in the same folder, renamed over the
 /// target: a crash leaves either the old file or the new one, never half.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(text.as_bytes())?;
@@ -214,8 +248,8 @@ pub fn load_both(ctx: &Context, inputs: &Inputs) -> Result<(PolicySet, Directory
 /// to stderr.
 pub fn message(format: ErrorFormat, message: &str) {
     match format {
-        ErrorFormat::Human => eprintln!("error: {message}"),
-        ErrorFormat::Json => eprintln!("{}", serde_json::json!({ "severity": "error", "message": message })),
+        ErrorFormat::Human => errln!("error: {message}"),
+        ErrorFormat::Json => errln!("{}", serde_json::json!({ "severity": "error", "message": message })),
     }
 }
 

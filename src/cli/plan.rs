@@ -152,7 +152,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
 fn print_plan(plan: &Plan, format: Format) -> Exit {
     match format {
         Format::Json => output::json(plan),
-        Format::Human => print!("{}", human(plan)),
+        Format::Human => out!("{}", human(plan)),
     }
     if plan.items.iter().any(|i| i.outcome == ERROR) {
         Exit::Invalid

@@ -145,7 +145,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     options.decision_log = args.decision_log;
     options.reload = ReloadOn { sighup: true, file_change: !args.no_watch };
-    options.notify = Arc::new(|notice: &Notice| eprintln!("steward serve: {notice}"));
+    options.notify = Arc::new(|notice: &Notice| errln!("steward serve: {notice}"));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

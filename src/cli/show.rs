@@ -58,7 +58,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     match args.format {
         Format::Json => output::json(&shown),
-        Format::Human => print!("{}", human(&shown)),
+        Format::Human => out!("{}", human(&shown)),
     }
     Exit::Ok
 }
@@ -119,7 +119,7 @@ fn summary(directory: &Directory, format: Format) {
         Format::Human => {
             for e in directory.environments() {
                 let accounts = directory.accounts_in(&e.id).count();
-                println!(
+                outln!(
                     "{:<12} license {:<8} {:<10} {}",
                     e.id,
                     e.license,
@@ -127,7 +127,7 @@ fn summary(directory: &Directory, format: Format) {
                     output::plural(accounts, "account")
                 );
             }
-            println!(
+            outln!(
                 "\n{}, {}, {}, {}",
                 output::plural(directory.users().len(), "user"),
                 output::plural(directory.accounts().len(), "account"),

@@ -42,7 +42,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Format::Json => output::json(&report),
         Format::Human => {
             for c in &report.changes {
-                println!(
+                outln!(
                     "{:<20} {:<12} {:<6} {} -> {}",
                     c.user,
                     c.env,
@@ -52,12 +52,15 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
                 );
             }
             for c in &report.conflicts {
-                println!(
+                outln!(
                     "{:<20} {:<12} conflict: {} is held by {} there (G6); not synchronised until it is cleared",
-                    c.user, c.env, c.email, c.held_by
+                    c.user,
+                    c.env,
+                    c.email,
+                    c.held_by
                 );
             }
-            eprintln!(
+            errln!(
                 "{}, {}",
                 output::plural(report.changes.len(), "change"),
                 output::plural(report.conflicts.len(), "conflict")
@@ -114,9 +117,9 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     });
     match applied {
         Ok(head) => {
-            eprintln!("applied {} to {}", output::plural(mutations.len(), "change"), path.display());
+            errln!("applied {} to {}", output::plural(mutations.len(), "change"), path.display());
             if let Some(head) = &head {
-                eprintln!("audit head: {}", head.to_line());
+                errln!("audit head: {}", head.to_line());
             }
             super::audit::anchor(ctx, head.as_ref())
         }

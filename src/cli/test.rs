@@ -35,7 +35,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     match args.format {
         Format::Json => output::json(&summary),
-        Format::Human => print!("{}", human(&summary)),
+        Format::Human => out!("{}", human(&summary)),
     }
     if summary.failed > 0 || summary.cases.is_empty() { Exit::Failure } else { Exit::Ok }
 }

@@ -97,7 +97,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         });
     }
     if failures > 0 {
-        eprintln!(
+        errln!(
             "warning: the selector could not be evaluated on {failures} accounts (left out); test optional attributes with `has`"
         );
     }
@@ -105,7 +105,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Format::Json => output::json(&rows),
         Format::Human => {
             for r in &rows {
-                println!(
+                outln!(
                     "{:<20} {:<12} {:<8} {:<9} {:<24} {}",
                     r.user,
                     r.env,
@@ -115,7 +115,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
                     r.email.unwrap_or("-")
                 );
             }
-            eprintln!("{}", output::plural(rows.len(), "account"));
+            errln!("{}", output::plural(rows.len(), "account"));
         }
     }
     Exit::Ok
