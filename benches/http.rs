@@ -3,8 +3,10 @@
 //! loopback with keep-alive connections.
 //!
 //! `cargo bench --bench http` (`STEWARD_HTTP_SECONDS`, default 5, per run;
-//! `STEWARD_HTTP_CONNECTIONS`, default 16, for /v1/decide). Three runs of
-//! each; the median is the figure recorded.
+//! `STEWARD_HTTP_CONNECTIONS`, default 16, for /v1/decide;
+//! `STEWARD_HTTP_BIN`, another `steward` binary to drive, to compare two
+//! builds side by side in one sitting). Three runs of each; the median is
+//! the figure recorded.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -21,7 +23,8 @@ fn main() {
     let connections: usize =
         std::env::var("STEWARD_HTTP_CONNECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(16);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+    let binary = std::env::var_os("STEWARD_HTTP_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_steward").into());
+    let mut server = std::process::Command::new(binary)
         .args(["serve", "--listen", "127.0.0.1:0", "--no-watch", "--max-batch", "1000", "--policy"])
         .arg(root.join("policies/crm"))
         .arg("--directory")

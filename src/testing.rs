@@ -1,5 +1,6 @@
 //! Policy tests, for policy authors: YAML files of requests and the
-//! decisions, fallbacks and impacts they must get (docs/testing.md).
+//! decisions, fallbacks and impacts they must get, and of plans and the
+//! outcomes of their items in order (docs/testing.md).
 //!
 //! A pack is a folder of `.policy` files with a `tests/` folder of test
 //! files. Each test file has a directory (inline, or a path relative to the
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::Engine;
 use crate::directory::{self, Directory};
 use crate::graph::Impact;
+use crate::plan::{Plan, PlanBody};
 use crate::policy::{self, PolicySet, Request};
 
 /// Why tests could not be run at all.
@@ -69,12 +71,17 @@ struct TestFile {
     cases: Vec<Case>,
 }
 
-/// One case: a request and what must come of it.
+/// One case: a request or a plan, and what must come of it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
     name: String,
-    request: Request,
+    #[serde(default)]
+    request: Option<Request>,
+    /// A plan, in the form of `POST /v1/plan`'s body: its items are decided
+    /// in order, each over what the items before it leave (docs/operations.md).
+    #[serde(default)]
+    plan: Option<PlanBody>,
     expect: Expect,
 }
 
@@ -94,6 +101,29 @@ pub struct Expect {
     /// Impact entries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impact: Option<ExpectImpact>,
+    /// A plan's items, every one, in order (plan cases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<ExpectItem>>,
+    /// How many items of a plan have each outcome (plan cases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<BTreeMap<String, usize>>,
+}
+
+/// An expected plan item: its account, and what it names of the outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectItem {
+    /// The user.
+    pub target: String,
+    /// The environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// The action, its fallback, `denied` or `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// The deciding rules, as a set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<BTreeSet<String>>,
 }
 
 /// An expected fallback.
@@ -272,10 +302,6 @@ fn run_case(
     now: Option<Timestamp>,
     decided: &mut BTreeSet<String>,
 ) -> CaseResult {
-    let mut request = case.request;
-    if request.now.is_none() {
-        request.now = now;
-    }
     let expected = case.expect;
     let mut result = CaseResult {
         file: file.display().to_string(),
@@ -285,18 +311,69 @@ fn run_case(
         actual: Expect::default(),
         error: None,
     };
-    let verdict = match engine.decide(&request) {
-        Ok(v) => v,
-        Err(e) => {
-            result.error = Some(e.to_string());
-            return result;
+    let for_plans = expected.items.is_some() || expected.outcomes.is_some();
+    let for_requests = expected.decision.is_some()
+        || expected.rules.is_some()
+        || expected.fallback.is_some()
+        || expected.impact.is_some();
+    let actual = match (case.request, case.plan) {
+        (Some(_), Some(_)) | (None, None) => Err("a case has either `request` or `plan`".to_owned()),
+        (Some(_), None) if for_plans => Err("`items` and `outcomes` are expected of a `plan`".to_owned()),
+        (None, Some(_)) if for_requests => {
+            Err("a `plan` case expects `items` and `outcomes`; `decision`, `rules`, `fallback` and `impact` are of a `request`".to_owned())
         }
+        (Some(mut request), None) => {
+            if request.now.is_none() {
+                request.now = now;
+            }
+            engine.decide(&request).map_err(|e| e.to_string()).map(|verdict| {
+                decided.extend(verdict.report.rules.iter().map(|r| r.id.clone()));
+                observe(&expected, &verdict.report, verdict.fallback.as_ref(), verdict.impact.as_ref())
+            })
+        }
+        (None, Some(body)) => body
+            .into_request(now.unwrap_or_else(Timestamp::now))
+            .and_then(|request| engine.plan(&request).map_err(|e| e.to_string()))
+            .map(|plan| {
+                decided.extend(plan.items.iter().flat_map(|item| item.rules.iter().cloned()));
+                observe_plan(&expected, &plan)
+            }),
     };
-    decided.extend(verdict.report.rules.iter().map(|r| r.id.clone()));
-    let actual = observe(&expected, &verdict.report, verdict.fallback.as_ref(), verdict.impact.as_ref());
-    result.passed = actual == expected;
-    result.actual = actual;
+    match actual {
+        Ok(actual) => {
+            result.passed = actual == expected;
+            result.actual = actual;
+        }
+        Err(e) => result.error = Some(e),
+    }
     result
+}
+
+/// A plan, in the shape of what was expected: every item (an item the case
+/// does not list shows all it has), each with the keys its expected item gives.
+fn observe_plan(expected: &Expect, plan: &Plan) -> Expect {
+    let items = expected.items.as_ref().map(|want| {
+        plan.items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let like = want.get(i);
+                let shown = |named: Option<bool>| named.unwrap_or(true);
+                ExpectItem {
+                    target: item.target.clone(),
+                    env: shown(like.map(|w| w.env.is_some())).then(|| item.env.clone()),
+                    outcome: shown(like.map(|w| w.outcome.is_some())).then(|| item.outcome.clone()),
+                    rules: shown(like.map(|w| w.rules.is_some()))
+                        .then(|| item.rules.iter().cloned().collect()),
+                }
+            })
+            .collect()
+    });
+    Expect {
+        items,
+        outcomes: expected.outcomes.as_ref().map(|_| plan.summary.outcomes.clone()),
+        ..Expect::default()
+    }
 }
 
 /// What happened, in the shape of what was expected: only the keys the
@@ -338,6 +415,8 @@ fn observe(
                 licenses: want.licenses.as_ref().map(|_| got.map(|i| i.licenses.clone()).unwrap_or_default()),
             }
         }),
+        items: None,
+        outcomes: None,
     }
 }
 

@@ -594,3 +594,46 @@ fn gen_never_replaces_a_database() {
         steward().args(["gen", "--accounts", "20", "-o"]).arg(&yaml).assert().success();
     }
 }
+
+/// A plan case in a test file: its items in order, each with the keys it
+/// names; a case with both a request and a plan, or expectations of the
+/// other kind, is an error of the case, never a pass.
+#[test]
+fn test_runs_plan_cases_and_refuses_mixed_ones() {
+    let dir = pack_with_tests();
+    let directory = "directory:\n  environments: [{ id: E, license: L, kind: test }]\n  users:\n    - { id: a, home: E, accounts: [{ env: E, status: active }] }\n    - { id: b, home: E, accounts: [{ env: E, status: blocked }] }\n";
+    let cases = [
+        (
+            "plan: { actor: a, action: block, targets: [a, b], env: E, reason: r }\n    expect: { items: [{ target: a, outcome: block }, { target: b, outcome: denied, rules: [status-transition] }], outcomes: { block: 1, denied: 1 } }",
+            true,
+            "",
+        ),
+        (
+            "plan: { actor: a, action: block, targets: [a], env: E, reason: r }\n    expect: { items: [] }",
+            false,
+            "\"target\": \"a\"",
+        ),
+        (
+            "plan: { actor: a, action: block, targets: [a], env: E, reason: r }\n    expect: { decision: allow }",
+            false,
+            "`decision`, `rules`, `fallback` and `impact` are of a `request`",
+        ),
+        (
+            "request: { actor: a, action: block, target: a, env: E }\n    plan: { actor: a, action: block, targets: [a], reason: r }\n    expect: { decision: allow }",
+            false,
+            "either `request` or `plan`",
+        ),
+        (
+            "request: { actor: a, action: block, target: a, env: E }\n    expect: { outcomes: { block: 1 } }",
+            false,
+            "expected of a `plan`",
+        ),
+    ];
+    for (case, passes, shown) in cases {
+        file(&dir.path().join("tests"), "t.yaml", &format!("{directory}cases:\n  - name: c\n    {case}\n"));
+        let run = steward().args(["test", dir.path().to_str().unwrap()]).assert();
+        let output = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+        assert_eq!(run.get_output().status.code(), Some(if passes { 0 } else { 1 }), "{case}\n{output}");
+        assert!(output.contains(shown), "{case}\n{output}");
+    }
+}

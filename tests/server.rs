@@ -1239,3 +1239,25 @@ fn impact_refuses_an_action_as_decide_does() {
         assert_eq!((shown.status, &shown.body), (decided.status, &decided.body));
     }
 }
+
+/// `/v1/plan` takes new owners by name as `plan --reassign` does: a
+/// misspelt asset is a 422 with the closest name, a good one is the owner
+/// each item shows (#14, item 3).
+#[test]
+fn d7_a_plan_over_http_takes_new_owners_by_name() {
+    let mut options = Options::new(vec![pack_dir("analytics")], example_file("analytics"));
+    options.reload = ReloadOn { sighup: false, file_change: false };
+    let server = start(options);
+    let mut body = json!({ "actor": "acme.Olivia", "action": "delete", "targets": ["acme.Leo"], "env": "acme",
+        "reason": "left", "now": NOW, "reassign": { "app-forecat": "acme.Anders" } });
+    let reply = post(server.addr, "/v1/plan", &body);
+    assert_eq!((reply.status, error_code(&reply)), (422, "invalid_plan"), "{}", reply.body);
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("did you mean `app-forecast`?"));
+
+    body["reassign"] = json!({ "app-forecast": "acme.Anders" });
+    let reply = post(server.addr, "/v1/plan", &body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let owners = &reply.body["items"][0]["impact"]["reassign"];
+    let forecast = owners.as_array().unwrap().iter().find(|r| r["asset"] == "app-forecast").unwrap();
+    assert_eq!(forecast["new_owner"], "acme.Anders");
+}

@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, HashSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+mod body;
 mod walk;
+
+pub use body::PlanBody;
 
 pub use walk::{DENIED, ERROR};
 pub(crate) use walk::{Item, Walked, Walking};

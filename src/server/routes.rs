@@ -19,7 +19,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::Shared;
 use super::error::{self, ApiError};
 use crate::graph::ImpactQuery;
-use crate::plan::{PlanRequest, Target, Targets};
+use crate::plan::PlanBody;
 use crate::policy::Request;
 
 /// Every route, with the token check and the limit of calls in flight on
@@ -75,62 +75,6 @@ struct ImpactBody {
 
 fn delete() -> String {
     "delete".to_owned()
-}
-
-/// The body of `/v1/plan`: the flags of `steward plan`, with exactly one of
-/// `targets`, `where` and `trigger`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlanBody {
-    actor: String,
-    #[serde(default)]
-    action: Option<String>,
-    #[serde(default)]
-    targets: Option<Vec<PlanTarget>>,
-    #[serde(default, rename = "where")]
-    selector: Option<String>,
-    #[serde(default)]
-    trigger: Option<String>,
-    /// The addresses of an `invite` plan (a list, or one text separated by
-    /// commas or spaces, Q3).
-    #[serde(default)]
-    emails: Option<Emails>,
-    #[serde(default)]
-    env: Option<String>,
-    /// The value of items without their own (`edit_email`, `edit_name`, `add_guest`).
-    #[serde(default)]
-    value: Option<String>,
-    reason: String,
-    #[serde(default)]
-    now: Option<jiff::Timestamp>,
-}
-
-/// A listed target: a user id, or a user with an environment and a value.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum PlanTarget {
-    User(String),
-    InEnv(ListedTarget),
-}
-
-/// A user with an environment and a value; a misspelt key is an error, not
-/// a target in the plan's environment.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListedTarget {
-    user: String,
-    #[serde(default)]
-    env: Option<String>,
-    #[serde(default)]
-    value: Option<String>,
-}
-
-/// E-mail addresses: a list, or one text as on the command line.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Emails {
-    List(Vec<String>),
-    Text(String),
 }
 
 /// `ok`, or `degraded` with the reason while the policy files hold a set
@@ -273,37 +217,7 @@ async fn plan(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let asked: PlanBody = body.parse()?;
-    let targets = match (asked.targets, asked.emails, asked.selector, asked.trigger) {
-        (Some(list), None, None, None) => Targets::List(
-            list.into_iter()
-                .map(|t| match t {
-                    PlanTarget::User(user) => Target::user(user),
-                    PlanTarget::InEnv(ListedTarget { user, env, value }) => Target { user, env, value },
-                })
-                .collect(),
-        ),
-        (None, Some(Emails::List(list)), None, None) => Targets::Emails(list),
-        (None, Some(Emails::Text(text)), None, None) => {
-            Targets::Emails(crate::policy::request::split_emails(&text))
-        }
-        (None, None, Some(selector), None) => Targets::Where(selector),
-        (None, None, None, Some(trigger)) => Targets::Trigger(trigger),
-        _ => {
-            return Err(ApiError::MalformedBody(
-                "give exactly one of `targets`, `emails`, `where` and `trigger`".into(),
-            ));
-        }
-    };
-    let request = PlanRequest {
-        actor: asked.actor,
-        action: asked.action,
-        targets,
-        env: asked.env,
-        value: asked.value,
-        reason: asked.reason,
-        now: asked.now.unwrap_or_else(jiff::Timestamp::now),
-        reassign: Default::default(),
-    };
+    let request = asked.into_request(jiff::Timestamp::now()).map_err(ApiError::MalformedBody)?;
     // A plan decides every target: off the request threads, so that a large
     // one does not hold up the decisions of others.
     let snapshot = shared.current.load_full();
