@@ -637,3 +637,18 @@ fn test_runs_plan_cases_and_refuses_mixed_ones() {
         assert!(output.contains(shown), "{case}\n{output}");
     }
 }
+
+/// `export --format json` writes JSON to standard output, `gen -o X.json`
+/// a JSON file; both import as the YAML does.
+#[test]
+fn export_and_gen_write_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = steward().args(["export", "--format", "json"]).arg(example_file("crm")).assert().success();
+    let value: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(value["environments"][0]["id"], "CRM1");
+    let generated = dir.path().join("g.json");
+    steward().args(["gen", "--accounts", "50", "-o"]).arg(&generated).assert().success();
+    let text = std::fs::read_to_string(&generated).unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "JSON");
+    import(&generated, &dir.path().join("g.db"));
+}

@@ -1,11 +1,11 @@
-//! `steward export`: a directory (database or file) as YAML.
+//! `steward export`: a directory (database or file) as YAML or JSON.
 
 use std::path::PathBuf;
 
 use super::{Context, Exit, output};
-use crate::directory::export::to_yaml;
+use crate::directory::export::{FileFormat, to_text};
 
-/// Write a directory out in the YAML file format.
+/// Write a directory out in the file format (YAML, or JSON).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The directory (`.db`, or a file).
@@ -13,6 +13,9 @@ pub struct Args {
     /// Where to write (default: standard output).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// The format (default: JSON for an output ending in `.json`, else YAML).
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
 }
 
 /// Exit 0 when written, 3 when the directory is invalid, 1 on I/O errors.
@@ -22,7 +25,9 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(d) => d,
         Err(exit) => return exit,
     };
-    let yaml = match to_yaml(&directory) {
+    let format =
+        args.format.unwrap_or_else(|| args.output.as_deref().map_or(FileFormat::Yaml, FileFormat::of));
+    let yaml = match to_text(&directory, format) {
         Ok(y) => y,
         Err(message) => {
             output::error(errors, &std::io::Error::other(message));

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::{Context, Exit, output};
-use crate::directory::export::to_yaml;
+use crate::directory::export::{FileFormat, to_text};
 use crate::directory::generate::{GenerateOptions, generate};
 use crate::directory::store::{ImportOptions, Store};
 
@@ -17,7 +17,7 @@ pub struct Args {
     /// The seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Where to write: a `.db` database, or a `.yaml` file.
+    /// Where to write: a `.db` database, a `.json` file, or a `.yaml` file.
     #[arg(short, long)]
     pub output: PathBuf,
 }
@@ -43,7 +43,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             .and_then(|mut store| store.import(&directory, "steward gen", ImportOptions::default()))
             .map_err(|e| e.to_string())
     } else {
-        to_yaml(&directory)
+        to_text(&directory, FileFormat::of(&args.output))
             .and_then(|yaml| output::write_atomically(&args.output, &yaml).map_err(|e| e.to_string()))
     };
     if let Err(message) = result {

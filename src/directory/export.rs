@@ -7,8 +7,34 @@ use serde::Serialize;
 use super::Directory;
 use super::model::{AccountKind, Attrs, IdentityMode};
 
+/// The format of a written directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FileFormat {
+    /// YAML, block style.
+    #[default]
+    Yaml,
+    /// JSON, one line (docs/directory.md: JSON is read as YAML).
+    Json,
+}
+
+impl FileFormat {
+    /// JSON for a path ending in `.json`, else YAML.
+    pub fn of(path: &std::path::Path) -> FileFormat {
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            FileFormat::Json
+        } else {
+            FileFormat::Yaml
+        }
+    }
+}
+
 /// The directory as YAML.
 pub fn to_yaml(directory: &Directory) -> Result<String, String> {
+    to_text(directory, FileFormat::Yaml)
+}
+
+/// The directory in `format`.
+pub fn to_text(directory: &Directory, format: FileFormat) -> Result<String, String> {
     let out = OutDirectory {
         environments: directory
             .environments()
@@ -71,7 +97,10 @@ pub fn to_yaml(directory: &Directory) -> Result<String, String> {
             .map(|r| OutReference { table: &r.table, env: &r.env, user: &r.user, rows: r.rows })
             .collect(),
     };
-    serde_saphyr::to_string(&out).map_err(|e| e.to_string())
+    match format {
+        FileFormat::Yaml => serde_saphyr::to_string(&out).map_err(|e| e.to_string()),
+        FileFormat::Json => serde_json::to_string(&out).map(|text| text + "\n").map_err(|e| e.to_string()),
+    }
 }
 
 fn is_false(b: &bool) -> bool {
