@@ -121,18 +121,24 @@ impl Engine {
     /// The engine over this directory after `mutations` (copied when
     /// another engine shares it). The reference graph is kept when they
     /// move nothing it holds (statuses, fields, flags: what a block or an
-    /// edit changes), so that a plan's next item does not build it again;
-    /// the license counts and members are counted again.
+    /// edit changes), and so are the license counts, with only the users
+    /// the mutations touch counted again: a plan's next item costs what its
+    /// own change touches, not a count of the whole directory.
     pub(crate) fn mutated(self, mutations: &[crate::directory::mutation::Mutation]) -> Engine {
         let Engine { policies, facts, .. } = self;
-        let (mut directory, graph) = match Arc::try_unwrap(facts) {
-            Ok(facts) => (facts.directory, facts.graph.into_inner().map(|(graph, _)| graph)),
-            Err(shared) => (shared.directory.clone(), shared.graph.get().map(|(graph, _)| graph.clone())),
+        let (mut directory, mut built) = match Arc::try_unwrap(facts) {
+            Ok(facts) => (facts.directory, facts.graph.into_inner()),
+            Err(shared) => (shared.directory.clone(), shared.graph.get().cloned()),
         };
+        let users: std::collections::BTreeSet<&str> =
+            mutations.iter().filter_map(crate::directory::mutation::Mutation::user).collect();
+        if let Some((_, licenses)) = built.as_mut() {
+            users.iter().for_each(|user| licenses.recount_user(&directory, user, -1));
+        }
         let kept = directory.mutate(mutations);
         let cell = OnceLock::new();
-        if let Some(graph) = graph.filter(|_| kept) {
-            let licenses = LicenseIndex::build(&directory);
+        if let Some((graph, mut licenses)) = built.filter(|_| kept) {
+            users.iter().for_each(|user| licenses.recount_user(&directory, user, 1));
             let _ = cell.set((graph, licenses));
         }
         let facts = Facts { directory, graph: cell, members: MemberCache::default() };
@@ -527,5 +533,57 @@ impl Authorizer for PolicyAuthorizer<'_> {
             memo.insert(key, found.clone());
         }
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::model::{AccountKind, Status};
+    use crate::directory::mutation::Mutation;
+
+    /// The license counts an engine keeps across in-place mutations are
+    /// the counts of the directory after them: every account of every
+    /// shipped example blocked, unblocked, and made a guest and back, one
+    /// at a time and all together.
+    #[test]
+    fn kept_license_counts_equal_a_count_of_the_directory() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for name in ["erp", "crm", "analytics"] {
+            let path = root.join(format!("examples/{name}.yaml"));
+            let policies = PolicySet::load(&[root.join(format!("policies/{name}"))]).unwrap().set;
+            let mut engine = Engine::new(policies, crate::directory::load(&path).unwrap());
+            let accounts: Vec<(String, String, Status, AccountKind)> = engine
+                .directory()
+                .accounts()
+                .iter()
+                .map(|a| (a.user.to_string(), a.env.to_string(), a.status, a.kind))
+                .collect();
+            let flip = |s: Status| if s == Status::Active { Status::Blocked } else { Status::Active };
+            let mut all = Vec::new();
+            for (user, env, status, kind) in &accounts {
+                let other =
+                    if *kind == AccountKind::Guest { AccountKind::Normal } else { AccountKind::Guest };
+                let steps = [
+                    Mutation::SetStatus { user: user.clone(), env: env.clone(), status: flip(*status) },
+                    Mutation::SetKind { user: user.clone(), env: env.clone(), kind: other, portal: false },
+                    Mutation::SetKind { user: user.clone(), env: env.clone(), kind: *kind, portal: false },
+                    Mutation::SetStatus { user: user.clone(), env: env.clone(), status: *status },
+                ];
+                for step in steps {
+                    engine.licenses();
+                    engine = engine.mutated(std::slice::from_ref(&step));
+                    assert_eq!(
+                        engine.licenses(),
+                        &LicenseIndex::build(engine.directory()),
+                        "{name}: {step:?}"
+                    );
+                }
+                all.push(Mutation::SetStatus { user: user.clone(), env: env.clone(), status: flip(*status) });
+            }
+            engine.licenses();
+            let engine = engine.mutated(&all);
+            assert_eq!(engine.licenses(), &LicenseIndex::build(engine.directory()), "{name}: all at once");
+        }
     }
 }

@@ -104,6 +104,26 @@ pub enum Mutation {
     },
 }
 
+impl Mutation {
+    /// The user whose accounts or record the mutation changes; `None` for
+    /// a change of an asset.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Mutation::SetStatus { user, .. }
+            | Mutation::SetInvitedUntil { user, .. }
+            | Mutation::Register { user, .. }
+            | Mutation::SetField { user, .. }
+            | Mutation::DeleteUser { user }
+            | Mutation::SetKind { user, .. }
+            | Mutation::SetGuestLicense { user, .. }
+            | Mutation::DeleteAccount { user, .. } => Some(user),
+            Mutation::CreateUser(user) => Some(&user.id),
+            Mutation::CreateAccount(account) => Some(&account.user),
+            Mutation::SetOwner { .. } | Mutation::Disable { .. } | Mutation::DeleteAsset { .. } => None,
+        }
+    }
+}
+
 /// The account fields a mutation may set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountField {

@@ -39,7 +39,7 @@ pub struct LicenseCount {
 
 /// Per license, per user: how many active accounts make the user count.
 /// Precomputed once so that the effect of one change is O(1).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LicenseIndex {
     counting: BTreeMap<String, BTreeMap<String, u32>>,
 }
@@ -58,6 +58,26 @@ impl LicenseIndex {
             }
         }
         LicenseIndex { counting }
+    }
+
+    /// Takes `user`'s accounts out of the counts (`sign` -1) or puts them
+    /// in (+1): what a plan's next item needs when a change moved only that
+    /// user's accounts, in O(their accounts) instead of a count of the whole
+    /// directory. A user's accounts count by their own status, kind and
+    /// environment and by the user's home, so nothing else can move.
+    pub(crate) fn recount_user(&mut self, directory: &Directory, user: &str, sign: i32) {
+        for account in directory.accounts_of(user).filter(|a| a.status == Status::Active) {
+            let Some(license) = license_of(directory, account) else { continue };
+            let users = self.counting.entry(license.to_owned()).or_default();
+            let accounts = users.entry(user.to_owned()).or_default();
+            *accounts = accounts.saturating_add_signed(sign);
+            if *accounts == 0 {
+                users.remove(user);
+                if users.is_empty() {
+                    self.counting.remove(license);
+                }
+            }
+        }
     }
 
     /// How many users count toward `license`.
