@@ -32,7 +32,20 @@ pub enum Builtin {
     EmailInUse,
 }
 
+/// The id of the lifecycle's built-in rule: an allowed change that records
+/// still refer to, turned into a deny with the block's fallback (P3).
+pub const REFERENCED: &str = "referenced";
+
 impl Builtin {
+    /// Every built-in rule of a policy decision.
+    pub const ALL: [Builtin; 5] = [
+        Builtin::DefaultDeny,
+        Builtin::StatusTransition,
+        Builtin::InvitationsOrIdp,
+        Builtin::AlreadyMember,
+        Builtin::EmailInUse,
+    ];
+
     /// The id a decision names it by.
     pub const fn id(self) -> &'static str {
         match self {

@@ -257,6 +257,12 @@ impl PolicySet {
         &self.rules
     }
 
+    /// The ids of the rules steward decides by besides a set's own: the
+    /// built-in rules and the lifecycle's `referenced`.
+    pub fn builtin_rule_ids() -> impl Iterator<Item = &'static str> {
+        Builtin::ALL.into_iter().map(Builtin::id).chain([super::decision::REFERENCED])
+    }
+
     /// The lifecycle block of `action`, if the set has one.
     pub fn lifecycle(&self, action: &str) -> Option<&LifecycleSpec> {
         self.lifecycles.iter().find(|l| l.action == action)
