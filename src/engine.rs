@@ -312,7 +312,7 @@ impl Engine {
                 fallback.references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
             report.decision = "deny".into();
             report.rules = vec![RuleReport {
-                id: "referenced".into(),
+                id: crate::policy::decision::REFERENCED.into(),
                 effect: "forbid".into(),
                 source: "lifecycle".into(),
             }];

@@ -12,13 +12,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Engine;
 use crate::directory::{self, Directory};
 use crate::graph::Impact;
 use crate::plan::{Plan, PlanBody};
-use crate::policy::{self, PolicySet, Request};
+use crate::policy::diagnostic::did_you_mean;
+use crate::policy::{self, Diagnostic, PolicySet, Request, Sources};
 
 /// Why tests could not be run at all.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -33,13 +34,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A test file is not valid.
-    #[error("`{}` is not a valid test file: {message}", path.display())]
+    /// A test file is not valid: each problem at its line and column.
+    #[error("`{}` is not a valid test file", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// The file, which the diagnostics point into.
+        sources: Sources,
         /// What is wrong.
-        message: String,
+        diagnostics: Vec<Diagnostic>,
     },
     /// The pack's policy set does not load.
     #[error("the policies of `{}` do not load", path.display())]
@@ -90,7 +93,7 @@ struct Case {
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// `allow` or `deny`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "decision", skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
     /// The deciding rules, as a set.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +110,24 @@ pub struct Expect {
     /// How many items of a plan have each outcome (plan cases).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcomes: Option<BTreeMap<String, usize>>,
+}
+
+/// The only decisions. Read through this, anything else (`denied`) is an
+/// error of the file at its place, with a did-you-mean; a plan item's
+/// `outcome` is an action's name and stays free.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DecisionWord {
+    Allow,
+    Deny,
+}
+
+fn decision<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let word = Option::<DecisionWord>::deserialize(deserializer)?;
+    Ok(word.map(|w| match w {
+        DecisionWord::Allow => "allow".to_owned(),
+        DecisionWord::Deny => "deny".to_owned(),
+    }))
 }
 
 /// An expected plan item: its account, and what it names of the outcome.
@@ -133,8 +154,8 @@ pub struct ExpectFallback {
     /// The proposed action.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    /// Whether the actor may do it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Whether the actor may do it: `allow` or `deny`.
+    #[serde(default, deserialize_with = "decision", skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
     /// The tables and rows.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,8 +294,8 @@ fn collect(paths: &[PathBuf]) -> Result<BTreeMap<PathBuf, Vec<PathBuf>>, Error> 
 fn load_file(path: &Path, policies: PolicySet) -> Result<(Engine, Vec<Case>, Option<Timestamp>), Error> {
     let text =
         std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let file: TestFile = serde_saphyr::from_str(&text)
-        .map_err(|e| Error::Invalid { path: path.to_path_buf(), message: e.to_string() })?;
+    let file: TestFile = serde_saphyr::from_str_with_options(&text, directory::yaml::options(text.len()))
+        .map_err(|e| invalid(path, &text, &e))?;
     let directory = match &file.directory {
         serde_json::Value::String(relative) => {
             let at = path.parent().unwrap_or(Path::new(".")).join(relative);
@@ -283,6 +304,15 @@ fn load_file(path: &Path, policies: PolicySet) -> Result<(Engine, Vec<Case>, Opt
         inline => inline_directory(path, inline)?,
     };
     Ok((Engine::new(policies, directory), file.cases, file.now))
+}
+
+/// A test file that does not parse, at its line and column as every file
+/// error of steward is.
+fn invalid(path: &Path, text: &str, error: &serde_saphyr::Error) -> Error {
+    let mut sources = Sources::new();
+    let file = sources.add(path.display().to_string(), text);
+    let diagnostics = vec![directory::yaml::serde_error(file, text, error)];
+    Error::Invalid { path: path.to_path_buf(), sources, diagnostics }
 }
 
 /// An inline directory is checked by the same loader as a file (JSON is YAML).
@@ -341,12 +371,30 @@ fn run_case(
     };
     match actual {
         Ok(actual) => {
-            result.passed = actual == expected;
+            result.error = unknown_rule(&expected, engine.policies(), decided);
+            result.passed = result.error.is_none() && actual == expected;
             result.actual = actual;
         }
         Err(e) => result.error = Some(e),
     }
     result
+}
+
+/// A rule the case expects that neither the pack, nor steward's built-in
+/// rules, nor any decision so far knows: a misspelling, said with the
+/// closest name rather than shown as a difference.
+fn unknown_rule(expected: &Expect, policies: &PolicySet, decided: &BTreeSet<String>) -> Option<String> {
+    let item_rules = expected.items.iter().flatten().filter_map(|item| item.rules.as_ref());
+    let mut named = expected.rules.iter().chain(item_rules).flatten();
+    let mut known: BTreeSet<&str> = PolicySet::builtin_rule_ids().collect();
+    known.extend(policies.rules().iter().map(|r| r.name.as_str()));
+    known.extend(decided.iter().map(String::as_str));
+    let unknown = named.find(|name| !known.contains(name.as_str()))?;
+    let mut message = format!("`{unknown}` is neither a rule of the pack nor a built-in rule");
+    if let Some(closest) = did_you_mean(unknown, known.iter().copied()) {
+        message.push_str(&format!("; did you mean `{closest}`?"));
+    }
+    Some(message)
 }
 
 /// A plan, in the shape of what was expected: every item (an item the case

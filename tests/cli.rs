@@ -652,3 +652,115 @@ fn export_and_gen_write_json() {
     assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "JSON");
     import(&generated, &dir.path().join("g.db"));
 }
+
+/// The directory of one environment and one active user `a`, the head of a
+/// test file.
+const ONE_USER: &str = "directory:\n  environments: [{ id: E, license: L, kind: test }]\n  users:\n    - { id: a, home: E, accounts: [{ env: E, status: active }] }\ncases:\n  - name: c\n    request: { actor: a, action: block, target: a, env: E }\n";
+
+/// Runs `steward test` over `dir` with the test file `t.yaml` given `expect`.
+fn test_with_expect(dir: &tempfile::TempDir, expect: &str, json: bool) -> assert_cmd::assert::Assert {
+    file(&dir.path().join("tests"), "t.yaml", &format!("{ONE_USER}    expect: {expect}\n"));
+    let format = if json { "json" } else { "human" };
+    steward().args(["--error-format", format, "test", dir.path().to_str().unwrap()]).assert()
+}
+
+#[test]
+fn test_file_errors_are_located_in_the_file_as_every_file_error_is() {
+    let dir = pack_with_tests();
+    let at = format!("{}:8:15", dir.path().join("tests").join("t.yaml").display());
+    test_with_expect(&dir, "{ decison: allow }", false)
+        .code(3)
+        .stderr(predicate::str::contains("error[invalid-yaml]"))
+        .stderr(predicate::str::contains(format!("╭─[{at}]")))
+        .stderr(predicate::str::contains("unknown key `decison`, expected `decision`, `rules`"))
+        .stderr(predicate::str::contains("help: did you mean `decision`?"))
+        .stderr(predicate::str::contains("<input>").not());
+    let out = test_with_expect(&dir, "{ decison: allow }", true).code(3);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stderr).unwrap();
+    assert_eq!(
+        (json["code"].as_str(), json["line"].as_u64(), json["column"].as_u64()),
+        (Some("invalid-yaml"), Some(8), Some(15))
+    );
+    assert!(json["file"].as_str().unwrap().ends_with("t.yaml"), "{json}");
+}
+
+/// Only `allow` and `deny` are decisions, of a request and of its fallback;
+/// a plan item's `outcome` (`denied`) stays free.
+#[test]
+fn test_refuses_a_decision_that_is_not_allow_or_deny() {
+    let dir = pack_with_tests();
+    let file_name = dir.path().join("tests").join("t.yaml").display().to_string();
+    for (expect, column, closest) in
+        [("{ decision: denied }", 25, "deny"), ("{ fallback: { decision: alow } }", 37, "allow")]
+    {
+        test_with_expect(&dir, expect, false)
+            .code(3)
+            .stderr(predicate::str::contains(format!("{file_name}:8:{column}")))
+            .stderr(predicate::str::contains("expected `allow` or `deny`"))
+            .stderr(predicate::str::contains(format!("help: did you mean `{closest}`?")));
+    }
+    test_with_expect(&dir, "{ decision: deny }", false).code(1).stdout(predicate::str::contains("FAIL"));
+}
+
+/// C4: a case that names a rule the pack does not have is an error of the
+/// case with the closest name, in a request's `rules` as in a plan item's;
+/// built-in rules are rules too.
+#[test]
+fn test_names_a_misspelt_rule_with_the_closest() {
+    let dir = pack_with_tests();
+    file(dir.path(), "p.policy", "rule superusers_only { permit block }");
+    test_with_expect(&dir, "{ rules: [superusers_onyl] }", false).code(1).stdout(predicate::str::contains(
+        "error: `superusers_onyl` is neither a rule of the pack nor a built-in rule; did you mean `superusers_only`?",
+    ));
+    let plan = ONE_USER.replace(
+        "request: { actor: a, action: block, target: a, env: E }",
+        "plan: { actor: a, action: block, targets: [a], env: E, reason: r }",
+    );
+    file(
+        &dir.path().join("tests"),
+        "t.yaml",
+        &format!("{plan}    expect: {{ items: [{{ target: a, rules: [status-transiton] }}] }}\n"),
+    );
+    steward()
+        .args(["test", dir.path().to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("`status-transiton` is neither"))
+        .stdout(predicate::str::contains("did you mean `status-transition`?"));
+    // A built-in rule that did not decide is a difference, not an error.
+    test_with_expect(&dir, "{ rules: [default-deny] }", false)
+        .code(1)
+        .stdout(predicate::str::contains("\"default-deny\" ≠"))
+        .stdout(predicate::str::contains("neither").not());
+}
+
+/// Lists of different lengths are aligned: the lines after the longer
+/// list's extra entry are the same on both sides, and unmarked.
+#[test]
+fn test_marks_only_the_lines_that_differ() {
+    let dir = pack_with_tests();
+    file(dir.path(), "p.policy", "rule r { permit block }\nrule s { permit delete }");
+    let out = test_with_expect(&dir, "{ decision: allow, rules: [r, s] }", false).code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let marked: Vec<&str> = stdout.lines().filter(|l| l.contains('≠')).collect();
+    assert_eq!(marked.len(), 2, "{stdout}");
+    assert!(marked[0].contains("\"r\",") && marked[0].ends_with("\"r\""), "{stdout}");
+    assert!(marked[1].contains("\"s\"") && marked[1].trim_end().ends_with('≠'), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.trim_start().starts_with(']') && l.trim_end().ends_with(']')),
+        "{stdout}"
+    );
+}
+
+/// A test file reads YAML as a directory file does: `no` is an id, not
+/// `false` (YAML 1.2 booleans only).
+#[test]
+fn test_files_read_no_as_text() {
+    let dir = pack_with_tests();
+    file(
+        &dir.path().join("tests"),
+        "t.yaml",
+        "directory:\n  environments: [{ id: E, license: L, kind: test }]\n  users:\n    - { id: no, home: E, accounts: [{ env: E, status: active }] }\ncases:\n  - name: c\n    request: { actor: no, action: block, target: no, env: E }\n    expect: { decision: allow }\n",
+    );
+    steward().args(["test", dir.path().to_str().unwrap()]).assert().success();
+}

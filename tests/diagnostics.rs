@@ -39,6 +39,32 @@ macro_rules! mistake {
 }
 
 mistake!(missing_closing_brace, "rule r {\n  permit block\n", "syntax", 3, 1);
+// A rule left open is said of its `{`, with where the next rule starts
+// and `}` among what was expected there.
+mistake!(
+    unclosed_rule_before_the_next,
+    "rule r {\n  permit block\n  when actor has role \"superuser\"\n\nrule s {\n  forbid delete\n}\n",
+    "unclosed-block",
+    1,
+    8
+);
+// C4 "only superusers": roles are tested with `has role`, whichever way
+// the author reached for them.
+mistake!(
+    role_as_an_attribute,
+    "rule r {\n  permit block\n  when actor.role == \"superuser\"\n}\n",
+    "syntax",
+    3,
+    14
+);
+mistake!(has_roles, "rule r {\n  permit block\n  when actor has roles \"superuser\"\n}\n", "syntax", 3, 24);
+mistake!(
+    roles_compared_with_one_role,
+    "rule r {\n  permit block\n  when target.roles != \"superuser\"\n}\n",
+    "type-mismatch",
+    3,
+    8
+);
 mistake!(missing_action, "rule r {\n  permit\n}\n", "syntax", 3, 1);
 mistake!(single_equals, "rule r {\n  permit block\n  when actor.user = target.user\n}\n", "syntax", 3, 19);
 mistake!(ampersands, "rule r { permit block when a && b }", "syntax", 1, 30);

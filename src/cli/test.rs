@@ -24,8 +24,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(summary) => summary,
         Err(testing::Error::Policy { source, .. }) => return output::policy_error(errors, &source),
         Err(testing::Error::Directory { source, .. }) => return output::directory_error(errors, &source),
-        Err(e @ testing::Error::Invalid { .. }) => {
-            output::error(errors, &e);
+        Err(testing::Error::Invalid { sources, diagnostics, .. }) => {
+            output::diagnostics(errors, &sources, &diagnostics);
             return Exit::Invalid;
         }
         Err(e) => {
@@ -59,7 +59,7 @@ fn human(summary: &Summary) -> String {
 fn failure(case: &CaseResult) -> String {
     let mut out = format!("FAIL {}: {}\n", case.file, case.name);
     if let Some(error) = &case.error {
-        out.push_str(&format!("  the request cannot be decided: {error}\n\n"));
+        out.push_str(&format!("  error: {error}\n\n"));
         return out;
     }
     let left = serde_json::to_string_pretty(&case.expected).unwrap_or_default();
@@ -67,11 +67,17 @@ fn failure(case: &CaseResult) -> String {
     let width = left.lines().map(|l| l.chars().count()).max().unwrap_or(0).max(8);
     out.push_str(&format!("  {:width$} | actual\n", "expected"));
     let (l, r): (Vec<&str>, Vec<&str>) = (left.lines().collect(), right.lines().collect());
-    for i in 0..l.len().max(r.len()) {
-        let a = l.get(i).copied().unwrap_or("");
-        let b = r.get(i).copied().unwrap_or("");
-        let mark = if a == b { ' ' } else { '≠' };
-        out.push_str(&format!("  {a:width$} {mark} {b}\n"));
+    // Aligned by a line diff: a line one side lacks leaves a gap there, and
+    // only the lines that differ are marked.
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &l, &r) {
+        let (tag, old, new) = op.as_tag_tuple();
+        let mark = if tag == similar::DiffTag::Equal { ' ' } else { '≠' };
+        for k in 0..old.len().max(new.len()) {
+            let a = if k < old.len() { l.get(old.start + k).copied() } else { None };
+            let b = if k < new.len() { r.get(new.start + k).copied() } else { None };
+            let (a, b) = (a.unwrap_or(""), b.unwrap_or(""));
+            out.push_str(&format!("  {a:width$} {mark} {b}\n"));
+        }
     }
     out.push('\n');
     out

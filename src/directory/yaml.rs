@@ -1158,8 +1158,9 @@ fn key_offset(text: &str, from: usize, end: usize, key: &str) -> Option<usize> {
 
 /// The parser's error, in words, with a hint where its own words say
 /// little: a list written as one value, an indentation slip, a file larger
-/// than its limits.
-fn serde_error(file: FileId, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
+/// than its limits, a misspelt key or value. Every YAML file of steward
+/// (directories, policy tests) reports its parser errors through this.
+pub(crate) fn serde_error(file: FileId, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
     let message = error.to_string();
     // The message may repeat the location; keep the first line, without it.
     let first = message.lines().next().unwrap_or("").trim();
@@ -1180,7 +1181,29 @@ fn serde_error(file: FileId, text: &str, error: &serde_saphyr::Error) -> Diagnos
     if first.contains("expected sequence") {
         d.message = "expected a list, found one value".into();
     }
+    if let Some((message, help)) = unknown_name(error) {
+        d.message = message;
+        d.help = help;
+    }
     d
+}
+
+/// A key or a value outside the names serde knows, said in words (never
+/// "variant"), with the closest of those names.
+fn unknown_name(error: &serde_saphyr::Error) -> Option<(String, Option<String>)> {
+    let (what, name, expected) = match error.without_snippet() {
+        serde_saphyr::Error::SerdeUnknownField { field, expected, .. } => ("key", field, expected),
+        serde_saphyr::Error::SerdeUnknownVariant { variant, expected, .. } => ("value", variant, expected),
+        _ => return None,
+    };
+    let names: Vec<String> = expected.iter().map(|n| format!("`{n}`")).collect();
+    let names = match names.split_last() {
+        Some((last, init)) if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+        _ => names.join(""),
+    };
+    let help =
+        did_you_mean(name, expected.iter().copied()).map(|closest| format!("did you mean `{closest}`?"));
+    Some((format!("unknown {what} `{name}`, expected {names}"), help))
 }
 
 /// The byte offset of a parser location: the one it gives, or its line and

@@ -13,6 +13,7 @@ use crate::Engine;
 use crate::directory::mutation::Mutation;
 use crate::operation::{ActionSpec, Operation, TargetKind};
 use crate::policy::Request;
+use crate::policy::decision::{INVALID_REQUEST, SELECTOR_ERROR};
 
 /// The outcome of an item the policy refuses.
 pub const DENIED: &str = "denied";
@@ -122,7 +123,7 @@ impl Engine {
             impact: None,
         };
         if let Some(error) = error {
-            out.items.push(refused(ERROR, vec!["selector-error".to_owned()], vec![error]));
+            out.items.push(refused(ERROR, vec![SELECTOR_ERROR.to_owned()], vec![error]));
             return Ok(None);
         }
         let action = how.spec.name;
@@ -149,7 +150,7 @@ impl Engine {
         let verdict = match self.decide(&request) {
             Ok(verdict) => verdict,
             Err(e) => {
-                out.items.push(refused(DENIED, vec!["invalid-request".to_owned()], vec![e.to_string()]));
+                out.items.push(refused(DENIED, vec![INVALID_REQUEST.to_owned()], vec![e.to_string()]));
                 return Ok(None);
             }
         };
@@ -206,7 +207,7 @@ impl Engine {
                 Ok(v) => {
                     (v.allowed(), v.report.rules.iter().map(|r| r.id.clone()).collect(), v.report.reasons)
                 }
-                Err(e) => (false, vec!["invalid-request".to_owned()], vec![e.to_string()]),
+                Err(e) => (false, vec![INVALID_REQUEST.to_owned()], vec![e.to_string()]),
             };
             if !allowed {
                 let whose = if given.is_some() { "the owner given" } else { "the default owner" };

@@ -444,10 +444,13 @@ impl Compiler {
                 };
                 let ordered = !matches!(cmp, CmpOp::Eq | CmpOp::Ne);
                 if matches!(lt, Type::List(_) | Type::StrSet) || matches!(rt, Type::List(_) | Type::StrSet) {
-                    return mismatch(
-                        self,
-                        format!("cannot compare {} with {}", lt.describe(), rt.describe()),
-                    );
+                    mismatch(self, format!("cannot compare {} with {}", lt.describe(), rt.describe()));
+                    if let Some(help) = roles_help(op, lhs, rhs).or_else(|| roles_help(op, rhs, lhs))
+                        && let Some(diagnostic) = self.diagnostics.last_mut()
+                    {
+                        diagnostic.help = Some(help);
+                    }
+                    return None;
                 }
                 if !comparable(&lt, &rt) {
                     return mismatch(
@@ -614,6 +617,21 @@ pub fn path_text(path: &Path) -> String {
         text.push_str(&segment.name);
     }
     text
+}
+
+/// `actor.roles == "x"` meant `actor has role "x"` (and `!=` its `not`).
+fn roles_help(op: BinaryOp, set: &Expr, role: &Expr) -> Option<String> {
+    let (ExprKind::Path(path), ExprKind::Literal(Literal::Str(role))) = (&set.kind, &role.kind) else {
+        return None;
+    };
+    let (last, init) = path.segments.split_last()?;
+    if last.name != "roles" || !matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+        return None;
+    }
+    let subject: Vec<&str> = std::iter::once(&path.root).chain(init).map(|i| i.name.as_str()).collect();
+    let test = format!("{} has role \"{role}\"", subject.join("."));
+    let test = if op == BinaryOp::Ne { format!("not {test}") } else { test };
+    Some(format!("roles are tested with `has role`: `{test}`"))
 }
 
 /// Roles one of which the actor must hold for `expr` to be true, when the

@@ -32,7 +32,28 @@ pub enum Builtin {
     EmailInUse,
 }
 
+/// The id of the lifecycle's built-in rule: an allowed change that records
+/// still refer to, turned into a deny with the block's fallback (P3).
+pub const REFERENCED: &str = "referenced";
+
+/// The id a plan item gives when its selector or trigger cannot be
+/// evaluated on the account (outcome `error`).
+pub const SELECTOR_ERROR: &str = "selector-error";
+
+/// The id a plan item gives when its request is invalid (an unknown user,
+/// a value the action does not take): denied without a rule deciding it.
+pub const INVALID_REQUEST: &str = "invalid-request";
+
 impl Builtin {
+    /// Every built-in rule of a policy decision.
+    pub const ALL: [Builtin; 5] = [
+        Builtin::DefaultDeny,
+        Builtin::StatusTransition,
+        Builtin::InvitationsOrIdp,
+        Builtin::AlreadyMember,
+        Builtin::EmailInUse,
+    ];
+
     /// The id a decision names it by.
     pub const fn id(self) -> &'static str {
         match self {

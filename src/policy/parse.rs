@@ -16,7 +16,7 @@ use super::ast::{
     BinaryOp, Comment, Effect, Expr, ExprKind, File, Ident, Item, Lifecycle, LifecycleEntry, Literal,
     MAX_NESTING, Path, Rule as RuleDef, StrLit, Trigger,
 };
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, did_you_mean};
 use super::source::{FileId, Sources, Span};
 
 mod grammar {
@@ -599,15 +599,24 @@ fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> D
     let found = describe_found(rest);
     let token_len = found_len(rest);
     let span = Span::new(file, pos, pos + token_len);
+    if let Some(diagnostic) = known_slip(rest, span, text, pos) {
+        return diagnostic;
+    }
+    let open = open_brace(text, pos);
     let expected = match &error.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => expected_words(positives),
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            expected_words(positives, open.is_some() && closes_at(text, pos))
+        }
         pest::error::ErrorVariant::CustomError { message } => message.clone(),
     };
-    if let Some(diagnostic) = known_slip(rest, span, text, pos) {
+    if let Some(diagnostic) = open.and_then(|open| unclosed(file, text, open, span, &expected)) {
         return diagnostic;
     }
     let diagnostic = Diagnostic::error("syntax", format!("expected {expected}, found {found}"))
         .at(span, format!("expected {expected}"));
+    if let Some(help) = role_help(text, pos) {
+        return diagnostic.with_help(help);
+    }
     if rest.trim().is_empty() {
         return diagnostic
             .with_help("is a `{` left open? every rule, lifecycle block and trigger ends with `}`");
@@ -665,6 +674,98 @@ fn known_slip(rest: &str, span: Span, text: &str, pos: usize) -> Option<Diagnost
         );
     }
     None
+}
+
+/// The `{` of the item still open at `pos`, if one is. Items do not nest:
+/// it is the last `{` before `pos` that no `}` closes.
+fn open_brace(text: &str, pos: usize) -> Option<usize> {
+    let mut open = Vec::new();
+    outside_strings(text, |lexeme| {
+        match lexeme {
+            Lexeme::Byte(i, _) | Lexeme::Comment(i, _) if i >= pos => return ControlFlow::Break(()),
+            Lexeme::Byte(i, b'{') => open.push(i),
+            Lexeme::Byte(_, b'}') => {
+                open.pop();
+            }
+            Lexeme::Byte(..) | Lexeme::Comment(..) => {}
+        }
+        ControlFlow::Continue(())
+    });
+    open.last().copied()
+}
+
+/// Whether a `}` at `pos` would be read: the text before `pos` with a `}`
+/// after it parses past `pos`. Pest names the rules it tried, and a `}` is
+/// no rule of its own, so its errors never list it.
+fn closes_at(text: &str, pos: usize) -> bool {
+    let Some(before) = text.get(..pos) else { return false };
+    match PolicyParser::parse(Rule::file, &format!("{before}}}")) {
+        Ok(_) => true,
+        Err(e) => match e.location {
+            pest::error::InputLocation::Pos(p) | pest::error::InputLocation::Span((p, _)) => p > pos,
+        },
+    }
+}
+
+/// A rule, lifecycle block or trigger still open where the next one
+/// starts: said of its `{`, with the place of the next item and what was
+/// expected there.
+fn unclosed(file: FileId, text: &str, open: usize, next: Span, expected: &str) -> Option<Diagnostic> {
+    let rest = text.get(next.start as usize..)?;
+    let keyword = rest.get(..found_len(rest))?;
+    if !matches!(keyword, "rule" | "lifecycle" | "trigger") {
+        return None;
+    }
+    let head = text.get(..open)?;
+    let mut words = head.split_whitespace().rev();
+    let name = words.next()?;
+    let item = match words.next()? {
+        "rule" => "rule",
+        "lifecycle" => "lifecycle block",
+        "trigger" => "trigger",
+        _ => return None,
+    };
+    let line = head.matches('\n').count() + 1;
+    Some(
+        Diagnostic::error(
+            "unclosed-block",
+            format!("the {item} `{name}` opened at line {line} is not closed"),
+        )
+        .at(Span::new(file, open, open + 1), "this `{` is not closed")
+        .with_related(next, format!("expected {expected}, found `{keyword}`"))
+        .with_help(format!("end the {item} `{name}` with `}}` before the next `{keyword}`")),
+    )
+}
+
+/// Help for roles tested as attributes: `actor.role == "x"` (`role` is a
+/// keyword) and `actor has roles "x"` both mean `actor has role "x"`.
+fn role_help(text: &str, pos: usize) -> Option<String> {
+    let before = text.get(..pos)?;
+    let rest = text.get(pos..)?;
+    let token =
+        |s: &str| s.get(..found_len(s)).filter(|t| t.starts_with('"')).unwrap_or("\"...\"").to_owned();
+    if rest.get(..found_len(rest)) == Some("role")
+        && let Some(subject) = before.strip_suffix('.')
+    {
+        let subject = trailing(subject, |c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        let after = rest.get("role".len()..)?.trim_start();
+        let value = token(after.strip_prefix("==").unwrap_or("").trim_start());
+        return (!subject.is_empty())
+            .then(|| format!("roles are tested with `has role`: `{subject} has role {value}`"));
+    }
+    let before = before.trim_end();
+    let word = trailing(before, |c| c.is_ascii_alphanumeric() || c == '_');
+    let has = before.get(..before.len() - word.len())?.trim_end().strip_suffix("has")?;
+    let subject = trailing(has.trim_end(), |c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    let slip = word != "role" && did_you_mean(word, ["role"]).is_some();
+    (slip && has.ends_with(char::is_whitespace) && !subject.is_empty())
+        .then(|| format!("did you mean `has role`? `{subject} has role {}`", token(rest)))
+}
+
+/// The end of `text` made of the characters `keep` accepts.
+fn trailing(text: &str, keep: impl Fn(char) -> bool) -> &str {
+    let start = text.char_indices().rev().take_while(|(_, c)| keep(*c)).last().map_or(text.len(), |(i, _)| i);
+    text.get(start..).unwrap_or("")
 }
 
 /// Whether the token before `pos` is one after which a name is expected.
@@ -726,10 +827,15 @@ fn found_len(rest: &str) -> usize {
     }
 }
 
-fn expected_words(positives: &[Rule]) -> String {
+/// What pest expected, in words; `closes` puts the `}` it cannot name
+/// first.
+fn expected_words(positives: &[Rule], closes: bool) -> String {
     let mut words: Vec<&'static str> = positives.iter().filter_map(|r| rule_words(*r)).collect();
     words.sort_unstable();
     words.dedup();
+    if closes {
+        words.insert(0, "`}`");
+    }
     match words.as_slice() {
         [] => "something else".to_owned(),
         [one] => (*one).to_owned(),

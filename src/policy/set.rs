@@ -257,6 +257,13 @@ impl PolicySet {
         &self.rules
     }
 
+    /// The ids of the rules steward decides by besides a set's own: the
+    /// built-in rules and the lifecycle's `referenced`.
+    pub fn builtin_rule_ids() -> impl Iterator<Item = &'static str> {
+        use super::decision::{INVALID_REQUEST, REFERENCED, SELECTOR_ERROR};
+        Builtin::ALL.into_iter().map(Builtin::id).chain([REFERENCED, SELECTOR_ERROR, INVALID_REQUEST])
+    }
+
     /// The lifecycle block of `action`, if the set has one.
     pub fn lifecycle(&self, action: &str) -> Option<&LifecycleSpec> {
         self.lifecycles.iter().find(|l| l.action == action)
