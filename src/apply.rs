@@ -174,7 +174,11 @@ pub fn apply(
                 actor: &plan.actor,
                 spec,
                 reason: &plan.reason,
-                now: plan.now,
+                // Decided at apply's own clock, not the file's: a plan made
+                // for another time (`--now`), or before an invitation
+                // expired, is applied only when its items still come out
+                // as it shows them now.
+                now,
                 written: now,
                 validity: options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY),
                 reassign: &reassign,

@@ -18,8 +18,8 @@ use steward::directory::store::{ImportOptions, Store};
 use steward::plan::{PlanRequest, Targets};
 
 use crate::support::{
-    LEAVER_OWNERS, NOW, apply_cmd, audit, database, example_file, file, import, pack_dir, policy, read_json,
-    saved_plan, steward, steward_process, stored,
+    LEAVER_OWNERS, NOW, apply_cmd, audit, database, example, example_file, file, import, pack_dir, policy,
+    read_json, saved_plan, steward, steward_process, stored,
 };
 
 /// A database of the analytics example and a saved plan of `pack` (a
@@ -302,10 +302,15 @@ fn d7_assets_go_to_the_default_owner_the_policy_names_unless_apply_is_told_other
 fn invitation(dir: &Path, actor: &str, action: &str) -> Directory {
     let dir = dir.join(action);
     std::fs::create_dir(&dir).unwrap();
-    let db = database(&dir, "analytics", "");
+    // Apply decides at its own clock: the invitation must still be open
+    // when the test runs, not only at the plan's NOW.
+    let db = dir.join("analytics.db");
+    let open = example("analytics")
+        .replace("invited_until: 2026-12-01T00:00:00Z", "invited_until: 2999-01-01T00:00:00Z");
+    import(&file(&dir, "analytics.yaml", &open), &db);
     let targets = file(&dir, "pia.txt", "acme.Pia\n");
     let args = ["--actor", actor, "--action", action, "--env", "acme-lab", "--reason", "invitation"];
-    let rest = ["--now", NOW, "--targets", targets.to_str().unwrap()];
+    let rest = ["--targets", targets.to_str().unwrap()];
     let plan = saved_plan(&dir, &pack_dir("analytics"), &db, &[&args[..], &rest].concat());
     analytics_apply(&db, &plan).arg("--confirm").assert().success();
     assert_eq!(audit(&db)[0].change.outcome, action);
@@ -350,4 +355,29 @@ fn a_store_named_sqlite_is_applied_like_a_db() {
     let leaver = stored(&db);
     let leaver = leaver.account("12345.Leaver", "O12345AA").unwrap();
     assert_eq!(leaver.status, steward::directory::model::Status::Blocked);
+}
+
+/// A plan is decided again at apply's clock, not the file's (#15): an
+/// invitation open at the plan's `--now` but expired since is not
+/// registered; apply names the item and writes nothing (Q3).
+#[test]
+fn q3_an_invitation_that_expired_since_the_plan_is_not_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "analytics", "");
+    let targets = file(dir.path(), "pia.txt", "acme.Pia\n");
+    let args = ["--actor", "acme.Pia", "--action", "register", "--env", "acme-lab", "--reason", "late"];
+    // Open at NOW (it expires 2026-12-01), expired when the test runs.
+    let plan = saved_plan(
+        dir.path(),
+        &pack_dir("analytics"),
+        &db,
+        &[&args[..], &["--now", NOW, "--targets", targets.to_str().unwrap()]].concat(),
+    );
+    analytics_apply(&db, &plan)
+        .arg("--confirm")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("`acme.Pia` in `acme-lab` is denied (the plan says register)"));
+    assert!(audit(&db).is_empty());
+    assert_eq!(stored(&db).account("acme.Pia", "acme-lab").unwrap().status, Status::Pending);
 }
