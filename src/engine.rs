@@ -322,6 +322,32 @@ impl Engine {
                 rows.join(", "),
                 fallback.action
             )];
+        } else if fallback.is_none()
+            && decision.allowed()
+            && operation::action(&request.action).is_some_and(ActionSpec::removes_account)
+        {
+            // Records that refer to an account keep it (the store's foreign
+            // keys refuse its deletion): without a fallback in the policy
+            // set, the deletion is denied here rather than failing in apply.
+            let (graph, licenses) = over.graph;
+            let references =
+                Analyzer::new(over.directory, graph, licenses, over.members).references(target, &request.env);
+            if !references.is_empty() {
+                let rows: Vec<String> =
+                    references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
+                report.decision = "deny".into();
+                report.rules = vec![RuleReport {
+                    id: crate::policy::decision::REFERENCED.into(),
+                    effect: "forbid".into(),
+                    source: "lifecycle".into(),
+                }];
+                report.reasons = vec![format!(
+                    "`{target}` cannot be deleted: {} still refer to them, and the policy set names no fallback \
+                     (`referenced -> block` in `lifecycle {}`) (P3)",
+                    rows.join(", "),
+                    request.action
+                )];
+            }
         }
         Ok(Verdict { report, fallback, impact: Some(impact) })
     }

@@ -168,6 +168,12 @@ impl ActionSpec {
         self.effect.is_some()
     }
 
+    /// Whether apply removes the account it acts on (a deletion, a revoked
+    /// invitation): what records that refer to the account prevent.
+    pub fn removes_account(&self) -> bool {
+        matches!(self.effect, Some(Effect::RemoveAccount))
+    }
+
     /// Whether the action changes the status of the account it acts on,
     /// or removes it: what the license counts read, so a verdict reports
     /// its impact even when no lifecycle block names the action.

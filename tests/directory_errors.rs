@@ -316,3 +316,16 @@ fn an_alias_bomb_is_refused() {
     let found = codes(&text);
     assert_eq!(found, ["invalid-yaml"]);
 }
+
+/// Addresses are one per environment in ASCII case only, as the engine and
+/// the store's unique index compare them: `FÄY@x` and `fäy@x` are two
+/// addresses (G6), so what an apply leaves is imported again.
+#[test]
+fn g6_addresses_differ_outside_ascii_case_as_the_store_compares_them() {
+    let text = format!(
+        "{BASE}users:\n  - {{ id: a, home: A, accounts: [{{ env: A, status: active, email: fäy@x.example }}] }}\n  - {{ id: b, home: A, accounts: [{{ env: A, status: active, email: FÄY@x.example }}] }}\n"
+    );
+    assert!(steward::directory::yaml::parse("dir.yaml", &text).is_ok());
+    let text = text.replace("FÄY@x", "fäY@X");
+    assert_eq!(codes(&text), ["duplicate-email"]);
+}

@@ -441,3 +441,50 @@ fn the_policy_digest_is_of_what_the_rules_say() {
         .success();
     apply_cmd(&pack_dir("crm"), &db, &plan).arg("--confirm").assert().success();
 }
+
+/// Records that refer to an account keep it, even where the pack's
+/// lifecycle names no fallback (CRM): the deletion is denied by
+/// `referenced` in `decide` and in the plan, so apply never meets the
+/// store's foreign key (P3, C1).
+#[test]
+fn p3_c1_a_referenced_account_without_a_fallback_is_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}references:\n  - {{ table: opportunities, env: CRM1, user: crm.Uma, rows: 12 }}\n",
+        example("crm")
+    );
+    let yaml = file(dir.path(), "crm.yaml", &text);
+    let db = dir.path().join("crm.db");
+    crate::support::import(&yaml, &db);
+    let engine = store_engine(&db, "crm");
+    let plan = engine.plan(&request("crm.Ada", "delete", "CRM1", &["crm.Uma", "crm.Vic"])).unwrap();
+    assert_eq!(outcomes(&plan), [("crm.Uma", "denied"), ("crm.Vic", "delete")]);
+    assert_eq!(plan.items[0].rules, ["referenced"]);
+    assert!(
+        plan.items[0].reasons[0].contains("12 rows in opportunities still refer to them"),
+        "{:?}",
+        plan.items[0]
+    );
+    apply(&mut Store::open(&db).unwrap(), pack("crm"), &plan, &ApplyOptions::default()).unwrap();
+    let after = stored(&db);
+    assert!(after.account("crm.Uma", "CRM1").is_some(), "kept");
+    assert!(after.account("crm.Vic", "CRM1").is_none(), "deleted");
+}
+
+/// A guest's account takes the address of its home account; when another
+/// account of the customer environment holds it, in any case, the guest is
+/// not added (`email-in-use`), so apply never meets the unique index (G6, G10).
+#[test]
+fn g6_g10_a_guest_whose_address_is_taken_is_not_added() {
+    let other = "  - id: 98765.Other\n    home: O98765AA\n    accounts:\n      - { env: O98765AA, status: active, name: Other, email: GWEN@provider.example }\n";
+    let engine =
+        steward::Engine::new(pack("erp"), parse(&crate::support::with_users(&example("erp"), other)));
+    let plan = engine.plan(&request("98765.Admin", "add_guest", "O98765AA", &["12345.Gwen"])).unwrap();
+    assert_eq!(outcomes(&plan), [("12345.Gwen", "denied")]);
+    assert_eq!(plan.items[0].rules, ["email-in-use"]);
+    assert!(
+        plan.items[0].reasons[0].contains("is already the address of `98765.Other`"),
+        "{:?}",
+        plan.items[0]
+    );
+}

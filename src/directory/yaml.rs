@@ -802,7 +802,10 @@ impl Checker<'_> {
             return None;
         }
         let env = env?;
-        let key = (env.to_owned(), value.to_lowercase());
+        // ASCII case only, as the engine (`email-in-use`) and the store's
+        // unique index (SQLite's `lower`) compare: one rule everywhere, so
+        // that a directory apply leaves is always imported again (G6).
+        let key = (env.to_owned(), value.to_ascii_lowercase());
         if let Some((holder, first)) = emails.get(&key) {
             self.diagnostics.push(
                 Diagnostic::error(

@@ -326,6 +326,33 @@ impl<'a> Analyzer<'a> {
         Ok(impact)
     }
 
+    /// The records that refer to the account of `user` in `env`, by table:
+    /// what keeps it from being deleted (P3).
+    pub fn references(&self, user: &str, env: &str) -> Vec<ReferenceCount> {
+        self.directory
+            .account_index(user, env)
+            .and_then(|i| self.graph.account_node(i))
+            .map(|node| self.references_at(node))
+            .unwrap_or_default()
+    }
+
+    fn references_at(&self, node: NodeIndex) -> Vec<ReferenceCount> {
+        let mut references: Vec<ReferenceCount> = self
+            .graph
+            .incoming(node)
+            .filter_map(|(edge, from)| match (edge, self.graph.node(from)) {
+                (Edge::Refers, Some(Node::Table(i))) => self
+                    .directory
+                    .references()
+                    .get(i as usize)
+                    .map(|r| ReferenceCount { table: r.table.to_string(), rows: r.rows }),
+                _ => None,
+            })
+            .collect();
+        references.sort_by(|a, b| a.table.cmp(&b.table));
+        references
+    }
+
     fn account_at(&self, node: NodeIndex) -> Option<&'a Account> {
         match self.graph.node(node)? {
             Node::Account(i) => self.directory.accounts().get(i as usize),
@@ -348,22 +375,10 @@ impl<'a> Analyzer<'a> {
         authorizer: &dyn Authorizer,
     ) -> Option<Fallback> {
         let action = spec.fallback.as_ref()?;
-        let mut references: Vec<ReferenceCount> = self
-            .graph
-            .incoming(node)
-            .filter_map(|(edge, from)| match (edge, self.graph.node(from)) {
-                (Edge::Refers, Some(Node::Table(i))) => self
-                    .directory
-                    .references()
-                    .get(i as usize)
-                    .map(|r| ReferenceCount { table: r.table.to_string(), rows: r.rows }),
-                _ => None,
-            })
-            .collect();
+        let references = self.references_at(node);
         if references.is_empty() {
             return None;
         }
-        references.sort_by(|a, b| a.table.cmp(&b.table));
         let decision = match query.actor {
             Some(actor) if authorizer.may_act(actor, action, query.user, query.env) => "allow",
             Some(_) => "deny",

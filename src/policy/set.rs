@@ -591,6 +591,8 @@ fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, Buil
             Builtin::AlreadyMember,
             format!("`{who}` already has an account in `{}`", ctx.environment.id),
         ),
+        // The guest's account takes the address of the home account (G5).
+        "add_guest" => email_in_use(ctx, ctx.target.as_ref()?.email.as_deref()?, Some(who)),
         "invite" => request.emails.iter().find_map(|email| {
             let env = &ctx.environment.id;
             if let Ok(Some(_)) = ctx.entities.account(email, env) {
