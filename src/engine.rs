@@ -308,20 +308,9 @@ impl Engine {
         if let Some(fallback) = &fallback
             && decision.allowed()
         {
-            let rows: Vec<String> =
-                fallback.references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
-            report.decision = "deny".into();
-            report.rules = vec![RuleReport {
-                id: crate::policy::decision::REFERENCED.into(),
-                effect: "forbid".into(),
-                source: "lifecycle".into(),
-            }];
-            report.reasons = vec![format!(
-                "`{target}` cannot be {}: {} still refer to them; {} instead (P3)",
-                if request.action == "delete" { "deleted" } else { "changed" },
-                rows.join(", "),
-                fallback.action
-            )];
+            let verb = if request.action == "delete" { "deleted" } else { "changed" };
+            let instead = format!("{} instead", fallback.action);
+            deny_referenced(&mut report, target, verb, &fallback.references, &instead);
         } else if fallback.is_none()
             && decision.allowed()
             && operation::action(&request.action).is_some_and(ActionSpec::removes_account)
@@ -333,20 +322,11 @@ impl Engine {
             let references =
                 Analyzer::new(over.directory, graph, licenses, over.members).references(target, &request.env);
             if !references.is_empty() {
-                let rows: Vec<String> =
-                    references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
-                report.decision = "deny".into();
-                report.rules = vec![RuleReport {
-                    id: crate::policy::decision::REFERENCED.into(),
-                    effect: "forbid".into(),
-                    source: "lifecycle".into(),
-                }];
-                report.reasons = vec![format!(
-                    "`{target}` cannot be deleted: {} still refer to them, and the policy set names no fallback \
-                     (`referenced -> block` in `lifecycle {}`) (P3)",
-                    rows.join(", "),
+                let none = format!(
+                    "the policy set names no fallback (`referenced -> block` in `lifecycle {}`)",
                     request.action
-                )];
+                );
+                deny_referenced(&mut report, target, "deleted", &references, &none);
             }
         }
         Ok(Verdict { report, fallback, impact: Some(impact) })
@@ -486,6 +466,26 @@ impl Engine {
         let authorizer = PolicyAuthorizer { engine: self, base, over };
         analyzer.impact(query, self.policies.lifecycle(query.action), &authorizer)
     }
+}
+
+/// `report` turned into a deny by the built-in rule `referenced`: records
+/// refer to `target`, so it cannot be `verb`; `then` says what instead.
+fn deny_referenced(
+    report: &mut DecisionReport,
+    target: &str,
+    verb: &str,
+    references: &[crate::graph::ReferenceCount],
+    then: &str,
+) {
+    let rows: Vec<String> = references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
+    report.decision = "deny".into();
+    report.rules = vec![RuleReport {
+        id: crate::policy::decision::REFERENCED.into(),
+        effect: "forbid".into(),
+        source: "lifecycle".into(),
+    }];
+    report.reasons =
+        vec![format!("`{target}` cannot be {verb}: {} still refer to them; {then} (P3)", rows.join(", "))];
 }
 
 /// The graph's follow-up questions, answered by the policy set in the
