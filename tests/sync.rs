@@ -92,3 +92,34 @@ fn sync_apply_writes_the_changes_in_one_audited_transaction() {
     // A YAML file is reported on, never written.
     steward().args(["sync", "--apply", "--directory"]).arg(&yaml).assert().code(3);
 }
+
+/// `sync --apply` decides under the database's write lock: a writer that
+/// holds it and deletes a guest account meanwhile is waited for, and the
+/// sync neither writes that account nor logs a change to it (G5, #15).
+#[test]
+fn sync_apply_decides_after_a_writer_that_held_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    import(&file(dir.path(), "d.yaml", DIRECTORY), &db);
+    let mut writer = rusqlite::Connection::open(&db).unwrap();
+    let tx = writer.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+    tx.execute("DELETE FROM accounts WHERE user = '12345.Gwen' AND env = 'D'", []).unwrap();
+    let sync = crate::support::steward_process()
+        .args(["sync", "--apply", "--format", "json", "--directory"])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough for the sync to start and meet the lock.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    tx.commit().unwrap();
+    let output = sync.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let envs: Vec<&str> =
+        report["changes"].as_array().unwrap().iter().map(|c| c["env"].as_str().unwrap()).collect();
+    assert!(!envs.contains(&"D"), "{report}");
+    let logged = Store::open(&db).unwrap().audit(None).unwrap();
+    assert!(logged.iter().all(|e| e.change.env != "D"), "{logged:?}");
+    assert_eq!(logged.len(), envs.len());
+}

@@ -1,13 +1,13 @@
 //! `steward sync`: the nightly name and e-mail synchronisation of guests (G5, G6).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
 use super::{Context, Exit, Format, output};
 use crate::directory::audit::Change;
 use crate::directory::store::{AccountField, Mutation, Store};
-use crate::sync::sync;
+use crate::sync::{SyncReport, sync};
 
 /// Synchronise guests' names and e-mail addresses from their home production environment.
 #[derive(Debug, clap::Args)]
@@ -33,13 +33,100 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         );
         return Exit::Failure;
     };
+    if args.apply {
+        if !crate::directory::is_store(&path) {
+            output::error(
+                errors,
+                &std::io::Error::other("--apply changes a directory database: give a `.db` file"),
+            );
+            return Exit::Invalid;
+        }
+        return apply(&path, args.format, ctx);
+    }
     let directory = match output::load_directory(&path, errors) {
         Ok(d) => d,
         Err(exit) => return exit,
     };
-    let report = sync(&directory);
-    match args.format {
-        Format::Json => output::json(&report),
+    print(&sync(&directory), args.format);
+    Exit::Ok
+}
+
+/// Decides the changes over the database as it is under its write lock and
+/// writes them in the same transaction, as `apply` does: a change another
+/// process commits meanwhile is seen, never overwritten nor logged as done.
+fn apply(path: &Path, format: Format, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
+    let signer = match super::audit::signer(ctx) {
+        Ok(signer) => signer,
+        Err(exit) => return exit,
+    };
+    let mut store = match Store::open_existing(path) {
+        Ok(store) => store,
+        Err(e) => return output::directory_error(errors, &e),
+    };
+    store.set_signer(signer);
+    let applied = store.write_locked(BUSY, |directory, _| {
+        let report = sync(&directory);
+        let (mutations, audit) = changes(&report, Timestamp::now());
+        Ok::<_, crate::directory::Error>((mutations, audit, report))
+    });
+    match applied {
+        Ok((report, head)) => {
+            print(&report, format);
+            if report.changes.is_empty() {
+                return Exit::Ok;
+            }
+            errln!("applied {} to {}", output::plural(report.changes.len(), "change"), path.display());
+            if let Some(head) = &head {
+                errln!("audit head: {}", head.to_line());
+            }
+            super::audit::anchor(ctx, head.as_ref())
+        }
+        Err(e) => output::directory_error(errors, &e),
+    }
+}
+
+/// How long `sync --apply` waits for another writer of the database.
+const BUSY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The mutations and audit entries of a sync's changes.
+fn changes(report: &SyncReport, now: Timestamp) -> (Vec<Mutation>, Vec<Change>) {
+    let mutations = report
+        .changes
+        .iter()
+        .map(|c| Mutation::SetField {
+            user: c.user.clone(),
+            env: c.env.clone(),
+            field: if c.field == "name" { AccountField::Name } else { AccountField::Email },
+            value: c.to.clone(),
+        })
+        .collect();
+    let audit = report
+        .changes
+        .iter()
+        .map(|c| Change {
+            at: now,
+            actor: "steward sync".into(),
+            action: "sync".into(),
+            target: c.user.clone(),
+            env: c.env.clone(),
+            outcome: format!(
+                "{}: {} -> {}",
+                c.field,
+                c.from.as_deref().unwrap_or("-"),
+                c.to.as_deref().unwrap_or("-")
+            ),
+            reason: "nightly synchronisation from the home production environment (G5)".into(),
+            plan_digest: String::new(),
+        })
+        .collect();
+    (mutations, audit)
+}
+
+/// The changes and conflicts, as a table or JSON.
+fn print(report: &SyncReport, format: Format) {
+    match format {
+        Format::Json => output::json(report),
         Format::Human => {
             for c in &report.changes {
                 outln!(
@@ -66,63 +153,5 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
                 output::plural(report.conflicts.len(), "conflict")
             );
         }
-    }
-    if !args.apply || report.changes.is_empty() {
-        return Exit::Ok;
-    }
-    if !crate::directory::is_store(&path) {
-        output::error(
-            errors,
-            &std::io::Error::other("--apply changes a directory database: give a `.db` file"),
-        );
-        return Exit::Invalid;
-    }
-    let now = Timestamp::now();
-    let mutations: Vec<Mutation> = report
-        .changes
-        .iter()
-        .map(|c| Mutation::SetField {
-            user: c.user.clone(),
-            env: c.env.clone(),
-            field: if c.field == "name" { AccountField::Name } else { AccountField::Email },
-            value: c.to.clone(),
-        })
-        .collect();
-    let audit: Vec<Change> = report
-        .changes
-        .iter()
-        .map(|c| Change {
-            at: now,
-            actor: "steward sync".into(),
-            action: "sync".into(),
-            target: c.user.clone(),
-            env: c.env.clone(),
-            outcome: format!(
-                "{}: {} -> {}",
-                c.field,
-                c.from.as_deref().unwrap_or("-"),
-                c.to.as_deref().unwrap_or("-")
-            ),
-            reason: "nightly synchronisation from the home production environment (G5)".into(),
-            plan_digest: String::new(),
-        })
-        .collect();
-    let signer = match super::audit::signer(ctx) {
-        Ok(signer) => signer,
-        Err(exit) => return exit,
-    };
-    let applied = Store::open_existing(&path).and_then(|mut store| {
-        store.set_signer(signer);
-        store.apply(&mutations, &audit)
-    });
-    match applied {
-        Ok(head) => {
-            errln!("applied {} to {}", output::plural(mutations.len(), "change"), path.display());
-            if let Some(head) = &head {
-                errln!("audit head: {}", head.to_line());
-            }
-            super::audit::anchor(ctx, head.as_ref())
-        }
-        Err(e) => output::directory_error(errors, &e),
     }
 }
