@@ -33,6 +33,7 @@ macro_rules! errln {
 mod apply;
 mod audit;
 mod check;
+mod completions;
 mod decide;
 mod export;
 mod fmt;
@@ -41,6 +42,7 @@ mod impact;
 mod import;
 mod keygen;
 mod licenses;
+mod man;
 mod output;
 mod plan;
 mod serve;
@@ -147,6 +149,10 @@ pub enum Command {
     Gen(generate::Args),
     /// Serve decisions, impacts and plans over HTTP (dry runs only).
     Serve(serve::Args),
+    /// Print the completion script of a shell.
+    Completions(completions::Args),
+    /// Print the manual page, or write one page per subcommand.
+    Man(man::Args),
 }
 
 /// What every command gets besides its own arguments.
@@ -191,6 +197,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Users(args) => users::run(args, &ctx),
         Command::Gen(args) => generate::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),
+        Command::Completions(args) => completions::run(args, &ctx),
+        Command::Man(args) => man::run(args, &ctx),
     };
     // Output closed by its reader ends the command as it would have ended;
     // output that could not be written otherwise (a full disk) is a failure.
