@@ -73,14 +73,10 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             Exit::Invalid,
         );
     }
-    let paths = ctx.config.policies_or(&args.policies);
-    if paths.is_empty() {
-        return fail(
-            errors,
-            "no policies: pass --policy PATH or set `policies` in steward.yaml",
-            Exit::Failure,
-        );
-    }
+    let paths = match output::configured_policies(ctx, &args.policies, "--policy PATH") {
+        Ok(paths) => paths,
+        Err(exit) => return exit,
+    };
     let policies = match output::load_policies(&paths, errors) {
         Ok(p) => p,
         Err(exit) => return exit,
