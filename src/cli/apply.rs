@@ -14,12 +14,12 @@ use crate::plan::{DENIED, ERROR, Plan};
 pub struct Args {
     /// The plan (JSON).
     pub plan: PathBuf,
-    /// The directory database (`.db`) to change (default: `directory` in steward.yaml).
-    #[arg(long)]
-    pub directory: Option<PathBuf>,
     /// Policy files or folders: the set the plan was made with (default: steward.yaml).
     #[arg(long = "policy")]
     pub policies: Vec<PathBuf>,
+    /// The directory database (`.db`) to change (default: `directory` in steward.yaml).
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
     /// Confirm the change (C2); without it, apply asks on a terminal and refuses otherwise.
     #[arg(long)]
     pub confirm: bool,
