@@ -56,9 +56,11 @@ Exit codes:
 
 Examples:
   steward decide --policy policies/crm --directory examples/crm.yaml \\
-    --actor crm.Ada --action block --target crm.Sam --env CRM1 --confirm --reason left
+    --actor crm.Ada --action block --target crm.Sam --env CRM1 \\
+    --confirm --reason left
   steward decide --policy policies/erp --directory examples/erp.yaml \\
-    --actor 12345.Admin --action delete --target 12345.JJansen --env O12345AA --format json";
+    --actor 12345.Admin --action delete --target 12345.JJansen --env O12345AA \\
+    --format json";
 
 /// `steward impact`.
 pub const IMPACT: &str = "\
@@ -68,10 +70,13 @@ Exit codes:
   3  invalid policy, directory or request
 
 Examples:
-  steward impact --policy policies/analytics --directory examples/analytics.yaml \\
+  steward impact --policy policies/analytics \\
+    --directory examples/analytics.yaml \\
     --actor acme.Olivia --target acme.Leo --env acme
-  steward impact --policy policies/analytics --directory examples/analytics.yaml \\
-    --actor acme.Olivia --target acme.Leo --env acme --format dot | dot -Tsvg > impact.svg";
+  steward impact --policy policies/analytics \\
+    --directory examples/analytics.yaml \\
+    --actor acme.Olivia --target acme.Leo --env acme \\
+    --format dot | dot -Tsvg > impact.svg";
 
 /// `steward plan`.
 pub const PLAN: &str = "\
@@ -85,7 +90,8 @@ Examples:
   steward plan --policy policies/erp --directory examples/erp.yaml \\
     --actor 12345.Admin --trigger leavers --reason \"employment ended\"
   steward plan --policy policies/erp --directory erp.db \\
-    --actor 12345.Admin --trigger leavers --reason \"employment ended\" -o plan.json
+    --actor 12345.Admin --trigger leavers --reason \"employment ended\" \\
+    -o plan.json
   steward plan show plan.json";
 
 /// `steward apply`.
@@ -107,7 +113,8 @@ Exit codes:
 
 Examples:
   steward audit --directory erp.db --user 12345.JJansen
-  steward audit verify --directory erp.db --public-key audit.pub --anchor anchor.jsonl";
+  steward audit verify --directory erp.db \\
+    --public-key audit.pub --anchor anchor.jsonl";
 
 /// `steward keygen`.
 pub const KEYGEN: &str = "\
@@ -122,7 +129,7 @@ Examples:
 pub const IMPORT: &str = "\
 Exit codes:
   0  imported
-  1  refused (a database in the way without --replace or --append), or unreadable
+  1  a database in the way (no --replace or --append), or unreadable
   3  invalid directory file
 
 Examples:
@@ -181,7 +188,8 @@ Exit codes:
 
 Examples:
   steward users --directory examples/crm.yaml --search ada
-  steward users --directory examples/erp.yaml --where 'target.user has employment_end'";
+  steward users --directory examples/erp.yaml \\
+    --where 'target.user has employment_end'";
 
 /// `steward gen`.
 pub const GEN: &str = "\
@@ -194,13 +202,27 @@ Examples:
 
 /// `steward serve`.
 pub const SERVE: &str = "\
+Endpoints: POST /v1/decide, /v1/decide/batch, /v1/impact, /v1/plan; GET /v1/policies, /v1/health \
+(no token asked). Every failure is JSON: {\"error\": {\"code\", \"message\"}}.
+
+Signals: SIGHUP reopens the decision log, then re-reads the policies and the directory (an \
+invalid set is refused and the one serving keeps serving); SIGTERM or Ctrl-C stops accepting \
+connections and lets the calls in flight finish.
+
+Connections: past --max-connections, callers wait in the listen backlog until one closes; a \
+connection whose request head is slower than --header-timeout-ms, or idle longer than \
+--idle-timeout-ms, is closed.
+
+See docs/http.md.
+
 Exit codes:
   0  after a graceful shutdown (SIGTERM, Ctrl-C)
   1  other failure
   3  invalid policy, directory or address at start
 
 Examples:
-  STEWARD_TOKEN=s3cret steward serve --policy policies/crm --directory examples/crm.yaml
+  STEWARD_TOKEN=s3cret steward serve --policy policies/crm \\
+    --directory examples/crm.yaml
   steward serve --listen 127.0.0.1:0 --decision-log decisions.jsonl";
 
 /// `steward completions`.
