@@ -239,6 +239,43 @@ fn steward_yaml_names_the_policies_and_the_directory() {
 }
 
 #[test]
+fn check_without_a_path_checks_the_policies_of_steward_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    file(dir.path(), "steward.yaml", &format!("policies: [{}]\n", pack_dir("crm").display()));
+    steward_in(dir.path()).arg("check").assert().code(0).stderr(predicate::str::contains("ok: "));
+    // A path given is checked instead.
+    let bad = file(dir.path(), "bad.policy", "rule s { permit }");
+    steward_in(dir.path()).arg("check").arg(&bad).assert().code(3);
+}
+
+#[test]
+fn check_takes_the_policies_of_config_relative_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    file(&conf, "p.policy", "rule s {\n  permit\n}\n");
+    let config = file(&conf, "steward.yaml", "policies: [p.policy]\n");
+    steward_in(dir.path())
+        .args(["--error-format", "json", "check", "--config"])
+        .arg(&config)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(conf.join("p.policy").display().to_string()));
+}
+
+#[test]
+fn check_without_a_path_or_steward_yaml_names_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    steward_in(dir.path())
+        .arg("check")
+        .assert()
+        .code(1)
+        .stderr("error: no policies: pass PATH... or set `policies` in steward.yaml\n");
+    file(dir.path(), "steward.yaml", "directory: x.yaml\n");
+    steward_in(dir.path()).arg("check").assert().code(1).stderr(predicate::str::contains("no policies"));
+}
+
+#[test]
 fn an_invalid_steward_yaml_is_refused_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
     file(dir.path(), "steward.yaml", "polices: [p]\n");

@@ -1,5 +1,6 @@
 //! The formatter: idempotent, meaning-preserving, and `steward fmt` as a process.
 
+use predicates::prelude::*;
 use proptest::prelude::*;
 use steward::policy::fmt::format_file;
 use steward::policy::parse::parse_file;
@@ -105,4 +106,76 @@ fn fmt_writes_nothing_when_a_file_has_a_syntax_error() {
 #[test]
 fn the_shipped_packs_are_formatted() {
     steward().args(["fmt", "--check", "policies"]).assert().success();
+}
+
+#[test]
+fn fmt_diff_prints_a_unified_diff_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "// kept\nrule r{permit block}\n";
+    let path = file(dir.path(), "p.policy", text);
+    let out = steward().args(["fmt", "--diff"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let diff = String::from_utf8(out.stdout).unwrap();
+    let name = path.display();
+    assert!(diff.starts_with(&format!("--- {name}\n+++ {name}\n@@ -1,2 +1,4 @@\n")), "{diff}");
+    assert!(diff.contains("\n // kept\n-rule r{permit block}\n+rule r {\n+  permit block\n+}\n"), "{diff}");
+    assert_eq!(std::fs::read(&path).unwrap(), text.as_bytes());
+    steward().arg("fmt").arg(&path).assert().success();
+    steward().args(["fmt", "--diff"]).arg(&path).assert().code(0).stdout("");
+}
+
+#[test]
+fn fmt_diff_exits_3_on_a_syntax_error_as_check_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(dir.path(), "b.policy", "rule s { permit }");
+    for flag in ["--diff", "--check"] {
+        steward().arg("fmt").arg(flag).arg(&path).assert().code(3).stdout("");
+    }
+    steward().args(["fmt", "--diff", "--check"]).arg(&path).assert().code(1);
+}
+
+#[test]
+fn fmt_stdin_writes_the_formatted_policy_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = steward().args(["fmt", "-"]).write_stdin("rule r{permit block}").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let formatted = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(formatted, "rule r {\n  permit block\n}\n");
+    let path = file(dir.path(), "p.policy", &formatted);
+    steward().args(["fmt", "--check"]).arg(&path).assert().success();
+    // Formatted text comes back as it went in; --check reads stdin too.
+    steward().args(["fmt", "-"]).write_stdin(formatted.as_str()).assert().success().stdout(formatted.clone());
+    steward()
+        .args(["fmt", "--check", "-"])
+        .write_stdin("rule r{permit block}")
+        .assert()
+        .code(1)
+        .stdout("<stdin>\n");
+}
+
+#[test]
+fn fmt_stdin_locates_a_syntax_error_in_stdin() {
+    steward()
+        .args(["--error-format", "json", "fmt", "-"])
+        .write_stdin("rule s {\n  permit\n}\n")
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(predicates::str::contains(r#""file":"<stdin>""#))
+        .stderr(predicates::str::contains(r#""line":3"#));
+    steward()
+        .args(["fmt", "-"])
+        .write_stdin(&b"rule r { permit block } // \xff\n"[..])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("<stdin>:1:").and(predicates::str::contains("not UTF-8")));
+}
+
+#[test]
+fn fmt_stdin_is_formatted_alone() {
+    steward()
+        .args(["fmt", "-", "policies"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("formatted alone"));
 }

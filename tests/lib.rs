@@ -9,6 +9,7 @@ mod cli;
 mod diagnostics;
 mod directory_errors;
 mod fmt;
+mod help;
 mod impact;
 mod limits;
 mod operations;

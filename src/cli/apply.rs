@@ -14,12 +14,12 @@ use crate::plan::{DENIED, ERROR, Plan};
 pub struct Args {
     /// The plan (JSON).
     pub plan: PathBuf,
-    /// The directory database (`.db`) to change (default: `directory` in steward.yaml).
-    #[arg(long)]
-    pub directory: Option<PathBuf>,
     /// Policy files or folders: the set the plan was made with (default: steward.yaml).
     #[arg(long = "policy")]
     pub policies: Vec<PathBuf>,
+    /// The directory database (`.db`) to change (default: `directory` in steward.yaml).
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
     /// Confirm the change (C2); without it, apply asks on a terminal and refuses otherwise.
     #[arg(long)]
     pub confirm: bool,
@@ -73,14 +73,10 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             Exit::Invalid,
         );
     }
-    let paths = ctx.config.policies_or(&args.policies);
-    if paths.is_empty() {
-        return fail(
-            errors,
-            "no policies: pass --policy PATH or set `policies` in steward.yaml",
-            Exit::Failure,
-        );
-    }
+    let paths = match output::configured_policies(ctx, &args.policies, "--policy PATH") {
+        Ok(paths) => paths,
+        Err(exit) => return exit,
+    };
     let policies = match output::load_policies(&paths, errors) {
         Ok(p) => p,
         Err(exit) => return exit,

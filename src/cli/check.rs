@@ -7,8 +7,7 @@ use super::{Context, ErrorFormat, Exit, output};
 /// Parse and validate policy files.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Policy files, or folders of `.policy` files.
-    #[arg(required = true)]
+    /// Policy files, or folders of `.policy` files (default: `policies` in steward.yaml).
     pub paths: Vec<PathBuf>,
     /// Also check the roles the policies test against this directory.
     #[arg(long)]
@@ -16,10 +15,14 @@ pub struct Args {
 }
 
 /// Exit 0 when valid (warnings are printed), 3 when the policies or the
-/// directory are invalid, 1 when unreadable.
+/// directory are invalid, 1 when unreadable or none are named.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let format = ctx.errors;
-    match output::load_policies(&args.paths, format) {
+    let paths = match output::configured_policies(ctx, &args.paths, "PATH...") {
+        Ok(paths) => paths,
+        Err(exit) => return exit,
+    };
+    match output::load_policies(&paths, format) {
         Ok(set) => {
             if let Some(path) = &args.directory {
                 match output::load_directory(path, format) {

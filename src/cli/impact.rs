@@ -12,18 +12,18 @@ pub struct Args {
     /// The policy set and the directory.
     #[command(flatten)]
     pub inputs: output::Inputs,
+    /// Who would act: decides the fallback and is the context of follow-ups.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// The action.
+    #[arg(long, default_value = "delete")]
+    pub action: String,
     /// The user whose account is acted on.
     #[arg(long)]
     pub target: String,
     /// The environment of the account.
     #[arg(long)]
     pub env: String,
-    /// The action.
-    #[arg(long, default_value = "delete")]
-    pub action: String,
-    /// Who would act: decides the fallback and is the context of follow-ups.
-    #[arg(long)]
-    pub actor: Option<String>,
     /// Why, confirmed, in bulk, when: the fallback is decided for the request `decide` would get.
     #[command(flatten)]
     pub flags: output::RequestFlags,

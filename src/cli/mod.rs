@@ -33,14 +33,17 @@ macro_rules! errln {
 mod apply;
 mod audit;
 mod check;
+mod completions;
 mod decide;
 mod export;
 mod fmt;
 mod generate;
+mod help;
 mod impact;
 mod import;
 mod keygen;
 mod licenses;
+mod man;
 mod output;
 mod plan;
 mod serve;
@@ -95,7 +98,7 @@ pub enum Format {
 
 /// A policy engine for user lifecycle administration.
 #[derive(Debug, Parser)]
-#[command(name = "steward", version, about, long_about = None)]
+#[command(name = "steward", version, about, long_about = None, after_long_help = help::STEWARD)]
 pub struct Cli {
     /// How to print errors and diagnostics.
     #[arg(long, global = true, value_enum, default_value_t)]
@@ -114,39 +117,62 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and validate policy files.
+    #[command(after_long_help = help::CHECK)]
     Check(check::Args),
     /// Rewrite policy files in the canonical layout.
+    #[command(after_long_help = help::FMT)]
     Fmt(fmt::Args),
     /// Run the test files of policy packs.
+    #[command(after_long_help = help::TEST)]
     Test(test::Args),
     /// Decide one request: allowed or denied, by which rules, and what it would do.
+    #[command(after_long_help = help::DECIDE)]
     Decide(Box<decide::Args>),
     /// Show what an action on an account would do, before anyone does it.
+    #[command(after_long_help = help::IMPACT)]
     Impact(impact::Args),
     /// Preview a bulk change: who is affected, how and why; nothing is changed.
+    #[command(after_long_help = help::PLAN)]
     Plan(Box<plan::Args>),
     /// Apply a reviewed plan in one transaction, with an audit entry per change.
+    #[command(after_long_help = help::APPLY)]
     Apply(apply::Args),
     /// List the audit log, or verify it.
+    #[command(after_long_help = help::AUDIT)]
     Audit(audit::Args),
     /// Write a new key that signs the audit log's heads.
+    #[command(after_long_help = help::KEYGEN)]
     Keygen(keygen::Args),
     /// Load a YAML or JSON directory into a SQLite database.
+    #[command(after_long_help = help::IMPORT)]
     Import(import::Args),
     /// Write a directory out in the YAML file format.
+    #[command(after_long_help = help::EXPORT)]
     Export(export::Args),
     /// Show a user's accounts, assets and references.
+    #[command(after_long_help = help::SHOW)]
     Show(show::Args),
     /// Count who counts toward each license.
+    #[command(after_long_help = help::LICENSES)]
     Licenses(licenses::Args),
     /// Synchronise guests' names and e-mail addresses from home (G5, G6).
+    #[command(after_long_help = help::SYNC)]
     Sync(sync::Args),
     /// Find accounts by name, id, IdP subject or e-mail, or with a selector.
+    #[command(after_long_help = help::USERS)]
     Users(users::Args),
     /// Generate a large, realistic directory for benchmarks.
+    #[command(after_long_help = help::GEN)]
     Gen(generate::Args),
     /// Serve decisions, impacts and plans over HTTP (dry runs only).
+    #[command(after_long_help = help::SERVE)]
     Serve(serve::Args),
+    /// Print the completion script of a shell.
+    #[command(after_long_help = help::COMPLETIONS)]
+    Completions(completions::Args),
+    /// Print the manual page, or write one page per subcommand.
+    #[command(after_long_help = help::MAN)]
+    Man(man::Args),
 }
 
 /// What every command gets besides its own arguments.
@@ -191,6 +217,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Users(args) => users::run(args, &ctx),
         Command::Gen(args) => generate::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),
+        Command::Completions(args) => completions::run(args, &ctx),
+        Command::Man(args) => man::run(args, &ctx),
     };
     // Output closed by its reader ends the command as it would have ended;
     // output that could not be written otherwise (a full disk) is a failure.

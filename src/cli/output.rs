@@ -233,15 +233,21 @@ pub struct Inputs {
 
 /// The policy set and the directory named by the flags, or by steward.yaml.
 pub fn load_both(ctx: &Context, inputs: &Inputs) -> Result<(PolicySet, Directory), Exit> {
-    let (policies, directory) = (&inputs.policies, inputs.directory.as_deref());
-    let paths = ctx.config.policies_or(policies);
+    let paths = configured_policies(ctx, &inputs.policies, "--policy PATH")?;
+    let set = load_policies(&paths, ctx.errors)?;
+    let directory = configured_directory(ctx, inputs.directory.as_deref())?;
+    Ok((set, directory))
+}
+
+/// The policy paths given (`flag` says how, in the error), or those of
+/// steward.yaml; neither is an error that names both ways, exit 1.
+pub fn configured_policies(ctx: &Context, given: &[PathBuf], flag: &str) -> Result<Vec<PathBuf>, Exit> {
+    let paths = ctx.config.policies_or(given);
     if paths.is_empty() {
-        message(ctx.errors, "no policies: pass --policy PATH or set `policies` in steward.yaml");
+        message(ctx.errors, &format!("no policies: pass {flag} or set `policies` in steward.yaml"));
         return Err(Exit::Failure);
     }
-    let set = load_policies(&paths, ctx.errors)?;
-    let directory = configured_directory(ctx, directory)?;
-    Ok((set, directory))
+    Ok(paths)
 }
 
 /// Prints an error that is a message alone, with no error value behind it,

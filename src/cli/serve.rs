@@ -10,22 +10,6 @@ use crate::server::{Limits, Notice, Options, ReloadOn, Server};
 
 /// Serve decisions, impacts and plans over HTTP (dry runs only; nothing is applied).
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = "\
-Endpoints: POST /v1/decide, /v1/decide/batch, /v1/impact, /v1/plan; GET /v1/policies, /v1/health \
-(no token asked). Every failure is JSON: {\"error\": {\"code\", \"message\"}}.
-
-Signals: SIGHUP reopens the decision log, then re-reads the policies and the directory (an \
-invalid set is refused and the one serving keeps serving); SIGTERM or Ctrl-C stops accepting \
-connections and lets the calls in flight finish.
-
-Connections: past --max-connections, callers wait in the listen backlog until one closes; a \
-connection whose request head is slower than --header-timeout-ms, or idle longer than \
---idle-timeout-ms, is closed.
-
-Exit codes: 0 after a graceful shutdown, 3 when the policies, the directory or the address are \
-invalid at start, 1 otherwise.
-
-See docs/http.md.")]
 pub struct Args {
     /// The policy set and the directory.
     #[command(flatten)]

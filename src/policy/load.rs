@@ -57,21 +57,36 @@ pub fn parse_paths(paths: &[PathBuf]) -> Result<Parsed, LoadError> {
         for file in policy_files(path)? {
             let bytes =
                 std::fs::read(&file).map_err(|source| LoadError::Io { path: file.clone(), source })?;
-            let name = file.display().to_string();
-            match String::from_utf8(bytes) {
-                Ok(text) => {
-                    sources.add(name, text);
-                }
-                Err(e) => {
-                    let at = e.utf8_error().valid_up_to();
-                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    let id = sources.add(name, text);
-                    diagnostics.push(not_utf8(id, at, e.as_bytes().get(at).copied()));
-                }
-            }
+            add_file(&mut sources, &mut diagnostics, file.display().to_string(), bytes);
         }
     }
     parse_all(sources, diagnostics)
+}
+
+/// Parses one policy file that did not come from a path (standard input),
+/// named `name` in its diagnostics; not UTF-8 is an error at its first bad
+/// byte, as in a file.
+pub fn parse_bytes(name: &str, bytes: Vec<u8>) -> Result<Parsed, LoadError> {
+    let mut sources = Sources::new();
+    let mut diagnostics = Vec::new();
+    add_file(&mut sources, &mut diagnostics, name.to_owned(), bytes);
+    parse_all(sources, diagnostics)
+}
+
+/// Adds a file's text to `sources`, or its text read with replacement
+/// characters and a diagnostic at its first byte that is not UTF-8.
+fn add_file(sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>, name: String, bytes: Vec<u8>) {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            sources.add(name, text);
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let id = sources.add(name, text);
+            diagnostics.push(not_utf8(id, at, e.as_bytes().get(at).copied()));
+        }
+    }
 }
 
 /// Parses every file of `sources` (policy text that did not come from disk).
