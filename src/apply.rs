@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use crate::Engine;
 use crate::directory::audit::{Change, Head};
 use crate::directory::store::Store;
-use crate::operation::{self, DEFAULT_INVITATION_VALIDITY, OperationError};
+use crate::operation::{self, ActionSpec, DEFAULT_INVITATION_VALIDITY, OperationError, TargetKind};
 use crate::plan::{DENIED, ERROR, Item, Plan, PlanError, PlanItem, Walking, directory_digest};
 use crate::policy::PolicySet;
 
@@ -183,7 +183,7 @@ pub fn apply(
                 validity: options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY),
                 reassign: &reassign,
             };
-            let (again, walked) = engine.plan_items(&walking, requests(plan))?;
+            let (again, walked) = engine.plan_items(&walking, requests(plan, spec))?;
             if directory_digest(&engine) != plan.directory_digest {
                 return Err(ApplyError::DirectoryChanged { changes: what_changed(plan, &again) });
             }
@@ -222,18 +222,26 @@ pub fn apply(
         .map(|(applied, head)| Applied { head, ..applied })
 }
 
-/// What a plan file is trusted for: its requests, in order.
-fn requests(plan: &Plan) -> Vec<Item> {
+/// What a plan file is trusted for: its requests, in order, read as `plan`
+/// reads its targets (an address in lower case, an account once), so that
+/// an item no plan could hold is a difference, never applied as written.
+fn requests(plan: &Plan, spec: &ActionSpec) -> Vec<Item> {
+    let mut seen = std::collections::HashSet::new();
     plan.items
         .iter()
         .map(|i| Item {
-            user: i.target.clone(),
+            user: if spec.targets == TargetKind::Addresses {
+                crate::plan::invited_address(&i.target)
+            } else {
+                i.target.clone()
+            },
             env: i.env.clone(),
             value: i.value.clone(),
             // An account a selector could not be evaluated on stays what it
             // was: an item of its own, never applied.
             error: (i.outcome == ERROR).then(|| i.reasons.join("; ")),
         })
+        .filter(|item| seen.insert((item.user.clone(), item.env.clone())))
         .collect()
 }
 

@@ -488,3 +488,35 @@ fn g6_g10_a_guest_whose_address_is_taken_is_not_added() {
         plan.items[0]
     );
 }
+
+/// apply reads a file's targets as `plan` reads them: an invited address
+/// edited to capitals (a user id no plan could give) and an account listed
+/// twice are differences, refused, never applied as written (#15, Q3).
+#[test]
+fn q3_targets_no_plan_could_hold_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path(), "analytics", "");
+    let engine = store_engine(&db, "analytics");
+    let invite = PlanRequest {
+        action: Some("invite".into()),
+        targets: Targets::Emails(vec!["bob@lab.example".into()]),
+        env: Some("acme-lab".into()),
+        ..request("acme.Olivia", "invite", "acme-lab", &[])
+    };
+    let plan = engine.plan(&invite).unwrap();
+    assert_eq!(outcomes(&plan), [("bob@lab.example", "invite")]);
+    let mut capitals = plan.clone();
+    capitals.items[0].target = "Bob@Lab.Example".into();
+    forge(&mut capitals);
+    let mut twice = plan.clone();
+    twice.items.push(twice.items[0].clone());
+    forge(&mut twice);
+    for forged in [capitals, twice] {
+        let refused =
+            apply(&mut Store::open(&db).unwrap(), pack("analytics"), &forged, &ApplyOptions::default());
+        assert!(matches!(refused, Err(ApplyError::Differs { .. })), "{refused:?}");
+        assert!(audit(&db).is_empty());
+    }
+    apply(&mut Store::open(&db).unwrap(), pack("analytics"), &plan, &ApplyOptions::default()).unwrap();
+    assert!(stored(&db).user("bob@lab.example").is_some());
+}

@@ -385,7 +385,7 @@ impl Engine {
                 let env = plan_env("the invitation")?;
                 let mut seen = std::collections::BTreeSet::new();
                 // The same address twice in one invitation is one invitation.
-                let unique = emails.iter().map(|e| e.to_lowercase()).filter(|e| seen.insert(e.clone()));
+                let unique = emails.iter().map(|e| invited_address(e)).filter(|e| seen.insert(e.clone()));
                 unique.map(|email| item(&email, &env)).collect()
             }
             Targets::Where(text) => {
@@ -410,6 +410,12 @@ impl Engine {
     fn trigger(&self, name: &str) -> Result<&crate::policy::TriggerSpec, PlanError> {
         self.policies().trigger(name).ok_or_else(|| PlanError::UnknownTrigger(name.to_owned()))
     }
+}
+
+/// The id an invited address is planned under: in lower case, ASCII only,
+/// as addresses are compared (G6).
+pub fn invited_address(email: &str) -> String {
+    email.to_ascii_lowercase()
 }
 
 /// The row of `action`; an action the schema does not know is refused
