@@ -2,6 +2,7 @@
 //! each attack is made through SQLite on a real database file, the way
 //! someone who can write the file would, then verified as a process.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
@@ -310,9 +311,16 @@ fn a_forged_entry_with_a_valid_hash_is_found() {
     let hash: String = conn.query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0)).unwrap();
     conn.execute("INSERT INTO audit_heads (seq, hash) VALUES (?1, ?2)", params![seq, hash]).unwrap();
     log.verify().code(1).stderr(
-        mentions("the head at entry 6 is not signed, though the one at entry 5 is")
+        mentions("the head at entry 6 is not signed, though the one at entry 5 is (a head in the database)")
             .and(mentions("audit entry 6 is newer than the anchor's last head")),
     );
+    // ...and an unsigned line for it appended to the anchor: with the key,
+    // a line after a signed one must be signed as well.
+    let line = format!("{{\"seq\":{seq},\"hash\":\"{hash}\"}}\n");
+    std::fs::OpenOptions::new().append(true).open(&log.anchor).unwrap().write_all(line.as_bytes()).unwrap();
+    log.verify().code(1).stderr(mentions(
+        "the head at entry 6 is not signed, though the one at entry 5 is (line 3 of the anchor)",
+    ));
     // ...or signed with another key.
     let other = Log::new();
     let seq = forge_entry(&other.conn());

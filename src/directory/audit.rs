@@ -352,9 +352,11 @@ pub enum Tampering {
     },
     /// A head after a signed one is not signed.
     #[error(
-        "the head at entry {seq} is not signed, though the one at entry {signed} is: it was not written by a signing apply"
+        "the head at entry {seq} is not signed, though the one at entry {signed} is ({by}): it was not written by a signing apply"
     )]
     Unsigned {
+        /// Where the head is: the database, or a line of the anchor.
+        by: String,
         /// The entry the head seals.
         seq: i64,
         /// The last signed head before it.
@@ -617,7 +619,13 @@ pub fn verify(
         let Some(key) = options.key else { continue };
         match (&head.signature, last_signed) {
             (None, None) => {}
-            (None, Some(signed)) => findings.push(Tampering::Unsigned { seq: head.seq, signed }),
+            (None, Some(signed)) => {
+                findings.push(Tampering::Unsigned {
+                    by: "a head in the database".into(),
+                    seq: head.seq,
+                    signed,
+                });
+            }
             (Some(_), _) if head.signed_by(key) => {
                 verified.signed += 1;
                 last_signed = Some(head.seq);
@@ -641,11 +649,20 @@ pub fn verify(
 
     // The anchor, kept outside the database.
     if let Some(anchor) = options.anchor {
+        // With a key, a line after a signed one must be signed too: an
+        // unsigned line proves only what the database says.
+        let mut last_signed = None;
         for (line, head) in &anchor.heads {
             let by = format!("line {line} of the anchor");
             check_head(findings, head, last, at(head.seq), &by);
-            if options.key.is_some_and(|k| head.signature.is_some() && !head.signed_by(k)) {
-                findings.push(Tampering::BadSignature { seq: head.seq, by, key: short.clone() });
+            let Some(key) = options.key else { continue };
+            match (&head.signature, last_signed) {
+                (None, None) => {}
+                (None, Some(signed)) => findings.push(Tampering::Unsigned { by, seq: head.seq, signed }),
+                (Some(_), _) if head.signed_by(key) => last_signed = Some(head.seq),
+                (Some(_), _) => {
+                    findings.push(Tampering::BadSignature { seq: head.seq, by, key: short.clone() })
+                }
             }
         }
         let newest = anchor.heads.iter().map(|(_, h)| h.seq).max();
