@@ -801,3 +801,33 @@ fn test_files_read_no_as_text() {
     );
     steward().args(["test", dir.path().to_str().unwrap()]).assert().success();
 }
+
+/// `show` of a user a plan removed with their last account says so, from
+/// the audit log, instead of offering someone else's name (D4, #19).
+#[test]
+fn show_of_a_deleted_user_says_who_deleted_them_and_when() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::database(dir.path(), "analytics", "");
+    let targets = file(dir.path(), "t.txt", "acme.Leo\n");
+    let mut args: Vec<String> =
+        ["--actor", "acme.Olivia", "--action", "delete", "--env", "acme", "--reason", "left in October"]
+            .map(String::from)
+            .to_vec();
+    args.extend(["--targets".to_owned(), targets.to_str().unwrap().to_owned()]);
+    for (asset, owner) in crate::support::LEAVER_OWNERS {
+        args.extend(["--reassign".to_owned(), format!("{asset}={owner}")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let plan = saved_plan(dir.path(), &pack_dir("analytics"), &db, &args);
+    apply_cmd(&pack_dir("analytics"), &db, &plan).arg("--confirm").assert().success();
+    steward()
+        .args(["show", "acme.Leo", "--directory"])
+        .arg(&db)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "`acme.Leo` is no longer in the directory: deleted by `acme.Olivia`",
+        ))
+        .stderr(predicate::str::contains("left in October"))
+        .stderr(predicate::str::contains("did you mean").not());
+}

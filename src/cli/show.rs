@@ -29,6 +29,23 @@ struct Shown<'a> {
     references: Vec<&'a Reference>,
 }
 
+/// How the user `id` left a database, from its audit log: the entry that
+/// removed them (D4) or deleted their last account. `None` for a file, or
+/// a user the log does not know.
+fn deleted(path: &std::path::Path, id: &str) -> Option<String> {
+    if !crate::directory::is_store(path) {
+        return None;
+    }
+    let entries = crate::directory::store::Store::open_existing(path).ok()?.audit(Some(id)).ok()?;
+    let last =
+        entries.iter().rev().find(|e| e.change.action == "delete_user" || e.change.action == "delete")?;
+    let c = &last.change;
+    Some(format!(
+        "`{id}` is no longer in the directory: deleted by `{}` at {} (audit entry {}, `{}` in `{}`: {})",
+        c.actor, c.at, last.seq, c.action, c.env, c.reason
+    ))
+}
+
 /// Exit 0, or 3 when the user does not exist.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
@@ -41,11 +58,13 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         return Exit::Ok;
     };
     let Some(user) = directory.user(&id) else {
+        let path = ctx.config.directory_or(args.directory.as_deref());
         let hint =
             crate::policy::diagnostic::did_you_mean(&id, directory.users().iter().map(|u| u.id.as_str()));
-        let message = match hint {
-            Some(s) => format!("unknown user `{id}`; did you mean `{s}`?"),
-            None => format!("unknown user `{id}`"),
+        let message = match (path.as_deref().and_then(|p| deleted(p, &id)), hint) {
+            (Some(deleted), _) => deleted,
+            (None, Some(s)) => format!("unknown user `{id}`; did you mean `{s}`?"),
+            (None, None) => format!("unknown user `{id}`"),
         };
         output::error(errors, &std::io::Error::other(message));
         return Exit::Invalid;
