@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::Engine;
 use crate::directory::{self, Directory};
 use crate::graph::Impact;
-use crate::plan::{Plan, PlanBody};
+use crate::plan::{Plan, PlanBody, Targets};
 use crate::policy::diagnostic::did_you_mean;
 use crate::policy::{self, Diagnostic, PolicySet, Request, Sources};
 
@@ -145,6 +145,13 @@ pub struct ExpectItem {
     /// The deciding rules, as a set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<BTreeSet<String>>,
+    /// Every asset the item leaves without owner, with who will own it
+    /// (the owner given or the default owner; `null`: apply must be told).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owners: Option<BTreeMap<String, Option<String>>>,
+    /// Whether the item removes the user with their last account (D4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removes_user: Option<bool>,
 }
 
 /// An expected fallback.
@@ -223,6 +230,34 @@ pub struct Summary {
     pub uncovered: BTreeMap<String, Vec<String>>,
 }
 
+/// What a pack's cases exercised: the rules that decided them, the
+/// triggers their plans ran, the lifecycle blocks their impacts read.
+#[derive(Debug, Default)]
+struct Covered {
+    rules: BTreeSet<String>,
+    triggers: BTreeSet<String>,
+    lifecycles: BTreeSet<String>,
+}
+
+impl Covered {
+    /// What of `policies` no case exercised, each named as in a policy
+    /// file: `rule_name`, `trigger NAME`, `lifecycle ACTION`.
+    fn gaps(&self, policies: &PolicySet) -> Vec<String> {
+        let rules = policies.rules().iter().map(|r| r.name.clone()).filter(|n| !self.rules.contains(n));
+        let triggers = policies
+            .triggers()
+            .iter()
+            .filter(|t| !self.triggers.contains(&t.name))
+            .map(|t| format!("trigger {}", t.name));
+        let lifecycles = policies
+            .lifecycles()
+            .iter()
+            .filter(|l| !self.lifecycles.contains(&l.action))
+            .map(|l| format!("lifecycle {}", l.action));
+        rules.chain(triggers).chain(lifecycles).collect()
+    }
+}
+
 /// Runs the tests at `paths`: packs (folders with a `tests/` folder), test
 /// folders, or test files.
 pub fn run(paths: &[PathBuf]) -> Result<Summary, Error> {
@@ -231,13 +266,13 @@ pub fn run(paths: &[PathBuf]) -> Result<Summary, Error> {
         let policies = PolicySet::load(std::slice::from_ref(&pack))
             .map_err(|source| Error::Policy { path: pack.clone(), source })?
             .set;
-        let mut decided: BTreeSet<String> = BTreeSet::new();
+        let mut covered = Covered::default();
         let mut engine_policies = Some(policies);
         for file in files {
             let Some(policies) = engine_policies.take() else { break };
             let (engine, cases, now) = load_file(&file, policies)?;
             for case in cases {
-                let result = run_case(&engine, &file, case, now, &mut decided);
+                let result = run_case(&engine, &file, case, now, &mut covered);
                 if result.passed {
                     summary.passed += 1;
                 } else {
@@ -248,8 +283,7 @@ pub fn run(paths: &[PathBuf]) -> Result<Summary, Error> {
             engine_policies = Some(engine.into_policies());
         }
         if let Some(policies) = engine_policies {
-            let uncovered: Vec<String> =
-                policies.rules().iter().map(|r| r.name.clone()).filter(|n| !decided.contains(n)).collect();
+            let uncovered = covered.gaps(&policies);
             if !uncovered.is_empty() {
                 summary.uncovered.insert(pack.display().to_string(), uncovered);
             }
@@ -330,7 +364,7 @@ fn run_case(
     file: &Path,
     case: Case,
     now: Option<Timestamp>,
-    decided: &mut BTreeSet<String>,
+    covered: &mut Covered,
 ) -> CaseResult {
     let expected = case.expect;
     let mut result = CaseResult {
@@ -357,21 +391,32 @@ fn run_case(
                 request.now = now;
             }
             engine.decide(&request).map_err(|e| e.to_string()).map(|verdict| {
-                decided.extend(verdict.report.rules.iter().map(|r| r.id.clone()));
+                covered.rules.extend(verdict.report.rules.iter().map(|r| r.id.clone()));
+                if verdict.impact.is_some() {
+                    covered.lifecycles.insert(request.action.clone());
+                }
                 observe(&expected, &verdict.report, verdict.fallback.as_ref(), verdict.impact.as_ref())
             })
         }
         (None, Some(body)) => body
             .into_request(now.unwrap_or_else(Timestamp::now))
-            .and_then(|request| engine.plan(&request).map_err(|e| e.to_string()))
+            .and_then(|request| {
+                if let Targets::Trigger(name) = &request.targets {
+                    covered.triggers.insert(name.clone());
+                }
+                engine.plan(&request).map_err(|e| e.to_string())
+            })
             .map(|plan| {
-                decided.extend(plan.items.iter().flat_map(|item| item.rules.iter().cloned()));
+                covered.rules.extend(plan.items.iter().flat_map(|item| item.rules.iter().cloned()));
+                if plan.items.iter().any(|item| item.impact.is_some()) {
+                    covered.lifecycles.insert(plan.action.clone());
+                }
                 observe_plan(&expected, &plan)
             }),
     };
     match actual {
         Ok(actual) => {
-            result.error = unknown_rule(&expected, engine.policies(), decided);
+            result.error = unknown_rule(&expected, engine.policies(), &covered.rules);
             result.passed = result.error.is_none() && actual == expected;
             result.actual = actual;
         }
@@ -413,6 +458,12 @@ fn observe_plan(expected: &Expect, plan: &Plan) -> Expect {
                     outcome: shown(like.map(|w| w.outcome.is_some())).then(|| item.outcome.clone()),
                     rules: shown(like.map(|w| w.rules.is_some()))
                         .then(|| item.rules.iter().cloned().collect()),
+                    owners: shown(like.map(|w| w.owners.is_some())).then(|| {
+                        let reassign = item.impact.iter().flat_map(|i| i.reassign.iter());
+                        reassign.map(|r| (r.asset.clone(), r.new_owner.clone())).collect()
+                    }),
+                    removes_user: shown(like.map(|w| w.removes_user.is_some()))
+                        .then(|| item.impact.as_ref().is_some_and(|i| i.removes_user)),
                 }
             })
             .collect()

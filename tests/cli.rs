@@ -831,3 +831,42 @@ fn show_of_a_deleted_user_says_who_deleted_them_and_when() {
         .stderr(predicate::str::contains("left in October"))
         .stderr(predicate::str::contains("did you mean").not());
 }
+
+/// Coverage names the triggers no plan case ran and the lifecycle blocks no
+/// impact read, as well as the rules that decided no case (#19).
+#[test]
+fn test_coverage_names_triggers_and_lifecycle_blocks_no_case_exercised() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    file(
+        dir.path(),
+        "p.policy",
+        "rule r { permit block }\nlifecycle delete { owns api_key -> revoke }\ntrigger old { block when target.status == \"active\" }\n",
+    );
+    let directory = "directory:\n  environments: [{ id: E, license: L, kind: test }]\n  users:\n    - { id: a, home: E, accounts: [{ env: E, status: active }] }\n";
+    let tests = dir.path().join("tests");
+    file(
+        &tests,
+        "t.yaml",
+        &format!(
+            "{directory}cases:\n  - name: c\n    request: {{ actor: a, action: block, target: a, env: E }}\n    expect: {{ decision: allow }}\n"
+        ),
+    );
+    steward()
+        .args(["test", dir.path().to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no case exercises trigger old, lifecycle delete"));
+    file(
+        &tests,
+        "u.yaml",
+        &format!(
+            "{directory}cases:\n  - name: t\n    plan: {{ actor: a, trigger: old, reason: r }}\n    expect: {{ outcomes: {{ block: 1 }} }}\n  - name: d\n    request: {{ actor: a, action: delete, target: a, env: E }}\n    expect: {{ decision: deny }}\n"
+        ),
+    );
+    steward()
+        .args(["test", dir.path().to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("coverage").not());
+}

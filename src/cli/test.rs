@@ -49,7 +49,7 @@ fn human(summary: &Summary) -> String {
         out.push_str("no test ran: no case found in the given paths\n");
     }
     for (pack, rules) in &summary.uncovered {
-        out.push_str(&format!("coverage: {pack}: no case is decided by {}\n", rules.join(", ")));
+        out.push_str(&format!("coverage: {pack}: no case exercises {}\n", rules.join(", ")));
     }
     out.push_str(&format!("{} passed, {} failed\n", summary.passed, summary.failed));
     out
