@@ -870,3 +870,17 @@ fn test_coverage_names_triggers_and_lifecycle_blocks_no_case_exercised() {
         .success()
         .stdout(predicate::str::contains("coverage").not());
 }
+
+/// Human tables have a header row and columns as wide as their longest
+/// cell; not on a terminal, no styles (#19).
+#[test]
+fn human_tables_have_a_header_and_aligned_columns() {
+    let out = steward().args(["users", "--directory", "examples/erp.yaml"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("user ") && header.contains("  email"), "{header}");
+    assert!(!text.contains('\u{1b}'), "no styles into a pipe");
+    let at = header.find("env").unwrap();
+    assert!(lines.all(|l| l.get(at..at + 1).is_some_and(|c| c == "O")), "{text}");
+}

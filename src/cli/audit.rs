@@ -78,19 +78,29 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
                 match args.format {
                     Format::Json => output::json(&entries),
                     Format::Human => {
+                        let columns = ["seq", "at", "actor", "action", "target", "env", "outcome", "reason"];
+                        let mut table = super::table::Table::new(&columns).numeric(0);
                         for e in &entries {
                             let c = &e.change;
-                            outln!(
-                                "{:>5} {} {:<14} {:<10} {:<20} {:<10} {:<22} {}",
-                                e.seq,
-                                c.at,
-                                c.actor,
-                                c.action,
-                                c.target,
-                                c.env,
-                                c.outcome,
-                                c.reason
-                            );
+                            // Whole seconds: one precision for every entry
+                            // (the log keeps the full time; JSON shows it).
+                            let at = format!("{:.0}", c.at);
+                            let cells = [
+                                &e.seq.to_string(),
+                                &at,
+                                &c.actor,
+                                &c.action,
+                                &c.target,
+                                &c.env,
+                                &c.outcome,
+                                &c.reason,
+                            ];
+                            table.row(cells.map(|c| c.to_string()).to_vec());
+                        }
+                        if entries.is_empty() {
+                            errln!("the audit log is empty");
+                        } else {
+                            table.print();
                         }
                     }
                 }

@@ -36,14 +36,17 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     match args.format {
         Format::Json => output::json(&Licenses { licenses }),
         Format::Human => {
+            let header: &[&str] =
+                if args.users { &["license", "users", "who"] } else { &["license", "users"] };
+            let mut table = super::table::Table::new(header).numeric(1);
             for l in &licenses {
-                outln!("{:<12} {:>7} {}", l.license, l.count, if l.count == 1 { "user" } else { "users" });
+                let mut cells = vec![l.license.clone(), l.count.to_string()];
                 if args.users {
-                    for user in &l.users {
-                        outln!("    {user}");
-                    }
+                    cells.push(l.users.join(", "));
                 }
+                table.row(cells);
             }
+            table.print();
         }
     }
     Exit::Ok

@@ -49,6 +49,7 @@ mod plan;
 mod serve;
 mod show;
 mod sync;
+mod table;
 mod targets;
 mod test;
 mod users;

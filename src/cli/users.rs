@@ -104,16 +104,13 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     match args.format {
         Format::Json => output::json(&rows),
         Format::Human => {
+            let mut table = super::table::Table::new(&["user", "env", "status", "kind", "name", "email"]);
             for r in &rows {
-                outln!(
-                    "{:<20} {:<12} {:<8} {:<9} {:<24} {}",
-                    r.user,
-                    r.env,
-                    r.status,
-                    r.kind,
-                    r.name,
-                    r.email.unwrap_or("-")
-                );
+                let cells = [r.user, r.env, r.status, r.kind, r.name, r.email.unwrap_or("-")];
+                table.row(cells.map(str::to_owned).to_vec());
+            }
+            if !rows.is_empty() {
+                table.print();
             }
             errln!("{}", output::plural(rows.len(), "account"));
         }
