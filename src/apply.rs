@@ -86,6 +86,13 @@ pub enum ApplyError {
         at: String,
     },
     /// The directory is not the one the plan was computed on.
+    #[error("the plan was made for another directory: it acts in `{env}`, which this one does not have")]
+    #[diagnostic(help("apply it to the database it was made over, or make a plan over this one"))]
+    OtherDirectory {
+        /// An environment of the plan's items that the directory lacks.
+        env: String,
+    },
+    /// The directory changed since the plan was made.
     #[error("the directory changed since the plan was made: {}", changes.join("; "))]
     #[diagnostic(help("make the plan again and review it"))]
     DirectoryChanged {
@@ -168,6 +175,9 @@ pub fn apply(
         .write_locked(busy, |directory, locked| {
             if let Some((seq, at)) = locked.first_entry_of_plan(&plan.digest)? {
                 return Err(ApplyError::AlreadyApplied { seq, at });
+            }
+            if let Some(item) = plan.items.iter().find(|i| directory.environment(&i.env).is_none()) {
+                return Err(ApplyError::OtherDirectory { env: item.env.clone() });
             }
             let engine = Engine::new(policies, directory);
             let walking = Walking {

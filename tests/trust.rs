@@ -520,3 +520,24 @@ fn q3_targets_no_plan_could_hold_are_refused() {
     apply(&mut Store::open(&db).unwrap(), pack("analytics"), &plan, &ApplyOptions::default()).unwrap();
     assert!(stored(&db).user("bob@lab.example").is_some());
 }
+
+/// A plan applied to another database says so, not that the directory
+/// changed, and writes nothing (#14, item 6).
+#[test]
+fn a_plan_for_another_directory_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let crm = crm_store(dir.path());
+    let erp_dir = dir.path().join("erp");
+    std::fs::create_dir(&erp_dir).unwrap();
+    let erp = database(&erp_dir, "erp", "");
+    let plan = store_engine(&erp, "erp")
+        .plan(&request("12345.Admin", "block", "O12345AA", &["12345.Fresh"]))
+        .unwrap();
+    let refused = apply(&mut Store::open(&crm).unwrap(), pack("erp"), &plan, &ApplyOptions::default());
+    let Err(e @ ApplyError::OtherDirectory { .. }) = &refused else { panic!("{refused:?}") };
+    assert_eq!(
+        e.to_string(),
+        "the plan was made for another directory: it acts in `O12345AA`, which this one does not have"
+    );
+    assert!(audit(&crm).is_empty());
+}
