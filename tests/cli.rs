@@ -884,3 +884,17 @@ fn human_tables_have_a_header_and_aligned_columns() {
     let at = header.find("env").unwrap();
     assert!(lines.all(|l| l.get(at..at + 1).is_some_and(|c| c == "O")), "{text}");
 }
+
+/// `steward test` without a path runs the packs steward.yaml names; with
+/// neither, it says both ways (#19).
+#[test]
+fn test_without_a_path_runs_the_packs_of_steward_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    steward_in(dir.path())
+        .arg("test")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no policies: pass PATH... or set `policies` in steward.yaml"));
+    file(dir.path(), "steward.yaml", &format!("policies: [{}]\n", pack_dir("crm").display()));
+    steward_in(dir.path()).arg("test").assert().success().stdout(predicate::str::contains(" passed, 0 failed"));
+}

@@ -8,8 +8,8 @@ use crate::testing::{self, CaseResult, Summary};
 /// Run the test files of policy packs.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Packs (folders with a `tests/` folder), test folders or test files.
-    #[arg(required = true)]
+    /// Packs (folders with a `tests/` folder), test folders or test files
+    /// (default: `policies` in steward.yaml).
     pub paths: Vec<PathBuf>,
     /// How to print the results.
     #[arg(long, value_enum, default_value_t)]
@@ -20,7 +20,11 @@ pub struct Args {
 /// pack or test file is invalid.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let summary = match testing::run(&args.paths) {
+    let paths = match output::configured_policies(ctx, &args.paths, "PATH...") {
+        Ok(paths) => paths,
+        Err(exit) => return exit,
+    };
+    let summary = match testing::run(&paths) {
         Ok(summary) => summary,
         Err(testing::Error::Policy { source, .. }) => return output::policy_error(errors, &source),
         Err(testing::Error::Directory { source, .. }) => return output::directory_error(errors, &source),
