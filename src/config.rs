@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::policy::diagnostic::{Diagnostic, did_you_mean};
-use crate::policy::source::{Sources, Span};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::{Sources, Span};
 
 /// The file looked for in the working directory.
 pub const FILE_NAME: &str = "steward.yaml";

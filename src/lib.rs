@@ -61,6 +61,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod diagnostic;
 pub mod digest;
 pub mod directory;
 pub mod engine;
@@ -70,6 +71,7 @@ pub mod operation;
 pub mod plan;
 pub mod policy;
 pub mod server;
+pub mod source;
 pub mod sync;
 pub mod testing;
 

@@ -15,10 +15,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Engine;
+use crate::diagnostic::did_you_mean;
 use crate::directory::{self, Directory};
 use crate::graph::Impact;
 use crate::plan::{Plan, PlanBody, Targets};
-use crate::policy::diagnostic::did_you_mean;
 use crate::policy::{self, Diagnostic, PolicySet, Request, Sources};
 
 /// Why tests could not be run at all.

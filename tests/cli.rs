@@ -896,5 +896,9 @@ fn test_without_a_path_runs_the_packs_of_steward_yaml() {
         .code(1)
         .stderr(predicate::str::contains("no policies: pass PATH... or set `policies` in steward.yaml"));
     file(dir.path(), "steward.yaml", &format!("policies: [{}]\n", pack_dir("crm").display()));
-    steward_in(dir.path()).arg("test").assert().success().stdout(predicate::str::contains(" passed, 0 failed"));
+    steward_in(dir.path())
+        .arg("test")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(" passed, 0 failed"));
 }

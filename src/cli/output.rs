@@ -96,7 +96,7 @@ fn with_help(format: ErrorFormat, error: &dyn std::fmt::Display, help: &str) {
 /// a user without an account in the one asked; exit code 3.
 pub fn request_error(format: ErrorFormat, e: &crate::RequestError, directory: &Directory) -> Exit {
     use crate::RequestError as E;
-    use crate::policy::diagnostic::did_you_mean;
+    use crate::diagnostic::did_you_mean;
     let closest = |name: &str, names: &mut dyn Iterator<Item = &str>| {
         did_you_mean(name, names).map(|s| format!("did you mean `{s}`?"))
     };

@@ -59,8 +59,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     let Some(user) = directory.user(&id) else {
         let path = ctx.config.directory_or(args.directory.as_deref());
-        let hint =
-            crate::policy::diagnostic::did_you_mean(&id, directory.users().iter().map(|u| u.id.as_str()));
+        let hint = crate::diagnostic::did_you_mean(&id, directory.users().iter().map(|u| u.id.as_str()));
         let message = match (path.as_deref().and_then(|p| deleted(p, &id)), hint) {
             (Some(deleted), _) => deleted,
             (None, Some(s)) => format!("unknown user `{id}`; did you mean `{s}`?"),

@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
+use crate::diagnostic::did_you_mean;
 use crate::directory::Directory;
 use crate::plan::Target;
-use crate::policy::diagnostic::did_you_mean;
 
 /// Why a targets file cannot be planned: where, what, and the closest name
 /// when one was misspelt.

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::policy::{Diagnostic, Sources};
+use crate::diagnostic::Diagnostic;
+use crate::source::Sources;
 
 /// The directory layer's error.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

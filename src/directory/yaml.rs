@@ -24,8 +24,8 @@ use super::model::{
     SpaceType, Status, User,
 };
 use super::{Directory, DirectoryParts};
-use crate::policy::diagnostic::{Diagnostic, did_you_mean};
-use crate::policy::source::{FileId, Sources, Span};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::{FileId, Sources, Span};
 
 /// Parses and validates directory text. On failure, every problem found,
 /// each pointing into `sources`.

@@ -18,12 +18,12 @@ pub use walk::{DENIED, ERROR};
 pub(crate) use walk::{Item, Walked, Walking};
 
 use crate::Engine;
+use crate::diagnostic::did_you_mean;
 use crate::digest::sha256_hex;
 use crate::directory::model::{Account, Status};
 use crate::graph::impact::{ACTIVE_ELSEWHERE, active_elsewhere};
 use crate::graph::{Impact, LicenseChange, Warning};
 use crate::operation::{self, ActionSpec, DEFAULT_INVITATION_VALIDITY, OperationError, TargetKind};
-use crate::policy::diagnostic::did_you_mean;
 use crate::policy::{PolicySet, Request, RequestError};
 
 /// Which accounts a plan acts on.

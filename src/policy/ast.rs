@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::source::Span;
+use crate::source::Span;
 
 /// The deepest an expression tree may be: the condition is level 1, and
 /// each `not`, `and` or `or` chain, comparison, `has`, list and `count(...)`
@@ -18,6 +18,19 @@ use super::source::Span;
 /// compiler, the formatter and the evaluator, which recurse once per level,
 /// stay within a small thread stack (docs/language.md, docs/security.md).
 pub const MAX_NESTING: usize = 128;
+
+/// An expression nested deeper than [`MAX_NESTING`] levels, at `span`.
+pub fn nesting_too_deep(span: crate::source::Span) -> crate::diagnostic::Diagnostic {
+    crate::diagnostic::Diagnostic::error(
+        "nesting-too-deep",
+        format!("this expression nests deeper than {MAX_NESTING} levels"),
+    )
+    .at(span, format!("level {}", MAX_NESTING + 1))
+    .with_help(
+        "write it flatter: a chain of `and` or of `or` is one level however long, \
+         and `x in [..]` replaces a chain of `==`",
+    )
+}
 
 /// A name with its place in the source: rule names, actions, attribute
 /// segments, asset kinds, consequences.

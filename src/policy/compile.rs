@@ -6,9 +6,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, MAX_NESTING, Path};
-use super::diagnostic::{Diagnostic, did_you_mean};
 use super::schema::{self, EntityKind, Field, Subject, Type, Vocabulary};
-use super::source::Span;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::Span;
 
 /// Where an access starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +185,7 @@ pub struct Compiler {
     /// Everything found so far.
     pub diagnostics: Vec<Diagnostic>,
     /// Every role named by a literal in `has role "x"`, with its place.
-    pub roles: Vec<(String, super::source::Span)>,
+    pub roles: Vec<(String, crate::source::Span)>,
     /// The level of the expression being compiled: the parser bounds it,
     /// and a tree built by other means is held to the same limit.
     depth: usize,
@@ -230,7 +230,11 @@ impl Compiler {
     fn expr(&mut self, expr: &Expr, scope: Scope) -> Option<(CExpr, Type)> {
         if self.depth >= MAX_NESTING {
             let start = expr.span.start as usize;
-            self.diagnostics.push(Diagnostic::nesting_too_deep(Span::new(expr.span.file, start, start + 1)));
+            self.diagnostics.push(crate::policy::ast::nesting_too_deep(Span::new(
+                expr.span.file,
+                start,
+                start + 1,
+            )));
             return None;
         }
         self.depth += 1;

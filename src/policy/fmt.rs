@@ -250,7 +250,7 @@ fn quoted(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::policy::parse::parse_file;
-    use crate::policy::source::Sources;
+    use crate::source::Sources;
 
     fn fmt(text: &str) -> String {
         let mut sources = Sources::new();

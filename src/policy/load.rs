@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::ast::File;
-use super::diagnostic::Diagnostic;
 use super::parse::parse_file;
-use super::source::{FileId, Sources, Span};
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Sources, Span};
 
 /// A parsed, not yet validated, policy set.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,6 @@
 pub mod ast;
 pub mod compile;
 pub mod decision;
-pub mod diagnostic;
 pub mod eval;
 pub mod fmt;
 pub mod load;
@@ -17,10 +16,12 @@ pub mod report;
 pub mod request;
 pub mod schema;
 pub mod set;
-pub mod source;
 
 pub use decision::{Builtin, Decision, DecisionReport, RuleRef, RuleReport};
-pub use diagnostic::{Diagnostic, Severity};
+// Diagnostics and sources are shared with the directory loader: they live at
+// the crate's root, and are named here too, where policy code and callers
+// have always found them.
+pub use crate::diagnostic::{self, Diagnostic, Severity};
+pub use crate::source::{self, FileId, SourceFile, Sources, Span};
 pub use request::{Request, RequestError};
 pub use set::{Error, LifecycleSpec, Loaded, PolicySet, RuleInfo, Selector, TriggerSpec};
-pub use source::{FileId, SourceFile, Sources, Span};

@@ -16,8 +16,8 @@ use super::ast::{
     BinaryOp, Comment, Effect, Expr, ExprKind, File, Ident, Item, Lifecycle, LifecycleEntry, Literal,
     MAX_NESTING, Path, Rule as RuleDef, StrLit, Trigger,
 };
-use super::diagnostic::{Diagnostic, did_you_mean};
-use super::source::{FileId, Sources, Span};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::{FileId, Sources, Span};
 
 mod grammar {
     #![allow(missing_docs)]
@@ -294,7 +294,7 @@ impl Ctx {
         }
         let start = pair.as_span().start();
         let len = found_len(pair.as_str()).max(1).min(pair.as_str().len());
-        Err(vec![Diagnostic::nesting_too_deep(Span::new(self.file, start, start + len))])
+        Err(vec![crate::policy::ast::nesting_too_deep(Span::new(self.file, start, start + len))])
     }
 
     fn parse_comparison(&self, pair: Pair<'_, Rule>, depth: usize) -> Parsed<Expr> {
@@ -475,7 +475,7 @@ fn check_brackets(file: FileId, text: &str) -> Parsed<()> {
             Lexeme::Byte(i, b'(' | b'[') => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    result = Err(vec![Diagnostic::nesting_too_deep(Span::new(file, i, i + 1))]);
+                    result = Err(vec![crate::policy::ast::nesting_too_deep(Span::new(file, i, i + 1))]);
                     return ControlFlow::Break(());
                 }
             }

@@ -7,8 +7,8 @@ use std::fmt;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteSpanContents, SourceSpan};
 use serde::Serialize;
 
-use super::diagnostic::{Diagnostic, Severity};
-use super::source::{SourceFile, Sources, Span};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::{SourceFile, Sources, Span};
 
 /// Renders diagnostics for a terminal: `error[code]`, the message, the
 /// source excerpt under its `file:line:col` with the span underlined, the

@@ -139,7 +139,7 @@ impl RequestError {
     /// takes an action gives.
     pub fn unknown_action(action: &str) -> Self {
         let names = super::schema::action_names;
-        let help = match super::diagnostic::did_you_mean(action, names()) {
+        let help = match crate::diagnostic::did_you_mean(action, names()) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("the actions are: {}", names().collect::<Vec<_>>().join(", ")),
         };

@@ -11,16 +11,16 @@ use smallvec::SmallVec;
 use super::ast::{Effect, Expr, Ident, Item, LifecycleEntry};
 use super::compile::{CExpr, Compiler, Const, Scope};
 use super::decision::{Builtin, BuiltinReason, Decision, DecisionReport, RuleRef, RuleReport};
-use super::diagnostic::{Diagnostic, did_you_mean};
 use super::eval::{Context, Held};
 use super::load::{LoadError, Parsed, parse_paths, parse_sources};
 use super::parse::parse_expr;
 use super::request::{Request, RequestError};
 use super::schema::{self, Consequence, Subject};
-use super::source::{Sources, Span};
+use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::digest::sha256_hex_of;
 use crate::directory::Entities;
 use crate::directory::model::{Account, AssetKind, IdentityMode, Status};
+use crate::source::{Sources, Span};
 
 /// Why a policy set could not be used.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -624,7 +624,7 @@ fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(
     Some((Builtin::EmailInUse, BuiltinReason::Text(reason)))
 }
 
-fn digest_meaning(files: &[(crate::policy::source::FileId, crate::policy::ast::File)]) -> String {
+fn digest_meaning(files: &[(crate::source::FileId, crate::policy::ast::File)]) -> String {
     let texts: Vec<String> =
         files.iter().map(|(_, file)| super::fmt::format_file(&without_comments(file))).collect();
     sha256_hex_of(texts.iter().flat_map(|text| [text.as_bytes(), &[0]]))

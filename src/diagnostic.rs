@@ -5,8 +5,7 @@
 
 use serde::Serialize;
 
-use super::ast::MAX_NESTING;
-use super::source::Span;
+use crate::source::Span;
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -77,19 +76,6 @@ impl Diagnostic {
     pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.related.push((span, label.into()));
         self
-    }
-
-    /// An expression nested deeper than [`MAX_NESTING`] levels, at `span`.
-    pub fn nesting_too_deep(span: Span) -> Self {
-        Diagnostic::error(
-            "nesting-too-deep",
-            format!("this expression nests deeper than {MAX_NESTING} levels"),
-        )
-        .at(span, format!("level {}", MAX_NESTING + 1))
-        .with_help(
-            "write it flatter: a chain of `and` or of `or` is one level however long, \
-             and `x in [..]` replaces a chain of `==`",
-        )
     }
 
     /// Whether this makes the policy set invalid.
