@@ -541,3 +541,27 @@ fn a_plan_for_another_directory_says_so() {
     );
     assert!(audit(&crm).is_empty());
 }
+
+/// A new owner given by name is checked in every item that leaves the
+/// asset without owner: one that a later item of the plan deletes is
+/// refused, instead of the asset ending up with no owner (D3, D7, #15).
+#[test]
+fn d3_d7_a_new_owner_who_leaves_later_in_the_plan_is_refused() {
+    let pack = policy(
+        "rule admins { permit delete, reassign when actor has role \"admin\" }\nlifecycle delete {\n  owns app -> reassign\n  orphaned user -> remove\n}\n",
+    );
+    let directory = parse(
+        "environments: [{ id: E, license: L, kind: production }]\nusers:\n  - { id: a, home: E, accounts: [{ env: E, status: active, roles: [admin] }] }\n  - { id: b, home: E, accounts: [{ env: E, status: active }] }\n  - { id: c, home: E, accounts: [{ env: E, status: active }] }\nassets:\n  - { id: app-b, kind: app, env: E, owner: b }\n",
+    );
+    let engine = steward::Engine::new(pack, directory);
+    let mut asked = request("a", "delete", "E", &["b", "c"]);
+    asked.reassign = [("app-b".to_owned(), "c".to_owned())].into();
+    let refused = engine.plan(&asked).unwrap_err().to_string();
+    assert!(
+        refused.contains("`c` cannot own `app-b`: the plan's item for `c` leaves it without owner again"),
+        "{refused}"
+    );
+    asked.reassign = [("app-b".to_owned(), "a".to_owned())].into();
+    let plan = engine.plan(&asked).unwrap();
+    assert_eq!(outcomes(&plan), [("b", "delete"), ("c", "delete")]);
+}

@@ -521,12 +521,19 @@ fn check_reassign(
     given: &BTreeMap<String, String>,
     items: &[PlanItem],
 ) -> Result<(), PlanError> {
-    let reassigned: Vec<&crate::graph::Reassignment> =
-        items.iter().filter_map(|i| i.impact.as_ref()).flat_map(|i| i.reassign.iter()).collect();
+    // Every item that leaves the asset without owner, with its target: an
+    // asset can need a new owner twice (its first new owner leaves in a
+    // later item), and a name given once is checked against each.
+    let reassigned: Vec<(&PlanItem, &crate::graph::Reassignment)> = items
+        .iter()
+        .flat_map(|i| i.impact.iter().flat_map(move |impact| impact.reassign.iter().map(move |r| (i, r))))
+        .collect();
     let mut problems = Vec::new();
     for (asset, user) in given {
-        let Some(r) = reassigned.iter().find(|r| r.asset == *asset) else {
-            let near = did_you_mean(asset, reassigned.iter().map(|r| r.asset.as_str()));
+        let of_asset: Vec<&(&PlanItem, &crate::graph::Reassignment)> =
+            reassigned.iter().filter(|(_, r)| r.asset == *asset).collect();
+        if of_asset.is_empty() {
+            let near = did_you_mean(asset, reassigned.iter().map(|(_, r)| r.asset.as_str()));
             problems.push(match (near, reassigned.is_empty()) {
                 (Some(near), _) => format!("the plan reassigns no `{asset}`: did you mean `{near}`?"),
                 (None, true) => {
@@ -534,28 +541,33 @@ fn check_reassign(
                 }
                 (None, false) => format!(
                     "the plan reassigns no `{asset}`; it reassigns {}",
-                    reassigned.iter().map(|r| format!("`{}`", r.asset)).collect::<Vec<_>>().join(", ")
+                    reassigned.iter().map(|(_, r)| format!("`{}`", r.asset)).collect::<Vec<_>>().join(", ")
                 ),
             });
             continue;
-        };
-        if !r.candidates.contains(user) {
-            let some: Vec<String> = r.candidates.iter().take(5).map(|c| format!("`{c}`")).collect();
-            let candidates = match some.is_empty() {
-                true => "there is none".to_owned(),
-                false => format!("candidates: {}", some.join(", ")),
-            };
-            problems.push(match directory.user(user) {
-                None => match did_you_mean(user, r.candidates.iter().map(String::as_str)) {
-                    Some(near) => format!("unknown user `{user}` for `{asset}`: did you mean `{near}`?"),
-                    None => format!("unknown user `{user}` for `{asset}` ({candidates})"),
-                },
-                Some(_) => format!(
-                    "`{user}` cannot own `{asset}`: only an active member of its environment other than \
-                     the one leaving can ({candidates})"
-                ),
-            });
         }
+        let Some((item, r)) = of_asset.into_iter().find(|(_, r)| !r.candidates.contains(user)) else {
+            continue;
+        };
+        let some: Vec<String> = r.candidates.iter().take(5).map(|c| format!("`{c}`")).collect();
+        let candidates = match some.is_empty() {
+            true => "there is none".to_owned(),
+            false => format!("candidates: {}", some.join(", ")),
+        };
+        problems.push(match directory.user(user) {
+            None => match did_you_mean(user, r.candidates.iter().map(String::as_str)) {
+                Some(near) => format!("unknown user `{user}` for `{asset}`: did you mean `{near}`?"),
+                None => format!("unknown user `{user}` for `{asset}` ({candidates})"),
+            },
+            Some(_) if *user == item.target => format!(
+                "`{user}` cannot own `{asset}`: the plan's item for `{user}` leaves it without owner again \
+                 ({candidates})"
+            ),
+            Some(_) => format!(
+                "`{user}` cannot own `{asset}`: only an active member of its environment other than \
+                 the one leaving can ({candidates})"
+            ),
+        });
     }
     if problems.is_empty() { Ok(()) } else { Err(PlanError::Reassign(problems)) }
 }
