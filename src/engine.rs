@@ -327,6 +327,27 @@ impl Engine {
                     request.action
                 );
                 deny_referenced(&mut report, target, "deleted", &references, &none);
+            } else {
+                // What no `owns` line provides for stays, without owner
+                // (D3): said in the impact, never done silently.
+                let lifecycle = self.policies.lifecycle(&request.action);
+                let left = Analyzer::new(over.directory, graph, licenses, over.members).unprovided(
+                    target,
+                    &request.env,
+                    lifecycle,
+                );
+                if !left.is_empty() {
+                    let listed: Vec<String> = left.iter().map(|a| format!("`{a}`")).collect();
+                    impact.warnings.push(crate::graph::Warning {
+                        code: crate::graph::impact::LEFT_WITHOUT_OWNER.into(),
+                        message: format!(
+                            "{} stay without owner: no `owns` line of `lifecycle {}` names their kind (D3)",
+                            listed.join(", "),
+                            request.action
+                        ),
+                    });
+                    impact.left_without_owner = left;
+                }
             }
         }
         Ok(Verdict { report, fallback, impact: Some(impact) })

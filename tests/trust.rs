@@ -565,3 +565,27 @@ fn d3_d7_a_new_owner_who_leaves_later_in_the_plan_is_refused() {
     let plan = engine.plan(&asked).unwrap();
     assert_eq!(outcomes(&plan), [("b", "delete"), ("c", "delete")]);
 }
+
+/// Assets a removed account owns that no `owns` line provides for stay
+/// without owner (D3): the plan says so per item, with a warning, and the
+/// audit log records each; nothing is lost silently (C1, #15).
+#[test]
+fn d3_assets_no_lifecycle_provides_for_are_shown_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        format!("{}assets:\n  - {{ id: app-uma, kind: app, env: CRM1, owner: crm.Uma }}\n", example("crm"));
+    let yaml = file(dir.path(), "crm.yaml", &text);
+    let db = dir.path().join("crm.db");
+    crate::support::import(&yaml, &db);
+    let plan = store_engine(&db, "crm").plan(&request("crm.Ada", "delete", "CRM1", &["crm.Uma"])).unwrap();
+    let impact = plan.items[0].impact.as_ref().unwrap();
+    assert_eq!(impact.left_without_owner, ["app-uma"]);
+    assert!(impact.warnings.iter().any(|w| w.code == "left_without_owner"), "{:?}", impact.warnings);
+    apply(&mut Store::open(&db).unwrap(), pack("crm"), &plan, &ApplyOptions::default()).unwrap();
+    assert_eq!(stored(&db).asset("app-uma").unwrap().owner, None);
+    let logged = audit(&db);
+    assert!(
+        logged.iter().any(|e| e.change.target == "app-uma" && e.change.outcome == "left without owner"),
+        "{logged:?}"
+    );
+}

@@ -85,9 +85,17 @@ pub struct Impact {
     /// lifecycle block says `orphaned user -> remove` (D4).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removes_user: bool,
+    /// Assets the removed account owns that no `owns` line of the action's
+    /// lifecycle block names: they stay, without owner (D3). Left out when
+    /// there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_without_owner: Vec<String>,
     /// Things to know.
     pub warnings: Vec<Warning>,
 }
+
+/// The code of the warning that assets are left without owner.
+pub const LEFT_WITHOUT_OWNER: &str = "left_without_owner";
 
 /// The action cannot be done; this one is proposed instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,6 +332,25 @@ impl<'a> Analyzer<'a> {
         (impact.license, impact.licenses) = self.licenses(account, effective);
         impact.warnings = self.warnings(account, effective);
         Ok(impact)
+    }
+
+    /// The assets the account of `user` in `env` owns whose kind `spec`
+    /// names no consequence for (all of them without a block), by id.
+    pub fn unprovided(&self, user: &str, env: &str, spec: Option<&LifecycleSpec>) -> Vec<String> {
+        let Some(node) = self.directory.account_index(user, env).and_then(|i| self.graph.account_node(i))
+        else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = self
+            .graph
+            .outgoing(node)
+            .filter(|(edge, _)| *edge == Edge::Owns)
+            .filter_map(|(_, asset)| self.asset_id(asset))
+            .filter(|asset| spec.is_none_or(|spec| spec.consequence(asset.kind).is_none()))
+            .map(|asset| asset.id.to_string())
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// The records that refer to the account of `user` in `env`, by table:

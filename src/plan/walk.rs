@@ -238,6 +238,9 @@ impl Engine {
                 notes.push(note(action, asset, verb.to_owned()));
             }
         }
+        for asset in impact.iter().flat_map(|i| i.left_without_owner.iter()) {
+            notes.push(note(action, asset, "left without owner".to_owned()));
+        }
         let operation = Operation { outcome: &outcome, ..operation };
         let change = operation.preview(self.directory(), how.written, how.validity)?;
         out.accounts.push((change.before.cloned(), change.after));
