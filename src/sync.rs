@@ -51,11 +51,13 @@ pub struct SyncReport {
 /// Computes the synchronisation of `directory`; changes nothing.
 pub fn sync(directory: &Directory) -> SyncReport {
     let mut report = SyncReport::default();
-    // Who holds which address, per environment (G6 is case-insensitive).
+    // Who holds which address, per environment (G6: in any ASCII case, as
+    // the store's unique index compares); an address this sync gives a
+    // guest is held from then on, so no two guests are given one address.
     let mut holders: HashMap<(&str, String), &str> = HashMap::new();
     for account in directory.accounts() {
         if let Some(email) = &account.email {
-            holders.insert((account.env.as_str(), email.to_lowercase()), account.user.as_str());
+            holders.insert((account.env.as_str(), email.to_ascii_lowercase()), account.user.as_str());
         }
     }
     for user in directory.users() {
@@ -74,14 +76,14 @@ pub fn sync(directory: &Directory) -> SyncReport {
                     to: Some(home.name.clone()),
                 });
             }
-            let same =
-                guest.email.as_deref().map(str::to_lowercase) == home.email.as_deref().map(str::to_lowercase);
+            let same = guest.email.as_deref().map(str::to_ascii_lowercase)
+                == home.email.as_deref().map(str::to_ascii_lowercase);
             if same {
                 continue;
             }
             let held = home.email.as_ref().and_then(|email| {
                 holders
-                    .get(&(guest.env.as_str(), email.to_lowercase()))
+                    .get(&(guest.env.as_str(), email.to_ascii_lowercase()))
                     .filter(|h| **h != user.id)
                     .map(|h| (email, *h))
             });
@@ -92,13 +94,18 @@ pub fn sync(directory: &Directory) -> SyncReport {
                     email: email.clone(),
                     held_by: holder.to_owned(),
                 }),
-                None => report.changes.push(FieldChange {
-                    user: user.id.to_string(),
-                    env: guest.env.to_string(),
-                    field: "email",
-                    from: guest.email.clone(),
-                    to: home.email.clone(),
-                }),
+                None => {
+                    if let Some(email) = &home.email {
+                        holders.insert((guest.env.as_str(), email.to_ascii_lowercase()), user.id.as_str());
+                    }
+                    report.changes.push(FieldChange {
+                        user: user.id.to_string(),
+                        env: guest.env.to_string(),
+                        field: "email",
+                        from: guest.email.clone(),
+                        to: home.email.clone(),
+                    });
+                }
             }
         }
     }

@@ -123,3 +123,38 @@ fn sync_apply_decides_after_a_writer_that_held_the_lock() {
     assert!(logged.iter().all(|e| e.change.env != "D"), "{logged:?}");
     assert_eq!(logged.len(), envs.len());
 }
+
+/// Two guests whose home addresses differ only in case are not both given
+/// it in one environment: the second is a conflict, so `sync --apply`
+/// never meets the unique index and the other changes land (G5, G6).
+#[test]
+fn g6_one_address_is_given_to_one_guest_per_sync() {
+    let text = r#"
+environments:
+  - { id: H1, license: "1", kind: production }
+  - { id: H2, license: "2", kind: production }
+  - { id: C, license: "3", kind: production }
+users:
+  - id: x
+    home: H1
+    accounts:
+      - { env: H1, status: active, name: X, email: same@ex.example }
+      - { env: C, status: active, kind: guest, name: X, email: x@old.example }
+  - id: y
+    home: H2
+    accounts:
+      - { env: H2, status: active, name: Y New, email: SAME@ex.example }
+      - { env: C, status: active, kind: guest, name: Y, email: y@old.example }
+"#;
+    let report = sync(&parse(text));
+    let emails: Vec<&str> =
+        report.changes.iter().filter(|c| c.field == "email").map(|c| c.user.as_str()).collect();
+    assert_eq!(emails, ["x"]);
+    assert_eq!(report.conflicts.len(), 1);
+    assert_eq!((report.conflicts[0].user.as_str(), report.conflicts[0].held_by.as_str()), ("y", "x"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    import(&file(dir.path(), "d.yaml", text), &db);
+    steward().args(["sync", "--apply", "--directory"]).arg(&db).assert().success();
+    assert_eq!(load(&db).account("y", "C").unwrap().name, "Y New");
+}
