@@ -192,6 +192,7 @@ pub fn apply(
                 written: now,
                 validity: options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY),
                 reassign: &reassign,
+                deadline: None,
             };
             let (again, walked) = engine.plan_items(&walking, requests(plan, spec))?;
             if directory_digest(&engine) != plan.directory_digest {

@@ -589,3 +589,17 @@ fn d3_assets_no_lifecycle_provides_for_are_shown_and_audited() {
         "{logged:?}"
     );
 }
+
+/// A plan given a deadline stops at it between items, so that a service
+/// that has answered `timeout` frees the thread and the call's slot (#15).
+#[test]
+fn a_plan_past_its_deadline_is_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = store_engine(&crm_store(dir.path()), "crm");
+    let asked = request("crm.Ada", "block", "CRM1", &["crm.Uma", "crm.Vic"]);
+    let past = std::time::Instant::now();
+    let given_up = engine.plan_until(&asked, past).unwrap_err();
+    assert!(matches!(given_up, steward::plan::PlanError::Timeout { decided: 0 }), "{given_up:?}");
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    assert_eq!(engine.plan_until(&asked, later).unwrap(), engine.plan(&asked).unwrap());
+}

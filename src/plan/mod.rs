@@ -103,6 +103,12 @@ pub enum PlanError {
     /// account there.
     #[error("{0}")]
     Target(String),
+    /// The plan was given up at its deadline, after `decided` items.
+    #[error("the plan was given up at its deadline after {decided} items")]
+    Timeout {
+        /// How many items were decided by then.
+        decided: usize,
+    },
     /// New owners given by name that the plan cannot use: nothing is
     /// decided with a name that was not checked.
     #[error("{}", .0.join("; "))]
@@ -224,12 +230,26 @@ impl Engine {
         Ok(self.plan_preview(request)?.0)
     }
 
+    /// [`Engine::plan`], given up at `deadline` with [`PlanError::Timeout`]
+    /// (checked between items): what a service that stops waiting uses.
+    pub fn plan_until(&self, request: &PlanRequest, deadline: std::time::Instant) -> Result<Plan, PlanError> {
+        Ok(self.plan_walked(request, Some(deadline))?.0)
+    }
+
     /// [`Engine::plan`], with the directory as the plan's allowed items
     /// leave it: what the store holds after `apply` (a property test holds
     /// the two equal).
     pub fn plan_preview(
         &self,
         request: &PlanRequest,
+    ) -> Result<(Plan, crate::directory::Directory), PlanError> {
+        self.plan_walked(request, None)
+    }
+
+    fn plan_walked(
+        &self,
+        request: &PlanRequest,
+        deadline: Option<std::time::Instant>,
     ) -> Result<(Plan, crate::directory::Directory), PlanError> {
         let (spec, items) = self.targets(request)?;
         let walking = Walking {
@@ -240,6 +260,7 @@ impl Engine {
             written: request.now,
             validity: DEFAULT_INVITATION_VALIDITY,
             reassign: &request.reassign,
+            deadline,
         };
         let (plan, walked) = self.plan_items(&walking, items)?;
         Ok((plan, walked.after.into_directory()))

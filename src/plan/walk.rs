@@ -45,6 +45,10 @@ pub(crate) struct Walking<'a> {
     /// New owners chosen by name (`--reassign ASSET=USER`); the others go
     /// to the default owner their lifecycle block names.
     pub reassign: &'a BTreeMap<String, String>,
+    /// When to give up: the walk stops before the next item past it
+    /// (`PlanError::Timeout`), so that a plan nobody waits for any more
+    /// frees its thread.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// One change to record in the audit log.
@@ -90,6 +94,9 @@ impl Engine {
         };
         let mut current: Option<Engine> = None;
         for item in items {
+            if how.deadline.is_some_and(|deadline| std::time::Instant::now() > deadline) {
+                return Err(PlanError::Timeout { decided: out.items.len() });
+            }
             let engine = current.as_ref().unwrap_or(self);
             let Some(step) = engine.step(how, item, batch, &mut out)?.filter(|m| !m.is_empty()) else {
                 continue;

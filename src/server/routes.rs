@@ -221,11 +221,18 @@ async fn plan(
     // A plan decides every target: off the request threads, so that a large
     // one does not hold up the decisions of others.
     let snapshot = shared.current.load_full();
-    let planned = off_thread(slot, move || snapshot.engine.plan(&request)).await?;
+    // Given up at the call's deadline: the thread and the call's slot are
+    // freed when the answer (503 `timeout`) goes out, not when a plan
+    // nobody waits for ends.
+    let deadline = std::time::Instant::now() + shared.limits.timeout;
+    let planned = off_thread(slot, move || snapshot.engine.plan_until(&request, deadline)).await?;
     match planned {
         Ok(plan) => Ok(json(&plan)),
         Err(crate::plan::PlanError::Request(e)) => Err(e.into()),
         Err(crate::plan::PlanError::Selector(e)) => Err(ApiError::Plan(error::policy_line(&e))),
+        Err(crate::plan::PlanError::Timeout { .. }) => {
+            Err(ApiError::Timeout(shared.limits.timeout.as_millis()))
+        }
         Err(e) => Err(ApiError::Plan(e.to_string())),
     }
 }
