@@ -329,3 +329,14 @@ fn g6_addresses_differ_outside_ascii_case_as_the_store_compares_them() {
     let text = text.replace("FÄY@x", "fäY@X");
     assert_eq!(codes(&text), ["duplicate-email"]);
 }
+
+/// An id, a name or an address with a control character (a newline, an
+/// escape, a reordering mark) is refused where it is written: printed in a
+/// table or the audit log it could forge lines (#15).
+#[test]
+fn control_characters_in_ids_names_and_addresses_are_refused() {
+    let text = format!(
+        "{BASE}users:\n  - {{ id: \"a\\nforged\", home: A, accounts: [{{ env: A, status: active }}] }}\n  - {{ id: b, home: A, accounts: [{{ env: A, status: active, name: \"B\\u001b[2K\", email: \"b\\u202e@x.example\" }}] }}\n"
+    );
+    assert_eq!(codes(&text), ["invalid-id", "invalid-email", "invalid-name"]);
+}

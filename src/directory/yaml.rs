@@ -75,6 +75,15 @@ pub fn options(len: usize) -> serde_saphyr::Options {
     options
 }
 
+/// The first character of `text` that is a control character or one that
+/// reorders text (U+202A..U+202E, U+2066..U+2069), with its 1-based
+/// position: what an id or an address printed in a table could forge
+/// lines or columns with.
+fn unprintable(text: &str) -> Option<(usize, char)> {
+    let reorders = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    text.chars().enumerate().find(|(_, c)| c.is_control() || reorders(*c)).map(|(i, c)| (i + 1, c))
+}
+
 /// How many did-you-mean suggestions one file gets: each compares a name
 /// with every candidate, and a file with a million wrong names would
 /// otherwise take hours to report.
@@ -520,6 +529,17 @@ impl Checker<'_> {
     fn id(&mut self, value: Option<&At<Scalar>>, what: &str) -> Option<String> {
         let value = value?;
         let text = value.value.text();
+        if let Some((at, c)) = unprintable(&text) {
+            let span = self.at(value);
+            self.report(
+                "invalid-id",
+                format!("a {what} id cannot hold the control character U+{:04X} (character {at})", u32::from(c)),
+                span,
+                "not printable",
+                Some("ids are printed in plans, tables and the audit log: a control character would forge lines there".into()),
+            );
+            return None;
+        }
         if !text.trim().is_empty() {
             return Some(text);
         }
@@ -747,6 +767,19 @@ impl Checker<'_> {
             (None, _) => None,
         };
         let email = account.email.as_ref().and_then(|e| self.email(e, user, env.as_deref(), emails));
+        if let Some((at, c)) = account.name.as_deref().and_then(unprintable) {
+            let span = self.span(raw.offset);
+            self.report(
+                "invalid-name",
+                format!(
+                    "the name of `{user}` holds the control character U+{:04X} (character {at})",
+                    u32::from(c)
+                ),
+                span,
+                "in this account",
+                None,
+            );
+        }
         let (Some(env), Some(status), Some(kind)) = (env, status, kind) else { return None };
         if self.diagnostics.len() > before {
             return None;
@@ -788,6 +821,19 @@ impl Checker<'_> {
                 span,
                 "no address",
                 Some("leave `email` out when the account has no address".into()),
+            );
+            return None;
+        }
+        if let Some((at, c)) = unprintable(value) {
+            self.report(
+                "invalid-email",
+                format!(
+                    "the e-mail address of `{user}` holds the control character U+{:04X} (character {at})",
+                    u32::from(c)
+                ),
+                span,
+                "not printable",
+                None,
             );
             return None;
         }
