@@ -100,3 +100,21 @@ fn a_user_with_several_accounts_needs_the_environment_and_is_told_which() {
     let (_dir, assert) = plan("12345.JJansen\n", "block", &["--env", "O12345TT"]);
     assert_eq!(items(&assert.success()), [item("12345.JJansen", "O12345TT", "block")]);
 }
+
+/// A value that holds a separator is written in double quotes (`""` for a
+/// quote), as a spreadsheet saves it; a row with more cells than the header
+/// and a quote left open are errors with their place, never cells dropped.
+#[test]
+fn quoted_cells_keep_their_separators_and_extra_cells_are_errors() {
+    let (_dir, assert) =
+        plan("user,env,value\n12345.JJansen,O12345AA,\"Jansen, Jan \"\"JJ\"\"\"\n", "edit_name", &[]);
+    let json = stdout_json(assert.get_output());
+    assert_eq!(json["items"][0]["value"], "Jansen, Jan \"JJ\"");
+    let (_dir, assert) = plan("user,env,value\n12345.JJansen,O12345AA,Smith, John\n", "edit_name", &[]);
+    assert.code(3).stderr(
+        predicate::str::contains("line 2, column 31: 4 cells, but the header names 3")
+            .and(predicate::str::contains("double quotes")),
+    );
+    let (_dir, assert) = plan("user,env,value\n12345.JJansen,O12345AA,\"Smith, John\n", "edit_name", &[]);
+    assert.code(3).stderr(predicate::str::contains("line 2, column 24: a quote that is not closed"));
+}

@@ -1,10 +1,12 @@
 //! `steward plan --targets FILE`: the targets as people write them. A list
 //! of user ids, one a line, or a CSV with a `user` column and optional `env`
 //! and `value` columns: headers in any case, cells separated by `,` or `;`
-//! (what a spreadsheet saves), blank lines and `#` comments skipped. Every
+//! (what a spreadsheet saves), a cell in double quotes holding either (`""`
+//! for a quote), blank lines and `#` comments skipped. Every
 //! row is checked against the directory before anything is planned, so a
 //! misspelt user or environment names its file, line and column.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use crate::diagnostic::did_you_mean;
@@ -36,7 +38,15 @@ pub fn read(path: &Path, directory: &Directory, env: Option<&str>) -> Result<Vec
     let Some((first_line, first)) = rows.next() else {
         return Err(TargetsError { message: format!("`{shown}` names no target"), help: None });
     };
-    let header: Vec<String> = cells(first).map(|(_, h)| h.to_lowercase()).collect();
+    let unclosed = |n: usize, column: usize| TargetsError {
+        message: format!("`{shown}` line {n}, column {column}: a quote that is not closed"),
+        help: Some("a cell in double quotes ends with one; write a quote inside it as `\"\"`".into()),
+    };
+    let header: Vec<String> = cells(first)
+        .map_err(|column| unclosed(first_line, column))?
+        .into_iter()
+        .map(|(_, h)| h.to_lowercase())
+        .collect();
     let column = |name: &str| header.iter().position(|h| h == name);
     let check = Check { path, directory, env };
     let Some(user_col) = column("user") else {
@@ -44,35 +54,94 @@ pub fn read(path: &Path, directory: &Directory, env: Option<&str>) -> Result<Vec
         return std::iter::once((first_line, first))
             .chain(rows)
             .map(|(n, line)| {
-                let at = Cell { line: n, column: column_of(line, line.trim()), text: line.trim() };
+                let text = line.trim();
+                let at = Cell { line: n, column: column_of(line, text), text: Cow::Borrowed(text) };
                 check.target(at, None, None)
             })
             .collect();
     };
     let (env_col, value_col) = (column("env"), column("value"));
     rows.map(|(n, line)| {
-        let row: Vec<Cell<'_>> = cells(line).map(|(col, text)| Cell { line: n, column: col, text }).collect();
-        let cell = |col: Option<usize>| col.and_then(|c| row.get(c)).copied().filter(|c| !c.text.is_empty());
+        let row: Vec<Cell<'_>> = cells(line)
+            .map_err(|column| unclosed(n, column))?
+            .into_iter()
+            .map(|(column, text)| Cell { line: n, column, text })
+            .collect();
+        // A cell past the header's is a value split by a separator it holds:
+        // said, never dropped.
+        if let Some(extra) = row.get(header.len()) {
+            return Err(check.error(
+                extra,
+                format!("{} cells, but the header names {}", row.len(), header.len()),
+                Some("put a value that holds `,` or `;` in double quotes: `\"Smith, John\"`".into()),
+            ));
+        }
+        let cell = |col: Option<usize>| col.and_then(|c| row.get(c)).filter(|c| !c.text.is_empty()).cloned();
         let user = cell(Some(user_col)).ok_or_else(|| TargetsError {
             message: format!("`{shown}` line {n}: no `user` value"),
             help: None,
         })?;
-        check.target(user, cell(env_col), cell(value_col).map(|c| c.text.to_owned()))
+        check.target(user, cell(env_col), cell(value_col).map(|c| c.text.into_owned()))
     })
     .collect()
 }
 
 /// One cell of the file, where it starts (1-based, in characters).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Cell<'a> {
     line: usize,
     column: usize,
-    text: &'a str,
+    text: Cow<'a, str>,
 }
 
-/// The cells of a line, trimmed, each with its column.
-fn cells(line: &str) -> impl Iterator<Item = (usize, &str)> {
-    line.split([',', ';']).map(move |cell| (column_of(line, cell.trim()), cell.trim()))
+/// The cells of a line, trimmed, each with its column: separated by `,` or
+/// `;`, a cell in double quotes taken whole (`""` a quote). `Err` is the
+/// column of a quote that is not closed.
+fn cells(line: &str) -> Result<Vec<(usize, Cow<'_, str>)>, usize> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    loop {
+        let start = rest.trim_start();
+        let column = column_of(line, start);
+        if let Some(quoted) = start.strip_prefix('"') {
+            let mut text = String::new();
+            let mut chars = quoted.char_indices().peekable();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '"' if chars.peek().is_some_and(|(_, next)| *next == '"') => {
+                        chars.next();
+                        text.push('"');
+                    }
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => text.push(c),
+                }
+            }
+            let after = end.and_then(|e| quoted.get(e..)).ok_or(column)?;
+            // What follows the closing quote up to the separator is blank.
+            let next = after.find([',', ';']);
+            let tail = next.map_or(after, |at| after.get(..at).unwrap_or(""));
+            if !tail.trim().is_empty() {
+                return Err(column);
+            }
+            out.push((column, Cow::Owned(text)));
+            match next.and_then(|at| after.get(at + 1..)) {
+                Some(more) => rest = more,
+                None => return Ok(out),
+            }
+        } else {
+            let next = start.find([',', ';']);
+            let cell = next.map_or(start, |at| start.get(..at).unwrap_or("")).trim();
+            out.push((column_of(line, cell), Cow::Borrowed(cell)));
+            match next.and_then(|at| start.get(at + 1..)) {
+                Some(more) => rest = more,
+                None => return Ok(out),
+            }
+        }
+    }
 }
 
 /// The 1-based column of `part`, a slice of `line`.
@@ -96,30 +165,30 @@ impl Check<'_> {
         value: Option<String>,
     ) -> Result<Target, TargetsError> {
         let directory = self.directory;
-        if directory.user(user.text).is_none() {
+        if directory.user(&user.text).is_none() {
             let ids = directory.users().iter().map(|u| u.id.as_str());
             return Err(self.error(
-                user,
+                &user,
                 format!("unknown user `{}`", user.text),
-                suggestion(user.text, ids),
+                suggestion(&user.text, ids),
             ));
         }
         let env = match env {
-            Some(env) if directory.environment(env.text).is_none() => {
+            Some(env) if directory.environment(&env.text).is_none() => {
                 let ids = directory.environments().iter().map(|e| e.id.as_str());
                 let message = format!("unknown environment `{}`", env.text);
-                return Err(self.error(env, message, suggestion(env.text, ids)));
+                return Err(self.error(&env, message, suggestion(&env.text, ids)));
             }
-            Some(env) => Some(env.text.to_owned()),
+            Some(env) => Some(env.text.into_owned()),
             None if self.env.is_some() => None,
-            None => Some(self.only_account(user)?),
+            None => Some(self.only_account(&user)?),
         };
-        Ok(Target { user: user.text.to_owned(), env, value })
+        Ok(Target { user: user.text.into_owned(), env, value })
     }
 
     /// The environment of the user's one account.
-    fn only_account(&self, user: Cell<'_>) -> Result<String, TargetsError> {
-        let envs: Vec<&str> = self.directory.accounts_of(user.text).map(|a| a.env.as_str()).collect();
+    fn only_account(&self, user: &Cell<'_>) -> Result<String, TargetsError> {
+        let envs: Vec<&str> = self.directory.accounts_of(&user.text).map(|a| a.env.as_str()).collect();
         match envs.as_slice() {
             [only] => Ok((*only).to_owned()),
             [] => Err(self.error(user, format!("`{}` has no account", user.text), None)),
@@ -134,7 +203,7 @@ impl Check<'_> {
         }
     }
 
-    fn error(&self, at: Cell<'_>, what: String, help: Option<String>) -> TargetsError {
+    fn error(&self, at: &Cell<'_>, what: String, help: Option<String>) -> TargetsError {
         let message = format!("`{}` line {}, column {}: {what}", self.path.display(), at.line, at.column);
         TargetsError { message, help }
     }
