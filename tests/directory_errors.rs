@@ -340,3 +340,13 @@ fn control_characters_in_ids_names_and_addresses_are_refused() {
     );
     assert_eq!(codes(&text), ["invalid-id", "invalid-email", "invalid-name"]);
 }
+
+/// A reference counting more rows than SQLite's integers hold is refused,
+/// not stored as another number (#15).
+#[test]
+fn a_row_count_too_large_to_store_is_refused() {
+    let text = format!(
+        "{BASE}users:\n  - {{ id: a, home: A, accounts: [{{ env: A, status: active }}] }}\nreferences:\n  - {{ table: t, env: A, user: a, rows: 9223372036854775808 }}\n"
+    );
+    assert_eq!(codes(&text), ["invalid-value"]);
+}

@@ -1107,6 +1107,18 @@ impl Checker<'_> {
                 Some("`rows` is required here (docs/directory.md)".into()),
             );
         }
+        // The store keeps counts as SQLite integers: a larger one would be
+        // stored as another number.
+        if rows.is_some_and(|n| i64::try_from(n).is_err()) {
+            let span = self.span(raw.offset);
+            self.report(
+                "invalid-value",
+                format!("{what} counts more rows than can be stored (at most {})", i64::MAX),
+                span,
+                "in this entry",
+                None,
+            );
+        }
         let table_name = table.map_or("", |t| t.value.as_str());
         let env = self
             .required(&r.env, "env", &meant, what, raw.offset)
