@@ -326,7 +326,8 @@ impl Engine {
                     "the policy set names no fallback (`referenced -> block` in `lifecycle {}`)",
                     request.action
                 );
-                deny_referenced(&mut report, target, "deleted", &references, &none);
+                let verb = operation::action(&request.action).map_or("removed", |spec| spec.done);
+                deny_referenced(&mut report, target, verb, &references, &none);
             } else {
                 // What no `owns` line provides for stays, without owner
                 // (D3): said in the impact, never done silently.
