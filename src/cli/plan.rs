@@ -144,7 +144,14 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             return Exit::Failure;
         }
     }
-    print_plan(&plan, args.format)
+    let exit = print_plan(&plan, args.format);
+    if let Some(path) = &args.output {
+        errln!(
+            "saved to {0}: review it with `steward plan show {0}`, apply it with `steward apply {0}`",
+            path.display()
+        );
+    }
+    exit
 }
 
 /// Prints `plan`; exit 3 when a selector could not be evaluated on some
