@@ -902,3 +902,19 @@ fn test_without_a_path_runs_the_packs_of_steward_yaml() {
         .success()
         .stdout(predicate::str::contains(" passed, 0 failed"));
 }
+
+/// A misspelt trigger or directory file is answered with the closest name
+/// (#19).
+#[test]
+fn a_misspelt_trigger_or_directory_file_gets_the_closest_name() {
+    on_example("plan", "erp")
+        .args(["--actor", "12345.Admin", "--trigger", "leaver", "--reason", "x"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no trigger `leaver` in the policy set: did you mean `leavers`?"));
+    steward()
+        .args(["users", "--directory", "examples/crm.yml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("help: did you mean `examples/crm.yaml`?"));
+}

@@ -184,12 +184,40 @@ pub fn directory_error(format: ErrorFormat, e: &directory::Error) -> Exit {
             error(format, e);
             Exit::Invalid
         }
+        directory::Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            match nearby_file(path) {
+                Some(near) => {
+                    let help = format!("did you mean `{}`?", near.display());
+                    error_with_help(format, &WithHelp(format!("{e}: {source}"), help));
+                }
+                None => error(format, e),
+            }
+            Exit::Failure
+        }
         _ => {
             error(format, e);
             Exit::Failure
         }
     }
 }
+
+/// The file beside `path` whose name is closest to its name: what a
+/// misspelt `--directory examples/crm.yml` meant.
+fn nearby_file(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let names: Vec<String> = std::fs::read_dir(folder)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    let near = crate::diagnostic::did_you_mean(name, names.iter().map(String::as_str))?;
+    Some(path.with_file_name(near))
+}
+
+/// An error shown with a help line of its own.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{0}")]
+struct WithHelp(String, #[help] String);
 
 /// Prints a value as pretty JSON on stdout.
 pub fn json(value: &impl serde::Serialize) {

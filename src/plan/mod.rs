@@ -94,8 +94,13 @@ pub enum PlanError {
     #[error("the selector is invalid")]
     Selector(#[source] crate::policy::Error),
     /// The policy set has no such trigger.
-    #[error("no trigger `{0}` in the policy set")]
-    UnknownTrigger(String),
+    #[error("no trigger `{name}` in the policy set{}", near.as_ref().map(|n| format!(": did you mean `{n}`?")).unwrap_or_default())]
+    UnknownTrigger {
+        /// The name asked for.
+        name: String,
+        /// The closest trigger's name.
+        near: Option<String>,
+    },
     /// The action is missing, or differs from the trigger's.
     #[error("{0}")]
     Action(String),
@@ -429,7 +434,11 @@ impl Engine {
     }
 
     fn trigger(&self, name: &str) -> Result<&crate::policy::TriggerSpec, PlanError> {
-        self.policies().trigger(name).ok_or_else(|| PlanError::UnknownTrigger(name.to_owned()))
+        self.policies().trigger(name).ok_or_else(|| PlanError::UnknownTrigger {
+            name: name.to_owned(),
+            near: did_you_mean(name, self.policies().triggers().iter().map(|t| t.name.as_str()))
+                .map(str::to_owned),
+        })
     }
 }
 
