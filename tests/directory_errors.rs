@@ -350,3 +350,57 @@ fn a_row_count_too_large_to_store_is_refused() {
     );
     assert_eq!(codes(&text), ["invalid-value"]);
 }
+
+/// A generated directory large enough to be read on two cores (over 1 MiB).
+fn large_yaml() -> String {
+    use steward::directory::generate::{GenerateOptions, generate};
+    let text =
+        steward::directory::export::to_yaml(&generate(GenerateOptions { accounts: 3_000, seed: 7 })).unwrap();
+    assert!(text.len() > 1 << 20, "{} bytes", text.len());
+    text
+}
+
+/// A large file read in two parts at once is the directory the whole file
+/// is (`---` first makes it read whole), and an error in its second part is
+/// placed in the file as written (#15).
+#[test]
+fn a_large_file_read_in_two_parts_is_the_file_read_whole() {
+    let text = large_yaml();
+    let parts = steward::directory::yaml::parse("g.yaml", &text).unwrap().into_parts();
+    let whole = steward::directory::yaml::parse("g.yaml", &format!("---\n{text}")).unwrap().into_parts();
+    assert_eq!(parts, whole);
+
+    let at = text.rfind("kind: app").unwrap();
+    let broken = format!("{}kind: ap{}", &text[..at], &text[at + "kind: app".len()..]);
+    let line = broken[..at].matches('\n').count() as u64 + 1;
+    let (sources, diagnostics) = steward::directory::yaml::parse("g.yaml", &broken).unwrap_err();
+    let first = first_diagnostic(&sources, &diagnostics);
+    assert_eq!(
+        (first["code"].as_str(), first["line"].as_u64()),
+        (Some("unknown-value"), Some(line)),
+        "{first}"
+    );
+    // Read whole, one line lower for the `---`: the same place.
+    let (sources, diagnostics) =
+        steward::directory::yaml::parse("g.yaml", &format!("---\n{broken}")).unwrap_err();
+    let whole = first_diagnostic(&sources, &diagnostics);
+    assert_eq!(
+        (whole["line"].as_u64(), whole["column"].as_u64()),
+        (Some(line + 1), first["column"].as_u64())
+    );
+}
+
+/// An alias in one part to an anchor in the other cannot be read apart:
+/// the whole file is read instead, and means what it says.
+#[test]
+fn an_alias_across_the_parts_of_a_large_file_is_read_whole() {
+    let text = large_yaml();
+    let env = "  license: \"";
+    let at = text.find(env).unwrap() + env.len();
+    let anchored = format!("{}&lic {}", &text[..at - 1], &text[at - 1..]);
+    let last = anchored.rfind("license: \"").unwrap();
+    let end = last + anchored[last..].find('\n').unwrap();
+    let aliased = format!("{}license: *lic{}", &anchored[..last], &anchored[end..]);
+    let parsed = steward::directory::yaml::parse("g.yaml", &aliased);
+    assert!(parsed.is_ok(), "{:?}", parsed.err().map(|(_, d)| d));
+}

@@ -35,7 +35,7 @@ pub fn parse(name: &str, text: &str) -> Result<Directory, (Sources, Vec<Diagnost
     if is_empty(text) {
         return Err((sources, vec![empty_file(file, name, text.len())]));
     }
-    let raw: RawDirectory = match serde_saphyr::from_str_with_options(text, options(text.len())) {
+    let raw = match read(text) {
         Ok(raw) => raw,
         Err(e) => {
             let diagnostic = serde_error(file, text, &e);
@@ -48,6 +48,105 @@ pub fn parse(name: &str, text: &str) -> Result<Directory, (Sources, Vec<Diagnost
         Ok(Directory::new(parts))
     } else {
         Err((sources, checker.diagnostics))
+    }
+}
+
+/// Files from this size on are read on two cores where they can be
+/// ([`halves`]).
+const PARALLEL_FROM: usize = 1 << 20;
+
+/// The raw directory of `text`. A large file in block style is read in two
+/// parts at once, each a run of its top-level keys (the users on one core,
+/// the assets on the other). When either part does not parse alone (an
+/// alias to an anchor of the other part, or any error), the whole text is
+/// read again, so that what is reported is what the whole file says.
+fn read(text: &str) -> Result<RawDirectory, serde_saphyr::Error> {
+    if let Some((first, second)) = halves(text) {
+        let (here, there) = std::thread::scope(|scope| {
+            let there = scope.spawn(|| read_part(text, second));
+            (read_part(text, first), there.join())
+        });
+        if let (Ok(here), Ok(Ok(there))) = (here, there) {
+            return Ok(here.merge(there));
+        }
+    }
+    serde_saphyr::from_str_with_options(text, options(text.len()))
+}
+
+thread_local! {
+    /// Where the part being read on this thread starts in the whole text:
+    /// added to every offset the parser gives, so that every place points
+    /// into the file as written.
+    static BASE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn read_part(text: &str, range: std::ops::Range<usize>) -> Result<RawDirectory, serde_saphyr::Error> {
+    let part = text.get(range.clone()).unwrap_or("");
+    BASE.with(|base| base.set(range.start));
+    let raw = serde_saphyr::from_str_with_options(part, options(part.len()));
+    BASE.with(|base| base.set(0));
+    raw
+}
+
+/// Two parts of a large file that are YAML documents of their own: each a
+/// run of top-level keys, split where the two are closest in size. Only
+/// when every line that starts in the first column is a top-level key
+/// alone on its line (`users:`) or an entry of its sequence (`- id: a`),
+/// each key once, with nothing but comments and blank lines before the
+/// first; anything else (JSON, flow style, document markers, a key twice)
+/// is read whole. A split that falls inside something the parts do not
+/// parse alone makes one of them fail, and the whole is read then.
+fn halves(text: &str) -> Option<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+    if text.len() < PARALLEL_FROM {
+        return None;
+    }
+    let mut starts = Vec::new();
+    let mut keys = std::collections::HashSet::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        // A sequence's entries may start in the first column too
+        // (`users:` then `- id: a`): they belong to the key above.
+        let entry = line.starts_with("- ") || line.trim_end() == "-";
+        match line.as_bytes().first() {
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'#') => {
+                let blank = matches!(line.trim_start().as_bytes().first(), None | Some(b'#'));
+                if starts.is_empty() && !blank {
+                    return None;
+                }
+            }
+            Some(_) if entry => {
+                if starts.is_empty() {
+                    return None;
+                }
+            }
+            Some(_) => {
+                let key = line.trim_end().strip_suffix(':')?;
+                let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !plain || !keys.insert(key) {
+                    return None;
+                }
+                starts.push(offset);
+            }
+        }
+        offset += line.len();
+    }
+    let first = *starts.first()?;
+    let split = starts.iter().skip(1).copied().min_by_key(|at| (at - first).max(text.len() - at))?;
+    Some((first..split, split..text.len()))
+}
+
+impl RawDirectory {
+    /// The keys of two parts of one file (each key in one part only).
+    fn merge(self, other: RawDirectory) -> RawDirectory {
+        let mut unknown = self.unknown.0;
+        unknown.extend(other.unknown.0);
+        RawDirectory {
+            environments: self.environments.or(other.environments),
+            users: self.users.or(other.users),
+            assets: self.assets.or(other.assets),
+            references: self.references.or(other.references),
+            unknown: Unknown(unknown),
+        }
     }
 }
 
@@ -255,7 +354,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<T>::deserialize(deserializer)?;
         let offset = spanned.referenced.span().byte_offset().and_then(|o| usize::try_from(o).ok());
-        Ok(At { value: spanned.value, offset: offset.unwrap_or(0) })
+        Ok(At { value: spanned.value, offset: offset.unwrap_or(0) + BASE.with(std::cell::Cell::get) })
     }
 }
 
@@ -1385,6 +1484,32 @@ mod tests {
             "{ENVS}users:\n  - {{ id: a, home: A, accounts: [{{ env: A, status: active, email: x@y }}] }}\n  - {{ id: b, home: A, accounts: [{{ env: A, status: active, email: X@y }}] }}\n"
         );
         assert_eq!(errors(&text)[0].0, "duplicate-email");
+    }
+}
+
+#[cfg(test)]
+mod parts {
+    use super::*;
+
+    /// `steward gen`'s output is read in two parts (the split falls between
+    /// top-level keys); what YAML does not promise to read apart is whole.
+    #[test]
+    fn a_large_block_style_file_splits_between_its_top_level_keys() {
+        use crate::directory::generate::{GenerateOptions, generate};
+        let text = crate::directory::export::to_yaml(&generate(GenerateOptions { accounts: 3_000, seed: 1 }))
+            .unwrap();
+        let (first, second) = halves(&text).unwrap();
+        assert_eq!((first.start, first.end, second.end), (0, second.start, text.len()));
+        let head = text.get(second.start..).unwrap_or("");
+        assert!(
+            head.starts_with("assets:\n")
+                || head.starts_with("users:\n")
+                || head.starts_with("references:\n")
+        );
+        for whole in [format!("---\n{text}"), format!("{text}users:\n"), format!("{{}}\n{text}")] {
+            assert_eq!(halves(&whole), None);
+        }
+        assert_eq!(halves("users:\n- id: a\n"), None, "small files are read whole");
     }
 }
 
