@@ -15,7 +15,8 @@ use steward::graph::{ImpactQuery, ReferenceGraph};
 use steward::policy::{PolicySet, Request};
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // This workspace sits in benches/stages/ of the checkout.
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 fn load(pack: &str) -> PolicySet {
