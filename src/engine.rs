@@ -339,13 +339,14 @@ impl Engine {
                 );
                 if !left.is_empty() {
                     let listed: Vec<String> = left.iter().map(|a| format!("`{a}`")).collect();
+                    let stay = if left.len() == 1 { "stays" } else { "stay" };
+                    let why = match lifecycle {
+                        Some(_) => format!("no `owns` line of `lifecycle {}` names its kind", request.action),
+                        None => format!("the policy set has no `lifecycle {}` block", request.action),
+                    };
                     impact.warnings.push(crate::graph::Warning {
                         code: crate::graph::impact::LEFT_WITHOUT_OWNER.into(),
-                        message: format!(
-                            "{} stay without owner: no `owns` line of `lifecycle {}` names their kind (D3)",
-                            listed.join(", "),
-                            request.action
-                        ),
+                        message: format!("{} {stay} without owner: {why} (D3)", listed.join(", ")),
                     });
                     impact.left_without_owner = left;
                 }
