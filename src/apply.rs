@@ -15,7 +15,8 @@ use jiff::Timestamp;
 use crate::Engine;
 use crate::directory::audit::{Change, Head};
 use crate::directory::store::Store;
-use crate::operation::{self, ActionSpec, DEFAULT_INVITATION_VALIDITY, OperationError, TargetKind};
+use crate::operation::{DEFAULT_INVITATION_VALIDITY, OperationError};
+use crate::schema::{ActionDecl, Subject};
 use crate::plan::{DENIED, ERROR, Item, Plan, PlanError, PlanItem, Walking, directory_digest};
 use crate::policy::PolicySet;
 
@@ -153,7 +154,9 @@ pub fn apply(
     if policies.digest() != plan.policy_digest {
         return Err(ApplyError::PolicyChanged);
     }
-    let spec = operation::action(&plan.action)
+    let schema = policies.schema().clone();
+    let spec = schema
+        .action(&plan.action)
         .ok_or_else(|| ApplyError::Differs { items: vec![format!("`{}` is not an action", plan.action)] })?;
     let errors: Vec<&PlanItem> = plan.items.iter().filter(|i| i.outcome == ERROR).collect();
     if let Some(first) = errors.first().filter(|_| !options.skip_errors) {
@@ -205,7 +208,7 @@ pub fn apply(
             if let Some(action) = walked.unexecuted.first() {
                 return Err(OperationError::Unsupported {
                     action: action.clone(),
-                    executed: operation::executed_names(),
+                    executed: schema.action_list(ActionDecl::executed),
                 }
                 .into());
             }
@@ -236,12 +239,12 @@ pub fn apply(
 /// What a plan file is trusted for: its requests, in order, read as `plan`
 /// reads its targets (an address in lower case, an account once), so that
 /// an item no plan could hold is a difference, never applied as written.
-fn requests(plan: &Plan, spec: &ActionSpec) -> Vec<Item> {
+fn requests(plan: &Plan, spec: &ActionDecl) -> Vec<Item> {
     let mut seen = std::collections::HashSet::new();
     plan.items
         .iter()
         .map(|i| Item {
-            user: if spec.targets == TargetKind::Addresses {
+            user: if spec.subject == Subject::Addresses {
                 crate::plan::invited_address(&i.target)
             } else {
                 i.target.clone()

@@ -30,8 +30,7 @@ use crate::graph::{
     Analyzer, Authorizer, Fallback, Impact, ImpactError, ImpactQuery, LicenseIndex, MemberCache,
     ReferenceGraph,
 };
-use crate::operation::{self, ActionSpec};
-use crate::policy::schema::{self, Subject};
+use crate::schema::ActionDecl;
 use crate::policy::{DecisionReport, PolicySet, Request, RequestError, RuleReport};
 
 /// A policy set over a directory. `Send + Sync`; every method takes `&self`.
@@ -133,12 +132,12 @@ impl Engine {
         let users: std::collections::BTreeSet<&str> =
             mutations.iter().filter_map(crate::directory::mutation::Mutation::user).collect();
         if let Some((_, licenses)) = built.as_mut() {
-            users.iter().for_each(|user| licenses.recount_user(&directory, user, -1));
+            users.iter().for_each(|user| licenses.recount_user(&directory, policies.schema(), user, -1));
         }
         let kept = directory.mutate(mutations);
         let cell = OnceLock::new();
         if let Some((graph, mut licenses)) = built.filter(|_| kept) {
-            users.iter().for_each(|user| licenses.recount_user(&directory, user, 1));
+            users.iter().for_each(|user| licenses.recount_user(&directory, policies.schema(), user, 1));
             let _ = cell.set((graph, licenses));
         }
         let facts = Facts { directory, graph: cell, members: MemberCache::default() };
@@ -190,7 +189,8 @@ impl Engine {
         directory: &std::path::Path,
     ) -> Result<Self, crate::Error> {
         let set = PolicySet::load(policies)?.set;
-        Ok(Engine::new(set, crate::directory::load(directory)?))
+        let directory = crate::directory::load(directory, set.schema())?;
+        Ok(Engine::new(set, directory))
     }
 
     /// The policy set and the directory, given back (the directory is
@@ -223,7 +223,8 @@ impl Engine {
 
     fn graph_and_licenses(&self) -> &(ReferenceGraph, LicenseIndex) {
         let directory = &self.facts.directory;
-        self.facts.graph.get_or_init(|| (ReferenceGraph::build(directory), LicenseIndex::build(directory)))
+        let schema = self.policies.schema();
+        self.facts.graph.get_or_init(|| (ReferenceGraph::build(directory), LicenseIndex::build(directory, schema)))
     }
 
     /// Decides `request` and, for actions that change an account, computes
@@ -251,7 +252,8 @@ impl Engine {
     ///     {"id": "ben", "home": "CRM1", "accounts": [{"env": "CRM1", "status": "active", "roles": ["sales"]}]}
     ///   ]
     /// }"#;
-    /// let directory = steward::directory::yaml::parse("host.json", entities).unwrap();
+    /// let schema = engine.policies().schema();
+    /// let directory = steward::directory::yaml::parse("host.json", entities, schema).unwrap();
     /// let mut request = steward::Request::new("ann", "block", "CRM1").target("ben");
     /// request.reason = Some("left".into());
     /// request.confirm = true;
@@ -262,7 +264,7 @@ impl Engine {
     /// # }
     /// ```
     pub fn decide_with(&self, request: &Request, directory: &Directory) -> Result<Verdict, RequestError> {
-        let graph = (ReferenceGraph::build(directory), LicenseIndex::build(directory));
+        let graph = (ReferenceGraph::build(directory), LicenseIndex::build(directory, self.policies.schema()));
         let members = MemberCache::default();
         self.verdict(request, &Over { directory, graph: &graph, members: &members, memo: false })
     }
@@ -286,7 +288,7 @@ impl Engine {
         // Without a lifecycle block, only an action that changes the
         // account's status (and so the license count) has an impact to report.
         let reported = self.policies.lifecycle(&request.action).is_some()
-            || operation::action(&request.action).is_some_and(ActionSpec::changes_status);
+            || self.policies.schema().action(&request.action).is_some_and(ActionDecl::changes_status);
         if !reported {
             return Ok(Verdict { report, fallback: None, impact: None });
         }
@@ -308,31 +310,33 @@ impl Engine {
         if let Some(fallback) = &fallback
             && decision.allowed()
         {
-            let verb = if request.action == "delete" { "deleted" } else { "changed" };
+            let verb = self.policies.schema().action(&request.action).map_or("changed", |spec| spec.done.as_str());
             let instead = format!("{} instead", fallback.action);
             deny_referenced(&mut report, target, verb, &fallback.references, &instead);
         } else if fallback.is_none()
             && decision.allowed()
-            && operation::action(&request.action).is_some_and(ActionSpec::removes_account)
+            && self.policies.schema().action(&request.action).is_some_and(ActionDecl::removes_account)
         {
             // Records that refer to an account keep it (the store's foreign
             // keys refuse its deletion): without a fallback in the policy
             // set, the deletion is denied here rather than failing in apply.
             let (graph, licenses) = over.graph;
             let references =
-                Analyzer::new(over.directory, graph, licenses, over.members).references(target, &request.env);
+                Analyzer::new(self.policies.schema(), over.directory, graph, licenses, over.members)
+                    .references(target, &request.env);
             if !references.is_empty() {
                 let none = format!(
                     "the policy set names no fallback (`referenced -> block` in `lifecycle {}`)",
                     request.action
                 );
-                let verb = operation::action(&request.action).map_or("removed", |spec| spec.done);
+                let verb = self.policies.schema().action(&request.action).map_or("removed", |spec| spec.done.as_str());
                 deny_referenced(&mut report, target, verb, &references, &none);
             } else {
                 // What no `owns` line provides for stays, without owner
                 // (D3): said in the impact, never done silently.
                 let lifecycle = self.policies.lifecycle(&request.action);
-                let left = Analyzer::new(over.directory, graph, licenses, over.members).unprovided(
+                let left = Analyzer::new(self.policies.schema(), over.directory, graph, licenses, over.members)
+                    .unprovided(
                     target,
                     &request.env,
                     lifecycle,
@@ -414,10 +418,10 @@ impl Engine {
     /// its order, for a query that is not decided itself.
     fn check(&self, query: &ImpactQuery<'_>) -> Result<(), RequestError> {
         let directory = &self.facts.directory;
-        let action = schema::action_id(query.action)
-            .and_then(|id| schema::ACTIONS.get(id))
-            .ok_or_else(|| RequestError::unknown_action(query.action))?;
-        if action.subject != Subject::Account {
+        let schema = self.policies.schema();
+        let action =
+            schema.action(query.action).ok_or_else(|| RequestError::unknown_action(schema, query.action))?;
+        if !action.subject.has_target() {
             // As `decide` answers a target given to an action on assets or on nothing.
             return Err(RequestError::Unexpected { action: query.action.to_owned(), field: "target" });
         }
@@ -485,7 +489,7 @@ impl Engine {
         over: &Over<'_>,
     ) -> Result<Impact, ImpactError> {
         let (graph, licenses) = over.graph;
-        let analyzer = Analyzer::new(over.directory, graph, licenses, over.members);
+        let analyzer = Analyzer::new(self.policies.schema(), over.directory, graph, licenses, over.members);
         let authorizer = PolicyAuthorizer { engine: self, base, over };
         analyzer.impact(query, self.policies.lifecycle(query.action), &authorizer)
     }
@@ -545,7 +549,7 @@ impl Authorizer for PolicyAuthorizer<'_> {
 
     fn default_owner(&self, action: &str, asset: &crate::directory::model::Asset) -> Option<String> {
         let request = Request { action: action.to_owned(), asset: None, to: None, ..self.base.clone() };
-        self.engine.policies.default_owner(asset.kind, &request, self.over.directory)
+        self.engine.policies.default_owner(&asset.kind, &request, self.over.directory)
     }
 
     fn reassigners(&self, asset: &crate::directory::model::Asset, actors: &[String]) -> Arc<[String]> {

@@ -70,6 +70,7 @@ pub mod graph;
 pub mod operation;
 pub mod plan;
 pub mod policy;
+pub mod schema;
 pub mod server;
 pub mod source;
 pub mod sync;

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::directory::Directory;
-use crate::directory::model::{AccountKind, EnvKind};
+use crate::directory::model::EnvKind;
+use crate::schema::{Counting, Schema};
 
 /// One field to change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,8 +49,9 @@ pub struct SyncReport {
     pub conflicts: Vec<Conflict>,
 }
 
-/// Computes the synchronisation of `directory`; changes nothing.
-pub fn sync(directory: &Directory) -> SyncReport {
+/// Computes the synchronisation of `directory`; changes nothing. A guest
+/// account is one of a kind the schema counts at home (`counts home`).
+pub fn sync(directory: &Directory, schema: &Schema) -> SyncReport {
     let mut report = SyncReport::default();
     // Who holds which address, per environment (G6: in any ASCII case, as
     // the store's unique index compares); an address this sync gives a
@@ -65,7 +67,9 @@ pub fn sync(directory: &Directory) -> SyncReport {
         let production = directory.environment(&user.home).is_some_and(|e| e.kind == EnvKind::Production);
         let Some(home) = directory.account(&user.id, &user.home).filter(|_| production) else { continue };
         for guest in
-            directory.accounts_of(&user.id).filter(|a| a.kind == AccountKind::Guest && a.env != user.home)
+            directory
+            .accounts_of(&user.id)
+            .filter(|a| schema.counting(&a.kind) == Counting::Home && a.env != user.home)
         {
             if guest.name != home.name {
                 report.changes.push(FieldChange {

@@ -333,9 +333,10 @@ fn load_file(path: &Path, policies: PolicySet) -> Result<(Engine, Vec<Case>, Opt
     let directory = match &file.directory {
         serde_json::Value::String(relative) => {
             let at = path.parent().unwrap_or(Path::new(".")).join(relative);
-            directory::load(&at).map_err(|source| Error::Directory { path: path.to_path_buf(), source })?
+            directory::load(&at, policies.schema())
+                .map_err(|source| Error::Directory { path: path.to_path_buf(), source })?
         }
-        inline => inline_directory(path, inline)?,
+        inline => inline_directory(path, inline, policies.schema())?,
     };
     Ok((Engine::new(policies, directory), file.cases, file.now))
 }
@@ -350,10 +351,14 @@ fn invalid(path: &Path, text: &str, error: &serde_saphyr::Error) -> Error {
 }
 
 /// An inline directory is checked by the same loader as a file (JSON is YAML).
-fn inline_directory(path: &Path, value: &serde_json::Value) -> Result<Directory, Error> {
+fn inline_directory(
+    path: &Path,
+    value: &serde_json::Value,
+    schema: &crate::schema::Schema,
+) -> Result<Directory, Error> {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
     let name = format!("{} (directory)", path.display());
-    directory::yaml::parse(&name, &text).map_err(|(sources, diagnostics)| Error::Directory {
+    directory::yaml::parse(&name, &text, schema).map_err(|(sources, diagnostics)| Error::Directory {
         path: path.to_path_buf(),
         source: directory::Error::Invalid { path: path.to_path_buf(), sources, diagnostics },
     })

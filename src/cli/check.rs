@@ -25,7 +25,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     match output::load_policies(&paths, format) {
         Ok(set) => {
             if let Some(path) = &args.directory {
-                match output::load_directory(path, format) {
+                match output::load_directory(path, format, set.schema()) {
                     Ok(directory) => {
                         let warnings = set.check_roles(&directory);
                         if !warnings.is_empty() {

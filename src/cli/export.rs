@@ -21,7 +21,11 @@ pub struct Args {
 /// Exit 0 when written, 3 when the directory is invalid, 1 on I/O errors.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let directory = match output::load_directory(&args.directory, errors) {
+    let schema = match output::configured_schema(ctx, &[]) {
+        Ok(schema) => schema,
+        Err(exit) => return exit,
+    };
+    let directory = match output::load_directory(&args.directory, errors, &schema) {
         Ok(d) => d,
         Err(exit) => return exit,
     };

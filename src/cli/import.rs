@@ -50,7 +50,11 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         );
         return Exit::Failure;
     }
-    let directory = match output::load_directory(&args.file, errors) {
+    let schema = match output::configured_schema(ctx, &[]) {
+        Ok(schema) => schema,
+        Err(exit) => return exit,
+    };
+    let directory = match output::load_directory(&args.file, errors, &schema) {
         Ok(d) => d,
         Err(exit) => return exit,
     };

@@ -28,11 +28,15 @@ struct Licenses {
 
 /// Exit 0, or 3 when the directory is invalid.
 pub fn run(args: Args, ctx: &Context) -> Exit {
-    let directory = match output::configured_directory(ctx, args.directory.as_deref()) {
+    let schema = match output::configured_schema(ctx, &[]) {
+        Ok(schema) => schema,
+        Err(exit) => return exit,
+    };
+    let directory = match output::configured_directory(ctx, args.directory.as_deref(), &schema) {
         Ok(d) => d,
         Err(exit) => return exit,
     };
-    let licenses = LicenseIndex::build(&directory).licenses(&directory);
+    let licenses = LicenseIndex::build(&directory, &schema).licenses(&directory);
     match args.format {
         Format::Json => output::json(&Licenses { licenses }),
         Format::Human => {

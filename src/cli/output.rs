@@ -3,13 +3,14 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Context, ErrorFormat, Exit};
 use crate::directory::{self, Directory};
 use crate::policy::report::{render_human, render_json};
 use crate::policy::{self, Diagnostic, PolicySet, Sources};
+use crate::schema::Schema;
 
 /// Standard output is closed, or failed: nothing more is written to it.
 static STDOUT_DONE: AtomicBool = AtomicBool::new(false);
@@ -147,9 +148,21 @@ pub fn policy_error(format: ErrorFormat, e: &policy::Error) -> Exit {
 }
 
 /// Loads a directory file; on failure prints why and gives the exit code.
-pub fn load_directory(path: &Path, format: ErrorFormat) -> Result<Directory, Exit> {
+pub fn load_directory(path: &Path, format: ErrorFormat, schema: &Schema) -> Result<Directory, Exit> {
     note_migration(path, format);
-    directory::load(path).map_err(|e| directory_error(format, &e))
+    directory::load(path, schema).map_err(|e| directory_error(format, &e))
+}
+
+/// The schema a command without a policy set of its own reads a directory
+/// by: that of the policies given or configured in steward.yaml, the
+/// standard one when there are none. A policy set that does not load is
+/// said, with exit 3.
+pub fn configured_schema(ctx: &Context, given: &[PathBuf]) -> Result<Arc<Schema>, Exit> {
+    let paths = ctx.config.policies_or(given);
+    if paths.is_empty() {
+        return Ok(crate::policy::declare::standard());
+    }
+    Ok(load_policies(&paths, ctx.errors)?.schema().clone())
 }
 
 /// Says, before it happens, that opening a database will migrate it: at a
@@ -239,12 +252,12 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// The directory named by the flag, or by steward.yaml.
-pub fn configured_directory(ctx: &Context, flag: Option<&Path>) -> Result<Directory, Exit> {
+pub fn configured_directory(ctx: &Context, flag: Option<&Path>, schema: &Schema) -> Result<Directory, Exit> {
     let Some(path) = ctx.config.directory_or(flag) else {
         message(ctx.errors, "no directory: pass --directory FILE or set `directory` in steward.yaml");
         return Err(Exit::Failure);
     };
-    load_directory(&path, ctx.errors)
+    load_directory(&path, ctx.errors, schema)
 }
 
 /// The flags naming a policy set and a directory, shared by the commands
@@ -263,7 +276,7 @@ pub struct Inputs {
 pub fn load_both(ctx: &Context, inputs: &Inputs) -> Result<(PolicySet, Directory), Exit> {
     let paths = configured_policies(ctx, &inputs.policies, "--policy PATH")?;
     let set = load_policies(&paths, ctx.errors)?;
-    let directory = configured_directory(ctx, inputs.directory.as_deref())?;
+    let directory = configured_directory(ctx, inputs.directory.as_deref(), set.schema())?;
     Ok((set, directory))
 }
 

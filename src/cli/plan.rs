@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::output::plural;
 use super::{Context, ErrorFormat, Exit, Format, output};
 use crate::Engine;
-use crate::operation;
+use crate::schema::Schema;
 use crate::plan::{DENIED, ERROR, Plan, PlanError, PlanItem, PlanRequest, Targets};
 
 /// Preview a bulk change: who is affected, how, and why; nothing is changed.
@@ -80,7 +80,7 @@ pub enum Show {
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
     if let Some(Show::Show { plan, format }) = &args.show {
-        return show(plan, *format, errors);
+        return show(plan, *format, ctx);
     }
     let (Some(actor), Some(reason)) = (args.actor.clone(), args.reason.clone()) else {
         return invalid(errors, "a plan needs --actor USER and --reason TEXT");
@@ -115,6 +115,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             }
         }
     }
+    let schema = policies.schema().clone();
     let engine = Engine::new(policies, directory);
     let request = PlanRequest {
         actor,
@@ -144,7 +145,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             return Exit::Failure;
         }
     }
-    let exit = print_plan(&plan, args.format);
+    let exit = print_plan(&plan, args.format, &schema);
     if let Some(path) = &args.output {
         errln!(
             "saved to {0}: review it with `steward plan show {0}`, apply it with `steward apply {0}`",
@@ -156,10 +157,10 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
 
 /// Prints `plan`; exit 3 when a selector could not be evaluated on some
 /// accounts, 2 when some items are denied, 0 otherwise.
-fn print_plan(plan: &Plan, format: Format) -> Exit {
+fn print_plan(plan: &Plan, format: Format, schema: &Schema) -> Exit {
     match format {
         Format::Json => output::json(plan),
-        Format::Human => out!("{}", human(plan)),
+        Format::Human => out!("{}", human(plan, schema)),
     }
     if plan.items.iter().any(|i| i.outcome == ERROR) {
         Exit::Invalid
@@ -170,12 +171,18 @@ fn print_plan(plan: &Plan, format: Format) -> Exit {
     }
 }
 
-/// `steward plan show PLAN.json`.
-fn show(path: &std::path::Path, format: Format, errors: ErrorFormat) -> Exit {
-    match super::apply::read_plan(path) {
-        Ok(plan) => print_plan(&plan, format),
-        Err(message) => invalid(errors, &message),
-    }
+/// `steward plan show PLAN.json`: in the words of the configured policy
+/// set's schema (steward.yaml), or of the standard one.
+fn show(path: &std::path::Path, format: Format, ctx: &Context) -> Exit {
+    let plan = match super::apply::read_plan(path) {
+        Ok(plan) => plan,
+        Err(message) => return invalid(ctx.errors, &message),
+    };
+    let configured = Some(ctx.config.policies.clone()).filter(|p| !p.is_empty());
+    let schema = configured
+        .and_then(|paths| crate::policy::PolicySet::load(&paths).ok())
+        .map_or_else(crate::policy::declare::standard, |loaded| loaded.set.schema().clone());
+    print_plan(&plan, format, &schema)
 }
 
 fn invalid(errors: ErrorFormat, message: &str) -> Exit {
@@ -193,14 +200,14 @@ fn progress() -> indicatif::ProgressBar {
     bar
 }
 
-fn human(plan: &Plan) -> String {
+fn human(plan: &Plan, schema: &Schema) -> String {
     let mut out = format!("plan: {} by {} — {}\n\n", plan.action, plan.actor, plan.reason);
     if plan.items.is_empty() {
         out.push_str("no account is selected: the plan has no items\n");
         out.push_str("\nnothing was changed, and there is nothing to apply\n");
         return out;
     }
-    let spec = operation::action(&plan.action);
+    let spec = schema.action(&plan.action);
     // What needs attention first: accounts a selector failed on, then
     // denied items, then what apply would do, each in plan order.
     let rank = |i: &&PlanItem| match i.outcome.as_str() {
@@ -240,7 +247,7 @@ fn human(plan: &Plan) -> String {
     }
     out.push_str("\nsummary:\n");
     for (outcome, n) in &plan.summary.outcomes {
-        out.push_str(&format!("  {}\n", outcome_line(outcome, *n)));
+        out.push_str(&format!("  {}\n", outcome_line(schema, outcome, *n)));
     }
     for l in &plan.summary.licenses {
         let users = |n: usize| plural(n, "user");
@@ -266,7 +273,7 @@ fn human(plan: &Plan) -> String {
             w.warning.code, w.target, w.env, w.warning.message
         ));
     }
-    out.push_str(&format!("\nnothing was changed; {}\n", what_applying_does(plan)));
+    out.push_str(&format!("\nnothing was changed; {}\n", what_applying_does(plan, schema)));
     out
 }
 
@@ -291,19 +298,19 @@ fn new_owner(plan: &Plan, r: &crate::graph::Reassignment) -> String {
 }
 
 /// One outcome's count, as its action's row reads: `2 accounts to be deleted`.
-fn outcome_line(outcome: &str, n: usize) -> String {
-    match operation::action(outcome) {
+fn outcome_line(schema: &Schema, outcome: &str, n: usize) -> String {
+    match schema.action(outcome) {
         _ if outcome == DENIED => format!("{} denied", plural(n, "item")),
         _ if outcome == ERROR => format!("{} the selector could not be evaluated on", plural(n, "account")),
-        Some(spec) if spec.executed() => format!("{} to be {}", plural(n, spec.noun), spec.done),
-        Some(spec) => format!("{} to be {} (informational)", plural(n, spec.noun), spec.done),
+        Some(spec) if spec.executed() => format!("{} to be {}", plural(n, &spec.noun), spec.done),
+        Some(spec) => format!("{} to be {} (informational)", plural(n, &spec.noun), spec.done),
         None => format!("{outcome}: {n}"),
     }
 }
 
 /// What `steward apply` would do with the plan: nothing when every item is
 /// denied; refuse it when an item's action is one it does not execute.
-fn what_applying_does(plan: &Plan) -> String {
+fn what_applying_does(plan: &Plan, schema: &Schema) -> String {
     let errors = plan.items.iter().filter(|i| i.outcome == ERROR).count();
     if errors > 0 {
         return format!(
@@ -319,7 +326,7 @@ fn what_applying_does(plan: &Plan) -> String {
     let mut informational: Vec<&str> = allowed
         .iter()
         .map(|i| i.outcome.as_str())
-        .filter(|o| !operation::action(o).is_some_and(|a| a.executed()))
+        .filter(|o| !schema.action(o).is_some_and(|a| a.executed()))
         .collect();
     informational.sort_unstable();
     informational.dedup();

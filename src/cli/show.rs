@@ -49,7 +49,11 @@ fn deleted(path: &std::path::Path, id: &str) -> Option<String> {
 /// Exit 0, or 3 when the user does not exist.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let directory = match output::configured_directory(ctx, args.directory.as_deref()) {
+    let schema = match output::configured_schema(ctx, &[]) {
+        Ok(schema) => schema,
+        Err(exit) => return exit,
+    };
+    let directory = match output::configured_directory(ctx, args.directory.as_deref(), &schema) {
         Ok(d) => d,
         Err(exit) => return exit,
     };

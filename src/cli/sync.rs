@@ -43,11 +43,15 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         }
         return apply(&path, args.format, ctx);
     }
-    let directory = match output::load_directory(&path, errors) {
+    let schema = match output::configured_schema(ctx, &[]) {
+        Ok(schema) => schema,
+        Err(exit) => return exit,
+    };
+    let directory = match output::load_directory(&path, errors, &schema) {
         Ok(d) => d,
         Err(exit) => return exit,
     };
-    print(&sync(&directory), args.format);
+    print(&sync(&directory, &schema), args.format);
     Exit::Ok
 }
 
@@ -64,9 +68,13 @@ fn apply(path: &Path, format: Format, ctx: &Context) -> Exit {
         Ok(store) => store,
         Err(e) => return output::directory_error(errors, &e),
     };
+    let schema = match output::configured_schema(ctx, &[]) {
+        Ok(schema) => schema,
+        Err(exit) => return exit,
+    };
     store.set_signer(signer);
     let applied = store.write_locked(BUSY, |directory, _| {
-        let report = sync(&directory);
+        let report = sync(&directory, &schema);
         let (mutations, audit) = changes(&report, Timestamp::now());
         Ok::<_, crate::directory::Error>((mutations, audit, report))
     });

@@ -48,11 +48,25 @@ struct Row<'a> {
 /// Exit 0 with the list (possibly empty), 3 when the selector is invalid.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let selector = match args.selector.as_deref().map(PolicySet::compile_selector).transpose() {
+    let paths = ctx.config.policies_or(&[]);
+    let set = if paths.is_empty() {
+        None
+    } else {
+        match output::load_policies(&paths, errors) {
+            Ok(set) => Some(set),
+            Err(exit) => return exit,
+        }
+    };
+    let schema = set.as_ref().map_or_else(crate::policy::declare::standard, |s| s.schema().clone());
+    let compile = |text: &str| match &set {
+        Some(set) => set.compile_selector(text),
+        None => PolicySet::standard_selector(text),
+    };
+    let selector = match args.selector.as_deref().map(compile).transpose() {
         Ok(s) => s,
         Err(e) => return output::policy_error(errors, &e),
     };
-    let directory = match output::configured_directory(ctx, args.directory.as_deref()) {
+    let directory = match output::configured_directory(ctx, args.directory.as_deref(), &schema) {
         Ok(d) => d,
         Err(exit) => return exit,
     };

@@ -55,6 +55,17 @@ pub enum Error {
         /// What it is instead.
         reason: String,
     },
+    /// The directory holds what the policy set's schema does not declare.
+    #[error("`{}` does not fit the policy set's schema: {}", path.display(), problems.join("; "))]
+    #[diagnostic(help(
+        "the database was imported for another schema: import the directory again for this policy set, or declare these names in its `schema` block"
+    ))]
+    Nonconforming {
+        /// The database.
+        path: PathBuf,
+        /// Every problem, naming its entity.
+        problems: Vec<String>,
+    },
     /// The database was written by a newer steward.
     #[error("`{}` has schema version {found}; this steward reads up to {supported}", path.display())]
     #[diagnostic(help("upgrade steward to open it"))]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::Directory;
-use super::model::{AccountKind, Attrs, IdentityMode};
+use super::model::{Attrs, IdentityMode};
 
 /// The format of a written directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -65,7 +65,8 @@ pub fn to_text(directory: &Directory, format: FileFormat) -> Result<String, Stri
                     .map(|a| OutAccount {
                         env: &a.env,
                         status: a.status.as_str(),
-                        kind: (a.kind != AccountKind::Normal).then(|| a.kind.as_str()),
+                        // Always written: which kind a file's default is, is the schema's to say.
+                        kind: Some(a.kind.as_str()),
                         name: &a.name,
                         email: a.email.as_deref(),
                         roles: &a.roles,
@@ -84,7 +85,7 @@ pub fn to_text(directory: &Directory, format: FileFormat) -> Result<String, Stri
                 kind: a.kind.as_str(),
                 env: &a.env,
                 owner: a.owner.as_deref(),
-                space_type: a.space_type.map(|t| t.as_str()),
+                space_type: a.space_type.as_deref(),
                 space: a.space.as_deref(),
                 uses: &a.uses,
                 disabled: a.disabled,

@@ -9,8 +9,7 @@
 //! one reference per account: five assets and references per account.
 
 use super::model::{
-    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
-    SpaceType, Status, User,
+    Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User,
 };
 use super::{Directory, DirectoryParts};
 
@@ -102,13 +101,13 @@ pub fn generate(options: GenerateOptions) -> Directory {
             idp_subject: l.is_multiple_of(3).then(|| format!("idp|{user_no}")),
             attrs: Attrs::new(),
         });
-        let mut envs = vec![(home, AccountKind::Normal)];
+        let mut envs = vec![(home, "normal")];
         if rng.chance(40) {
-            envs.push((home + 1, AccountKind::Normal));
+            envs.push((home + 1, "normal"));
         }
         if guest && licenses > 1 {
             let other = (l + 1 + rng.below(licenses - 1)) % licenses;
-            envs.push((other * 2, AccountKind::Guest));
+            envs.push((other * 2, "guest"));
         }
         for (env_index, kind) in envs {
             if parts.accounts.len() >= options.accounts {
@@ -116,9 +115,9 @@ pub fn generate(options: GenerateOptions) -> Directory {
             }
             let Some(env) = parts.environments.get(env_index) else { continue };
             let status = match rng.below(100) {
-                0..=84 => Status::Active,
-                85..=94 => Status::Blocked,
-                _ => Status::Pending,
+                0..=84 => "active",
+                85..=94 => "blocked",
+                _ => "pending",
             };
             let admin = rng.chance(2);
             let mut roles = Vec::new();
@@ -134,8 +133,8 @@ pub fn generate(options: GenerateOptions) -> Directory {
             parts.accounts.push(Account {
                 user: id.clone().into(),
                 env: env.id.clone().into(),
-                status,
-                kind,
+                status: status.into(),
+                kind: kind.into(),
                 name: format!("User {user_no}"),
                 email: Some(format!("{}@{}.example", id.to_lowercase(), env.license)),
                 roles,
@@ -146,7 +145,7 @@ pub fn generate(options: GenerateOptions) -> Directory {
         }
     }
     // A pending account's invitation expires some time in 2026.
-    for account in parts.accounts.iter_mut().filter(|a| a.status == Status::Pending) {
+    for account in parts.accounts.iter_mut().filter(|a| a.status == "pending") {
         account.invited_until =
             jiff::Timestamp::from_second(1_767_225_600 + rng.below(365 * 86_400) as i64).ok();
     }
@@ -169,10 +168,10 @@ fn assets(parts: &mut DirectoryParts, per_env: &[Vec<usize>], rng: &mut Rng) {
         // One shared and one data space per environment.
         let shared = id();
         let data = id();
-        for (space, space_type) in [(&shared, SpaceType::Shared), (&data, SpaceType::Data)] {
+        for (space, space_type) in [(&shared, "shared"), (&data, "data")] {
             parts.assets.push(asset(
                 space.clone(),
-                AssetKind::Space,
+                "space",
                 &env_id,
                 owner_of(first, parts),
                 None,
@@ -186,7 +185,7 @@ fn assets(parts: &mut DirectoryParts, per_env: &[Vec<usize>], rng: &mut Rng) {
             let connection = id();
             parts.assets.push(asset(
                 connection.clone(),
-                AssetKind::DataConnection,
+                "data_connection",
                 &env_id,
                 owner.clone(),
                 Some(&data),
@@ -204,7 +203,7 @@ fn assets(parts: &mut DirectoryParts, per_env: &[Vec<usize>], rng: &mut Rng) {
             let app = id();
             parts.assets.push(asset(
                 app.clone(),
-                AssetKind::App,
+                "app",
                 &env_id,
                 owner.clone(),
                 Some(&shared),
@@ -212,13 +211,13 @@ fn assets(parts: &mut DirectoryParts, per_env: &[Vec<usize>], rng: &mut Rng) {
                 None,
             ));
             let kind = match rng.below(3) {
-                0 => AssetKind::ReloadSchedule,
-                1 => AssetKind::ApiKey,
-                _ => AssetKind::Alert,
+                0 => "reload_schedule",
+                1 => "api_key",
+                _ => "alert",
             };
-            let uses = if kind == AssetKind::ReloadSchedule { vec![app] } else { vec![] };
+            let uses = if kind == "reload_schedule" { vec![app] } else { vec![] };
             parts.assets.push(asset(id(), kind, &env_id, owner.clone(), None, uses, None));
-            let personal = if rng.chance(50) { AssetKind::Notification } else { AssetKind::Session };
+            let personal = if rng.chance(50) { "notification" } else { "session" };
             parts.assets.push(asset(id(), personal, &env_id, owner.clone(), None, vec![], None));
             let Some(user) = owner else { continue };
             for (table, percent) in [("journal_entries", 60), ("invoices", 30)] {
@@ -237,19 +236,19 @@ fn assets(parts: &mut DirectoryParts, per_env: &[Vec<usize>], rng: &mut Rng) {
 
 fn asset(
     id: String,
-    kind: AssetKind,
+    kind: &str,
     env: &str,
     owner: Option<Id>,
     space: Option<&String>,
     uses: Vec<String>,
-    space_type: Option<SpaceType>,
+    space_type: Option<&str>,
 ) -> Asset {
     Asset {
         id: id.into(),
-        kind,
+        kind: kind.into(),
         env: env.into(),
         owner,
-        space_type,
+        space_type: space_type.map(Id::from),
         space: space.map(|s| Id::from(s.as_str())),
         uses: uses.into_iter().map(Id::from).collect(),
         disabled: false,
@@ -274,7 +273,7 @@ mod tests {
     fn passes_the_file_format_validation() {
         let directory = generate(GenerateOptions { accounts: 300, seed: 1 });
         let yaml = crate::directory::export::to_yaml(&directory).unwrap();
-        let reloaded = crate::directory::yaml::parse("gen.yaml", &yaml).unwrap();
+        let reloaded = crate::directory::yaml::parse("gen.yaml", &yaml, &crate::policy::declare::standard()).unwrap();
         assert_eq!(reloaded.into_parts(), directory.into_parts());
     }
 }

@@ -5,6 +5,7 @@
 //! view, `entities` the trait the evaluator reads through.
 
 pub mod audit;
+pub mod conform;
 mod entities;
 mod error;
 pub mod export;
@@ -18,6 +19,8 @@ pub mod yaml;
 
 use std::path::Path;
 
+use crate::schema::Schema;
+
 pub use entities::{Entities, Lookup, LookupError};
 pub use error::Error;
 pub use memory::{Directory, DirectoryParts};
@@ -28,14 +31,15 @@ pub fn is_store(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("db" | "sqlite" | "sqlite3"))
 }
 
-/// Loads a directory file: `.yaml`, `.yml` or `.json` (validated, every
-/// problem reported with its line and column), or a `.db` SQLite store.
-pub fn load(path: &Path) -> Result<Directory, Error> {
+/// Loads a directory file: `.yaml`, `.yml` or `.json` (validated against
+/// `schema`, every problem reported with its line and column), or a `.db`
+/// SQLite store (held to `schema` after it is read).
+pub fn load(path: &Path, schema: &Schema) -> Result<Directory, Error> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("yaml" | "yml" | "json") => {
             let text = std::fs::read_to_string(path)
                 .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-            yaml::parse(&path.display().to_string(), &text).map_err(|(sources, diagnostics)| Error::Invalid {
+            yaml::parse(&path.display().to_string(), &text, schema).map_err(|(sources, diagnostics)| Error::Invalid {
                 path: path.to_path_buf(),
                 sources,
                 diagnostics,
@@ -50,7 +54,9 @@ pub fn load(path: &Path) -> Result<Directory, Error> {
             }
             // Reading never creates a database, nor writes a schema into an
             // empty or foreign file.
-            store::Store::open_existing(path)?.load()
+            let directory = store::Store::open_existing(path)?.load()?;
+            conform::directory(schema, directory)
+                .map_err(|problems| Error::Nonconforming { path: path.to_path_buf(), problems })
         }
         _ => Err(Error::UnknownFormat { path: path.to_path_buf() }),
     }

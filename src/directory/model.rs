@@ -25,10 +25,15 @@ pub enum AttrValue {
     Bool(bool),
     /// A whole number.
     Int(i64),
-    /// Any text (dates in attrs stay text).
+    /// Any text; a date the schema does not declare stays text.
     Str(String),
     /// A list of values.
     List(Vec<AttrValue>),
+    /// A date, where the schema declares the attribute a date (read from
+    /// text when the directory is loaded; written back as text).
+    Date(Date),
+    /// An instant, where the schema declares the attribute a date-time.
+    DateTime(Timestamp),
 }
 
 /// Free-form attributes, ordered so that output and digests are stable.
@@ -96,70 +101,9 @@ vocabulary! {
     }
 }
 
-vocabulary! {
-    /// An account's status in its environment (Q3, Q4, P1).
-    Status {
-        /// Invited, not yet registered.
-        Pending = "pending",
-        /// May log in; counts toward the license.
-        Active = "active",
-        /// No access; does not count (P2). Called "disabled" in seeds/002.
-        Blocked = "blocked",
-    }
-}
 
-vocabulary! {
-    /// What kind of account this is (P8, G10, D2).
-    AccountKind {
-        /// A person's account.
-        Normal = "normal",
-        /// A code-only account, not linked to a person (G10).
-        System = "system",
-        /// A collaborating user from another license (G1).
-        Guest = "guest",
-        /// Anonymous access to an app; not a member (D2).
-        Anonymous = "anonymous",
-    }
-}
 
-vocabulary! {
-    /// What an asset is (D3, D6, Q8). The lifecycle blocks of a policy say
-    /// what happens to each kind; nothing here does.
-    AssetKind {
-        /// A space that holds other assets (D7).
-        Space = "space",
-        /// An analytics app.
-        App = "app",
-        /// A load script.
-        Script = "script",
-        /// A connection to a data source.
-        DataConnection = "data_connection",
-        /// A scheduled reload of an app.
-        ReloadSchedule = "reload_schedule",
-        /// An API key.
-        ApiKey = "api_key",
-        /// A data alert.
-        Alert = "alert",
-        /// A notification subscription.
-        Notification = "notification",
-        /// A login session.
-        Session = "session",
-    }
-}
 
-vocabulary! {
-    /// The type of a space, which decides who administers it (D7).
-    SpaceType {
-        /// A user's own space.
-        Personal = "personal",
-        /// Shared with members.
-        Shared = "shared",
-        /// Managed publication space.
-        Managed = "managed",
-        /// A space for data assets.
-        Data = "data",
-    }
-}
 
 /// One tenant, or one environment of a customer (P1, P2, Q2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,10 +150,10 @@ pub struct Account {
     pub user: Id,
     /// The environment it lives in.
     pub env: Id,
-    /// pending, active or blocked.
-    pub status: Status,
-    /// normal, system, guest or anonymous.
-    pub kind: AccountKind,
+    /// One of the schema's statuses (`pending`, `active`, `blocked`).
+    pub status: Id,
+    /// One of the schema's account kinds (`normal`, `guest`, ...).
+    pub kind: Id,
     /// Display name.
     pub name: String,
     /// E-mail, unique among one environment's accounts (G6).
@@ -237,14 +181,15 @@ impl Account {
 pub struct Asset {
     /// Unique id.
     pub id: Id,
-    /// What it is.
-    pub kind: AssetKind,
+    /// One of the schema's asset kinds.
+    pub kind: Id,
     /// The environment it lives in.
     pub env: Id,
     /// The owning user; the owning account is `(owner, env)`.
     pub owner: Option<Id>,
-    /// Spaces only: who administers it (D7).
-    pub space_type: Option<SpaceType>,
+    /// Kinds that declare types only: its type, which decides who
+    /// administers it (D7).
+    pub space_type: Option<Id>,
     /// The space it sits in.
     pub space: Option<Id>,
     /// Assets it depends on (an app's data connection, D3).

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 
 use super::memory::{Directory, DirectoryParts};
-use super::model::{Account, AccountKind, Status, User};
+use super::model::{Account, Id, User};
 
 /// One change to the stored directory, as `apply` executes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +18,7 @@ pub enum Mutation {
         /// The environment.
         env: String,
         /// The new status.
-        status: Status,
+        status: Id,
     },
     /// A pending account's invitation renewed until `until` (Q3).
     SetInvitedUntil {
@@ -29,12 +29,15 @@ pub enum Mutation {
         /// The new expiry.
         until: Timestamp,
     },
-    /// A registered invitation: the account is active, the expiry gone (Q3).
+    /// An accepted invitation: the account moves out of its expiring
+    /// status, the expiry gone (Q3).
     Register {
         /// The user.
         user: String,
         /// The environment.
         env: String,
+        /// The status it moves to.
+        status: Id,
     },
     /// An asset's new owner, or none (D3: left without owner).
     SetOwner {
@@ -83,7 +86,7 @@ pub enum Mutation {
         /// The environment.
         env: String,
         /// The new kind.
-        kind: AccountKind,
+        kind: Id,
         /// Whether the account has portal access.
         portal: bool,
     },
@@ -164,20 +167,16 @@ impl Directory {
     fn mutate_in_place(&mut self, mutation: &Mutation) -> bool {
         match mutation {
             Mutation::SetStatus { user, env, status } => {
-                self.account_mut(user, env).map(|a| a.status = *status).is_some()
+                self.account_mut(user, env).map(|a| a.status = status.clone()).is_some()
             }
             Mutation::SetInvitedUntil { user, env, until } => self
                 .account_mut(user, env)
-                .map(|a| {
-                    if a.status == Status::Pending {
-                        a.invited_until = Some(*until);
-                    }
-                })
+                .map(|a| a.invited_until = Some(*until))
                 .is_some(),
-            Mutation::Register { user, env } => self
+            Mutation::Register { user, env, status } => self
                 .account_mut(user, env)
                 .map(|a| {
-                    a.status = Status::Active;
+                    a.status = status.clone();
                     a.invited_until = None;
                 })
                 .is_some(),
@@ -191,7 +190,7 @@ impl Directory {
             Mutation::SetKind { user, env, kind, portal } => self
                 .account_mut(user, env)
                 .map(|a| {
-                    a.kind = *kind;
+                    a.kind = kind.clone();
                     a.portal = *portal;
                 })
                 .is_some(),
@@ -218,17 +217,17 @@ impl DirectoryParts {
         match mutation {
             Mutation::SetStatus { user, env, status } => {
                 if let Some(a) = self.account_mut(user, env) {
-                    a.status = *status;
+                    a.status = status.clone();
                 }
             }
             Mutation::SetInvitedUntil { user, env, until } => {
-                if let Some(a) = self.account_mut(user, env).filter(|a| a.status == Status::Pending) {
+                if let Some(a) = self.account_mut(user, env) {
                     a.invited_until = Some(*until);
                 }
             }
-            Mutation::Register { user, env } => {
+            Mutation::Register { user, env, status } => {
                 if let Some(a) = self.account_mut(user, env) {
-                    a.status = Status::Active;
+                    a.status = status.clone();
                     a.invited_until = None;
                 }
             }
@@ -255,7 +254,7 @@ impl DirectoryParts {
             Mutation::CreateAccount(a) => self.accounts.push(a.clone()),
             Mutation::SetKind { user, env, kind, portal } => {
                 if let Some(a) = self.account_mut(user, env) {
-                    a.kind = *kind;
+                    a.kind = kind.clone();
                     a.portal = *portal;
                 }
             }

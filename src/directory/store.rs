@@ -22,8 +22,7 @@ use super::error::Error;
 use super::index::{Hints, IdIndex, NO_HINT};
 use super::memory::{AccountIndexes, asset_id};
 use super::model::{
-    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
-    SpaceType, Status, User,
+    Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User,
 };
 use super::{Directory, DirectoryParts};
 
@@ -930,7 +929,7 @@ fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(
                 a.kind.as_str(),
                 a.env.as_str(),
                 a.owner.as_deref(),
-                a.space_type.map(SpaceType::as_str),
+                a.space_type.as_deref(),
                 a.space.as_deref(),
                 json(&a.attrs),
                 a.disabled,
@@ -1017,8 +1016,8 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
         user: id(r, 0)?,
         env: id(r, 1)?,
-        status: vocab(r, 2, Status::parse)?,
-        kind: vocab(r, 3, AccountKind::parse)?,
+        status: id(r, 2)?,
+        kind: id(r, 3)?,
         name: r.get(4)?,
         email: r.get(5)?,
         roles: if roles == "[]" {
@@ -1038,12 +1037,10 @@ fn asset_row(r: &Row<'_>) -> rusqlite::Result<Asset> {
     let space_type = r.get_ref(4)?.as_str_or_null()?;
     Ok(Asset {
         id: id(r, 0)?,
-        kind: vocab(r, 1, AssetKind::parse)?,
+        kind: id(r, 1)?,
         env: id(r, 2)?,
         owner: optional_id(r, 3)?,
-        space_type: space_type
-            .map(|t| SpaceType::parse(t).ok_or_else(|| corrupt(format!("unknown value `{t}`"))))
-            .transpose()?,
+        space_type: space_type.map(Id::from),
         space: optional_id(r, 5)?,
         uses: Vec::new(),
         attrs: attrs(r, 6)?,
@@ -1066,12 +1063,12 @@ fn execute(
                 params![user, env, status.as_str()],
             ),
             Mutation::SetInvitedUntil { user, env, until } => tx.execute(
-                "UPDATE accounts SET invited_until = ?3 WHERE user = ?1 AND env = ?2 AND status = 'pending'",
+                "UPDATE accounts SET invited_until = ?3 WHERE user = ?1 AND env = ?2",
                 params![user, env, until.to_string()],
             ),
-            Mutation::Register { user, env } => tx.execute(
-                "UPDATE accounts SET status = 'active', invited_until = NULL WHERE user = ?1 AND env = ?2",
-                params![user, env],
+            Mutation::Register { user, env, status } => tx.execute(
+                "UPDATE accounts SET status = ?3, invited_until = NULL WHERE user = ?1 AND env = ?2",
+                params![user, env, status.as_str()],
             ),
             Mutation::SetOwner { asset, owner } => tx.execute(
                 "UPDATE assets SET owner = ?2, owner_row =

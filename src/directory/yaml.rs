@@ -19,17 +19,16 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::model::{
-    Account, AccountKind, Asset, AssetKind, Attrs, EnvKind, Environment, Id, IdentityMode, Reference,
-    SpaceType, Status, User,
-};
+use super::model::{Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User};
+use crate::schema::{Entity, Schema};
 use super::{Directory, DirectoryParts};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::source::{FileId, Sources, Span};
 
-/// Parses and validates directory text. On failure, every problem found,
-/// each pointing into `sources`.
-pub fn parse(name: &str, text: &str) -> Result<Directory, (Sources, Vec<Diagnostic>)> {
+/// Parses and validates directory text against `schema` (its statuses,
+/// kinds and attributes). On failure, every problem found, each pointing
+/// into `sources`.
+pub fn parse(name: &str, text: &str, schema: &Schema) -> Result<Directory, (Sources, Vec<Diagnostic>)> {
     let mut sources = Sources::new();
     let file = sources.add(name, text);
     if is_empty(text) {
@@ -42,7 +41,7 @@ pub fn parse(name: &str, text: &str) -> Result<Directory, (Sources, Vec<Diagnost
             return Err((sources, vec![diagnostic]));
         }
     };
-    let mut checker = Checker { file, text, diagnostics: Vec::new(), suggestions_left: SUGGESTIONS };
+    let mut checker = Checker { file, text, schema, diagnostics: Vec::new(), suggestions_left: SUGGESTIONS };
     let parts = checker.check(raw, name);
     if checker.diagnostics.is_empty() {
         Ok(Directory::new(parts))
@@ -442,6 +441,8 @@ impl<'de> Deserialize<'de> for KeyName {
 struct Checker<'t> {
     file: FileId,
     text: &'t str,
+    /// What the directory's names and attributes are checked against.
+    schema: &'t Schema,
     diagnostics: Vec<Diagnostic>,
     /// What is left of [`SUGGESTIONS`].
     suggestions_left: usize,
@@ -466,7 +467,7 @@ struct Envs {
 struct Declared {
     /// Its position among the file's assets.
     index: usize,
-    kind: Option<AssetKind>,
+    kind: Option<Id>,
     env: Option<String>,
     span: Span,
 }
@@ -692,6 +693,28 @@ impl Checker<'_> {
         None
     }
 
+    /// `attrs` held to the schema's attributes of `entity`, each problem
+    /// located at the entity.
+    fn typed_attrs(&mut self, entity: Entity, attrs: &Attrs, offset: usize) -> Attrs {
+        let mut attrs = attrs.clone();
+        let problems = super::conform::attrs(self.schema, entity, &mut attrs);
+        for problem in problems {
+            let span = self.span(offset);
+            self.report("attribute", problem, span, "in this entry", None);
+        }
+        attrs
+    }
+
+    /// A name the schema declares (`names`), or a located error with the
+    /// closest one.
+    fn declared(&mut self, value: &At<String>, names: &[&str], what: &str) -> Option<Id> {
+        if names.contains(&value.value.as_str()) {
+            return Some(Id::from(value.value.as_str()));
+        }
+        self.vocabulary(value, |_| None::<()>, names, what);
+        None
+    }
+
     fn vocabulary<T: Copy>(
         &mut self,
         value: &At<String>,
@@ -762,7 +785,7 @@ impl Checker<'_> {
             identity,
             idp_active: env.idp_active,
             anonymous_access: env.anonymous_access,
-            attrs: env.attrs.clone(),
+            attrs: self.typed_attrs(Entity::Environment, &env.attrs, raw.offset),
         })
     }
 
@@ -813,7 +836,7 @@ impl Checker<'_> {
             desktop_access: user.desktop_access,
             employment_end,
             idp_subject: user.idp_subject.as_ref().map(Scalar::text),
-            attrs: user.attrs.clone(),
+            attrs: self.typed_attrs(Entity::User, &user.attrs, raw.offset),
         });
     }
 
@@ -838,20 +861,20 @@ impl Checker<'_> {
                 accounts.insert((Id::from(user), Id::from(env.as_str())));
             }
         }
-        let status = self.required(&account.status, "status", &meant, &what, raw.offset).and_then(|s| {
-            self.vocabulary(s, Status::parse, &Status::names().collect::<Vec<_>>(), "an account status")
-        });
+        let schema = self.schema;
+        let statuses: Vec<&str> = schema.statuses.iter().map(|s| s.name.as_str()).collect();
+        let status = self
+            .required(&account.status, "status", &meant, &what, raw.offset)
+            .and_then(|s| self.declared(s, &statuses, "an account status"));
         let kind = match &account.kind {
-            Some(k) => self.vocabulary(
-                k,
-                AccountKind::parse,
-                &AccountKind::names().collect::<Vec<_>>(),
-                "an account kind",
-            ),
-            None => Some(AccountKind::Normal),
+            Some(k) => {
+                let kinds: Vec<&str> = schema.account_kinds.iter().map(|k| k.name.as_str()).collect();
+                self.declared(k, &kinds, "an account kind")
+            }
+            None => Some(Id::from(schema.default_account_kind())),
         };
-        let invited_until = match (&account.invited_until, status) {
-            (Some(t), Some(status)) if status != Status::Pending => {
+        let invited_until = match (&account.invited_until, &status) {
+            (Some(t), Some(status)) if !schema.expires(status) => {
                 let span = self.at(t);
                 self.report(
                     "invitation-not-pending",
@@ -896,7 +919,7 @@ impl Checker<'_> {
             roles,
             portal: account.portal,
             invited_until,
-            attrs: account.attrs.clone(),
+            attrs: self.typed_attrs(Entity::Account, &account.attrs, raw.offset),
         })
     }
 
@@ -983,35 +1006,53 @@ impl Checker<'_> {
         let id_span = id_at.map(|i| self.at(i));
         let id = self.id(id_at, "asset");
         let what = id.as_ref().map_or_else(|| "this asset".to_owned(), |id| format!("asset `{id}`"));
-        let kind = self.required(&asset.kind, "kind", &meant, &what, raw.offset).and_then(|k| {
-            self.vocabulary(k, AssetKind::parse, &AssetKind::names().collect::<Vec<_>>(), "an asset kind")
-        });
+        let schema = self.schema;
+        let kinds: Vec<&str> = schema.asset_kinds.iter().map(|k| k.name.as_str()).collect();
+        let kind = self
+            .required(&asset.kind, "kind", &meant, &what, raw.offset)
+            .and_then(|k| self.declared(k, &kinds, "an asset kind"));
+        let declared_kind = kind.as_deref().and_then(|k| schema.asset_kind(k));
+        let types: Vec<&str> = match declared_kind {
+            Some(k) => k.types.iter().map(String::as_str).collect(),
+            None => schema.asset_kinds.iter().flat_map(|k| &k.types).map(String::as_str).collect(),
+        };
+        let typed = declared_kind.is_some_and(|k| !k.types.is_empty());
         let env = self
             .required(&asset.env, "env", &meant, &what, raw.offset)
             .and_then(|e| self.known_env(e, envs, &what));
-        let space_type = asset.space_type.as_ref().and_then(|t| {
-            self.vocabulary(t, SpaceType::parse, &SpaceType::names().collect::<Vec<_>>(), "a space type")
-        });
         let shown = id.as_deref().unwrap_or("this asset");
-        match (kind, &asset.space_type) {
-            (Some(AssetKind::Space), None) => {
+        let space_type = match &asset.space_type {
+            Some(t) if typed || declared_kind.is_none() => self.declared(t, &types, "a space type"),
+            _ => None,
+        };
+        match (&kind, &asset.space_type) {
+            (Some(kind), None) if typed => {
                 let span = id_span.unwrap_or_else(|| self.span(raw.offset));
                 self.report(
                     "space-type",
-                    format!("space `{shown}` has no `space_type`"),
+                    format!("{kind} `{shown}` has no `space_type`"),
                     span,
                     "this space",
-                    Some("add `space_type: personal | shared | managed | data` (D7)".into()),
+                    Some(format!("add `space_type: {}` (D7)", types.join(" | "))),
                 );
             }
-            (Some(kind), Some(t)) if kind != AssetKind::Space => {
+            (Some(kind), Some(t)) if !typed && declared_kind.is_some() => {
                 let span = self.at(t);
                 self.report(
                     "space-type",
                     format!("`{shown}` has a `space_type` but is not a space (it is `{kind}`)"),
                     span,
                     "only spaces have a type",
-                    Some(format!("remove `space_type`, or make `{shown}` a `kind: space`")),
+                    Some(format!("remove `space_type`, or make `{shown}` a kind with types ({})", {
+                        let typed: Vec<&str> = self
+                            .schema
+                            .asset_kinds
+                            .iter()
+                            .filter(|k| !k.types.is_empty())
+                            .map(|k| k.name.as_str())
+                            .collect();
+                        typed.join(", ")
+                    })),
                 );
             }
             _ => {}
@@ -1039,7 +1080,7 @@ impl Checker<'_> {
                     self.duplicate("asset", id, span, first);
                 }
                 None => {
-                    declared.insert(id.clone(), Declared { index, kind, env: env.clone(), span });
+                    declared.insert(id.clone(), Declared { index, kind: kind.clone(), env: env.clone(), span });
                 }
             }
         }
@@ -1056,7 +1097,7 @@ impl Checker<'_> {
             space: asset.space.as_ref().map(|s| s.value.text().into()),
             uses: asset.uses.iter().map(|u| u.value.text().into()).collect(),
             disabled: asset.disabled,
-            attrs: asset.attrs.clone(),
+            attrs: self.typed_attrs(Entity::Asset, &asset.attrs, raw.offset),
         })
     }
 
@@ -1086,8 +1127,13 @@ impl Checker<'_> {
                             suggestion.map(|s| format!("did you mean `{s}`?")),
                         );
                     }
-                    Some(t) if is_space && t.kind.is_some_and(|k| k != AssetKind::Space) => {
-                        let kind = t.kind.map_or("", AssetKind::as_str);
+                    Some(t)
+                        if is_space
+                            && t.kind.as_deref().is_some_and(|k| {
+                                !self.schema.asset_kind(k).is_some_and(|k| k.contains)
+                            }) =>
+                    {
+                        let kind = t.kind.as_deref().unwrap_or_default();
                         self.error(
                             "not-a-space",
                             format!("`{id}` sits in `{target}`, which is a {kind}, not a space"),
@@ -1334,7 +1380,8 @@ pub(crate) fn serde_error(file: FileId, text: &str, error: &serde_saphyr::Error)
     let mut d = Diagnostic::error("invalid-yaml", first.to_owned());
     let offset = error.location().map(|loc| offset_of(text, loc));
     if let Some(offset) = offset {
-        let checker = Checker { file, text, diagnostics: Vec::new(), suggestions_left: 0 };
+        let schema = Schema::default();
+        let checker = Checker { file, text, schema: &schema, diagnostics: Vec::new(), suggestions_left: 0 };
         d = d.at(checker.span(offset), "here");
     }
     d.help = hint(first, text, offset);

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::build::{Edge, Node, ReferenceGraph};
 use super::license::{LicenseIndex, license_of};
 use crate::directory::Directory;
-use crate::directory::model::{Account, IdentityMode, Status};
+use crate::directory::model::{Account, IdentityMode};
+use crate::schema::{Counting, Effect, Schema};
 use crate::operation::Operation;
 use crate::policy::LifecycleSpec;
 use crate::policy::schema::Consequence;
@@ -226,20 +227,21 @@ pub const ACTIVE_ELSEWHERE: &str = "active_in_other_environments";
 /// `stays` keeps (a plan leaves out what its other items take).
 pub(crate) fn active_elsewhere(
     directory: &Directory,
+    schema: &Schema,
     account: &Account,
     stays: impl Fn(&Account) -> bool,
 ) -> Option<Warning> {
     let others: Vec<&Account> = directory
         .accounts_of(&account.user)
-        .filter(|a| a.env != account.env && a.status == Status::Active && stays(a))
+        .filter(|a| a.env != account.env && schema.login(&a.status) && stays(a))
         .collect();
     if others.is_empty() {
         return None;
     }
-    let license = license_of(directory, account);
+    let license = license_of(directory, schema, account);
     let shared: Vec<&str> = others
         .iter()
-        .filter(|a| license.is_some() && license_of(directory, a) == license)
+        .filter(|a| license.is_some() && schema.counts(&a.status) && license_of(directory, schema, a) == license)
         .map(|a| a.env.as_str())
         .collect();
     let envs: Vec<&str> = others.iter().map(|a| a.env.as_str()).collect();
@@ -268,14 +270,16 @@ pub enum ImpactError {
     },
 }
 
-/// An active account of a member of the environment.
-fn is_member(account: &Account) -> bool {
-    account.status == Status::Active && account.kind != crate::directory::model::AccountKind::Anonymous
+/// An account of a member of the environment who may log in: a kind that
+/// counts toward a license, a status that may log in.
+fn is_member(schema: &Schema, account: &Account) -> bool {
+    schema.login(&account.status) && schema.counting(&account.kind) != Counting::Never
 }
 
 /// Computes impacts over one directory and its graph, sharing the license
 /// index across a batch.
 pub struct Analyzer<'a> {
+    schema: &'a Schema,
     directory: &'a Directory,
     graph: &'a ReferenceGraph,
     licenses: &'a LicenseIndex,
@@ -286,12 +290,13 @@ impl<'a> Analyzer<'a> {
     /// An analyzer for `directory`, its `graph`, its license index and a
     /// cache of environment members (keep one per directory for a batch).
     pub fn new(
+        schema: &'a Schema,
         directory: &'a Directory,
         graph: &'a ReferenceGraph,
         licenses: &'a LicenseIndex,
         members: &'a MemberCache,
     ) -> Self {
-        Analyzer { directory, graph, licenses, members }
+        Analyzer { schema, directory, graph, licenses, members }
     }
 
     /// The impact of `query` under `lifecycle` (the policy's block for the
@@ -346,7 +351,7 @@ impl<'a> Analyzer<'a> {
             .outgoing(node)
             .filter(|(edge, _)| *edge == Edge::Owns)
             .filter_map(|(_, asset)| self.asset_id(asset))
-            .filter(|asset| spec.is_none_or(|spec| spec.consequence(asset.kind).is_none()))
+            .filter(|asset| spec.is_none_or(|spec| spec.consequence(&asset.kind).is_none()))
             .map(|asset| asset.id.to_string())
             .collect();
         ids.sort();
@@ -431,7 +436,7 @@ impl<'a> Analyzer<'a> {
         owned.sort_by(|a, b| a.1.id.cmp(&b.1.id));
         let mut affected = Vec::new();
         for (asset_node, asset) in owned {
-            let Some(consequence) = spec.consequence(asset.kind) else { continue };
+            let Some(consequence) = spec.consequence(&asset.kind) else { continue };
             affected.push(asset_node);
             match consequence {
                 Consequence::Reassign => impact.reassign.push(Reassignment {
@@ -458,7 +463,7 @@ impl<'a> Analyzer<'a> {
 
     fn members_of(&self, env: &str) -> Arc<[String]> {
         let compute = || -> Arc<[String]> {
-            self.directory.accounts_in(env).filter(|a| is_member(a)).map(|a| a.user.to_string()).collect()
+            self.directory.accounts_in(env).filter(|a| is_member(self.schema, a)).map(|a| a.user.to_string()).collect()
         };
         let Ok(mut cache) = self.members.members.lock() else { return compute() };
         if let Some(known) = cache.get(env) {
@@ -526,19 +531,20 @@ impl<'a> Analyzer<'a> {
     /// the customer's license (G3, G12). An operation that needs a value
     /// the impact does not have (an edit) moves none.
     fn licenses(&self, account: &Account, action: &str) -> (Option<LicenseChange>, Vec<LicenseChange>) {
-        let operation = Operation { outcome: action, user: &account.user, env: &account.env, value: None };
+        let operation =
+            Operation { schema: self.schema, outcome: action, user: &account.user, env: &account.env, value: None };
         let moved: Vec<LicenseChange> =
             match operation.preview(self.directory, jiff::Timestamp::UNIX_EPOCH, SignedDuration::ZERO) {
                 Ok(change) => self
                     .licenses
-                    .after_changes(self.directory, [(change.before, change.after.as_ref())])
+                    .after_changes(self.directory, self.schema, [(change.before, change.after.as_ref())])
                     .into_iter()
                     .filter(|(_, before, after)| before != after)
                     .map(|(license, before, after)| LicenseChange { license, before, after })
                     .collect(),
                 Err(_) => Vec::new(),
             };
-        let own = license_of(self.directory, account).map(|license| {
+        let own = license_of(self.directory, self.schema, account).map(|license| {
             moved.iter().find(|c| c.license == license).cloned().unwrap_or_else(|| {
                 let count = self.licenses.count(license);
                 LicenseChange { license: license.to_owned(), before: count, after: count }
@@ -549,9 +555,13 @@ impl<'a> Analyzer<'a> {
 
     fn warnings(&self, account: &Account, action: &str) -> Vec<Warning> {
         let mut warnings = Vec::new();
-        let removes_access = matches!(action, "delete" | "block");
+        let spec = self.schema.action(action);
+        let removes = spec.is_some_and(|s| s.removes_account());
+        // The account goes, or moves to a status that cannot log in.
+        let removes_access = removes
+            || spec.is_some_and(|s| matches!(&s.effect, Some(Effect::Move(to)) if !self.schema.login(to)));
         let environment = self.directory.environment(&account.env);
-        if action == "delete"
+        if removes
             && let Some(env) = environment
             && env.identity == IdentityMode::Idp
             && env.idp_active
@@ -565,9 +575,9 @@ impl<'a> Analyzer<'a> {
             });
         }
         if removes_access {
-            warnings.extend(active_elsewhere(self.directory, account, |_| true));
+            warnings.extend(active_elsewhere(self.directory, self.schema, account, |_| true));
         }
-        if action == "delete" && account.status == Status::Pending {
+        if removes && self.schema.expires(&account.status) {
             warnings.push(Warning {
                 code: "pending_invitation_voided".into(),
                 message: format!(
@@ -576,7 +586,7 @@ impl<'a> Analyzer<'a> {
                 ),
             });
         }
-        if account.kind == crate::directory::model::AccountKind::Anonymous {
+        if self.schema.counting(&account.kind) == Counting::Never {
             warnings.push(Warning {
                 code: "anonymous_not_member".into(),
                 message: "anonymous users are not members and cannot be deleted: turn off anonymous access to the app, or reset its access code (D2)".into(),

@@ -1,29 +1,38 @@
 //! Who counts toward which license (P2, P6, G1, G3, G12, D1).
 //!
-//! A user counts toward a license when they have an active account in any
-//! environment of it (test and acceptance count too, P2). A guest account
-//! counts toward the guest's *home* license (G1), unless it was converted to
-//! a normal account, which counts toward the customer's (G3, G12).
-//! Anonymous accounts are not members and never count (D2).
+//! A user counts toward a license when they have an account in a status
+//! the schema says `counts` in any environment of it (test and acceptance
+//! count too, P2). An account counts toward its own environment's license,
+//! or its user's home one for a kind declared `counts home` (guests, G1;
+//! converted to a normal account it counts toward the customer's, G3,
+//! G12), or none for a kind declared `counts never` (anonymous, D2).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::directory::Directory;
-use crate::directory::model::{Account, AccountKind, Status};
+use crate::directory::model::Account;
+use crate::schema::{Counting, Schema};
 
-/// The license an account counts toward, when it counts at all.
-pub fn license_of<'d>(directory: &'d Directory, account: &Account) -> Option<&'d str> {
-    if account.kind == AccountKind::Anonymous {
-        return None;
-    }
-    let env = if account.kind == AccountKind::Guest {
-        directory.user(&account.user).map_or(account.env.as_str(), |u| u.home.as_str())
-    } else {
-        account.env.as_str()
+/// The license an account of its kind counts toward in a status that
+/// counts; `None` for a kind that never counts.
+pub fn license_of<'d>(directory: &'d Directory, schema: &Schema, account: &Account) -> Option<&'d str> {
+    let env = match schema.counting(&account.kind) {
+        Counting::Never => return None,
+        Counting::Home => directory.user(&account.user).map_or(account.env.as_str(), |u| u.home.as_str()),
+        Counting::Own => account.env.as_str(),
     };
     directory.environment(env).map(|e| e.license.as_str())
+}
+
+/// The license the account counts toward as it is: its status counts and
+/// its kind counts somewhere.
+pub fn counted_in<'d>(directory: &'d Directory, schema: &Schema, account: &Account) -> Option<&'d str> {
+    if !schema.counts(&account.status) {
+        return None;
+    }
+    license_of(directory, schema, account)
 }
 
 /// One license and who counts toward it.
@@ -46,10 +55,10 @@ pub struct LicenseIndex {
 
 impl LicenseIndex {
     /// Counts the whole directory.
-    pub fn build(directory: &Directory) -> Self {
+    pub fn build(directory: &Directory, schema: &Schema) -> Self {
         let mut counting: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
-        for account in directory.accounts().iter().filter(|a| a.status == Status::Active) {
-            if let Some(license) = license_of(directory, account) {
+        for account in directory.accounts() {
+            if let Some(license) = counted_in(directory, schema, account) {
                 *counting
                     .entry(license.to_owned())
                     .or_default()
@@ -65,9 +74,9 @@ impl LicenseIndex {
     /// user's accounts, in O(their accounts) instead of a count of the whole
     /// directory. A user's accounts count by their own status, kind and
     /// environment and by the user's home, so nothing else can move.
-    pub(crate) fn recount_user(&mut self, directory: &Directory, user: &str, sign: i32) {
-        for account in directory.accounts_of(user).filter(|a| a.status == Status::Active) {
-            let Some(license) = license_of(directory, account) else { continue };
+    pub(crate) fn recount_user(&mut self, directory: &Directory, schema: &Schema, user: &str, sign: i32) {
+        for account in directory.accounts_of(user) {
+            let Some(license) = counted_in(directory, schema, account) else { continue };
             let users = self.counting.entry(license.to_owned()).or_default();
             let accounts = users.entry(user.to_owned()).or_default();
             *accounts = accounts.saturating_add_signed(sign);
@@ -115,20 +124,19 @@ impl LicenseIndex {
     pub fn after_changes<'a>(
         &self,
         directory: &Directory,
+        schema: &Schema,
         changes: impl IntoIterator<Item = (Option<&'a Account>, Option<&'a Account>)>,
     ) -> Vec<(String, usize, usize)> {
         let mut delta: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         let mut count = |account: Option<&Account>, sign: i64| {
             let Some(account) = account else { return };
-            let Some(license) = license_of(directory, account) else { return };
-            let active = i64::from(account.status == Status::Active);
+            let Some(license) = license_of(directory, schema, account) else { return };
+            let counted = i64::from(schema.counts(&account.status));
             *delta.entry(license.to_owned()).or_default().entry(account.user.to_string()).or_default() +=
-                sign * active;
+                sign * counted;
         };
         for (before, after) in changes {
-            let counts = |a: Option<&Account>| {
-                a.filter(|a| a.status == Status::Active).and_then(|a| license_of(directory, a))
-            };
+            let counts = |a: Option<&Account>| a.and_then(|a| counted_in(directory, schema, a));
             // A change that moves no count (an edit, an invitation) touches
             // no license.
             if counts(before) == counts(after) {

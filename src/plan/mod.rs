@@ -20,11 +20,12 @@ pub(crate) use walk::{Item, Walked, Walking};
 use crate::Engine;
 use crate::diagnostic::did_you_mean;
 use crate::digest::sha256_hex;
-use crate::directory::model::{Account, Status};
+use crate::directory::model::Account;
 use crate::graph::impact::{ACTIVE_ELSEWHERE, active_elsewhere};
 use crate::graph::{Impact, LicenseChange, Warning};
-use crate::operation::{self, ActionSpec, DEFAULT_INVITATION_VALIDITY, OperationError, TargetKind};
-use crate::policy::{PolicySet, Request, RequestError};
+use crate::operation::{DEFAULT_INVITATION_VALIDITY, OperationError};
+use crate::schema::{ActionDecl, Subject};
+use crate::policy::{Request, RequestError};
 
 /// Which accounts a plan acts on.
 #[derive(Debug, Clone)]
@@ -291,9 +292,10 @@ impl Engine {
                 continue;
             }
             let Some(account) = self.directory().account(&item.target, &item.env) else { continue };
+            let schema = self.policies().schema();
             let stays =
-                |a: &Account| after.account(&a.user, &a.env).is_some_and(|now| now.status == Status::Active);
-            let mut still = active_elsewhere(self.directory(), account, stays);
+                |a: &Account| after.account(&a.user, &a.env).is_some_and(|now| schema.login(&now.status));
+            let mut still = active_elsewhere(self.directory(), schema, account, stays);
             impact.warnings = std::mem::take(&mut impact.warnings)
                 .into_iter()
                 .filter_map(|w| if w.code == ACTIVE_ELSEWHERE { still.take() } else { Some(w) })
@@ -320,7 +322,8 @@ impl Engine {
     }
 
     /// The action and the items a plan request names.
-    fn targets(&self, request: &PlanRequest) -> Result<(&'static ActionSpec, Vec<Item>), PlanError> {
+    fn targets(&self, request: &PlanRequest) -> Result<(&ActionDecl, Vec<Item>), PlanError> {
+        let schema = self.policies().schema();
         let directory = self.directory();
         let in_env = |a: &&Account| request.env.as_deref().is_none_or(|e| e == a.env);
         let probe = Request { actor: request.actor.clone(), now: Some(request.now), ..Request::default() };
@@ -352,17 +355,22 @@ impl Engine {
         };
         let action = match (&request.action, &request.targets) {
             (Some(action), _) => action.clone(),
-            (None, Targets::Emails(_)) => "invite".to_owned(),
+            (None, Targets::Emails(_)) => match schema.actions.iter().find(|a| a.subject == Subject::Addresses) {
+                Some(invite) => invite.name.clone(),
+                None => return Err(PlanError::Action("the schema declares no action on addresses".into())),
+            },
             (None, Targets::Trigger(name)) => self.trigger(name)?.action.clone(),
             (None, _) => return Err(PlanError::Action("a plan needs an action".into())),
         };
-        let spec = spec(&action)?;
-        let on_accounts = |how: &str| match spec.targets {
-            TargetKind::Account | TargetKind::User => Ok(()),
-            TargetKind::Addresses => {
+        let spec = schema
+            .action(&action)
+            .ok_or_else(|| PlanError::Request(RequestError::unknown_action(schema, &action)))?;
+        let on_accounts = |how: &str| match spec.subject {
+            Subject::Account | Subject::User => Ok(()),
+            Subject::Addresses => {
                 Err(PlanError::Action(format!("`{action}` takes e-mail addresses (--emails), not {how}")))
             }
-            TargetKind::Nothing => Err(PlanError::Action(format!(
+            Subject::Asset => Err(PlanError::Action(format!(
                 "`{action}` acts on assets, not accounts: plan the action that leaves them without owner \
                  and give apply their new owners (--reassign ASSET=USER)"
             ))),
@@ -387,7 +395,7 @@ impl Engine {
                     }
                     // A guest is added where they have no account yet: the
                     // decision says whether they already have one (G10).
-                    if spec.targets == TargetKind::User {
+                    if spec.subject == Subject::User {
                         if directory.user(&target.user).is_none() {
                             return Err(PlanError::Target(unknown_user(directory, &target.user)));
                         }
@@ -400,7 +408,7 @@ impl Engine {
                 items
             }
             Targets::Emails(emails) => {
-                if spec.targets != TargetKind::Addresses {
+                if spec.subject != Subject::Addresses {
                     return Err(PlanError::Action(format!("e-mail addresses are invited, not `{action}`")));
                 }
                 if emails.is_empty() {
@@ -416,7 +424,7 @@ impl Engine {
             }
             Targets::Where(text) => {
                 on_accounts("accounts a selector picks")?;
-                let selector = PolicySet::compile_selector(text).map_err(PlanError::Selector)?;
+                let selector = self.policies().compile_selector(text).map_err(PlanError::Selector)?;
                 select(&selector)
             }
             Targets::Trigger(name) => {
@@ -446,21 +454,6 @@ impl Engine {
 /// as addresses are compared (G6).
 pub fn invited_address(email: &str) -> String {
     email.to_ascii_lowercase()
-}
-
-/// The row of `action`; an action the schema does not know is refused
-/// before anything is decided.
-fn spec(action: &str) -> Result<&'static ActionSpec, PlanError> {
-    operation::action(action).ok_or_else(|| {
-        let help = match did_you_mean(action, operation::ACTIONS.iter().map(|a| a.name)) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!(
-                "the actions are: {}",
-                operation::ACTIONS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
-            ),
-        };
-        PlanError::Request(RequestError::UnknownAction { action: action.to_owned(), help })
-    })
 }
 
 /// Why a selector could not be evaluated on an account, and how to mend it.
@@ -535,6 +528,7 @@ fn summarise(
         .licenses()
         .after_changes(
             engine.directory(),
+            engine.policies().schema(),
             accounts.iter().map(|(before, after)| (before.as_ref(), after.as_ref())),
         )
         .into_iter()

@@ -11,7 +11,8 @@ use jiff::{SignedDuration, Timestamp};
 use super::{PlanError, PlanItem};
 use crate::Engine;
 use crate::directory::mutation::Mutation;
-use crate::operation::{ActionSpec, Operation, TargetKind};
+use crate::operation::Operation;
+use crate::schema::{ActionDecl, Subject};
 use crate::policy::Request;
 use crate::policy::decision::{INVALID_REQUEST, SELECTOR_ERROR};
 
@@ -34,7 +35,7 @@ pub(crate) struct Item {
 /// What every item of a walk shares.
 pub(crate) struct Walking<'a> {
     pub actor: &'a str,
-    pub spec: &'static ActionSpec,
+    pub spec: &'a ActionDecl,
     pub reason: &'a str,
     /// The clock every item is decided at (the plan's).
     pub now: Timestamp,
@@ -133,10 +134,11 @@ impl Engine {
             out.items.push(refused(ERROR, vec![SELECTOR_ERROR.to_owned()], vec![error]));
             return Ok(None);
         }
-        let action = how.spec.name;
-        let operation = Operation { outcome: action, user: &user, env: &env, value: value.as_deref() };
+        let action = how.spec.name.as_str();
+        let schema = self.policies().schema();
+        let operation = Operation { schema, outcome: action, user: &user, env: &env, value: value.as_deref() };
         operation.check()?;
-        let invite = how.spec.targets == TargetKind::Addresses;
+        let invite = how.spec.subject == Subject::Addresses;
         let request = Request {
             actor: how.actor.to_owned(),
             action: action.to_owned(),
@@ -251,8 +253,8 @@ impl Engine {
         let operation = Operation { outcome: &outcome, ..operation };
         let change = operation.preview(self.directory(), how.written, how.validity)?;
         out.accounts.push((change.before.cloned(), change.after));
-        let spec = crate::operation::action(&outcome);
-        if spec.is_some_and(ActionSpec::executed) {
+        let spec = schema.action(&outcome);
+        if spec.is_some_and(ActionDecl::executed) {
             mutations.extend(operation.mutations(self.directory(), how.written, how.validity)?);
         } else {
             out.unexecuted.push(outcome.clone());
@@ -262,9 +264,11 @@ impl Engine {
         // last account, nothing identifying them stays when the lifecycle
         // block says `orphaned user -> remove` (D4); the items before have
         // taken their other accounts already.
-        let removes_account = spec.is_some_and(|s| s.effect == Some(crate::operation::Effect::RemoveAccount));
+        // The pack says it once, in the block of an action that removes
+        // accounts; it holds for every action that takes the last one.
+        let removes_account = spec.is_some_and(ActionDecl::removes_account);
         let removes_user = removes_account
-            && self.policies().lifecycle("delete").is_some_and(|l| l.remove_orphaned_user)
+            && self.policies().lifecycles().iter().any(|l| l.remove_orphaned_user)
             && self.directory().accounts_of(&user).all(|a| a.env == env);
         if let Some(impact) = impact.as_mut() {
             impact.removes_user = removes_user;

@@ -71,6 +71,8 @@ pub enum Item {
     Lifecycle(Lifecycle),
     /// `trigger name { action when expr [because "text"] }`
     Trigger(Trigger),
+    /// `schema [extends standard] { declarations }`
+    Schema(SchemaBlock),
 }
 
 /// Whether a rule allows or denies.
@@ -89,6 +91,7 @@ impl Item {
             Item::Rule(r) => r.span,
             Item::Lifecycle(l) => l.span,
             Item::Trigger(t) => t.span,
+            Item::Schema(s) => s.span,
         }
     }
 }
@@ -207,6 +210,154 @@ pub struct Trigger {
     pub body_comments: Vec<Comment>,
     /// The whole trigger.
     pub span: Span,
+}
+
+/// The model a pack is written for: what exists and what each action does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaBlock {
+    /// Comments directly above the block.
+    pub comments: Vec<Comment>,
+    /// `extends standard`: the declarations add to steward's standard schema.
+    pub base: Option<Ident>,
+    /// The declarations, in source order.
+    pub declarations: Vec<Declaration>,
+    /// Comments inside the braces after the last declaration.
+    pub body_comments: Vec<Comment>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// One line of a schema block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declaration {
+    /// Comments directly above it.
+    pub comments: Vec<Comment>,
+    /// What it declares.
+    pub body: DeclBody,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// What a declaration declares.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeclBody {
+    /// `status NAME [counts] [login] [expires]`
+    Status {
+        /// The status.
+        name: Ident,
+        /// Its flags, as written.
+        flags: Vec<Ident>,
+    },
+    /// `account kind NAME [counts own|home|never]`
+    AccountKind {
+        /// The kind.
+        name: Ident,
+        /// Whose license it counts toward.
+        counting: Option<Ident>,
+    },
+    /// `asset kind NAME [contains] [types T, ...]`
+    AssetKind {
+        /// The kind.
+        name: Ident,
+        /// It holds other assets.
+        contains: bool,
+        /// Its types.
+        types: Vec<Ident>,
+    },
+    /// `action NAME on SUBJECT [from S, ...] [takes V] [EFFECT] [as "N" "D"]`
+    Action(ActionDecl),
+    /// `attribute ENTITY.NAME: TYPE [?]`
+    Attribute {
+        /// account, user, environment or asset.
+        entity: Ident,
+        /// The key under `attrs`.
+        name: Ident,
+        /// Its type.
+        ty: TypeExpr,
+        /// `?`: it may be absent.
+        optional: bool,
+    },
+}
+
+/// An action's declaration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionDecl {
+    /// The action.
+    pub name: Ident,
+    /// account, user, addresses or asset.
+    pub subject: Ident,
+    /// `from S, ...`: the statuses it acts on.
+    pub from: Vec<Ident>,
+    /// `takes ...`: the value it takes.
+    pub takes: Option<Takes>,
+    /// What it does.
+    pub effect: Option<EffectExpr>,
+    /// `as "NOUN" "DONE"`: how a plan's summary reads.
+    pub shown: Option<(StrLit, StrLit)>,
+}
+
+/// `takes email|name|text` or `takes one of A {settings}, B`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Takes {
+    /// email, name or text.
+    Kind(Ident),
+    /// The options, the first the default.
+    OneOf(Vec<ValueOptionExpr>),
+}
+
+/// One option of `takes one of`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueOptionExpr {
+    /// Its name.
+    pub name: Ident,
+    /// What choosing it sets.
+    pub settings: Vec<SettingExpr>,
+}
+
+/// `FIELD = VALUE` in `sets` or an option.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingExpr {
+    /// `email`, `kind`, `user.guest_license`, as written.
+    pub field: Ident,
+    /// The new value.
+    pub value: SettingValue,
+    /// The whole setting.
+    pub span: Span,
+}
+
+/// The value of a setting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingValue {
+    /// true or false.
+    Bool(bool),
+    /// `value`: the item's value.
+    Value,
+    /// A name (an account kind).
+    Name(Ident),
+}
+
+/// What an action does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EffectExpr {
+    /// `-> STATUS`
+    Move(Ident),
+    /// `removes`
+    Removes(Span),
+    /// `creates STATUS`
+    Creates(Ident),
+    /// `renews`
+    Renews(Span),
+    /// `sets F = V, ...`
+    Sets(Vec<SettingExpr>),
+}
+
+/// An attribute's type as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeExpr {
+    /// string, integer, boolean, date, datetime, set.
+    Named(Ident),
+    /// `one of "a", "b"`
+    OneOf(Vec<StrLit>),
 }
 
 /// A string literal, unescaped.

@@ -6,7 +6,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, MAX_NESTING, Path};
-use super::schema::{self, EntityKind, Field, Subject, Type, Vocabulary};
+use std::sync::Arc;
+
+use super::schema::{self, EntityKind, Field, Type, Vocabulary};
+use crate::schema::{AttrType, Entity, Schema, Subject};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::source::Span;
 
@@ -162,11 +165,11 @@ pub struct Scope {
 
 impl Scope {
     /// The roots a rule on `actions` may use: those every action provides.
-    pub fn for_actions<'a>(actions: impl IntoIterator<Item = &'a str>) -> Scope {
+    pub fn for_actions<'a>(schema: &Schema, actions: impl IntoIterator<Item = &'a str>) -> Scope {
         let mut scope = Scope { target: true, asset: true, bound: false };
         for name in actions {
-            let subject = schema::action_id(name).and_then(|i| schema::ACTIONS.get(i)).map(|a| a.subject);
-            scope.target &= subject == Some(Subject::Account);
+            let subject = schema.action(name).map(|a| a.subject);
+            scope.target &= subject.is_some_and(Subject::has_target);
             scope.asset &= subject == Some(Subject::Asset);
         }
         scope
@@ -180,8 +183,10 @@ impl Scope {
 
 /// Compiles conditions, collecting diagnostics instead of stopping at the
 /// first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Compiler {
+    /// The model names and attribute types are checked against.
+    pub schema: Arc<Schema>,
     /// Everything found so far.
     pub diagnostics: Vec<Diagnostic>,
     /// Every role named by a literal in `has role "x"`, with its place.
@@ -191,7 +196,19 @@ pub struct Compiler {
     depth: usize,
 }
 
+impl Default for Compiler {
+    /// A compiler for the standard schema.
+    fn default() -> Self {
+        Compiler::new(super::declare::standard())
+    }
+}
+
 impl Compiler {
+    /// A compiler for `schema`.
+    pub fn new(schema: Arc<Schema>) -> Self {
+        Compiler { schema, diagnostics: Vec::new(), roles: Vec::new(), depth: 0 }
+    }
+
     /// Compiles a condition: it must be a boolean.
     pub fn condition(&mut self, expr: &Expr, scope: Scope) -> Option<CExpr> {
         let (compiled, ty) = self.expr(expr, scope)?;
@@ -345,8 +362,8 @@ impl Compiler {
                     );
                     return None;
                 }
+                ty = self.declared_attribute(kind, key)?;
                 attr = Some(key.name.clone().into_boxed_str());
-                ty = Type::Any;
                 break;
             }
             let Some(attribute) = schema::attribute(kind, &segment.name) else {
@@ -399,6 +416,50 @@ impl Compiler {
             return None;
         }
         Some((compiled, kind))
+    }
+
+    /// The type of `attrs.KEY` on `kind`: free-form (checked when
+    /// evaluated) where the schema declares no attribute of the entity,
+    /// the declared type where it does, an error where it does not know KEY.
+    fn declared_attribute(&mut self, kind: EntityKind, key: &Ident) -> Option<Type> {
+        let entity = match kind {
+            EntityKind::Account => Entity::Account,
+            EntityKind::User => Entity::User,
+            EntityKind::Environment => Entity::Environment,
+            EntityKind::Asset => Entity::Asset,
+            EntityKind::Request => return Some(Type::Any),
+        };
+        if !self.schema.declares_attributes(entity) {
+            return Some(Type::Any);
+        }
+        if let Some(decl) = self.schema.attribute(entity, &key.name) {
+            return Some(match decl.ty {
+                AttrType::String | AttrType::OneOf(_) => Type::Str,
+                AttrType::Integer => Type::Int,
+                AttrType::Boolean => Type::Bool,
+                AttrType::Date => Type::Date,
+                AttrType::DateTime => Type::DateTime,
+                AttrType::Set => Type::StrSet,
+            });
+        }
+        let names: Vec<&str> = self.schema.attributes_of(entity).map(|a| a.name.as_str()).collect();
+        let mut d = Diagnostic::error(
+            "unknown-attribute",
+            format!("{} has no declared attribute `attrs.{}`", kind.as_str(), key.name),
+        )
+        .at(key.span, "not declared in the schema");
+        d = match did_you_mean(&key.name, names.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `attrs.{s}`?")),
+            None => d.with_help(format!(
+                "the schema declares for {}: {}; add `attribute {}.{}: TYPE` to declare it",
+                entity.as_str(),
+                names.join(", "),
+                entity.as_str(),
+                key.name
+            )),
+        };
+        self.diagnostics.push(d);
+        None
     }
 
     fn unknown_attribute(&mut self, kind: EntityKind, segment: &Ident) {
@@ -512,10 +573,10 @@ impl Compiler {
     fn check_vocabulary(&mut self, ty: &Type, other: &Expr) {
         let Type::Enum(vocabulary) = ty else { return };
         let ExprKind::Literal(Literal::Str(value)) = &other.kind else { return };
-        if vocabulary.contains(value) {
+        if vocabulary.contains(&self.schema, value) {
             return;
         }
-        let names = vocabulary.names();
+        let names = vocabulary.names(&self.schema);
         let mut d =
             Diagnostic::error("unknown-value", format!("`{value}` is not {}", vocabulary_name(*vocabulary)))
                 .at(other.span, "never equal");

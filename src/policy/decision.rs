@@ -72,12 +72,12 @@ impl Builtin {
 pub(crate) enum BuiltinReason {
     /// The target's status does not allow the move (Q4).
     Status {
-        /// The status the action needs.
-        wanted: crate::directory::model::Status,
+        /// The statuses the action acts from, `a or b`.
+        wanted: String,
         /// What the action does, in the past tense.
-        verb: &'static str,
+        verb: String,
         /// The target's status.
-        status: crate::directory::model::Status,
+        status: String,
     },
     /// The invitation expired (Q3).
     Expired(jiff::Timestamp),
@@ -93,7 +93,7 @@ impl BuiltinReason {
         let who = request.target.as_deref().unwrap_or_default();
         match self {
             BuiltinReason::Status { wanted, verb, status } => {
-                let article = if wanted.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                let article = if wanted.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
                 format!("only {article} {wanted} account can be {verb}; `{who}` is {status}")
             }
             BuiltinReason::Expired(until) => format!("the invitation of `{who}` expired at {until}"),

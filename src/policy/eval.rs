@@ -413,8 +413,8 @@ impl<'a> Context<'a> {
             (Ent::Account(a), Field::AccountEnv) => Value::Entity(Ent::Env(
                 self.entities.environment(&a.env).map_err(lookup)?.ok_or_else(missing)?.into(),
             )),
-            (Ent::Account(a), Field::AccountStatus) => Value::Str(Cow::Borrowed(a.status.as_str())),
-            (Ent::Account(a), Field::AccountKind) => Value::Str(Cow::Borrowed(a.kind.as_str())),
+            (Ent::Account(a), Field::AccountStatus) => Value::Str(project(a, |a| a.status.as_str())),
+            (Ent::Account(a), Field::AccountKind) => Value::Str(project(a, |a| a.kind.as_str())),
             (Ent::Account(a), Field::AccountName) => Value::Str(project(a, |a| a.name.as_str())),
             (Ent::Account(a), Field::AccountEmail) => match a.email.is_some() {
                 true => Value::Str(project(a, |a| a.email.as_deref().unwrap_or_default())),
@@ -447,7 +447,7 @@ impl<'a> Context<'a> {
             (Ent::Env(e), Field::EnvIdpActive) => Value::Bool(e.idp_active),
             (Ent::Env(e), Field::EnvAnonymousAccess) => Value::Bool(e.anonymous_access),
             (Ent::Asset(a), Field::AssetId) => Value::Str(project(a, |a| a.id.as_str())),
-            (Ent::Asset(a), Field::AssetKind) => Value::Str(Cow::Borrowed(a.kind.as_str())),
+            (Ent::Asset(a), Field::AssetKind) => Value::Str(project(a, |a| a.kind.as_str())),
             (Ent::Asset(a), Field::AssetEnv) => Value::Entity(Ent::Env(
                 self.entities.environment(&a.env).map_err(lookup)?.ok_or_else(missing)?.into(),
             )),
@@ -457,8 +457,8 @@ impl<'a> Context<'a> {
                 )),
                 None => return Ok(None),
             },
-            (Ent::Asset(a), Field::AssetSpaceType) => match a.space_type {
-                Some(t) => Value::Str(Cow::Borrowed(t.as_str())),
+            (Ent::Asset(a), Field::AssetSpaceType) => match &a.space_type {
+                Some(_) => Value::Str(project(a, |a| a.space_type.as_deref().unwrap_or_default())),
                 None => return Ok(None),
             },
             (Ent::Asset(a), Field::AssetSpace) => match &a.space {
@@ -579,6 +579,8 @@ fn plain<'v>(value: &'v Value<'v>) -> Option<Value<'v>> {
         AttrValue::Bool(b) => Value::Bool(*b),
         AttrValue::Int(i) => Value::Int(*i),
         AttrValue::Str(s) => Value::Str(Cow::Borrowed(s)),
+        AttrValue::Date(d) => Value::Date(*d),
+        AttrValue::DateTime(t) => Value::DateTime(*t),
         AttrValue::List(_) => return None,
     })
 }

@@ -9,7 +9,10 @@
 
 use std::fmt::Write as _;
 
-use super::ast::{Comment, Expr, ExprKind, File, Item, Lifecycle, LifecycleEntry, Literal, Rule, Trigger};
+use super::ast::{
+    Comment, DeclBody, Declaration, EffectExpr, Expr, ExprKind, File, Ident, Item, Lifecycle, LifecycleEntry,
+    Literal, Rule, SchemaBlock, SettingExpr, SettingValue, Takes, Trigger, TypeExpr,
+};
 use super::compile::path_text;
 
 /// The widest a line may be before a condition is broken.
@@ -26,6 +29,7 @@ pub fn format_file(file: &File) -> String {
             Item::Rule(rule) => format_rule(&mut out, rule),
             Item::Lifecycle(block) => format_lifecycle(&mut out, block),
             Item::Trigger(trigger) => format_trigger(&mut out, trigger),
+            Item::Schema(block) => format_schema(&mut out, block),
         }
     }
     if !file.trailing_comments.is_empty() {
@@ -75,6 +79,117 @@ fn format_rule(out: &mut String, rule: &Rule) {
         let _ = writeln!(out, "  because {}", quoted(&because.value));
     }
     out.push_str("}\n");
+}
+
+fn format_schema(out: &mut String, block: &SchemaBlock) {
+    comments(out, &block.comments, "");
+    match &block.base {
+        Some(base) => {
+            let _ = writeln!(out, "schema extends {} {{", base.name);
+        }
+        None => out.push_str("schema {\n"),
+    }
+    for decl in &block.declarations {
+        comments(out, &decl.comments, "  ");
+        let _ = writeln!(out, "  {}", declaration(decl));
+    }
+    comments(out, &block.body_comments, "  ");
+    out.push_str("}\n");
+}
+
+/// One declaration on one line, its clauses in the grammar's order.
+fn declaration(decl: &Declaration) -> String {
+    let names = |list: &[Ident]| list.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
+    match &decl.body {
+        DeclBody::Status { name, flags } => {
+            let mut line = format!("status {}", name.name);
+            for flag in flags {
+                line.push(' ');
+                line.push_str(&flag.name);
+            }
+            line
+        }
+        DeclBody::AccountKind { name, counting } => match counting {
+            Some(c) => format!("account kind {} counts {}", name.name, c.name),
+            None => format!("account kind {}", name.name),
+        },
+        DeclBody::AssetKind { name, contains, types } => {
+            let mut line = format!("asset kind {}", name.name);
+            if *contains {
+                line.push_str(" contains");
+            }
+            if !types.is_empty() {
+                let _ = write!(line, " types {}", names(types));
+            }
+            line
+        }
+        DeclBody::Action(action) => {
+            let mut line = format!("action {} on {}", action.name.name, action.subject.name);
+            if !action.from.is_empty() {
+                let _ = write!(line, " from {}", names(&action.from));
+            }
+            match &action.takes {
+                Some(Takes::Kind(kind)) => {
+                    let _ = write!(line, " takes {}", kind.name);
+                }
+                Some(Takes::OneOf(options)) => {
+                    let options: Vec<String> = options
+                        .iter()
+                        .map(|o| match o.settings.as_slice() {
+                            [] => o.name.name.clone(),
+                            settings => format!("{} {{ {} }}", o.name.name, setting_list(settings)),
+                        })
+                        .collect();
+                    let _ = write!(line, " takes one of {}", options.join(", "));
+                }
+                None => {}
+            }
+            match &action.effect {
+                Some(EffectExpr::Move(to)) => {
+                    let _ = write!(line, " -> {}", to.name);
+                }
+                Some(EffectExpr::Removes(_)) => line.push_str(" removes"),
+                Some(EffectExpr::Creates(status)) => {
+                    let _ = write!(line, " creates {}", status.name);
+                }
+                Some(EffectExpr::Renews(_)) => line.push_str(" renews"),
+                Some(EffectExpr::Sets(settings)) => {
+                    let _ = write!(line, " sets {}", setting_list(settings));
+                }
+                None => {}
+            }
+            if let Some((noun, done)) = &action.shown {
+                let _ = write!(line, " as {} {}", quoted(&noun.value), quoted(&done.value));
+            }
+            line
+        }
+        DeclBody::Attribute { entity, name, ty, optional } => {
+            let ty = match ty {
+                TypeExpr::Named(t) => t.name.clone(),
+                TypeExpr::OneOf(values) => {
+                    let values: Vec<String> = values.iter().map(|v| quoted(&v.value)).collect();
+                    format!("one of {}", values.join(", "))
+                }
+            };
+            let mark = if *optional { "?" } else { "" };
+            format!("attribute {}.{}: {ty}{mark}", entity.name, name.name)
+        }
+    }
+}
+
+fn setting_list(settings: &[SettingExpr]) -> String {
+    let parts: Vec<String> = settings
+        .iter()
+        .map(|s| {
+            let value = match &s.value {
+                SettingValue::Bool(b) => b.to_string(),
+                SettingValue::Value => "value".to_owned(),
+                SettingValue::Name(n) => n.name.clone(),
+            };
+            format!("{} = {value}", s.field.name)
+        })
+        .collect();
+    parts.join(", ")
 }
 
 fn format_lifecycle(out: &mut String, block: &Lifecycle) {

@@ -8,6 +8,7 @@
 pub mod ast;
 pub mod compile;
 pub mod decision;
+pub mod declare;
 pub mod eval;
 pub mod fmt;
 pub mod load;

@@ -13,8 +13,9 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use super::ast::{
-    BinaryOp, Comment, Effect, Expr, ExprKind, File, Ident, Item, Lifecycle, LifecycleEntry, Literal,
-    MAX_NESTING, Path, Rule as RuleDef, StrLit, Trigger,
+    ActionDecl, BinaryOp, Comment, DeclBody, Declaration, Effect, EffectExpr, Expr, ExprKind, File, Ident,
+    Item, Lifecycle, LifecycleEntry, Literal, MAX_NESTING, Path, Rule as RuleDef, SchemaBlock, SettingExpr,
+    SettingValue, StrLit, Takes, Trigger, TypeExpr, ValueOptionExpr,
 };
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::source::{FileId, Sources, Span};
@@ -41,6 +42,7 @@ pub fn parse_file(sources: &Sources, file: FileId) -> Result<File, Vec<Diagnosti
             Rule::rule_def => ctx.parse_rule_def(pair).map(Item::Rule),
             Rule::lifecycle_def => ctx.parse_lifecycle_def(pair).map(Item::Lifecycle),
             Rule::trigger_def => ctx.parse_trigger_def(pair).map(Item::Trigger),
+            Rule::schema_def => ctx.parse_schema_def(pair).map(Item::Schema),
             _ => continue,
         };
         match parsed {
@@ -207,6 +209,173 @@ impl Ctx {
         }
         let consequence = consequence.ok_or_else(|| vec![malformed(span)])?;
         Ok(LifecycleEntry::Owns { comments: Vec::new(), kinds, consequence, to, span })
+    }
+
+    fn parse_schema_def(&self, pair: Pair<'_, Rule>) -> Parsed<SchemaBlock> {
+        let span = self.span(&pair);
+        let mut base = None;
+        let mut declarations = Vec::new();
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::schema_base => {
+                    base = inner.into_inner().find(|p| p.as_rule() == Rule::name).map(|p| self.ident(&p));
+                }
+                Rule::declaration => {
+                    let decl_span = self.span(&inner);
+                    let body = inner.into_inner().next().ok_or_else(|| vec![malformed(decl_span)])?;
+                    let body = self.parse_declaration(body)?;
+                    declarations.push(Declaration { comments: Vec::new(), body, span: decl_span });
+                }
+                _ => {}
+            }
+        }
+        Ok(SchemaBlock { comments: Vec::new(), base, declarations, body_comments: Vec::new(), span })
+    }
+
+    fn parse_declaration(&self, pair: Pair<'_, Rule>) -> Parsed<DeclBody> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut names = Vec::new();
+        let mut flags = Vec::new();
+        let mut counting = None;
+        let mut contains = false;
+        let mut entity = None;
+        let mut ty = None;
+        let mut optional = false;
+        let mut action = ActionDecl {
+            name: Ident { name: String::new(), span },
+            subject: Ident { name: String::new(), span },
+            from: Vec::new(),
+            takes: None,
+            effect: None,
+            shown: None,
+        };
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::name => names.push(self.ident(&inner)),
+                Rule::status_flag => flags.push(self.ident(&inner)),
+                Rule::counting => counting = Some(self.ident(&inner)),
+                Rule::contains_flag => contains = true,
+                Rule::action => action.name = self.ident(&inner),
+                Rule::subject => action.subject = self.ident(&inner),
+                Rule::from_clause => action.from = inner.into_inner().map(|p| self.ident(&p)).collect(),
+                Rule::takes_clause => action.takes = Some(self.parse_takes(inner)?),
+                Rule::move_effect => {
+                    let to = inner.into_inner().next().map(|p| self.ident(&p)).ok_or_else(|| vec![malformed(span)])?;
+                    action.effect = Some(EffectExpr::Move(to));
+                }
+                Rule::removes_effect => action.effect = Some(EffectExpr::Removes(self.span(&inner))),
+                Rule::renews_effect => action.effect = Some(EffectExpr::Renews(self.span(&inner))),
+                Rule::creates_effect => {
+                    let status = inner
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::name)
+                        .map(|p| self.ident(&p))
+                        .ok_or_else(|| vec![malformed(span)])?;
+                    action.effect = Some(EffectExpr::Creates(status));
+                }
+                Rule::sets_effect => {
+                    let settings = inner
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::setting)
+                        .map(|p| self.parse_setting(p))
+                        .collect::<Parsed<Vec<_>>>()?;
+                    action.effect = Some(EffectExpr::Sets(settings));
+                }
+                Rule::shown_clause => {
+                    let strings = inner
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::string)
+                        .map(|p| self.parse_string(&p))
+                        .collect::<Parsed<Vec<_>>>()?;
+                    let mut strings = strings.into_iter();
+                    if let (Some(noun), Some(done)) = (strings.next(), strings.next()) {
+                        action.shown = Some((noun, done));
+                    }
+                }
+                Rule::attr_entity => entity = Some(self.ident(&inner)),
+                Rule::attr_type => ty = Some(self.parse_attr_type(inner)?),
+                Rule::optional_mark => optional = true,
+                _ => {}
+            }
+        }
+        let mut names = names.into_iter();
+        let name = names.next();
+        Ok(match (rule, name) {
+            (Rule::status_decl, Some(name)) => DeclBody::Status { name, flags },
+            (Rule::account_kind_decl, Some(name)) => DeclBody::AccountKind { name, counting },
+            (Rule::asset_kind_decl, Some(name)) => DeclBody::AssetKind { name, contains, types: names.collect() },
+            (Rule::action_decl, None) => DeclBody::Action(action),
+            (Rule::action_decl, Some(first)) => {
+                // `from` and `creates`/`->` names are inside their clauses;
+                // a bare name here cannot happen, but keep it honest.
+                return Err(vec![malformed(first.span)]);
+            }
+            (Rule::attribute_decl, Some(name)) => {
+                let (Some(entity), Some(ty)) = (entity, ty) else { return Err(vec![malformed(span)]) };
+                DeclBody::Attribute { entity, name, ty, optional }
+            }
+            _ => return Err(vec![malformed(span)]),
+        })
+    }
+
+    fn parse_takes(&self, pair: Pair<'_, Rule>) -> Parsed<Takes> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().find(|p| matches!(p.as_rule(), Rule::value_kind | Rule::value_options));
+        match inner {
+            Some(p) if p.as_rule() == Rule::value_kind => Ok(Takes::Kind(self.ident(&p))),
+            Some(p) => {
+                let mut options = Vec::new();
+                for option in p.into_inner().filter(|p| p.as_rule() == Rule::value_option) {
+                    let option_span = self.span(&option);
+                    let mut parts = option.into_inner();
+                    let name = parts.next().map(|p| self.ident(&p)).ok_or_else(|| vec![malformed(option_span)])?;
+                    let settings = parts
+                        .filter(|p| p.as_rule() == Rule::setting)
+                        .map(|p| self.parse_setting(p))
+                        .collect::<Parsed<Vec<_>>>()?;
+                    options.push(ValueOptionExpr { name, settings });
+                }
+                Ok(Takes::OneOf(options))
+            }
+            None => Err(vec![malformed(span)]),
+        }
+    }
+
+    fn parse_setting(&self, pair: Pair<'_, Rule>) -> Parsed<SettingExpr> {
+        let span = self.span(&pair);
+        let mut field = None;
+        let mut value = None;
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::setting_field => field = Some(self.ident(&inner)),
+                Rule::setting_value => {
+                    let v = inner.into_inner().next().ok_or_else(|| vec![malformed(span)])?;
+                    value = Some(match v.as_rule() {
+                        Rule::boolean => SettingValue::Bool(v.as_str() == "true"),
+                        Rule::kw_value => SettingValue::Value,
+                        _ => SettingValue::Name(self.ident(&v)),
+                    });
+                }
+                _ => {}
+            }
+        }
+        let (Some(field), Some(value)) = (field, value) else { return Err(vec![malformed(span)]) };
+        Ok(SettingExpr { field, value, span })
+    }
+
+    fn parse_attr_type(&self, pair: Pair<'_, Rule>) -> Parsed<TypeExpr> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next().ok_or_else(|| vec![malformed(span)])?;
+        if inner.as_rule() == Rule::type_name {
+            return Ok(TypeExpr::Named(self.ident(&inner)));
+        }
+        let strings = inner
+            .into_inner()
+            .filter(|p| p.as_rule() == Rule::string)
+            .map(|p| self.parse_string(&p))
+            .collect::<Parsed<Vec<_>>>()?;
+        Ok(TypeExpr::OneOf(strings))
     }
 
     fn parse_trigger_def(&self, pair: Pair<'_, Rule>) -> Parsed<Trigger> {
@@ -574,6 +743,10 @@ fn attach_comments(file: &mut File, comments: Vec<Comment>) {
             },
             Some(Item::Rule(rule)) => rule.body_comments.push(comment),
             Some(Item::Trigger(trigger)) => trigger.body_comments.push(comment),
+            Some(Item::Schema(block)) => match block.declarations.iter_mut().find(|d| d.span.end > at) {
+                Some(decl) => decl.comments.push(comment),
+                None => block.body_comments.push(comment),
+            },
         }
     }
 }
@@ -583,6 +756,7 @@ fn leading_comments(item: &mut Item) -> &mut Vec<Comment> {
         Item::Rule(r) => &mut r.comments,
         Item::Lifecycle(l) => &mut l.comments,
         Item::Trigger(t) => &mut t.comments,
+        Item::Schema(s) => &mut s.comments,
     }
 }
 
@@ -850,6 +1024,39 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::rule_def | Rule::kw_rule => "`rule`",
         Rule::lifecycle_def | Rule::kw_lifecycle => "`lifecycle`",
         Rule::trigger_def | Rule::kw_trigger => "`trigger`",
+        Rule::schema_def | Rule::kw_schema => "`schema`",
+        Rule::schema_base | Rule::kw_extends => "`extends`",
+        Rule::declaration => "a declaration (`status`, `account kind`, `asset kind`, `action` or `attribute`)",
+        Rule::status_decl | Rule::kw_status => "`status`",
+        Rule::status_flag => "`counts`, `login` or `expires`",
+        Rule::account_kind_decl | Rule::kw_account => "`account`",
+        Rule::asset_kind_decl | Rule::kw_asset => "`asset`",
+        Rule::kw_kind => "`kind`",
+        Rule::kw_counts => "`counts`",
+        Rule::counting => "`own`, `home` or `never`",
+        Rule::contains_flag => "`contains`",
+        Rule::kw_types => "`types`",
+        Rule::action_decl | Rule::kw_action => "`action`",
+        Rule::kw_on => "`on`",
+        Rule::subject => "what the action acts on (`account`, `user`, `addresses` or `asset`)",
+        Rule::from_clause | Rule::kw_from => "`from`",
+        Rule::takes_clause | Rule::kw_takes => "`takes`",
+        Rule::value_kind => "`email`, `name`, `text` or `one of`",
+        Rule::value_options | Rule::kw_one => "`one of`",
+        Rule::kw_of => "`of`",
+        Rule::value_option => "an option",
+        Rule::move_effect => "`->`",
+        Rule::removes_effect => "`removes`",
+        Rule::creates_effect | Rule::kw_creates => "`creates`",
+        Rule::renews_effect => "`renews`",
+        Rule::sets_effect | Rule::kw_sets => "`sets`",
+        Rule::setting | Rule::setting_field | Rule::field_part => "a field",
+        Rule::setting_value | Rule::kw_value => "a value",
+        Rule::shown_clause | Rule::kw_as => "`as`",
+        Rule::attribute_decl | Rule::kw_attribute => "`attribute`",
+        Rule::attr_entity => "`account`, `user`, `environment` or `asset`",
+        Rule::attr_type | Rule::type_name | Rule::string_options => "a type",
+        Rule::optional_mark => "`?`",
         Rule::name => "a name",
         Rule::effect | Rule::kw_permit | Rule::kw_forbid => "`permit` or `forbid`",
         Rule::action | Rule::action_list => "an action name",

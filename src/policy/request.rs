@@ -137,11 +137,10 @@ impl RequestError {
     /// An action the schema does not know, with the closest action's name
     /// (or the list of actions) as help: the one error every path that
     /// takes an action gives.
-    pub fn unknown_action(action: &str) -> Self {
-        let names = super::schema::action_names;
-        let help = match crate::diagnostic::did_you_mean(action, names()) {
+    pub fn unknown_action(schema: &crate::schema::Schema, action: &str) -> Self {
+        let help = match crate::diagnostic::did_you_mean(action, schema.action_names()) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("the actions are: {}", names().collect::<Vec<_>>().join(", ")),
+            None => format!("the actions are: {}", schema.action_names().collect::<Vec<_>>().join(", ")),
         };
         RequestError::UnknownAction { action: action.to_owned(), help }
     }

@@ -5,64 +5,8 @@
 //! It is data, not code paths: the validator and the compiler read it, and
 //! docs/language.md lists the same table.
 
-use crate::directory::model::{AccountKind, AssetKind, EnvKind, IdentityMode, SpaceType, Status};
-
-/// What an action acts on, which decides the roots a rule may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subject {
-    /// An account of the request's environment: `target` is available.
-    Account,
-    /// An asset: `asset` (and `request.to`) are available.
-    Asset,
-    /// Nothing yet (`invite`): neither `target` nor `asset`.
-    Nothing,
-}
-
-/// One action the schema knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ActionInfo {
-    /// Its name in policies and requests.
-    pub name: &'static str,
-    /// What it acts on.
-    pub subject: Subject,
-}
-
-/// Every action, in a fixed order: an action's index here is its dense id.
-pub const ACTIONS: &[ActionInfo] = &[
-    ActionInfo { name: "invite", subject: Subject::Nothing },
-    ActionInfo { name: "register", subject: Subject::Account },
-    ActionInfo { name: "resend_invitation", subject: Subject::Account },
-    ActionInfo { name: "revoke_invitation", subject: Subject::Account },
-    ActionInfo { name: "block", subject: Subject::Account },
-    ActionInfo { name: "unblock", subject: Subject::Account },
-    ActionInfo { name: "delete", subject: Subject::Account },
-    ActionInfo { name: "edit_email", subject: Subject::Account },
-    ActionInfo { name: "edit_name", subject: Subject::Account },
-    ActionInfo { name: "edit_rights", subject: Subject::Account },
-    ActionInfo { name: "assign_role", subject: Subject::Account },
-    ActionInfo { name: "remove_role", subject: Subject::Account },
-    ActionInfo { name: "reassign", subject: Subject::Asset },
-    ActionInfo { name: "activate_guest_license", subject: Subject::Account },
-    ActionInfo { name: "add_guest", subject: Subject::Account },
-    ActionInfo { name: "convert_to_normal", subject: Subject::Account },
-    ActionInfo { name: "login", subject: Subject::Account },
-    ActionInfo { name: "change_password", subject: Subject::Account },
-    ActionInfo { name: "merge", subject: Subject::Account },
-    ActionInfo { name: "change_code", subject: Subject::Account },
-    ActionInfo { name: "link_person", subject: Subject::Account },
-    ActionInfo { name: "add_system_user", subject: Subject::Account },
-    ActionInfo { name: "authorize", subject: Subject::Account },
-];
-
-/// The dense id of an action (its index in [`ACTIONS`]).
-pub fn action_id(name: &str) -> Option<usize> {
-    ACTIONS.iter().position(|a| a.name == name)
-}
-
-/// The action names, for "did you mean".
-pub fn action_names() -> impl Iterator<Item = &'static str> {
-    ACTIONS.iter().map(|a| a.name)
-}
+use crate::directory::model::{EnvKind, IdentityMode};
+use crate::schema::Schema;
 
 /// The kinds of entity an expression can denote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,39 +39,44 @@ impl EntityKind {
 /// A closed vocabulary an attribute takes its values from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Vocabulary {
-    /// pending, active, blocked.
+    /// The declared account statuses.
     Status,
-    /// normal, system, guest, anonymous.
+    /// The declared account kinds.
     AccountKind,
     /// production, test, acceptance.
     EnvKind,
     /// invitations, idp.
     Identity,
-    /// space, app, ...
+    /// The declared asset kinds.
     AssetKind,
-    /// personal, shared, managed, data.
+    /// The types the declared asset kinds have.
     SpaceType,
-    /// The actions of [`ACTIONS`].
+    /// The declared actions.
     Action,
 }
 
 impl Vocabulary {
-    /// Every valid spelling.
-    pub fn names(self) -> Vec<&'static str> {
+    /// Every valid spelling under `schema`.
+    pub fn names(self, schema: &Schema) -> Vec<&str> {
         match self {
-            Vocabulary::Status => Status::names().collect(),
-            Vocabulary::AccountKind => AccountKind::names().collect(),
+            Vocabulary::Status => schema.statuses.iter().map(|s| s.name.as_str()).collect(),
+            Vocabulary::AccountKind => schema.account_kinds.iter().map(|k| k.name.as_str()).collect(),
             Vocabulary::EnvKind => EnvKind::names().collect(),
             Vocabulary::Identity => IdentityMode::names().collect(),
-            Vocabulary::AssetKind => AssetKind::names().collect(),
-            Vocabulary::SpaceType => SpaceType::names().collect(),
-            Vocabulary::Action => action_names().collect(),
+            Vocabulary::AssetKind => schema.asset_kinds.iter().map(|k| k.name.as_str()).collect(),
+            Vocabulary::SpaceType => {
+                let mut types: Vec<&str> =
+                    schema.asset_kinds.iter().flat_map(|k| &k.types).map(String::as_str).collect();
+                types.dedup();
+                types
+            }
+            Vocabulary::Action => schema.action_names().collect(),
         }
     }
 
-    /// Whether `value` is in the vocabulary.
-    pub fn contains(self, value: &str) -> bool {
-        self.names().contains(&value)
+    /// Whether `value` is in the vocabulary under `schema`.
+    pub fn contains(self, schema: &Schema, value: &str) -> bool {
+        self.names(schema).contains(&value)
     }
 }
 

@@ -15,11 +15,14 @@ use super::eval::{Context, Held};
 use super::load::{LoadError, Parsed, parse_paths, parse_sources};
 use super::parse::parse_expr;
 use super::request::{Request, RequestError};
-use super::schema::{self, Consequence, Subject};
+use std::sync::Arc;
+
+use super::schema::Consequence;
+use crate::schema::{Effect as ActionEffect, Schema, Subject};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::digest::sha256_hex_of;
 use crate::directory::Entities;
-use crate::directory::model::{Account, AssetKind, IdentityMode, Status};
+use crate::directory::model::{Account, IdentityMode};
 use crate::source::{Sources, Span};
 
 /// Why a policy set could not be used.
@@ -86,9 +89,9 @@ pub struct LifecycleSpec {
     /// When records refer to the account, this action is proposed instead.
     pub fallback: Option<String>,
     /// What happens to owned assets, per kind.
-    pub owns: Vec<(AssetKind, Consequence)>,
+    pub owns: Vec<(String, Consequence)>,
     /// `reassign to EXPR`: the default new owner, per kind.
-    pub owners: Vec<(AssetKind, CExpr)>,
+    pub owners: Vec<(String, CExpr)>,
     /// `orphaned user -> remove`: the user record goes with their last
     /// account (D4); otherwise it stays (C1).
     pub remove_orphaned_user: bool,
@@ -96,8 +99,8 @@ pub struct LifecycleSpec {
 
 impl LifecycleSpec {
     /// The consequence for assets of `kind`, if the block names one.
-    pub fn consequence(&self, kind: AssetKind) -> Option<Consequence> {
-        self.owns.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c)
+    pub fn consequence(&self, kind: &str) -> Option<Consequence> {
+        self.owns.iter().find(|(k, _)| k == kind).map(|(_, c)| *c)
     }
 }
 
@@ -154,8 +157,11 @@ impl Selector {
 #[derive(Debug, Clone)]
 pub struct PolicySet {
     sources: Sources,
+    /// The model the set is written for: its declared actions' order is
+    /// the dense action id `by_action` is indexed by.
+    schema: Arc<Schema>,
     rules: Vec<RuleInfo>,
-    /// Per action id (see [`schema::ACTIONS`]): the rules that apply.
+    /// Per action id: the rules that apply.
     by_action: Vec<Vec<u32>>,
     lifecycles: Vec<LifecycleSpec>,
     triggers: Vec<TriggerSpec>,
@@ -183,7 +189,18 @@ impl PolicySet {
 
     /// Validates and compiles a parsed set.
     pub fn compile(parsed: Parsed) -> Result<Loaded, Error> {
-        let mut builder = Builder::default();
+        let blocks: Vec<&crate::policy::ast::SchemaBlock> = parsed
+            .files
+            .iter()
+            .flat_map(|(_, f)| &f.items)
+            .filter_map(|item| match item {
+                Item::Schema(block) => Some(block),
+                _ => None,
+            })
+            .collect();
+        let (schema, declared) = super::declare::declare(&blocks);
+        let mut builder = Builder::new(schema.clone());
+        builder.compiler.diagnostics = declared;
         for (_, file) in &parsed.files {
             for item in &file.items {
                 builder.item(item, &parsed.sources);
@@ -195,11 +212,11 @@ impl PolicySet {
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(Error::Invalid { sources: parsed.sources, diagnostics });
         }
-        let mut by_action = vec![Vec::new(); schema::ACTIONS.len()];
+        let mut by_action = vec![Vec::new(); schema.actions.len()];
         for (index, rule) in rules.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             for action in &rule.actions {
-                if let Some(list) = schema::action_id(action).and_then(|id| by_action.get_mut(id)) {
+                if let Some(list) = schema.action_id(action).and_then(|id| by_action.get_mut(id)) {
                     list.push(index);
                 }
             }
@@ -235,6 +252,7 @@ impl PolicySet {
         let digest = digest_meaning(&parsed.files);
         let set = PolicySet {
             sources: parsed.sources,
+            schema,
             rules,
             by_action,
             lifecycles,
@@ -250,6 +268,12 @@ impl PolicySet {
     /// The files of the set.
     pub fn sources(&self) -> &Sources {
         &self.sources
+    }
+
+    /// The model the set is written for (the standard one when it
+    /// declares none).
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
     }
 
     /// Every rule, in source order.
@@ -310,7 +334,7 @@ impl PolicySet {
     /// by default makes such an actor's decisions all denials, so a caller
     /// looking for who may act (reassigners, D7) can skip them undecided.
     pub fn may_permit(&self, action: &str, actor: &Account) -> bool {
-        match schema::action_id(action).and_then(|id| self.permit_roles.get(id)) {
+        match self.schema.action_id(action).and_then(|id| self.permit_roles.get(id)) {
             Some(Some(roles)) => roles.iter().any(|role| actor.has_role(role)),
             _ => true,
         }
@@ -330,13 +354,13 @@ impl PolicySet {
     /// `request`; `None` when it names none or it cannot be evaluated.
     pub fn default_owner(
         &self,
-        kind: AssetKind,
+        kind: &str,
         request: &Request,
         entities: &dyn Entities,
     ) -> Option<String> {
         let spec = self.lifecycle(&request.action)?;
-        let (_, expr) = spec.owners.iter().find(|(k, _)| *k == kind)?;
-        let ctx = resolve(request, entities).ok()?;
+        let (_, expr) = spec.owners.iter().find(|(k, _)| k == kind)?;
+        let (ctx, _) = resolve(&self.schema, request, entities).ok()?;
         ctx.user_id(expr).ok().flatten()
     }
 
@@ -351,7 +375,9 @@ impl PolicySet {
         entities: &dyn Entities,
         now: Timestamp,
     ) -> Result<String, RequestError> {
-        let accesses = schema::action_id(action)
+        let accesses = self
+            .schema
+            .action_id(action)
             .and_then(|id| self.asset_accesses.get(id))
             .map(Vec::as_slice)
             .unwrap_or_default();
@@ -375,13 +401,23 @@ impl PolicySet {
     /// Compiles a selector expression (`--where` on the command line,
     /// `where` over HTTP): each account is `target`. Its errors are located
     /// in a source named `where`, which reads right in both.
-    pub fn compile_selector(text: &str) -> Result<Selector, Error> {
+    pub fn compile_selector(&self, text: &str) -> Result<Selector, Error> {
+        Self::selector_for(self.schema.clone(), text)
+    }
+
+    /// Compiles a selector for the standard schema (a directory read
+    /// without a policy set).
+    pub fn standard_selector(text: &str) -> Result<Selector, Error> {
+        Self::selector_for(super::declare::standard(), text)
+    }
+
+    fn selector_for(schema: Arc<Schema>, text: &str) -> Result<Selector, Error> {
         let mut sources = Sources::new();
         let file = sources.add("where", text);
         let expr = parse_expr(&sources, file).map_err(|diagnostics| {
             Error::Load(LoadError::Syntax { sources: sources.clone(), diagnostics })
         })?;
-        let mut compiler = Compiler::default();
+        let mut compiler = Compiler::new(schema);
         match compiler.condition(&expr, Scope::selector()) {
             Some(condition) if compiler.diagnostics.is_empty() => Ok(Selector { condition }),
             _ => Err(Error::Invalid { sources, diagnostics: compiler.diagnostics }),
@@ -392,8 +428,8 @@ impl PolicySet {
     /// decided at all (unknown action, user, environment...) is an error;
     /// everything else is a [`Decision`].
     pub fn decide(&self, request: &Request, entities: &dyn Entities) -> Result<Decision, RequestError> {
-        let ctx = resolve(request, entities)?;
-        if let Some((builtin, reason)) = builtin_denial(request, &ctx) {
+        let (ctx, declared) = resolve(&self.schema, request, entities)?;
+        if let Some((builtin, reason)) = builtin_denial(&self.schema, declared, request, &ctx) {
             return Ok(Decision {
                 allowed: false,
                 rules: SmallVec::from_buf_and_len([RuleRef::Builtin(builtin); 4], 1),
@@ -401,7 +437,7 @@ impl PolicySet {
                 errors: SmallVec::new(),
             });
         }
-        let action = schema::action_id(&request.action).unwrap_or(usize::MAX);
+        let action = self.schema.action_id(&request.action).unwrap_or(usize::MAX);
         let mut permits: SmallVec<[RuleRef; 4]> = SmallVec::new();
         let mut forbids: SmallVec<[RuleRef; 4]> = SmallVec::new();
         let mut errors = SmallVec::new();
@@ -485,10 +521,13 @@ impl PolicySet {
 }
 
 /// Resolves the entities a request names, or says why it cannot.
-fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Context<'a>, RequestError> {
-    let action = schema::action_id(&request.action)
-        .and_then(|id| schema::ACTIONS.get(id))
-        .ok_or_else(|| RequestError::unknown_action(&request.action))?;
+fn resolve<'a, 's>(
+    schema: &'s Schema,
+    request: &'a Request,
+    entities: &'a dyn Entities,
+) -> Result<(Context<'a>, &'s crate::schema::ActionDecl), RequestError> {
+    let action =
+        schema.action(&request.action).ok_or_else(|| RequestError::unknown_action(schema, &request.action))?;
     let env = &request.env;
     let environment =
         entities.environment(env)?.ok_or_else(|| RequestError::UnknownEnvironment(env.clone()))?;
@@ -505,12 +544,12 @@ fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Conte
     let mut target = None;
     let mut asset = None;
     match action.subject {
-        Subject::Account => {
+        Subject::Account | Subject::User => {
             let user = request.target.as_deref().ok_or_else(|| missing("target"))?;
             if request.asset.is_some() {
                 return Err(unexpected("asset"));
             }
-            target = Some(if action.name == "add_guest" {
+            target = Some(if action.subject == Subject::User {
                 home_account(user, env, entities)?
             } else {
                 account(user)?
@@ -526,7 +565,7 @@ fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Conte
                 found.ok_or_else(|| RequestError::UnknownAsset { asset: id.to_owned(), env: env.clone() })?,
             );
         }
-        Subject::Nothing => {
+        Subject::Addresses => {
             if request.target.is_some() {
                 return Err(unexpected("target"));
             }
@@ -538,7 +577,7 @@ fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Conte
     if let Some(to) = &request.to {
         account(to)?;
     }
-    Ok(Context {
+    let ctx = Context {
         entities,
         request,
         now: request.now.unwrap_or_else(Timestamp::now),
@@ -547,7 +586,8 @@ fn resolve<'a>(request: &'a Request, entities: &'a dyn Entities) -> Result<Conte
         environment: environment.into(),
         asset: asset.map(Held::from),
         bound: None,
-    })
+    };
+    Ok((ctx, action))
 }
 
 /// For `add_guest` the target has no account in the environment yet: it is
@@ -566,42 +606,65 @@ fn home_account<'a>(
         .ok_or_else(|| RequestError::NoAccount { user: user.to_owned(), env: found.home.to_string() })
 }
 
-/// The built-in rules: moves between statuses (Q3, Q4), invitations against
-/// an active identity provider (Q2), adding a member twice (G10).
-fn builtin_denial(request: &Request, ctx: &Context<'_>) -> Option<(Builtin, BuiltinReason)> {
-    let status = ctx.target.as_ref().map(|t| t.status);
+/// The built-in rules, read from the action's declaration: the statuses it
+/// acts from (Q3, Q4) and an expired invitation, invitations against an
+/// active identity provider (Q2), adding a member twice (G10), an address
+/// another account holds (G6).
+fn builtin_denial(
+    schema: &Schema,
+    action: &crate::schema::ActionDecl,
+    request: &Request,
+    ctx: &Context<'_>,
+) -> Option<(Builtin, BuiltinReason)> {
     let who = request.target.as_deref().unwrap_or_default();
-    let needs = |wanted: Status, verb: &'static str| -> Option<(Builtin, BuiltinReason)> {
-        let status = status?;
-        (status != wanted)
-            .then_some((Builtin::StatusTransition, BuiltinReason::Status { wanted, verb, status }))
-    };
-    let idp_active = ctx.environment.identity == IdentityMode::Idp && ctx.environment.idp_active;
     let text = |builtin, reason: String| Some((builtin, BuiltinReason::Text(reason)));
-    match request.action.as_str() {
-        "block" => needs(Status::Active, "blocked"),
-        "unblock" => needs(Status::Blocked, "unblocked"),
-        "resend_invitation" | "revoke_invitation" => needs(Status::Pending, "sent or revoked an invitation"),
-        "register" => needs(Status::Pending, "registered").or_else(|| {
-            let until = ctx.target.as_ref()?.invited_until?;
-            (ctx.now > until).then_some((Builtin::StatusTransition, BuiltinReason::Expired(until)))
-        }),
-        "invite" if idp_active => Some((Builtin::InvitationsOrIdp, BuiltinReason::IdpActive)),
-        "add_guest" if ctx.target.as_ref().is_some_and(|t| t.env == ctx.environment.id) => text(
-            Builtin::AlreadyMember,
-            format!("`{who}` already has an account in `{}`", ctx.environment.id),
-        ),
-        // The guest's account takes the address of the home account (G5).
-        "add_guest" => email_in_use(ctx, ctx.target.as_ref()?.email.as_deref()?, Some(who)),
-        "invite" => request.emails.iter().find_map(|email| {
-            let env = &ctx.environment.id;
-            if let Ok(Some(_)) = ctx.entities.account(email, env) {
-                return text(Builtin::AlreadyMember, format!("`{email}` already has an account in `{env}`"));
+    match action.subject {
+        Subject::Account => {
+            let target = ctx.target.as_ref()?;
+            if !action.from.is_empty() && !action.from.iter().any(|s| *s == target.status) {
+                let reason = BuiltinReason::Status {
+                    wanted: action.from.join(" or "),
+                    verb: action.done.clone(),
+                    status: target.status.to_string(),
+                };
+                return Some((Builtin::StatusTransition, reason));
             }
-            email_in_use(ctx, email, None)
-        }),
-        "edit_email" => email_in_use(ctx, request.value.as_deref()?, request.target.as_deref()),
-        _ => None,
+            if matches!(action.effect, Some(ActionEffect::Move(_)))
+                && schema.expires(&target.status)
+                && let Some(until) = target.invited_until
+                && ctx.now > until
+            {
+                return Some((Builtin::StatusTransition, BuiltinReason::Expired(until)));
+            }
+            if action.sets_email() {
+                return email_in_use(ctx, request.value.as_deref()?, request.target.as_deref());
+            }
+            None
+        }
+        Subject::User => {
+            let target = ctx.target.as_ref()?;
+            if target.env == ctx.environment.id {
+                return text(
+                    Builtin::AlreadyMember,
+                    format!("`{who}` already has an account in `{}`", ctx.environment.id),
+                );
+            }
+            // The new account takes the address of the home account (G5).
+            email_in_use(ctx, target.email.as_deref()?, Some(who))
+        }
+        Subject::Addresses => {
+            if ctx.environment.identity == IdentityMode::Idp && ctx.environment.idp_active {
+                return Some((Builtin::InvitationsOrIdp, BuiltinReason::IdpActive));
+            }
+            request.emails.iter().find_map(|email| {
+                let env = &ctx.environment.id;
+                if let Ok(Some(_)) = ctx.entities.account(email, env) {
+                    return text(Builtin::AlreadyMember, format!("`{email}` already has an account in `{env}`"));
+                }
+                email_in_use(ctx, email, None)
+            })
+        }
+        Subject::Asset => None,
     }
 }
 
@@ -645,6 +708,11 @@ fn without_comments(file: &crate::policy::ast::File) -> crate::policy::ast::File
                 t.comments.clear();
                 t.body_comments.clear();
             }
+            Item::Schema(block) => {
+                block.comments.clear();
+                block.body_comments.clear();
+                block.declarations.iter_mut().for_each(|d| d.comments.clear());
+            }
             Item::Lifecycle(l) => {
                 l.comments.clear();
                 l.body_comments.clear();
@@ -673,12 +741,26 @@ struct Builder {
 }
 
 impl Builder {
+    fn new(schema: Arc<Schema>) -> Self {
+        Builder {
+            compiler: Compiler::new(schema),
+            rules: Vec::new(),
+            lifecycles: Vec::new(),
+            lifecycle_spans: Vec::new(),
+            triggers: Vec::new(),
+            names: HashMap::new(),
+        }
+    }
+
     fn item(&mut self, item: &Item, sources: &Sources) {
         match item {
+            // Declared before any rule is compiled (`declare`).
+            Item::Schema(_) => {}
             Item::Rule(rule) => {
                 self.unique_name(&rule.name);
                 let actions_ok = rule.actions.iter().all(|a| self.known_action(a, None));
-                let scope = Scope::for_actions(rule.actions.iter().map(|a| a.name.as_str()));
+                let scope =
+                    Scope::for_actions(&self.compiler.schema, rule.actions.iter().map(|a| a.name.as_str()));
                 let condition = match &rule.condition {
                     Some(expr) if actions_ok => {
                         let compiled = self.compiler.condition(expr, scope);
@@ -739,7 +821,7 @@ impl Builder {
             owners: Vec::new(),
             remove_orphaned_user: false,
         };
-        let scope = Scope::for_actions([block.action.name.as_str()]);
+        let scope = Scope::for_actions(&self.compiler.schema, [block.action.name.as_str()]);
         for entry in &block.entries {
             match entry {
                 LifecycleEntry::Referenced { fallback, .. } => {
@@ -748,8 +830,11 @@ impl Builder {
                     }
                 }
                 LifecycleEntry::Orphan { consequence, .. } => {
-                    if block.action.name != "delete" {
-                        // Only a deletion leaves a user without accounts.
+                    let removes =
+                        self.compiler.schema.action(&block.action.name).is_some_and(|a| a.removes_account());
+                    if !removes {
+                        // Only an action that removes an account leaves a
+                        // user without accounts.
                         self.compiler.diagnostics.push(
                             Diagnostic::error(
                                 "orphan-not-removed",
@@ -759,7 +844,9 @@ impl Builder {
                                 ),
                             )
                             .at(consequence.span, "in a block that removes no account")
-                            .with_help("move `orphaned user -> remove` to `lifecycle delete`"),
+                            .with_help(
+                                "move `orphaned user -> remove` to the block of an action that `removes`, such as `lifecycle delete`",
+                            ),
                         );
                     } else if consequence.name == "remove" {
                         spec.remove_orphaned_user = true;
@@ -795,7 +882,7 @@ impl Builder {
                     };
                     for kind in kinds {
                         let Some(asset_kind) = self.asset_kind(kind) else { continue };
-                        if spec.consequence(asset_kind).is_some() {
+                        if spec.consequence(&asset_kind).is_some() {
                             self.compiler.diagnostics.push(
                                 Diagnostic::error(
                                     "duplicate-asset-kind",
@@ -805,10 +892,10 @@ impl Builder {
                             );
                             continue;
                         }
-                        spec.owns.push((asset_kind, consequence));
                         if let Some(owner) = &owner {
-                            spec.owners.push((asset_kind, owner.clone()));
+                            spec.owners.push((asset_kind.clone(), owner.clone()));
                         }
+                        spec.owns.push((asset_kind, consequence));
                     }
                 }
             }
@@ -831,16 +918,10 @@ impl Builder {
     }
 
     fn known_action(&mut self, action: &Ident, subject: Option<Subject>) -> bool {
-        let Some(info) = schema::action_id(&action.name).and_then(|i| schema::ACTIONS.get(i)) else {
-            let mut d = Diagnostic::error("unknown-action", format!("unknown action `{}`", action.name))
-                .at(action.span, "not an action");
-            d = match did_you_mean(&action.name, schema::action_names()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                None => d.with_help(format!(
-                    "the actions are: {}",
-                    schema::action_names().collect::<Vec<_>>().join(", ")
-                )),
-            };
+        let schema = &self.compiler.schema;
+        let Some(info) = schema.action(&action.name) else {
+            let names: Vec<&str> = schema.action_names().collect();
+            let d = super::declare::unknown("unknown-action", "action", action, names.into_iter());
             self.compiler.diagnostics.push(d);
             return false;
         };
@@ -862,22 +943,15 @@ impl Builder {
         true
     }
 
-    fn asset_kind(&mut self, kind: &Ident) -> Option<AssetKind> {
-        let found = AssetKind::parse(&kind.name);
-        if found.is_none() {
-            let mut d =
-                Diagnostic::error("unknown-asset-kind", format!("unknown asset kind `{}`", kind.name))
-                    .at(kind.span, "not an asset kind");
-            d = match did_you_mean(&kind.name, AssetKind::names()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                None => d.with_help(format!(
-                    "the asset kinds are: {}",
-                    AssetKind::names().collect::<Vec<_>>().join(", ")
-                )),
-            };
-            self.compiler.diagnostics.push(d);
+    fn asset_kind(&mut self, kind: &Ident) -> Option<String> {
+        let schema = &self.compiler.schema;
+        if schema.asset_kind(&kind.name).is_some() {
+            return Some(kind.name.clone());
         }
-        found
+        let names = schema.asset_kinds.iter().map(|k| k.name.as_str());
+        let d = super::declare::unknown("unknown-asset-kind", "asset kind", kind, names);
+        self.compiler.diagnostics.push(d);
+        None
     }
 
     fn consequence(&mut self, consequence: &Ident) -> Option<Consequence> {

@@ -105,11 +105,15 @@ impl Reloader {
 
     fn load(&self, scope: Scope) -> Result<Engine, String> {
         let set = PolicySet::load(&self.policies).map_err(|e| error::policy_line(&e))?.set;
+        // A set for another schema reads the directory again: it is
+        // validated (and its attributes typed) for the schema it is decided by.
+        let same_schema = **self.current.load().engine.policies().schema() == **set.schema();
+        let scope = if same_schema { scope } else { Scope::Everything };
         let engine = match scope {
             // The directory in memory and its graph, shared, not copied.
             Scope::Policies => self.current.load().engine.with_policies(set),
             Scope::Everything => {
-                let directory = crate::directory::load(&self.directory).map_err(|e| match &e {
+                let directory = crate::directory::load(&self.directory, set.schema()).map_err(|e| match &e {
                     crate::directory::Error::Invalid { sources, diagnostics, .. } => {
                         error::diagnostics_line(sources, diagnostics)
                     }

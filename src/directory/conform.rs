@@ -1,0 +1,140 @@
+//! A directory held to a [`Schema`]: every status, kind and space type
+//! declared, every attribute declared and of its type (dates read from
+//! their text). The file loader checks the same with positions as it
+//! reads; this is the check of a directory that has none, a database
+//! loaded for a policy set.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use super::Directory;
+use super::model::{AttrValue, Attrs};
+use crate::schema::{AttrType, Entity, Schema};
+
+/// Holds `attrs` of one `entity` to `schema`: where the schema declares
+/// attributes of the entity, each key must be declared and of its type
+/// (a date or date-time given as text becomes one) and each required one
+/// present. The problems, one sentence each; `attrs` typed in place.
+pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<String> {
+    if !schema.declares_attributes(entity) {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    for (key, value) in attrs.iter_mut() {
+        let Some(decl) = schema.attribute(entity, key) else {
+            let names: Vec<&str> = schema.attributes_of(entity).map(|a| a.name.as_str()).collect();
+            let hint = match crate::diagnostic::did_you_mean(key, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the schema declares {}", names.join(", ")),
+            };
+            problems.push(format!("`attrs.{key}` is not an attribute the schema declares for {} ({hint})", entity.as_str()));
+            continue;
+        };
+        if let Some(typed) = typed(&decl.ty, value) {
+            *value = typed;
+        } else {
+            problems.push(format!("`attrs.{key}` is {}, not {}", describe(value), decl.ty.describe()));
+        }
+    }
+    for decl in schema.attributes_of(entity).filter(|a| !a.optional) {
+        if !attrs.contains_key(&decl.name) {
+            problems.push(format!(
+                "`attrs.{}` is missing: the schema declares it required ({}); mark it `?` to make it optional",
+                decl.name,
+                decl.ty.describe()
+            ));
+        }
+    }
+    problems
+}
+
+/// `value` as an attribute of type `ty`, or `None` when it is not one.
+fn typed(ty: &AttrType, value: &AttrValue) -> Option<AttrValue> {
+    Some(match (ty, value) {
+        (AttrType::String, AttrValue::Str(_))
+        | (AttrType::Integer, AttrValue::Int(_))
+        | (AttrType::Boolean, AttrValue::Bool(_))
+        | (AttrType::Date, AttrValue::Date(_))
+        | (AttrType::DateTime, AttrValue::DateTime(_)) => value.clone(),
+        (AttrType::Date, AttrValue::Str(text)) => AttrValue::Date(text.parse::<Date>().ok()?),
+        (AttrType::DateTime, AttrValue::Str(text)) => AttrValue::DateTime(text.parse::<Timestamp>().ok()?),
+        (AttrType::Set, AttrValue::List(items)) if items.iter().all(|i| matches!(i, AttrValue::Str(_))) => {
+            value.clone()
+        }
+        (AttrType::OneOf(names), AttrValue::Str(text)) if names.contains(text) => value.clone(),
+        _ => return None,
+    })
+}
+
+fn describe(value: &AttrValue) -> String {
+    match value {
+        AttrValue::Bool(b) => format!("`{b}`"),
+        AttrValue::Int(i) => format!("`{i}`"),
+        AttrValue::Str(s) => format!("`{s:?}`"),
+        AttrValue::List(_) => "a list".to_owned(),
+        AttrValue::Date(d) => format!("the date `{d}`"),
+        AttrValue::DateTime(t) => format!("the instant `{t}`"),
+    }
+}
+
+/// Holds a whole directory to `schema`: the problems, each naming its
+/// entity. The attributes are typed in place where the schema declares
+/// any (the directory is indexed again then); otherwise the directory is
+/// returned as it came.
+pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec<String>> {
+    let mut problems = Vec::new();
+    let statuses: Vec<&str> = schema.statuses.iter().map(|s| s.name.as_str()).collect();
+    let kinds: Vec<&str> = schema.account_kinds.iter().map(|k| k.name.as_str()).collect();
+    for account in directory.accounts() {
+        let who = || format!("the account of `{}` in `{}`", account.user, account.env);
+        if schema.status(&account.status).is_none() {
+            problems.push(format!("{}: `{}` is not a status ({})", who(), account.status, statuses.join(", ")));
+        }
+        if schema.account_kind(&account.kind).is_none() {
+            problems.push(format!("{}: `{}` is not an account kind ({})", who(), account.kind, kinds.join(", ")));
+        }
+    }
+    for asset in directory.assets() {
+        match schema.asset_kind(&asset.kind) {
+            None => problems.push(format!("asset `{}`: `{}` is not an asset kind", asset.id, asset.kind)),
+            Some(kind) => match &asset.space_type {
+                Some(t) if !kind.types.iter().any(|k| k == t) => problems.push(format!(
+                    "asset `{}`: `{t}` is not a type of `{}` ({})",
+                    asset.id,
+                    kind.name,
+                    kind.types.join(", ")
+                )),
+                None if !kind.types.is_empty() => {
+                    problems.push(format!("asset `{}`: a `{}` has a `space_type`", asset.id, kind.name));
+                }
+                _ => {}
+            },
+        }
+    }
+    let declares = Entity::ALL.into_iter().any(|e| schema.declares_attributes(e));
+    if !declares {
+        return if problems.is_empty() { Ok(directory) } else { Err(problems) };
+    }
+    let mut parts = directory.into_parts();
+    for env in &mut parts.environments {
+        for p in attrs(schema, Entity::Environment, &mut env.attrs) {
+            problems.push(format!("environment `{}`: {p}", env.id));
+        }
+    }
+    for user in &mut parts.users {
+        for p in attrs(schema, Entity::User, &mut user.attrs) {
+            problems.push(format!("user `{}`: {p}", user.id));
+        }
+    }
+    for account in &mut parts.accounts {
+        for p in attrs(schema, Entity::Account, &mut account.attrs) {
+            problems.push(format!("the account of `{}` in `{}`: {p}", account.user, account.env));
+        }
+    }
+    for asset in &mut parts.assets {
+        for p in attrs(schema, Entity::Asset, &mut asset.attrs) {
+            problems.push(format!("asset `{}`: {p}", asset.id));
+        }
+    }
+    if problems.is_empty() { Ok(Directory::new(parts)) } else { Err(problems) }
+}

@@ -1,0 +1,519 @@
+//! `schema` blocks to a [`Schema`]: every declaration checked (each name
+//! declared once, every status and kind an action names declared, each
+//! effect one its subject can have), every mistake a located diagnostic.
+//! A set without a `schema` block is written for steward's standard schema
+//! (`schema/standard.policy`), itself compiled here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use super::ast::{self, DeclBody, EffectExpr, Ident, Item, SchemaBlock, SettingExpr, SettingValue, Takes, TypeExpr};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::schema::{
+    AccountKindDecl, ActionDecl, AssetKindDecl, AttrType, AttributeDecl, Counting, Effect, Entity, Schema,
+    Setting, StatusDecl, Subject, ValueKind, ValueOption,
+};
+use crate::source::{Sources, Span};
+
+/// The text of the standard schema, shipped inside the binary.
+pub const STANDARD_TEXT: &str = include_str!("../../schema/standard.policy");
+
+/// The one name `extends` takes.
+const STANDARD: &str = "standard";
+
+/// The standard schema, compiled once per process.
+pub fn standard() -> Arc<Schema> {
+    static STANDARD_SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
+    STANDARD_SCHEMA.get_or_init(|| Arc::new(compile_standard().unwrap_or_default())).clone()
+}
+
+/// Compiles the shipped text; a test holds it to compiling without a finding.
+fn compile_standard() -> Result<Schema, Vec<Diagnostic>> {
+    let mut sources = Sources::new();
+    let id = sources.add("standard.policy", STANDARD_TEXT);
+    let file = super::parse::parse_file(&sources, id)?;
+    let blocks: Vec<&SchemaBlock> = schema_blocks(std::slice::from_ref(&file));
+    let mut declarer = Declarer::new(Schema::default());
+    for block in blocks {
+        declarer.block(block);
+    }
+    declarer.finish()
+}
+
+/// The schema blocks of parsed files, in order.
+pub fn schema_blocks(files: &[ast::File]) -> Vec<&SchemaBlock> {
+    files
+        .iter()
+        .flat_map(|f| &f.items)
+        .filter_map(|item| match item {
+            Item::Schema(block) => Some(block),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The schema a set's blocks declare (the standard one when there are
+/// none), or the diagnostics that make it invalid.
+pub fn declare(blocks: &[&SchemaBlock]) -> (Arc<Schema>, Vec<Diagnostic>) {
+    if blocks.is_empty() {
+        return (standard(), Vec::new());
+    }
+    let extends = blocks.iter().find_map(|b| b.base.as_ref());
+    let mut diagnostics = Vec::new();
+    if let Some(base) = extends
+        && base.name != STANDARD
+    {
+        let mut d = Diagnostic::error("unknown-schema", format!("there is no schema `{}` to extend", base.name))
+            .at(base.span, "not a schema steward ships");
+        d = d.with_help("`schema extends standard { ... }` adds to the standard schema");
+        diagnostics.push(d);
+    }
+    let base = if extends.is_some() { (*standard()).clone() } else { Schema::default() };
+    let mut declarer = Declarer::new(base);
+    declarer.diagnostics = diagnostics;
+    for block in blocks {
+        declarer.block(block);
+    }
+    if extends.is_none() {
+        declarer.require_basics(blocks);
+    }
+    match declarer.finish() {
+        Ok(schema) => (Arc::new(schema), Vec::new()),
+        Err(diagnostics) => (standard(), diagnostics),
+    }
+}
+
+/// Where each name was first declared, per namespace.
+#[derive(Default)]
+struct Seen {
+    statuses: HashMap<String, Span>,
+    account_kinds: HashMap<String, Span>,
+    asset_kinds: HashMap<String, Span>,
+    actions: HashMap<String, Span>,
+    attributes: HashMap<(Entity, String), Span>,
+}
+
+struct Declarer {
+    schema: Schema,
+    seen: Seen,
+    /// Actions as written, checked once every status and kind is known.
+    actions: Vec<ast::ActionDecl>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Declarer {
+    fn new(schema: Schema) -> Self {
+        Declarer { schema, seen: Seen::default(), actions: Vec::new(), diagnostics: Vec::new() }
+    }
+
+    fn block(&mut self, block: &SchemaBlock) {
+        for decl in &block.declarations {
+            match &decl.body {
+                DeclBody::Status { name, flags } => self.status(name, flags),
+                DeclBody::AccountKind { name, counting } => self.account_kind(name, counting.as_ref()),
+                DeclBody::AssetKind { name, contains, types } => self.asset_kind(name, *contains, types),
+                DeclBody::Action(action) => {
+                    if self.unique("an action", &action.name, Namespace::Action) {
+                        self.actions.push(action.clone());
+                    }
+                }
+                DeclBody::Attribute { entity, name, ty, optional } => self.attribute(entity, name, ty, *optional),
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<Schema, Vec<Diagnostic>> {
+        let actions = std::mem::take(&mut self.actions);
+        for action in &actions {
+            if let Some(decl) = self.action(action) {
+                self.schema.actions.push(decl);
+            }
+        }
+        if self.diagnostics.iter().any(Diagnostic::is_error) { Err(self.diagnostics) } else { Ok(self.schema) }
+    }
+
+    /// A schema of its own declares what every directory needs.
+    fn require_basics(&mut self, blocks: &[&SchemaBlock]) {
+        let Some(first) = blocks.first() else { return };
+        let start = first.span.start as usize;
+        let head = Span::new(first.span.file, start, start + "schema".len());
+        for (missing, what, example) in [
+            (self.schema.statuses.is_empty(), "an account status", "status active counts login"),
+            (self.schema.account_kinds.is_empty(), "an account kind", "account kind normal"),
+        ] {
+            if missing {
+                self.diagnostics.push(
+                    Diagnostic::error("incomplete-schema", format!("the schema declares no {what}"))
+                        .at(head, "declared here")
+                        .with_help(format!(
+                            "declare one, for example `{example}`, or write `schema extends standard {{ ... }}`"
+                        )),
+                );
+            }
+        }
+    }
+
+    /// Whether `name` is new in its namespace (the standard schema's names
+    /// count when extending it); a duplicate is reported.
+    fn unique(&mut self, what: &str, name: &Ident, namespace: Namespace) -> bool {
+        let inherited = match namespace {
+            Namespace::Status => self.schema.status(&name.name).is_some(),
+            Namespace::AccountKind => self.schema.account_kind(&name.name).is_some(),
+            Namespace::AssetKind => self.schema.asset_kind(&name.name).is_some(),
+            Namespace::Action => self.schema.action(&name.name).is_some(),
+        };
+        let seen = match namespace {
+            Namespace::Status => &mut self.seen.statuses,
+            Namespace::AccountKind => &mut self.seen.account_kinds,
+            Namespace::AssetKind => &mut self.seen.asset_kinds,
+            Namespace::Action => &mut self.seen.actions,
+        };
+        if let Some(first) = seen.get(&name.name) {
+            let first = *first;
+            self.diagnostics.push(
+                Diagnostic::error("duplicate-declaration", format!("{what} `{}` is declared twice", name.name))
+                    .at(name.span, "declared again")
+                    .with_related(first, "first declared here"),
+            );
+            return false;
+        }
+        if inherited {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "duplicate-declaration",
+                    format!("{what} `{}` is declared by the standard schema already", name.name),
+                )
+                .at(name.span, "declared again")
+                .with_help("a schema that extends `standard` adds names; it does not redeclare them"),
+            );
+            return false;
+        }
+        seen.insert(name.name.clone(), name.span);
+        true
+    }
+
+    fn status(&mut self, name: &Ident, flags: &[Ident]) {
+        if !self.unique("the status", name, Namespace::Status) {
+            return;
+        }
+        let has = |flag: &str| flags.iter().any(|f| f.name == flag);
+        self.schema.statuses.push(StatusDecl {
+            name: name.name.clone(),
+            counts: has("counts"),
+            login: has("login"),
+            expires: has("expires"),
+        });
+    }
+
+    fn account_kind(&mut self, name: &Ident, counting: Option<&Ident>) {
+        if !self.unique("the account kind", name, Namespace::AccountKind) {
+            return;
+        }
+        let counting = match counting.map(|c| c.name.as_str()) {
+            Some("home") => Counting::Home,
+            Some("never") => Counting::Never,
+            _ => Counting::Own,
+        };
+        self.schema.account_kinds.push(AccountKindDecl { name: name.name.clone(), counting });
+    }
+
+    fn asset_kind(&mut self, name: &Ident, contains: bool, types: &[Ident]) {
+        if !self.unique("the asset kind", name, Namespace::AssetKind) {
+            return;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for t in types {
+            if names.contains(&t.name) {
+                self.diagnostics.push(
+                    Diagnostic::error("duplicate-declaration", format!("the type `{}` is named twice", t.name))
+                        .at(t.span, "named again"),
+                );
+            } else {
+                names.push(t.name.clone());
+            }
+        }
+        self.schema.asset_kinds.push(AssetKindDecl { name: name.name.clone(), contains, types: names });
+    }
+
+    fn attribute(&mut self, entity: &Ident, name: &Ident, ty: &TypeExpr, optional: bool) {
+        let Some(on) = Entity::parse(&entity.name) else {
+            let names = Entity::ALL.map(Entity::as_str);
+            self.diagnostics.push(unknown("unknown-entity", "entity", entity, names.iter().copied()));
+            return;
+        };
+        let ty = match ty {
+            TypeExpr::Named(t) => match AttrType::parse(&t.name) {
+                Some(ty) => ty,
+                None => {
+                    let mut d = unknown("unknown-type", "type", t, AttrType::KEYWORDS.iter().copied());
+                    if d.help.is_none() {
+                        d = d.with_help(format!(
+                            "the types are {} and `one of \"a\", \"b\"`",
+                            AttrType::KEYWORDS.join(", ")
+                        ));
+                    }
+                    self.diagnostics.push(d);
+                    return;
+                }
+            },
+            TypeExpr::OneOf(values) => AttrType::OneOf(values.iter().map(|v| v.value.clone()).collect()),
+        };
+        let key = (on, name.name.clone());
+        if let Some(first) = self.seen.attributes.get(&key) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "duplicate-declaration",
+                    format!("the attribute `{}.{}` is declared twice", entity.name, name.name),
+                )
+                .at(name.span, "declared again")
+                .with_related(*first, "first declared here"),
+            );
+            return;
+        }
+        self.seen.attributes.insert(key, name.span);
+        self.schema.attributes.push(AttributeDecl { entity: on, name: name.name.clone(), ty, optional });
+    }
+
+    fn known_status(&mut self, status: &Ident) -> bool {
+        if self.schema.status(&status.name).is_some() {
+            return true;
+        }
+        let names: Vec<&str> = self.schema.statuses.iter().map(|s| s.name.as_str()).collect();
+        self.diagnostics.push(unknown("unknown-status", "status", status, names.iter().copied()));
+        false
+    }
+
+    fn action(&mut self, action: &ast::ActionDecl) -> Option<ActionDecl> {
+        let subject = match action.subject.name.as_str() {
+            "account" => Subject::Account,
+            "user" => Subject::User,
+            "addresses" => Subject::Addresses,
+            _ => Subject::Asset,
+        };
+        let mut ok = true;
+        for status in &action.from {
+            ok &= self.known_status(status);
+        }
+        if !action.from.is_empty() && subject != Subject::Account {
+            ok = false;
+            self.diagnostics.push(self.misplaced(&action.name, "`from`", "acts on an account", subject));
+        }
+        let value = match &action.takes {
+            None => ValueKind::None,
+            Some(Takes::Kind(kind)) => match kind.name.as_str() {
+                "email" => ValueKind::Email,
+                "name" => ValueKind::Name,
+                _ => ValueKind::Text,
+            },
+            Some(Takes::OneOf(options)) => {
+                let mut out: Vec<ValueOption> = Vec::new();
+                for option in options {
+                    if out.iter().any(|o| o.name == option.name.name) {
+                        ok = false;
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "duplicate-declaration",
+                                format!("the option `{}` is named twice", option.name.name),
+                            )
+                            .at(option.name.span, "named again"),
+                        );
+                        continue;
+                    }
+                    let settings = self.settings(&option.settings, &ValueKind::None, subject);
+                    ok &= settings.is_some();
+                    out.push(ValueOption { name: option.name.name.clone(), settings: settings.unwrap_or_default() });
+                }
+                ValueKind::OneOf(out)
+            }
+        };
+        let effect = match &action.effect {
+            None => None,
+            Some(EffectExpr::Move(to)) => {
+                ok &= self.known_status(to);
+                ok &= self.needs_subject(&action.name, "`->`", subject, &[Subject::Account]);
+                Some(Effect::Move(to.name.clone()))
+            }
+            Some(EffectExpr::Removes(_)) => {
+                ok &= self.needs_subject(&action.name, "`removes`", subject, &[Subject::Account]);
+                Some(Effect::Remove)
+            }
+            Some(EffectExpr::Creates(status)) => {
+                ok &= self.known_status(status);
+                ok &= self.needs_subject(&action.name, "`creates`", subject, &[Subject::Addresses, Subject::User]);
+                Some(Effect::Create(status.name.clone()))
+            }
+            Some(EffectExpr::Renews(span)) => {
+                ok &= self.needs_subject(&action.name, "`renews`", subject, &[Subject::Account]);
+                let expiring = !action.from.is_empty() && action.from.iter().all(|s| self.schema.expires(&s.name));
+                if !expiring && ok {
+                    ok = false;
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "invalid-effect",
+                            format!("`{}` renews an invitation, but not from a status that expires", action.name.name),
+                        )
+                        .at(*span, "renews what?")
+                        .with_help("write `from STATUS` with statuses declared `expires`, such as `from pending`"),
+                    );
+                }
+                Some(Effect::Renew)
+            }
+            Some(EffectExpr::Sets(settings)) => {
+                ok &= self.needs_subject(&action.name, "`sets`", subject, &[Subject::Account]);
+                let settings = self.settings(settings, &value, subject);
+                ok &= settings.is_some();
+                Some(Effect::Set(settings.unwrap_or_default()))
+            }
+        };
+        let (noun, done) = match &action.shown {
+            Some((noun, done)) => (noun.value.clone(), done.value.clone()),
+            None => default_words(subject, effect.as_ref()),
+        };
+        ok.then(|| ActionDecl { name: action.name.name.clone(), subject, from: names(&action.from), value, effect, noun, done })
+    }
+
+    fn needs_subject(&mut self, action: &Ident, what: &str, subject: Subject, allowed: &[Subject]) -> bool {
+        if allowed.contains(&subject) {
+            return true;
+        }
+        let on: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+        let needs = format!("acts on {}", on.join(" or "));
+        let d = self.misplaced(action, what, &needs, subject);
+        self.diagnostics.push(d);
+        false
+    }
+
+    fn misplaced(&self, action: &Ident, what: &str, needs: &str, subject: Subject) -> Diagnostic {
+        Diagnostic::error(
+            "invalid-effect",
+            format!("`{}` acts on {}: {what} belongs to an action that {needs}", action.name, subject.as_str()),
+        )
+        .at(action.span, format!("acts on {}", subject.as_str()))
+    }
+
+    /// The settings as the schema holds them; `None` after a reported mistake.
+    fn settings(&mut self, settings: &[SettingExpr], value: &ValueKind, subject: Subject) -> Option<Vec<Setting>> {
+        const FIELDS: &[&str] = &["email", "name", "kind", "portal", "user.guest_license"];
+        let mut out = Vec::new();
+        let mut ok = true;
+        for setting in settings {
+            let field = setting.field.name.as_str();
+            let parsed = match (field, &setting.value) {
+                ("email", SettingValue::Value) if *value == ValueKind::Email => Some(Setting::Email),
+                ("name", SettingValue::Value) if matches!(value, ValueKind::Name | ValueKind::Text) => {
+                    Some(Setting::Name)
+                }
+                ("kind", SettingValue::Name(kind)) => {
+                    if self.schema.account_kind(&kind.name).is_none() {
+                        let names: Vec<&str> = self.schema.account_kinds.iter().map(|k| k.name.as_str()).collect();
+                        self.diagnostics.push(unknown("unknown-account-kind", "account kind", kind, names.iter().copied()));
+                        ok = false;
+                        continue;
+                    }
+                    Some(Setting::Kind(kind.name.clone()))
+                }
+                ("portal", SettingValue::Bool(on)) => Some(Setting::Portal(*on)),
+                ("user.guest_license", SettingValue::Bool(on)) => Some(Setting::GuestLicense(*on)),
+                _ => None,
+            };
+            match parsed {
+                Some(s) => out.push(s),
+                None => {
+                    ok = false;
+                    let expected = match field {
+                        "email" => "`email = value`, with `takes email`",
+                        "name" => "`name = value`, with `takes name` or `takes text`",
+                        "kind" => "`kind = KIND`, an account kind",
+                        "portal" | "user.guest_license" => "`true` or `false`",
+                        _ => "",
+                    };
+                    let d = if expected.is_empty() {
+                        let mut d = Diagnostic::error("unknown-field", format!("an action cannot set `{field}`"))
+                            .at(setting.field.span, "not a field an action sets");
+                        d = match did_you_mean(field, FIELDS.iter().copied()) {
+                            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                            None => d.with_help(format!("an action sets {}", FIELDS.join(", "))),
+                        };
+                        d
+                    } else {
+                        Diagnostic::error("invalid-setting", format!("`{field}` cannot be set so"))
+                            .at(setting.span, "this setting")
+                            .with_help(format!("write {expected}"))
+                    };
+                    self.diagnostics.push(d);
+                }
+            }
+        }
+        let _ = subject;
+        ok.then_some(out)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Namespace {
+    Status,
+    AccountKind,
+    AssetKind,
+    Action,
+}
+
+fn names(list: &[Ident]) -> Vec<String> {
+    list.iter().map(|i| i.name.clone()).collect()
+}
+
+/// How a plan's summary reads when the declaration does not say.
+fn default_words(subject: Subject, effect: Option<&Effect>) -> (String, String) {
+    let noun = match subject {
+        Subject::Account => "account",
+        Subject::User => "user",
+        Subject::Addresses => "invitation",
+        Subject::Asset => "asset",
+    };
+    let done = match effect {
+        Some(Effect::Move(to)) => format!("moved to {to}"),
+        Some(Effect::Remove) => "removed".to_owned(),
+        Some(Effect::Create(_)) => "created".to_owned(),
+        Some(Effect::Renew) => "renewed".to_owned(),
+        Some(Effect::Set(_)) => "changed".to_owned(),
+        None => "acted on".to_owned(),
+    };
+    (noun.to_owned(), done)
+}
+
+/// An unknown name of a namespace, with the closest declared one.
+pub(crate) fn unknown<'a>(
+    code: &'static str,
+    what: &str,
+    name: &Ident,
+    candidates: impl Iterator<Item = &'a str> + Clone,
+) -> Diagnostic {
+    let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let d = Diagnostic::error(code, format!("unknown {what} `{}`", name.name))
+        .at(name.span, format!("not {article} {what}"));
+    match did_you_mean(&name.name, candidates.clone()) {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None => {
+            let all: Vec<&str> = candidates.collect();
+            if all.is_empty() {
+                d.with_help(format!("the schema declares no {what}"))
+            } else {
+                d.with_help(format!("the {what}s are: {}", all.join(", ")))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_schema_compiles_without_a_finding() {
+        let schema = compile_standard().unwrap();
+        assert_eq!(schema.action_names().count(), 23);
+        assert_eq!(schema.action_id("invite"), Some(0));
+        assert!(schema.counts("active") && !schema.counts("blocked") && schema.expires("pending"));
+        assert_eq!(schema.counting("guest"), Counting::Home);
+        assert_eq!(schema.asset_kind("space").map(|k| k.types.len()), Some(4));
+    }
+}
