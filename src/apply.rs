@@ -16,9 +16,9 @@ use crate::Engine;
 use crate::directory::audit::{Change, Head};
 use crate::directory::store::Store;
 use crate::operation::{DEFAULT_INVITATION_VALIDITY, OperationError};
-use crate::schema::{ActionDecl, Subject};
 use crate::plan::{DENIED, ERROR, Item, Plan, PlanError, PlanItem, Walking, directory_digest};
 use crate::policy::PolicySet;
+use crate::schema::{ActionDecl, Subject};
 
 /// How far a plan's clock may be ahead of apply's: clocks of two machines
 /// differ a little.

@@ -8,12 +8,13 @@
 //! let mut sources = Sources::new();
 //! sources.add("p.policy", r#"rule admins { permit block when actor has role "admin" }"#);
 //! let policies = PolicySet::from_sources(sources).unwrap().set;
+//! // The directory is read for the model the policies are written for.
 //! let directory = yaml::parse("d.yaml", "
 //! environments: [{ id: E, license: L, kind: production }]
 //! users:
 //!   - { id: ann, home: E, accounts: [{ env: E, status: active, roles: [admin] }] }
 //!   - { id: bob, home: E, accounts: [{ env: E, status: active }] }
-//! ").unwrap();
+//! ", policies.schema()).unwrap();
 //! let engine = Engine::new(policies, directory);
 //! let verdict = engine.decide(&Request::new("ann", "block", "E").target("bob")).unwrap();
 //! assert_eq!(verdict.report.decision, "allow");
@@ -30,8 +31,8 @@ use crate::graph::{
     Analyzer, Authorizer, Fallback, Impact, ImpactError, ImpactQuery, LicenseIndex, MemberCache,
     ReferenceGraph,
 };
-use crate::schema::ActionDecl;
 use crate::policy::{DecisionReport, PolicySet, Request, RequestError, RuleReport};
+use crate::schema::ActionDecl;
 
 /// A policy set over a directory. `Send + Sync`; every method takes `&self`.
 /// The reference graph and license counts are built on first use.
@@ -224,7 +225,9 @@ impl Engine {
     fn graph_and_licenses(&self) -> &(ReferenceGraph, LicenseIndex) {
         let directory = &self.facts.directory;
         let schema = self.policies.schema();
-        self.facts.graph.get_or_init(|| (ReferenceGraph::build(directory), LicenseIndex::build(directory, schema)))
+        self.facts
+            .graph
+            .get_or_init(|| (ReferenceGraph::build(directory), LicenseIndex::build(directory, schema)))
     }
 
     /// Decides `request` and, for actions that change an account, computes
@@ -264,7 +267,8 @@ impl Engine {
     /// # }
     /// ```
     pub fn decide_with(&self, request: &Request, directory: &Directory) -> Result<Verdict, RequestError> {
-        let graph = (ReferenceGraph::build(directory), LicenseIndex::build(directory, self.policies.schema()));
+        let graph =
+            (ReferenceGraph::build(directory), LicenseIndex::build(directory, self.policies.schema()));
         let members = MemberCache::default();
         self.verdict(request, &Over { directory, graph: &graph, members: &members, memo: false })
     }
@@ -310,7 +314,8 @@ impl Engine {
         if let Some(fallback) = &fallback
             && decision.allowed()
         {
-            let verb = self.policies.schema().action(&request.action).map_or("changed", |spec| spec.done.as_str());
+            let verb =
+                self.policies.schema().action(&request.action).map_or("changed", |spec| spec.done.as_str());
             let instead = format!("{} instead", fallback.action);
             deny_referenced(&mut report, target, verb, &fallback.references, &instead);
         } else if fallback.is_none()
@@ -329,18 +334,19 @@ impl Engine {
                     "the policy set names no fallback (`referenced -> block` in `lifecycle {}`)",
                     request.action
                 );
-                let verb = self.policies.schema().action(&request.action).map_or("removed", |spec| spec.done.as_str());
+                let verb = self
+                    .policies
+                    .schema()
+                    .action(&request.action)
+                    .map_or("removed", |spec| spec.done.as_str());
                 deny_referenced(&mut report, target, verb, &references, &none);
             } else {
                 // What no `owns` line provides for stays, without owner
                 // (D3): said in the impact, never done silently.
                 let lifecycle = self.policies.lifecycle(&request.action);
-                let left = Analyzer::new(self.policies.schema(), over.directory, graph, licenses, over.members)
-                    .unprovided(
-                    target,
-                    &request.env,
-                    lifecycle,
-                );
+                let left =
+                    Analyzer::new(self.policies.schema(), over.directory, graph, licenses, over.members)
+                        .unprovided(target, &request.env, lifecycle);
                 if !left.is_empty() {
                     let listed: Vec<String> = left.iter().map(|a| format!("`{a}`")).collect();
                     let stay = if left.len() == 1 { "stays" } else { "stay" };
@@ -592,7 +598,7 @@ impl Authorizer for PolicyAuthorizer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::model::{AccountKind, Status};
+    use crate::directory::model::Id;
     use crate::directory::mutation::Mutation;
 
     /// The license counts an engine keeps across in-place mutations are
@@ -605,38 +611,50 @@ mod tests {
         for name in ["erp", "crm", "analytics"] {
             let path = root.join(format!("examples/{name}.yaml"));
             let policies = PolicySet::load(&[root.join(format!("policies/{name}"))]).unwrap().set;
-            let mut engine = Engine::new(policies, crate::directory::load(&path).unwrap());
-            let accounts: Vec<(String, String, Status, AccountKind)> = engine
+            let mut engine = Engine::new(
+                policies,
+                crate::directory::load(&path, &crate::policy::declare::standard()).unwrap(),
+            );
+            let accounts: Vec<(String, String, Id, Id)> = engine
                 .directory()
                 .accounts()
                 .iter()
-                .map(|a| (a.user.to_string(), a.env.to_string(), a.status, a.kind))
+                .map(|a| (a.user.to_string(), a.env.to_string(), a.status.clone(), a.kind.clone()))
                 .collect();
-            let flip = |s: Status| if s == Status::Active { Status::Blocked } else { Status::Active };
+            let flip = |s: &Id| Id::from(if s == "active" { "blocked" } else { "active" });
+            let schema = crate::policy::declare::standard();
             let mut all = Vec::new();
             for (user, env, status, kind) in &accounts {
-                let other =
-                    if *kind == AccountKind::Guest { AccountKind::Normal } else { AccountKind::Guest };
+                let other = Id::from(if kind == "guest" { "normal" } else { "guest" });
                 let steps = [
-                    Mutation::SetStatus { user: user.clone(), env: env.clone(), status: flip(*status) },
+                    Mutation::SetStatus { user: user.clone(), env: env.clone(), status: flip(status) },
                     Mutation::SetKind { user: user.clone(), env: env.clone(), kind: other, portal: false },
-                    Mutation::SetKind { user: user.clone(), env: env.clone(), kind: *kind, portal: false },
-                    Mutation::SetStatus { user: user.clone(), env: env.clone(), status: *status },
+                    Mutation::SetKind {
+                        user: user.clone(),
+                        env: env.clone(),
+                        kind: kind.clone(),
+                        portal: false,
+                    },
+                    Mutation::SetStatus { user: user.clone(), env: env.clone(), status: status.clone() },
                 ];
                 for step in steps {
                     engine.licenses();
                     engine = engine.mutated(std::slice::from_ref(&step));
                     assert_eq!(
                         engine.licenses(),
-                        &LicenseIndex::build(engine.directory()),
+                        &LicenseIndex::build(engine.directory(), &schema),
                         "{name}: {step:?}"
                     );
                 }
-                all.push(Mutation::SetStatus { user: user.clone(), env: env.clone(), status: flip(*status) });
+                all.push(Mutation::SetStatus { user: user.clone(), env: env.clone(), status: flip(status) });
             }
             engine.licenses();
             let engine = engine.mutated(&all);
-            assert_eq!(engine.licenses(), &LicenseIndex::build(engine.directory()), "{name}: all at once");
+            assert_eq!(
+                engine.licenses(),
+                &LicenseIndex::build(engine.directory(), &schema),
+                "{name}: all at once"
+            );
         }
     }
 }

@@ -167,7 +167,7 @@ impl<'a> Operation<'a> {
             Some(Effect::Create(status)) if spec.subject == Subject::Addresses => {
                 Some(self.invitation(status, now, validity))
             }
-            Some(Effect::Create(status)) => Some(self.from_home(status, directory)?),
+            Some(Effect::Create(status)) => Some(self.home_copy(status, directory)?),
             // Nothing the license counts read changes.
             None => before.cloned(),
         };
@@ -287,7 +287,7 @@ impl<'a> Operation<'a> {
     /// customer environment, G10): name and e-mail from home (G5), no
     /// roles yet (the customer decides them, G4); kind and portal access
     /// as the chosen option sets them.
-    fn from_home(&self, status: &str, directory: &Directory) -> Result<Account, OperationError> {
+    fn home_copy(&self, status: &str, directory: &Directory) -> Result<Account, OperationError> {
         let home = directory
             .user(self.user)
             .and_then(|u| directory.account(self.user, &u.home))
@@ -378,8 +378,9 @@ mod tests {
     #[test]
     fn the_messages_name_the_actions_from_the_schema() {
         let directory = Directory::default();
-        let err =
-            op("merge", None).mutations(&directory, Timestamp::UNIX_EPOCH, DEFAULT_INVITATION_VALIDITY).unwrap_err();
+        let err = op("merge", None)
+            .mutations(&directory, Timestamp::UNIX_EPOCH, DEFAULT_INVITATION_VALIDITY)
+            .unwrap_err();
         let OperationError::Unsupported { executed, .. } = &err else { panic!("{err:?}") };
         assert!(executed.starts_with("invite, register,") && executed.ends_with(" and convert_to_normal"));
         let value = op("block", Some("x")).check().unwrap_err();
@@ -393,8 +394,8 @@ mod tests {
     fn a_value_reads_after_the_target_with_the_default_option_shown() {
         let schema = crate::policy::declare::standard();
         let action = |name| schema.action(name).unwrap();
-        assert_eq!(action("add_guest").value_text(None).as_deref(), Some("→ system"));
-        assert_eq!(action("add_guest").value_text(Some("normal")).as_deref(), Some("→ normal"));
+        assert_eq!(action("add_guest").value_text(None).as_deref(), Some("as system"));
+        assert_eq!(action("add_guest").value_text(Some("normal")).as_deref(), Some("as normal"));
         assert_eq!(action("edit_name").value_text(Some("Ann")).as_deref(), Some("→ Ann"));
         assert_eq!(action("delete").value_text(None), None);
     }

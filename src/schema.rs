@@ -192,14 +192,15 @@ impl ActionDecl {
         matches!(&self.effect, Some(Effect::Set(s)) if s.contains(&Setting::Email))
     }
 
-    /// How an item's value reads after its target: `→ new@example.com`,
-    /// `→ system` for the default option of a `one of` value.
+    /// How an item's value reads after its target: `→ new@example.com`
+    /// for a new value, `as system` for an option (the default shown too).
     pub fn value_text(&self, value: Option<&str>) -> Option<String> {
-        let default = match &self.value {
-            ValueKind::OneOf(options) => options.first().map(|o| o.name.as_str()),
-            _ => None,
-        };
-        value.or(default).map(|v| format!("→ {v}"))
+        match &self.value {
+            ValueKind::OneOf(options) => {
+                value.or(options.first().map(|o| o.name.as_str())).map(|v| format!("as {v}"))
+            }
+            _ => value.map(|v| format!("→ {v}")),
+        }
     }
 
     /// The option `value` names (the first when none is given), for a
@@ -267,7 +268,8 @@ pub enum AttrType {
 
 impl AttrType {
     /// The keywords of the types, for messages.
-    pub const KEYWORDS: &'static [&'static str] = &["string", "integer", "boolean", "date", "datetime", "set"];
+    pub const KEYWORDS: &'static [&'static str] =
+        &["string", "integer", "boolean", "date", "datetime", "set"];
 
     /// The type with this keyword (`one of` is its own syntax).
     pub fn parse(text: &str) -> Option<Self> {

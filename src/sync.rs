@@ -66,8 +66,7 @@ pub fn sync(directory: &Directory, schema: &Schema) -> SyncReport {
         // G5: only the home production environment is the source.
         let production = directory.environment(&user.home).is_some_and(|e| e.kind == EnvKind::Production);
         let Some(home) = directory.account(&user.id, &user.home).filter(|_| production) else { continue };
-        for guest in
-            directory
+        for guest in directory
             .accounts_of(&user.id)
             .filter(|a| schema.counting(&a.kind) == Counting::Home && a.env != user.home)
         {

@@ -76,10 +76,12 @@ fn run(path: &Path) -> Result<(), Failed> {
     let text = std::fs::read_to_string(path)?;
     let case: Case = serde_saphyr::from_str(&text).map_err(|e| format!("invalid case file: {e}"))?;
     let directory = match &case.directory {
-        None => directory::load(&root().join("tests/data/base.yaml")).map_err(|e| format!("{e}"))?,
+        None => directory::load(&root().join("tests/data/base.yaml"), &steward::policy::declare::standard())
+            .map_err(|e| format!("{e}"))?,
         Some(inline) => {
             let json = serde_json::to_string(inline)?;
-            yaml::parse("directory", &json).map_err(|(_, d)| format!("invalid directory: {d:?}"))?
+            yaml::parse("directory", &json, &steward::policy::declare::standard())
+                .map_err(|(_, d)| format!("invalid directory: {d:?}"))?
         }
     };
     let mut sources = Sources::new();

@@ -8,7 +8,9 @@ use crate::support::first_diagnostic;
 const BASE: &str = "environments:\n  - { id: A, license: \"1\", kind: production }\n";
 
 fn check(name: &str, text: &str, code: &str, line: u64, column: u64) {
-    let (sources, diagnostics) = steward::directory::yaml::parse("dir.yaml", text).expect_err("an error");
+    let (sources, diagnostics) =
+        steward::directory::yaml::parse("dir.yaml", text, &steward::policy::declare::standard())
+            .expect_err("an error");
     let first = first_diagnostic(&sources, &diagnostics);
     let rendered = render_human(&sources, &diagnostics);
     assert_eq!(
@@ -148,7 +150,9 @@ fn every_problem_of_a_file_is_reported_at_once() {
     let text = format!(
         "{BASE}users:\n  - {{ id: u, home: B }}\n  - {{ id: v, home: A, accounts: [{{ env: A, status: actve }}] }}\nassets:\n  - {{ id: s, kind: space, env: A }}\n"
     );
-    let (_, diagnostics) = steward::directory::yaml::parse("dir.yaml", &text).unwrap_err();
+    let (_, diagnostics) =
+        steward::directory::yaml::parse("dir.yaml", &text, &steward::policy::declare::standard())
+            .unwrap_err();
     let codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
     assert_eq!(codes, ["unknown-environment", "unknown-value", "space-type"]);
 }
@@ -195,7 +199,7 @@ error!(empty_file, "# the directory, to be written\n", "empty-directory", 1, 1);
 
 /// The codes of every problem of `text`, in order.
 fn codes(text: &str) -> Vec<&'static str> {
-    match steward::directory::yaml::parse("dir.yaml", text) {
+    match steward::directory::yaml::parse("dir.yaml", text, &steward::policy::declare::standard()) {
         Ok(_) => Vec::new(),
         Err((_, diagnostics)) => diagnostics.iter().map(|d| d.code).collect(),
     }
@@ -215,7 +219,9 @@ fn an_address_with_spaces_around_it_is_not_the_address() {
         "{BASE}users:\n  - {{ id: a, home: A, accounts: [{{ env: A, status: active, email: x@y }}] }}\n  - {{ id: b, home: A, accounts: [{{ env: A, status: active, email: \" x@y \" }}] }}\n"
     );
     assert_eq!(codes(&text), ["invalid-email"]);
-    let (sources, diagnostics) = steward::directory::yaml::parse("dir.yaml", &text).unwrap_err();
+    let (sources, diagnostics) =
+        steward::directory::yaml::parse("dir.yaml", &text, &steward::policy::declare::standard())
+            .unwrap_err();
     let first = first_diagnostic(&sources, &diagnostics);
     assert_eq!(first["line"], 5, "{first}");
 }
@@ -225,7 +231,9 @@ fn empty_and_blank_ids_are_refused_where_written() {
     let text = format!(
         "{BASE}users:\n  - {{ id: \"\", home: A }}\n  - {{ id: \"   \", home: A }}\nassets:\n  - {{ id: \"\", kind: app, env: A }}\n"
     );
-    let (sources, diagnostics) = steward::directory::yaml::parse("dir.yaml", &text).unwrap_err();
+    let (sources, diagnostics) =
+        steward::directory::yaml::parse("dir.yaml", &text, &steward::policy::declare::standard())
+            .unwrap_err();
     let places: Vec<(&str, String)> =
         diagnostics.iter().map(|d| (d.code, d.span.map(|s| sources.locate(s)).unwrap_or_default())).collect();
     assert_eq!(
@@ -272,7 +280,8 @@ fn what_names_an_entry_with_a_problem_is_not_reported_again() {
 #[test]
 fn every_unknown_key_is_reported_and_a_misspelt_key_is_not_also_missing() {
     let text = "environments:\n  - { id: A, licence: \"1\", kind: test }\nusers:\n  - id: u\n    home: A\n    acounts: []\n  - { id: v, hoem: A, colour: red }\n";
-    let (sources, diagnostics) = steward::directory::yaml::parse("dir.yaml", text).unwrap_err();
+    let (sources, diagnostics) =
+        steward::directory::yaml::parse("dir.yaml", text, &steward::policy::declare::standard()).unwrap_err();
     let found: Vec<(&str, String, String)> = diagnostics
         .iter()
         .map(|d| (d.code, d.message.clone(), d.span.map(|s| sources.locate(s)).unwrap_or_default()))
@@ -325,7 +334,9 @@ fn g6_addresses_differ_outside_ascii_case_as_the_store_compares_them() {
     let text = format!(
         "{BASE}users:\n  - {{ id: a, home: A, accounts: [{{ env: A, status: active, email: fäy@x.example }}] }}\n  - {{ id: b, home: A, accounts: [{{ env: A, status: active, email: FÄY@x.example }}] }}\n"
     );
-    assert!(steward::directory::yaml::parse("dir.yaml", &text).is_ok());
+    assert!(
+        steward::directory::yaml::parse("dir.yaml", &text, &steward::policy::declare::standard()).is_ok()
+    );
     let text = text.replace("FÄY@x", "fäY@X");
     assert_eq!(codes(&text), ["duplicate-email"]);
 }
@@ -366,14 +377,24 @@ fn large_yaml() -> String {
 #[test]
 fn a_large_file_read_in_two_parts_is_the_file_read_whole() {
     let text = large_yaml();
-    let parts = steward::directory::yaml::parse("g.yaml", &text).unwrap().into_parts();
-    let whole = steward::directory::yaml::parse("g.yaml", &format!("---\n{text}")).unwrap().into_parts();
+    let parts = steward::directory::yaml::parse("g.yaml", &text, &steward::policy::declare::standard())
+        .unwrap()
+        .into_parts();
+    let whole = steward::directory::yaml::parse(
+        "g.yaml",
+        &format!("---\n{text}"),
+        &steward::policy::declare::standard(),
+    )
+    .unwrap()
+    .into_parts();
     assert_eq!(parts, whole);
 
     let at = text.rfind("kind: app").unwrap();
     let broken = format!("{}kind: ap{}", &text[..at], &text[at + "kind: app".len()..]);
     let line = broken[..at].matches('\n').count() as u64 + 1;
-    let (sources, diagnostics) = steward::directory::yaml::parse("g.yaml", &broken).unwrap_err();
+    let (sources, diagnostics) =
+        steward::directory::yaml::parse("g.yaml", &broken, &steward::policy::declare::standard())
+            .unwrap_err();
     let first = first_diagnostic(&sources, &diagnostics);
     assert_eq!(
         (first["code"].as_str(), first["line"].as_u64()),
@@ -381,8 +402,12 @@ fn a_large_file_read_in_two_parts_is_the_file_read_whole() {
         "{first}"
     );
     // Read whole, one line lower for the `---`: the same place.
-    let (sources, diagnostics) =
-        steward::directory::yaml::parse("g.yaml", &format!("---\n{broken}")).unwrap_err();
+    let (sources, diagnostics) = steward::directory::yaml::parse(
+        "g.yaml",
+        &format!("---\n{broken}"),
+        &steward::policy::declare::standard(),
+    )
+    .unwrap_err();
     let whole = first_diagnostic(&sources, &diagnostics);
     assert_eq!(
         (whole["line"].as_u64(), whole["column"].as_u64()),
@@ -401,6 +426,6 @@ fn an_alias_across_the_parts_of_a_large_file_is_read_whole() {
     let last = anchored.rfind("license: \"").unwrap();
     let end = last + anchored[last..].find('\n').unwrap();
     let aliased = format!("{}license: *lic{}", &anchored[..last], &anchored[end..]);
-    let parsed = steward::directory::yaml::parse("g.yaml", &aliased);
+    let parsed = steward::directory::yaml::parse("g.yaml", &aliased, &steward::policy::declare::standard());
     assert!(parsed.is_ok(), "{:?}", parsed.err().map(|(_, d)| d));
 }

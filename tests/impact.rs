@@ -37,8 +37,8 @@ fn memoized_reassigners_equal_a_decision_per_actor_d7() {
         let Some(listed) = impact.reassign.iter().find(|r| r.asset == asset.id) else { continue };
         let brute: Vec<String> = directory
             .accounts_in("acme")
-            .filter(|a| a.status == steward::directory::model::Status::Active)
-            .filter(|a| a.kind != steward::directory::model::AccountKind::Anonymous)
+            .filter(|a| a.status == "active")
+            .filter(|a| a.kind != "anonymous")
             .filter(|a| {
                 let mut r = Request::new(a.user.as_str(), "reassign", "acme");
                 r.asset = Some(asset.id.to_string());
@@ -289,11 +289,12 @@ fn g3_a_plan_of_a_conversion_and_its_impact_agree() {
 /// A verdict reports the impact of an action that changes the account's
 /// status (the license count moves) even when no lifecycle block names it,
 /// and of any other action only through a lifecycle block. Which actions
-/// change the status is read from the table plans and apply use.
+/// change the status is read from the schema plans and apply use.
 #[test]
 fn a_verdict_has_an_impact_without_a_lifecycle_block_only_for_a_status_change() {
+    let schema = steward::policy::declare::standard();
     let changes: Vec<&str> =
-        steward::operation::ACTIONS.iter().filter(|a| a.changes_status()).map(|a| a.name).collect();
+        schema.actions.iter().filter(|a| a.changes_status()).map(|a| a.name.as_str()).collect();
     assert_eq!(changes, ["register", "revoke_invitation", "block", "unblock", "delete"]);
     let directory = parse(
         "

@@ -9,7 +9,6 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use steward::directory::Directory;
-use steward::directory::model::{AccountKind, Status};
 
 use crate::support::{
     NOW, apply_cmd, audit, command, database, example_file, file, pack_dir, read_json, save_plan, steward,
@@ -84,7 +83,7 @@ fn q3_one_invitation_lists_many_addresses_and_creates_pending_accounts() {
     assert_eq!(plan["items"][2]["rules"], serde_json::json!(["email-in-use"]), "G6");
     let after = apply(&db, &path, "analytics");
     let one = after.account("new.one@acme.example", "acme-lab").unwrap();
-    assert_eq!(one.status, Status::Pending);
+    assert_eq!(one.status, "pending");
     assert_eq!(one.email.as_deref(), Some("new.one@acme.example"));
     // Valid 14 days by default, from when the invitation is sent (applied).
     let days = one.invited_until.unwrap().duration_since(jiff::Timestamp::now()).as_hours() / 24;
@@ -213,7 +212,7 @@ fn g4_g10_g3_g12_a_guest_is_added_then_converted_and_the_license_moves_to_the_cu
     assert_eq!(plan["summary"]["licenses"].as_array().unwrap().len(), 1, "not toward the customer");
     let after = apply(&db, &path, "erp");
     let account = after.account("12345.Gwen", "O98765AA").unwrap();
-    assert_eq!((account.kind, account.status), (AccountKind::Guest, Status::Active));
+    assert_eq!((account.kind.as_str(), account.status.as_str()), ("guest", "active"));
     assert_eq!(account.name, "Gwen Guest", "name and e-mail come from home (G5)");
     assert_eq!(account.email.as_deref(), Some("gwen@provider.example"));
 
@@ -232,7 +231,7 @@ fn g4_g10_g3_g12_a_guest_is_added_then_converted_and_the_license_moves_to_the_cu
     assert_eq!(after_count, before + 1);
     let after = apply(&db, &path, "erp");
     let account = after.account("12345.Gwen", "O98765AA").unwrap();
-    assert_eq!((account.kind, account.portal), (AccountKind::Normal, true));
+    assert_eq!((account.kind.as_str(), account.portal), ("normal", true));
     steward()
         .args(["licenses", "--format", "json", "--directory"])
         .arg(&db)

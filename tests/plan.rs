@@ -254,18 +254,19 @@ fn the_human_plan_ends_with_what_applying_it_would_do() {
         );
 }
 
-/// G10: the target column says which kind of user the guest becomes,
-/// `system` when no value says otherwise; `→` is for new e-mails and names.
+/// G10: the target column says which option the guest is added as,
+/// `system` (the first the schema declares) when no value says otherwise;
+/// `→` is for new e-mails and names.
 #[test]
 fn g10_a_guest_reads_as_the_kind_of_user_it_is_added_as() {
     let customer = ["--actor", "98765.Admin", "--env", "O98765AA", "--action", "add_guest"];
     let (code, normal) = human(&[&customer[..], &["--value", "normal"]].concat(), "12345.Gwen\n");
     assert_eq!(code, 0, "{normal}");
-    assert!(normal.contains("12345.Gwen as a normal user"), "{normal}");
+    assert!(normal.contains("12345.Gwen as normal"), "{normal}");
     assert!(!normal.contains('→'), "{normal}");
     assert!(normal.contains("  1 guest to be added\n"), "{normal}");
     let (_, system) = human(&customer, "12345.Gwen\n");
-    assert!(system.contains("12345.Gwen as a system user"), "{system}");
+    assert!(system.contains("12345.Gwen as system"), "{system}");
 }
 
 /// Every way plan.rs refuses a request: exit 3, the message on standard

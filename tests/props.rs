@@ -107,7 +107,7 @@ proptest! {
         let accounts: Vec<_> = directory.accounts_in(&env).map(|a| a.user.to_string()).collect();
         let actor = directory
             .accounts_in(&env)
-            .find(|a| a.status == steward::directory::model::Status::Active)
+            .find(|a| a.status == "active")
             .map(|a| a.user.to_string())
             .unwrap();
         let targets: Vec<String> = picks.iter().map(|p| accounts[p % accounts.len()].clone()).collect();
@@ -127,7 +127,7 @@ proptest! {
             // Two or three items in, the count rule starts to deny.
             let active = directory
                 .accounts_in(&env)
-                .filter(|a| a.status == steward::directory::model::Status::Active)
+                .filter(|a| a.status == "active")
                 .count();
             s.add("p.policy", SEQUENTIAL.replace("KEEP", &active.saturating_sub(3).to_string()));
             s

@@ -19,7 +19,9 @@ fn yaml_to_database_and_back_is_the_same_directory() {
         Store::open(&db).unwrap().import(&original, name, ImportOptions::default()).unwrap();
         let loaded = load(&db);
         assert_eq!(loaded.clone().into_parts(), original.clone().into_parts(), "{name}");
-        let exported = yaml::parse("export.yaml", &to_yaml(&loaded).unwrap()).unwrap();
+        let exported =
+            yaml::parse("export.yaml", &to_yaml(&loaded).unwrap(), &steward::policy::declare::standard())
+                .unwrap();
         assert_eq!(exported.into_parts(), original.into_parts(), "{name}");
     }
 }
@@ -32,7 +34,7 @@ proptest! {
         let mut store = Store::in_memory().unwrap();
         store.import(&original, "generated", ImportOptions::default()).unwrap();
         prop_assert_eq!(store.load().unwrap().into_parts(), original.clone().into_parts());
-        let exported = yaml::parse("export.yaml", &to_yaml(&original).unwrap()).unwrap();
+        let exported = yaml::parse("export.yaml", &to_yaml(&original).unwrap(), &steward::policy::declare::standard()).unwrap();
         prop_assert_eq!(exported.into_parts(), original.into_parts());
     }
 }

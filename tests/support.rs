@@ -69,12 +69,13 @@ pub fn policy(text: &str) -> PolicySet {
 
 /// A directory from YAML text.
 pub fn parse(text: &str) -> Directory {
-    yaml::parse("seed.yaml", text).unwrap_or_else(|(_, d)| panic!("{d:#?}"))
+    yaml::parse("seed.yaml", text, &steward::policy::declare::standard())
+        .unwrap_or_else(|(_, d)| panic!("{d:#?}"))
 }
 
 /// The directory file (`.yaml` or `.db`) at `path`.
 pub fn load(path: &Path) -> Directory {
-    directory::load(path).unwrap()
+    directory::load(path, &steward::policy::declare::standard()).unwrap()
 }
 
 /// The shipped pack `name` over its shipped example.

@@ -35,7 +35,7 @@ users:
 
 #[test]
 fn g5_home_production_flows_to_guest_accounts_and_test_environments_never_do() {
-    let report = sync(&parse(DIRECTORY));
+    let report = sync(&parse(DIRECTORY), &steward::policy::declare::standard());
     let changes: Vec<(String, String, &str, Option<String>)> =
         report.changes.iter().map(|c| (c.user.clone(), c.env.clone(), c.field, c.to.clone())).collect();
     assert_eq!(
@@ -58,7 +58,7 @@ fn g5_home_production_flows_to_guest_accounts_and_test_environments_never_do() {
 
 #[test]
 fn g6_an_address_held_by_another_account_there_is_a_conflict_not_a_change() {
-    let report = sync(&parse(DIRECTORY));
+    let report = sync(&parse(DIRECTORY), &steward::policy::declare::standard());
     assert_eq!(report.conflicts.len(), 1);
     let conflict = &report.conflicts[0];
     assert_eq!(
@@ -88,7 +88,7 @@ fn sync_apply_writes_the_changes_in_one_audited_transaction() {
     let verified = store.verify_audit(Default::default()).unwrap();
     assert_eq!((verified.entries, verified.findings), (3, vec![]));
     // Nothing left to do the second night.
-    assert!(sync(&after).changes.is_empty());
+    assert!(sync(&after, &steward::policy::declare::standard()).changes.is_empty());
     // A YAML file is reported on, never written.
     steward().args(["sync", "--apply", "--directory"]).arg(&yaml).assert().code(3);
 }
@@ -146,7 +146,7 @@ users:
       - { env: H2, status: active, name: Y New, email: SAME@ex.example }
       - { env: C, status: active, kind: guest, name: Y, email: y@old.example }
 "#;
-    let report = sync(&parse(text));
+    let report = sync(&parse(text), &steward::policy::declare::standard());
     let emails: Vec<&str> =
         report.changes.iter().filter(|c| c.field == "email").map(|c| c.user.as_str()).collect();
     assert_eq!(emails, ["x"]);

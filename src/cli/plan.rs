@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use super::output::plural;
 use super::{Context, ErrorFormat, Exit, Format, output};
 use crate::Engine;
-use crate::schema::Schema;
 use crate::plan::{DENIED, ERROR, Plan, PlanError, PlanItem, PlanRequest, Targets};
+use crate::schema::Schema;
 
 /// Preview a bulk change: who is affected, how, and why; nothing is changed.
 #[derive(Debug, clap::Args)]

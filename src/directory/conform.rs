@@ -27,7 +27,10 @@ pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<String> 
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("the schema declares {}", names.join(", ")),
             };
-            problems.push(format!("`attrs.{key}` is not an attribute the schema declares for {} ({hint})", entity.as_str()));
+            problems.push(format!(
+                "`attrs.{key}` is not an attribute the schema declares for {} ({hint})",
+                entity.as_str()
+            ));
             continue;
         };
         if let Some(typed) = typed(&decl.ty, value) {
@@ -88,10 +91,20 @@ pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec
     for account in directory.accounts() {
         let who = || format!("the account of `{}` in `{}`", account.user, account.env);
         if schema.status(&account.status).is_none() {
-            problems.push(format!("{}: `{}` is not a status ({})", who(), account.status, statuses.join(", ")));
+            problems.push(format!(
+                "{}: `{}` is not a status ({})",
+                who(),
+                account.status,
+                statuses.join(", ")
+            ));
         }
         if schema.account_kind(&account.kind).is_none() {
-            problems.push(format!("{}: `{}` is not an account kind ({})", who(), account.kind, kinds.join(", ")));
+            problems.push(format!(
+                "{}: `{}` is not an account kind ({})",
+                who(),
+                account.kind,
+                kinds.join(", ")
+            ));
         }
     }
     for asset in directory.assets() {

@@ -8,9 +8,7 @@
 //! a reload schedule, API key or alert, a notification or session) and about
 //! one reference per account: five assets and references per account.
 
-use super::model::{
-    Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User,
-};
+use super::model::{Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User};
 use super::{Directory, DirectoryParts};
 
 /// What to generate.
@@ -273,7 +271,8 @@ mod tests {
     fn passes_the_file_format_validation() {
         let directory = generate(GenerateOptions { accounts: 300, seed: 1 });
         let yaml = crate::directory::export::to_yaml(&directory).unwrap();
-        let reloaded = crate::directory::yaml::parse("gen.yaml", &yaml, &crate::policy::declare::standard()).unwrap();
+        let reloaded =
+            crate::directory::yaml::parse("gen.yaml", &yaml, &crate::policy::declare::standard()).unwrap();
         assert_eq!(reloaded.into_parts(), directory.into_parts());
     }
 }

@@ -39,10 +39,8 @@ pub fn load(path: &Path, schema: &Schema) -> Result<Directory, Error> {
         Some("yaml" | "yml" | "json") => {
             let text = std::fs::read_to_string(path)
                 .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-            yaml::parse(&path.display().to_string(), &text, schema).map_err(|(sources, diagnostics)| Error::Invalid {
-                path: path.to_path_buf(),
-                sources,
-                diagnostics,
+            yaml::parse(&path.display().to_string(), &text, schema).map_err(|(sources, diagnostics)| {
+                Error::Invalid { path: path.to_path_buf(), sources, diagnostics }
             })
         }
         _ if is_store(path) => {

@@ -101,10 +101,6 @@ vocabulary! {
     }
 }
 
-
-
-
-
 /// One tenant, or one environment of a customer (P1, P2, Q2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Environment {

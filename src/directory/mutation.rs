@@ -169,10 +169,9 @@ impl Directory {
             Mutation::SetStatus { user, env, status } => {
                 self.account_mut(user, env).map(|a| a.status = status.clone()).is_some()
             }
-            Mutation::SetInvitedUntil { user, env, until } => self
-                .account_mut(user, env)
-                .map(|a| a.invited_until = Some(*until))
-                .is_some(),
+            Mutation::SetInvitedUntil { user, env, until } => {
+                self.account_mut(user, env).map(|a| a.invited_until = Some(*until)).is_some()
+            }
             Mutation::Register { user, env, status } => self
                 .account_mut(user, env)
                 .map(|a| {

@@ -21,9 +21,7 @@ use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
 use super::index::{Hints, IdIndex, NO_HINT};
 use super::memory::{AccountIndexes, asset_id};
-use super::model::{
-    Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User,
-};
+use super::model::{Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User};
 use super::{Directory, DirectoryParts};
 
 /// The schema, one migration per version; version N is `MIGRATIONS[N - 1]`.
@@ -1222,7 +1220,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("d.db");
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/analytics.yaml");
-        let directory = super::super::load(&examples).unwrap();
+        let directory = super::super::load(&examples, &crate::policy::declare::standard()).unwrap();
         let mut writer = Store::open(&db).unwrap();
         writer.import(&directory, "analytics", ImportOptions::default()).unwrap();
         let asset = directory.assets().iter().find(|a| a.owner.is_some()).unwrap().id.to_string();
@@ -1315,7 +1313,8 @@ mod tests {
         let db = dir.path().join("d.db");
         let mut store = Store::open(&db).unwrap();
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let first = super::super::load(&examples.join("analytics.yaml")).unwrap();
+        let first = super::super::load(&examples.join("analytics.yaml"), &crate::policy::declare::standard())
+            .unwrap();
         store.import(&first, "analytics", ImportOptions::default()).unwrap();
         store
             .conn
@@ -1327,7 +1326,8 @@ mod tests {
         let rows = rows_of(&store.conn, "assets").unwrap();
         assert!(rows.capacity::<Asset>(i64::MIN, i64::MAX) < 10_000, "sized by a file of a few pages");
 
-        let second = super::super::load(&examples.join("crm.yaml")).unwrap();
+        let second =
+            super::super::load(&examples.join("crm.yaml"), &crate::policy::declare::standard()).unwrap();
         store.import(&second, "crm", ImportOptions { append: true }).unwrap();
         let loaded = store.load().unwrap();
         assert_eq!(loaded.assets().len(), first.assets().len() + second.assets().len() + 1);

@@ -20,9 +20,9 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::model::{Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User};
-use crate::schema::{Entity, Schema};
 use super::{Directory, DirectoryParts};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::schema::{Entity, Schema};
 use crate::source::{FileId, Sources, Span};
 
 /// Parses and validates directory text against `schema` (its statuses,
@@ -1043,15 +1043,17 @@ impl Checker<'_> {
                     format!("`{shown}` has a `space_type` but is not a space (it is `{kind}`)"),
                     span,
                     "only spaces have a type",
-                    Some(format!("remove `space_type`, or make `{shown}` a kind with types ({})", {
-                        let typed: Vec<&str> = self
-                            .schema
+                    Some(format!("remove `space_type`, or make `{shown}` {}", {
+                        let typed: Vec<String> = schema
                             .asset_kinds
                             .iter()
                             .filter(|k| !k.types.is_empty())
-                            .map(|k| k.name.as_str())
+                            .map(|k| format!("`kind: {}`", k.name))
                             .collect();
-                        typed.join(", ")
+                        match typed.as_slice() {
+                            [one] => format!("a {one}"),
+                            _ => format!("one of {}", typed.join(", ")),
+                        }
                     })),
                 );
             }
@@ -1080,7 +1082,8 @@ impl Checker<'_> {
                     self.duplicate("asset", id, span, first);
                 }
                 None => {
-                    declared.insert(id.clone(), Declared { index, kind: kind.clone(), env: env.clone(), span });
+                    declared
+                        .insert(id.clone(), Declared { index, kind: kind.clone(), env: env.clone(), span });
                 }
             }
         }
@@ -1129,9 +1132,9 @@ impl Checker<'_> {
                     }
                     Some(t)
                         if is_space
-                            && t.kind.as_deref().is_some_and(|k| {
-                                !self.schema.asset_kind(k).is_some_and(|k| k.contains)
-                            }) =>
+                            && t.kind
+                                .as_deref()
+                                .is_some_and(|k| !self.schema.asset_kind(k).is_some_and(|k| k.contains)) =>
                     {
                         let kind = t.kind.as_deref().unwrap_or_default();
                         self.error(
@@ -1465,7 +1468,7 @@ mod tests {
     use super::*;
 
     fn errors(text: &str) -> Vec<(String, String)> {
-        match parse("dir.yaml", text) {
+        match parse("dir.yaml", text, &crate::policy::declare::standard()) {
             Ok(_) => Vec::new(),
             Err((sources, ds)) => ds
                 .iter()
@@ -1482,8 +1485,7 @@ mod tests {
             "dir.yaml",
             &format!(
                 "{ENVS}users:\n  - id: 1.X\n    home: A\n    employment_end: 2026-10-31\n    accounts:\n      - env: A\n        status: pending\n        invited_until: 2026-12-01T00:00:00Z\n        roles: [b, a, a]\n"
-            ),
-        )
+            ), &crate::policy::declare::standard())
         .unwrap();
         let account = dir.account("1.X", "A").unwrap();
         assert_eq!(account.roles, ["a", "b"]);
@@ -1509,7 +1511,12 @@ mod tests {
 
     #[test]
     fn unknown_keys_suggest_the_right_one() {
-        let err = parse("d.yaml", "environments:\n  - { id: A, licence: 1, kind: test }\n").unwrap_err();
+        let err = parse(
+            "d.yaml",
+            "environments:\n  - { id: A, licence: 1, kind: test }\n",
+            &crate::policy::declare::standard(),
+        )
+        .unwrap_err();
         assert_eq!(err.1[0].code, "unknown-key", "{:?}", err.1[0]);
         assert!(err.1[0].help.as_deref().unwrap().contains("`license`"), "{:?}", err.1[0]);
     }
@@ -1569,6 +1576,7 @@ mod scalars {
         let dir = parse(
             "d.yaml",
             "environments:\n  - { id: y, license: 00123, kind: test, attrs: { department: no } }\n",
+            &crate::policy::declare::standard(),
         )
         .unwrap();
         let env = dir.environment("y").unwrap();

@@ -13,10 +13,10 @@ use super::build::{Edge, Node, ReferenceGraph};
 use super::license::{LicenseIndex, license_of};
 use crate::directory::Directory;
 use crate::directory::model::{Account, IdentityMode};
-use crate::schema::{Counting, Effect, Schema};
 use crate::operation::Operation;
 use crate::policy::LifecycleSpec;
 use crate::policy::schema::Consequence;
+use crate::schema::{Counting, Effect, Schema};
 use jiff::SignedDuration;
 
 /// Answers "would the policy allow this follow-up request?" for the impact
@@ -241,7 +241,9 @@ pub(crate) fn active_elsewhere(
     let license = license_of(directory, schema, account);
     let shared: Vec<&str> = others
         .iter()
-        .filter(|a| license.is_some() && schema.counts(&a.status) && license_of(directory, schema, a) == license)
+        .filter(|a| {
+            license.is_some() && schema.counts(&a.status) && license_of(directory, schema, a) == license
+        })
         .map(|a| a.env.as_str())
         .collect();
     let envs: Vec<&str> = others.iter().map(|a| a.env.as_str()).collect();
@@ -463,7 +465,11 @@ impl<'a> Analyzer<'a> {
 
     fn members_of(&self, env: &str) -> Arc<[String]> {
         let compute = || -> Arc<[String]> {
-            self.directory.accounts_in(env).filter(|a| is_member(self.schema, a)).map(|a| a.user.to_string()).collect()
+            self.directory
+                .accounts_in(env)
+                .filter(|a| is_member(self.schema, a))
+                .map(|a| a.user.to_string())
+                .collect()
         };
         let Ok(mut cache) = self.members.members.lock() else { return compute() };
         if let Some(known) = cache.get(env) {
@@ -531,8 +537,13 @@ impl<'a> Analyzer<'a> {
     /// the customer's license (G3, G12). An operation that needs a value
     /// the impact does not have (an edit) moves none.
     fn licenses(&self, account: &Account, action: &str) -> (Option<LicenseChange>, Vec<LicenseChange>) {
-        let operation =
-            Operation { schema: self.schema, outcome: action, user: &account.user, env: &account.env, value: None };
+        let operation = Operation {
+            schema: self.schema,
+            outcome: action,
+            user: &account.user,
+            env: &account.env,
+            value: None,
+        };
         let moved: Vec<LicenseChange> =
             match operation.preview(self.directory, jiff::Timestamp::UNIX_EPOCH, SignedDuration::ZERO) {
                 Ok(change) => self

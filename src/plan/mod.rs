@@ -24,8 +24,8 @@ use crate::directory::model::Account;
 use crate::graph::impact::{ACTIVE_ELSEWHERE, active_elsewhere};
 use crate::graph::{Impact, LicenseChange, Warning};
 use crate::operation::{DEFAULT_INVITATION_VALIDITY, OperationError};
-use crate::schema::{ActionDecl, Subject};
 use crate::policy::{Request, RequestError};
+use crate::schema::{ActionDecl, Subject};
 
 /// Which accounts a plan acts on.
 #[derive(Debug, Clone)]
@@ -355,10 +355,14 @@ impl Engine {
         };
         let action = match (&request.action, &request.targets) {
             (Some(action), _) => action.clone(),
-            (None, Targets::Emails(_)) => match schema.actions.iter().find(|a| a.subject == Subject::Addresses) {
-                Some(invite) => invite.name.clone(),
-                None => return Err(PlanError::Action("the schema declares no action on addresses".into())),
-            },
+            (None, Targets::Emails(_)) => {
+                match schema.actions.iter().find(|a| a.subject == Subject::Addresses) {
+                    Some(invite) => invite.name.clone(),
+                    None => {
+                        return Err(PlanError::Action("the schema declares no action on addresses".into()));
+                    }
+                }
+            }
             (None, Targets::Trigger(name)) => self.trigger(name)?.action.clone(),
             (None, _) => return Err(PlanError::Action("a plan needs an action".into())),
         };

@@ -12,9 +12,9 @@ use super::{PlanError, PlanItem};
 use crate::Engine;
 use crate::directory::mutation::Mutation;
 use crate::operation::Operation;
-use crate::schema::{ActionDecl, Subject};
 use crate::policy::Request;
 use crate::policy::decision::{INVALID_REQUEST, SELECTOR_ERROR};
+use crate::schema::{ActionDecl, Subject};
 
 /// The outcome of an item the policy refuses.
 pub const DENIED: &str = "denied";
@@ -136,7 +136,8 @@ impl Engine {
         }
         let action = how.spec.name.as_str();
         let schema = self.policies().schema();
-        let operation = Operation { schema, outcome: action, user: &user, env: &env, value: value.as_deref() };
+        let operation =
+            Operation { schema, outcome: action, user: &user, env: &env, value: value.as_deref() };
         operation.check()?;
         let invite = how.spec.subject == Subject::Addresses;
         let request = Request {

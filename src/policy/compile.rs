@@ -9,8 +9,8 @@ use super::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, MAX_NESTING, Path};
 use std::sync::Arc;
 
 use super::schema::{self, EntityKind, Field, Type, Vocabulary};
-use crate::schema::{AttrType, Entity, Schema, Subject};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::schema::{AttrType, Entity, Schema, Subject};
 use crate::source::Span;
 
 /// Where an access starts.

@@ -72,12 +72,8 @@ impl Builtin {
 pub(crate) enum BuiltinReason {
     /// The target's status does not allow the move (Q4).
     Status {
-        /// The statuses the action acts from, `a or b`.
-        wanted: String,
-        /// What the action does, in the past tense.
-        verb: String,
-        /// The target's status.
-        status: String,
+        /// The target's status (inline: a denial allocates nothing).
+        status: compact_str::CompactString,
     },
     /// The invitation expired (Q3).
     Expired(jiff::Timestamp),
@@ -89,10 +85,13 @@ pub(crate) enum BuiltinReason {
 
 impl BuiltinReason {
     /// The reason in words, for `request`.
-    pub(crate) fn render(&self, request: &super::Request) -> String {
+    pub(crate) fn render(&self, request: &super::Request, schema: &crate::schema::Schema) -> String {
         let who = request.target.as_deref().unwrap_or_default();
         match self {
-            BuiltinReason::Status { wanted, verb, status } => {
+            BuiltinReason::Status { status } => {
+                let action = schema.action(&request.action);
+                let wanted = action.map(|a| a.from.join(" or ")).unwrap_or_default();
+                let verb = action.map_or("acted on", |a| a.done.as_str());
                 let article = if wanted.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
                 format!("only {article} {wanted} account can be {verb}; `{who}` is {status}")
             }

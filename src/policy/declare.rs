@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use super::ast::{self, DeclBody, EffectExpr, Ident, Item, SchemaBlock, SettingExpr, SettingValue, Takes, TypeExpr};
+use super::ast::{
+    self, DeclBody, EffectExpr, Ident, Item, SchemaBlock, SettingExpr, SettingValue, Takes, TypeExpr,
+};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::schema::{
     AccountKindDecl, ActionDecl, AssetKindDecl, AttrType, AttributeDecl, Counting, Effect, Entity, Schema,
@@ -63,8 +65,9 @@ pub fn declare(blocks: &[&SchemaBlock]) -> (Arc<Schema>, Vec<Diagnostic>) {
     if let Some(base) = extends
         && base.name != STANDARD
     {
-        let mut d = Diagnostic::error("unknown-schema", format!("there is no schema `{}` to extend", base.name))
-            .at(base.span, "not a schema steward ships");
+        let mut d =
+            Diagnostic::error("unknown-schema", format!("there is no schema `{}` to extend", base.name))
+                .at(base.span, "not a schema steward ships");
         d = d.with_help("`schema extends standard { ... }` adds to the standard schema");
         diagnostics.push(d);
     }
@@ -117,7 +120,9 @@ impl Declarer {
                         self.actions.push(action.clone());
                     }
                 }
-                DeclBody::Attribute { entity, name, ty, optional } => self.attribute(entity, name, ty, *optional),
+                DeclBody::Attribute { entity, name, ty, optional } => {
+                    self.attribute(entity, name, ty, *optional)
+                }
             }
         }
     }
@@ -129,7 +134,11 @@ impl Declarer {
                 self.schema.actions.push(decl);
             }
         }
-        if self.diagnostics.iter().any(Diagnostic::is_error) { Err(self.diagnostics) } else { Ok(self.schema) }
+        if self.diagnostics.iter().any(Diagnostic::is_error) {
+            Err(self.diagnostics)
+        } else {
+            Ok(self.schema)
+        }
     }
 
     /// A schema of its own declares what every directory needs.
@@ -171,9 +180,12 @@ impl Declarer {
         if let Some(first) = seen.get(&name.name) {
             let first = *first;
             self.diagnostics.push(
-                Diagnostic::error("duplicate-declaration", format!("{what} `{}` is declared twice", name.name))
-                    .at(name.span, "declared again")
-                    .with_related(first, "first declared here"),
+                Diagnostic::error(
+                    "duplicate-declaration",
+                    format!("{what} `{}` is declared twice", name.name),
+                )
+                .at(name.span, "declared again")
+                .with_related(first, "first declared here"),
             );
             return false;
         }
@@ -225,8 +237,11 @@ impl Declarer {
         for t in types {
             if names.contains(&t.name) {
                 self.diagnostics.push(
-                    Diagnostic::error("duplicate-declaration", format!("the type `{}` is named twice", t.name))
-                        .at(t.span, "named again"),
+                    Diagnostic::error(
+                        "duplicate-declaration",
+                        format!("the type `{}` is named twice", t.name),
+                    )
+                    .at(t.span, "named again"),
                 );
             } else {
                 names.push(t.name.clone());
@@ -321,7 +336,10 @@ impl Declarer {
                     }
                     let settings = self.settings(&option.settings, &ValueKind::None, subject);
                     ok &= settings.is_some();
-                    out.push(ValueOption { name: option.name.name.clone(), settings: settings.unwrap_or_default() });
+                    out.push(ValueOption {
+                        name: option.name.name.clone(),
+                        settings: settings.unwrap_or_default(),
+                    });
                 }
                 ValueKind::OneOf(out)
             }
@@ -339,21 +357,32 @@ impl Declarer {
             }
             Some(EffectExpr::Creates(status)) => {
                 ok &= self.known_status(status);
-                ok &= self.needs_subject(&action.name, "`creates`", subject, &[Subject::Addresses, Subject::User]);
+                ok &= self.needs_subject(
+                    &action.name,
+                    "`creates`",
+                    subject,
+                    &[Subject::Addresses, Subject::User],
+                );
                 Some(Effect::Create(status.name.clone()))
             }
             Some(EffectExpr::Renews(span)) => {
                 ok &= self.needs_subject(&action.name, "`renews`", subject, &[Subject::Account]);
-                let expiring = !action.from.is_empty() && action.from.iter().all(|s| self.schema.expires(&s.name));
+                let expiring =
+                    !action.from.is_empty() && action.from.iter().all(|s| self.schema.expires(&s.name));
                 if !expiring && ok {
                     ok = false;
                     self.diagnostics.push(
                         Diagnostic::error(
                             "invalid-effect",
-                            format!("`{}` renews an invitation, but not from a status that expires", action.name.name),
+                            format!(
+                                "`{}` renews an invitation, but not from a status that expires",
+                                action.name.name
+                            ),
                         )
                         .at(*span, "renews what?")
-                        .with_help("write `from STATUS` with statuses declared `expires`, such as `from pending`"),
+                        .with_help(
+                            "write `from STATUS` with statuses declared `expires`, such as `from pending`",
+                        ),
                     );
                 }
                 Some(Effect::Renew)
@@ -369,7 +398,15 @@ impl Declarer {
             Some((noun, done)) => (noun.value.clone(), done.value.clone()),
             None => default_words(subject, effect.as_ref()),
         };
-        ok.then(|| ActionDecl { name: action.name.name.clone(), subject, from: names(&action.from), value, effect, noun, done })
+        ok.then(|| ActionDecl {
+            name: action.name.name.clone(),
+            subject,
+            from: names(&action.from),
+            value,
+            effect,
+            noun,
+            done,
+        })
     }
 
     fn needs_subject(&mut self, action: &Ident, what: &str, subject: Subject, allowed: &[Subject]) -> bool {
@@ -386,13 +423,22 @@ impl Declarer {
     fn misplaced(&self, action: &Ident, what: &str, needs: &str, subject: Subject) -> Diagnostic {
         Diagnostic::error(
             "invalid-effect",
-            format!("`{}` acts on {}: {what} belongs to an action that {needs}", action.name, subject.as_str()),
+            format!(
+                "`{}` acts on {}: {what} belongs to an action that {needs}",
+                action.name,
+                subject.as_str()
+            ),
         )
         .at(action.span, format!("acts on {}", subject.as_str()))
     }
 
     /// The settings as the schema holds them; `None` after a reported mistake.
-    fn settings(&mut self, settings: &[SettingExpr], value: &ValueKind, subject: Subject) -> Option<Vec<Setting>> {
+    fn settings(
+        &mut self,
+        settings: &[SettingExpr],
+        value: &ValueKind,
+        subject: Subject,
+    ) -> Option<Vec<Setting>> {
         const FIELDS: &[&str] = &["email", "name", "kind", "portal", "user.guest_license"];
         let mut out = Vec::new();
         let mut ok = true;
@@ -405,8 +451,14 @@ impl Declarer {
                 }
                 ("kind", SettingValue::Name(kind)) => {
                     if self.schema.account_kind(&kind.name).is_none() {
-                        let names: Vec<&str> = self.schema.account_kinds.iter().map(|k| k.name.as_str()).collect();
-                        self.diagnostics.push(unknown("unknown-account-kind", "account kind", kind, names.iter().copied()));
+                        let names: Vec<&str> =
+                            self.schema.account_kinds.iter().map(|k| k.name.as_str()).collect();
+                        self.diagnostics.push(unknown(
+                            "unknown-account-kind",
+                            "account kind",
+                            kind,
+                            names.iter().copied(),
+                        ));
                         ok = false;
                         continue;
                     }
@@ -428,8 +480,9 @@ impl Declarer {
                         _ => "",
                     };
                     let d = if expected.is_empty() {
-                        let mut d = Diagnostic::error("unknown-field", format!("an action cannot set `{field}`"))
-                            .at(setting.field.span, "not a field an action sets");
+                        let mut d =
+                            Diagnostic::error("unknown-field", format!("an action cannot set `{field}`"))
+                                .at(setting.field.span, "not a field an action sets");
                         d = match did_you_mean(field, FIELDS.iter().copied()) {
                             Some(s) => d.with_help(format!("did you mean `{s}`?")),
                             None => d.with_help(format!("an action sets {}", FIELDS.join(", "))),
@@ -497,7 +550,8 @@ pub(crate) fn unknown<'a>(
             if all.is_empty() {
                 d.with_help(format!("the schema declares no {what}"))
             } else {
-                d.with_help(format!("the {what}s are: {}", all.join(", ")))
+                let plural = if what.ends_with('s') { "es" } else { "s" };
+                d.with_help(format!("the {what}{plural} are: {}", all.join(", ")))
             }
         }
     }

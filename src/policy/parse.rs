@@ -258,10 +258,20 @@ impl Ctx {
                 Rule::contains_flag => contains = true,
                 Rule::action => action.name = self.ident(&inner),
                 Rule::subject => action.subject = self.ident(&inner),
-                Rule::from_clause => action.from = inner.into_inner().map(|p| self.ident(&p)).collect(),
+                Rule::from_clause => {
+                    action.from = inner
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::name)
+                        .map(|p| self.ident(&p))
+                        .collect();
+                }
                 Rule::takes_clause => action.takes = Some(self.parse_takes(inner)?),
                 Rule::move_effect => {
-                    let to = inner.into_inner().next().map(|p| self.ident(&p)).ok_or_else(|| vec![malformed(span)])?;
+                    let to = inner
+                        .into_inner()
+                        .next()
+                        .map(|p| self.ident(&p))
+                        .ok_or_else(|| vec![malformed(span)])?;
                     action.effect = Some(EffectExpr::Move(to));
                 }
                 Rule::removes_effect => action.effect = Some(EffectExpr::Removes(self.span(&inner))),
@@ -304,7 +314,9 @@ impl Ctx {
         Ok(match (rule, name) {
             (Rule::status_decl, Some(name)) => DeclBody::Status { name, flags },
             (Rule::account_kind_decl, Some(name)) => DeclBody::AccountKind { name, counting },
-            (Rule::asset_kind_decl, Some(name)) => DeclBody::AssetKind { name, contains, types: names.collect() },
+            (Rule::asset_kind_decl, Some(name)) => {
+                DeclBody::AssetKind { name, contains, types: names.collect() }
+            }
             (Rule::action_decl, None) => DeclBody::Action(action),
             (Rule::action_decl, Some(first)) => {
                 // `from` and `creates`/`->` names are inside their clauses;
@@ -329,7 +341,8 @@ impl Ctx {
                 for option in p.into_inner().filter(|p| p.as_rule() == Rule::value_option) {
                     let option_span = self.span(&option);
                     let mut parts = option.into_inner();
-                    let name = parts.next().map(|p| self.ident(&p)).ok_or_else(|| vec![malformed(option_span)])?;
+                    let name =
+                        parts.next().map(|p| self.ident(&p)).ok_or_else(|| vec![malformed(option_span)])?;
                     let settings = parts
                         .filter(|p| p.as_rule() == Rule::setting)
                         .map(|p| self.parse_setting(p))
@@ -1026,7 +1039,9 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::trigger_def | Rule::kw_trigger => "`trigger`",
         Rule::schema_def | Rule::kw_schema => "`schema`",
         Rule::schema_base | Rule::kw_extends => "`extends`",
-        Rule::declaration => "a declaration (`status`, `account kind`, `asset kind`, `action` or `attribute`)",
+        Rule::declaration => {
+            "a declaration (`status`, `account kind`, `asset kind`, `action` or `attribute`)"
+        }
         Rule::status_decl | Rule::kw_status => "`status`",
         Rule::status_flag => "`counts`, `login` or `expires`",
         Rule::account_kind_decl | Rule::kw_account => "`account`",

@@ -113,12 +113,13 @@ impl Reloader {
             // The directory in memory and its graph, shared, not copied.
             Scope::Policies => self.current.load().engine.with_policies(set),
             Scope::Everything => {
-                let directory = crate::directory::load(&self.directory, set.schema()).map_err(|e| match &e {
-                    crate::directory::Error::Invalid { sources, diagnostics, .. } => {
-                        error::diagnostics_line(sources, diagnostics)
-                    }
-                    _ => error::chain(&e),
-                })?;
+                let directory =
+                    crate::directory::load(&self.directory, set.schema()).map_err(|e| match &e {
+                        crate::directory::Error::Invalid { sources, diagnostics, .. } => {
+                            error::diagnostics_line(sources, diagnostics)
+                        }
+                        _ => error::chain(&e),
+                    })?;
                 Engine::new(set, directory)
             }
         };

@@ -106,7 +106,7 @@ pub fn applied(engine: &Engine, name: &str, plan: &Plan, reassign: &[(&str, &str
 
 /// How many users count toward `license` in `directory`.
 pub fn count(directory: &Directory, license: &str) -> usize {
-    steward::graph::LicenseIndex::build(directory).count(license)
+    steward::graph::LicenseIndex::build(directory, &steward::policy::declare::standard()).count(license)
 }
 
 /// Imports the shipped example `name` into a database in `dir` and saves a

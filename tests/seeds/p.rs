@@ -1,7 +1,6 @@
 //! P: block, unblock, delete in the ERP (seeds/000), with `policies/erp`
 //! over `examples/erp.yaml`.
 
-use steward::directory::model::Status;
 use steward::directory::store::Store;
 use steward::plan::{PlanRequest, Target, Targets};
 use steward::policy::Request;
@@ -17,7 +16,7 @@ fn p1_a_blocked_user_loses_access_to_that_environment() {
     let erp = shipped("erp");
     assert_allowed(&erp, &ask(ADMIN, "block", "12345.JJansen", PROD), &["administrators_block_and_unblock"]);
     let blocked = after(&erp, "erp", &plan(&erp, ADMIN, Some("block"), list(&["12345.JJansen"]), Some(PROD)));
-    assert_eq!(blocked.directory().account("12345.JJansen", PROD).unwrap().status, Status::Blocked);
+    assert_eq!(blocked.directory().account("12345.JJansen", PROD).unwrap().status, "blocked");
     assert_denied(&blocked, &ask("12345.JJansen", "login", "12345.JJansen", PROD), &["default-deny"]);
     assert_allowed(&blocked, &ask("12345.JJansen", "login", "12345.JJansen", TEST), &["active_users_log_in"]);
 }
@@ -60,7 +59,7 @@ fn p3_a_referenced_user_is_blocked_instead_of_deleted() {
     let plan = plan(&erp, ADMIN, Some("delete"), list(&["12345.JJansen", "12345.Fresh"]), Some(PROD));
     assert_eq!(outcomes(&plan), [("12345.JJansen", "block"), ("12345.Fresh", "delete")]);
     let done = after(&erp, "erp", &plan);
-    assert_eq!(done.directory().account("12345.JJansen", PROD).unwrap().status, Status::Blocked);
+    assert_eq!(done.directory().account("12345.JJansen", PROD).unwrap().status, "blocked");
     assert!(done.directory().account("12345.Fresh", PROD).is_none());
 }
 
@@ -79,9 +78,9 @@ fn p4_many_users_are_blocked_at_once_from_an_import_file() {
     let store = Store::open(&db).unwrap();
     let directory = store.load().unwrap();
     for (user, env) in [("12345.Fresh", PROD), ("12345.Gwen", PROD), ("12345.JJansen", TEST)] {
-        assert_eq!(directory.account(user, env).unwrap().status, Status::Blocked, "{user} in {env}");
+        assert_eq!(directory.account(user, env).unwrap().status, "blocked", "{user} in {env}");
     }
-    assert_eq!(directory.account("12345.JJansen", PROD).unwrap().status, Status::Active);
+    assert_eq!(directory.account("12345.JJansen", PROD).unwrap().status, "active");
     assert_eq!(store.audit(None).unwrap().len(), 3);
 }
 
@@ -106,7 +105,7 @@ fn p5_a_user_is_blocked_when_the_employment_end_date_passes() {
     assert_eq!((plan.action.as_str(), outcomes(&plan)), ("block", vec![("12345.Leaver", "block")]));
     assert_eq!(
         after(&erp, "erp", &plan).directory().account("12345.Leaver", PROD).unwrap().status,
-        Status::Blocked
+        "blocked"
     );
 }
 
@@ -144,7 +143,7 @@ fn p7_deleting_removes_the_user_from_the_current_environment_only() {
         &plan(&erp, customer, Some("delete"), list(&["12345.BWilliams"]), Some("O98765AA")),
     );
     assert!(done.directory().account("12345.BWilliams", "O98765AA").is_none());
-    assert_eq!(done.directory().account("12345.BWilliams", PROD).unwrap().status, Status::Active);
+    assert_eq!(done.directory().account("12345.BWilliams", PROD).unwrap().status, "active");
     assert!(done.directory().user("12345.BWilliams").is_some());
 }
 

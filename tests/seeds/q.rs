@@ -2,7 +2,6 @@
 //! `policies/analytics` over `examples/analytics.yaml`: the tenant `acme`
 //! has an active identity provider, `acme-lab` uses invitations.
 
-use steward::directory::model::Status;
 use steward::plan::Targets;
 use steward::policy::Request;
 use steward::policy::request::split_emails;
@@ -57,7 +56,7 @@ fn q3_tenant_admins_invite_many_addresses_whose_links_expire_or_are_revoked() {
     let invited = after(&analytics, "analytics", &invitation);
     for email in &many.emails {
         let account = invited.directory().account(email, LAB).unwrap();
-        assert_eq!(account.status, Status::Pending, "{email}");
+        assert_eq!(account.status, "pending", "{email}");
         assert!(account.invited_until.unwrap() > NOW.parse().unwrap(), "{email} shows its expiry");
     }
     // Pia's link works until 2026-12-01, and not after.
@@ -91,7 +90,7 @@ fn q4_statuses_move_active_to_disabled_and_back_and_pending_to_active() {
         "analytics",
         &plan(&analytics, OLIVIA, Some("block"), list(&["acme.Leo"]), Some("acme")),
     );
-    assert_eq!(blocked.directory().account("acme.Leo", "acme").unwrap().status, Status::Blocked);
+    assert_eq!(blocked.directory().account("acme.Leo", "acme").unwrap().status, "blocked");
     assert!(blocked.directory().asset("alert-revenue").unwrap().disabled);
 }
 
