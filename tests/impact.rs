@@ -108,7 +108,7 @@ proptest! {
 fn human_report_of_a_leaver() {
     let engine = shipped("analytics");
     let impact = leo_leaves(&engine);
-    insta::assert_snapshot!("leaver_human", report::render(&impact));
+    insta::assert_snapshot!("leaver_human", report::render(&impact, engine.policies().schema()));
     insta::assert_snapshot!("leaver_dot", dot::render(&impact));
 }
 
@@ -123,7 +123,7 @@ fn human_report_of_a_delete_that_falls_back_p3() {
             env: "O12345AA",
         })
         .unwrap();
-    let text = report::render(&impact);
+    let text = report::render(&impact, engine.policies().schema());
     assert!(text.starts_with("`12345.JJansen` in `O12345AA` cannot be deleted: 341 rows in journal_entries refer to it; block instead (allowed for this actor)"), "{text}");
     insta::assert_snapshot!("fallback_human", text);
 }
@@ -202,7 +202,7 @@ fn g3_g12_converting_a_guest_moves_both_licenses() {
 #[test]
 fn human_report_of_a_conversion_shows_both_licenses_g3() {
     let impact = guest_of("blocked").impact(&CONVERT_G).unwrap();
-    let text = report::render(&impact);
+    let text = report::render(&impact, &steward::policy::declare::standard());
     assert!(
         text.ends_with(
             "\nlicense home: 2 users counting now, 1 user after\nlicense customer: 1 user counting now, 2 users after\n"

@@ -77,7 +77,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     match args.format {
         Format::Json => output::json(&verdict),
-        Format::Human => out!("{}", human(&verdict)),
+        Format::Human => out!("{}", human(&verdict, engine.policies().schema())),
     }
     if verdict.allowed() { Exit::Ok } else { Exit::Deny }
 }
@@ -114,7 +114,7 @@ fn request(args: &Args, flagged: Request) -> Result<Request, String> {
     Ok(request)
 }
 
-fn human(verdict: &crate::Verdict) -> String {
+fn human(verdict: &crate::Verdict, schema: &crate::schema::Schema) -> String {
     let mut out = format!("{}\n", verdict.report.decision);
     for rule in &verdict.report.rules {
         out.push_str(&format!("  {} {} ({})\n", rule.effect, rule.id, rule.source));
@@ -141,7 +141,7 @@ fn human(verdict: &crate::Verdict) -> String {
             None if verdict.allowed() => "\nwhat it does:\n",
             None => "\nwhat it would do if allowed:\n",
         });
-        out.push_str(&crate::graph::report::render(impact));
+        out.push_str(&crate::graph::report::render(impact, schema));
     }
     out
 }

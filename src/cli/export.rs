@@ -10,6 +10,9 @@ use crate::directory::export::{FileFormat, to_text};
 pub struct Args {
     /// The directory (`.db`, or a file).
     pub directory: PathBuf,
+    /// Policy files or folders whose schema the directory is read by (default: `policies` in steward.yaml; without any, the standard schema).
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
     /// Where to write (default: standard output).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -21,7 +24,7 @@ pub struct Args {
 /// Exit 0 when written, 3 when the directory is invalid, 1 on I/O errors.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let schema = match output::configured_schema(ctx, &[]) {
+    let schema = match output::configured_schema(ctx, &args.policies) {
         Ok(schema) => schema,
         Err(exit) => return exit,
     };

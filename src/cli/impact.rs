@@ -69,7 +69,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Err(e) => return output::request_error(errors, &e, engine.directory()),
     };
     match args.format {
-        ImpactFormat::Human => out!("{}", report::render(&impact)),
+        ImpactFormat::Human => out!("{}", report::render(&impact, engine.policies().schema())),
         ImpactFormat::Json => output::json(&impact),
         ImpactFormat::Dot => out!("{}", dot::render(&impact)),
     }

@@ -11,6 +11,9 @@ use crate::directory::store::{ImportOptions, Store};
 pub struct Args {
     /// The directory file (`.yaml`, `.yml`, `.json`).
     pub file: PathBuf,
+    /// Policy files or folders whose schema the directory is read by (default: `policies` in steward.yaml; without any, the standard schema).
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
     /// The database to write, `.db`, `.sqlite` or `.sqlite3` (created if absent).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -50,7 +53,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         );
         return Exit::Failure;
     }
-    let schema = match output::configured_schema(ctx, &[]) {
+    let schema = match output::configured_schema(ctx, &args.policies) {
         Ok(schema) => schema,
         Err(exit) => return exit,
     };

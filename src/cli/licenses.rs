@@ -10,6 +10,9 @@ use crate::graph::{LicenseCount, LicenseIndex};
 /// Count the users of every license.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Policy files or folders whose schema the directory is read by (default: `policies` in steward.yaml; without any, the standard schema).
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
     /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
     #[arg(long)]
     pub directory: Option<PathBuf>,
@@ -28,7 +31,7 @@ struct Licenses {
 
 /// Exit 0, or 3 when the directory is invalid.
 pub fn run(args: Args, ctx: &Context) -> Exit {
-    let schema = match output::configured_schema(ctx, &[]) {
+    let schema = match output::configured_schema(ctx, &args.policies) {
         Ok(schema) => schema,
         Err(exit) => return exit,
     };

@@ -11,6 +11,9 @@ use crate::directory::model::{Account, Asset, Reference, User};
 /// Show a user's accounts, assets and references (or a summary of the directory).
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Policy files or folders whose schema the directory is read by (default: `policies` in steward.yaml; without any, the standard schema).
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
     /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
     #[arg(long)]
     pub directory: Option<PathBuf>,
@@ -49,7 +52,7 @@ fn deleted(path: &std::path::Path, id: &str) -> Option<String> {
 /// Exit 0, or 3 when the user does not exist.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let schema = match output::configured_schema(ctx, &[]) {
+    let schema = match output::configured_schema(ctx, &args.policies) {
         Ok(schema) => schema,
         Err(exit) => return exit,
     };

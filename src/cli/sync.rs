@@ -12,6 +12,9 @@ use crate::sync::{SyncReport, sync};
 /// Synchronise guests' names and e-mail addresses from their home production environment.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Policy files or folders whose schema the directory is read by (default: `policies` in steward.yaml; without any, the standard schema).
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
     /// The directory (default: `directory` in steward.yaml); `--apply` needs a `.db`.
     #[arg(long)]
     pub directory: Option<PathBuf>,
@@ -41,9 +44,9 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             );
             return Exit::Invalid;
         }
-        return apply(&path, args.format, ctx);
+        return apply(&path, args.format, &args.policies, ctx);
     }
-    let schema = match output::configured_schema(ctx, &[]) {
+    let schema = match output::configured_schema(ctx, &args.policies) {
         Ok(schema) => schema,
         Err(exit) => return exit,
     };
@@ -58,7 +61,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
 /// Decides the changes over the database as it is under its write lock and
 /// writes them in the same transaction, as `apply` does: a change another
 /// process commits meanwhile is seen, never overwritten nor logged as done.
-fn apply(path: &Path, format: Format, ctx: &Context) -> Exit {
+fn apply(path: &Path, format: Format, policies: &[PathBuf], ctx: &Context) -> Exit {
     let errors = ctx.errors;
     let signer = match super::audit::signer(ctx) {
         Ok(signer) => signer,
@@ -68,7 +71,7 @@ fn apply(path: &Path, format: Format, ctx: &Context) -> Exit {
         Ok(store) => store,
         Err(e) => return output::directory_error(errors, &e),
     };
-    let schema = match output::configured_schema(ctx, &[]) {
+    let schema = match output::configured_schema(ctx, policies) {
         Ok(schema) => schema,
         Err(exit) => return exit,
     };

@@ -11,6 +11,9 @@ use crate::policy::{PolicySet, Request};
 /// List accounts: by name, user id, IdP subject or e-mail, or with a selector.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Policy files or folders whose schema the directory is read by (default: `policies` in steward.yaml; without any, the standard schema).
+    #[arg(long = "policy")]
+    pub policies: Vec<PathBuf>,
     /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
     #[arg(long)]
     pub directory: Option<PathBuf>,
@@ -48,7 +51,7 @@ struct Row<'a> {
 /// Exit 0 with the list (possibly empty), 3 when the selector is invalid.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
-    let paths = ctx.config.policies_or(&[]);
+    let paths = ctx.config.policies_or(&args.policies);
     let set = if paths.is_empty() {
         None
     } else {

@@ -11,7 +11,7 @@ pub fn plural(n: usize, word: &str) -> String {
 }
 
 /// The impact as text: a one-line verdict, then grouped lists.
-pub fn render(impact: &Impact) -> String {
+pub fn render(impact: &Impact, schema: &crate::schema::Schema) -> String {
     let mut out = String::new();
     let who = format!("`{}` in `{}`", impact.target, impact.env);
     // A falling back action's impact is the fallback's (P3): said first,
@@ -24,7 +24,7 @@ pub fn render(impact: &Impact) -> String {
             let _ = writeln!(
                 out,
                 "{who} cannot be {}: {} refer to it; {} instead ({} for this actor)",
-                past(asked),
+                schema.action(asked).map_or(asked, |a| a.done.as_str()),
                 refs.join(", "),
                 fallback.action,
                 match fallback.decision.as_str() {
@@ -90,15 +90,6 @@ pub fn render(impact: &Impact) -> String {
 
 fn list_or_none(items: &[String]) -> String {
     if items.is_empty() { "nobody".to_owned() } else { items.join(", ") }
-}
-
-fn past(action: &str) -> String {
-    match action {
-        "delete" => "deleted".into(),
-        "block" => "blocked".into(),
-        "unblock" => "unblocked".into(),
-        other => format!("{other}d"),
-    }
 }
 
 /// `convert_to_normal` reads "Convert to normal".

@@ -861,6 +861,9 @@ impl Builder {
                 }
                 LifecycleEntry::Owns { kinds, consequence, to, .. } => {
                     let Some(consequence) = self.consequence(consequence) else { continue };
+                    if consequence == Consequence::Reassign && !self.reassign_declared(kinds.first()) {
+                        continue;
+                    }
                     let owner = match to {
                         Some(expr) if consequence != Consequence::Reassign => {
                             self.compiler.diagnostics.push(
@@ -948,6 +951,23 @@ impl Builder {
         let d = super::declare::unknown("unknown-asset-kind", "asset kind", kind, names);
         self.compiler.diagnostics.push(d);
         None
+    }
+
+    /// `-> reassign` asks who may take each asset as the action `reassign`
+    /// on the asset: the schema must declare it so.
+    fn reassign_declared(&mut self, at: Option<&Ident>) -> bool {
+        let declared = self.compiler.schema.action("reassign").is_some_and(|a| a.subject == Subject::Asset);
+        if !declared && let Some(at) = at {
+            self.compiler.diagnostics.push(
+                Diagnostic::error(
+                    "reassign-undeclared",
+                    "assets to reassign need the action `reassign` on assets, which the schema does not declare",
+                )
+                .at(at.span, "reassigned here")
+                .with_help("declare `action reassign on asset` in the schema: who may take each asset is decided as it"),
+            );
+        }
+        declared
     }
 
     fn consequence(&mut self, consequence: &Ident) -> Option<Consequence> {
