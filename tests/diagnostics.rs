@@ -209,3 +209,102 @@ fn a_duplicate_in_another_file_names_where_the_first_is() {
     assert!(text.contains("b.policy:1:6"), "{text}");
     assert!(text.contains("note: first used here: a.policy:1:6"), "{text}");
 }
+
+// #16: mistakes in a pack's own schema, each located at the name at fault.
+const SCHEMA_HEAD: &str =
+    "schema {\n  status active counts login\n  status frozen counts\n  account kind user\n";
+mistake!(
+    schema_unknown_status_in_from,
+    &format!("{SCHEMA_HEAD}  action freeze on account from activ -> frozen\n}}\n"),
+    "unknown-status",
+    5,
+    33
+);
+mistake!(
+    schema_move_to_an_undeclared_status,
+    &format!("{SCHEMA_HEAD}  action freeze on account from active -> frozn\n}}\n"),
+    "unknown-status",
+    5,
+    43
+);
+mistake!(
+    schema_duplicate_action,
+    &format!("{SCHEMA_HEAD}  action freeze on account -> frozen\n  action freeze on account -> active\n}}\n"),
+    "duplicate-declaration",
+    6,
+    10
+);
+mistake!(
+    schema_attribute_of_an_unknown_type,
+    &format!("{SCHEMA_HEAD}  attribute user.contract_end: dat\n}}\n"),
+    "unknown-type",
+    5,
+    32
+);
+mistake!(
+    schema_undeclared_attribute_in_a_rule,
+    &format!(
+        "{SCHEMA_HEAD}  attribute user.contract_end: date?\n  action freeze on account -> frozen\n}}\n\
+         rule r {{\n  permit freeze\n  when target.user.attrs.contract_ned < request.now\n}}\n"
+    ),
+    "unknown-attribute",
+    10,
+    26
+);
+mistake!(
+    schema_a_date_compared_with_a_string,
+    &format!(
+        "{SCHEMA_HEAD}  attribute user.contract_end: date?\n  action freeze on account -> frozen\n}}\n\
+         rule r {{\n  permit freeze\n  when target.user.attrs.contract_end == \"soon\"\n}}\n"
+    ),
+    "type-mismatch",
+    10,
+    8
+);
+mistake!(
+    schema_a_status_the_schema_does_not_declare,
+    &format!(
+        "{SCHEMA_HEAD}  action freeze on account -> frozen\n}}\nrule r {{\n  permit freeze\n  when target.status == \"blocked\"\n}}\n"
+    ),
+    "unknown-value",
+    9,
+    25
+);
+mistake!(
+    schema_an_action_the_schema_does_not_declare,
+    &format!("{SCHEMA_HEAD}  action freeze on account -> frozen\n}}\nrule r {{ permit delete }}\n"),
+    "unknown-action",
+    7,
+    17
+);
+mistake!(
+    schema_an_effect_its_subject_cannot_have,
+    &format!("{SCHEMA_HEAD}  action freeze on asset -> frozen\n}}\n"),
+    "invalid-effect",
+    5,
+    10
+);
+mistake!(schema_without_a_status, "schema {\n  account kind user\n}\n", "incomplete-schema", 1, 1);
+mistake!(
+    schema_extends_an_unknown_one,
+    "schema extends standrd {\n  status frozen counts\n}\n",
+    "unknown-schema",
+    1,
+    16
+);
+mistake!(
+    schema_redeclares_a_standard_name,
+    "schema extends standard {\n  status active counts login\n}\n",
+    "duplicate-declaration",
+    2,
+    10
+);
+mistake!(
+    schema_reassign_without_the_action,
+    &format!(
+        "{SCHEMA_HEAD}  asset kind record\n  action delete on account removes\n}}\nlifecycle delete {{\n  owns record -> reassign\n}}\n"
+    ),
+    "reassign-undeclared",
+    9,
+    8
+);

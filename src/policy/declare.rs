@@ -116,7 +116,7 @@ impl Declarer {
                 DeclBody::AccountKind { name, counting } => self.account_kind(name, counting.as_ref()),
                 DeclBody::AssetKind { name, contains, types } => self.asset_kind(name, *contains, types),
                 DeclBody::Action(action) => {
-                    if self.unique("an action", &action.name, Namespace::Action) {
+                    if self.unique("the action", &action.name, Namespace::Action) {
                         self.actions.push(action.clone());
                     }
                 }
@@ -147,8 +147,8 @@ impl Declarer {
         let start = first.span.start as usize;
         let head = Span::new(first.span.file, start, start + "schema".len());
         for (missing, what, example) in [
-            (self.schema.statuses.is_empty(), "an account status", "status active counts login"),
-            (self.schema.account_kinds.is_empty(), "an account kind", "account kind normal"),
+            (self.schema.statuses.is_empty(), "account status", "status active counts login"),
+            (self.schema.account_kinds.is_empty(), "account kind", "account kind normal"),
         ] {
             if missing {
                 self.diagnostics.push(
@@ -311,7 +311,7 @@ impl Declarer {
         }
         if !action.from.is_empty() && subject != Subject::Account {
             ok = false;
-            self.diagnostics.push(self.misplaced(&action.name, "`from`", "acts on an account", subject));
+            self.diagnostics.push(self.misplaced(&action.name, "`from`", "`on account`", subject));
         }
         let value = match &action.takes {
             None => ValueKind::None,
@@ -413,23 +413,18 @@ impl Declarer {
         if allowed.contains(&subject) {
             return true;
         }
-        let on: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-        let needs = format!("acts on {}", on.join(" or "));
-        let d = self.misplaced(action, what, &needs, subject);
+        let on: Vec<String> = allowed.iter().map(|s| format!("`on {}`", s.as_str())).collect();
+        let d = self.misplaced(action, what, &on.join(" or "), subject);
         self.diagnostics.push(d);
         false
     }
 
-    fn misplaced(&self, action: &Ident, what: &str, needs: &str, subject: Subject) -> Diagnostic {
+    fn misplaced(&self, action: &Ident, what: &str, allowed: &str, subject: Subject) -> Diagnostic {
         Diagnostic::error(
             "invalid-effect",
-            format!(
-                "`{}` acts on {}: {what} belongs to an action that {needs}",
-                action.name,
-                subject.as_str()
-            ),
+            format!("`{}` acts on {}: {what} is for an action {allowed}", action.name, subject.as_str()),
         )
-        .at(action.span, format!("acts on {}", subject.as_str()))
+        .at(action.span, format!("declared `on {}`", subject.as_str()))
     }
 
     /// The settings as the schema holds them; `None` after a reported mistake.
