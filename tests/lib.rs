@@ -15,6 +15,7 @@ mod limits;
 mod operations;
 mod plan;
 mod props;
+mod schema;
 mod seeds;
 mod server;
 mod store;

@@ -221,7 +221,18 @@ impl Ctx {
                     base = inner.into_inner().find(|p| p.as_rule() == Rule::name).map(|p| self.ident(&p));
                 }
                 Rule::declaration => {
-                    let decl_span = self.span(&inner);
+                    // Ends with its last token: pest's span also covers the
+                    // comments it skipped looking for an optional clause,
+                    // and those belong to what follows.
+                    let start = inner.as_span().start();
+                    let end = inner
+                        .clone()
+                        .into_inner()
+                        .flatten()
+                        .filter(|p| p.clone().into_inner().next().is_none())
+                        .map(|p| p.as_span().end())
+                        .max();
+                    let decl_span = Span::new(self.file, start, end.unwrap_or(inner.as_span().end()));
                     let body = inner.into_inner().next().ok_or_else(|| vec![malformed(decl_span)])?;
                     let body = self.parse_declaration(body)?;
                     declarations.push(Declaration { comments: Vec::new(), body, span: decl_span });

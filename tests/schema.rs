@@ -1,0 +1,277 @@
+//! A pack that declares its own model (#16): directories are read for it,
+//! typed attributes decide, the built-in rules and apply follow its
+//! actions, and the store is held to it when loaded.
+
+use assert_cmd::prelude::*;
+use predicates::prelude::*;
+use steward::directory::yaml;
+use steward::policy::report::render_human;
+use steward::policy::{PolicySet, Request, Sources};
+use steward::{Engine, PlanRequest, Target, Targets};
+
+use crate::support::{NOW, file, first_diagnostic, steward};
+
+/// A model no source system has: frozen users still count toward the
+/// license but cannot log in, contracts end on a date.
+const PACK: &str = r#"
+schema {
+  status active counts login
+  status frozen counts
+  status gone
+  account kind member
+  account kind bot counts never
+  asset kind record
+  attribute user.contract_end: date?
+  attribute user.tier: one of "gold", "basic"
+  attribute account.seats: integer?
+  action freeze on account from active -> frozen as "member" "frozen"
+  action thaw on account from frozen -> active as "member" "thawed"
+  action retire on account from active, frozen -> gone as "member" "retired"
+  action reassign on asset
+}
+
+rule admins { permit freeze, thaw, retire when actor has role "admin" }
+rule no_self { forbid freeze, retire when actor.user == target.user }
+rule takers { permit reassign when request.to.status == "active" }
+
+trigger contract_over {
+  freeze when target.user.attrs has contract_end
+    and target.user.attrs.contract_end < request.now
+    and target.status == "active"
+}
+
+lifecycle retire { owns record -> reassign }
+"#;
+
+const DIRECTORY: &str = r#"
+environments: [{ id: E, license: L, kind: production }]
+users:
+  - { id: ann, home: E, attrs: { tier: gold }, accounts: [{ env: E, status: active, roles: [admin] }] }
+  - { id: bob, home: E, attrs: { tier: basic, contract_end: "2026-01-31" }, accounts: [{ env: E, status: active }] }
+  - { id: cy, home: E, attrs: { tier: basic, contract_end: "2027-01-31" }, accounts: [{ env: E, status: frozen }] }
+  - { id: robo, home: E, attrs: { tier: basic }, accounts: [{ env: E, status: active, kind: bot }] }
+assets:
+  - { id: r1, kind: record, env: E, owner: bob }
+"#;
+
+fn pack() -> PolicySet {
+    let mut sources = Sources::new();
+    sources.add("pack.policy", PACK);
+    PolicySet::from_sources(sources).unwrap().set
+}
+
+fn engine() -> Engine {
+    let set = pack();
+    let directory = yaml::parse("d.yaml", DIRECTORY, set.schema()).unwrap();
+    Engine::new(set, directory)
+}
+
+fn now() -> jiff::Timestamp {
+    NOW.parse().unwrap()
+}
+
+/// The first diagnostic of a directory read for the pack's schema.
+/// The rendered text is given on one line, its frame left out, so that
+/// phrases wrapped by the renderer are found whole.
+fn directory_error(text: &str) -> (String, String, u64, u64) {
+    let set = pack();
+    let (sources, diagnostics) = yaml::parse("d.yaml", text, set.schema()).expect_err("an error");
+    let first = first_diagnostic(&sources, &diagnostics);
+    let rendered = render_human(&sources, &diagnostics);
+    let words: Vec<&str> = rendered.split_whitespace().filter(|w| *w != "│").collect();
+    (
+        words.join(" "),
+        first["code"].as_str().unwrap().to_owned(),
+        first["line"].as_u64().unwrap(),
+        first["column"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn a_directory_is_read_for_the_declared_statuses_and_kinds() {
+    let (text, code, line, column) = directory_error(&DIRECTORY.replace("status: frozen", "status: blocked"));
+    assert_eq!((code.as_str(), line, column), ("unknown-value", 6, 105), "{text}");
+    assert!(text.contains("the values are: active, frozen, gone"), "{text}");
+    let (text, code, ..) = directory_error(&DIRECTORY.replace("kind: bot", "kind: guest"));
+    assert_eq!(code, "unknown-value", "{text}");
+    assert!(text.contains("`guest` is not an account kind"), "{text}");
+    let (text, ..) = directory_error(&DIRECTORY.replace("kind: record", "kind: app"));
+    assert!(text.contains("`app` is not an asset kind"), "{text}");
+}
+
+#[test]
+fn declared_attributes_are_typed_and_closed_in_the_directory() {
+    let (text, code, line, _) = directory_error(&DIRECTORY.replace("2026-01-31", "end of January"));
+    assert_eq!((code.as_str(), line), ("attribute", 5), "{text}");
+    assert!(text.contains("`attrs.contract_end` is `\"end of January\"`, not a date"), "{text}");
+    let (text, ..) = directory_error(&DIRECTORY.replace("tier: gold", "tier: platinum"));
+    assert!(text.contains("not one of `gold`, `basic`"), "{text}");
+    let (text, ..) = directory_error(&DIRECTORY.replace("tier: gold", "tier: gold, contract_ned: x"));
+    assert!(text.contains("`attrs.contract_ned` is not an attribute"), "{text}");
+    assert!(text.contains("did you mean `contract_end`?"), "{text}");
+    let (text, ..) = directory_error(&DIRECTORY.replace("attrs: { tier: gold }, ", ""));
+    assert!(text.contains("`attrs.tier` is missing"), "{text}");
+}
+
+/// P5 with a date in `attrs`: declared a date, it compares with the clock
+/// (free-form, it would be an error item: tests/trust.rs).
+#[test]
+fn a_trigger_on_a_declared_date_selects_whose_contract_ended() {
+    let plan = engine()
+        .plan(&PlanRequest {
+            actor: "ann".into(),
+            action: None,
+            targets: Targets::Trigger("contract_over".into()),
+            env: None,
+            value: None,
+            reason: "contract over".into(),
+            now: now(),
+            reassign: Default::default(),
+        })
+        .unwrap();
+    let items: Vec<(&str, &str)> =
+        plan.items.iter().map(|i| (i.target.as_str(), i.outcome.as_str())).collect();
+    assert_eq!(items, [("bob", "freeze")]);
+}
+
+/// The built-in `status-transition` rule reads `from`; a frozen account
+/// counts toward the license, a bot never does.
+#[test]
+fn moves_follow_the_declared_statuses_and_counting() {
+    let engine = engine();
+    let decide = |action: &str, target: &str| {
+        let mut request = Request::new("ann", action, "E").target(target);
+        request.now = Some(now());
+        engine.decide(&request).unwrap()
+    };
+    let thaw_active = decide("thaw", "bob");
+    assert_eq!(thaw_active.report.rules[0].id, "status-transition");
+    assert_eq!(thaw_active.report.reasons[0], "only a frozen account can be thawed; `bob` is active");
+    let freeze = decide("freeze", "bob");
+    assert!(freeze.allowed());
+    let license = freeze.impact.unwrap().license.unwrap();
+    assert_eq!((license.before, license.after), (3, 3), "frozen still counts; the bot never does");
+    let retire = decide("retire", "cy").impact.unwrap().license.unwrap();
+    assert_eq!((retire.before, retire.after), (3, 2));
+    let unknown = engine.decide(&Request::new("ann", "delete", "E").target("bob")).unwrap_err();
+    assert!(unknown.to_string().contains("unknown action `delete`"), "{unknown}");
+}
+
+/// What apply does is what the declaration says: a move, with the records
+/// a lifecycle block hands on given a new owner.
+#[test]
+fn apply_executes_the_declared_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = file(dir.path(), "pack.policy", PACK);
+    let yaml = file(dir.path(), "d.yaml", DIRECTORY);
+    let db = dir.path().join("d.db");
+    steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
+    let plan = dir.path().join("plan.json");
+    let targets = file(dir.path(), "t.txt", "bob\ncy\n");
+    steward()
+        .args(["plan", "--policy"])
+        .arg(&policy)
+        .arg("--directory")
+        .arg(&db)
+        .args(["--actor", "ann", "--action", "retire", "--env", "E", "--reason", "left", "--now", NOW])
+        .arg("--targets")
+        .arg(&targets)
+        .arg("-o")
+        .arg(&plan)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 members to be retired"));
+    steward()
+        .args(["apply", "--policy"])
+        .arg(&policy)
+        .arg("--directory")
+        .arg(&db)
+        .arg(&plan)
+        .args(["--confirm", "--reassign", "r1=ann"])
+        .assert()
+        .success();
+    let schema = pack().schema().clone();
+    let after = steward::directory::load(&db, &schema).unwrap();
+    assert_eq!(after.account("bob", "E").unwrap().status, "gone");
+    assert_eq!(after.account("cy", "E").unwrap().status, "gone");
+    assert_eq!(after.asset("r1").unwrap().owner.as_deref(), Some("ann"));
+}
+
+/// A database is held to the schema it is read for: one imported for the
+/// pack does not pass for the standard schema, and says why.
+#[test]
+fn a_database_read_for_another_schema_is_refused_naming_what_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = file(dir.path(), "pack.policy", PACK);
+    let yaml = file(dir.path(), "d.yaml", DIRECTORY);
+    let db = dir.path().join("d.db");
+    steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
+    steward()
+        .arg("licenses")
+        .arg("--directory")
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not fit the policy set's schema"))
+        .stderr(predicate::str::contains("`frozen` is not a status"));
+    steward()
+        .arg("licenses")
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--directory")
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("L").and(predicate::str::contains("3")));
+}
+
+/// The standard schema written out in a pack decides as the implicit one:
+/// the declarations are the model, nothing else is.
+#[test]
+fn the_standard_schema_spelled_out_decides_as_the_default() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let standard = std::fs::read_to_string(root.join("schema/standard.policy")).unwrap();
+    for pack in ["erp", "crm", "analytics"] {
+        let implicit = PolicySet::load(&[root.join(format!("policies/{pack}"))]).unwrap().set;
+        let mut sources = Sources::new();
+        sources.add("standard.policy", standard.clone());
+        for entry in std::fs::read_dir(root.join(format!("policies/{pack}"))).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "policy") {
+                sources.add(path.display().to_string(), std::fs::read_to_string(&path).unwrap());
+            }
+        }
+        let explicit = PolicySet::from_sources(sources).unwrap().set;
+        assert_eq!(**implicit.schema(), **explicit.schema(), "{pack}");
+        let directory =
+            steward::directory::load(&root.join(format!("examples/{pack}.yaml")), implicit.schema()).unwrap();
+        let accounts: Vec<(String, String)> =
+            directory.accounts().iter().map(|a| (a.user.to_string(), a.env.to_string())).collect();
+        for action in implicit.schema().action_names() {
+            for (actor, env) in &accounts {
+                for (target, _) in accounts.iter().filter(|(_, e)| e == env) {
+                    let mut request = Request::new(actor, action, env).target(target);
+                    request.now = Some(now());
+                    let a = implicit.decide(&request, &directory);
+                    let b = explicit.decide(&request, &directory);
+                    assert_eq!(
+                        a.as_ref().map(|d| implicit.report(&request, d)).map_err(|e| e.to_string()),
+                        b.as_ref().map(|d| explicit.report(&request, d)).map_err(|e| e.to_string()),
+                        "{pack}: {actor} {action} {target} in {env}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fmt_keeps_a_schema_block_and_its_comments() {
+    let text = "// the model\nschema extends standard {\n  // frozen still counts\n  status frozen counts\n  action freeze on account from active -> frozen as \"account\" \"frozen\"\n  attribute user.tier: one of \"gold\", \"basic\"\n}\n";
+    let mut sources = Sources::new();
+    let id = sources.add("s.policy", text);
+    let file = steward::policy::parse::parse_file(&sources, id).unwrap();
+    assert_eq!(steward::policy::fmt::format_file(&file), text);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    steward().arg("fmt").arg("--check").arg(root.join("schema/standard.policy")).assert().success();
+}
