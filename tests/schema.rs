@@ -2,12 +2,11 @@
 //! typed attributes decide, the built-in rules and apply follow its
 //! actions, and the store is held to it when loaded.
 
-use assert_cmd::prelude::*;
 use predicates::prelude::*;
 use steward::directory::yaml;
 use steward::policy::report::render_human;
 use steward::policy::{PolicySet, Request, Sources};
-use steward::{Engine, PlanRequest, Target, Targets};
+use steward::{Engine, PlanRequest, Targets};
 
 use crate::support::{NOW, file, first_diagnostic, steward};
 
