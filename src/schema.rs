@@ -337,6 +337,15 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// A SHA-256 of what the schema declares (its declarations in order,
+    /// not how they were written): the store records it at import, plans
+    /// carry it, and the policy set's digest covers it, so that a plan made
+    /// for one model is never applied under another (the standard schema of
+    /// another steward version included).
+    pub fn digest(&self) -> String {
+        crate::digest::sha256_hex(format!("{self:?}"))
+    }
+
     /// The status `name`.
     pub fn status(&self, name: &str) -> Option<&StatusDecl> {
         self.statuses.iter().find(|s| s.name == name)

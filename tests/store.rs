@@ -47,7 +47,7 @@ fn a_failed_import_leaves_the_database_as_it_was() {
     let mut store = Store::open(&db).unwrap();
     store.import(&erp, "erp", ImportOptions::default()).unwrap();
     // Appending the same directory again collides on every id.
-    let err = store.import(&erp, "erp", ImportOptions { append: true }).unwrap_err();
+    let err = store.import(&erp, "erp", ImportOptions { append: true, model: None }).unwrap_err();
     assert!(err.to_string().contains("environment `O12345AA`"), "{err}");
     assert_eq!(store.load().unwrap().into_parts(), erp.clone().into_parts());
     // A replacing import with a dangling owner fails at commit and changes nothing.

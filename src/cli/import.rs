@@ -63,7 +63,11 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     let started = Instant::now();
     let result = Store::open(&args.output).and_then(|mut store| {
-        store.import(&directory, &args.file.display().to_string(), ImportOptions { append: args.append })
+        store.import(
+            &directory,
+            &args.file.display().to_string(),
+            ImportOptions { append: args.append, model: Some(schema.digest()) },
+        )
     });
     match result {
         Ok(()) => {

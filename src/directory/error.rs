@@ -56,7 +56,7 @@ pub enum Error {
         reason: String,
     },
     /// The directory holds what the policy set's schema does not declare.
-    #[error("`{}` does not fit the policy set's schema: {}", path.display(), problems.join("; "))]
+    #[error("`{}` does not fit the policy set's schema ({model}): {}", path.display(), problems.join("; "))]
     #[diagnostic(help(
         "the database was imported for another schema: import the directory again for this policy set, or declare these names in its `schema` block"
     ))]
@@ -65,6 +65,8 @@ pub enum Error {
         path: PathBuf,
         /// Every problem, naming its entity.
         problems: Vec<String>,
+        /// What its import recorded of the schema it was read for.
+        model: String,
     },
     /// The database was written by a newer steward.
     #[error("`{}` has schema version {found}; this steward reads up to {supported}", path.display())]

@@ -52,10 +52,27 @@ pub fn load(path: &Path, schema: &Schema) -> Result<Directory, Error> {
             }
             // Reading never creates a database, nor writes a schema into an
             // empty or foreign file.
-            let directory = store::Store::open_existing(path)?.load()?;
-            conform::directory(schema, directory)
-                .map_err(|problems| Error::Nonconforming { path: path.to_path_buf(), problems })
+            let store = store::Store::open_existing(path)?;
+            let directory = store.load()?;
+            conform::directory(schema, directory).map_err(|problems| {
+                let imported = store.imported_model().ok().flatten();
+                let model = match imported {
+                    Some(d) if d != schema.digest() => format!(
+                        "it was imported for schema {}, the policy set's is {}",
+                        short(&d),
+                        short(&schema.digest())
+                    ),
+                    Some(_) => "it was imported for this schema and changed since".to_owned(),
+                    None => "its import recorded no schema".to_owned(),
+                };
+                Error::Nonconforming { path: path.to_path_buf(), problems, model }
+            })
         }
         _ => Err(Error::UnknownFormat { path: path.to_path_buf() }),
     }
+}
+
+/// The first twelve digits of a digest, as messages show it.
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
 }

@@ -169,6 +169,10 @@ pub const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     INSERT INTO audit_heads (seq, hash) SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1;
     "#,
+    // 7: the schema (the declared model) each import was read for (#16).
+    r#"
+    ALTER TABLE imports ADD COLUMN model TEXT;
+    "#,
 ];
 
 /// Raises the generation: every write transaction does it before it commits.
@@ -197,11 +201,14 @@ const CREATE_SECONDARY_INDEXES: &str = "
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// How [`Store::import`] treats what is already stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
     /// Add to the stored directory instead of replacing it; an id that
     /// exists already is an error.
     pub append: bool,
+    /// The digest of the schema the directory was read for
+    /// (`Schema::digest`), recorded with the import.
+    pub model: Option<String>,
 }
 
 pub use super::mutation::{AccountField, Mutation};
@@ -374,12 +381,13 @@ impl Store {
             })?;
         }
         tx.execute(
-            "INSERT INTO imports (at, source, mode, accounts) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO imports (at, source, mode, accounts, model) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 Timestamp::now().to_string(),
                 source,
                 if options.append { "append" } else { "replace" },
-                directory.accounts().len() as i64
+                directory.accounts().len() as i64,
+                options.model
             ],
         )
         .map_err(|e| store_error(&path, e))?;
@@ -438,6 +446,18 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The digest of the schema the last import was read for, when it
+    /// recorded one.
+    pub fn imported_model(&self) -> Result<Option<String>, Error> {
+        self.conn
+            .query_row("SELECT model FROM imports ORDER BY id DESC LIMIT 1", [], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()
+            .map(Option::flatten)
             .map_err(|e| self.err(e))
     }
 
@@ -1328,7 +1348,7 @@ mod tests {
 
         let second =
             super::super::load(&examples.join("crm.yaml"), &crate::policy::declare::standard()).unwrap();
-        store.import(&second, "crm", ImportOptions { append: true }).unwrap();
+        store.import(&second, "crm", ImportOptions { append: true, model: None }).unwrap();
         let loaded = store.load().unwrap();
         assert_eq!(loaded.assets().len(), first.assets().len() + second.assets().len() + 1);
         assert_eq!(edges_of(&loaded), edges_of(&Directory::new(loaded.clone().into_parts())));
@@ -1376,6 +1396,7 @@ mod tests {
             .execute_batch(
                 "ALTER TABLE assets DROP COLUMN owner_row; ALTER TABLE assets DROP COLUMN space_row;
                  ALTER TABLE record_references DROP COLUMN account_row; DROP TABLE audit_heads;
+                 ALTER TABLE imports DROP COLUMN model;
                  PRAGMA user_version = 4;",
             )
             .unwrap();

@@ -249,7 +249,7 @@ impl PolicySet {
                 Some(roles)
             })
             .collect();
-        let digest = digest_meaning(&parsed.files);
+        let digest = digest_meaning(&parsed.files, &schema);
         let set = PolicySet {
             sources: parsed.sources,
             schema,
@@ -683,9 +683,12 @@ fn email_in_use(ctx: &Context<'_>, email: &str, owner: Option<&str>) -> Option<(
     Some((Builtin::EmailInUse, BuiltinReason::Text(reason)))
 }
 
-fn digest_meaning(files: &[(crate::source::FileId, crate::policy::ast::File)]) -> String {
-    let texts: Vec<String> =
+fn digest_meaning(files: &[(crate::source::FileId, crate::policy::ast::File)], schema: &Schema) -> String {
+    let mut texts: Vec<String> =
         files.iter().map(|(_, file)| super::fmt::format_file(&without_comments(file))).collect();
+    // The model decided by, which the files do not say when it is the
+    // standard schema.
+    texts.push(schema.digest());
     sha256_hex_of(texts.iter().flat_map(|text| [text.as_bytes(), &[0]]))
 }
 
