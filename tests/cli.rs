@@ -8,9 +8,16 @@ use crate::support::{
 };
 
 #[test]
-fn check_accepts_the_shipped_packs() {
-    for pack in ["policies/erp", "policies/crm", "policies/analytics"] {
-        steward().args(["check", pack]).assert().success().stderr(predicate::str::starts_with("ok: "));
+fn check_accepts_the_shipped_packs_with_their_examples() {
+    for pack in crate::support::PACKS {
+        steward()
+            .arg("check")
+            .arg(pack_dir(pack))
+            .arg("--directory")
+            .arg(example_file(pack))
+            .assert()
+            .success()
+            .stderr(predicate::str::starts_with("ok: "));
     }
 }
 
@@ -52,7 +59,8 @@ fn check_exits_1_when_a_file_is_missing() {
 #[test]
 fn test_runs_every_shipped_pack_and_covers_every_rule() {
     steward()
-        .args(["test", "policies/erp", "policies/crm", "policies/analytics"])
+        .arg("test")
+        .args(crate::support::PACKS.iter().map(|p| pack_dir(p)))
         .assert()
         .success()
         .stdout(predicate::str::contains(" passed, 0 failed"))

@@ -12,16 +12,16 @@ use crate::support::{ask, example_file, file, import, load, pack, steward};
 
 #[test]
 fn yaml_to_database_and_back_is_the_same_directory() {
-    for name in ["erp", "crm", "analytics"] {
-        let original = load(&example_file(name));
+    for name in crate::support::PACKS {
+        let schema =
+            steward::policy::PolicySet::load(&[crate::support::pack_dir(name)]).unwrap().set.schema().clone();
+        let original = steward::directory::load(&example_file(name), &schema).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("d.db");
         Store::open(&db).unwrap().import(&original, name, ImportOptions::default()).unwrap();
-        let loaded = load(&db);
+        let loaded = steward::directory::load(&db, &schema).unwrap();
         assert_eq!(loaded.clone().into_parts(), original.clone().into_parts(), "{name}");
-        let exported =
-            yaml::parse("export.yaml", &to_yaml(&loaded).unwrap(), &steward::policy::declare::standard())
-                .unwrap();
+        let exported = yaml::parse("export.yaml", &to_yaml(&loaded).unwrap(), &schema).unwrap();
         assert_eq!(exported.into_parts(), original.into_parts(), "{name}");
     }
 }

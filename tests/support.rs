@@ -20,6 +20,11 @@ use steward::policy::{Diagnostic, PolicySet, Request, Sources};
 /// (2026-10-31), before Pia's invitation expires (2026-12-01).
 pub const NOW: &str = "2026-11-23T09:00:00Z";
 
+/// Every pack steward ships, each with `examples/<pack>.yaml`: the three of
+/// the source systems, on the standard schema, and three that declare
+/// their own (#16).
+pub const PACKS: &[&str] = &["erp", "crm", "analytics", "devops", "office", "sales"];
+
 /// New owners for what Leo leaves behind in the analytics example, as the
 /// policy allows them (D7): (asset, new owner).
 pub const LEAVER_OWNERS: &[(&str, &str)] = &[

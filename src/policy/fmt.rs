@@ -410,8 +410,10 @@ mod tests {
 
     #[test]
     fn is_idempotent_on_the_shipped_packs() {
-        for pack in ["erp", "crm", "analytics"] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies").join(pack);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let packs =
+            ["erp", "crm", "analytics", "devops", "office", "sales"].map(|p| root.join("policies").join(p));
+        for dir in packs.iter().chain([&root.join("schema")]) {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
                 if path.extension().is_some_and(|e| e == "policy") {
