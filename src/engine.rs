@@ -554,7 +554,9 @@ impl Authorizer for PolicyAuthorizer<'_> {
     }
 
     fn default_owner(&self, action: &str, asset: &crate::directory::model::Asset) -> Option<String> {
-        let request = Request { action: action.to_owned(), asset: None, to: None, ..self.base.clone() };
+        // `request.to` stays: `reassign to request.to` names the new owner
+        // the request gives.
+        let request = Request { action: action.to_owned(), asset: None, ..self.base.clone() };
         self.engine.policies.default_owner(&asset.kind, &request, self.over.directory)
     }
 

@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::directory::Directory;
 use crate::directory::model::{Account, Attrs, User};
 use crate::directory::store::{AccountField, Mutation};
-use crate::schema::{ActionDecl, Effect, Schema, Setting, Subject, ValueKind};
+use crate::schema::{ActionDecl, Effect, Schema, Setting, Subject, ValueKind, ValueProblem};
 
 /// How long an invitation is valid when steward.yaml does not say (Q3).
 pub const DEFAULT_INVITATION_VALIDITY: SignedDuration = SignedDuration::from_hours(14 * 24);
@@ -94,43 +94,20 @@ impl<'a> Operation<'a> {
     /// of `mutations`: a plan of it is still a dry run of its decisions.
     pub fn check(&self) -> Result<(), OperationError> {
         let spec = self.spec()?;
-        let address = "an e-mail address such as `ann@example.com`";
         if spec.subject == Subject::Addresses && !looks_like_email(self.user) {
-            return Err(self.invalid(self.user, address.to_owned()));
+            return Err(self.invalid(self.user, "an e-mail address such as `ann@example.com`".to_owned()));
         }
-        match &spec.value {
-            ValueKind::Email => {
-                let value = self.required("the new e-mail address")?;
-                if !looks_like_email(value) {
-                    return Err(self.invalid(value, address.to_owned()));
-                }
-            }
-            ValueKind::Name | ValueKind::Text => {
-                let what = if spec.value == ValueKind::Name { "the new name" } else { "a text" };
-                let value = self.required(what)?;
-                if value.trim().is_empty() {
-                    return Err(self.invalid(value, "a text that is not empty".to_owned()));
-                }
-            }
-            ValueKind::OneOf(options) => {
-                if spec.option(self.value).is_none() {
-                    let mut names: Vec<String> = options.iter().map(|o| format!("`{}`", o.name)).collect();
-                    if let Some(first) = names.first_mut() {
-                        first.push_str(" (the default)");
-                    }
-                    let expected = match names.split_last() {
-                        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-                        _ => names.concat(),
-                    };
-                    return Err(self.invalid(self.value.unwrap_or_default(), expected));
-                }
-            }
-            ValueKind::None => {
-                if let Some(value) = self.value {
+        match (self.value, spec.required()) {
+            (None, Some(what)) => return Err(self.missing(what)),
+            (None, None) => return Ok(()),
+            (Some(value), _) => match spec.check_value(value) {
+                Ok(()) => {}
+                Err(ValueProblem::Invalid { value, expected }) => return Err(self.invalid(&value, expected)),
+                Err(ValueProblem::NotTaken) => {
                     let takers = self.schema.action_list(|a| a.value != ValueKind::None);
                     return Err(self.invalid(value, format!("it takes none (only {takers} take a value)")));
                 }
-            }
+            },
         }
         Ok(())
     }
@@ -171,7 +148,11 @@ impl<'a> Operation<'a> {
             // Nothing the license counts read changes.
             None => before.cloned(),
         };
-        if let (Some(account), Some(option)) = (after.as_mut(), spec.option(self.value)) {
+        // An option's settings are part of what apply executes: an action it
+        // does not execute changes nothing, in the preview either.
+        if let (Some(account), Some(option), Some(_)) =
+            (after.as_mut(), spec.option(self.value), &spec.effect)
+        {
             self.set(account, &option.settings);
         }
         Ok(AccountChange { before, after })
@@ -306,12 +287,8 @@ impl<'a> Operation<'a> {
         })
     }
 
-    fn required(&self, what: &'static str) -> Result<&'a str, OperationError> {
-        self.value.ok_or_else(|| OperationError::MissingValue {
-            action: self.outcome.to_owned(),
-            user: self.user.to_owned(),
-            what,
-        })
+    fn missing(&self, what: &'static str) -> OperationError {
+        OperationError::MissingValue { action: self.outcome.to_owned(), user: self.user.to_owned(), what }
     }
 
     fn invalid(&self, value: &str, expected: String) -> OperationError {
@@ -330,17 +307,7 @@ impl<'a> Operation<'a> {
     }
 }
 
-/// One `@` with text on both sides and no white space: enough to refuse a
-/// name typed where an address belongs, without pretending to validate
-/// deliverability.
-pub fn looks_like_email(text: &str) -> bool {
-    let mut parts = text.split('@');
-    matches!(
-        (parts.next(), parts.next(), parts.next()),
-        (Some(local), Some(domain), None)
-            if !local.is_empty() && !domain.is_empty() && !text.contains(char::is_whitespace)
-    )
-}
+pub use crate::schema::looks_like_email;
 
 #[cfg(test)]
 mod tests {

@@ -44,6 +44,9 @@ pub enum Counting {
 pub struct AccountKindDecl {
     /// Its name.
     pub name: String,
+    /// Accounts of it are members of their environment: they may take
+    /// assets, and steward acts on them (`nonmember`: anonymous access, D2).
+    pub member: bool,
     /// Whose license it counts toward.
     pub counting: Counting,
 }
@@ -203,6 +206,44 @@ impl ActionDecl {
         }
     }
 
+    /// Checks a value given for the action: what `decide` refuses and a
+    /// plan refuses before anything is decided. `None` given is checked by
+    /// `required` where a value must be there (a plan's item, what apply
+    /// writes); a decision may be asked before the value is known.
+    pub fn check_value(&self, value: &str) -> Result<(), ValueProblem> {
+        let invalid = |expected: String| Err(ValueProblem::Invalid { value: value.to_owned(), expected });
+        match &self.value {
+            ValueKind::Email if !looks_like_email(value) => {
+                invalid("an e-mail address such as `ann@example.com`".to_owned())
+            }
+            ValueKind::Name | ValueKind::Text if value.trim().is_empty() => {
+                invalid("a text that is not empty".to_owned())
+            }
+            ValueKind::OneOf(options) if !options.iter().any(|o| o.name == value) => {
+                let mut names: Vec<String> = options.iter().map(|o| format!("`{}`", o.name)).collect();
+                if let Some(first) = names.first_mut() {
+                    first.push_str(" (the default)");
+                }
+                invalid(match names.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                    _ => names.concat(),
+                })
+            }
+            ValueKind::None => Err(ValueProblem::NotTaken),
+            _ => Ok(()),
+        }
+    }
+
+    /// What the value is, when the action needs one and none is given.
+    pub fn required(&self) -> Option<&'static str> {
+        match self.value {
+            ValueKind::Email => Some("the new e-mail address"),
+            ValueKind::Name => Some("the new name"),
+            ValueKind::Text => Some("a text"),
+            ValueKind::None | ValueKind::OneOf(_) => None,
+        }
+    }
+
     /// The option `value` names (the first when none is given), for a
     /// `one of` value.
     pub fn option(&self, value: Option<&str>) -> Option<&ValueOption> {
@@ -212,6 +253,32 @@ impl ActionDecl {
             Some(v) => options.iter().find(|o| o.name == v),
         }
     }
+}
+
+/// What is wrong with a value given for an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueProblem {
+    /// The action takes no value.
+    NotTaken,
+    /// The value is not one the action takes.
+    Invalid {
+        /// The value given.
+        value: String,
+        /// What the action takes, in words.
+        expected: String,
+    },
+}
+
+/// One `@` with text on both sides and no white space: enough to refuse a
+/// name typed where an address belongs, without pretending to validate
+/// deliverability.
+pub fn looks_like_email(text: &str) -> bool {
+    let mut parts = text.split('@');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(local), Some(domain), None)
+            if !local.is_empty() && !domain.is_empty() && !text.contains(char::is_whitespace)
+    )
 }
 
 /// The entities attributes are declared on.
@@ -375,6 +442,11 @@ impl Schema {
     /// undeclared kind (never in a validated directory) counts as its own.
     pub fn counting(&self, kind: &str) -> Counting {
         self.account_kind(kind).map_or(Counting::Own, |k| k.counting)
+    }
+
+    /// Whether accounts of kind `name` are members of their environment.
+    pub fn member(&self, kind: &str) -> bool {
+        self.account_kind(kind).is_none_or(|k| k.member)
     }
 
     /// The kind a new account is unless an action says otherwise.

@@ -27,9 +27,10 @@ schema {
   action thaw on account from frozen -> active as "member" "thawed"
   action retire on account from active, frozen -> gone as "member" "retired"
   action reassign on asset
+  action make_bot on account takes one of bot { kind = bot }, member { kind = member }
 }
 
-rule admins { permit freeze, thaw, retire when actor has role "admin" }
+rule admins { permit freeze, thaw, retire, make_bot when actor has role "admin" }
 rule no_self { forbid freeze, retire when actor.user == target.user }
 rule takers { permit reassign when request.to.status == "active" }
 
@@ -39,7 +40,7 @@ trigger contract_over {
     and target.status == "active"
 }
 
-lifecycle retire { owns record -> reassign }
+lifecycle retire { owns record -> reassign to request.to }
 "#;
 
 const DIRECTORY: &str = r#"
@@ -273,4 +274,67 @@ fn fmt_keeps_a_schema_block_and_its_comments() {
     assert_eq!(steward::policy::fmt::format_file(&file), text);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     steward().arg("fmt").arg("--check").arg(root.join("schema/standard.policy")).assert().success();
+}
+
+/// A value is held to what the action takes in a decision as in a plan:
+/// an address that is none, a value for an action that takes none.
+#[test]
+fn decide_refuses_a_value_the_action_does_not_take() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let engine = Engine::load_paths(&[root.join("policies/erp")], &root.join("examples/erp.yaml")).unwrap();
+    let mut request = Request::new("12345.Admin", "edit_email", "O12345AA").target("12345.JJansen");
+    request.value = Some("not an address".into());
+    let err = engine.decide(&request).unwrap_err();
+    assert!(err.to_string().contains("is not a valid value for `edit_email`"), "{err}");
+    request.action = "block".into();
+    let err = engine.decide(&request).unwrap_err();
+    assert_eq!(err.to_string(), "`block` does not take `value`");
+    let own = self::engine();
+    let mut request = Request::new("ann", "make_bot", "E").target("bob");
+    request.value = Some("robot".into());
+    let err = own.decide(&request).unwrap_err();
+    assert!(err.to_string().ends_with("`bot` (the default) or `member`"), "{err}");
+}
+
+/// An action apply does not execute changes nothing in the dry run
+/// either: its option's settings move no license count.
+#[test]
+fn an_informational_action_moves_no_license_count() {
+    let plan = engine()
+        .plan(&PlanRequest {
+            actor: "ann".into(),
+            action: Some("make_bot".into()),
+            targets: Targets::List(vec![steward::Target::user("bob")]),
+            env: Some("E".into()),
+            value: Some("bot".into()),
+            reason: "automation".into(),
+            now: now(),
+            reassign: Default::default(),
+        })
+        .unwrap();
+    assert_eq!(plan.items[0].outcome, "make_bot");
+    assert!(plan.summary.licenses.is_empty(), "{:?}", plan.summary.licenses);
+}
+
+/// A kind that counts toward no license is still a member (it may take
+/// assets, it is not warned about as anonymous access is).
+#[test]
+fn a_kind_that_counts_never_is_still_a_member_unless_declared_nonmember() {
+    let engine = engine();
+    let mut request = Request::new("ann", "freeze", "E").target("robo");
+    request.now = Some(now());
+    let verdict = engine.decide(&request).unwrap();
+    let impact = verdict.impact.unwrap();
+    assert!(impact.warnings.iter().all(|w| w.code != "anonymous_not_member"), "{:?}", impact.warnings);
+}
+
+/// `reassign to request.to`: the new owner the request names.
+#[test]
+fn the_default_owner_can_be_the_one_the_request_names() {
+    let engine = engine();
+    let mut request = Request::new("ann", "retire", "E").target("bob");
+    request.now = Some(now());
+    request.to = Some("ann".into());
+    let impact = engine.decide(&request).unwrap().impact.unwrap();
+    assert_eq!(impact.reassign[0].default_owner.as_deref(), Some("ann"), "{:?}", impact.reassign);
 }

@@ -16,7 +16,7 @@ use crate::directory::model::{Account, IdentityMode};
 use crate::operation::Operation;
 use crate::policy::LifecycleSpec;
 use crate::policy::schema::Consequence;
-use crate::schema::{Counting, Effect, Schema};
+use crate::schema::{Effect, Schema};
 use jiff::SignedDuration;
 
 /// Answers "would the policy allow this follow-up request?" for the impact
@@ -272,10 +272,10 @@ pub enum ImpactError {
     },
 }
 
-/// An account of a member of the environment who may log in: a kind that
-/// counts toward a license, a status that may log in.
+/// An account of a member of the environment who may log in: a kind of
+/// member, a status that may log in.
 fn is_member(schema: &Schema, account: &Account) -> bool {
-    schema.login(&account.status) && schema.counting(&account.kind) != Counting::Never
+    schema.login(&account.status) && schema.member(&account.kind)
 }
 
 /// Computes impacts over one directory and its graph, sharing the license
@@ -597,10 +597,13 @@ impl<'a> Analyzer<'a> {
                 ),
             });
         }
-        if self.schema.counting(&account.kind) == Counting::Never {
+        if !self.schema.member(&account.kind) {
             warnings.push(Warning {
                 code: "anonymous_not_member".into(),
-                message: "anonymous users are not members and cannot be deleted: turn off anonymous access to the app, or reset its access code (D2)".into(),
+                message: format!(
+                    "`{}` is a `{}` account, which is not a member and is not removed here: turn off the access that made it (for anonymous access to an app, turn it off or reset its access code, D2)",
+                    account.user, account.kind
+                ),
             });
         }
         warnings

@@ -248,10 +248,12 @@ pub enum DeclBody {
         /// Its flags, as written.
         flags: Vec<Ident>,
     },
-    /// `account kind NAME [counts own|home|never]`
+    /// `account kind NAME [nonmember] [counts own|home|never]`
     AccountKind {
         /// The kind.
         name: Ident,
+        /// `nonmember`: accounts of it are not members of their environment.
+        nonmember: bool,
         /// Whose license it counts toward.
         counting: Option<Ident>,
     },

@@ -113,7 +113,9 @@ impl Declarer {
         for decl in &block.declarations {
             match &decl.body {
                 DeclBody::Status { name, flags } => self.status(name, flags),
-                DeclBody::AccountKind { name, counting } => self.account_kind(name, counting.as_ref()),
+                DeclBody::AccountKind { name, nonmember, counting } => {
+                    self.account_kind(name, *nonmember, counting.as_ref());
+                }
                 DeclBody::AssetKind { name, contains, types } => self.asset_kind(name, *contains, types),
                 DeclBody::Action(action) => {
                     if self.unique("the action", &action.name, Namespace::Action) {
@@ -217,7 +219,7 @@ impl Declarer {
         });
     }
 
-    fn account_kind(&mut self, name: &Ident, counting: Option<&Ident>) {
+    fn account_kind(&mut self, name: &Ident, nonmember: bool, counting: Option<&Ident>) {
         if !self.unique("the account kind", name, Namespace::AccountKind) {
             return;
         }
@@ -226,7 +228,11 @@ impl Declarer {
             Some("never") => Counting::Never,
             _ => Counting::Own,
         };
-        self.schema.account_kinds.push(AccountKindDecl { name: name.name.clone(), counting });
+        self.schema.account_kinds.push(AccountKindDecl {
+            name: name.name.clone(),
+            member: !nonmember,
+            counting,
+        });
     }
 
     fn asset_kind(&mut self, name: &Ident, contains: bool, types: &[Ident]) {

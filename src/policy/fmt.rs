@@ -109,10 +109,16 @@ fn declaration(decl: &Declaration) -> String {
             }
             line
         }
-        DeclBody::AccountKind { name, counting } => match counting {
-            Some(c) => format!("account kind {} counts {}", name.name, c.name),
-            None => format!("account kind {}", name.name),
-        },
+        DeclBody::AccountKind { name, nonmember, counting } => {
+            let mut line = format!("account kind {}", name.name);
+            if *nonmember {
+                line.push_str(" nonmember");
+            }
+            if let Some(c) = counting {
+                let _ = write!(line, " counts {}", c.name);
+            }
+            line
+        }
         DeclBody::AssetKind { name, contains, types } => {
             let mut line = format!("asset kind {}", name.name);
             if *contains {

@@ -250,6 +250,7 @@ impl Ctx {
         let mut flags = Vec::new();
         let mut counting = None;
         let mut contains = false;
+        let mut nonmember = false;
         let mut entity = None;
         let mut ty = None;
         let mut optional = false;
@@ -267,6 +268,7 @@ impl Ctx {
                 Rule::status_flag => flags.push(self.ident(&inner)),
                 Rule::counting => counting = Some(self.ident(&inner)),
                 Rule::contains_flag => contains = true,
+                Rule::nonmember_flag => nonmember = true,
                 Rule::action => action.name = self.ident(&inner),
                 Rule::subject => action.subject = self.ident(&inner),
                 Rule::from_clause => {
@@ -324,7 +326,7 @@ impl Ctx {
         let name = names.next();
         Ok(match (rule, name) {
             (Rule::status_decl, Some(name)) => DeclBody::Status { name, flags },
-            (Rule::account_kind_decl, Some(name)) => DeclBody::AccountKind { name, counting },
+            (Rule::account_kind_decl, Some(name)) => DeclBody::AccountKind { name, nonmember, counting },
             (Rule::asset_kind_decl, Some(name)) => {
                 DeclBody::AssetKind { name, contains, types: names.collect() }
             }
@@ -1061,6 +1063,7 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::kw_counts => "`counts`",
         Rule::counting => "`own`, `home` or `never`",
         Rule::contains_flag => "`contains`",
+        Rule::nonmember_flag => "`nonmember`",
         Rule::kw_types => "`types`",
         Rule::action_decl | Rule::kw_action => "`action`",
         Rule::kw_on => "`on`",

@@ -128,6 +128,16 @@ pub enum RequestError {
         /// The field.
         field: &'static str,
     },
+    /// The value is not one the action takes (as its schema declares).
+    #[error("`{value}` is not a valid value for `{action}`: {expected}")]
+    InvalidValue {
+        /// The action.
+        action: String,
+        /// The value given.
+        value: String,
+        /// What the action takes.
+        expected: String,
+    },
     /// The directory could not be read.
     #[error(transparent)]
     Lookup(#[from] crate::directory::LookupError),

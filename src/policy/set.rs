@@ -525,6 +525,18 @@ fn resolve<'a, 's>(
     let action = schema
         .action(&request.action)
         .ok_or_else(|| RequestError::unknown_action(schema, &request.action))?;
+    // The value is held to what the action takes, as a plan holds it.
+    if let Some(value) = &request.value {
+        match action.check_value(value) {
+            Ok(()) => {}
+            Err(crate::schema::ValueProblem::NotTaken) => {
+                return Err(RequestError::Unexpected { action: request.action.clone(), field: "value" });
+            }
+            Err(crate::schema::ValueProblem::Invalid { value, expected }) => {
+                return Err(RequestError::InvalidValue { action: request.action.clone(), value, expected });
+            }
+        }
+    }
     let env = &request.env;
     let environment =
         entities.environment(env)?.ok_or_else(|| RequestError::UnknownEnvironment(env.clone()))?;
