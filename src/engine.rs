@@ -510,7 +510,10 @@ fn deny_referenced(
     references: &[crate::graph::ReferenceCount],
     then: &str,
 ) {
-    let rows: Vec<String> = references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
+    let rows: Vec<String> = references
+        .iter()
+        .map(|r| format!("{} in {}", crate::graph::report::plural(r.rows as usize, "row"), r.table))
+        .collect();
     report.decision = "deny".into();
     report.rules = vec![RuleReport {
         id: crate::policy::decision::REFERENCED.into(),

@@ -211,9 +211,10 @@ fn a_database_read_for_another_schema_is_refused_naming_what_does_not_fit() {
         .arg("--directory")
         .arg(&db)
         .assert()
-        .code(1)
+        .code(3)
         .stderr(predicate::str::contains("does not fit the policy set's schema"))
-        .stderr(predicate::str::contains("`frozen` is not a status"));
+        .stderr(predicate::str::contains("`frozen` is not a status"))
+        .stderr(predicate::str::contains("note: the directory was read for steward's standard schema"));
     steward()
         .arg("licenses")
         .arg("--policy")

@@ -150,7 +150,25 @@ pub fn policy_error(format: ErrorFormat, e: &policy::Error) -> Exit {
 /// Loads a directory file; on failure prints why and gives the exit code.
 pub fn load_directory(path: &Path, format: ErrorFormat, schema: &Schema) -> Result<Directory, Exit> {
     note_migration(path, format);
-    directory::load(path, schema).map_err(|e| directory_error(format, &e))
+    directory::load(path, schema).map_err(|e| {
+        let exit = directory_error(format, &e);
+        // A name the standard schema does not know may be one a pack declares.
+        let names = match &e {
+            directory::Error::Invalid { diagnostics, .. } => {
+                diagnostics.iter().any(|d| matches!(d.code, "unknown-value" | "attribute"))
+            }
+            directory::Error::Nonconforming { .. } => true,
+            _ => false,
+        };
+        if names && schema.digest() == crate::policy::declare::standard().digest() {
+            note(
+                format,
+                "the directory was read for steward's standard schema; for a pack that declares its own, \
+                 pass --policy PATH (or set `policies` in steward.yaml)",
+            );
+        }
+        exit
+    })
 }
 
 /// The schema a command without a policy set of its own reads a directory
@@ -195,6 +213,10 @@ pub fn directory_error(format: ErrorFormat, e: &directory::Error) -> Exit {
         | directory::Error::NewerSchema { .. }
         | directory::Error::NotADirectory { .. } => {
             error(format, e);
+            Exit::Invalid
+        }
+        directory::Error::Nonconforming { .. } => {
+            error_with_help(format, e);
             Exit::Invalid
         }
         directory::Error::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -289,6 +311,14 @@ pub fn configured_policies(ctx: &Context, given: &[PathBuf], flag: &str) -> Resu
         return Err(Exit::Failure);
     }
     Ok(paths)
+}
+
+/// Prints a note that goes with an error just printed.
+pub fn note(format: ErrorFormat, text: &str) {
+    match format {
+        ErrorFormat::Human => errln!("note: {text}"),
+        ErrorFormat::Json => errln!("{}", serde_json::json!({ "severity": "note", "message": text })),
+    }
 }
 
 /// Prints an error that is a message alone, with no error value behind it,

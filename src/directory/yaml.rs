@@ -1043,7 +1043,7 @@ impl Checker<'_> {
                     format!("`{shown}` has a `space_type` but is not a space (it is `{kind}`)"),
                     span,
                     "only spaces have a type",
-                    Some(format!("remove `space_type`, or make `{shown}` {}", {
+                    Some({
                         let typed: Vec<String> = schema
                             .asset_kinds
                             .iter()
@@ -1051,10 +1051,13 @@ impl Checker<'_> {
                             .map(|k| format!("`kind: {}`", k.name))
                             .collect();
                         match typed.as_slice() {
-                            [one] => format!("a {one}"),
-                            _ => format!("one of {}", typed.join(", ")),
+                            [] => "remove `space_type`: no asset kind of the schema has types".to_owned(),
+                            [one] => format!("remove `space_type`, or make `{shown}` a {one}"),
+                            _ => {
+                                format!("remove `space_type`, or make `{shown}` one of {}", typed.join(", "))
+                            }
                         }
-                    })),
+                    }),
                 );
             }
             _ => {}

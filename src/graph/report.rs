@@ -19,8 +19,11 @@ pub fn render(impact: &Impact, schema: &crate::schema::Schema) -> String {
     let asked = impact.instead_of.as_deref().unwrap_or(&impact.action);
     match (&impact.fallback, &impact.instead_of) {
         (Some(fallback), _) => {
-            let refs: Vec<String> =
-                fallback.references.iter().map(|r| format!("{} rows in {}", r.rows, r.table)).collect();
+            let refs: Vec<String> = fallback
+                .references
+                .iter()
+                .map(|r| format!("{} in {}", crate::graph::report::plural(r.rows as usize, "row"), r.table))
+                .collect();
             let _ = writeln!(
                 out,
                 "{who} cannot be {}: {} refer to it; {} instead ({} for this actor)",
