@@ -110,6 +110,10 @@ pub struct Expect {
     /// How many items of a plan have each outcome (plan cases).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcomes: Option<BTreeMap<String, usize>>,
+    /// The request or plan is refused, not decided: its error says this
+    /// (a part of the message, such as ``unknown action `delete` ``).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The only decisions. Read through this, anything else (`denied`) is an
@@ -419,13 +423,21 @@ fn run_case(
                 observe_plan(&expected, &plan)
             }),
     };
-    match actual {
-        Ok(actual) => {
+    match (actual, &expected.error) {
+        (Err(e), Some(wanted)) => {
+            result.passed = e.contains(wanted.as_str());
+            result.actual = Expect { error: Some(e), ..Expect::default() };
+        }
+        (Ok(actual), Some(_)) => {
+            result.actual = actual;
+            result.error = Some("expected an error, and the case was decided".to_owned());
+        }
+        (Ok(actual), None) => {
             result.error = unknown_rule(&expected, engine.policies(), &covered.rules);
             result.passed = result.error.is_none() && actual == expected;
             result.actual = actual;
         }
-        Err(e) => result.error = Some(e),
+        (Err(e), None) => result.error = Some(e),
     }
     result
 }
@@ -521,6 +533,7 @@ fn observe(
         }),
         items: None,
         outcomes: None,
+        error: None,
     }
 }
 

@@ -339,3 +339,79 @@ fn the_default_owner_can_be_the_one_the_request_names() {
     let impact = engine.decide(&request).unwrap().impact.unwrap();
     assert_eq!(impact.reassign[0].default_owner.as_deref(), Some("ann"), "{:?}", impact.reassign);
 }
+
+/// The same over generated directories: every action, between accounts of
+/// one environment, decided by the packs on the implicit standard schema
+/// and on it spelled out.
+mod generated {
+    use proptest::prelude::*;
+    use steward::directory::generate::{GenerateOptions, generate};
+    use steward::policy::{PolicySet, Request, Sources};
+
+    fn spelled_out(pack: &str) -> (PolicySet, PolicySet) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let implicit = PolicySet::load(&[root.join(format!("policies/{pack}"))]).unwrap().set;
+        let mut sources = Sources::new();
+        sources.add("standard.policy", std::fs::read_to_string(root.join("schema/standard.policy")).unwrap());
+        for entry in std::fs::read_dir(root.join(format!("policies/{pack}"))).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "policy") {
+                sources.add(path.display().to_string(), std::fs::read_to_string(&path).unwrap());
+            }
+        }
+        (implicit, PolicySet::from_sources(sources).unwrap().set)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(6))]
+        #[test]
+        fn the_standard_schema_spelled_out_decides_as_the_default_on_generated_directories(
+            seed in 0u64..10_000,
+            pack in prop::sample::select(vec!["erp", "crm", "analytics"]),
+        ) {
+            let (implicit, explicit) = spelled_out(pack);
+            let directory = generate(GenerateOptions { accounts: 40, seed });
+            let now: jiff::Timestamp = crate::support::NOW.parse().unwrap();
+            for env in directory.environments().iter().take(2) {
+                let accounts: Vec<_> = directory.accounts_in(&env.id).take(6).collect();
+                for action in implicit.schema().action_names() {
+                    for actor in &accounts {
+                        for target in &accounts {
+                            let mut request = Request::new(actor.user.as_str(), action, &env.id).target(target.user.as_str());
+                            request.now = Some(now);
+                            let a = implicit.decide(&request, &directory).map(|d| implicit.report(&request, &d));
+                            let b = explicit.decide(&request, &directory).map(|d| explicit.report(&request, &d));
+                            prop_assert_eq!(
+                                a.map_err(|e| e.to_string()),
+                                b.map_err(|e| e.to_string()),
+                                "{} {} {} in {}", actor.user, action, target.user, env.id
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A test case can expect a refusal: a pack without `delete` says so in
+/// its tests, and a case that expects an error fails when it is decided.
+#[test]
+fn a_test_case_expects_an_error_and_fails_when_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    file(dir.path(), "p.policy", PACK);
+    file(
+        &dir.path().join("tests"),
+        "t.yaml",
+        &format!(
+            "directory:\n{}\ncases:\n  - name: no delete\n    request: {{ actor: ann, action: delete, target: bob, env: E }}\n    expect: {{ error: \"unknown action `delete`\" }}\n  - name: decided\n    request: {{ actor: ann, action: freeze, target: bob, env: E }}\n    expect: {{ error: \"unknown action\" }}\n",
+            DIRECTORY.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+        ),
+    );
+    let out = steward().arg("test").arg(dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+    assert!(text.contains("expected an error, and the case was decided"), "{text}");
+}

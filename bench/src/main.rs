@@ -70,7 +70,7 @@ fn main() -> Result<()> {
         .filter(|r| {
             matches!(r.action, "block" | "delete")
                 && directory.account(&r.target, &r.env).is_some_and(|a| {
-                    a.has_role("administrator") && a.status == steward::directory::model::Status::Active
+                    a.has_role("administrator") && a.status == "active"
                 })
         })
         .count();

@@ -8,7 +8,6 @@
 //! sometimes administrators, superusers, guests or the actor themselves.
 
 use steward::directory::generate::{GenerateOptions, Rng, generate};
-use steward::directory::model::{AccountKind, Status};
 use steward::directory::{Directory, DirectoryParts};
 
 use crate::model::WORKLOAD_ACTIONS;
@@ -36,7 +35,7 @@ pub fn directory(accounts: usize) -> Directory {
         let mut kept = false;
         for account in parts.accounts.iter_mut().filter(|a| a.env == last) {
             let admin = account.roles.iter().any(|r| r == "administrator");
-            if admin && account.status == Status::Active && !kept {
+            if admin && account.status == "active" && !kept {
                 kept = true;
             } else if admin {
                 account.roles.retain(|r| r != "administrator");
@@ -74,7 +73,7 @@ pub fn requests(directory: &Directory, count: usize) -> Vec<Req> {
         let admins = of(&|i| accounts[i].roles.iter().any(|r| r == "administrator" || r == "superuser"));
         let superusers = of(&|i| accounts[i].has_role("superuser"));
         let guests = of(&|i| {
-            accounts[i].kind == AccountKind::Guest
+            accounts[i].kind == "guest"
                 || directory.user(&accounts[i].user).is_some_and(|u| u.guest_license)
         });
         let any = |rng: &mut Rng| *rng.pick(members).unwrap_or(&0);

@@ -15,7 +15,7 @@ pub struct Args {
     /// Who would act: decides the fallback and is the context of follow-ups.
     #[arg(long)]
     pub actor: Option<String>,
-    /// The action.
+    /// The action (`delete` when the schema declares one and none is given).
     #[arg(long, default_value = "delete")]
     pub action: String,
     /// The user whose account is acted on.

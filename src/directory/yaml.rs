@@ -1433,6 +1433,23 @@ fn offset_of(text: &str, loc: serde_saphyr::Location) -> usize {
 }
 
 fn hint(message: &str, text: &str, offset: Option<usize>) -> Option<String> {
+    // `name: a: b` on one line: the second `: ` starts a mapping the first
+    // value cannot hold. The value is meant as text, and is quoted.
+    if message.contains("mapping values are not allowed")
+        && let Some(offset) = offset
+    {
+        let line_start = text.get(..offset).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+        let before = text.get(line_start..offset).unwrap_or("");
+        if let Some((key, value)) = before.trim_start().trim_start_matches("- ").split_once(": ")
+            && !value.trim_start().starts_with(['"', '\'', '{', '['])
+        {
+            let line_end = text.get(offset..).and_then(|t| t.find('\n')).map_or(text.len(), |i| offset + i);
+            let whole = text.get(line_start..line_end).unwrap_or("");
+            let value = whole.split_once(": ").map_or(value, |(_, v)| v).trim();
+            let value = value.replace('"', "\\\"");
+            return Some(format!("a value with `: ` in it is quoted: `{key}: \"{value}\"`"));
+        }
+    }
     let indentation =
         ["mapping values are not allowed", "did not find expected key", "did not find expected '-'"];
     if indentation.iter().any(|m| message.contains(m)) {
