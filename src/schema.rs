@@ -28,6 +28,17 @@ pub struct StatusDecl {
     pub expires: bool,
 }
 
+/// One environment kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvKindDecl {
+    /// Its name.
+    pub name: String,
+    /// Its environments are the live ones, where what users are (their
+    /// names and addresses) is mastered: the nightly sync reads a guest's
+    /// home environment only when it is live (G5).
+    pub live: bool,
+}
+
 /// Whose license an account of a kind counts toward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counting {
@@ -389,6 +400,8 @@ pub struct AttributeDecl {
 /// (every name declared once, every status an action names declared).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schema {
+    /// The environment kinds.
+    pub env_kinds: Vec<EnvKindDecl>,
     /// The account statuses, in declaration order.
     pub statuses: Vec<StatusDecl>,
     /// The account kinds; the first is what a new account is unless an
@@ -431,6 +444,16 @@ impl Schema {
     /// Whether accounts in status `name` wait on an expiring invitation.
     pub fn expires(&self, status: &str) -> bool {
         self.status(status).is_some_and(|s| s.expires)
+    }
+
+    /// The environment kind `name`.
+    pub fn env_kind(&self, name: &str) -> Option<&EnvKindDecl> {
+        self.env_kinds.iter().find(|k| k.name == name)
+    }
+
+    /// Whether environments of kind `name` are live ones.
+    pub fn live(&self, kind: &str) -> bool {
+        self.env_kind(kind).is_some_and(|k| k.live)
     }
 
     /// The account kind `name`.

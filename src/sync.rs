@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::directory::Directory;
-use crate::directory::model::EnvKind;
 use crate::schema::{Counting, Schema};
 
 /// One field to change.
@@ -64,7 +63,7 @@ pub fn sync(directory: &Directory, schema: &Schema) -> SyncReport {
     }
     for user in directory.users() {
         // G5: only the home production environment is the source.
-        let production = directory.environment(&user.home).is_some_and(|e| e.kind == EnvKind::Production);
+        let production = directory.environment(&user.home).is_some_and(|e| schema.live(&e.kind));
         let Some(home) = directory.account(&user.id, &user.home).filter(|_| production) else { continue };
         for guest in directory
             .accounts_of(&user.id)

@@ -211,34 +211,33 @@ fn a_duplicate_in_another_file_names_where_the_first_is() {
 }
 
 // #16: mistakes in a pack's own schema, each located at the name at fault.
-const SCHEMA_HEAD: &str =
-    "schema {\n  status active counts login\n  status frozen counts\n  account kind user\n";
+const SCHEMA_HEAD: &str = "schema {\n  environment kind production live\n  status active counts login\n  status frozen counts\n  account kind user\n";
 mistake!(
     schema_unknown_status_in_from,
     &format!("{SCHEMA_HEAD}  action freeze on account from activ -> frozen\n}}\n"),
     "unknown-status",
-    5,
+    6,
     33
 );
 mistake!(
     schema_move_to_an_undeclared_status,
     &format!("{SCHEMA_HEAD}  action freeze on account from active -> frozn\n}}\n"),
     "unknown-status",
-    5,
+    6,
     43
 );
 mistake!(
     schema_duplicate_action,
     &format!("{SCHEMA_HEAD}  action freeze on account -> frozen\n  action freeze on account -> active\n}}\n"),
     "duplicate-declaration",
-    6,
+    7,
     10
 );
 mistake!(
     schema_attribute_of_an_unknown_type,
     &format!("{SCHEMA_HEAD}  attribute user.contract_end: dat\n}}\n"),
     "unknown-type",
-    5,
+    6,
     32
 );
 mistake!(
@@ -248,7 +247,7 @@ mistake!(
          rule r {{\n  permit freeze\n  when target.user.attrs.contract_ned < request.now\n}}\n"
     ),
     "unknown-attribute",
-    10,
+    11,
     26
 );
 mistake!(
@@ -258,7 +257,7 @@ mistake!(
          rule r {{\n  permit freeze\n  when target.user.attrs.contract_end == \"soon\"\n}}\n"
     ),
     "type-mismatch",
-    10,
+    11,
     8
 );
 mistake!(
@@ -267,21 +266,21 @@ mistake!(
         "{SCHEMA_HEAD}  action freeze on account -> frozen\n}}\nrule r {{\n  permit freeze\n  when target.status == \"blocked\"\n}}\n"
     ),
     "unknown-value",
-    9,
+    10,
     25
 );
 mistake!(
     schema_an_action_the_schema_does_not_declare,
     &format!("{SCHEMA_HEAD}  action freeze on account -> frozen\n}}\nrule r {{ permit delete }}\n"),
     "unknown-action",
-    7,
+    8,
     17
 );
 mistake!(
     schema_an_effect_its_subject_cannot_have,
     &format!("{SCHEMA_HEAD}  action freeze on asset -> frozen\n}}\n"),
     "invalid-effect",
-    5,
+    6,
     10
 );
 mistake!(schema_without_a_status, "schema {\n  account kind user\n}\n", "incomplete-schema", 1, 1);
@@ -305,6 +304,6 @@ mistake!(
         "{SCHEMA_HEAD}  asset kind record\n  action delete on account removes\n}}\nlifecycle delete {{\n  owns record -> reassign\n}}\n"
     ),
     "reassign-undeclared",
-    9,
+    10,
     8
 );

@@ -14,6 +14,7 @@ use crate::support::{NOW, file, first_diagnostic, steward};
 /// license but cannot log in, contracts end on a date.
 const PACK: &str = r#"
 schema {
+  environment kind production live
   status active counts login
   status frozen counts
   status gone

@@ -86,6 +86,17 @@ fn describe(value: &AttrValue) -> String {
 /// returned as it came.
 pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec<String>> {
     let mut problems = Vec::new();
+    for env in directory.environments() {
+        if schema.env_kind(&env.kind).is_none() {
+            let kinds: Vec<&str> = schema.env_kinds.iter().map(|k| k.name.as_str()).collect();
+            problems.push(format!(
+                "environment `{}`: `{}` is not an environment kind ({})",
+                env.id,
+                env.kind,
+                kinds.join(", ")
+            ));
+        }
+    }
     let statuses: Vec<&str> = schema.statuses.iter().map(|s| s.name.as_str()).collect();
     let kinds: Vec<&str> = schema.account_kinds.iter().map(|k| k.name.as_str()).collect();
     for account in directory.accounts() {

@@ -8,7 +8,7 @@
 //! a reload schedule, API key or alert, a notification or session) and about
 //! one reference per account: five assets and references per account.
 
-use super::model::{Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User};
+use super::model::{Account, Asset, Attrs, Environment, Id, IdentityMode, Reference, User};
 use super::{Directory, DirectoryParts};
 
 /// What to generate.
@@ -66,12 +66,12 @@ pub fn generate(options: GenerateOptions) -> Directory {
     let mut parts = DirectoryParts::default();
     for l in 0..licenses {
         let license = format!("{:05}", 10_000 + l);
-        for (suffix, kind) in [("AA", EnvKind::Production), ("TT", EnvKind::Test)] {
+        for (suffix, kind) in [("AA", "production"), ("TT", "test")] {
             let idp = l.is_multiple_of(3);
             parts.environments.push(Environment {
                 id: format!("O{license}{suffix}"),
                 license: license.clone(),
-                kind,
+                kind: kind.into(),
                 identity: if idp { IdentityMode::Idp } else { IdentityMode::Invitations },
                 idp_active: idp,
                 anonymous_access: false,

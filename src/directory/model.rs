@@ -80,18 +80,6 @@ macro_rules! vocabulary {
 }
 
 vocabulary! {
-    /// What an environment is for (P2, G5, G9).
-    EnvKind {
-        /// The live environment; the only one whose changes sync (G5).
-        Production = "production",
-        /// A test copy; counts toward the license (P2).
-        Test = "test",
-        /// An acceptance copy; counts toward the license (P2).
-        Acceptance = "acceptance",
-    }
-}
-
-vocabulary! {
     /// How users join an environment (Q2): never both at once.
     IdentityMode {
         /// E-mail invitations (the default).
@@ -108,8 +96,8 @@ pub struct Environment {
     pub id: String,
     /// The license (participant number) it counts toward (P2).
     pub license: String,
-    /// production, test or acceptance.
-    pub kind: EnvKind,
+    /// One of the schema's environment kinds (`production`, `test`, ...).
+    pub kind: Id,
     /// invitations or idp (Q2).
     pub identity: IdentityMode,
     /// With `identity: idp`: the IdP is live, invitations stop working (Q2).

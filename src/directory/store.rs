@@ -21,7 +21,7 @@ use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
 use super::index::{Hints, IdIndex, NO_HINT};
 use super::memory::{AccountIndexes, asset_id};
-use super::model::{Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User};
+use super::model::{Account, Asset, Attrs, Environment, Id, IdentityMode, Reference, User};
 use super::{Directory, DirectoryParts};
 
 /// The schema, one migration per version; version N is `MIGRATIONS[N - 1]`.
@@ -1007,7 +1007,7 @@ fn environment_row(r: &Row<'_>) -> rusqlite::Result<Environment> {
     Ok(Environment {
         id: r.get(0)?,
         license: r.get(1)?,
-        kind: vocab(r, 2, EnvKind::parse)?,
+        kind: id(r, 2)?,
         identity: vocab(r, 3, IdentityMode::parse)?,
         idp_active: r.get(4)?,
         anonymous_access: r.get(5)?,

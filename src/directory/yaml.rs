@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::model::{Account, Asset, Attrs, EnvKind, Environment, Id, IdentityMode, Reference, User};
+use super::model::{Account, Asset, Attrs, Environment, Id, IdentityMode, Reference, User};
 use super::{Directory, DirectoryParts};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::schema::{Entity, Schema};
@@ -750,14 +750,11 @@ impl Checker<'_> {
         let what =
             id.as_ref().map_or_else(|| "this environment".to_owned(), |id| format!("environment `{id}`"));
         let license = self.required(&env.license, "license", &meant, &what, raw.offset);
-        let kind = self.required(&env.kind, "kind", &meant, &what, raw.offset).and_then(|kind| {
-            self.vocabulary(
-                kind,
-                EnvKind::parse,
-                &EnvKind::names().collect::<Vec<_>>(),
-                "an environment kind",
-            )
-        });
+        let schema = self.schema;
+        let kinds: Vec<&str> = schema.env_kinds.iter().map(|k| k.name.as_str()).collect();
+        let kind = self
+            .required(&env.kind, "kind", &meant, &what, raw.offset)
+            .and_then(|kind| self.declared(kind, &kinds, "an environment kind"));
         let identity = match &env.identity {
             Some(i) => self.vocabulary(
                 i,

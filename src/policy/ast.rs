@@ -241,6 +241,13 @@ pub struct Declaration {
 /// What a declaration declares.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeclBody {
+    /// `environment kind NAME [live]`
+    EnvKind {
+        /// The kind.
+        name: Ident,
+        /// Its environments are live (G5).
+        live: bool,
+    },
     /// `status NAME [counts] [login] [expires]`
     Status {
         /// The status.

@@ -12,8 +12,8 @@ use super::ast::{
 };
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::schema::{
-    AccountKindDecl, ActionDecl, AssetKindDecl, AttrType, AttributeDecl, Counting, Effect, Entity, Schema,
-    Setting, StatusDecl, Subject, ValueKind, ValueOption,
+    AccountKindDecl, ActionDecl, AssetKindDecl, AttrType, AttributeDecl, Counting, Effect, Entity,
+    EnvKindDecl, Schema, Setting, StatusDecl, Subject, ValueKind, ValueOption,
 };
 use crate::source::{Sources, Span};
 
@@ -89,6 +89,7 @@ pub fn declare(blocks: &[&SchemaBlock]) -> (Arc<Schema>, Vec<Diagnostic>) {
 /// Where each name was first declared, per namespace.
 #[derive(Default)]
 struct Seen {
+    env_kinds: HashMap<String, Span>,
     statuses: HashMap<String, Span>,
     account_kinds: HashMap<String, Span>,
     asset_kinds: HashMap<String, Span>,
@@ -112,6 +113,11 @@ impl Declarer {
     fn block(&mut self, block: &SchemaBlock) {
         for decl in &block.declarations {
             match &decl.body {
+                DeclBody::EnvKind { name, live } => {
+                    if self.unique("the environment kind", name, Namespace::EnvKind) {
+                        self.schema.env_kinds.push(EnvKindDecl { name: name.name.clone(), live: *live });
+                    }
+                }
                 DeclBody::Status { name, flags } => self.status(name, flags),
                 DeclBody::AccountKind { name, nonmember, counting } => {
                     self.account_kind(name, *nonmember, counting.as_ref());
@@ -149,6 +155,7 @@ impl Declarer {
         let start = first.span.start as usize;
         let head = Span::new(first.span.file, start, start + "schema".len());
         for (missing, what, example) in [
+            (self.schema.env_kinds.is_empty(), "environment kind", "environment kind production live"),
             (self.schema.statuses.is_empty(), "account status", "status active counts login"),
             (self.schema.account_kinds.is_empty(), "account kind", "account kind normal"),
         ] {
@@ -168,12 +175,14 @@ impl Declarer {
     /// count when extending it); a duplicate is reported.
     fn unique(&mut self, what: &str, name: &Ident, namespace: Namespace) -> bool {
         let inherited = match namespace {
+            Namespace::EnvKind => self.schema.env_kind(&name.name).is_some(),
             Namespace::Status => self.schema.status(&name.name).is_some(),
             Namespace::AccountKind => self.schema.account_kind(&name.name).is_some(),
             Namespace::AssetKind => self.schema.asset_kind(&name.name).is_some(),
             Namespace::Action => self.schema.action(&name.name).is_some(),
         };
         let seen = match namespace {
+            Namespace::EnvKind => &mut self.seen.env_kinds,
             Namespace::Status => &mut self.seen.statuses,
             Namespace::AccountKind => &mut self.seen.account_kinds,
             Namespace::AssetKind => &mut self.seen.asset_kinds,
@@ -505,6 +514,7 @@ impl Declarer {
 
 #[derive(Clone, Copy)]
 enum Namespace {
+    EnvKind,
     Status,
     AccountKind,
     AssetKind,

@@ -442,7 +442,7 @@ impl<'a> Context<'a> {
             },
             (Ent::Env(e), Field::EnvId) => Value::Str(project(e, |e| e.id.as_str())),
             (Ent::Env(e), Field::EnvLicense) => Value::Str(project(e, |e| e.license.as_str())),
-            (Ent::Env(e), Field::EnvKind) => Value::Str(Cow::Borrowed(e.kind.as_str())),
+            (Ent::Env(e), Field::EnvKind) => Value::Str(project(e, |e| e.kind.as_str())),
             (Ent::Env(e), Field::EnvIdentity) => Value::Str(Cow::Borrowed(e.identity.as_str())),
             (Ent::Env(e), Field::EnvIdpActive) => Value::Bool(e.idp_active),
             (Ent::Env(e), Field::EnvAnonymousAccess) => Value::Bool(e.anonymous_access),

@@ -101,6 +101,10 @@ fn format_schema(out: &mut String, block: &SchemaBlock) {
 fn declaration(decl: &Declaration) -> String {
     let names = |list: &[Ident]| list.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
     match &decl.body {
+        DeclBody::EnvKind { name, live } => {
+            let mark = if *live { " live" } else { "" };
+            format!("environment kind {}{mark}", name.name)
+        }
         DeclBody::Status { name, flags } => {
             let mut line = format!("status {}", name.name);
             for flag in flags {

@@ -251,6 +251,7 @@ impl Ctx {
         let mut counting = None;
         let mut contains = false;
         let mut nonmember = false;
+        let mut live = false;
         let mut entity = None;
         let mut ty = None;
         let mut optional = false;
@@ -269,6 +270,7 @@ impl Ctx {
                 Rule::counting => counting = Some(self.ident(&inner)),
                 Rule::contains_flag => contains = true,
                 Rule::nonmember_flag => nonmember = true,
+                Rule::live_flag => live = true,
                 Rule::action => action.name = self.ident(&inner),
                 Rule::subject => action.subject = self.ident(&inner),
                 Rule::from_clause => {
@@ -325,6 +327,7 @@ impl Ctx {
         let mut names = names.into_iter();
         let name = names.next();
         Ok(match (rule, name) {
+            (Rule::env_kind_decl, Some(name)) => DeclBody::EnvKind { name, live },
             (Rule::status_decl, Some(name)) => DeclBody::Status { name, flags },
             (Rule::account_kind_decl, Some(name)) => DeclBody::AccountKind { name, nonmember, counting },
             (Rule::asset_kind_decl, Some(name)) => {
@@ -1053,8 +1056,10 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::schema_def | Rule::kw_schema => "`schema`",
         Rule::schema_base | Rule::kw_extends => "`extends`",
         Rule::declaration => {
-            "a declaration (`status`, `account kind`, `asset kind`, `action` or `attribute`)"
+            "a declaration (`environment kind`, `status`, `account kind`, `asset kind`, `action` or `attribute`)"
         }
+        Rule::env_kind_decl | Rule::kw_environment => "`environment`",
+        Rule::live_flag => "`live`",
         Rule::status_decl | Rule::kw_status => "`status`",
         Rule::status_flag => "`counts`, `login` or `expires`",
         Rule::account_kind_decl | Rule::kw_account => "`account`",

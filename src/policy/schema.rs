@@ -5,7 +5,7 @@
 //! It is data, not code paths: the validator and the compiler read it, and
 //! docs/language.md lists the same table.
 
-use crate::directory::model::{EnvKind, IdentityMode};
+use crate::directory::model::IdentityMode;
 use crate::schema::Schema;
 
 /// The kinds of entity an expression can denote.
@@ -61,7 +61,7 @@ impl Vocabulary {
         match self {
             Vocabulary::Status => schema.statuses.iter().map(|s| s.name.as_str()).collect(),
             Vocabulary::AccountKind => schema.account_kinds.iter().map(|k| k.name.as_str()).collect(),
-            Vocabulary::EnvKind => EnvKind::names().collect(),
+            Vocabulary::EnvKind => schema.env_kinds.iter().map(|k| k.name.as_str()).collect(),
             Vocabulary::Identity => IdentityMode::names().collect(),
             Vocabulary::AssetKind => schema.asset_kinds.iter().map(|k| k.name.as_str()).collect(),
             Vocabulary::SpaceType => {

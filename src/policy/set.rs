@@ -1055,7 +1055,7 @@ fn never_true(expr: Option<&CExpr>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::model::{EnvKind, Environment, User};
+    use crate::directory::model::{Environment, User};
     use crate::directory::{Directory, DirectoryParts};
 
     fn set(text: &str) -> Result<Loaded, Error> {
@@ -1075,7 +1075,7 @@ mod tests {
         let env = Environment {
             id: "E".into(),
             license: "1".into(),
-            kind: EnvKind::Production,
+            kind: "production".into(),
             identity: IdentityMode::Invitations,
             idp_active: false,
             anonymous_access: false,
