@@ -416,3 +416,30 @@ fn a_test_case_expects_an_error_and_fails_when_decided() {
     assert!(text.contains("1 passed, 1 failed"), "{text}");
     assert!(text.contains("expected an error, and the case was decided"), "{text}");
 }
+
+/// A `one of` attribute is a vocabulary: a string compared with it must be
+/// one of its options, and one that is decides.
+#[test]
+fn a_one_of_attribute_compares_with_its_options_only() {
+    let with = |condition: &str| {
+        let mut sources = Sources::new();
+        sources.add(
+            "pack.policy",
+            format!("{PACK}\nrule stays {{ forbid thaw when target.user.attrs.tier == \"{condition}\" }}\n"),
+        );
+        PolicySet::from_sources(sources)
+    };
+    let err = with("platinum").err().expect("refused");
+    let (_, diagnostics) = err.diagnostics().unwrap();
+    let first = &diagnostics[0];
+    assert_eq!(first.code, "unknown-value");
+    assert_eq!(first.message, "`platinum` is not an option of the attribute");
+    assert_eq!(first.help.as_deref(), Some("the values are: gold, basic"));
+    let set = with("basic").unwrap().set;
+    let directory = yaml::parse("d.yaml", DIRECTORY, set.schema()).unwrap();
+    let mut request = Request::new("ann", "thaw", "E").target("cy");
+    request.now = Some(now());
+    let decision = set.decide(&request, &directory).unwrap();
+    assert!(!decision.allowed());
+    assert_eq!(set.report(&request, &decision).rules[0].id, "stays");
+}

@@ -432,9 +432,14 @@ impl Compiler {
         if !self.schema.declares_attributes(entity) {
             return Some(Type::Any);
         }
-        if let Some(decl) = self.schema.attribute(entity, &key.name) {
+        let found = self.schema.attributes.iter().position(|a| a.entity == entity && a.name == key.name);
+        if let Some((index, decl)) = found.and_then(|i| Some((i, self.schema.attributes.get(i)?))) {
             return Some(match decl.ty {
-                AttrType::String | AttrType::OneOf(_) => Type::Str,
+                // A string compared with it must be one of its options.
+                AttrType::OneOf(_) => {
+                    u16::try_from(index).map_or(Type::Str, |i| Type::Enum(Vocabulary::Options(i)))
+                }
+                AttrType::String => Type::Str,
                 AttrType::Integer => Type::Int,
                 AttrType::Boolean => Type::Bool,
                 AttrType::Date => Type::Date,
@@ -671,6 +676,7 @@ fn vocabulary_name(v: Vocabulary) -> &'static str {
         Vocabulary::AssetKind => "an asset kind",
         Vocabulary::SpaceType => "a space type",
         Vocabulary::Action => "an action",
+        Vocabulary::Options(_) => "an option of the attribute",
     }
 }
 

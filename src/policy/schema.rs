@@ -53,6 +53,9 @@ pub enum Vocabulary {
     SpaceType,
     /// The declared actions.
     Action,
+    /// The options of a declared `one of` attribute: its index among the
+    /// schema's attributes.
+    Options(u16),
 }
 
 impl Vocabulary {
@@ -71,6 +74,10 @@ impl Vocabulary {
                 types
             }
             Vocabulary::Action => schema.action_names().collect(),
+            Vocabulary::Options(index) => match schema.attributes.get(usize::from(index)).map(|a| &a.ty) {
+                Some(crate::schema::AttrType::OneOf(options)) => options.iter().map(String::as_str).collect(),
+                _ => Vec::new(),
+            },
         }
     }
 
