@@ -429,7 +429,7 @@ fn a_one_of_attribute_compares_with_its_options_only() {
         );
         PolicySet::from_sources(sources)
     };
-    let err = with("platinum").err().expect("refused");
+    let err = with("platinum").expect_err("refused");
     let (_, diagnostics) = err.diagnostics().unwrap();
     let first = &diagnostics[0];
     assert_eq!(first.code, "unknown-value");
