@@ -209,14 +209,18 @@ fn human(plan: &Plan, schema: &Schema) -> String {
     }
     let spec = schema.action(&plan.action);
     // What needs attention first: accounts a selector failed on, then
-    // denied items, then what apply would do, each in plan order.
-    let rank = |i: &&PlanItem| match i.outcome.as_str() {
+    // denied items, then what apply would do, each in plan order; `#` is
+    // the item's place in the plan, the order it is decided and applied in
+    // (each over what the items before it leave).
+    let rank = |(_, i): &(usize, &PlanItem)| match i.outcome.as_str() {
         ERROR => 0,
         DENIED => 1,
         _ => 2,
     };
-    let mut denied_first: Vec<&PlanItem> = plan.items.iter().collect();
+    let mut denied_first: Vec<(usize, &PlanItem)> =
+        plan.items.iter().enumerate().map(|(n, i)| (n + 1, i)).collect();
     denied_first.sort_by_key(rank);
+    let w_place = plan.items.len().to_string().len().max(1);
     // The value as the action reads it: `→ new@example.com`, `as a normal user`.
     let target = |item: &PlanItem| match spec.and_then(|s| s.value_text(item.value.as_deref())) {
         Some(value) => format!("{} {value}", item.target),
@@ -227,13 +231,13 @@ fn human(plan: &Plan, schema: &Schema) -> String {
     let w_target = width(&mut plan.items.iter().map(|i| target(i).chars().count()), 22);
     let w_env = width(&mut plan.items.iter().map(|i| i.env.chars().count()), 12);
     out.push_str(&format!(
-        "{:<w_outcome$} {:<w_target$} {:<w_env$} {}\n",
-        "outcome", "target", "env", "rules / reasons"
+        "{:>w_place$} {:<w_outcome$} {:<w_target$} {:<w_env$} {}\n",
+        "#", "outcome", "target", "env", "rules / reasons"
     ));
-    for item in denied_first {
+    for (place, item) in denied_first {
         let why = if item.reasons.is_empty() { item.rules.join(", ") } else { item.reasons.join("; ") };
         out.push_str(&format!(
-            "{:<w_outcome$} {:<w_target$} {:<w_env$} {why}\n",
+            "{place:>w_place$} {:<w_outcome$} {:<w_target$} {:<w_env$} {why}\n",
             item.outcome,
             target(item),
             item.env
@@ -242,7 +246,14 @@ fn human(plan: &Plan, schema: &Schema) -> String {
             continue;
         }
         for r in item.impact.iter().flat_map(|i| i.reassign.iter()) {
-            out.push_str(&format!("{:w_outcome$}   {} ({}) → {}\n", "", r.asset, r.kind, new_owner(plan, r)));
+            out.push_str(&format!(
+                "{:w_place$} {:w_outcome$}   {} ({}) → {}\n",
+                "",
+                "",
+                r.asset,
+                r.kind,
+                new_owner(plan, r)
+            ));
         }
     }
     out.push_str("\nsummary:\n");
@@ -259,7 +270,21 @@ fn human(plan: &Plan, schema: &Schema) -> String {
         ));
     }
     if !plan.summary.reassign.is_empty() {
-        out.push_str(&format!("  needs a new owner: {}\n", plan.summary.reassign.join(", ")));
+        // Who takes each asset is under its item; said here is what is
+        // still open, so that a given owner does not read as missing.
+        let reassigned = plan
+            .items
+            .iter()
+            .filter(|i| i.outcome != DENIED && i.outcome != ERROR)
+            .flat_map(|i| i.impact.iter().flat_map(|impact| impact.reassign.iter()));
+        let (owned, open): (Vec<_>, Vec<_>) = reassigned.partition(|r| r.new_owner.is_some());
+        if !owned.is_empty() {
+            out.push_str(&format!("  {} to a new owner\n", plural(owned.len(), "asset")));
+        }
+        if !open.is_empty() {
+            let names: Vec<&str> = open.iter().map(|r| r.asset.as_str()).collect();
+            out.push_str(&format!("  needs a new owner (--reassign ASSET=USER): {}\n", names.join(", ")));
+        }
     }
     if !plan.summary.remove_users.is_empty() {
         out.push_str(&format!(
