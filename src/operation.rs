@@ -130,9 +130,13 @@ impl<'a> Operation<'a> {
         };
         let mut after = match &spec.effect {
             Some(Effect::Remove) => None,
+            // Into a status that expires: an invitation from now (kept if
+            // it already waits on one); out of it: none.
             Some(Effect::Move(status)) => changed(&|a| {
-                if self.schema.expires(&a.status) {
+                if !self.schema.expires(status) {
                     a.invited_until = None;
+                } else if a.invited_until.is_none() {
+                    a.invited_until = Some(now.checked_add(validity).unwrap_or(now));
                 }
                 a.status = status.as_str().into();
             })?,
@@ -144,7 +148,7 @@ impl<'a> Operation<'a> {
             Some(Effect::Create(status)) if spec.subject == Subject::Addresses => {
                 Some(self.invitation(status, now, validity))
             }
-            Some(Effect::Create(status)) => Some(self.home_copy(status, directory)?),
+            Some(Effect::Create(status)) => Some(self.home_copy(status, directory, now, validity)?),
             // Nothing the license counts read changes.
             None => before.cloned(),
         };
@@ -184,48 +188,72 @@ impl<'a> Operation<'a> {
         let change = self.preview(directory, now, validity)?;
         let (user, env) = (self.user.to_owned(), self.env.to_owned());
         let after = || change.after.clone().ok_or_else(|| self.no_account());
+        // What the effect sets and what the chosen option sets, written
+        // alike: apply writes every field the preview changed.
+        let mut settings: Vec<&Setting> =
+            spec.option(self.value).map(|o| o.settings.iter().collect()).unwrap_or_default();
+        if let Effect::Set(own) = effect {
+            settings.extend(own);
+        }
+        let set_fields = |account: &Account, created: bool| -> Vec<Mutation> {
+            let mut out = Vec::new();
+            let field = |field, value: Option<&str>| Mutation::SetField {
+                user: user.clone(),
+                env: env.clone(),
+                field,
+                value: value.map(str::to_owned),
+            };
+            let mut kind_changed = false;
+            for setting in &settings {
+                match setting {
+                    // A new account is written whole.
+                    Setting::Email | Setting::Name | Setting::Kind(_) | Setting::Portal(_) if created => {}
+                    Setting::Email => out.push(field(AccountField::Email, self.value)),
+                    Setting::Name => out.push(field(AccountField::Name, self.value)),
+                    Setting::Kind(_) | Setting::Portal(_) => kind_changed = true,
+                    Setting::GuestLicense(on) => {
+                        out.push(Mutation::SetGuestLicense { user: user.clone(), on: *on });
+                    }
+                }
+            }
+            if kind_changed {
+                out.push(Mutation::SetKind {
+                    user: user.clone(),
+                    env: env.clone(),
+                    kind: account.kind.clone(),
+                    portal: account.portal,
+                });
+            }
+            out
+        };
         Ok(match effect {
             Effect::Remove => vec![Mutation::DeleteAccount { user, env }],
             Effect::Move(_) => {
                 let account = after()?;
-                let from_invitation = change.before.is_some_and(|b| self.schema.expires(&b.status));
-                if from_invitation {
-                    vec![Mutation::Register { user, env, status: account.status }]
-                } else {
-                    vec![Mutation::SetStatus { user, env, status: account.status }]
-                }
-            }
-            Effect::Renew => match after()?.invited_until {
-                Some(until) => vec![Mutation::SetInvitedUntil { user, env, until }],
-                None => Vec::new(),
-            },
-            Effect::Set(settings) => {
-                let account = after()?;
-                let mut out = Vec::new();
-                let field = |field, value: Option<&str>| Mutation::SetField {
-                    user: user.clone(),
-                    env: env.clone(),
-                    field,
-                    value: value.map(str::to_owned),
-                };
-                let mut kind_changed = false;
-                for setting in settings {
-                    match setting {
-                        Setting::Email => out.push(field(AccountField::Email, self.value)),
-                        Setting::Name => out.push(field(AccountField::Name, self.value)),
-                        Setting::Kind(_) | Setting::Portal(_) => kind_changed = true,
-                        Setting::GuestLicense(on) => {
-                            out.push(Mutation::SetGuestLicense { user: user.clone(), on: *on });
-                        }
+                let mut out = set_fields(&account, false);
+                let moved = match (change.before.and_then(|b| b.invited_until), account.invited_until) {
+                    (Some(_), None) => Mutation::Register { user, env, status: account.status },
+                    (before, Some(until)) if before != Some(until) => {
+                        out.push(Mutation::SetInvitedUntil { user: user.clone(), env: env.clone(), until });
+                        Mutation::SetStatus { user, env, status: account.status }
                     }
-                }
-                if kind_changed {
-                    out.push(Mutation::SetKind { user, env, kind: account.kind, portal: account.portal });
+                    _ => Mutation::SetStatus { user, env, status: account.status },
+                };
+                out.insert(0, moved);
+                out
+            }
+            Effect::Renew => {
+                let account = after()?;
+                let mut out = set_fields(&account, false);
+                if let Some(until) = account.invited_until {
+                    out.insert(0, Mutation::SetInvitedUntil { user, env, until });
                 }
                 out
             }
+            Effect::Set(_) => set_fields(&after()?, false),
             Effect::Create(_) => {
                 let account = after()?;
+                let extra = set_fields(&account, true);
                 let mut out = Vec::with_capacity(2);
                 // Someone the directory does not know yet joins with the
                 // environment as home.
@@ -241,6 +269,7 @@ impl<'a> Operation<'a> {
                     }));
                 }
                 out.push(Mutation::CreateAccount(account));
+                out.extend(extra);
                 out
             }
         })
@@ -268,7 +297,13 @@ impl<'a> Operation<'a> {
     /// customer environment, G10): name and e-mail from home (G5), no
     /// roles yet (the customer decides them, G4); kind and portal access
     /// as the chosen option sets them.
-    fn home_copy(&self, status: &str, directory: &Directory) -> Result<Account, OperationError> {
+    fn home_copy(
+        &self,
+        status: &str,
+        directory: &Directory,
+        now: Timestamp,
+        validity: SignedDuration,
+    ) -> Result<Account, OperationError> {
         let home = directory
             .user(self.user)
             .and_then(|u| directory.account(self.user, &u.home))
@@ -282,7 +317,7 @@ impl<'a> Operation<'a> {
             email: home.email.clone(),
             roles: Vec::new(),
             portal: false,
-            invited_until: None,
+            invited_until: self.schema.expires(status).then(|| now.checked_add(validity).unwrap_or(now)),
             attrs: Attrs::default(),
         })
     }
@@ -365,5 +400,70 @@ mod tests {
         assert_eq!(action("add_guest").value_text(Some("normal")).as_deref(), Some("as normal"));
         assert_eq!(action("edit_name").value_text(Some("Ann")).as_deref(), Some("→ Ann"));
         assert_eq!(action("delete").value_text(None), None);
+    }
+
+    /// The dry run is what apply does, for every effect a schema can
+    /// declare: the account a preview shows is the account the mutations
+    /// leave, options' settings and invitation expiries included.
+    #[test]
+    fn the_preview_is_what_the_mutations_write_for_every_effect() {
+        let text = r#"
+schema {
+  environment kind prod live
+  status on counts login
+  status off
+  status waiting expires
+  account kind user
+  account kind bot counts never
+  action revive on account from off takes one of asbot { kind = bot }, asuser { kind = user } -> on
+  action park on account from on -> waiting
+  action renew on account from waiting renews
+  action grant on account takes one of yes { user.guest_license = true } sets portal = true
+  action onboard on user creates waiting
+  action rename on account takes name sets name = value
+  action invite on addresses creates waiting
+}
+"#;
+        let mut sources = crate::policy::Sources::new();
+        sources.add("s.policy", text);
+        let set = crate::policy::PolicySet::from_sources(sources).unwrap().set;
+        let schema = set.schema().clone();
+        let yaml = "environments: [{ id: A, license: L, kind: prod }, { id: B, license: L, kind: prod }]\n\
+            users:\n\
+            - { id: bob, home: A, accounts: [{ env: A, status: off, name: Bob, email: bob@x.example }] }\n\
+            - { id: cy, home: A, accounts: [{ env: A, status: on, name: Cy, email: cy@x.example }] }\n";
+        let directory = crate::directory::yaml::parse("d.yaml", yaml, &schema).unwrap();
+        let now: Timestamp = "2026-11-23T09:00:00Z".parse().unwrap();
+        let validity = DEFAULT_INVITATION_VALIDITY;
+        let cases: &[(&str, &str, &str, Option<&str>)] = &[
+            ("revive", "bob", "A", Some("asbot")),
+            ("park", "cy", "A", None),
+            ("grant", "cy", "A", Some("yes")),
+            ("onboard", "cy", "B", None),
+            ("rename", "cy", "A", Some("Cyrus")),
+            ("invite", "new@x.example", "A", None),
+        ];
+        for &(outcome, user, env, value) in cases {
+            let op = Operation { schema: &schema, outcome, user, env, value };
+            let preview = op.preview(&directory, now, validity).unwrap().after.unwrap();
+            let mutations = op.mutations(&directory, now, validity).unwrap();
+            let after = directory.clone().mutated(&mutations);
+            assert_eq!(after.account(user, env), Some(&preview), "{outcome}: {mutations:?}");
+            if outcome == "grant" {
+                assert!(after.user("cy").unwrap().guest_license, "the option's user setting is written");
+            }
+        }
+        // Into a status that expires, the invitation runs from now; renewed
+        // from a later clock, it moves.
+        let parked = directory.clone().mutated(
+            &Operation { schema: &schema, outcome: "park", user: "cy", env: "A", value: None }
+                .mutations(&directory, now, validity)
+                .unwrap(),
+        );
+        assert_eq!(parked.account("cy", "A").unwrap().invited_until, now.checked_add(validity).ok());
+        let later = now.checked_add(SignedDuration::from_hours(1)).unwrap();
+        let renew = Operation { schema: &schema, outcome: "renew", user: "cy", env: "A", value: None };
+        let renewed = parked.clone().mutated(&renew.mutations(&parked, later, validity).unwrap());
+        assert_eq!(renewed.account("cy", "A").unwrap().invited_until, later.checked_add(validity).ok());
     }
 }

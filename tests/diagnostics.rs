@@ -307,3 +307,17 @@ mistake!(
     10,
     8
 );
+mistake!(
+    schema_mixes_its_own_with_an_extension,
+    "schema extends standard {\n  asset kind report\n}\nschema {\n  environment kind main live\n  status on counts login\n  account kind staff\n}\n",
+    "mixed-schema",
+    4,
+    1
+);
+mistake!(
+    schema_options_of_a_removal_set_nothing,
+    &format!("{SCHEMA_HEAD}  action kill on account takes one of bot {{ kind = user }} removes\n}}\n"),
+    "invalid-setting",
+    6,
+    10
+);

@@ -443,3 +443,26 @@ fn a_one_of_attribute_compares_with_its_options_only() {
     assert!(!decision.allowed());
     assert_eq!(set.report(&request, &decision).rules[0].id, "stays");
 }
+
+/// A database loaded for a schema is refused for what a file would be:
+/// an invitation on a status that does not expire, an asset in one that
+/// holds none.
+#[test]
+fn a_database_is_refused_what_a_file_would_be_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_invitations = PACK.replace("  status gone\n", "  status gone\n  status pending expires\n");
+    let policy = file(dir.path(), "pack.policy", &with_invitations);
+    let text = DIRECTORY.replace(
+        "  - { id: robo,",
+        "  - { id: pia, home: E, attrs: { tier: basic }, accounts: [{ env: E, status: pending, invited_until: \"2027-01-01T00:00:00Z\" }] }\n  - { id: robo,",
+    );
+    let yaml = file(dir.path(), "d.yaml", &text);
+    let db = dir.path().join("d.db");
+    steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
+    let no_expiry = with_invitations.replace("status pending expires", "status pending");
+    let mut sources = Sources::new();
+    sources.add("other.policy", no_expiry);
+    let other = PolicySet::from_sources(sources).unwrap().set;
+    let err = steward::directory::load(&db, other.schema()).unwrap_err().to_string();
+    assert!(err.contains("`invited_until` is set, but `pending` is not a status that expires"), "{err}");
+}

@@ -54,6 +54,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(d) => d,
         Err(exit) => return exit,
     };
+    warn_without_source(&schema, errors);
     print(&sync(&directory, &schema), args.format);
     Exit::Ok
 }
@@ -61,6 +62,17 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
 /// Decides the changes over the database as it is under its write lock and
 /// writes them in the same transaction, as `apply` does: a change another
 /// process commits meanwhile is seen, never overwritten nor logged as done.
+/// A schema with no live environment kind has nothing to sync from: "0
+/// changes" would read as "in sync".
+fn warn_without_source(schema: &crate::schema::Schema, errors: super::ErrorFormat) {
+    if !schema.env_kinds.iter().any(|k| k.live) {
+        output::note(
+            errors,
+            "no environment kind of the schema is `live`: no home environment is a source, so nothing is synchronised",
+        );
+    }
+}
+
 fn apply(path: &Path, format: Format, policies: &[PathBuf], ctx: &Context) -> Exit {
     let errors = ctx.errors;
     let signer = match super::audit::signer(ctx) {
@@ -75,6 +87,7 @@ fn apply(path: &Path, format: Format, policies: &[PathBuf], ctx: &Context) -> Ex
         Ok(schema) => schema,
         Err(exit) => return exit,
     };
+    warn_without_source(&schema, errors);
     store.set_signer(signer);
     let applied = store.write_locked(BUSY, |directory, _| {
         let report = sync(&directory, &schema);

@@ -14,8 +14,9 @@ use crate::schema::{AttrType, Entity, Schema};
 /// Holds `attrs` of one `entity` to `schema`: where the schema declares
 /// attributes of the entity, each key must be declared and of its type
 /// (a date or date-time given as text becomes one) and each required one
-/// present. The problems, one sentence each; `attrs` typed in place.
-pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<String> {
+/// present. The problems, one sentence each with the key it is about
+/// (none for a missing one); `attrs` typed in place.
+pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<(Option<String>, String)> {
     if !schema.declares_attributes(entity) {
         return Vec::new();
     }
@@ -27,24 +28,31 @@ pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<String> 
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("the schema declares {}", names.join(", ")),
             };
-            problems.push(format!(
+            let problem = format!(
                 "`attrs.{key}` is not an attribute the schema declares for {} ({hint})",
                 entity.as_str()
-            ));
+            );
+            problems.push((Some(key.clone()), problem));
             continue;
         };
         if let Some(typed) = typed(&decl.ty, value) {
             *value = typed;
         } else {
-            problems.push(format!("`attrs.{key}` is {}, not {}", describe(value), decl.ty.describe()));
+            problems.push((
+                Some(key.clone()),
+                format!("`attrs.{key}` is {}, not {}", describe(value), decl.ty.describe()),
+            ));
         }
     }
     for decl in schema.attributes_of(entity).filter(|a| !a.optional) {
         if !attrs.contains_key(&decl.name) {
-            problems.push(format!(
-                "`attrs.{}` is missing: the schema declares it required ({}); mark it `?` to make it optional",
-                decl.name,
-                decl.ty.describe()
+            problems.push((
+                None,
+                format!(
+                    "`attrs.{}` is missing: the schema declares it required ({}); mark it `?` to make it optional",
+                    decl.name,
+                    decl.ty.describe()
+                ),
             ));
         }
     }
@@ -109,6 +117,13 @@ pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec
                 statuses.join(", ")
             ));
         }
+        if account.invited_until.is_some() && !schema.expires(&account.status) {
+            problems.push(format!(
+                "{}: `invited_until` is set, but `{}` is not a status that expires",
+                who(),
+                account.status
+            ));
+        }
         if schema.account_kind(&account.kind).is_none() {
             problems.push(format!(
                 "{}: `{}` is not an account kind ({})",
@@ -122,17 +137,40 @@ pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec
         match schema.asset_kind(&asset.kind) {
             None => problems.push(format!("asset `{}`: `{}` is not an asset kind", asset.id, asset.kind)),
             Some(kind) => match &asset.space_type {
-                Some(t) if !kind.types.iter().any(|k| k == t) => problems.push(format!(
-                    "asset `{}`: `{t}` is not a type of `{}` ({})",
-                    asset.id,
-                    kind.name,
-                    kind.types.join(", ")
-                )),
+                Some(t) if !kind.types.is_empty() && !kind.types.iter().any(|k| k == t) => {
+                    problems.push(format!(
+                        "asset `{}`: `{t}` is not a type of `{}` ({})",
+                        asset.id,
+                        kind.name,
+                        kind.types.join(", ")
+                    ))
+                }
                 None if !kind.types.is_empty() => {
-                    problems.push(format!("asset `{}`: a `{}` has a `space_type`", asset.id, kind.name));
+                    problems.push(format!(
+                        "asset `{}`: a `{}` needs a `space_type` ({})",
+                        asset.id,
+                        kind.name,
+                        kind.types.join(", ")
+                    ));
+                }
+                Some(t) if kind.types.is_empty() => {
+                    problems.push(format!(
+                        "asset `{}`: a `{}` has no types, and this one says `{t}`",
+                        asset.id, kind.name
+                    ));
                 }
                 _ => {}
             },
+        }
+    }
+    for asset in directory.assets() {
+        let Some(space) = &asset.space else { continue };
+        let kind = directory.asset(space).map(|s| s.kind.as_str());
+        if let Some(kind) = kind.filter(|k| !schema.asset_kind(k).is_some_and(|k| k.contains)) {
+            problems.push(format!(
+                "asset `{}`: it sits in `{space}`, a `{kind}`, which holds no other assets",
+                asset.id
+            ));
         }
     }
     let declares = Entity::ALL.into_iter().any(|e| schema.declares_attributes(e));
@@ -141,22 +179,22 @@ pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec
     }
     let mut parts = directory.into_parts();
     for env in &mut parts.environments {
-        for p in attrs(schema, Entity::Environment, &mut env.attrs) {
+        for (_, p) in attrs(schema, Entity::Environment, &mut env.attrs) {
             problems.push(format!("environment `{}`: {p}", env.id));
         }
     }
     for user in &mut parts.users {
-        for p in attrs(schema, Entity::User, &mut user.attrs) {
+        for (_, p) in attrs(schema, Entity::User, &mut user.attrs) {
             problems.push(format!("user `{}`: {p}", user.id));
         }
     }
     for account in &mut parts.accounts {
-        for p in attrs(schema, Entity::Account, &mut account.attrs) {
+        for (_, p) in attrs(schema, Entity::Account, &mut account.attrs) {
             problems.push(format!("the account of `{}` in `{}`: {p}", account.user, account.env));
         }
     }
     for asset in &mut parts.assets {
-        for p in attrs(schema, Entity::Asset, &mut asset.attrs) {
+        for (_, p) in attrs(schema, Entity::Asset, &mut asset.attrs) {
             problems.push(format!("asset `{}`: {p}", asset.id));
         }
     }

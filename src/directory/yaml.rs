@@ -694,15 +694,39 @@ impl Checker<'_> {
     }
 
     /// `attrs` held to the schema's attributes of `entity`, each problem
-    /// located at the entity.
-    fn typed_attrs(&mut self, entity: Entity, attrs: &Attrs, offset: usize) -> Attrs {
+    /// located at its key where the entry's text shows it (between `offset`
+    /// and `end`, after `attrs`), at the entry otherwise.
+    fn typed_attrs(&mut self, entity: Entity, attrs: &Attrs, offset: usize, end: usize) -> Attrs {
         let mut attrs = attrs.clone();
         let problems = super::conform::attrs(self.schema, entity, &mut attrs);
-        for problem in problems {
-            let span = self.span(offset);
-            self.report("attribute", problem, span, "in this entry", None);
+        for (key, problem) in problems {
+            let at = key.and_then(|key| self.key_offset(offset, end, &key));
+            let (span, label) = match at {
+                Some(at) => (self.span(at), "this attribute"),
+                None => (self.span(offset), "in this entry"),
+            };
+            self.report("attribute", problem, span, label, None);
         }
         attrs
+    }
+
+    /// Where `key:` is written in the entry's `attrs`, if its text shows it.
+    fn key_offset(&self, offset: usize, end: usize, key: &str) -> Option<usize> {
+        let window = self.text.get(offset..end.min(self.text.len()))?;
+        let attrs = window.find("attrs")?;
+        let rest = window.get(attrs..)?;
+        let mut from = 0;
+        while let Some(found) = rest.get(from..)?.find(key) {
+            let at = from + found;
+            let before = rest.get(..at)?.chars().next_back();
+            let after = rest.get(at + key.len()..)?.trim_start_matches(['"', '\'']).trim_start();
+            let starts = before.is_none_or(|c| matches!(c, ' ' | '{' | ',' | '\n' | '"' | '\''));
+            if starts && after.starts_with(':') {
+                return Some(offset + attrs + at);
+            }
+            from = at + key.len();
+        }
+        None
     }
 
     /// A name the schema declares (`names`), or a located error with the
@@ -782,7 +806,7 @@ impl Checker<'_> {
             identity,
             idp_active: env.idp_active,
             anonymous_access: env.anonymous_access,
-            attrs: self.typed_attrs(Entity::Environment, &env.attrs, raw.offset),
+            attrs: self.typed_attrs(Entity::Environment, &env.attrs, raw.offset, end),
         })
     }
 
@@ -833,7 +857,7 @@ impl Checker<'_> {
             desktop_access: user.desktop_access,
             employment_end,
             idp_subject: user.idp_subject.as_ref().map(Scalar::text),
-            attrs: self.typed_attrs(Entity::User, &user.attrs, raw.offset),
+            attrs: self.typed_attrs(Entity::User, &user.attrs, raw.offset, end),
         });
     }
 
@@ -875,10 +899,15 @@ impl Checker<'_> {
                 let span = self.at(t);
                 self.report(
                     "invitation-not-pending",
-                    format!("`invited_until` is set on a {status} account of `{user}`"),
+                    format!("`invited_until` is set on the `{status}` account of `{user}`"),
                     span,
-                    "only pending accounts have an invitation",
-                    Some("remove the key, or make the account `status: pending`".into()),
+                    "only an account in a status that expires has an invitation",
+                    Some(match schema.statuses.iter().find(|s| s.expires) {
+                        Some(pending) => {
+                            format!("remove the key, or make the account `status: {}`", pending.name)
+                        }
+                        None => "remove the key: no status of the schema expires".to_owned(),
+                    }),
                 );
                 None
             }
@@ -916,7 +945,7 @@ impl Checker<'_> {
             roles,
             portal: account.portal,
             invited_until,
-            attrs: self.typed_attrs(Entity::Account, &account.attrs, raw.offset),
+            attrs: self.typed_attrs(Entity::Account, &account.attrs, raw.offset, end),
         })
     }
 
@@ -1037,9 +1066,9 @@ impl Checker<'_> {
                 let span = self.at(t);
                 self.report(
                     "space-type",
-                    format!("`{shown}` has a `space_type` but is not a space (it is `{kind}`)"),
+                    format!("`{shown}` has a `space_type`, but a `{kind}` has no types"),
                     span,
-                    "only spaces have a type",
+                    "only kinds with types have one",
                     Some({
                         let typed: Vec<String> = schema
                             .asset_kinds
@@ -1100,7 +1129,7 @@ impl Checker<'_> {
             space: asset.space.as_ref().map(|s| s.value.text().into()),
             uses: asset.uses.iter().map(|u| u.value.text().into()).collect(),
             disabled: asset.disabled,
-            attrs: self.typed_attrs(Entity::Asset, &asset.attrs, raw.offset),
+            attrs: self.typed_attrs(Entity::Asset, &asset.attrs, raw.offset, end),
         })
     }
 
@@ -1139,9 +1168,9 @@ impl Checker<'_> {
                         let kind = t.kind.as_deref().unwrap_or_default();
                         self.error(
                             "not-a-space",
-                            format!("`{id}` sits in `{target}`, which is a {kind}, not a space"),
+                            format!("`{id}` sits in `{target}`, a `{kind}`, which holds no other assets"),
                             span,
-                            "not a space",
+                            "holds no assets",
                         );
                     }
                     Some(t) => {

@@ -601,7 +601,7 @@ impl<'a> Analyzer<'a> {
             warnings.push(Warning {
                 code: "anonymous_not_member".into(),
                 message: format!(
-                    "`{}` is a `{}` account, which is not a member and is not removed here: turn off the access that made it (for anonymous access to an app, turn it off or reset its access code, D2)",
+                    "`{}` is a `{}` account, which is not a member of the environment: what made it (for anonymous access to an app, the setting or its access code) makes it again until it is turned off (D2)",
                     account.user, account.kind
                 ),
             });

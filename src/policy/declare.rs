@@ -71,6 +71,20 @@ pub fn declare(blocks: &[&SchemaBlock]) -> (Arc<Schema>, Vec<Diagnostic>) {
         d = d.with_help("`schema extends standard { ... }` adds to the standard schema");
         diagnostics.push(d);
     }
+    // One way or the other for the whole set: a block of its own beside one
+    // that extends would silently become an extension.
+    if let (Some(base), Some(own)) = (extends, blocks.iter().find(|b| b.base.is_none())) {
+        let start = own.span.start as usize;
+        diagnostics.push(
+            Diagnostic::error(
+                "mixed-schema",
+                "one block extends the standard schema and another declares a schema of its own",
+            )
+            .at(Span::new(own.span.file, start, start + "schema".len()), "a schema of its own")
+            .with_related(base.span, "extends the standard schema")
+            .with_help("write `schema extends standard` on every block, or on none"),
+        );
+    }
     let base = if extends.is_some() { (*standard()).clone() } else { Schema::default() };
     let mut declarer = Declarer::new(base);
     declarer.diagnostics = diagnostics;
@@ -409,6 +423,20 @@ impl Declarer {
                 Some(Effect::Set(settings.unwrap_or_default()))
             }
         };
+        if matches!(effect, Some(Effect::Remove))
+            && let ValueKind::OneOf(options) = &value
+            && options.iter().any(|o| !o.settings.is_empty())
+        {
+            ok = false;
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "invalid-setting",
+                    format!("`{}` removes the account: its options have nothing to set", action.name.name),
+                )
+                .at(action.name.span, "removes")
+                .with_help("leave the settings out of the options, or give the action another effect"),
+            );
+        }
         let (noun, done) = match &action.shown {
             Some((noun, done)) => (noun.value.clone(), done.value.clone()),
             None => default_words(subject, effect.as_ref()),
