@@ -102,8 +102,9 @@ fn a_directory_is_read_for_the_declared_statuses_and_kinds() {
 
 #[test]
 fn declared_attributes_are_typed_and_closed_in_the_directory() {
-    let (text, code, line, _) = directory_error(&DIRECTORY.replace("2026-01-31", "end of January"));
-    assert_eq!((code.as_str(), line), ("attribute", 5), "{text}");
+    let (text, code, line, column) = directory_error(&DIRECTORY.replace("2026-01-31", "end of January"));
+    let at_key = DIRECTORY.lines().nth(4).unwrap().find("contract_end").unwrap() as u64 + 1;
+    assert_eq!((code.as_str(), line, column), ("attribute", 5, at_key), "located at its key: {text}");
     assert!(text.contains("`attrs.contract_end` is `\"end of January\"`, not a date"), "{text}");
     let (text, ..) = directory_error(&DIRECTORY.replace("tier: gold", "tier: platinum"));
     assert!(text.contains("not one of `gold`, `basic`"), "{text}");

@@ -700,7 +700,7 @@ impl Checker<'_> {
         let mut attrs = attrs.clone();
         let problems = super::conform::attrs(self.schema, entity, &mut attrs);
         for (key, problem) in problems {
-            let at = key.and_then(|key| self.key_offset(offset, end, &key));
+            let at = key.and_then(|key| self.attr_offset(offset, end, &key));
             let (span, label) = match at {
                 Some(at) => (self.span(at), "this attribute"),
                 None => (self.span(offset), "in this entry"),
@@ -711,22 +711,9 @@ impl Checker<'_> {
     }
 
     /// Where `key:` is written in the entry's `attrs`, if its text shows it.
-    fn key_offset(&self, offset: usize, end: usize, key: &str) -> Option<usize> {
-        let window = self.text.get(offset..end.min(self.text.len()))?;
-        let attrs = window.find("attrs")?;
-        let rest = window.get(attrs..)?;
-        let mut from = 0;
-        while let Some(found) = rest.get(from..)?.find(key) {
-            let at = from + found;
-            let before = rest.get(..at)?.chars().next_back();
-            let after = rest.get(at + key.len()..)?.trim_start_matches(['"', '\'']).trim_start();
-            let starts = before.is_none_or(|c| matches!(c, ' ' | '{' | ',' | '\n' | '"' | '\''));
-            if starts && after.starts_with(':') {
-                return Some(offset + attrs + at);
-            }
-            from = at + key.len();
-        }
-        None
+    fn attr_offset(&self, offset: usize, end: usize, key: &str) -> Option<usize> {
+        let attrs = key_offset(self.text, offset, end, "attrs")?;
+        key_offset(self.text, attrs + "attrs".len(), end, key)
     }
 
     /// A name the schema declares (`names`), or a located error with the
