@@ -340,6 +340,9 @@ pub enum AttrType {
     DateTime,
     /// A set of strings.
     Set,
+    /// Another user of the directory, by id: a relation between entities
+    /// (a manager, a sponsor, a deputy), compared with users in policies.
+    User,
     /// One of a closed list of strings.
     OneOf(Vec<String>),
 }
@@ -347,7 +350,7 @@ pub enum AttrType {
 impl AttrType {
     /// The keywords of the types, for messages.
     pub const KEYWORDS: &'static [&'static str] =
-        &["string", "integer", "boolean", "date", "datetime", "set"];
+        &["string", "integer", "boolean", "date", "datetime", "set", "user"];
 
     /// The type with this keyword (`one of` is its own syntax).
     pub fn parse(text: &str) -> Option<Self> {
@@ -358,6 +361,7 @@ impl AttrType {
             "date" => AttrType::Date,
             "datetime" => AttrType::DateTime,
             "set" => AttrType::Set,
+            "user" => AttrType::User,
             _ => return None,
         })
     }
@@ -371,6 +375,7 @@ impl AttrType {
             AttrType::Date => "a date such as `2026-01-31`".into(),
             AttrType::DateTime => "a date-time such as `2026-01-31T09:00:00Z`".into(),
             AttrType::Set => "a list of strings".into(),
+            AttrType::User => "the id of a user of the directory".into(),
             AttrType::OneOf(names) => {
                 let mut text = "one of ".to_owned();
                 for (i, name) in names.iter().enumerate() {

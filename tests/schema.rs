@@ -467,3 +467,30 @@ fn a_database_is_refused_what_a_file_would_be_refused() {
     let err = steward::directory::load(&db, other.schema()).unwrap_err().to_string();
     assert!(err.contains("`invited_until` is set, but `pending` is not a status that expires"), "{err}");
 }
+
+/// A `user` attribute is a relation: it names a user of the directory
+/// (checked, with did-you-mean) and compares with users in conditions.
+#[test]
+fn a_user_attribute_relates_two_users() {
+    let pack = PACK.replace(
+        "  attribute account.seats: integer?\n",
+        "  attribute account.seats: integer?\n  attribute user.manager: user?\n",
+    ) + "\nrule managers { permit thaw when target.user.attrs has manager and target.user.attrs.manager == actor.user }\n";
+    let mut sources = Sources::new();
+    sources.add("pack.policy", pack);
+    let set = PolicySet::from_sources(sources).unwrap().set;
+    let text = DIRECTORY.replace(
+        "attrs: { tier: basic, contract_end: \"2027-01-31\" }",
+        "attrs: { tier: basic, contract_end: \"2027-01-31\", manager: bob }",
+    );
+    let directory = yaml::parse("d.yaml", &text, set.schema()).unwrap();
+    let mut request = Request::new("bob", "thaw", "E").target("cy");
+    request.now = Some(now());
+    let decision = set.decide(&request, &directory).unwrap();
+    assert_eq!(set.report(&request, &decision).rules[0].id, "managers");
+    let (sources, diagnostics) =
+        yaml::parse("d.yaml", &text.replace("manager: bob", "manager: bobb"), set.schema()).unwrap_err();
+    let first = first_diagnostic(&sources, &diagnostics);
+    assert_eq!(first["code"], "unknown-user");
+    assert_eq!(first["help"], "did you mean `bob`?");
+}

@@ -62,7 +62,7 @@ pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<(Option<
 /// `value` as an attribute of type `ty`, or `None` when it is not one.
 fn typed(ty: &AttrType, value: &AttrValue) -> Option<AttrValue> {
     Some(match (ty, value) {
-        (AttrType::String, AttrValue::Str(_))
+        (AttrType::String | AttrType::User, AttrValue::Str(_))
         | (AttrType::Integer, AttrValue::Int(_))
         | (AttrType::Boolean, AttrValue::Bool(_))
         | (AttrType::Date, AttrValue::Date(_))
@@ -171,6 +171,39 @@ pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec
                 "asset `{}`: it sits in `{space}`, a `{kind}`, which holds no other assets",
                 asset.id
             ));
+        }
+    }
+    // Attributes that name a user name one of this directory.
+    let refs = schema.attributes.iter().filter(|a| a.ty == AttrType::User);
+    for decl in refs {
+        let named = |attrs: &super::model::Attrs| match attrs.get(&decl.name) {
+            Some(AttrValue::Str(user)) if directory.user(user).is_none() => Some(user.clone()),
+            _ => None,
+        };
+        let mut unknown = |what: String, user: String| {
+            problems.push(format!("{what}: `attrs.{}` names `{user}`, who is not a user", decl.name));
+        };
+        match decl.entity {
+            Entity::User => directory.users().iter().for_each(|u| {
+                if let Some(n) = named(&u.attrs) {
+                    unknown(format!("user `{}`", u.id), n);
+                }
+            }),
+            Entity::Account => directory.accounts().iter().for_each(|a| {
+                if let Some(n) = named(&a.attrs) {
+                    unknown(format!("the account of `{}` in `{}`", a.user, a.env), n);
+                }
+            }),
+            Entity::Environment => directory.environments().iter().for_each(|e| {
+                if let Some(n) = named(&e.attrs) {
+                    unknown(format!("environment `{}`", e.id), n);
+                }
+            }),
+            Entity::Asset => directory.assets().iter().for_each(|a| {
+                if let Some(n) = named(&a.attrs) {
+                    unknown(format!("asset `{}`", a.id), n);
+                }
+            }),
         }
     }
     let declares = Entity::ALL.into_iter().any(|e| schema.declares_attributes(e));

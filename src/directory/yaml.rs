@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::model::{Account, Asset, Attrs, Environment, Id, IdentityMode, Reference, User};
+use super::model::{Account, Asset, AttrValue, Attrs, Environment, Id, IdentityMode, Reference, User};
 use super::{Directory, DirectoryParts};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::schema::{Entity, Schema};
@@ -41,7 +41,14 @@ pub fn parse(name: &str, text: &str, schema: &Schema) -> Result<Directory, (Sour
             return Err((sources, vec![diagnostic]));
         }
     };
-    let mut checker = Checker { file, text, schema, diagnostics: Vec::new(), suggestions_left: SUGGESTIONS };
+    let mut checker = Checker {
+        file,
+        text,
+        schema,
+        user_refs: Vec::new(),
+        diagnostics: Vec::new(),
+        suggestions_left: SUGGESTIONS,
+    };
     let parts = checker.check(raw, name);
     if checker.diagnostics.is_empty() {
         Ok(Directory::new(parts))
@@ -443,6 +450,9 @@ struct Checker<'t> {
     text: &'t str,
     /// What the directory's names and attributes are checked against.
     schema: &'t Schema,
+    /// Attributes that name a user (`user` type): where, and whom, checked
+    /// once every user is read.
+    user_refs: Vec<(usize, String, String)>,
     diagnostics: Vec<Diagnostic>,
     /// What is left of [`SUGGESTIONS`].
     suggestions_left: usize,
@@ -551,6 +561,21 @@ impl Checker<'_> {
             }
         }
         self.asset_links(&assets, &declared);
+        let refs = std::mem::take(&mut self.user_refs);
+        let ids: Vec<&str> = parts.users.iter().map(|u| u.id.as_str()).collect();
+        for (at, key, user) in refs {
+            if !ids.contains(&user.as_str()) {
+                let span = self.span(at);
+                let suggestion = self.suggest(&user, ids.iter().copied());
+                self.report(
+                    "unknown-user",
+                    format!("`attrs.{key}` names `{user}`, who is not a user of the directory"),
+                    span,
+                    "no such user",
+                    suggestion.map(|s| format!("did you mean `{s}`?")),
+                );
+            }
+        }
         let references = raw.references.unwrap_or_default();
         for (i, reference) in references.iter().enumerate() {
             let end = next_offset(&references, i, end);
@@ -699,6 +724,12 @@ impl Checker<'_> {
     fn typed_attrs(&mut self, entity: Entity, attrs: &Attrs, offset: usize, end: usize) -> Attrs {
         let mut attrs = attrs.clone();
         let problems = super::conform::attrs(self.schema, entity, &mut attrs);
+        for decl in self.schema.attributes_of(entity).filter(|a| a.ty == crate::schema::AttrType::User) {
+            if let Some(AttrValue::Str(user)) = attrs.get(&decl.name) {
+                let at = self.attr_offset(offset, end, &decl.name).unwrap_or(offset);
+                self.user_refs.push((at, decl.name.clone(), user.clone()));
+            }
+        }
         for (key, problem) in problems {
             let at = key.and_then(|key| self.attr_offset(offset, end, &key));
             let (span, label) = match at {
@@ -1400,7 +1431,14 @@ pub(crate) fn serde_error(file: FileId, text: &str, error: &serde_saphyr::Error)
     let offset = error.location().map(|loc| offset_of(text, loc));
     if let Some(offset) = offset {
         let schema = Schema::default();
-        let checker = Checker { file, text, schema: &schema, diagnostics: Vec::new(), suggestions_left: 0 };
+        let checker = Checker {
+            file,
+            text,
+            schema: &schema,
+            user_refs: Vec::new(),
+            diagnostics: Vec::new(),
+            suggestions_left: 0,
+        };
         d = d.at(checker.span(offset), "here");
     }
     d.help = hint(first, text, offset);

@@ -445,6 +445,7 @@ impl Compiler {
                 AttrType::Date => Type::Date,
                 AttrType::DateTime => Type::DateTime,
                 AttrType::Set => Type::StrSet,
+                AttrType::User => Type::Entity(EntityKind::User),
             });
         }
         let names: Vec<&str> = self.schema.attributes_of(entity).map(|a| a.name.as_str()).collect();
