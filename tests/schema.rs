@@ -494,3 +494,17 @@ fn a_user_attribute_relates_two_users() {
     assert_eq!(first["code"], "unknown-user");
     assert_eq!(first["help"], "did you mean `bob`?");
 }
+
+/// `impact` without `--action` means `delete` only where the schema has one.
+#[test]
+fn impact_without_an_action_asks_for_one_where_there_is_no_delete() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    steward()
+        .args(["impact", "--target", "acme.Rita", "--env", "acme", "--policy"])
+        .arg(root.join("policies/sales"))
+        .arg("--directory")
+        .arg(root.join("examples/sales.yaml"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("give --action: the schema declares no `delete`"));
+}

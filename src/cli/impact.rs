@@ -15,9 +15,9 @@ pub struct Args {
     /// Who would act: decides the fallback and is the context of follow-ups.
     #[arg(long)]
     pub actor: Option<String>,
-    /// The action (`delete` when the schema declares one and none is given).
-    #[arg(long, default_value = "delete")]
-    pub action: String,
+    /// The action (default: `delete`, when the schema declares one).
+    #[arg(long)]
+    pub action: Option<String>,
     /// The user whose account is acted on.
     #[arg(long)]
     pub target: String,
@@ -57,13 +57,23 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(both) => both,
         Err(exit) => return exit,
     };
-    let engine = Engine::new(policies, directory);
-    let query = ImpactQuery {
-        actor: args.actor.as_deref(),
-        action: &args.action,
-        user: &args.target,
-        env: &args.env,
+    let action = match args.action.clone() {
+        Some(action) => action,
+        None if policies.schema().action("delete").is_some() => "delete".to_owned(),
+        None => {
+            let actions = policies.schema().action_list(|a| a.subject.has_target());
+            output::message(
+                errors,
+                &format!(
+                    "give --action: the schema declares no `delete` to default to (its actions on accounts: {actions})"
+                ),
+            );
+            return Exit::Invalid;
+        }
     };
+    let engine = Engine::new(policies, directory);
+    let query =
+        ImpactQuery { actor: args.actor.as_deref(), action: &action, user: &args.target, env: &args.env };
     let impact = match engine.impact_in_context(&query, &context) {
         Ok(i) => i,
         Err(e) => return output::request_error(errors, &e, engine.directory()),
