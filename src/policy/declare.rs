@@ -113,6 +113,9 @@ struct Seen {
 
 struct Declarer {
     schema: Schema,
+    /// The names the schema extended already has, per namespace: a set, so
+    /// that a schema of tens of thousands of names is checked in linear time.
+    inherited: std::collections::HashSet<(u8, String)>,
     seen: Seen,
     /// Actions as written, checked once every status and kind is known.
     actions: Vec<ast::ActionDecl>,
@@ -121,7 +124,18 @@ struct Declarer {
 
 impl Declarer {
     fn new(schema: Schema) -> Self {
-        Declarer { schema, seen: Seen::default(), actions: Vec::new(), diagnostics: Vec::new() }
+        let mut inherited = std::collections::HashSet::new();
+        let names = [
+            (Namespace::EnvKind, schema.env_kinds.iter().map(|k| k.name.clone()).collect::<Vec<_>>()),
+            (Namespace::Status, schema.statuses.iter().map(|k| k.name.clone()).collect()),
+            (Namespace::AccountKind, schema.account_kinds.iter().map(|k| k.name.clone()).collect()),
+            (Namespace::AssetKind, schema.asset_kinds.iter().map(|k| k.name.clone()).collect()),
+            (Namespace::Action, schema.actions.iter().map(|k| k.name.clone()).collect()),
+        ];
+        for (namespace, list) in names {
+            inherited.extend(list.into_iter().map(|n| (namespace as u8, n)));
+        }
+        Declarer { schema, inherited, seen: Seen::default(), actions: Vec::new(), diagnostics: Vec::new() }
     }
 
     fn block(&mut self, block: &SchemaBlock) {
@@ -188,13 +202,7 @@ impl Declarer {
     /// Whether `name` is new in its namespace (the standard schema's names
     /// count when extending it); a duplicate is reported.
     fn unique(&mut self, what: &str, name: &Ident, namespace: Namespace) -> bool {
-        let inherited = match namespace {
-            Namespace::EnvKind => self.schema.env_kind(&name.name).is_some(),
-            Namespace::Status => self.schema.status(&name.name).is_some(),
-            Namespace::AccountKind => self.schema.account_kind(&name.name).is_some(),
-            Namespace::AssetKind => self.schema.asset_kind(&name.name).is_some(),
-            Namespace::Action => self.schema.action(&name.name).is_some(),
-        };
+        let inherited = self.inherited.contains(&(namespace as u8, name.name.clone()));
         let seen = match namespace {
             Namespace::EnvKind => &mut self.seen.env_kinds,
             Namespace::Status => &mut self.seen.statuses,
@@ -319,7 +327,9 @@ impl Declarer {
     }
 
     fn known_status(&mut self, status: &Ident) -> bool {
-        if self.schema.status(&status.name).is_some() {
+        if self.seen.statuses.contains_key(&status.name)
+            || self.inherited.contains(&(Namespace::Status as u8, status.name.clone()))
+        {
             return true;
         }
         let names: Vec<&str> = self.schema.statuses.iter().map(|s| s.name.as_str()).collect();
@@ -488,7 +498,9 @@ impl Declarer {
                     Some(Setting::Name)
                 }
                 ("kind", SettingValue::Name(kind)) => {
-                    if self.schema.account_kind(&kind.name).is_none() {
+                    let declared = self.seen.account_kinds.contains_key(&kind.name)
+                        || self.inherited.contains(&(Namespace::AccountKind as u8, kind.name.clone()));
+                    if !declared {
                         let names: Vec<&str> =
                             self.schema.account_kinds.iter().map(|k| k.name.as_str()).collect();
                         self.diagnostics.push(unknown(
