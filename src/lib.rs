@@ -58,6 +58,7 @@
 //! request as a small [`Directory`] to [`Engine::decide_with`]; the HTTP
 //! service ([`server`], `steward serve`) answers the same questions over HTTP.
 
+pub mod analysis;
 pub mod apply;
 pub mod cli;
 pub mod config;

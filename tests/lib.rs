@@ -23,3 +23,4 @@ mod support;
 mod sync;
 mod targets;
 mod trust;
+mod who;

@@ -511,7 +511,7 @@ fn malformed_bodies_are_400s_and_change_nothing() {
         b"\xff\xfe",
         b"{\"actor\":\"a\",\"action\":\"b\",\"env\":\"c\",\"bogus\":1}",
     ] {
-        for path in ["/v1/decide", "/v1/decide/batch", "/v1/impact", "/v1/plan"] {
+        for path in ["/v1/decide", "/v1/decide/batch", "/v1/impact", "/v1/plan", "/v1/who"] {
             let reply = call(server.addr, "POST", path, None, body);
             assert_eq!(reply.status, 400, "{path} {:?}", String::from_utf8_lossy(body));
             assert_eq!(error_code(&reply), "malformed_body");
@@ -1260,4 +1260,37 @@ fn d7_a_plan_over_http_takes_new_owners_by_name() {
     let owners = &reply.body["items"][0]["impact"]["reassign"];
     let forecast = owners.as_array().unwrap().iter().find(|r| r["asset"] == "app-forecast").unwrap();
     assert_eq!(forecast["new_owner"], "acme.Anders");
+}
+
+/// `/v1/who`: the reverse query of `steward who`, in pages, over a socket.
+#[test]
+fn who_pages_through_every_account_over_http() {
+    let server = start(options(&crm()));
+    let body = json!({ "action": "block", "actor": "crm.Ada", "env": "CRM1", "confirm": true, "reason": "left",
+        "why": true, "limit": 2, "now": NOW });
+    let reply = post(server.addr, "/v1/who", &body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["asked"], "targets");
+    let next = reply.body["next"].as_str().unwrap().to_owned();
+    let mut seen =
+        reply.body["allowed"].as_array().unwrap().len() + reply.body["denied"].as_array().unwrap().len();
+    let mut after = Some(next);
+    while let Some(cursor) = after {
+        let mut page = body.clone();
+        page["after"] = json!(cursor);
+        let reply = post(server.addr, "/v1/who", &page);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        seen +=
+            reply.body["allowed"].as_array().unwrap().len() + reply.body["denied"].as_array().unwrap().len();
+        after = reply.body["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, reply_accounts(&server), "every account of CRM1, once");
+    let both = json!({ "action": "block", "actor": "crm.Ada", "target": "crm.Uma", "env": "CRM1" });
+    let reply = post(server.addr, "/v1/who", &both);
+    assert_eq!((reply.status, error_code(&reply)), (422, "invalid_query"));
+}
+
+fn reply_accounts(server: &Running) -> usize {
+    let body = json!({ "action": "block", "actor": "crm.Ada", "env": "CRM1", "why": true, "limit": 10000, "now": NOW });
+    post(server.addr, "/v1/who", &body).body["accounts"].as_u64().unwrap() as usize
 }

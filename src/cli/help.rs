@@ -62,6 +62,19 @@ Examples:
     --actor 12345.Admin --action delete --target 12345.JJansen --env O12345AA \\
     --format json";
 
+/// `steward who`.
+pub const WHO: &str = "\
+Exit codes:
+  0  the answer (maybe nobody)
+  1  unreadable, or not given
+  3  invalid policy, directory or query
+
+Examples:
+  steward who --policy policies/erp --directory examples/erp.yaml \\
+    --action delete --target 12345.JJansen --env O12345AA
+  steward who --policy policies/crm --directory examples/crm.yaml \\
+    --actor crm.Ada --action block --env CRM1 --confirm --reason left --why";
+
 /// `steward impact`.
 pub const IMPACT: &str = "\
 Exit codes:
@@ -202,7 +215,7 @@ Examples:
 
 /// `steward serve`.
 pub const SERVE: &str = "\
-Endpoints: POST /v1/decide, /v1/decide/batch, /v1/impact, /v1/plan; GET /v1/policies, /v1/health \
+Endpoints: POST /v1/decide, /v1/decide/batch, /v1/impact, /v1/plan, /v1/who; GET /v1/policies, /v1/health \
 (no token asked). Every failure is JSON: {\"error\": {\"code\", \"message\"}}.
 
 Signals: SIGHUP reopens the decision log, then re-reads the policies and the directory (an \

@@ -53,6 +53,7 @@ mod table;
 mod targets;
 mod test;
 mod users;
+mod who;
 
 use std::process::ExitCode;
 
@@ -132,6 +133,9 @@ pub enum Command {
     /// Show what an action on an account would do, before anyone does it.
     #[command(after_long_help = help::IMPACT)]
     Impact(impact::Args),
+    /// Who may do an action to a user, or whom a user may do it to: every account, in pages.
+    #[command(after_long_help = help::WHO)]
+    Who(Box<who::Args>),
     /// Preview a bulk change: who is affected, how and why; nothing is changed.
     #[command(after_long_help = help::PLAN)]
     Plan(Box<plan::Args>),
@@ -206,6 +210,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => test::run(args, &ctx),
         Command::Decide(args) => decide::run(*args, &ctx),
         Command::Impact(args) => impact::run(args, &ctx),
+        Command::Who(args) => who::run(*args, &ctx),
         Command::Plan(args) => plan::run(*args, &ctx),
         Command::Apply(args) => apply::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),

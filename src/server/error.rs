@@ -42,6 +42,10 @@ pub enum ApiError {
     /// The plan cannot be made.
     #[error("{0}")]
     Plan(String),
+    /// A reverse query that cannot be answered (both sides given, a limit
+    /// out of bounds, an action on no account).
+    #[error("{0}")]
+    Query(String),
     /// The call took longer than the configured timeout.
     #[error("the request took longer than {0} ms")]
     Timeout(u128),
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::Request(_) => "invalid_request",
             ApiError::Impact(_) => "invalid_request",
             ApiError::Plan(_) => "invalid_plan",
+            ApiError::Query(_) => "invalid_query",
             ApiError::Timeout(_) => "timeout",
             ApiError::Overloaded(_) => "overloaded",
             ApiError::NotFound { .. } => "not_found",
@@ -114,7 +119,7 @@ impl ApiError {
             ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::BodyTooLarge { .. } | ApiError::BatchTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Request(_) | ApiError::Impact(_) | ApiError::Plan(_) => {
+            ApiError::Request(_) | ApiError::Impact(_) | ApiError::Plan(_) | ApiError::Query(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Timeout(_) | ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -33,6 +33,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/decide/batch", post(decide_batch))
         .route("/v1/impact", post(impact))
         .route("/v1/plan", post(plan))
+        .route("/v1/who", post(who))
         .route("/v1/policies", get(policies))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), limit_in_flight))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), require_token));
@@ -234,6 +235,24 @@ async fn plan(
             Err(ApiError::Timeout(shared.limits.timeout.as_millis()))
         }
         Err(e) => Err(ApiError::Plan(e.to_string())),
+    }
+}
+
+/// A reverse query, a page of it: off the request threads, as a plan (it
+/// decides every account of an environment).
+async fn who(
+    State(shared): State<Arc<Shared>>,
+    Extension(slot): Extension<Slot>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let mut query: crate::analysis::WhoQuery = body.parse()?;
+    query.now.get_or_insert_with(jiff::Timestamp::now);
+    let snapshot = shared.current.load_full();
+    let answered = off_thread(slot, move || crate::analysis::who(&snapshot.engine, &query)).await?;
+    match answered {
+        Ok(page) => Ok(json(&page)),
+        Err(crate::analysis::WhoError::Request(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::Query(e.to_string())),
     }
 }
 
