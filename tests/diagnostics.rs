@@ -135,7 +135,13 @@ mistake!(
     28
 );
 mistake!(not_a_condition, "rule r { permit block when target.status }", "not-a-condition", 1, 28);
-mistake!(duplicate_rule_name, "rule r { permit block }\nrule r { forbid delete }\n", "duplicate-name", 2, 6);
+mistake!(
+    duplicate_rule_name,
+    "rule r { permit block }\nrule r { forbid delete because \"no\" }\n",
+    "duplicate-name",
+    2,
+    6
+);
 mistake!(
     duplicate_lifecycle,
     "lifecycle delete { owns app -> reassign }\nlifecycle delete { owns api_key -> revoke }\n",
@@ -161,7 +167,7 @@ mistake!(
 mistake!(never_matches, "rule r { permit block when false }", "never-matches", 1, 28);
 mistake!(
     unreachable_permit,
-    "rule p { permit block }\nrule f { forbid block }\n",
+    "rule p { permit block }\nrule f { forbid block because \"never\" }\n",
     "unreachable-permit",
     1,
     1
@@ -321,3 +327,11 @@ mistake!(
     6,
     10
 );
+mistake!(
+    contradiction,
+    "rule r {\n  permit block\n  when request.batch_size > 10 and target.status == \"active\" and request.batch_size < 5\n}\n",
+    "contradiction",
+    3,
+    8
+);
+mistake!(forbid_without_because, "rule no_blocks {\n  forbid block\n}\n", "forbid-without-because", 1, 6);

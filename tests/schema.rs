@@ -32,7 +32,7 @@ schema {
 }
 
 rule admins { permit freeze, thaw, retire, make_bot when actor has role "admin" }
-rule no_self { forbid freeze, retire when actor.user == target.user }
+rule no_self { forbid freeze, retire when actor.user == target.user because "not yourself" }
 rule takers { permit reassign when request.to.status == "active" }
 
 trigger contract_over {
@@ -426,7 +426,7 @@ fn a_one_of_attribute_compares_with_its_options_only() {
         let mut sources = Sources::new();
         sources.add(
             "pack.policy",
-            format!("{PACK}\nrule stays {{ forbid thaw when target.user.attrs.tier == \"{condition}\" }}\n"),
+            format!("{PACK}\nrule stays {{ forbid thaw when target.user.attrs.tier == \"{condition}\" because \"basic stays\" }}\n"),
         );
         PolicySet::from_sources(sources)
     };

@@ -11,6 +11,7 @@ pub mod decision;
 pub mod declare;
 pub mod eval;
 pub mod fmt;
+pub mod lint;
 pub mod load;
 pub mod parse;
 pub mod report;

@@ -769,6 +769,7 @@ impl Builder {
             Item::Schema(_) => {}
             Item::Rule(rule) => {
                 self.unique_name(&rule.name);
+                self.warn_without_because(rule);
                 let actions_ok = rule.actions.iter().all(|a| self.known_action(a, None));
                 let scope =
                     Scope::for_actions(&self.compiler.schema, rule.actions.iter().map(|a| a.name.as_str()));
@@ -1009,6 +1010,30 @@ impl Builder {
                 Diagnostic::warning("never-matches", format!("rule `{}` can never match", name.name))
                     .at(expr.span, "this condition is always false"),
             );
+        } else if let Some(both) = compiled.and_then(super::lint::contradiction) {
+            self.compiler.diagnostics.push(
+                Diagnostic::warning(
+                    "contradiction",
+                    format!("`{}` can never match: {both} cannot both hold", name.name),
+                )
+                .at(expr.span, "never true")
+                .with_help("one of the two is a slip: `or` where `and` is written, or a value mistyped"),
+            );
+        }
+    }
+
+    /// A forbid that denies says why: without `because` the person denied
+    /// reads only the rule's name.
+    fn warn_without_because(&mut self, rule: &super::ast::Rule) {
+        if rule.effect == Effect::Forbid && rule.because.is_none() {
+            self.compiler.diagnostics.push(
+                Diagnostic::warning(
+                    "forbid-without-because",
+                    format!("forbid `{}` gives no reason", rule.name.name),
+                )
+                .at(rule.name.span, "denies without `because`")
+                .with_help("add `because \"...\"`: it is what the person denied is told"),
+            );
         }
     }
 
@@ -1239,9 +1264,40 @@ mod tests {
             codes("rule r { permit invite when target.status == \"active\" }"),
             ["root-not-available"]
         );
-        assert_eq!(codes("rule r { permit block }\nrule r { forbid delete }"), ["duplicate-name"]);
+        assert_eq!(
+            codes("rule r { permit block }\nrule r { forbid delete because \"x\" }"),
+            ["duplicate-name"]
+        );
         assert_eq!(codes("rule r { permit block when false }"), ["never-matches"]);
-        assert_eq!(codes("rule r { permit block }\nrule f { forbid block }"), ["unreachable-permit"]);
+        assert_eq!(
+            codes("rule r { permit block }\nrule f { forbid block because \"x\" }"),
+            ["unreachable-permit"]
+        );
+        assert_eq!(codes("rule f { forbid block }"), ["forbid-without-because"]);
+        assert_eq!(
+            codes(
+                "rule r { permit block when target.status == \"active\" and target.status == \"blocked\" }"
+            ),
+            ["contradiction"]
+        );
+        assert_eq!(
+            codes("rule r { permit block when request.batch_size > 3 and request.batch_size < 4 }"),
+            ["contradiction"]
+        );
+        assert_eq!(
+            codes("rule r { permit block when request.batch_size >= 3 and 3 >= request.batch_size }"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            codes("rule r { permit block when target.status == \"active\" and target.status != \"active\" }"),
+            ["contradiction"]
+        );
+        assert!(
+            codes(
+                "rule r { permit block when target.status != \"active\" and target.status != \"blocked\" }"
+            )
+            .is_empty()
+        );
         assert_eq!(codes("lifecycle delete { owns spaces -> reassign }"), ["unknown-asset-kind"]);
         assert_eq!(codes("lifecycle delete { owns space -> keep }"), ["unknown-consequence"]);
         assert_eq!(codes("lifecycle delete { owns api_key -> revoke to actor }"), ["owner-without-reassign"]);
