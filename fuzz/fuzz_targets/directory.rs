@@ -5,5 +5,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let _ = steward::directory::yaml::parse("fuzz.yaml", &text);
+    let _ = steward::directory::yaml::parse("fuzz.yaml", &text, &steward::policy::declare::standard());
 });

@@ -17,7 +17,7 @@ use steward::policy::PolicySet;
 static PACK: LazyLock<(PolicySet, Directory)> = LazyLock::new(|| {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let set = PolicySet::load(&[root.join("policies/crm")]).unwrap_or_else(|e| panic!("{e}")).set;
-    let directory = directory::load(&root.join("examples/crm.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let directory = directory::load(&root.join("examples/crm.yaml"), &steward::policy::declare::standard()).unwrap_or_else(|e| panic!("{e}"));
     (set, directory)
 });
 

@@ -10,12 +10,12 @@ use steward::policy::{PolicySet, Request};
 
 static DIRECTORY: LazyLock<Directory> = LazyLock::new(|| {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    directory::load(&root.join("examples/crm.yaml")).unwrap_or_else(|e| panic!("{e}"))
+    directory::load(&root.join("examples/crm.yaml"), &steward::policy::declare::standard()).unwrap_or_else(|e| panic!("{e}"))
 });
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let Ok(selector) = PolicySet::compile_selector(&text) else { return };
+    let Ok(selector) = PolicySet::standard_selector(&text) else { return };
     let mut request = Request::new("crm.Ada", "block", "CRM1");
     request.now = "2026-11-23T09:00:00Z".parse().ok();
     for account in DIRECTORY.accounts() {
