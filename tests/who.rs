@@ -110,3 +110,19 @@ fn who_on_the_command_line_says_when_there_is_more() {
         .code(3)
         .stderr(predicate::str::contains("the limit is from 1 to 10000"));
 }
+
+/// Past its deadline a query stops and says how far it got: the service's
+/// thread is freed when the caller's time is up.
+#[test]
+fn who_stops_at_its_deadline() {
+    let set = steward::policy::PolicySet::load(&[pack_dir("erp")]).unwrap().set;
+    let engine = Engine::new(set, generate(GenerateOptions { accounts: 200, seed: 5 }));
+    let env = engine.directory().environments().first().unwrap().id.clone();
+    let target = engine.directory().accounts_in(&env).next().unwrap().user.to_string();
+    let mut asked = query("block", &env);
+    asked.target = Some(target);
+    let past = std::time::Instant::now().checked_sub(std::time::Duration::from_millis(1));
+    let err = steward::analysis::who_until(&engine, &asked, past).unwrap_err();
+    assert!(matches!(err, steward::analysis::WhoError::Timeout { examined: 0 }), "{err}");
+    assert!(steward::analysis::who_until(&engine, &asked, None).is_ok());
+}

@@ -3,4 +3,4 @@
 
 pub mod who;
 
-pub use who::{WhoEntry, WhoError, WhoPage, WhoQuery, who};
+pub use who::{WhoEntry, WhoError, WhoPage, WhoQuery, who, who_until};

@@ -108,6 +108,12 @@ pub enum WhoError {
     /// acts on no account.
     #[error("{0}")]
     Query(String),
+    /// The answer was not done by the deadline (the service's time limit).
+    #[error("the query was still deciding at its deadline, after {examined} accounts")]
+    Timeout {
+        /// How many accounts were decided by then.
+        examined: usize,
+    },
 }
 
 /// Answers `query` over the engine's directory: every account of the
@@ -115,6 +121,16 @@ pub enum WhoError {
 /// user id, as `decide` decides it (a removal records refer to is denied by
 /// `referenced` here too).
 pub fn who(engine: &Engine, query: &WhoQuery) -> Result<WhoPage, WhoError> {
+    who_until(engine, query, None)
+}
+
+/// [`who`], given up at `deadline`: the thread a caller stopped waiting for
+/// is freed.
+pub fn who_until(
+    engine: &Engine,
+    query: &WhoQuery,
+    deadline: Option<std::time::Instant>,
+) -> Result<WhoPage, WhoError> {
     let (policies, directory) = (engine.policies(), engine.directory());
     let schema = policies.schema();
     let action =
@@ -176,6 +192,9 @@ pub fn who(engine: &Engine, query: &WhoQuery) -> Result<WhoPage, WhoError> {
     };
     let mut listed = 0;
     for (position, candidate) in candidates.iter().enumerate().skip(start) {
+        if position % 256 == 0 && deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            return Err(WhoError::Timeout { examined: page.examined });
+        }
         if listed == query.limit {
             page.next = position.checked_sub(1).and_then(|p| candidates.get(p)).map(|c| (*c).to_owned());
             break;

@@ -248,10 +248,17 @@ async fn who(
     let mut query: crate::analysis::WhoQuery = body.parse()?;
     query.now.get_or_insert_with(jiff::Timestamp::now);
     let snapshot = shared.current.load_full();
-    let answered = off_thread(slot, move || crate::analysis::who(&snapshot.engine, &query)).await?;
+    // Given up at the call's deadline, as a plan is.
+    let deadline = std::time::Instant::now() + shared.limits.timeout;
+    let answered =
+        off_thread(slot, move || crate::analysis::who_until(&snapshot.engine, &query, Some(deadline)))
+            .await?;
     match answered {
         Ok(page) => Ok(json(&page)),
         Err(crate::analysis::WhoError::Request(e)) => Err(e.into()),
+        Err(crate::analysis::WhoError::Timeout { .. }) => {
+            Err(ApiError::Timeout(shared.limits.timeout.as_millis()))
+        }
         Err(e) => Err(ApiError::Query(e.to_string())),
     }
 }
