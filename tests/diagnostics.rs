@@ -335,3 +335,10 @@ mistake!(
     8
 );
 mistake!(forbid_without_because, "rule no_blocks {\n  forbid block\n}\n", "forbid-without-because", 1, 6);
+mistake!(
+    shadowed_permit,
+    "rule helpdesk_blocks {\n  permit block\n  when actor has role \"helpdesk\" and target has role \"administrator\"\n}\n\nrule administrators_stay {\n  forbid block, delete\n  when target has role \"administrator\"\n  because \"administrators are blocked by administrators\"\n}\n",
+    "shadowed-permit",
+    1,
+    1
+);

@@ -22,6 +22,20 @@ pub fn contradiction(expr: &CExpr) -> Option<String> {
     operands.iter().find_map(contradiction)
 }
 
+/// Whether `premise` holding makes `conclusion` hold, as far as their
+/// `and` chains say: every condition of the conclusion's chain is one of
+/// the premise's (`a and b` implies `a`). Anything subtler is not claimed.
+pub fn implies(premise: &CExpr, conclusion: &CExpr) -> bool {
+    fn conjuncts(e: &CExpr) -> Vec<&CExpr> {
+        match e {
+            CExpr::And(operands) => operands.iter().collect(),
+            other => vec![other],
+        }
+    }
+    let have = conjuncts(premise);
+    conjuncts(conclusion).iter().all(|c| have.contains(c))
+}
+
 /// `PATH OP CONST`, the constant on either side.
 fn fact(expr: &CExpr) -> Option<(&Access, CmpOp, &Const)> {
     let CExpr::Cmp(op, left, right) = expr else { return None };

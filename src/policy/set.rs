@@ -1061,6 +1061,28 @@ impl Builder {
                     .at(rule.span, "every action it permits is always forbidden")
                     .with_related(*span, format!("`{forbid}` forbids without a condition")),
                 );
+                continue;
+            }
+            // A forbid of every action the permit names whose condition
+            // holds whenever the permit's does.
+            let Some(permit) = &rule.condition else { continue };
+            let broader = self.rules.iter().find(|f| {
+                f.effect == Effect::Forbid
+                    && rule.actions.iter().all(|a| f.actions.contains(a))
+                    && f.condition.as_ref().is_some_and(|c| super::lint::implies(permit, c))
+            });
+            if let Some(forbid) = broader {
+                warnings.push(
+                    Diagnostic::warning(
+                        "shadowed-permit",
+                        format!(
+                            "rule `{}` can never allow anything: whenever it matches, `{}` forbids",
+                            rule.name, forbid.name
+                        ),
+                    )
+                    .at(rule.span, "always overridden")
+                    .with_related(forbid.span, "forbids whenever the permit matches"),
+                );
             }
         }
         self.compiler.diagnostics.extend(warnings);
