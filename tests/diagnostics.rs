@@ -342,3 +342,5 @@ mistake!(
     1,
     1
 );
+// A misspelt item keyword between items is named, with the closest one.
+mistake!(misspelt_item_keyword, "rul r {\n  permit block\n}\n", "syntax", 1, 1);

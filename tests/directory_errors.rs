@@ -429,3 +429,12 @@ fn an_alias_across_the_parts_of_a_large_file_is_read_whole() {
     let parsed = steward::directory::yaml::parse("g.yaml", &aliased, &steward::policy::declare::standard());
     assert!(parsed.is_ok(), "{:?}", parsed.err().map(|(_, d)| d));
 }
+// A value with `: ` in it, unquoted: told to quote it, not to check the
+// indentation.
+error!(
+    colon_in_a_value,
+    "environments:\n  - id: A\n    license: \"1\"\n    kind: production\nusers:\n  - id: u\n    home: A\n    idp_subject: sub: 1\n",
+    "invalid-yaml",
+    8,
+    21
+);

@@ -508,3 +508,57 @@ fn impact_without_an_action_asks_for_one_where_there_is_no_delete() {
         .code(3)
         .stderr(predicate::str::contains("give --action: the schema declares no `delete`"));
 }
+
+/// The plan's summary says which assets still need a new owner, not those
+/// given one, and every item keeps its place in the plan beside it.
+#[test]
+fn a_plan_says_what_still_needs_an_owner_and_where_each_item_stands() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let targets = file(dir.path(), "t.txt", "acme.Rita\nacme.Leo\n");
+    let out = steward()
+        .args(["plan", "--policy"])
+        .arg(root.join("policies/sales"))
+        .arg("--directory")
+        .arg(root.join("examples/sales.yaml"))
+        .args(["--actor", "acme.Sofia", "--action", "deactivate", "--env", "acme", "--reason", "left"])
+        .args(["--reassign", "lead-hooli=acme.Omar", "--now", NOW])
+        .arg("--targets")
+        .arg(&targets)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\n# outcome"), "{text}");
+    assert!(text.contains("\n1 deactivate acme.Rita"), "{text}");
+    assert!(text.contains("  1 asset to a new owner\n"), "{text}");
+    let open = text.lines().find(|l| l.starts_with("  needs a new owner")).unwrap();
+    assert!(!open.contains("lead-hooli") && open.contains("lead-initech"), "{open}");
+}
+
+/// Commands that only read a directory read it for the pack `--policy`
+/// names; sync says when no environment kind is a source.
+#[test]
+fn reading_commands_take_the_pack_schema_and_sync_says_when_nothing_is_a_source() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sales = root.join("policies/sales");
+    let example = root.join("examples/sales.yaml");
+    for command in [&["export"][..], &["users", "--directory"], &["show", "acme.Rita", "--directory"]] {
+        steward().args(command).arg(&example).arg("--policy").arg(&sales).assert().success();
+        steward().args(command).arg(&example).assert().code(3);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let no_source = file(
+        dir.path(),
+        "p.policy",
+        &PACK.replace("environment kind production live", "environment kind production"),
+    );
+    let yaml = file(dir.path(), "d.yaml", DIRECTORY);
+    steward()
+        .args(["sync", "--directory"])
+        .arg(&yaml)
+        .arg("--policy")
+        .arg(&no_source)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no environment kind of the schema is `live`"));
+}

@@ -815,6 +815,20 @@ fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> D
     if let Some(diagnostic) = open.and_then(|open| unclosed(file, text, open, span, &expected)) {
         return diagnostic;
     }
+    // Between items only an item can start: a misspelt keyword is named.
+    if open.is_none() {
+        const ITEMS: [&str; 4] = ["rule", "lifecycle", "trigger", "schema"];
+        let word = rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next().unwrap_or("");
+        let d = Diagnostic::error(
+            "syntax",
+            format!("expected `rule`, `lifecycle`, `trigger` or `schema`, found {found}"),
+        )
+        .at(span, "not the start of an item");
+        return match did_you_mean(word, ITEMS) {
+            Some(item) if !word.is_empty() => d.with_help(format!("did you mean `{item}`?")),
+            _ => d.with_help("a policy file is a list of `rule`, `lifecycle`, `trigger` and `schema` blocks"),
+        };
+    }
     let diagnostic = Diagnostic::error("syntax", format!("expected {expected}, found {found}"))
         .at(span, format!("expected {expected}"));
     if let Some(help) = role_help(text, pos) {
