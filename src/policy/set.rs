@@ -423,8 +423,9 @@ impl PolicySet {
     /// decided at all (unknown action, user, environment...) is an error;
     /// everything else is a [`Decision`].
     pub fn decide(&self, request: &Request, entities: &dyn Entities) -> Result<Decision, RequestError> {
+        // The action's dense id and declaration, found once.
         let (ctx, declared) = resolve(&self.schema, request, entities)?;
-        if let Some((builtin, reason)) = builtin_denial(&self.schema, declared, request, &ctx) {
+        if let Some((builtin, reason)) = builtin_denial(&self.schema, declared.1, request, &ctx) {
             return Ok(Decision {
                 allowed: false,
                 rules: SmallVec::from_buf_and_len([RuleRef::Builtin(builtin); 4], 1),
@@ -432,7 +433,7 @@ impl PolicySet {
                 errors: SmallVec::new(),
             });
         }
-        let action = self.schema.action_id(&request.action).unwrap_or(usize::MAX);
+        let action = declared.0;
         let mut permits: SmallVec<[RuleRef; 4]> = SmallVec::new();
         let mut forbids: SmallVec<[RuleRef; 4]> = SmallVec::new();
         let mut errors = SmallVec::new();
@@ -521,9 +522,12 @@ fn resolve<'a, 's>(
     schema: &'s Schema,
     request: &'a Request,
     entities: &'a dyn Entities,
-) -> Result<(Context<'a>, &'s crate::schema::ActionDecl), RequestError> {
-    let action = schema
-        .action(&request.action)
+) -> Result<(Context<'a>, (usize, &'s crate::schema::ActionDecl)), RequestError> {
+    let (id, action) = schema
+        .actions
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.name == request.action)
         .ok_or_else(|| RequestError::unknown_action(schema, &request.action))?;
     // The value is held to what the action takes, as a plan holds it.
     if let Some(value) = &request.value {
@@ -596,7 +600,7 @@ fn resolve<'a, 's>(
         asset: asset.map(Held::from),
         bound: None,
     };
-    Ok((ctx, action))
+    Ok((ctx, (id, action)))
 }
 
 /// For `add_guest` the target has no account in the environment yet: it is
