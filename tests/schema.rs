@@ -562,3 +562,52 @@ fn reading_commands_take_the_pack_schema_and_sync_says_when_nothing_is_a_source(
         .success()
         .stderr(predicate::str::contains("no environment kind of the schema is `live`"));
 }
+
+/// A plan made under one model is never applied under another: the policy
+/// digest the plan carries covers the schema, a status added included.
+#[test]
+fn a_plan_made_under_one_schema_is_refused_under_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = file(dir.path(), "pack.policy", PACK);
+    let yaml = file(dir.path(), "d.yaml", DIRECTORY);
+    let db = dir.path().join("d.db");
+    steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
+    let plan = dir.path().join("plan.json");
+    let targets = file(dir.path(), "t.txt", "bob\n");
+    steward()
+        .args(["plan", "--policy"])
+        .arg(&policy)
+        .arg("--directory")
+        .arg(&db)
+        .args([
+            "--actor",
+            "ann",
+            "--action",
+            "freeze",
+            "--env",
+            "E",
+            "--reason",
+            "x",
+            "--now",
+            NOW,
+            "--targets",
+        ])
+        .arg(&targets)
+        .arg("-o")
+        .arg(&plan)
+        .assert()
+        .success();
+    file(dir.path(), "pack.policy", &PACK.replace("  status gone\n", "  status gone\n  status archived\n"));
+    steward()
+        .args(["apply", "--policy"])
+        .arg(&policy)
+        .arg("--directory")
+        .arg(&db)
+        .arg(&plan)
+        .arg("--confirm")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("the policy set changed"));
+    let schema = pack().schema().clone();
+    assert_eq!(steward::directory::load(&db, &schema).unwrap().account("bob", "E").unwrap().status, "active");
+}
