@@ -7,6 +7,7 @@ mod apply;
 mod audit;
 mod cli;
 mod diagnostics;
+mod diff;
 mod directory_errors;
 mod fmt;
 mod help;

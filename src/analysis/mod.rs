@@ -1,6 +1,30 @@
-//! Analysis of a policy set over a directory, for authors, reviewers and
-//! auditors: reverse queries (`who`), exact and never cut.
+//! Analysis of a policy set over a directory: complete reverse queries
+//! (`who`), what a policy change does (`diff`, over the classes of
+//! accounts no rule tells apart, `classes`).
 
+pub mod classes;
+pub mod diff;
 pub mod who;
 
+pub use diff::{Diff, DiffError, DiffQuery, Example, Group, Outcome, Shape, diff};
 pub use who::{WhoEntry, WhoError, WhoPage, WhoQuery, who, who_until};
+
+use crate::Engine;
+use crate::policy::{DecisionReport, Request, RequestError};
+
+/// The decision `decide` reports for `request`. The policy's decision is
+/// the verdict, but for a removal it allows: the verdict then also weighs
+/// what refers to the account (rare, so the impact it needs is computed
+/// only then).
+pub(crate) fn report(
+    engine: &Engine,
+    request: &Request,
+    removes: bool,
+) -> Result<DecisionReport, RequestError> {
+    let decision = engine.policies().decide(request, engine.directory())?;
+    Ok(if decision.allowed() && removes {
+        engine.decide(request)?.report
+    } else {
+        engine.policies().report(request, &decision)
+    })
+}

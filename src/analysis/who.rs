@@ -202,15 +202,7 @@ pub fn who_until(
         let (actor, target) =
             if asked == "actors" { (*candidate, given.as_str()) } else { (given.as_str(), *candidate) };
         let request = Request { actor: actor.to_owned(), target: Some(target.to_owned()), ..base.clone() };
-        let decision = policies.decide(&request, directory)?;
-        // The policy's decision is the verdict, but for a removal it allows:
-        // the verdict then also weighs what refers to the account (rare, so
-        // the impact it needs is computed only then).
-        let report = if decision.allowed() && action.removes_account() {
-            engine.decide(&request)?.report
-        } else {
-            policies.report(&request, &decision)
-        };
+        let report = super::report(engine, &request, action.removes_account())?;
         let allowed = report.decision == "allow";
         let entry = WhoEntry {
             user: (*candidate).to_owned(),

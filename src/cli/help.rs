@@ -75,6 +75,23 @@ Examples:
   steward who --policy policies/crm --directory examples/crm.yaml \\
     --actor crm.Ada --action block --env CRM1 --confirm --reason left --why";
 
+/// `steward diff`.
+pub const DIFF: &str = "\
+Every actor and target account of each environment is compared, for each action on
+accounts (or --action) and request shape (or --request-shape); accounts that no rule
+of either set tells apart are decided once, so the answer is exact and fast.
+
+Exit codes:
+  0  no answer changes (requests decided by other rules alike are listed, not counted)
+  1  unreadable, or not given
+  2  some answer changes
+  3  invalid policy set, directory or query
+
+Examples:
+  steward diff --base policies/erp --policy changed/erp --directory examples/erp.yaml
+  steward diff --base main/policies/crm --policy policies/crm --directory crm.db \\
+    --action delete --request-shape bulk,confirm,reason=left --format json";
+
 /// `steward impact`.
 pub const IMPACT: &str = "\
 Exit codes:

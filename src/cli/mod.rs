@@ -35,6 +35,7 @@ mod audit;
 mod check;
 mod completions;
 mod decide;
+mod diff;
 mod export;
 mod fmt;
 mod generate;
@@ -66,7 +67,7 @@ pub enum Exit {
     Ok = 0,
     /// 1: any other failure (I/O, a check that found differences, failing tests).
     Failure = 1,
-    /// 2: the request is denied.
+    /// 2: the request is denied; for `diff`, an answer changes.
     Deny = 2,
     /// 3: the policy set, directory or request is invalid.
     Invalid = 3,
@@ -136,6 +137,9 @@ pub enum Command {
     /// Who may do an action to a user, or whom a user may do it to: every account, in pages.
     #[command(after_long_help = help::WHO)]
     Who(Box<who::Args>),
+    /// What a policy change does: every request over the directory whose decision changes.
+    #[command(after_long_help = help::DIFF)]
+    Diff(Box<diff::Args>),
     /// Preview a bulk change: who is affected, how and why; nothing is changed.
     #[command(after_long_help = help::PLAN)]
     Plan(Box<plan::Args>),
@@ -211,6 +215,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Decide(args) => decide::run(*args, &ctx),
         Command::Impact(args) => impact::run(args, &ctx),
         Command::Who(args) => who::run(*args, &ctx),
+        Command::Diff(args) => diff::run(*args, &ctx),
         Command::Plan(args) => plan::run(*args, &ctx),
         Command::Apply(args) => apply::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),

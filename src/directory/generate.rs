@@ -61,8 +61,15 @@ impl Rng {
 
 /// Generates a directory.
 pub fn generate(options: GenerateOptions) -> Directory {
+    generate_licensed(options, ACCOUNTS_PER_LICENSE)
+}
+
+/// Generates a directory with about `per_license` accounts per license:
+/// small licenses give a small directory many environments and guests
+/// (what tests that decide every pair need).
+pub fn generate_licensed(options: GenerateOptions, per_license: usize) -> Directory {
     let mut rng = Rng::new(options.seed);
-    let licenses = options.accounts.div_ceil(ACCOUNTS_PER_LICENSE).max(1);
+    let licenses = options.accounts.div_ceil(per_license.max(1)).max(1);
     let mut parts = DirectoryParts::default();
     for l in 0..licenses {
         let license = format!("{:05}", 10_000 + l);

@@ -185,6 +185,30 @@ impl<'a> Context<'a> {
         out
     }
 
+    /// What `expr` evaluates to here, as a canonical text (an error as its
+    /// message): equal texts mean the expression behaves alike wherever it
+    /// is read. With `keyed`, a text or an entity comes back as
+    /// [`Observed::Key`], the text it compares equal to strings with: two
+    /// values with different keys are never equal (what the class analysis
+    /// of `steward diff` needs to tell equal pairs apart without
+    /// enumerating them).
+    pub fn observe(&self, expr: &CExpr, keyed: bool) -> Observed {
+        let mut out = String::new();
+        match self.eval(expr, 1) {
+            Ok(value) => {
+                if keyed && let Some(key) = key_of(&value) {
+                    return Observed::Key(key.to_owned());
+                }
+                canonical(&value, &mut out);
+            }
+            Err(e) => {
+                out.push('!');
+                out.push_str(&e.to_string());
+            }
+        }
+        Observed::Plain(out)
+    }
+
     /// The user id an expression names: an account's user, or a string.
     pub fn user_id(&self, expr: &CExpr) -> Eval<Option<String>> {
         Ok(match self.eval(expr, 1)? {
@@ -520,6 +544,26 @@ fn canonical(value: &Value<'_>, out: &mut String) {
         Value::Entity(e) => write!(out, "e{}", e.id()),
         Value::Attr(a) => write!(out, "a{a:?}"),
     };
+}
+
+/// What [`Context::observe`] saw.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Observed {
+    /// A text or an entity: it equals another value only if that value's
+    /// key is the same (the converse need not hold).
+    Key(String),
+    /// Any other value, or an error, as a canonical text.
+    Plain(String),
+}
+
+/// The text a value compares equal to strings with, for texts and entities:
+/// `equal` finds two such values equal only when these are the same.
+fn key_of<'v>(value: &'v Value<'_>) -> Option<&'v str> {
+    match value {
+        Value::Str(_) | Value::Entity(_) => as_str(value),
+        Value::Attr(a) if matches!(a.as_ref(), AttrValue::Str(_)) => as_str(value),
+        _ => None,
+    }
 }
 
 /// A part of a borrowed-or-owned entity, borrowed or owned alike.

@@ -468,6 +468,19 @@ impl PolicySet {
         Ok(Decision { allowed, rules, builtin_reasons: SmallVec::new(), errors })
     }
 
+    /// The conditions of the rules of `action` (`None` for a rule without
+    /// one): what the class analysis reads.
+    pub fn conditions(&self, action: &str) -> impl Iterator<Item = Option<&CExpr>> {
+        self.schema
+            .action_id(action)
+            .and_then(|id| self.by_action.get(id))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&index| self.rules.get(index as usize))
+            .map(|rule| rule.condition.as_ref())
+    }
+
     /// The JSON form of a decision, with rule names, sources and reasons.
     pub fn report(&self, request: &Request, decision: &Decision) -> DecisionReport {
         let mut rules = Vec::with_capacity(decision.rules.len());

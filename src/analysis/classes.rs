@@ -1,0 +1,317 @@
+//! Accounts that no rule can tell apart, decided once.
+//!
+//! A decision of an action on an account reads a few things of the actor
+//! and of the target: the values of the expressions of its rules that read
+//! one side only (a role, a status, a count of the target's accounts), and
+//! what the built-in rules read of the target. Accounts with the same
+//! values of all of them form a *class* on that side, and every pair of an
+//! actor class and a target class gets one decision, whoever is picked.
+//!
+//! Expressions that compare the two sides (`actor.user == target.user`)
+//! would split every class down to one account if their values went into
+//! the classes. They go in as *keys* instead: pairs with different keys
+//! compare unequal, alike for the whole block; pairs with the same key are
+//! the *exceptions* of their block (found by a join on the key, not by
+//! trying every pair), and each is decided alone. A key may match where the
+//! values are not equal (an account's user against a user): the pair is
+//! then decided alone, which costs a decision and never exactness.
+//!
+//! An expression that reads both sides in any other way (a `count` whose
+//! condition names the actor and the target) cannot be split: the action is
+//! then decided pair by pair, and [`Atoms::split`] says why.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::directory::model::Account;
+use crate::policy::compile::{CExpr, CmpOp, Root};
+use crate::policy::eval::{Context, Observed};
+
+/// What the rules of one action read, split by side.
+#[derive(Debug, Default)]
+pub struct Atoms<'p> {
+    /// Expressions that read the actor (and nothing of the target).
+    actor: Vec<&'p CExpr>,
+    /// Expressions that read the target (and nothing of the actor).
+    target: Vec<&'p CExpr>,
+    /// `==` and `!=` between an actor side and a target side: (actor, target).
+    keyed: Vec<(&'p CExpr, &'p CExpr)>,
+}
+
+/// Which sides an expression reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Sides {
+    actor: bool,
+    target: bool,
+}
+
+impl Sides {
+    fn of(expr: &CExpr) -> Sides {
+        let mut sides = Sides::default();
+        sides.add(expr);
+        sides
+    }
+
+    fn add(&mut self, expr: &CExpr) {
+        match expr {
+            CExpr::Path(access) | CExpr::Has(access) => match access.root {
+                Root::Actor => self.actor = true,
+                Root::Target => self.target = true,
+                _ => {}
+            },
+            CExpr::Const(_) => {}
+            CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => {
+                items.iter().for_each(|e| self.add(e))
+            }
+            CExpr::Not(e) => self.add(e),
+            CExpr::Count(aggregate) => {
+                if let Some(condition) = &aggregate.condition {
+                    self.add(condition);
+                }
+            }
+            CExpr::Cmp(_, a, b) | CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => {
+                self.add(a);
+                self.add(b);
+            }
+        }
+    }
+}
+
+impl<'p> Atoms<'p> {
+    /// Adds what `condition` reads. `Err` names an expression that reads
+    /// both sides in a way classes cannot follow, as written in the rule.
+    pub fn split(&mut self, condition: &'p CExpr) -> Result<(), &'static str> {
+        let sides = Sides::of(condition);
+        match (sides.actor, sides.target) {
+            (false, false) => Ok(()),
+            (true, false) => {
+                self.actor.push(condition);
+                Ok(())
+            }
+            (false, true) => {
+                self.target.push(condition);
+                Ok(())
+            }
+            (true, true) => match condition {
+                CExpr::Not(e) => self.split(e),
+                CExpr::And(items) | CExpr::Or(items) => items.iter().try_for_each(|e| self.split(e)),
+                CExpr::Cmp(op, a, b) => {
+                    let (left, right) = (Sides::of(a), Sides::of(b));
+                    let one_each = |x: Sides, y: Sides| x.actor && !x.target && y.target && !y.actor;
+                    if matches!(op, CmpOp::Eq | CmpOp::Ne) && one_each(left, right) {
+                        self.keyed.push((a, b));
+                        Ok(())
+                    } else if matches!(op, CmpOp::Eq | CmpOp::Ne) && one_each(right, left) {
+                        self.keyed.push((b, a));
+                        Ok(())
+                    } else {
+                        self.sided(a, b)
+                    }
+                }
+                CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => self.sided(a, b),
+                _ => Err("a `count` that reads both the actor and the target"),
+            },
+        }
+    }
+
+    /// Both operands whole into their sides' classes: exact, and as fine
+    /// as their values are many.
+    fn sided(&mut self, a: &'p CExpr, b: &'p CExpr) -> Result<(), &'static str> {
+        for operand in [a, b] {
+            let sides = Sides::of(operand);
+            if sides.actor && sides.target {
+                return Err("an operand that reads both the actor and the target");
+            }
+            self.split(operand)?;
+        }
+        Ok(())
+    }
+
+    /// Whether nothing is read of either side.
+    pub fn is_empty(&self) -> bool {
+        self.actor.is_empty() && self.target.is_empty() && self.keyed.is_empty()
+    }
+}
+
+/// The accounts of one environment split into classes on each side, and
+/// the exceptions of each block.
+#[derive(Debug)]
+pub struct Partition {
+    /// Each class's accounts, by position in the accounts given, ascending.
+    pub actors: Vec<Vec<u32>>,
+    /// The same for targets.
+    pub targets: Vec<Vec<u32>>,
+    /// Pairs (actor, target) whose keys meet: decided one by one.
+    exceptions: FxHashSet<(u32, u32)>,
+    /// How many exceptions each block (actor class, target class) holds.
+    per_block: FxHashMap<(u32, u32), u64>,
+}
+
+impl Partition {
+    /// Splits `accounts`; `context(account)` is a context with the account
+    /// on both sides, `extra(account)` what else of the target the decision
+    /// reads (the built-in rules' inputs).
+    pub fn build<'a>(
+        accounts: &[&'a Account],
+        atoms: &Atoms<'_>,
+        context: &dyn Fn(&'a Account) -> Context<'a>,
+        extra: &dyn Fn(&'a Account) -> String,
+    ) -> Partition {
+        let mut actor_ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut target_ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut actors: Vec<Vec<u32>> = Vec::new();
+        let mut targets: Vec<Vec<u32>> = Vec::new();
+        let mut actor_class = Vec::with_capacity(accounts.len());
+        let mut target_class = Vec::with_capacity(accounts.len());
+        // Per keyed comparison: each account's actor key, and the targets by key.
+        let mut actor_keys: Vec<Vec<Option<String>>> =
+            vec![Vec::with_capacity(accounts.len()); atoms.keyed.len()];
+        let mut target_keys: Vec<FxHashMap<String, Vec<u32>>> = vec![FxHashMap::default(); atoms.keyed.len()];
+        let intern = |ids: &mut FxHashMap<String, u32>, members: &mut Vec<Vec<u32>>, sig: String, at: u32| {
+            let next = u32::try_from(members.len()).unwrap_or(u32::MAX);
+            let class = *ids.entry(sig).or_insert(next);
+            if class == next {
+                members.push(Vec::new());
+            }
+            if let Some(list) = members.get_mut(class as usize) {
+                list.push(at);
+            }
+            class
+        };
+        // Each account's observations of each side, and of each keyed
+        // comparison's two sides.
+        let mut seen: Vec<Seen> = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            let ctx = context(account);
+            let (mut actor_sig, mut target_sig) = (String::new(), extra(account));
+            for expr in &atoms.actor {
+                push(&mut actor_sig, ctx.observe(expr, false));
+            }
+            for expr in &atoms.target {
+                push(&mut target_sig, ctx.observe(expr, false));
+            }
+            let keyed =
+                atoms.keyed.iter().map(|(a, t)| (ctx.observe(a, true), ctx.observe(t, true))).collect();
+            seen.push((actor_sig, target_sig, keyed));
+        }
+        // A comparison whose keys are few (home environments, kinds) splits
+        // the classes by its keys: a join would single out most pairs.
+        let joined: Vec<bool> = (0..atoms.keyed.len())
+            .map(|k| {
+                let mut keys: FxHashSet<&str> = FxHashSet::default();
+                for (_, _, keyed) in &seen {
+                    if let Some((a, t)) = keyed.get(k) {
+                        for side in [a, t] {
+                            if let Observed::Key(key) = side {
+                                keys.insert(key);
+                            }
+                        }
+                    }
+                }
+                keys.len() > INLINE_KEYS
+            })
+            .collect();
+        for (at, (mut actor_sig, mut target_sig, keyed)) in (0u32..).zip(seen) {
+            for (k, (actor_side, target_side)) in keyed.into_iter().enumerate() {
+                if !joined.get(k).copied().unwrap_or_default() {
+                    push(&mut actor_sig, actor_side);
+                    push(&mut target_sig, target_side);
+                    continue;
+                }
+                let key = match actor_side {
+                    Observed::Key(key) => {
+                        actor_sig.push_str("j\u{1f}");
+                        Some(key)
+                    }
+                    plain => {
+                        push(&mut actor_sig, plain);
+                        None
+                    }
+                };
+                if let Some(keys) = actor_keys.get_mut(k) {
+                    keys.push(key);
+                }
+                match target_side {
+                    Observed::Key(key) => {
+                        target_sig.push_str("j\u{1f}");
+                        if let Some(map) = target_keys.get_mut(k) {
+                            map.entry(key).or_default().push(at);
+                        }
+                    }
+                    plain => push(&mut target_sig, plain),
+                }
+            }
+            actor_class.push(intern(&mut actor_ids, &mut actors, actor_sig, at));
+            target_class.push(intern(&mut target_ids, &mut targets, target_sig, at));
+        }
+        let mut exceptions = FxHashSet::default();
+        for (keys, by_key) in actor_keys.iter().zip(&target_keys) {
+            for (actor, key) in (0u32..).zip(keys) {
+                let Some(matching) = key.as_ref().and_then(|k| by_key.get(k)) else { continue };
+                exceptions.extend(matching.iter().map(|&target| (actor, target)));
+            }
+        }
+        let mut per_block: FxHashMap<(u32, u32), u64> = FxHashMap::default();
+        for &(actor, target) in &exceptions {
+            let block = (
+                actor_class.get(actor as usize).copied().unwrap_or_default(),
+                target_class.get(target as usize).copied().unwrap_or_default(),
+            );
+            *per_block.entry(block).or_default() += 1;
+        }
+        Partition { actors, targets, exceptions, per_block }
+    }
+
+    /// The pairs of block (actor class, target class) decided together:
+    /// its size without its exceptions, and a pair of it, if any is left.
+    pub fn block(&self, actor_class: u32, target_class: u32) -> Option<(u64, (u32, u32))> {
+        let actors = self.actors.get(actor_class as usize)?;
+        let targets = self.targets.get(target_class as usize)?;
+        let size = actors.len() as u64 * targets.len() as u64;
+        let excepted = self.per_block.get(&(actor_class, target_class)).copied().unwrap_or_default();
+        if size == excepted {
+            return None;
+        }
+        // At most `excepted` pairs are skipped before one is found.
+        let pair = actors
+            .iter()
+            .flat_map(|&a| targets.iter().map(move |&t| (a, t)))
+            .find(|pair| !self.exceptions.contains(pair))?;
+        Some((size - excepted, pair))
+    }
+
+    /// The pairs of a block, without its exceptions, in order.
+    pub fn pairs(&self, actor_class: u32, target_class: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let actors = self.actors.get(actor_class as usize).map(Vec::as_slice).unwrap_or_default();
+        let targets = self.targets.get(target_class as usize).map(Vec::as_slice).unwrap_or_default();
+        actors
+            .iter()
+            .flat_map(move |&a| targets.iter().map(move |&t| (a, t)))
+            .filter(|pair| !self.exceptions.contains(pair))
+    }
+
+    /// Every exception, in order of actor and target.
+    pub fn exceptions(&self) -> Vec<(u32, u32)> {
+        let mut pairs: Vec<(u32, u32)> = self.exceptions.iter().copied().collect();
+        pairs.sort_unstable();
+        pairs
+    }
+}
+
+/// One account's actor and target signatures so far, and what it shows
+/// each keyed comparison on each side.
+type Seen = (String, String, Vec<(Observed, Observed)>);
+
+/// Up to this many keys, a comparison of the two sides splits the classes
+/// instead of being joined.
+const INLINE_KEYS: usize = 64;
+
+/// Appends an observation, tagged so that a key never reads as a value.
+fn push(sig: &mut String, observed: Observed) {
+    let (tag, text) = match &observed {
+        Observed::Key(key) => ('k', key),
+        Observed::Plain(text) => ('p', text),
+    };
+    sig.push(tag);
+    sig.push_str(text);
+    sig.push('\u{1f}');
+}

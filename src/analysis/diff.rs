@@ -1,0 +1,580 @@
+//! What a policy change does to the directory: every request whose decision
+//! differs between two policy sets, over every actor and target account of
+//! each environment, for each action and request shape asked.
+//!
+//! Exact, and not by deciding every pair: accounts the rules of both sets
+//! cannot tell apart are decided once per block of classes (`classes.rs`),
+//! and only the pairs a comparison of the two sides singles out are decided
+//! one by one. `tests/diff.rs` checks the counts against deciding every
+//! request under both sets.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use super::classes::{Atoms, Partition};
+use crate::Engine;
+use crate::directory::model::{Account, Id};
+use crate::policy::eval::{Context, Held};
+use crate::policy::{PolicySet, Request, RequestError};
+use crate::schema::Subject;
+
+/// How the requests compared are asked: besides actor, action, target and
+/// environment, what a rule may read of the request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Shape {
+    /// Part of a bulk operation.
+    pub bulk: bool,
+    /// Confirmed.
+    pub confirm: bool,
+    /// With this reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Shape {
+    /// The shapes compared when none is asked for: single and bulk, each
+    /// plain and confirmed with a reason.
+    pub fn defaults() -> Vec<Shape> {
+        let reason = Some("policy review".to_owned());
+        vec![
+            Shape::default(),
+            Shape { bulk: true, ..Shape::default() },
+            Shape { confirm: true, reason: reason.clone(), ..Shape::default() },
+            Shape { bulk: true, confirm: true, reason },
+        ]
+    }
+
+    /// Reads `single`, `bulk`, `confirm`, `reason=TEXT`, joined by commas
+    /// (`bulk,confirm,reason=left`).
+    pub fn parse(text: &str) -> Result<Shape, String> {
+        let mut shape = Shape::default();
+        for part in text.split(',').map(str::trim) {
+            match part {
+                "single" => shape.bulk = false,
+                "bulk" => shape.bulk = true,
+                "confirm" | "confirmed" => shape.confirm = true,
+                _ => match part.strip_prefix("reason=") {
+                    Some(reason) if !reason.trim().is_empty() => shape.reason = Some(reason.to_owned()),
+                    _ => {
+                        return Err(format!(
+                            "`{part}` is not part of a request shape: write `single` or `bulk`, `confirm`, `reason=TEXT`, joined by commas"
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(shape)
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.bulk { "bulk" } else { "single" })?;
+        if self.confirm {
+            f.write_str(", confirmed")?;
+        }
+        if let Some(reason) = &self.reason {
+            write!(f, ", reason {reason:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What to compare.
+#[derive(Debug, Clone)]
+pub struct DiffQuery {
+    /// The actions; every action on accounts the schemas of both sets
+    /// declare when empty.
+    pub actions: Vec<String>,
+    /// The environments; all of them when empty.
+    pub envs: Vec<String>,
+    /// The request shapes; [`Shape::defaults`] when empty.
+    pub shapes: Vec<Shape>,
+    /// The clock every request is decided at.
+    pub now: jiff::Timestamp,
+}
+
+/// A decision as the diff compares it: the answer and the deciding rules.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Outcome {
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// The deciding rules' ids.
+    pub rules: Vec<String>,
+}
+
+impl Outcome {
+    /// Whether it allows.
+    pub fn allowed(&self) -> bool {
+        self.decision == "allow"
+    }
+}
+
+/// One request of the comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Example {
+    /// The environment.
+    pub env: String,
+    /// The actor.
+    pub actor: String,
+    /// The target.
+    pub target: String,
+    /// How it was asked.
+    pub shape: Shape,
+}
+
+/// Requests of one action decided alike under each set, and differently
+/// between them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    /// The action.
+    pub action: String,
+    /// Under the base set.
+    pub before: Outcome,
+    /// Under the new set.
+    pub after: Outcome,
+    /// How many requests.
+    pub requests: u64,
+    /// The first few, in order.
+    pub examples: Vec<Example>,
+}
+
+impl Group {
+    /// Whether the answer changes (not only the deciding rules).
+    pub fn answer_changes(&self) -> bool {
+        self.before.allowed() != self.after.allowed()
+    }
+}
+
+/// Changed requests of one block: its pairs, or one pair.
+#[derive(Debug)]
+struct Block {
+    group: usize,
+    env: Arc<EnvAccounts>,
+    shape: usize,
+    pairs: Pairs,
+}
+
+#[derive(Debug)]
+enum Pairs {
+    Classes(u32, u32),
+    One(u32, u32),
+}
+
+/// One environment's accounts, in order of user id, and how they split
+/// for one action (`None`: decided pair by pair).
+#[derive(Debug)]
+struct EnvAccounts {
+    env: String,
+    users: Arc<[Id]>,
+    partition: Option<Partition>,
+}
+
+/// The answer.
+#[derive(Debug)]
+pub struct Diff {
+    /// The actions compared.
+    pub actions: Vec<String>,
+    /// The shapes compared.
+    pub shapes: Vec<Shape>,
+    /// How many environments.
+    pub environments: usize,
+    /// How many requests were compared.
+    pub compared: u64,
+    /// How many decisions that took (under both sets).
+    pub decisions: u64,
+    /// What changed, by action, then by the outcome before and after.
+    pub groups: Vec<Group>,
+    /// Actions decided pair by pair, and why.
+    pub one_by_one: Vec<(String, String)>,
+    blocks: Vec<Block>,
+}
+
+/// Why two sets cannot be compared.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum DiffError {
+    /// A request of the comparison is not one steward can decide.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Request(#[from] RequestError),
+    /// An action that acts on no account, a shape that cannot be read.
+    #[error("{0}")]
+    Query(String),
+}
+
+/// How many examples a group keeps.
+const EXAMPLES: usize = 3;
+
+impl Diff {
+    /// How many requests change their answer.
+    pub fn changed_answers(&self) -> u64 {
+        self.groups.iter().filter(|g| g.answer_changes()).map(|g| g.requests).sum()
+    }
+
+    /// How many requests are decided by other rules, with the same answer.
+    pub fn changed_rules(&self) -> u64 {
+        self.groups.iter().filter(|g| !g.answer_changes()).map(|g| g.requests).sum()
+    }
+
+    /// Every changed request, with its group, in a stable order: by
+    /// action, environment, shape, then class and pair.
+    pub fn for_each_change(&self, f: &mut dyn FnMut(&Group, Example)) {
+        for block in &self.blocks {
+            let Some(group) = self.groups.get(block.group) else { continue };
+            let Some(shape) = self.shapes.get(block.shape) else { continue };
+            let env = &block.env;
+            let example = |(a, t): (u32, u32)| {
+                let (actor, target) = (env.users.get(a as usize)?, env.users.get(t as usize)?);
+                Some(Example {
+                    env: env.env.clone(),
+                    actor: actor.to_string(),
+                    target: target.to_string(),
+                    shape: shape.clone(),
+                })
+            };
+            match block.pairs {
+                Pairs::One(a, t) => {
+                    if let Some(e) = example((a, t)) {
+                        f(group, e);
+                    }
+                }
+                Pairs::Classes(ca, ct) => {
+                    let Some(partition) = &env.partition else { continue };
+                    for pair in partition.pairs(ca, ct) {
+                        if let Some(e) = example(pair) {
+                            f(group, e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Compares `base` with `new` (two engines over the same directory).
+pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, DiffError> {
+    let directory = new.directory();
+    let actions = actions(base.policies(), new.policies(), &query.actions)?;
+    let shapes = if query.shapes.is_empty() { Shape::defaults() } else { query.shapes.clone() };
+    let mut envs: Vec<&str> = if query.envs.is_empty() {
+        directory.environments().iter().map(|e| e.id.as_str()).collect()
+    } else {
+        for env in &query.envs {
+            if directory.environment(env).is_none() {
+                return Err(RequestError::UnknownEnvironment(env.clone()).into());
+            }
+        }
+        query.envs.iter().map(String::as_str).collect()
+    };
+    envs.sort_unstable();
+    envs.dedup();
+
+    let mut one_by_one = Vec::new();
+    let mut atoms_of = Vec::with_capacity(actions.len());
+    for action in &actions {
+        let mut atoms = Atoms::default();
+        let split = [base.policies(), new.policies()]
+            .into_iter()
+            .flat_map(|set| set.conditions(action))
+            .flatten()
+            .try_for_each(|condition| atoms.split(condition));
+        match split {
+            Ok(()) => atoms_of.push(Some(atoms)),
+            Err(why) => {
+                one_by_one.push((action.clone(), why.to_owned()));
+                atoms_of.push(None);
+            }
+        }
+    }
+
+    // The environments split between the cores; each one's answer is
+    // merged in order, so the result does not depend on how many there are.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, envs.len().max(1));
+    let chunk = envs.len().div_ceil(workers).max(1);
+    let job = Job { base, new, actions: &actions, atoms: &atoms_of, shapes: &shapes, now: query.now };
+    let results: Vec<Result<Vec<EnvResult>, DiffError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = envs
+            .chunks(chunk)
+            .map(|part| {
+                let job = &job;
+                scope
+                    .spawn(move || part.iter().map(|env| job.env(env)).collect::<Result<Vec<_>, DiffError>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(DiffError::Query("a worker of the comparison stopped".into())))
+            })
+            .collect()
+    });
+
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: FxHashMap<(usize, Outcome, Outcome), usize> = FxHashMap::default();
+    let mut blocks = Vec::new();
+    let (mut compared, mut decisions) = (0, 0);
+    let mut results: Vec<EnvResult> =
+        results.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+    // Groups in order of action, then as first met; blocks likewise.
+    results.sort_by(|a, b| a.env.cmp(&b.env));
+    for action in 0..actions.len() {
+        for result in &mut results {
+            compared += result.compared.get(action).copied().unwrap_or_default();
+            decisions += result.decisions.get(action).copied().unwrap_or_default();
+            for change in result.changes.iter().filter(|c| c.action == action) {
+                let key = (action, change.before.clone(), change.after.clone());
+                let group = *index.entry(key).or_insert_with(|| {
+                    groups.push(Group {
+                        action: actions.get(action).cloned().unwrap_or_default(),
+                        before: change.before.clone(),
+                        after: change.after.clone(),
+                        requests: 0,
+                        examples: Vec::new(),
+                    });
+                    groups.len() - 1
+                });
+                if let Some(g) = groups.get_mut(group) {
+                    g.requests += change.requests;
+                }
+                blocks.push(Block {
+                    group,
+                    env: change.env.clone(),
+                    shape: change.shape,
+                    pairs: change.pairs.clone(),
+                });
+            }
+        }
+    }
+    let mut diff =
+        Diff { actions, shapes, environments: envs.len(), compared, decisions, groups, one_by_one, blocks };
+    let mut examples: Vec<Vec<Example>> = vec![Vec::new(); diff.groups.len()];
+    let position: FxHashMap<*const Group, usize> =
+        diff.groups.iter().enumerate().map(|(i, g)| (g as *const Group, i)).collect();
+    diff.for_each_change(&mut |group, example| {
+        if let Some(list) = position.get(&(group as *const Group)).and_then(|&i| examples.get_mut(i))
+            && list.len() < EXAMPLES
+        {
+            list.push(example);
+        }
+    });
+    for (group, list) in diff.groups.iter_mut().zip(examples) {
+        group.examples = list;
+    }
+    Ok(diff)
+}
+
+/// The actions asked, checked against both sets, or every action on
+/// accounts both declare.
+fn actions(base: &PolicySet, new: &PolicySet, asked: &[String]) -> Result<Vec<String>, DiffError> {
+    let on_accounts = |set: &PolicySet, name: &str| {
+        set.schema().action(name).is_some_and(|a| a.subject == Subject::Account)
+    };
+    if asked.is_empty() {
+        return Ok(new
+            .schema()
+            .actions
+            .iter()
+            .filter(|a| a.subject == Subject::Account && on_accounts(base, &a.name))
+            .map(|a| a.name.clone())
+            .collect());
+    }
+    let mut actions = Vec::new();
+    for name in asked {
+        for set in [base, new] {
+            let Some(action) = set.schema().action(name) else {
+                return Err(RequestError::unknown_action(set.schema(), name).into());
+            };
+            if action.subject != Subject::Account {
+                return Err(DiffError::Query(format!(
+                    "`{name}` acts on {}, not on an account of the environment: `diff` compares actions on accounts",
+                    action.subject.as_str()
+                )));
+            }
+        }
+        if !actions.contains(name) {
+            actions.push(name.clone());
+        }
+    }
+    Ok(actions)
+}
+
+struct Job<'q> {
+    base: &'q Engine,
+    new: &'q Engine,
+    actions: &'q [String],
+    atoms: &'q [Option<Atoms<'q>>],
+    shapes: &'q [Shape],
+    now: jiff::Timestamp,
+}
+
+/// What one environment gave.
+struct EnvResult {
+    env: String,
+    compared: Vec<u64>,
+    decisions: Vec<u64>,
+    changes: Vec<Change>,
+}
+
+struct Change {
+    env: Arc<EnvAccounts>,
+    action: usize,
+    shape: usize,
+    before: Outcome,
+    after: Outcome,
+    requests: u64,
+    pairs: Pairs,
+}
+
+impl Clone for Pairs {
+    fn clone(&self) -> Self {
+        match *self {
+            Pairs::Classes(a, t) => Pairs::Classes(a, t),
+            Pairs::One(a, t) => Pairs::One(a, t),
+        }
+    }
+}
+
+impl Job<'_> {
+    fn env(&self, env_id: &str) -> Result<EnvResult, DiffError> {
+        let directory = self.new.directory();
+        let environment = directory
+            .environment(env_id)
+            .ok_or_else(|| RequestError::UnknownEnvironment(env_id.to_owned()))?;
+        let mut accounts: Vec<&Account> = directory.accounts_in(env_id).collect();
+        accounts.sort_unstable_by(|a, b| a.user.cmp(&b.user));
+        let referenced: FxHashSet<&str> =
+            directory.references().iter().filter(|r| r.env == env_id).map(|r| r.user.as_str()).collect();
+        let users: Arc<[Id]> = accounts.iter().map(|a| a.user.clone()).collect();
+        let n = accounts.len() as u64;
+        let mut result = EnvResult {
+            env: env_id.to_owned(),
+            compared: vec![0; self.actions.len()],
+            decisions: vec![0; self.actions.len()],
+            changes: Vec::new(),
+        };
+        for (a, action) in self.actions.iter().enumerate() {
+            let removes = [self.base, self.new]
+                .iter()
+                .any(|e| e.policies().schema().action(action).is_some_and(|d| d.removes_account()));
+            let request = |actor: &str, target: &str, shape: &Shape| Request {
+                actor: actor.to_owned(),
+                action: action.clone(),
+                target: Some(target.to_owned()),
+                env: env_id.to_owned(),
+                reason: shape.reason.clone(),
+                confirm: shape.confirm,
+                bulk: shape.bulk,
+                now: Some(self.now),
+                ..Request::default()
+            };
+            let partition = match self.atoms.get(a) {
+                Some(Some(atoms)) => {
+                    // What the decision reads of the target beyond the rules:
+                    // the built-in rules' answer under each set, and whether
+                    // records refer to it (a removal the policy allows is
+                    // then denied by `referenced`).
+                    let plain = Shape::default();
+                    let extra = |target: &Account| -> String {
+                        let probe = request(&target.user, &target.user, &plain);
+                        let mut sig = String::new();
+                        for set in [self.base.policies(), self.new.policies()] {
+                            match set.decide(&probe, directory) {
+                                Ok(d) if !d.builtin_reasons.is_empty() => {
+                                    sig.push_str(&format!("{:?}", d.rules))
+                                }
+                                Ok(_) => sig.push('-'),
+                                Err(e) => sig.push_str(&e.to_string()),
+                            }
+                            sig.push('\u{1f}');
+                        }
+                        if removes && referenced.contains(target.user.as_str()) {
+                            sig.push('r');
+                        }
+                        sig
+                    };
+                    // The atoms read no part of the request that differs
+                    // between shapes with a side: one partition serves all.
+                    let probe = request("", "", &plain);
+                    let context = |account| Context {
+                        entities: directory,
+                        request: &probe,
+                        now: self.now,
+                        actor: Some(Held::Borrowed(account)),
+                        target: Some(Held::Borrowed(account)),
+                        environment: Held::Borrowed(environment),
+                        asset: None,
+                        bound: None,
+                    };
+                    Some(Partition::build(&accounts, atoms, &context, &extra))
+                }
+                _ => None,
+            };
+            let split = Arc::new(EnvAccounts { env: env_id.to_owned(), users: users.clone(), partition });
+            for (s, shape) in self.shapes.iter().enumerate() {
+                let mut decide = |(x, y): (u32, u32),
+                                  requests: u64,
+                                  pairs: Pairs|
+                 -> Result<(), RequestError> {
+                    let (Some(actor), Some(target)) = (accounts.get(x as usize), accounts.get(y as usize))
+                    else {
+                        return Ok(());
+                    };
+                    let r = request(&actor.user, &target.user, shape);
+                    let (before, after) = (outcome(self.base, &r, removes)?, outcome(self.new, &r, removes)?);
+                    if let Some(d) = result.decisions.get_mut(a) {
+                        *d += 2;
+                    }
+                    if before != after {
+                        result.changes.push(Change {
+                            action: a,
+                            shape: s,
+                            before,
+                            after,
+                            requests,
+                            pairs,
+                            env: split.clone(),
+                        });
+                    }
+                    Ok(())
+                };
+                match &split.partition {
+                    Some(partition) => {
+                        for ca in 0..partition.actors.len() as u32 {
+                            for ct in 0..partition.targets.len() as u32 {
+                                if let Some((size, pair)) = partition.block(ca, ct) {
+                                    decide(pair, size, Pairs::Classes(ca, ct))?;
+                                }
+                            }
+                        }
+                        for pair in partition.exceptions() {
+                            decide(pair, 1, Pairs::One(pair.0, pair.1))?;
+                        }
+                    }
+                    None => {
+                        for x in 0..n as u32 {
+                            for y in 0..n as u32 {
+                                decide((x, y), 1, Pairs::One(x, y))?;
+                            }
+                        }
+                    }
+                }
+                if let Some(c) = result.compared.get_mut(a) {
+                    *c += n * n;
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// The decision `engine` gives, as `decide` reports it (a removal the
+/// policy allows weighed against what refers to the account).
+fn outcome(engine: &Engine, request: &Request, removes: bool) -> Result<Outcome, RequestError> {
+    let report = super::report(engine, request, removes)?;
+    Ok(Outcome { decision: report.decision, rules: report.rules.into_iter().map(|r| r.id).collect() })
+}

@@ -1,0 +1,193 @@
+//! `steward diff`: every request whose decision a policy change changes,
+//! over the whole directory.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use super::{Context, Exit, Format, output};
+use crate::analysis::{Diff, DiffError, DiffQuery, Group, Shape, diff};
+
+/// What a policy change does to the directory.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy set before the change: files or folders.
+    #[arg(long, required = true)]
+    pub base: Vec<PathBuf>,
+    /// The policy set after the change, and the directory.
+    #[command(flatten)]
+    pub inputs: output::Inputs,
+    /// Compare this action only (repeat for more; default: every action on accounts).
+    #[arg(long = "action")]
+    pub actions: Vec<String>,
+    /// Compare in this environment only (repeat for more; default: all).
+    #[arg(long = "env")]
+    pub envs: Vec<String>,
+    /// A request shape: `single` or `bulk`, `confirm`, `reason=TEXT`, joined by commas (repeat
+    /// for more; default: single and bulk, each plain and confirmed with a reason).
+    #[arg(long = "request-shape", value_parser = Shape::parse)]
+    pub shapes: Vec<Shape>,
+    /// The clock every request is decided at (default: now).
+    #[arg(long)]
+    pub now: Option<output::Now>,
+    /// How to print the answer: groups with examples, or every changed request.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Exit 0 when no answer changes, 2 when one does, 3 when either set, the
+/// directory or the query is invalid.
+pub fn run(args: Args, ctx: &Context) -> Exit {
+    let errors = ctx.errors;
+    let now = match output::now(ctx, args.now) {
+        Ok(now) => now,
+        Err(exit) => return exit,
+    };
+    let (policies, directory) = match output::load_both(ctx, &args.inputs) {
+        Ok(both) => both,
+        Err(exit) => return exit,
+    };
+    let base = match output::load_policies(&args.base, errors) {
+        Ok(set) => set,
+        Err(exit) => return exit,
+    };
+    let new = crate::Engine::new(policies, directory);
+    let old = new.with_policies(base);
+    let query = DiffQuery { actions: args.actions, envs: args.envs, shapes: args.shapes, now };
+    let answer = match diff(&old, &new, &query) {
+        Ok(answer) => answer,
+        Err(DiffError::Request(e)) => return output::request_error(errors, &e, new.directory()),
+        Err(e) => {
+            output::message(errors, &e.to_string());
+            return Exit::Invalid;
+        }
+    };
+    match args.format {
+        Format::Json => json(&answer),
+        Format::Human => out!("{}", human(&answer, &rule_names(&old), &rule_names(&new))),
+    }
+    if answer.changed_answers() > 0 { Exit::Deny } else { Exit::Ok }
+}
+
+fn rule_names(engine: &crate::Engine) -> BTreeSet<String> {
+    engine.policies().rules().iter().map(|r| r.name.clone()).collect()
+}
+
+/// Groups with counts and examples: answers that change first, then
+/// requests decided by other rules alike.
+fn human(answer: &Diff, before: &BTreeSet<String>, after: &BTreeSet<String>) -> String {
+    let plural = output::plural;
+    let mut out = String::new();
+    let label = |rules: &[String], other: &BTreeSet<String>, mark: &str| -> String {
+        let listed: Vec<String> = rules
+            .iter()
+            .map(|r| {
+                let is_rule = before.contains(r) || after.contains(r);
+                if is_rule && !other.contains(r) { format!("`{r}` ({mark})") } else { format!("`{r}`") }
+            })
+            .collect();
+        listed.join(", ")
+    };
+    for answers in [true, false] {
+        for group in answer.groups.iter().filter(|g| g.answer_changes() == answers) {
+            let requests = plural(group.requests as usize, "request");
+            let what = if answers {
+                format!("{} → {}", group.before.decision, group.after.decision)
+            } else {
+                format!("{} by other rules", group.before.decision)
+            };
+            out.push_str(&format!("{}: {requests} {what}\n", group.action));
+            out.push_str(&format!("  before: {}\n", label(&group.before.rules, after, "removed")));
+            out.push_str(&format!("  after:  {}\n", label(&group.after.rules, before, "new")));
+            for (i, e) in group.examples.iter().enumerate() {
+                let lead = if i == 0 { "  e.g." } else { "      " };
+                out.push_str(&format!("{lead} {}: {} → {} ({})\n", e.env, e.actor, e.target, e.shape));
+            }
+            if group.requests > group.examples.len() as u64 {
+                out.push_str("        … every one with --format json\n");
+            }
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    for (action, why) in &answer.one_by_one {
+        out.push_str(&format!("note: `{action}` was decided pair by pair: its rules have {why}\n"));
+    }
+    let changed = answer.changed_answers();
+    out.push_str(&format!(
+        "{} compared ({} × {} × {}) in {}: {}",
+        plural(answer.compared as usize, "request"),
+        plural(answer.actions.len(), "action"),
+        plural(answer.environments, "environment"),
+        plural(answer.shapes.len(), "request shape"),
+        plural(answer.decisions as usize, "decision"),
+        if changed == 0 {
+            "no answer changes".to_owned()
+        } else {
+            format!("{} change their answer", plural(changed as usize, "request"))
+        },
+    ));
+    let rules = answer.changed_rules();
+    if rules > 0 {
+        out.push_str(&format!(", {} keep it by other rules", plural(rules as usize, "request")));
+    }
+    out.push('\n');
+    out
+}
+
+/// The summary, the groups, and every changed request, written as it is
+/// listed (a change can cover millions of requests).
+fn json(answer: &Diff) {
+    #[derive(serde::Serialize)]
+    struct Head<'a> {
+        actions: &'a [String],
+        shapes: &'a [Shape],
+        environments: usize,
+        compared: u64,
+        decisions: u64,
+        changed_answers: u64,
+        changed_rules: u64,
+        groups: &'a [Group],
+    }
+    #[derive(serde::Serialize)]
+    struct Change<'a> {
+        action: &'a str,
+        env: String,
+        actor: String,
+        target: String,
+        shape: Shape,
+        before: &'a crate::analysis::Outcome,
+        after: &'a crate::analysis::Outcome,
+    }
+    let head = Head {
+        actions: &answer.actions,
+        shapes: &answer.shapes,
+        environments: answer.environments,
+        compared: answer.compared,
+        decisions: answer.decisions,
+        changed_answers: answer.changed_answers(),
+        changed_rules: answer.changed_rules(),
+        groups: &answer.groups,
+    };
+    let Ok(text) = serde_json::to_string_pretty(&head) else { return };
+    // The head's closing brace gives way to the list of changes.
+    let open = text.trim_end().strip_suffix('}').unwrap_or(&text).trim_end();
+    out!("{open},\n  \"changes\": [");
+    let mut first = true;
+    answer.for_each_change(&mut |group, e| {
+        let change = Change {
+            action: &group.action,
+            env: e.env,
+            actor: e.actor,
+            target: e.target,
+            shape: e.shape,
+            before: &group.before,
+            after: &group.after,
+        };
+        if let Ok(line) = serde_json::to_string(&change) {
+            out!("{}\n    {line}", if first { "" } else { "," });
+            first = false;
+        }
+    });
+    out!("{}]\n}}\n", if first { "" } else { "\n  " });
+}

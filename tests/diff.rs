@@ -1,0 +1,310 @@
+//! `steward diff` (#17): what a policy change does to the directory, exact
+//! against deciding every request under both sets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use predicates::prelude::*;
+use steward::analysis::{DiffQuery, Shape, diff};
+use steward::directory::generate::{GenerateOptions, generate_licensed};
+use steward::policy::{PolicySet, Sources};
+use steward::{Engine, Request};
+
+use crate::support::{NOW, example_file, file, pack_dir, steward};
+
+/// The ERP pack with `change` applied to one of its files' text.
+fn erp_with(change: impl Fn(&str) -> String) -> PolicySet {
+    let mut sources = Sources::new();
+    let mut paths: Vec<_> = std::fs::read_dir(pack_dir("erp"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "policy"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = if path.ends_with("accounts.policy") { change(&text) } else { text };
+        sources.add(path.file_name().unwrap().to_str().unwrap(), text);
+    }
+    PolicySet::from_sources(sources).unwrap_or_else(|e| panic!("{e:?}")).set
+}
+
+/// Changes of every kind the class analysis must follow: a new forbid on a
+/// role, a rule gone, a permit narrowed by a comparison of the two sides
+/// with few values (the users' home environments), a forbid on a
+/// comparison with many (a user's id against another's), and a `count`
+/// that reads both sides, which is decided pair by pair.
+fn variants() -> Vec<(&'static str, PolicySet)> {
+    let add = |rule: &'static str| move |text: &str| format!("{text}\n{rule}\n");
+    vec![
+        (
+            "a forbid on a role",
+            erp_with(add(
+                "rule keep_admins { forbid delete, block when target has role \"administrator\" because \"vendor\" }",
+            )),
+        ),
+        (
+            "a rule removed",
+            erp_with(|t| {
+                t.replace("forbid delete\n  when actor.user == target.user", "forbid delete\n  when false")
+            }),
+        ),
+        (
+            "the same home",
+            erp_with(add(
+                "rule same_home { forbid block, unblock when actor.user.home != target.user.home because \"home\" }",
+            )),
+        ),
+        (
+            "a pair singled out",
+            erp_with(add(
+                "rule not_your_own { forbid edit_rights when actor.user == target.user because \"four eyes\" }",
+            )),
+        ),
+        (
+            "a count of both sides",
+            erp_with(add(
+                "rule peers { forbid block when count(accounts where account.user == actor.user or account.user == target.user) > 1 because \"peers\" }",
+            )),
+        ),
+    ]
+}
+
+type Key = (String, String, Vec<String>, String, Vec<String>);
+
+/// Every request of `actions` × `shapes` in every environment, decided
+/// under both sets: the changed ones, grouped as the diff groups them.
+fn brute_force(
+    base: &Engine,
+    new: &Engine,
+    actions: &[&str],
+    shapes: &[Shape],
+) -> (BTreeMap<Key, u64>, BTreeSet<String>, u64) {
+    let directory = new.directory();
+    let (mut groups, mut changed, mut compared) = (BTreeMap::new(), BTreeSet::new(), 0);
+    for env in directory.environments() {
+        let users: Vec<String> = directory.accounts_in(&env.id).map(|a| a.user.to_string()).collect();
+        for action in actions {
+            for shape in shapes {
+                for actor in &users {
+                    for target in &users {
+                        let mut request = Request::new(actor, *action, &env.id).target(target);
+                        request.bulk = shape.bulk;
+                        request.confirm = shape.confirm;
+                        request.reason = shape.reason.clone();
+                        request.now = Some(NOW.parse().unwrap());
+                        let before = base.decide(&request).unwrap().report;
+                        let after = new.decide(&request).unwrap().report;
+                        compared += 1;
+                        let ids =
+                            |r: &steward::DecisionReport| r.rules.iter().map(|r| r.id.clone()).collect();
+                        let key: Key = (
+                            action.to_string(),
+                            before.decision.clone(),
+                            ids(&before),
+                            after.decision.clone(),
+                            ids(&after),
+                        );
+                        if key.1 != key.3 || key.2 != key.4 {
+                            *groups.entry(key).or_default() += 1;
+                            changed.insert(format!("{action} {} {actor} {target} {shape}", env.id));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (groups, changed, compared)
+}
+
+/// Exact: for every kind of change, the diff's groups and its list of
+/// changed requests are what deciding every request under both sets gives,
+/// with far fewer decisions. `STEWARD_DIFF_ACCOUNTS` sets the directory's
+/// size (240 by default, 60 to a license; docs/benchmarks.md records a run at 10,000).
+#[test]
+fn diff_equals_deciding_every_request_under_both_sets() {
+    let accounts = std::env::var("STEWARD_DIFF_ACCOUNTS").ok().and_then(|n| n.parse().ok()).unwrap_or(240);
+    let base = Engine::new(
+        PolicySet::load(&[pack_dir("erp")]).unwrap().set,
+        generate_licensed(GenerateOptions { accounts, seed: 9 }, 60),
+    );
+    let actions = ["delete", "block", "unblock", "edit_rights"];
+    let shapes = vec![Shape::default(), Shape { bulk: true, confirm: true, reason: Some("left".into()) }];
+    for (what, set) in variants() {
+        let new = base.with_policies(set);
+        let query = DiffQuery {
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            envs: Vec::new(),
+            shapes: shapes.clone(),
+            now: NOW.parse().unwrap(),
+        };
+        let answer = diff(&base, &new, &query).unwrap();
+        let (groups, changed, compared) = brute_force(&base, &new, &actions, &shapes);
+        let got: BTreeMap<Key, u64> = answer
+            .groups
+            .iter()
+            .map(|g| {
+                let key = (
+                    g.action.clone(),
+                    g.before.decision.clone(),
+                    g.before.rules.clone(),
+                    g.after.decision.clone(),
+                    g.after.rules.clone(),
+                );
+                (key, g.requests)
+            })
+            .collect();
+        assert_eq!(got, groups, "{what}: the groups");
+        assert_eq!(answer.compared, compared, "{what}");
+        let mut listed = BTreeSet::new();
+        answer.for_each_change(&mut |group, e| {
+            assert!(
+                listed.insert(format!("{} {} {} {} {}", group.action, e.env, e.actor, e.target, e.shape))
+            );
+        });
+        assert_eq!(listed, changed, "{what}: every changed request, once");
+        assert!(!changed.is_empty(), "{what}: the change changes something");
+        if what == "a count of both sides" {
+            assert_eq!(answer.one_by_one.len(), 1, "{what}: block is decided pair by pair");
+        } else {
+            assert!(answer.one_by_one.is_empty(), "{what}");
+            assert!(answer.decisions < compared * 2, "{what}: classes decide fewer: {}", answer.decisions);
+        }
+    }
+}
+
+/// Classes are what makes the diff scale: over environments of about a
+/// thousand accounts, a one-rule change of the ERP pack takes a small part
+/// of the decisions deciding every request would (and `self` pairs, the
+/// join's exceptions, grow with the accounts, not with their square).
+#[test]
+fn classes_decide_a_small_part_of_the_requests() {
+    let base = Engine::new(
+        PolicySet::load(&[pack_dir("erp")]).unwrap().set,
+        generate_licensed(GenerateOptions { accounts: 2_000, seed: 4 }, 2_000),
+    );
+    let new = base.with_policies(variants().swap_remove(0).1);
+    let query = DiffQuery {
+        actions: vec!["delete".into(), "block".into()],
+        envs: Vec::new(),
+        shapes: vec![Shape::default()],
+        now: NOW.parse().unwrap(),
+    };
+    let answer = diff(&base, &new, &query).unwrap();
+    assert!(answer.compared > 1_000_000, "{}", answer.compared);
+    assert!(
+        answer.decisions * 100 < answer.compared * 2,
+        "{} decisions for {} requests",
+        answer.decisions,
+        answer.compared
+    );
+    assert!(answer.changed_answers() > 0);
+}
+
+/// The same set on both sides changes nothing, exit 0; a change exits 2
+/// with its groups; JSON lists every changed request.
+#[test]
+fn the_command_says_what_changes_and_exits_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let erp = pack_dir("erp");
+    let base = std::fs::read_to_string(erp.join("accounts.policy")).unwrap();
+    let changed = dir.path().join("erp");
+    std::fs::create_dir(&changed).unwrap();
+    for entry in std::fs::read_dir(&erp).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "policy") {
+            std::fs::copy(&path, changed.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    file(
+        &changed,
+        "accounts.policy",
+        &format!(
+            "{base}\nrule keep_admins {{\n  forbid delete\n  when target has role \"administrator\"\n  because \"vendor\"\n}}\n"
+        ),
+    );
+    let directory = example_file("erp");
+    steward()
+        .args(["diff", "--base"])
+        .arg(&erp)
+        .arg("--policy")
+        .arg(&erp)
+        .arg("--directory")
+        .arg(&directory)
+        .args(["--now", NOW])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no answer changes"));
+    let human = steward()
+        .args(["diff", "--base"])
+        .arg(&erp)
+        .arg("--policy")
+        .arg(&changed)
+        .arg("--directory")
+        .arg(&directory)
+        .args(["--now", NOW, "--action", "delete"])
+        .assert()
+        .code(2);
+    let out = String::from_utf8(human.get_output().stdout.clone()).unwrap();
+    assert!(out.starts_with("delete: 8 requests allow → deny\n  before: `administrators_delete`\n  after:  `keep_admins` (new)\n  e.g. O12345AA: 12345.Admin → 12345.Second (single)\n"), "{out}");
+    assert!(out.contains("8 requests change their answer"), "{out}");
+
+    let json = steward()
+        .args(["diff", "--format", "json", "--base"])
+        .arg(&erp)
+        .arg("--policy")
+        .arg(&changed)
+        .arg("--directory")
+        .arg(&directory)
+        .args(["--now", NOW, "--action", "delete", "--request-shape", "single"])
+        .assert()
+        .code(2);
+    let value: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let changes = value["changes"].as_array().unwrap();
+    assert_eq!(value["changed_answers"], 2);
+    let total = value["changed_answers"].as_u64().unwrap() + value["changed_rules"].as_u64().unwrap();
+    assert_eq!(changes.len() as u64, total);
+    let answers: Vec<_> =
+        changes.iter().filter(|c| c["before"]["decision"] != c["after"]["decision"]).collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0]["before"]["rules"], serde_json::json!(["administrators_delete"]));
+    assert_eq!(answers[0]["after"]["rules"], serde_json::json!(["keep_admins"]));
+    assert_eq!(answers[0]["shape"], serde_json::json!({"bulk": false, "confirm": false}));
+}
+
+/// A misspelt action gets did-you-mean, an unknown environment and a shape
+/// that cannot be read are refused, and an invalid base set is exit 3.
+#[test]
+fn bad_queries_and_sets_are_refused() {
+    let erp = pack_dir("erp");
+    let directory = example_file("erp");
+    let run = |extra: &[&str]| {
+        let mut command = steward();
+        command
+            .args(["diff", "--base"])
+            .arg(&erp)
+            .arg("--policy")
+            .arg(&erp)
+            .arg("--directory")
+            .arg(&directory);
+        command.args(extra).assert()
+    };
+    run(&["--action", "delte"]).code(3).stderr(predicate::str::contains("delete"));
+    run(&["--action", "invite"]).code(3).stderr(predicate::str::contains("not on an account"));
+    run(&["--env", "NOPE"]).code(3).stderr(predicate::str::contains("NOPE"));
+    run(&["--request-shape", "bluk"])
+        .code(1)
+        .stderr(predicate::str::contains("`bluk` is not part of a request shape"));
+    let dir = tempfile::tempdir().unwrap();
+    let broken =
+        file(dir.path(), "broken.policy", "rule a { permit delete when actor.stauts == \"active\" }");
+    steward()
+        .args(["diff", "--base"])
+        .arg(&broken)
+        .arg("--policy")
+        .arg(&erp)
+        .arg("--directory")
+        .arg(&directory)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("status"));
+}
