@@ -17,7 +17,9 @@ use serde::Serialize;
 use super::classes::{Atoms, Partition};
 use crate::Engine;
 use crate::directory::model::{Account, Id};
+use crate::policy::compile::{CExpr, Root};
 use crate::policy::eval::{Context, Held};
+use crate::policy::schema::Field;
 use crate::policy::{PolicySet, Request, RequestError};
 use crate::schema::Subject;
 
@@ -164,6 +166,29 @@ enum Pairs {
     One(u32, u32),
 }
 
+impl Block {
+    /// The requests of the block, in order.
+    fn examples<'b>(&'b self, shape: &'b Shape) -> Box<dyn Iterator<Item = Example> + 'b> {
+        let env = &self.env;
+        let example = move |(a, t): (u32, u32)| {
+            let (actor, target) = (env.users.get(a as usize)?, env.users.get(t as usize)?);
+            Some(Example {
+                env: env.env.clone(),
+                actor: actor.to_string(),
+                target: target.to_string(),
+                shape: shape.clone(),
+            })
+        };
+        match (self.pairs.clone(), &env.partition) {
+            (Pairs::One(a, t), _) => Box::new(example((a, t)).into_iter()),
+            (Pairs::Classes(ca, ct), Some(partition)) => {
+                Box::new(partition.pairs(ca, ct).filter_map(example))
+            }
+            (Pairs::Classes(..), None) => Box::new(std::iter::empty()),
+        }
+    }
+}
+
 /// One environment's accounts, in order of user id, and how they split
 /// for one action (`None`: decided pair by pair).
 #[derive(Debug)]
@@ -224,32 +249,12 @@ impl Diff {
     /// action, environment, shape, then class and pair.
     pub fn for_each_change(&self, f: &mut dyn FnMut(&Group, Example)) {
         for block in &self.blocks {
-            let Some(group) = self.groups.get(block.group) else { continue };
-            let Some(shape) = self.shapes.get(block.shape) else { continue };
-            let env = &block.env;
-            let example = |(a, t): (u32, u32)| {
-                let (actor, target) = (env.users.get(a as usize)?, env.users.get(t as usize)?);
-                Some(Example {
-                    env: env.env.clone(),
-                    actor: actor.to_string(),
-                    target: target.to_string(),
-                    shape: shape.clone(),
-                })
+            let (Some(group), Some(shape)) = (self.groups.get(block.group), self.shapes.get(block.shape))
+            else {
+                continue;
             };
-            match block.pairs {
-                Pairs::One(a, t) => {
-                    if let Some(e) = example((a, t)) {
-                        f(group, e);
-                    }
-                }
-                Pairs::Classes(ca, ct) => {
-                    let Some(partition) = &env.partition else { continue };
-                    for pair in partition.pairs(ca, ct) {
-                        if let Some(e) = example(pair) {
-                            f(group, e);
-                        }
-                    }
-                }
+            for example in block.examples(shape) {
+                f(group, example);
             }
         }
     }
@@ -274,28 +279,47 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
     envs.dedup();
 
     let mut one_by_one = Vec::new();
-    let mut atoms_of = Vec::with_capacity(actions.len());
+    let mut plans = Vec::with_capacity(actions.len());
     for action in &actions {
+        if base.policies().decides_alike(new.policies(), action) {
+            plans.push(Plan { how: How::Alike, shape_of: (0..shapes.len()).collect() });
+            continue;
+        }
+        let conditions =
+            || [base.policies(), new.policies()].into_iter().flat_map(|set| set.conditions(action)).flatten();
         let mut atoms = Atoms::default();
-        let split = [base.policies(), new.policies()]
-            .into_iter()
-            .flat_map(|set| set.conditions(action))
-            .flatten()
-            .try_for_each(|condition| atoms.split(condition));
-        match split {
-            Ok(()) => atoms_of.push(Some(atoms)),
+        let how = match conditions().try_for_each(|condition| atoms.split(condition)) {
+            Ok(()) => How::Classes(atoms),
             Err(why) => {
                 one_by_one.push((action.clone(), why.to_owned()));
-                atoms_of.push(None);
+                How::PairByPair
             }
-        }
+        };
+        // Shapes the rules cannot tell apart (they read none of what
+        // differs between them) share their decisions.
+        let reads = |field| conditions().any(|c| reads_request(c, field));
+        let (bulk, confirm, reason) =
+            (reads(Field::RequestBulk), reads(Field::RequestConfirm), reads(Field::RequestReason));
+        let key =
+            |s: &Shape| (bulk && s.bulk, confirm && s.confirm, if reason { s.reason.clone() } else { None });
+        let shape_of = shapes
+            .iter()
+            .map(|shape| shapes.iter().position(|other| key(other) == key(shape)).unwrap_or_default())
+            .collect();
+        plans.push(Plan { how, shape_of });
     }
 
     // The environments split between the cores; each one's answer is
     // merged in order, so the result does not depend on how many there are.
     let workers = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, envs.len().max(1));
     let chunk = envs.len().div_ceil(workers).max(1);
-    let job = Job { base, new, actions: &actions, atoms: &atoms_of, shapes: &shapes, now: query.now };
+    // Who records refer to, per environment: read once, not per environment.
+    let mut referenced: FxHashMap<&str, FxHashSet<&str>> = FxHashMap::default();
+    for reference in directory.references() {
+        referenced.entry(reference.env.as_str()).or_default().insert(reference.user.as_str());
+    }
+    let job =
+        Job { base, new, actions: &actions, plans: &plans, shapes: &shapes, now: query.now, referenced };
     let results: Vec<Result<Vec<EnvResult>, DiffError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = envs
             .chunks(chunk)
@@ -352,18 +376,16 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
     }
     let mut diff =
         Diff { actions, shapes, environments: envs.len(), compared, decisions, groups, one_by_one, blocks };
-    let mut examples: Vec<Vec<Example>> = vec![Vec::new(); diff.groups.len()];
-    let position: FxHashMap<*const Group, usize> =
-        diff.groups.iter().enumerate().map(|(i, g)| (g as *const Group, i)).collect();
-    diff.for_each_change(&mut |group, example| {
-        if let Some(list) = position.get(&(group as *const Group)).and_then(|&i| examples.get_mut(i))
-            && list.len() < EXAMPLES
-        {
-            list.push(example);
+    // The first few of each group, from its first blocks: a group can
+    // cover millions of requests, and the examples need three.
+    for block in &diff.blocks {
+        let Some(group) = diff.groups.get_mut(block.group) else { continue };
+        if group.examples.len() >= EXAMPLES {
+            continue;
         }
-    });
-    for (group, list) in diff.groups.iter_mut().zip(examples) {
-        group.examples = list;
+        let Some(shape) = diff.shapes.get(block.shape) else { continue };
+        let wanted = EXAMPLES - group.examples.len();
+        group.examples.extend(block.examples(shape).take(wanted));
     }
     Ok(diff)
 }
@@ -407,9 +429,44 @@ struct Job<'q> {
     base: &'q Engine,
     new: &'q Engine,
     actions: &'q [String],
-    atoms: &'q [Option<Atoms<'q>>],
+    plans: &'q [Plan<'q>],
     shapes: &'q [Shape],
     now: jiff::Timestamp,
+    referenced: FxHashMap<&'q str, FxHashSet<&'q str>>,
+}
+
+/// How an action is compared.
+struct Plan<'p> {
+    how: How<'p>,
+    /// Per shape, the first shape decided alike: its decisions serve.
+    shape_of: Vec<usize>,
+}
+
+enum How<'p> {
+    /// Both sets decide it alike: nothing to decide.
+    Alike,
+    /// Over classes of accounts.
+    Classes(Atoms<'p>),
+    /// Every pair.
+    PairByPair,
+}
+
+/// Whether `expr` reads `field` of the request.
+fn reads_request(expr: &CExpr, field: Field) -> bool {
+    match expr {
+        CExpr::Path(access) | CExpr::Has(access) => {
+            access.root == Root::Request && access.fields.first() == Some(&field)
+        }
+        CExpr::Const(_) => false,
+        CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => {
+            items.iter().any(|e| reads_request(e, field))
+        }
+        CExpr::Not(e) => reads_request(e, field),
+        CExpr::Count(aggregate) => aggregate.condition.as_ref().is_some_and(|c| reads_request(c, field)),
+        CExpr::Cmp(_, a, b) | CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => {
+            reads_request(a, field) || reads_request(b, field)
+        }
+    }
 }
 
 /// What one environment gave.
@@ -420,6 +477,7 @@ struct EnvResult {
     changes: Vec<Change>,
 }
 
+#[derive(Clone)]
 struct Change {
     env: Arc<EnvAccounts>,
     action: usize,
@@ -447,8 +505,7 @@ impl Job<'_> {
             .ok_or_else(|| RequestError::UnknownEnvironment(env_id.to_owned()))?;
         let mut accounts: Vec<&Account> = directory.accounts_in(env_id).collect();
         accounts.sort_unstable_by(|a, b| a.user.cmp(&b.user));
-        let referenced: FxHashSet<&str> =
-            directory.references().iter().filter(|r| r.env == env_id).map(|r| r.user.as_str()).collect();
+        let referenced = self.referenced.get(env_id);
         let users: Arc<[Id]> = accounts.iter().map(|a| a.user.clone()).collect();
         let n = accounts.len() as u64;
         let mut result = EnvResult {
@@ -457,7 +514,13 @@ impl Job<'_> {
             decisions: vec![0; self.actions.len()],
             changes: Vec::new(),
         };
-        for (a, action) in self.actions.iter().enumerate() {
+        for (a, (action, plan)) in self.actions.iter().zip(self.plans).enumerate() {
+            if let Some(c) = result.compared.get_mut(a) {
+                *c += n * n * self.shapes.len() as u64;
+            }
+            if matches!(plan.how, How::Alike) {
+                continue;
+            }
             let removes = [self.base, self.new]
                 .iter()
                 .any(|e| e.policies().schema().action(action).is_some_and(|d| d.removes_account()));
@@ -472,8 +535,8 @@ impl Job<'_> {
                 now: Some(self.now),
                 ..Request::default()
             };
-            let partition = match self.atoms.get(a) {
-                Some(Some(atoms)) => {
+            let partition = match &plan.how {
+                How::Classes(atoms) => {
                     // What the decision reads of the target beyond the rules:
                     // the built-in rules' answer under each set, and whether
                     // records refer to it (a removal the policy allows is
@@ -492,7 +555,7 @@ impl Job<'_> {
                             }
                             sig.push('\u{1f}');
                         }
-                        if removes && referenced.contains(target.user.as_str()) {
+                        if removes && referenced.is_some_and(|r| r.contains(target.user.as_str())) {
                             sig.push('r');
                         }
                         sig
@@ -516,6 +579,20 @@ impl Job<'_> {
             };
             let split = Arc::new(EnvAccounts { env: env_id.to_owned(), users: users.clone(), partition });
             for (s, shape) in self.shapes.iter().enumerate() {
+                // A shape decided alike with an earlier one: its changes are
+                // that one's, asked this way.
+                if let Some(&first) = plan.shape_of.get(s)
+                    && first != s
+                {
+                    let same: Vec<Change> = result
+                        .changes
+                        .iter()
+                        .filter(|c| c.action == a && c.shape == first)
+                        .map(|c| Change { shape: s, ..c.clone() })
+                        .collect();
+                    result.changes.extend(same);
+                    continue;
+                }
                 let mut decide = |(x, y): (u32, u32),
                                   requests: u64,
                                   pairs: Pairs|
@@ -562,9 +639,6 @@ impl Job<'_> {
                             }
                         }
                     }
-                }
-                if let Some(c) = result.compared.get_mut(a) {
-                    *c += n * n;
                 }
             }
         }

@@ -481,6 +481,27 @@ impl PolicySet {
             .map(|rule| rule.condition.as_ref())
     }
 
+    /// Whether `other` decides every request of `action` as this set does:
+    /// the same rules for it in the same order (by name, effect and
+    /// condition), the same lifecycle block, the same schema. What
+    /// `steward diff` skips without deciding.
+    pub fn decides_alike(&self, other: &PolicySet, action: &str) -> bool {
+        let shape = |set: &PolicySet| {
+            let rules: Vec<(&str, Effect, Option<&CExpr>)> = set
+                .schema
+                .action_id(action)
+                .and_then(|id| set.by_action.get(id))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|&i| set.rules.get(i as usize))
+                .map(|r| (r.name.as_str(), r.effect, r.condition.as_ref()))
+                .collect();
+            format!("{rules:?}{:?}", set.lifecycle(action))
+        };
+        self.schema.digest() == other.schema.digest() && shape(self) == shape(other)
+    }
+
     /// The JSON form of a decision, with rule names, sources and reasons.
     pub fn report(&self, request: &Request, decision: &Decision) -> DecisionReport {
         let mut rules = Vec::with_capacity(decision.rules.len());
