@@ -16,9 +16,9 @@ use crate::Engine;
 use crate::directory::audit::{Change, Head};
 use crate::directory::store::Store;
 use crate::operation::{DEFAULT_INVITATION_VALIDITY, OperationError};
-use crate::plan::{DENIED, ERROR, Item, Plan, PlanError, PlanItem, Walking, directory_digest};
+use crate::plan::{DENIED, ERROR, Plan, PlanError, PlanItem, Walking, directory_digest};
 use crate::policy::PolicySet;
-use crate::schema::{ActionDecl, Subject};
+use crate::schema::ActionDecl;
 
 /// How far a plan's clock may be ahead of apply's: clocks of two machines
 /// differ a little.
@@ -197,7 +197,7 @@ pub fn apply(
                 reassign: &reassign,
                 deadline: None,
             };
-            let (again, walked) = engine.plan_items(&walking, requests(plan, spec))?;
+            let (again, walked) = engine.plan_items(&walking, plan.requests(spec))?;
             if directory_digest(&engine) != plan.directory_digest {
                 return Err(ApplyError::DirectoryChanged { changes: what_changed(plan, &again) });
             }
@@ -234,29 +234,6 @@ pub fn apply(
             Ok((walked.mutations, audit, applied))
         })
         .map(|(applied, head)| Applied { head, ..applied })
-}
-
-/// What a plan file is trusted for: its requests, in order, read as `plan`
-/// reads its targets (an address in lower case, an account once), so that
-/// an item no plan could hold is a difference, never applied as written.
-fn requests(plan: &Plan, spec: &ActionDecl) -> Vec<Item> {
-    let mut seen = std::collections::HashSet::new();
-    plan.items
-        .iter()
-        .map(|i| Item {
-            user: if spec.subject == Subject::Addresses {
-                crate::plan::invited_address(&i.target)
-            } else {
-                i.target.clone()
-            },
-            env: i.env.clone(),
-            value: i.value.clone(),
-            // An account a selector could not be evaluated on stays what it
-            // was: an item of its own, never applied.
-            error: (i.outcome == ERROR).then(|| i.reasons.join("; ")),
-        })
-        .filter(|item| seen.insert((item.user.clone(), item.env.clone())))
-        .collect()
 }
 
 /// Where the plan made again differs from the plan file, item by item and

@@ -226,7 +226,12 @@ pub enum DiffError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Request(#[from] RequestError),
-    /// An action that acts on no account, a shape that cannot be read.
+    /// A saved plan's requests cannot be walked again.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// An action that acts on no account, a plan edited by hand, a line of
+    /// a decision log that cannot be read.
     #[error("{0}")]
     Query(String),
 }

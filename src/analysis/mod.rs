@@ -1,12 +1,17 @@
 //! Analysis of a policy set over a directory: complete reverse queries
 //! (`who`), what a policy change does (`diff`, over the classes of
-//! accounts no rule tells apart, `classes`).
+//! accounts no rule tells apart, `classes`; to a saved plan, `replan`; to
+//! the decisions a service logged, `replay`).
 
 pub mod classes;
 pub mod diff;
+pub mod replan;
+pub mod replay;
 pub mod who;
 
 pub use diff::{Diff, DiffError, DiffQuery, Example, Group, Outcome, Shape, diff};
+pub use replan::{ItemChange, PlanDiff, diff_plan};
+pub use replay::{Replay, ReplayGroup, Undecidable, replay};
 pub use who::{WhoEntry, WhoError, WhoPage, WhoQuery, who, who_until};
 
 use crate::Engine;

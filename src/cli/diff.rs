@@ -5,14 +5,18 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::{Context, Exit, Format, output};
-use crate::analysis::{Diff, DiffError, DiffQuery, Group, Shape, diff};
+use crate::analysis::{Diff, DiffError, DiffQuery, Group, Shape, diff, diff_plan};
 
 /// What a policy change does to the directory.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The policy set before the change: files or folders.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "plan", conflicts_with = "plan")]
     pub base: Vec<PathBuf>,
+    /// Compare a plan saved by `steward plan -o` instead: which of its items the policy set
+    /// decides otherwise, walked again in order at the plan's clock.
+    #[arg(long, conflicts_with_all = ["actions", "envs", "shapes"])]
+    pub plan: Option<PathBuf>,
     /// The policy set after the change, and the directory.
     #[command(flatten)]
     pub inputs: output::Inputs,
@@ -46,6 +50,9 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(both) => both,
         Err(exit) => return exit,
     };
+    if let Some(path) = &args.plan {
+        return plan(ctx, path, crate::Engine::new(policies, directory), args.format);
+    }
     let base = match output::load_policies(&args.base, errors) {
         Ok(set) => set,
         Err(exit) => return exit,
@@ -66,6 +73,64 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Format::Human => out!("{}", human(&answer, &rule_names(&old), &rule_names(&new))),
     }
     if answer.changed_answers() > 0 { Exit::Deny } else { Exit::Ok }
+}
+
+/// `--plan`: the items of a saved plan the policy set decides otherwise.
+fn plan(ctx: &Context, path: &std::path::Path, engine: crate::Engine, format: Format) -> Exit {
+    let errors = ctx.errors;
+    let saved = match super::apply::read_plan(path) {
+        Ok(plan) => plan,
+        Err(message) => {
+            output::message(errors, &message);
+            return Exit::Invalid;
+        }
+    };
+    let answer = match diff_plan(&engine, &saved) {
+        Ok(answer) => answer,
+        Err(DiffError::Request(e)) => return output::request_error(errors, &e, engine.directory()),
+        Err(e) => {
+            output::message(errors, &e.to_string());
+            return Exit::Invalid;
+        }
+    };
+    if answer.directory_changed {
+        output::note(
+            errors,
+            "the directory changed since the plan was made: an item may differ because of the data, not the policy",
+        );
+    }
+    match format {
+        Format::Json => output::json(&answer),
+        Format::Human => {
+            let mut out = String::new();
+            for c in &answer.changed {
+                let rules =
+                    |r: &[String]| if r.is_empty() { String::new() } else { format!(" ({})", r.join(", ")) };
+                out.push_str(&format!(
+                    "#{} {} in {}: {}{} → {}{}\n",
+                    c.item,
+                    c.target,
+                    c.env,
+                    c.before,
+                    rules(&c.before_rules),
+                    c.after,
+                    rules(&c.after_rules)
+                ));
+                if c.before != c.after && !c.reasons.is_empty() {
+                    out.push_str(&format!("    {}\n", c.reasons.join("; ")));
+                }
+            }
+            let changed = answer.changed.iter().filter(|c| c.before != c.after).count();
+            out.push_str(&format!(
+                "{} of the plan's {} decided otherwise{}\n",
+                output::plural(changed, "item"),
+                answer.items,
+                if answer.same_policy { " (the plan's own policy set)" } else { "" }
+            ));
+            out!("{out}");
+        }
+    }
+    if answer.changed.iter().any(|c| c.before != c.after) { Exit::Deny } else { Exit::Ok }
 }
 
 fn rule_names(engine: &crate::Engine) -> BTreeSet<String> {

@@ -90,7 +90,24 @@ Exit codes:
 Examples:
   steward diff --base policies/erp --policy changed/erp --directory examples/erp.yaml
   steward diff --base main/policies/crm --policy policies/crm --directory crm.db \\
-    --action delete --request-shape bulk,confirm,reason=left --format json";
+    --action delete --request-shape bulk,confirm,reason=left --format json
+  steward diff --plan leavers.json --policy changed/erp --directory erp.db";
+
+/// `steward replay`.
+pub const REPLAY: &str = "\
+Each line of the log is decided again at the clock it was decided at, over the directory
+as it is now; a line that is not a decision of `steward serve` is an error (every such
+line named, nothing decided).
+
+Exit codes:
+  0  no answer changes
+  1  unreadable, or not given
+  2  some answer changes
+  3  not a decision log, or an invalid policy set or directory
+
+Examples:
+  steward replay decisions.jsonl --policy changed/crm --directory crm.db
+  steward replay decisions.jsonl --policy changed/crm --directory crm.db --format json";
 
 /// `steward impact`.
 pub const IMPACT: &str = "\

@@ -220,6 +220,30 @@ impl Plan {
         let bytes = serde_json::to_vec(&unsigned).unwrap_or_default();
         sha256_hex(bytes)
     }
+
+    /// What a plan file is trusted for: its requests, in order, read as
+    /// `plan` reads its targets (an address in lower case, an account
+    /// once), so that an item no plan could hold is a difference, never
+    /// applied as written. `apply` and `diff --plan` walk these again.
+    pub(crate) fn requests(&self, spec: &ActionDecl) -> Vec<Item> {
+        let mut seen = std::collections::HashSet::new();
+        self.items
+            .iter()
+            .map(|i| Item {
+                user: if spec.subject == Subject::Addresses {
+                    invited_address(&i.target)
+                } else {
+                    i.target.clone()
+                },
+                env: i.env.clone(),
+                value: i.value.clone(),
+                // An account a selector could not be evaluated on stays what
+                // it was: an item of its own, never applied.
+                error: (i.outcome == ERROR).then(|| i.reasons.join("; ")),
+            })
+            .filter(|item| seen.insert((item.user.clone(), item.env.clone())))
+            .collect()
+    }
 }
 
 /// A digest of the directory's content: any change to it changes the digest.
