@@ -224,7 +224,8 @@ impl Plan {
 
 /// A digest of the directory's content: any change to it changes the digest.
 pub fn directory_digest(engine: &Engine) -> String {
-    let yaml = crate::directory::export::to_yaml(engine.directory()).unwrap_or_default();
+    let yaml =
+        crate::directory::export::to_yaml(engine.directory(), engine.policies().schema()).unwrap_or_default();
     sha256_hex(yaml)
 }
 

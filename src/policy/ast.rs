@@ -275,7 +275,7 @@ pub enum DeclBody {
     },
     /// `action NAME on SUBJECT [from S, ...] [takes V] [EFFECT] [as "N" "D"]`
     Action(ActionDecl),
-    /// `attribute ENTITY.NAME: TYPE [?]`
+    /// `attribute ENTITY.NAME: TYPE [?] [= VALUE]`
     Attribute {
         /// account, user, environment or asset.
         entity: Ident,
@@ -285,6 +285,15 @@ pub enum DeclBody {
         ty: TypeExpr,
         /// `?`: it may be absent.
         optional: bool,
+        /// `= VALUE`: what an entity that does not give it has (a
+        /// boolean, an integer or a string).
+        default: Option<(SettingValue, Span)>,
+    },
+    /// `attribute ENTITY.*`: the entity's undeclared `attrs` stay
+    /// free-form beside its declared ones.
+    OpenAttrs {
+        /// account, user, environment or asset.
+        entity: Ident,
     },
 }
 
@@ -343,6 +352,10 @@ pub enum SettingValue {
     Value,
     /// A name (an account kind).
     Name(Ident),
+    /// A whole number.
+    Int(i64),
+    /// A string literal.
+    Str(String),
 }
 
 /// What an action does.

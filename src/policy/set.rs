@@ -21,7 +21,7 @@ use super::schema::Consequence;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::digest::sha256_hex_of;
 use crate::directory::Entities;
-use crate::directory::model::{Account, IdentityMode};
+use crate::directory::model::Account;
 use crate::schema::{Effect as ActionEffect, Schema, Subject};
 use crate::source::{Sources, Span};
 
@@ -662,7 +662,7 @@ fn builtin_denial(
             email_in_use(ctx, target.email.as_deref()?, Some(who))
         }
         Subject::Addresses => {
-            if ctx.environment.identity == IdentityMode::Idp && ctx.environment.idp_active {
+            if idp_active(schema, &ctx.environment) {
                 return Some((Builtin::InvitationsOrIdp, BuiltinReason::IdpActive));
             }
             request.emails.iter().find_map(|email| {
@@ -678,6 +678,24 @@ fn builtin_denial(
         }
         Subject::Asset => None,
     }
+}
+
+/// Whether the environment's identity provider is live (Q2).
+pub(crate) fn idp_active(schema: &Schema, env: &crate::directory::model::Environment) -> bool {
+    use crate::directory::model::AttrValue;
+    use crate::schema::{Entity, Literal};
+    let default = |name| schema.attribute(Entity::Environment, name).and_then(|d| d.default.as_ref());
+    let identity = match env.attrs.get("identity") {
+        Some(AttrValue::Str(s)) => s == "idp",
+        Some(_) => false,
+        None => matches!(default("identity"), Some(Literal::Str(s)) if s == "idp"),
+    };
+    let active = match env.attrs.get("idp_active") {
+        Some(AttrValue::Bool(b)) => *b,
+        Some(_) => false,
+        None => matches!(default("idp_active"), Some(Literal::Bool(true))),
+    };
+    identity && active
 }
 
 /// Whether another account of the environment than `owner`'s holds
@@ -1127,20 +1145,9 @@ mod tests {
             id: "E".into(),
             license: "1".into(),
             kind: "production".into(),
-            identity: IdentityMode::Invitations,
-            idp_active: false,
-            anonymous_access: false,
             attrs: Default::default(),
         };
-        let user = |id: &str| User {
-            id: id.into(),
-            home: "E".into(),
-            guest_license: false,
-            desktop_access: false,
-            employment_end: None,
-            idp_subject: None,
-            attrs: Default::default(),
-        };
+        let user = |id: &str| User { id: id.into(), home: "E".into(), attrs: Default::default() };
         let account = |id: &str, roles: &[&str]| Account {
             user: id.into(),
             env: "E".into(),
@@ -1149,7 +1156,6 @@ mod tests {
             name: id.into(),
             email: None,
             roles: roles.iter().map(|r| r.to_string()).collect(),
-            portal: false,
             invited_until: None,
             attrs: Default::default(),
         };
