@@ -466,6 +466,12 @@ pub struct Schema {
     /// The entities whose `attrs` keep undeclared keys, free-form and
     /// untyped, beside the declared ones (`attribute user.*`).
     pub open: Vec<Entity>,
+    /// `identity provider when ...`: the values of declared environment
+    /// attributes that, all together, say its users come from an identity
+    /// provider. There, invitations are refused (`invitations-or-idp`, Q2)
+    /// and a removal warns that the user comes back at their next login
+    /// (`idp_recreates_user`, D5). Empty: no environment is.
+    pub identity_provider: Vec<(String, Literal)>,
 }
 
 impl Schema {

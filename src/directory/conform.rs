@@ -95,6 +95,31 @@ pub fn value<'a>(
     }
 }
 
+/// Whether `env`'s users come from an identity provider, as the schema's
+/// `identity provider when ...` says: every attribute it names has its
+/// value (or defaults to it). Nothing is allocated: decisions ask it.
+pub fn on_identity_provider(schema: &Schema, env: &super::model::Environment) -> bool {
+    !schema.identity_provider.is_empty()
+        && schema.identity_provider.iter().all(|(name, wanted)| match env.attrs.get(name) {
+            Some(value) => is(value, wanted),
+            None => schema
+                .attribute(Entity::Environment, name)
+                .and_then(|d| d.default.as_ref())
+                .is_some_and(|default| default == wanted),
+        })
+}
+
+/// Whether an attribute's value is the schema's constant.
+fn is(value: &AttrValue, literal: &crate::schema::Literal) -> bool {
+    use crate::schema::Literal;
+    match (value, literal) {
+        (AttrValue::Bool(a), Literal::Bool(b)) => a == b,
+        (AttrValue::Int(a), Literal::Int(b)) => a == b,
+        (AttrValue::Str(a), Literal::Str(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// `value` as an attribute of type `ty`, or `None` when it is not one.
 fn typed(ty: &AttrType, value: &AttrValue) -> Option<AttrValue> {
     Some(match (ty, value) {

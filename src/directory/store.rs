@@ -1222,6 +1222,7 @@ fn read_directory(path: &Path, snapshot: &Connection) -> Result<Directory, Error
 mod tests {
     use super::*;
     use crate::directory::generate::{GenerateOptions, generate};
+    use crate::directory::model::AttrValue;
 
     fn generated(accounts: usize, seed: u64) -> Directory {
         generate(GenerateOptions { accounts, seed })
@@ -1437,6 +1438,70 @@ mod tests {
         ];
         store.apply(&again, &[]).unwrap();
         assert_eq!(wrong(&store), 0, "after an account is made again");
+    }
+
+    /// A database of schema 7 kept the source systems' attributes in
+    /// columns (G3 portal access, G4 guest license, G9 desktop access, P5
+    /// employment end, Q2 identity, D2 anonymous access, D5 the IdP
+    /// subject): migration 8 moves each into `attrs` where it is not its
+    /// default, keeps the free-form ones, and drops the columns.
+    #[test]
+    fn the_source_system_columns_move_into_attrs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("old.db");
+        let conn = Connection::open(&db).unwrap();
+        for sql in MIGRATIONS.iter().take(7) {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            r#"PRAGMA user_version = 7;
+            INSERT INTO environments VALUES ('A', 'L', 'production', 'idp', 1, 0, '{}');
+            INSERT INTO environments VALUES ('B', 'L', 'test', 'invitations', 0, 1, '{"region":"eu"}');
+            INSERT INTO users VALUES ('u', 'A', 1, 1, '2026-10-31', 'idp|7', '{}');
+            INSERT INTO users VALUES ('v', 'B', 0, 0, NULL, NULL, '{"level":3}');
+            INSERT INTO accounts VALUES ('u', 'A', 'active', 'normal', 'U', NULL, '[]', 1, NULL, '{}');
+            INSERT INTO accounts VALUES ('v', 'B', 'active', 'normal', 'V', NULL, '[]', 0, NULL, '{}');"#,
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let columns = |table: &str| -> Vec<String> {
+            let sql = format!("SELECT name FROM pragma_table_info('{table}')");
+            let mut statement = store.conn.prepare(&sql).unwrap();
+            statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(columns("environments"), ["id", "license", "kind", "attrs"]);
+        assert_eq!(columns("users"), ["id", "home", "attrs"]);
+        assert!(!columns("accounts").contains(&"portal".to_owned()));
+        let schema = crate::policy::declare::standard();
+        let loaded = typed(store.load().unwrap());
+        let attrs = |pairs: &[(&str, AttrValue)]| -> Attrs {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+        };
+        let (a, b) = (loaded.environment("A").unwrap(), loaded.environment("B").unwrap());
+        assert_eq!(
+            a.attrs,
+            attrs(&[("identity", AttrValue::Str("idp".into())), ("idp_active", AttrValue::Bool(true))])
+        );
+        assert_eq!(
+            b.attrs,
+            attrs(&[("anonymous_access", AttrValue::Bool(true)), ("region", AttrValue::Str("eu".into()))])
+        );
+        assert!(crate::directory::conform::on_identity_provider(&schema, a), "Q2");
+        assert!(!crate::directory::conform::on_identity_provider(&schema, b));
+        assert_eq!(
+            loaded.user("u").unwrap().attrs,
+            attrs(&[
+                ("desktop_access", AttrValue::Bool(true)),
+                ("employment_end", AttrValue::Date(jiff::civil::date(2026, 10, 31))),
+                ("guest_license", AttrValue::Bool(true)),
+                ("idp_subject", AttrValue::Str("idp|7".into())),
+            ])
+        );
+        assert_eq!(loaded.user("v").unwrap().attrs, attrs(&[("level", AttrValue::Int(3))]));
+        assert_eq!(loaded.account("u", "A").unwrap().attrs, attrs(&[("portal", AttrValue::Bool(true))]));
+        assert!(loaded.account("v", "B").unwrap().attrs.is_empty());
     }
 
     /// `uses` rows are read in stored order when an import wrote them, and

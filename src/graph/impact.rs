@@ -574,7 +574,7 @@ impl<'a> Analyzer<'a> {
         let environment = self.directory.environment(&account.env);
         if removes
             && let Some(env) = environment
-            && crate::policy::set::idp_active(self.schema, env)
+            && crate::directory::conform::on_identity_provider(self.schema, env)
         {
             warnings.push(Warning {
                 code: "idp_recreates_user".into(),

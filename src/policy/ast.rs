@@ -295,7 +295,18 @@ pub enum DeclBody {
         /// account, user, environment or asset.
         entity: Ident,
     },
+    /// `identity provider when environment.NAME [== VALUE] and ...`: when
+    /// an environment's users come from an identity provider.
+    IdentityProvider {
+        /// Each test, in order.
+        tests: Vec<EnvTest>,
+    },
 }
+
+/// One test of `identity provider when`: a declared attribute of the
+/// environment and the value it must have, with where the value is
+/// (`None`: a boolean that must be true).
+pub type EnvTest = (Ident, Option<(SettingValue, Span)>);
 
 /// An action's declaration.
 #[derive(Debug, Clone, PartialEq)]

@@ -492,6 +492,9 @@ impl Compiler {
 
     fn unknown_attribute(&mut self, kind: EntityKind, segment: &Ident) {
         let mut names: Vec<&str> = schema::attributes(kind).iter().map(|a| a.name).collect();
+        if let Some(entity) = schema::schema_entity(kind) {
+            names.extend(self.schema.attributes_of(entity).map(|a| a.name.as_str()));
+        }
         if schema::has_free_attrs(kind) {
             names.push("attrs");
         }

@@ -119,6 +119,9 @@ struct Declarer {
     seen: Seen,
     /// Actions as written, checked once every status and kind is known.
     actions: Vec<ast::ActionDecl>,
+    /// `identity provider when ...` as written (and where), checked once
+    /// every attribute is known.
+    identity_provider: Option<Vec<ast::EnvTest>>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -135,7 +138,14 @@ impl Declarer {
         for (namespace, list) in names {
             inherited.extend(list.into_iter().map(|n| (namespace as u8, n)));
         }
-        Declarer { schema, inherited, seen: Seen::default(), actions: Vec::new(), diagnostics: Vec::new() }
+        Declarer {
+            schema,
+            inherited,
+            seen: Seen::default(),
+            actions: Vec::new(),
+            identity_provider: None,
+            diagnostics: Vec::new(),
+        }
     }
 
     fn block(&mut self, block: &SchemaBlock) {
@@ -159,6 +169,22 @@ impl Declarer {
                 DeclBody::Attribute { entity, name, ty, optional, default } => {
                     self.attribute(entity, name, ty, *optional, default.as_ref())
                 }
+                DeclBody::IdentityProvider { tests } => {
+                    if self.identity_provider.is_some() || !self.schema.identity_provider.is_empty() {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "duplicate-declaration",
+                                "`identity provider` is declared twice",
+                            )
+                            .at(decl.span, "declared again")
+                            .with_help(
+                                "say in one declaration when an environment uses an identity provider",
+                            ),
+                        );
+                    } else {
+                        self.identity_provider = Some(tests.clone());
+                    }
+                }
                 DeclBody::OpenAttrs { entity } => match Entity::parse(&entity.name) {
                     Some(on) if !self.schema.open.contains(&on) => self.schema.open.push(on),
                     Some(_) => {}
@@ -177,6 +203,9 @@ impl Declarer {
     }
 
     fn finish(mut self) -> Result<Schema, Vec<Diagnostic>> {
+        if let Some(tests) = self.identity_provider.take() {
+            self.identity_provider(&tests);
+        }
         let actions = std::mem::take(&mut self.actions);
         for action in &actions {
             if let Some(decl) = self.action(action) {
@@ -389,6 +418,54 @@ impl Declarer {
             optional,
             default,
         });
+    }
+
+    /// `identity provider when ...`: each test a declared attribute of the
+    /// environment and a value of its type (a bare one a boolean).
+    fn identity_provider(&mut self, tests: &[ast::EnvTest]) {
+        let mut out = Vec::new();
+        for (name, value) in tests {
+            let Some(decl) = self.schema.attribute(Entity::Environment, &name.name) else {
+                let names: Vec<&str> =
+                    self.schema.attributes_of(Entity::Environment).map(|a| a.name.as_str()).collect();
+                self.diagnostics.push(unknown(
+                    "unknown-attribute",
+                    "environment attribute",
+                    name,
+                    names.iter().copied(),
+                ));
+                continue;
+            };
+            let literal = match value {
+                Some((v, _)) => literal(v),
+                None => Some(Literal::Bool(true)),
+            };
+            match literal {
+                Some(l) if l.fits(&decl.ty) => out.push((decl.name.clone(), l)),
+                _ => {
+                    let span = value.as_ref().map_or(name.span, |(_, s)| *s);
+                    let help = match value {
+                        None => format!(
+                            "`environment.{}` is {}: compare it, `== VALUE`",
+                            name.name,
+                            decl.ty.describe()
+                        ),
+                        Some(_) => format!("write {}", decl.ty.describe()),
+                    };
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "type-mismatch",
+                            format!("`environment.{}` cannot be so", name.name),
+                        )
+                        .at(span, "this test")
+                        .with_help(help),
+                    );
+                }
+            }
+        }
+        if out.len() == tests.len() {
+            self.schema.identity_provider = out;
+        }
     }
 
     fn known_status(&mut self, status: &Ident) -> bool {
@@ -621,16 +698,22 @@ impl Declarer {
     /// declared attribute of the account or its user.
     fn unknown_field(&self, setting: &SettingExpr) -> Diagnostic {
         let field = setting.field.name.as_str();
-        let mut fields: Vec<String> = ["email", "name", "kind"].map(str::to_owned).to_vec();
-        fields.extend(self.schema.attributes_of(Entity::Account).map(|a| a.name.clone()));
-        fields.extend(self.schema.attributes_of(Entity::User).map(|a| format!("user.{}", a.name)));
+        let mut declared: Vec<String> =
+            self.schema.attributes_of(Entity::Account).map(|a| a.name.clone()).collect();
+        declared.extend(self.schema.attributes_of(Entity::User).map(|a| format!("user.{}", a.name)));
+        let fields = ["email", "name", "kind"].into_iter().chain(declared.iter().map(String::as_str));
         let d = Diagnostic::error("unknown-field", format!("an action cannot set `{field}`"))
             .at(setting.field.span, "not a field an action sets");
-        match did_you_mean(field, fields.iter().map(String::as_str)) {
+        match did_you_mean(field, fields) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None if declared.is_empty() => d.with_help(
+                "an action sets email, name, kind and the attributes the schema declares of the account \
+                 (`NAME`) or its user (`user.NAME`); it declares none",
+            ),
             None => d.with_help(format!(
-                "an action sets {} and the declared attributes of the account or its user (`user.NAME`)",
-                fields.join(", ")
+                "an action sets email, name, kind and the attributes the schema declares of the account \
+                 (`NAME`) or its user (`user.NAME`): {}",
+                declared.join(", ")
             )),
         }
     }

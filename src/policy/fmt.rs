@@ -174,6 +174,16 @@ fn declaration(decl: &Declaration) -> String {
             line
         }
         DeclBody::OpenAttrs { entity } => format!("attribute {}.*", entity.name),
+        DeclBody::IdentityProvider { tests } => {
+            let tests: Vec<String> = tests
+                .iter()
+                .map(|(name, value)| match value {
+                    Some((v, _)) => format!("environment.{} == {}", name.name, setting_value(v)),
+                    None => format!("environment.{}", name.name),
+                })
+                .collect();
+            format!("identity provider when {}", tests.join(" and "))
+        }
         DeclBody::Attribute { entity, name, ty, optional, default } => {
             let ty = match ty {
                 TypeExpr::Named(t) => t.name.clone(),

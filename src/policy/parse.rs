@@ -256,6 +256,7 @@ impl Ctx {
         let mut ty = None;
         let mut optional = false;
         let mut open = false;
+        let mut tests = Vec::new();
         let mut default = None;
         let mut action = ActionDecl {
             name: Ident { name: String::new(), span },
@@ -324,6 +325,16 @@ impl Ctx {
                 Rule::attr_type => ty = Some(self.parse_attr_type(inner)?),
                 Rule::optional_mark => optional = true,
                 Rule::open_mark => open = true,
+                Rule::env_test => {
+                    let at = self.span(&inner);
+                    let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_environment);
+                    let name = parts.next().map(|p| self.ident(&p)).ok_or_else(|| vec![malformed(at)])?;
+                    let value = match parts.next().and_then(|p| p.into_inner().next()) {
+                        Some(v) => Some((self.setting_value(&v)?, self.span(&v))),
+                        None => None,
+                    };
+                    tests.push((name, value));
+                }
                 Rule::attr_default => {
                     let at = self.span(&inner);
                     let v = inner.into_inner().next().ok_or_else(|| vec![malformed(at)])?;
@@ -347,6 +358,7 @@ impl Ctx {
                 // a bare name here cannot happen, but keep it honest.
                 return Err(vec![malformed(first.span)]);
             }
+            (Rule::idp_decl, _) => DeclBody::IdentityProvider { tests },
             (Rule::attribute_decl, None) if open => {
                 let Some(entity) = entity else { return Err(vec![malformed(span)]) };
                 DeclBody::OpenAttrs { entity }

@@ -662,7 +662,7 @@ fn builtin_denial(
             email_in_use(ctx, target.email.as_deref()?, Some(who))
         }
         Subject::Addresses => {
-            if idp_active(schema, &ctx.environment) {
+            if crate::directory::conform::on_identity_provider(schema, &ctx.environment) {
                 return Some((Builtin::InvitationsOrIdp, BuiltinReason::IdpActive));
             }
             request.emails.iter().find_map(|email| {
@@ -678,24 +678,6 @@ fn builtin_denial(
         }
         Subject::Asset => None,
     }
-}
-
-/// Whether the environment's identity provider is live (Q2).
-pub(crate) fn idp_active(schema: &Schema, env: &crate::directory::model::Environment) -> bool {
-    use crate::directory::model::AttrValue;
-    use crate::schema::{Entity, Literal};
-    let default = |name| schema.attribute(Entity::Environment, name).and_then(|d| d.default.as_ref());
-    let identity = match env.attrs.get("identity") {
-        Some(AttrValue::Str(s)) => s == "idp",
-        Some(_) => false,
-        None => matches!(default("identity"), Some(Literal::Str(s)) if s == "idp"),
-    };
-    let active = match env.attrs.get("idp_active") {
-        Some(AttrValue::Bool(b)) => *b,
-        Some(_) => false,
-        None => matches!(default("idp_active"), Some(Literal::Bool(true))),
-    };
-    identity && active
 }
 
 /// Whether another account of the environment than `owner`'s holds
