@@ -685,8 +685,7 @@ impl Checker<'_> {
             if let Some(at) = at {
                 from = at + key.len();
             }
-            if let Some(entity) = entity.filter(|e| schema.attribute(*e, key).is_some()) {
-                let _ = entity;
+            if entity.is_some_and(|e| schema.attribute(e, key).is_some()) {
                 top.push((key.clone(), value.clone(), at.unwrap_or(start)));
                 continue;
             }
