@@ -633,13 +633,8 @@ mod tests {
                 let other = Id::from(if kind == "guest" { "normal" } else { "guest" });
                 let steps = [
                     Mutation::SetStatus { user: user.clone(), env: env.clone(), status: flip(status) },
-                    Mutation::SetKind { user: user.clone(), env: env.clone(), kind: other, portal: false },
-                    Mutation::SetKind {
-                        user: user.clone(),
-                        env: env.clone(),
-                        kind: kind.clone(),
-                        portal: false,
-                    },
+                    Mutation::SetKind { user: user.clone(), env: env.clone(), kind: other },
+                    Mutation::SetKind { user: user.clone(), env: env.clone(), kind: kind.clone() },
                     Mutation::SetStatus { user: user.clone(), env: env.clone(), status: status.clone() },
                 ];
                 for step in steps {

@@ -7,9 +7,9 @@
 use jiff::{SignedDuration, Timestamp};
 
 use crate::directory::Directory;
-use crate::directory::model::{Account, Attrs, User};
+use crate::directory::model::{Account, AttrValue, Attrs, User};
 use crate::directory::store::{AccountField, Mutation};
-use crate::schema::{ActionDecl, Effect, Schema, Setting, Subject, ValueKind, ValueProblem};
+use crate::schema::{ActionDecl, Effect, Entity, Schema, Setting, Subject, ValueKind, ValueProblem};
 
 /// How long an invitation is valid when steward.yaml does not say (Q3).
 pub const DEFAULT_INVITATION_VALIDITY: SignedDuration = SignedDuration::from_hours(14 * 24);
@@ -170,8 +170,10 @@ impl<'a> Operation<'a> {
                 Setting::Email => account.email = self.value.map(str::to_owned),
                 Setting::Name => account.name = self.value.unwrap_or_default().to_owned(),
                 Setting::Kind(kind) => account.kind = kind.as_str().into(),
-                Setting::Portal(on) => account.portal = *on,
-                Setting::GuestLicense(_) => {}
+                Setting::Attr { entity: Entity::Account, name, value } => {
+                    account.attrs.insert(name.clone(), AttrValue::from(value));
+                }
+                Setting::Attr { .. } => {}
             }
         }
     }
@@ -205,15 +207,20 @@ impl<'a> Operation<'a> {
             };
             let mut kind_changed = false;
             for setting in &settings {
+                let account_attr = matches!(setting, Setting::Attr { entity: Entity::Account, .. });
                 match setting {
                     // A new account is written whole.
-                    Setting::Email | Setting::Name | Setting::Kind(_) | Setting::Portal(_) if created => {}
+                    Setting::Email | Setting::Name | Setting::Kind(_) if created => {}
+                    Setting::Attr { .. } if created && account_attr => {}
                     Setting::Email => out.push(field(AccountField::Email, self.value)),
                     Setting::Name => out.push(field(AccountField::Name, self.value)),
-                    Setting::Kind(_) | Setting::Portal(_) => kind_changed = true,
-                    Setting::GuestLicense(on) => {
-                        out.push(Mutation::SetGuestLicense { user: user.clone(), on: *on });
-                    }
+                    Setting::Kind(_) => kind_changed = true,
+                    Setting::Attr { entity, name, value } => out.push(Mutation::SetAttr {
+                        user: user.clone(),
+                        env: (*entity == Entity::Account).then(|| env.clone()),
+                        name: name.clone(),
+                        value: AttrValue::from(value),
+                    }),
                 }
             }
             if kind_changed {
@@ -221,7 +228,6 @@ impl<'a> Operation<'a> {
                     user: user.clone(),
                     env: env.clone(),
                     kind: account.kind.clone(),
-                    portal: account.portal,
                 });
             }
             out
@@ -261,10 +267,6 @@ impl<'a> Operation<'a> {
                     out.push(Mutation::CreateUser(User {
                         id: user.into(),
                         home: env.into(),
-                        guest_license: false,
-                        desktop_access: false,
-                        employment_end: None,
-                        idp_subject: None,
                         attrs: Attrs::default(),
                     }));
                 }
@@ -287,7 +289,6 @@ impl<'a> Operation<'a> {
             name: name.to_owned(),
             email: Some(self.user.to_owned()),
             roles: Vec::new(),
-            portal: false,
             invited_until: self.schema.expires(status).then(|| now.checked_add(validity).unwrap_or(now)),
             attrs: Attrs::default(),
         }
@@ -295,8 +296,8 @@ impl<'a> Operation<'a> {
 
     /// A user's new account from their home account (a guest in a
     /// customer environment, G10): name and e-mail from home (G5), no
-    /// roles yet (the customer decides them, G4); kind and portal access
-    /// as the chosen option sets them.
+    /// roles yet (the customer decides them, G4); kind and attributes
+    /// (portal access, G12) as the chosen option sets them.
     fn home_copy(
         &self,
         status: &str,
@@ -316,7 +317,6 @@ impl<'a> Operation<'a> {
             name: home.name.clone(),
             email: home.email.clone(),
             roles: Vec::new(),
-            portal: false,
             invited_until: self.schema.expires(status).then(|| now.checked_add(validity).unwrap_or(now)),
             attrs: Attrs::default(),
         })
@@ -415,6 +415,8 @@ schema {
   status waiting expires
   account kind user
   account kind bot counts never
+  attribute account.portal: boolean = false
+  attribute user.guest_license: boolean = false
   action revive on account from off takes one of asbot { kind = bot }, asuser { kind = user } -> on
   action park on account from on -> waiting
   action renew on account from waiting renews
@@ -450,7 +452,11 @@ schema {
             let after = directory.clone().mutated(&mutations);
             assert_eq!(after.account(user, env), Some(&preview), "{outcome}: {mutations:?}");
             if outcome == "grant" {
-                assert!(after.user("cy").unwrap().guest_license, "the option's user setting is written");
+                assert_eq!(
+                    after.user("cy").unwrap().attrs.get("guest_license"),
+                    Some(&crate::directory::model::AttrValue::Bool(true)),
+                    "the option's user setting is written"
+                );
             }
         }
         // Into a status that expires, the invitation runs from now; renewed

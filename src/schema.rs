@@ -115,10 +115,50 @@ pub enum Setting {
     Name,
     /// The account's kind.
     Kind(String),
-    /// The account's portal access.
-    Portal(bool),
-    /// The user's guest license.
-    GuestLicense(bool),
+    /// A declared attribute of the account or of its user (`portal = true`,
+    /// `user.guest_license = true`), checked against its type when declared.
+    Attr {
+        /// [`Entity::Account`] or [`Entity::User`].
+        entity: Entity,
+        /// The attribute's name.
+        name: String,
+        /// Its new value.
+        value: Literal,
+    },
+}
+
+/// A constant of the schema: an attribute's default, the value an action
+/// sets. Dates have none: nothing in a schema needs a fixed date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Literal {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// Text (a `one of` attribute's option too).
+    Str(String),
+}
+
+impl Literal {
+    /// How it is written in the language.
+    pub fn text(&self) -> String {
+        match self {
+            Literal::Bool(b) => b.to_string(),
+            Literal::Int(i) => i.to_string(),
+            Literal::Str(s) => format!("{s:?}"),
+        }
+    }
+
+    /// Whether it is a value of `ty`.
+    pub fn fits(&self, ty: &AttrType) -> bool {
+        match (self, ty) {
+            (Literal::Bool(_), AttrType::Boolean)
+            | (Literal::Int(_), AttrType::Integer)
+            | (Literal::Str(_), AttrType::String | AttrType::User) => true,
+            (Literal::Str(s), AttrType::OneOf(options)) => options.contains(s),
+            _ => false,
+        }
+    }
 }
 
 /// The value an action takes.
@@ -399,6 +439,9 @@ pub struct AttributeDecl {
     pub ty: AttrType,
     /// May be absent (read it after `has`).
     pub optional: bool,
+    /// `= VALUE`: what an entity that does not give it has, so that a
+    /// directory may leave it out.
+    pub default: Option<Literal>,
 }
 
 /// A declared model. Built by the policy compiler, which checks it whole
@@ -417,8 +460,18 @@ pub struct Schema {
     /// The actions; an action's index is its dense id.
     pub actions: Vec<ActionDecl>,
     /// The declared attributes. An entity with none keeps free-form,
-    /// untyped `attrs`; one with any accepts those alone.
+    /// untyped `attrs`; one with any accepts those alone, unless it is
+    /// `open`.
     pub attributes: Vec<AttributeDecl>,
+    /// The entities whose `attrs` keep undeclared keys, free-form and
+    /// untyped, beside the declared ones (`attribute user.*`).
+    pub open: Vec<Entity>,
+    /// `identity provider when ...`: the values of declared environment
+    /// attributes that, all together, say its users come from an identity
+    /// provider. There, invitations are refused (`invitations-or-idp`, Q2)
+    /// and a removal warns that the user comes back at their next login
+    /// (`idp_recreates_user`, D5). Empty: no environment is.
+    pub identity_provider: Vec<(String, Literal)>,
 }
 
 impl Schema {
@@ -509,10 +562,15 @@ impl Schema {
         words(&names)
     }
 
-    /// Whether any attribute is declared on `entity`: its `attrs` are then
-    /// closed and typed.
+    /// Whether any attribute is declared on `entity`: those are typed.
     pub fn declares_attributes(&self, entity: Entity) -> bool {
         self.attributes.iter().any(|a| a.entity == entity)
+    }
+
+    /// Whether `entity`'s `attrs` hold the declared keys alone: it
+    /// declares attributes and is not `open`.
+    pub fn closed(&self, entity: Entity) -> bool {
+        self.declares_attributes(entity) && !self.open.contains(&entity)
     }
 
     /// The declared attribute `name` of `entity`.

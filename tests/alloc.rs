@@ -49,8 +49,17 @@ fn main() {
     allowed.now = now;
     let mut paused = Request::new("12345.Admin", "block", "O12345AA").target("12345.Paused");
     paused.now = now;
+    // G9: rules read the declared `desktop_access`, left out (its default).
+    let mut licence = Request::new("12345.Admin", "activate_guest_license", "O12345AA").target("12345.Fresh");
+    licence.now = now;
+    // Q2: the declared identity provider refuses invitations.
+    let mut invite = Request::new("acme.Olivia", "invite", "acme");
+    invite.emails = vec!["new@acme.example".into()];
+    invite.now = now;
     let cases = [
         ("erp", &guest, "a deny by forbid (G7)"),
+        ("erp", &licence, "a deny reading a declared attribute's default (G9)"),
+        ("analytics", &invite, "a deny by the declared identity provider (Q2)"),
         ("erp", &paused, "a deny by a built-in rule (Q4: blocking a blocked account)"),
         ("crm", &last, "a deny evaluating count(accounts where ...)"),
         ("analytics", &allowed, "an allow"),

@@ -327,6 +327,51 @@ mistake!(
     6,
     10
 );
+// #16: `sets` names a declared attribute of the account or its user, of
+// its type (G3 portal access, G4 guest license); a declared attribute may
+// not take the name of a built-in one; a default and the identity
+// provider's tests are of the attribute's type (Q2).
+mistake!(
+    schema_sets_an_undeclared_attribute,
+    &format!(
+        "{SCHEMA_HEAD}  attribute account.vip: boolean = false\n  action promote on account sets vipp = true\n}}\n"
+    ),
+    "unknown-field",
+    7,
+    34
+);
+mistake!(
+    schema_sets_an_attribute_a_value_of_another_type,
+    &format!(
+        "{SCHEMA_HEAD}  attribute account.seats: integer = 0\n  action grant on account sets seats = true\n}}\n"
+    ),
+    "invalid-setting",
+    7,
+    32
+);
+mistake!(
+    schema_declares_a_built_in_attribute,
+    &format!("{SCHEMA_HEAD}  attribute account.status: string\n}}\n"),
+    "duplicate-declaration",
+    6,
+    21
+);
+mistake!(
+    schema_default_of_another_type,
+    &format!("{SCHEMA_HEAD}  attribute account.seats: integer = \"many\"\n}}\n"),
+    "invalid-default",
+    6,
+    36
+);
+mistake!(
+    schema_identity_provider_on_an_undeclared_attribute,
+    &format!(
+        "{SCHEMA_HEAD}  attribute environment.sso: boolean = false\n  identity provider when environment.ssso\n}}\n"
+    ),
+    "unknown-attribute",
+    7,
+    38
+);
 mistake!(
     contradiction,
     "rule r {\n  permit block\n  when request.batch_size > 10 and target.status == \"active\" and request.batch_size < 5\n}\n",

@@ -34,7 +34,7 @@ error!(malformed_yaml, "environments:\n  - { id: A, license: 1\n", "invalid-yaml
 error!(unknown_key, "environments:\n  - { id: A, licence: \"1\", kind: test }\n", "unknown-key", 2, 14);
 error!(
     wrong_type,
-    "environments:\n  - { id: A, license: \"1\", kind: test, idp_active: maybe }\n", "invalid-yaml", 2, 52
+    "environments:\n  - { id: A, license: \"1\", kind: test, idp_active: maybe }\n", "attribute", 2, 40
 );
 error!(duplicate_id, format!("{BASE}  - {{ id: A, license: \"2\", kind: test }}\n"), "duplicate-id", 3, 11);
 error!(
@@ -131,9 +131,9 @@ error!(
 error!(
     invalid_date,
     format!("{BASE}users:\n  - {{ id: u, home: A, employment_end: 2026-02-30 }}\n"),
-    "invalid-date",
+    "attribute",
     4,
-    39
+    23
 );
 error!(
     reference_without_account,
@@ -365,8 +365,11 @@ fn a_row_count_too_large_to_store_is_refused() {
 /// A generated directory large enough to be read on two cores (over 1 MiB).
 fn large_yaml() -> String {
     use steward::directory::generate::{GenerateOptions, generate};
-    let text =
-        steward::directory::export::to_yaml(&generate(GenerateOptions { accounts: 3_000, seed: 7 })).unwrap();
+    let text = steward::directory::export::to_yaml(
+        &generate(GenerateOptions { accounts: 3_000, seed: 7 }),
+        &steward::policy::declare::standard(),
+    )
+    .unwrap();
     assert!(text.len() > 1 << 20, "{} bytes", text.len());
     text
 }

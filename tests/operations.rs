@@ -231,7 +231,7 @@ fn g4_g10_g3_g12_a_guest_is_added_then_converted_and_the_license_moves_to_the_cu
     assert_eq!(after_count, before + 1);
     let after = apply(&db, &path, "erp");
     let account = after.account("12345.Gwen", "O98765AA").unwrap();
-    assert_eq!((account.kind.as_str(), account.portal), ("normal", true));
+    assert_eq!((account.kind.as_str(), crate::support::flag(&account.attrs, "portal")), ("normal", true));
     steward()
         .args(["licenses", "--format", "json", "--directory"])
         .arg(&db)
@@ -251,8 +251,11 @@ fn g4_g9_the_provider_activates_a_guest_license_only_with_desktop_access() {
     assert_eq!(code, 2);
     assert_eq!(plan["items"][1]["rules"], serde_json::json!(["guest_license_needs_desktop_access"]), "G9");
     let after = apply(&db, &path, "erp");
-    assert!(after.user("12345.Desk").unwrap().guest_license);
-    assert!(!after.user("12345.Fresh").unwrap().guest_license, "denied items are never applied");
+    assert!(crate::support::flag(&after.user("12345.Desk").unwrap().attrs, "guest_license"));
+    assert!(
+        !crate::support::flag(&after.user("12345.Fresh").unwrap().attrs, "guest_license"),
+        "denied items are never applied"
+    );
 }
 
 #[test]

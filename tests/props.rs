@@ -76,7 +76,7 @@ lifecycle block {
 "#;
 
 fn exported(directory: &steward::directory::Directory) -> String {
-    steward::directory::export::to_yaml(directory).unwrap()
+    steward::directory::export::to_yaml(directory, &steward::policy::declare::standard()).unwrap()
 }
 
 fn store_of(directory: &steward::directory::Directory) -> steward::directory::store::Store {

@@ -163,40 +163,57 @@ fn moves_follow_the_declared_statuses_and_counting() {
 /// a lifecycle block hands on given a new owner.
 #[test]
 fn apply_executes_the_declared_moves() {
+    let (_dir, db) = import_plan_apply(
+        (PACK, DIRECTORY),
+        ["retire", "bob\ncy\n", "2 members to be retired"],
+        &["--reassign", "r1=ann"],
+    );
+    let schema = pack().schema().clone();
+    let after = steward::directory::load(&db, &schema).unwrap();
+    assert_eq!(after.account("bob", "E").unwrap().status, "gone");
+    assert_eq!(after.account("cy", "E").unwrap().status, "gone");
+    assert_eq!(after.asset("r1").unwrap().owner.as_deref(), Some("ann"));
+}
+
+/// Imports `directory` for `policy` into a database, plans `action` by
+/// `ann` in `E` on the `targets` (the summary saying `summary`), applies
+/// it with `extra` flags: the folder and the database.
+fn import_plan_apply(
+    (policy, directory): (&str, &str),
+    [action, targets, summary]: [&str; 3],
+    extra: &[&str],
+) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let policy = file(dir.path(), "pack.policy", PACK);
-    let yaml = file(dir.path(), "d.yaml", DIRECTORY);
+    let policy = file(dir.path(), "pack.policy", policy);
+    let yaml = file(dir.path(), "d.yaml", directory);
     let db = dir.path().join("d.db");
     steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
     let plan = dir.path().join("plan.json");
-    let targets = file(dir.path(), "t.txt", "bob\ncy\n");
+    let targets = file(dir.path(), "t.txt", targets);
     steward()
         .args(["plan", "--policy"])
         .arg(&policy)
         .arg("--directory")
         .arg(&db)
-        .args(["--actor", "ann", "--action", "retire", "--env", "E", "--reason", "left", "--now", NOW])
+        .args(["--actor", "ann", "--action", action, "--env", "E", "--reason", "left", "--now", NOW])
         .arg("--targets")
         .arg(&targets)
         .arg("-o")
         .arg(&plan)
         .assert()
         .success()
-        .stdout(predicate::str::contains("2 members to be retired"));
+        .stdout(predicate::str::contains(summary));
     steward()
         .args(["apply", "--policy"])
         .arg(&policy)
         .arg("--directory")
         .arg(&db)
         .arg(&plan)
-        .args(["--confirm", "--reassign", "r1=ann"])
+        .arg("--confirm")
+        .args(extra)
         .assert()
         .success();
-    let schema = pack().schema().clone();
-    let after = steward::directory::load(&db, &schema).unwrap();
-    assert_eq!(after.account("bob", "E").unwrap().status, "gone");
-    assert_eq!(after.account("cy", "E").unwrap().status, "gone");
-    assert_eq!(after.asset("r1").unwrap().owner.as_deref(), Some("ann"));
+    (dir, db)
 }
 
 /// A database is held to the schema it is read for: one imported for the
@@ -610,4 +627,151 @@ fn a_plan_made_under_one_schema_is_refused_under_another() {
         .stderr(predicate::str::contains("the policy set changed"));
     let schema = pack().schema().clone();
     assert_eq!(steward::directory::load(&db, &schema).unwrap().account("bob", "E").unwrap().status, "active");
+}
+
+/// A pack of its own with a `portal`-like flag (G3, G12) and a user
+/// attribute an action sets (G4): both declared, defaulted, read by name.
+const FLAGGED: &str = r#"
+schema {
+  environment kind production live
+  status active counts login
+  account kind member
+  attribute account.vip: boolean = false
+  attribute user.badge: one of "none", "gold" = "none"
+  action promote on account sets vip = true, user.badge = "gold" as "member" "promoted"
+}
+
+rule admins { permit promote when actor has role "admin" and not target.vip }
+rule gold_stays { forbid promote when target.user.badge == "gold" because "promoted already" }
+"#;
+
+const FLAGGED_DIRECTORY: &str = r#"
+environments: [{ id: E, license: L, kind: production }]
+users:
+  - { id: ann, home: E, accounts: [{ env: E, status: active, roles: [admin] }] }
+  - { id: bob, home: E, accounts: [{ env: E, status: active }] }
+  - { id: cy, home: E, accounts: [{ env: E, status: active, vip: true }] }
+  - { id: dee, home: E, attrs: { badge: gold }, accounts: [{ env: E, status: active }] }
+"#;
+
+fn flagged() -> PolicySet {
+    let mut sources = Sources::new();
+    sources.add("flagged.policy", FLAGGED);
+    PolicySet::from_sources(sources).unwrap().set
+}
+
+/// G3: a flag left out is its default; given at the top level or under
+/// `attrs`, it is the entity's attribute, read by its name.
+#[test]
+fn g3_a_declared_flag_reads_by_name_with_its_default() {
+    let set = flagged();
+    let directory = yaml::parse("d.yaml", FLAGGED_DIRECTORY, set.schema()).unwrap();
+    let engine = Engine::new(set, directory);
+    let ask = |target: &str| {
+        let mut request = Request::new("ann", "promote", "E").target(target);
+        request.now = Some(now());
+        engine.decide(&request).unwrap()
+    };
+    assert!(ask("bob").allowed(), "vip defaults to false");
+    assert!(!ask("cy").allowed(), "vip: true at the account's top level");
+    assert_eq!(ask("dee").report.rules[0].id, "gold_stays", "badge under attrs");
+}
+
+/// G3, G4: apply writes what `sets` names, the account's flag and the
+/// user's attribute, and export writes them at the top level.
+#[test]
+fn g4_apply_sets_declared_attributes_and_export_writes_them_at_the_top_level() {
+    let (dir, db) =
+        import_plan_apply((FLAGGED, FLAGGED_DIRECTORY), ["promote", "bob\n", "1 member to be promoted"], &[]);
+    let policy = dir.path().join("pack.policy");
+    let after = steward::directory::load(&db, flagged().schema()).unwrap();
+    let bob = after.account("bob", "E").unwrap();
+    assert!(crate::support::flag(&bob.attrs, "vip"));
+    assert_eq!(
+        after.user("bob").unwrap().attrs.get("badge"),
+        Some(&steward::directory::model::AttrValue::Str("gold".into()))
+    );
+    let exported = steward().arg("export").arg(&db).arg("--policy").arg(&policy).assert().success();
+    let text = String::from_utf8(exported.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("badge: gold") && text.contains("vip: true"), "{text}");
+    assert!(!text.contains("attrs:"), "declared attributes are written at the top level:\n{text}");
+}
+
+/// An attribute given at the top level and under `attrs` is an error at
+/// the top-level key; an unknown key gets did-you-mean among the declared
+/// attributes too.
+#[test]
+fn a_declared_attribute_given_twice_is_an_error_and_a_misspelt_one_is_found() {
+    let set = flagged();
+    let twice = "environments: [{ id: E, license: L, kind: production }]\nusers:\n  - { id: bob, home: E, accounts: [{ env: E, status: active, vip: true, attrs: { vip: false } }] }\n";
+    let (sources, diagnostics) = yaml::parse("d.yaml", twice, set.schema()).expect_err("an error");
+    let first = first_diagnostic(&sources, &diagnostics);
+    assert_eq!(first["code"], "duplicate-attribute", "{first}");
+    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(3), Some(62)), "{first}");
+    let misspelt = "environments: [{ id: E, license: L, kind: production }]\nusers:\n  - { id: bob, home: E, badg: gold }\n";
+    let (sources, diagnostics) = yaml::parse("d.yaml", misspelt, set.schema()).expect_err("an error");
+    let rendered = render_human(&sources, &diagnostics);
+    assert!(rendered.contains("did you mean `badge`?"), "{rendered}");
+}
+
+/// The new declarations keep their layout through `fmt`.
+#[test]
+fn fmt_keeps_defaults_open_attributes_and_the_identity_provider() {
+    let text = "schema extends standard {\n  attribute account.seats: integer = 0\n  attribute asset.*\n  attribute user.tier: one of \"gold\", \"basic\" = \"basic\"\n  action upgrade on account sets seats = 5, user.tier = \"gold\"\n}\n";
+    let mut sources = Sources::new();
+    let id = sources.add("s.policy", text);
+    let file = steward::policy::parse::parse_file(&sources, id).unwrap();
+    assert_eq!(steward::policy::fmt::format_file(&file), text);
+    let own = "schema {\n  environment kind main live\n  status on counts login\n  account kind staff\n  attribute environment.sso: boolean = false\n  attribute environment.mode: one of \"local\", \"sso\" = \"local\"\n  identity provider when environment.mode == \"sso\" and environment.sso\n}\n";
+    let id = sources.add("o.policy", own);
+    let file = steward::policy::parse::parse_file(&sources, id).unwrap();
+    assert_eq!(steward::policy::fmt::format_file(&file), own);
+}
+
+/// Q2, D5 in a pack of its own: `identity provider when` names its own
+/// attribute; there an invitation is refused by `invitations-or-idp` and a
+/// removal warns `idp_recreates_user`, elsewhere neither.
+#[test]
+fn q2_d5_a_pack_says_when_an_environment_is_on_an_identity_provider() {
+    let text = r#"
+schema {
+  environment kind production live
+  status waiting expires
+  status active counts login
+  account kind member
+  attribute environment.sso: boolean = false
+  identity provider when environment.sso
+  action invite on addresses creates waiting
+  action remove on account removes
+}
+rule admins { permit invite, remove when actor has role "admin" }
+"#;
+    let directory = r#"
+environments: [{ id: S, license: L, kind: production, sso: true }, { id: M, license: L, kind: production }]
+users:
+  - { id: ann, home: S, accounts: [{ env: S, status: active, roles: [admin] }, { env: M, status: active, roles: [admin] }] }
+  - { id: bob, home: S, accounts: [{ env: S, status: active }, { env: M, status: active }] }
+"#;
+    let mut sources = Sources::new();
+    sources.add("sso.policy", text);
+    let set = PolicySet::from_sources(sources).unwrap().set;
+    let directory = yaml::parse("d.yaml", directory, set.schema()).unwrap();
+    let engine = Engine::new(set, directory);
+    let invite = |env: &str| {
+        let mut request = Request::new("ann", "invite", env);
+        request.emails = vec!["new@example.com".into()];
+        request.now = Some(now());
+        engine.decide(&request).unwrap()
+    };
+    let refused = invite("S");
+    assert_eq!(refused.report.rules[0].id, "invitations-or-idp", "Q2");
+    assert!(invite("M").allowed(), "no identity provider where `sso` defaults to false");
+    let remove = |env: &str| {
+        let mut request = Request::new("ann", "remove", env).target("bob");
+        request.now = Some(now());
+        let warnings = engine.decide(&request).unwrap().impact.unwrap().warnings;
+        warnings.iter().any(|w| w.code == "idp_recreates_user")
+    };
+    assert!(remove("S"), "D5");
+    assert!(!remove("M"));
 }

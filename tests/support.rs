@@ -36,6 +36,13 @@ pub const LEAVER_OWNERS: &[(&str, &str)] = &[
 ];
 
 /// The repository root.
+/// Whether the declared boolean attribute `name` is set to true in
+/// `attrs` (the standard schema's `portal`, `guest_license`, which default
+/// to false).
+pub fn flag(attrs: &steward::directory::model::Attrs, name: &str) -> bool {
+    attrs.get(name) == Some(&steward::directory::model::AttrValue::Bool(true))
+}
+
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

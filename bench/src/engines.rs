@@ -123,7 +123,7 @@ pub fn cedar_entities_json(directory: &Directory) -> Json {
     for u in directory.users() {
         out.push(json!({
             "uid": {"type": "User", "id": u.id},
-            "attrs": {"home": {"__entity": {"type": "Env", "id": u.home}}, "guest_license": u.guest_license},
+            "attrs": {"home": {"__entity": {"type": "Env", "id": u.home}}, "guest_license": guest_license(u)},
             "parents": []
         }));
     }
@@ -228,7 +228,7 @@ pub fn rego_data_json(directory: &Directory) -> Json {
     let users: serde_json::Map<String, Json> = directory
         .users()
         .iter()
-        .map(|u| (u.id.to_string(), json!({"home": u.home, "guest_license": u.guest_license})))
+        .map(|u| (u.id.to_string(), json!({"home": u.home, "guest_license": guest_license(u)})))
         .collect();
     json!({"accounts": accounts, "users": users})
 }
@@ -282,4 +282,9 @@ impl Rego {
         };
         Ok(Outcome { allowed, rules })
     }
+}
+
+/// The standard schema's `guest_license` of `user` (false when left out).
+pub fn guest_license(user: &steward::directory::model::User) -> bool {
+    user.attrs.get("guest_license") == Some(&steward::directory::model::AttrValue::Bool(true))
 }

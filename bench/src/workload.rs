@@ -74,7 +74,7 @@ pub fn requests(directory: &Directory, count: usize) -> Vec<Req> {
         let superusers = of(&|i| accounts[i].has_role("superuser"));
         let guests = of(&|i| {
             accounts[i].kind == "guest"
-                || directory.user(&accounts[i].user).is_some_and(|u| u.guest_license)
+                || directory.user(&accounts[i].user).is_some_and(crate::engines::guest_license)
         });
         let any = |rng: &mut Rng| *rng.pick(members).unwrap_or(&0);
         let action = WORKLOAD_ACTIONS[rng.below(WORKLOAD_ACTIONS.len())];

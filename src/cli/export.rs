@@ -34,7 +34,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     let format =
         args.format.unwrap_or_else(|| args.output.as_deref().map_or(FileFormat::Yaml, FileFormat::of));
-    let yaml = match to_text(&directory, format) {
+    let yaml = match to_text(&directory, &schema, format) {
         Ok(y) => y,
         Err(message) => {
             output::error(errors, &std::io::Error::other(message));

@@ -43,7 +43,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             .and_then(|mut store| store.import(&directory, "steward gen", ImportOptions::default()))
             .map_err(|e| e.to_string())
     } else {
-        to_text(&directory, FileFormat::of(&args.output))
+        to_text(&directory, &crate::policy::declare::standard(), FileFormat::of(&args.output))
             .and_then(|yaml| output::write_atomically(&args.output, &yaml).map_err(|e| e.to_string()))
     };
     if let Err(message) = result {

@@ -83,25 +83,32 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     };
     match args.format {
         Format::Json => output::json(&shown),
-        Format::Human => out!("{}", human(&shown)),
+        Format::Human => out!("{}", human(&shown, &schema)),
     }
     Exit::Ok
 }
 
-fn human(shown: &Shown<'_>) -> String {
+fn human(shown: &Shown<'_>, schema: &crate::schema::Schema) -> String {
+    use crate::directory::model::AttrValue;
     let u = shown.user;
     let mut out = format!("{}  home {}", u.id, u.home);
-    if u.guest_license {
-        out.push_str("  guest license");
-    }
-    if u.desktop_access {
-        out.push_str("  desktop access");
-    }
-    if let Some(end) = u.employment_end {
-        out.push_str(&format!("  employment ends {end}"));
-    }
-    if let Some(subject) = &u.idp_subject {
-        out.push_str(&format!("  idp {subject}"));
+    // The user's declared attributes that are not their default, in the
+    // schema's order: a flag by its name (`guest license`), a value after it.
+    for decl in schema.attributes_of(crate::schema::Entity::User) {
+        let Some(value) = u.attrs.get(&decl.name) else { continue };
+        if decl.default.as_ref().map(AttrValue::from).as_ref() == Some(value) {
+            continue;
+        }
+        let name = decl.name.replace('_', " ");
+        match value {
+            AttrValue::Bool(true) => out.push_str(&format!("  {name}")),
+            AttrValue::Bool(false) => out.push_str(&format!("  no {name}")),
+            AttrValue::Int(i) => out.push_str(&format!("  {name} {i}")),
+            AttrValue::Str(text) => out.push_str(&format!("  {name} {text}")),
+            AttrValue::Date(d) => out.push_str(&format!("  {name} {d}")),
+            AttrValue::DateTime(t) => out.push_str(&format!("  {name} {t}")),
+            AttrValue::List(items) => out.push_str(&format!("  {name} ({} values)", items.len())),
+        }
     }
     out.push_str("\n\naccounts:\n");
     for a in &shown.accounts {

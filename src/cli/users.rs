@@ -86,7 +86,12 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             continue;
         }
         let user = directory.user(&account.user);
-        let subject = user.and_then(|u| u.idp_subject.as_deref());
+        // The standard schema's subject at the identity provider (Q5): a
+        // user is found by it, as by name, id and address.
+        let subject = user.and_then(|u| match u.attrs.get("idp_subject") {
+            Some(crate::directory::model::AttrValue::Str(s)) => Some(s.as_str()),
+            _ => None,
+        });
         if let Some(needle) = &needle
             && !matches_text(account, subject, needle)
         {

@@ -17,12 +17,27 @@ use crate::schema::{AttrType, Entity, Schema};
 /// present. The problems, one sentence each with the key it is about
 /// (none for a missing one); `attrs` typed in place.
 pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<(Option<String>, String)> {
+    attrs_shown(schema, entity, attrs, &[])
+}
+
+/// [`attrs`] of an entry that gave the keys `top` at its top level, not
+/// under `attrs:`: the problems name them as written.
+pub fn attrs_shown(
+    schema: &Schema,
+    entity: Entity,
+    attrs: &mut Attrs,
+    top: &[&str],
+) -> Vec<(Option<String>, String)> {
     if !schema.declares_attributes(entity) {
         return Vec::new();
     }
+    let closed = schema.closed(entity);
     let mut problems = Vec::new();
     for (key, value) in attrs.iter_mut() {
         let Some(decl) = schema.attribute(entity, key) else {
+            if !closed {
+                continue;
+            }
             let names: Vec<&str> = schema.attributes_of(entity).map(|a| a.name.as_str()).collect();
             let hint = match crate::diagnostic::did_you_mean(key, names.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -38,13 +53,14 @@ pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<(Option<
         if let Some(typed) = typed(&decl.ty, value) {
             *value = typed;
         } else {
+            let shown = if top.contains(&key.as_str()) { key.clone() } else { format!("attrs.{key}") };
             problems.push((
                 Some(key.clone()),
-                format!("`attrs.{key}` is {}, not {}", describe(value), decl.ty.describe()),
+                format!("`{shown}` is {}, not {}", describe(value), decl.ty.describe()),
             ));
         }
     }
-    for decl in schema.attributes_of(entity).filter(|a| !a.optional) {
+    for decl in schema.attributes_of(entity).filter(|a| !a.optional && a.default.is_none()) {
         if !attrs.contains_key(&decl.name) {
             problems.push((
                 None,
@@ -57,6 +73,51 @@ pub fn attrs(schema: &Schema, entity: Entity, attrs: &mut Attrs) -> Vec<(Option<
         }
     }
     problems
+}
+
+/// The attribute `name` of an entity whose attributes are `attrs`: its
+/// value, or the schema's default for it when the entity leaves it out.
+/// For the code that reads a declared attribute outside a policy (what
+/// `show` prints, what a declared check reads); a decision reads through
+/// its compiled path instead.
+pub fn value<'a>(
+    schema: &Schema,
+    entity: Entity,
+    attrs: &'a Attrs,
+    name: &str,
+) -> Option<std::borrow::Cow<'a, AttrValue>> {
+    match attrs.get(name) {
+        Some(v) => Some(std::borrow::Cow::Borrowed(v)),
+        None => {
+            let default = schema.attribute(entity, name)?.default.as_ref()?;
+            Some(std::borrow::Cow::Owned(AttrValue::from(default)))
+        }
+    }
+}
+
+/// Whether `env`'s users come from an identity provider, as the schema's
+/// `identity provider when ...` says: every attribute it names has its
+/// value (or defaults to it). Nothing is allocated: decisions ask it.
+pub fn on_identity_provider(schema: &Schema, env: &super::model::Environment) -> bool {
+    !schema.identity_provider.is_empty()
+        && schema.identity_provider.iter().all(|(name, wanted)| match env.attrs.get(name) {
+            Some(value) => is(value, wanted),
+            None => schema
+                .attribute(Entity::Environment, name)
+                .and_then(|d| d.default.as_ref())
+                .is_some_and(|default| default == wanted),
+        })
+}
+
+/// Whether an attribute's value is the schema's constant.
+fn is(value: &AttrValue, literal: &crate::schema::Literal) -> bool {
+    use crate::schema::Literal;
+    match (value, literal) {
+        (AttrValue::Bool(a), Literal::Bool(b)) => a == b,
+        (AttrValue::Int(a), Literal::Int(b)) => a == b,
+        (AttrValue::Str(a), Literal::Str(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// `value` as an attribute of type `ty`, or `None` when it is not one.
@@ -90,9 +151,9 @@ fn describe(value: &AttrValue) -> String {
 
 /// Holds a whole directory to `schema`: the problems, each naming its
 /// entity. The attributes are typed in place where the schema declares
-/// any (the directory is indexed again then); otherwise the directory is
-/// returned as it came.
-pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec<String>> {
+/// any (no index reads them: the directory keeps its indexes and hints);
+/// otherwise the directory is returned as it came.
+pub fn directory(schema: &Schema, mut directory: Directory) -> Result<Directory, Vec<String>> {
     let mut problems = Vec::new();
     for env in directory.environments() {
         if schema.env_kind(&env.kind).is_none() {
@@ -210,26 +271,26 @@ pub fn directory(schema: &Schema, directory: Directory) -> Result<Directory, Vec
     if !declares {
         return if problems.is_empty() { Ok(directory) } else { Err(problems) };
     }
-    let mut parts = directory.into_parts();
-    for env in &mut parts.environments {
+    let (environments, users, accounts, assets) = directory.entities_mut();
+    for env in environments {
         for (_, p) in attrs(schema, Entity::Environment, &mut env.attrs) {
             problems.push(format!("environment `{}`: {p}", env.id));
         }
     }
-    for user in &mut parts.users {
+    for user in users {
         for (_, p) in attrs(schema, Entity::User, &mut user.attrs) {
             problems.push(format!("user `{}`: {p}", user.id));
         }
     }
-    for account in &mut parts.accounts {
+    for account in accounts {
         for (_, p) in attrs(schema, Entity::Account, &mut account.attrs) {
             problems.push(format!("the account of `{}` in `{}`: {p}", account.user, account.env));
         }
     }
-    for asset in &mut parts.assets {
+    for asset in assets {
         for (_, p) in attrs(schema, Entity::Asset, &mut asset.attrs) {
             problems.push(format!("asset `{}`: {p}", asset.id));
         }
     }
-    if problems.is_empty() { Ok(Directory::new(parts)) } else { Err(problems) }
+    if problems.is_empty() { Ok(directory) } else { Err(problems) }
 }

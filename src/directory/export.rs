@@ -1,11 +1,15 @@
 //! A directory written back in the file format of docs/directory.md, with
 //! defaults left out, so that `steward export` then `steward import`
-//! reproduces the same directory.
+//! reproduces the same directory. The attributes the schema declares are
+//! written at the entity's top level (`guest_license: true`), in the
+//! schema's order, where the entity gives them; the others under `attrs`.
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
 
 use super::Directory;
-use super::model::{Attrs, IdentityMode};
+use super::model::{AttrValue, Attrs};
+use crate::schema::{Entity, Schema};
 
 /// The format of a written directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -28,13 +32,13 @@ impl FileFormat {
     }
 }
 
-/// The directory as YAML.
-pub fn to_yaml(directory: &Directory) -> Result<String, String> {
-    to_text(directory, FileFormat::Yaml)
+/// The directory as YAML, its declared attributes those of `schema`.
+pub fn to_yaml(directory: &Directory, schema: &Schema) -> Result<String, String> {
+    to_text(directory, schema, FileFormat::Yaml)
 }
 
 /// The directory in `format`.
-pub fn to_text(directory: &Directory, format: FileFormat) -> Result<String, String> {
+pub fn to_text(directory: &Directory, schema: &Schema, format: FileFormat) -> Result<String, String> {
     let out = OutDirectory {
         environments: directory
             .environments()
@@ -43,10 +47,7 @@ pub fn to_text(directory: &Directory, format: FileFormat) -> Result<String, Stri
                 id: &e.id,
                 license: &e.license,
                 kind: e.kind.as_str(),
-                identity: (e.identity != IdentityMode::Invitations).then(|| e.identity.as_str()),
-                idp_active: e.idp_active,
-                anonymous_access: e.anonymous_access,
-                attrs: &e.attrs,
+                attrs: Split::of(schema, Entity::Environment, &e.attrs),
             })
             .collect(),
         users: directory
@@ -55,14 +56,11 @@ pub fn to_text(directory: &Directory, format: FileFormat) -> Result<String, Stri
             .map(|u| OutUser {
                 id: &u.id,
                 home: &u.home,
-                guest_license: u.guest_license,
-                desktop_access: u.desktop_access,
-                employment_end: u.employment_end.map(|d| d.to_string()),
-                idp_subject: u.idp_subject.as_deref(),
-                attrs: &u.attrs,
+                attrs: Split::of(schema, Entity::User, &u.attrs),
                 accounts: directory
                     .accounts_of(&u.id)
-                    .map(|a| OutAccount {
+                    .map(|a| (a, Split::of(schema, Entity::Account, &a.attrs)))
+                    .map(|(a, split)| OutAccount {
                         env: &a.env,
                         status: a.status.as_str(),
                         // Always written: which kind a file's default is, is the schema's to say.
@@ -70,9 +68,9 @@ pub fn to_text(directory: &Directory, format: FileFormat) -> Result<String, Stri
                         name: &a.name,
                         email: a.email.as_deref(),
                         roles: &a.roles,
-                        portal: a.portal,
+                        declared: split.declared,
                         invited_until: a.invited_until.map(|t| t.to_string()),
-                        attrs: &a.attrs,
+                        attrs: split.attrs,
                     })
                     .collect(),
             })
@@ -89,7 +87,7 @@ pub fn to_text(directory: &Directory, format: FileFormat) -> Result<String, Stri
                 space: a.space.as_deref(),
                 uses: &a.uses,
                 disabled: a.disabled,
-                attrs: &a.attrs,
+                attrs: Split::of(schema, Entity::Asset, &a.attrs),
             })
             .collect(),
         references: directory
@@ -108,6 +106,55 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// An entity's attributes as written: the declared ones at the top level,
+/// and the others under `attrs`.
+#[derive(Serialize)]
+struct Split<'a> {
+    #[serde(flatten)]
+    declared: Entries<'a>,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    attrs: Entries<'a>,
+}
+
+impl<'a> Split<'a> {
+    fn of(schema: &'a Schema, entity: Entity, attrs: &'a Attrs) -> Self {
+        let mut declared = Vec::new();
+        for decl in schema.attributes_of(entity) {
+            // Written as given, its default too: what was read is what
+            // is written, and a default left out is left out again.
+            if let Some(value) = attrs.get(&decl.name) {
+                declared.push((decl.name.as_str(), value));
+            }
+        }
+        let free = attrs
+            .iter()
+            .filter(|(k, _)| schema.attribute(entity, k).is_none())
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        Split { declared: Entries(declared), attrs: Entries(free) }
+    }
+}
+
+/// Attributes as a mapping, in the order given: the declared ones in the
+/// schema's, the others in key order.
+struct Entries<'a>(Vec<(&'a str, &'a AttrValue)>);
+
+impl Entries<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
 #[derive(Serialize)]
 struct OutDirectory<'a> {
     environments: Vec<OutEnvironment<'a>>,
@@ -123,30 +170,16 @@ struct OutEnvironment<'a> {
     id: &'a str,
     license: &'a str,
     kind: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identity: Option<&'a str>,
-    #[serde(skip_serializing_if = "is_false")]
-    idp_active: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    anonymous_access: bool,
-    #[serde(skip_serializing_if = "Attrs::is_empty")]
-    attrs: &'a Attrs,
+    #[serde(flatten)]
+    attrs: Split<'a>,
 }
 
 #[derive(Serialize)]
 struct OutUser<'a> {
     id: &'a str,
     home: &'a str,
-    #[serde(skip_serializing_if = "is_false")]
-    guest_license: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    desktop_access: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    employment_end: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    idp_subject: Option<&'a str>,
-    #[serde(skip_serializing_if = "Attrs::is_empty")]
-    attrs: &'a Attrs,
+    #[serde(flatten)]
+    attrs: Split<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     accounts: Vec<OutAccount<'a>>,
 }
@@ -162,12 +195,12 @@ struct OutAccount<'a> {
     email: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     roles: &'a [String],
-    #[serde(skip_serializing_if = "is_false")]
-    portal: bool,
+    #[serde(flatten)]
+    declared: Entries<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     invited_until: Option<String>,
-    #[serde(skip_serializing_if = "Attrs::is_empty")]
-    attrs: &'a Attrs,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    attrs: Entries<'a>,
 }
 
 #[derive(Serialize)]
@@ -185,8 +218,8 @@ struct OutAsset<'a> {
     uses: &'a [super::model::Id],
     #[serde(skip_serializing_if = "is_false")]
     disabled: bool,
-    #[serde(skip_serializing_if = "Attrs::is_empty")]
-    attrs: &'a Attrs,
+    #[serde(flatten)]
+    attrs: Split<'a>,
 }
 
 #[derive(Serialize)]

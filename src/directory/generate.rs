@@ -8,7 +8,7 @@
 //! a reload schedule, API key or alert, a notification or session) and about
 //! one reference per account: five assets and references per account.
 
-use super::model::{Account, Asset, Attrs, Environment, Id, IdentityMode, Reference, User};
+use super::model::{Account, Asset, AttrValue, Attrs, Environment, Id, Reference, User};
 use super::{Directory, DirectoryParts};
 
 /// What to generate.
@@ -74,15 +74,18 @@ pub fn generate_licensed(options: GenerateOptions, per_license: usize) -> Direct
     for l in 0..licenses {
         let license = format!("{:05}", 10_000 + l);
         for (suffix, kind) in [("AA", "production"), ("TT", "test")] {
-            let idp = l.is_multiple_of(3);
+            // The standard schema's attributes, left out where they are
+            // their defaults, as a file would.
+            let mut attrs = Attrs::new();
+            if l.is_multiple_of(3) {
+                attrs.insert("identity".into(), AttrValue::Str("idp".into()));
+                attrs.insert("idp_active".into(), AttrValue::Bool(true));
+            }
             parts.environments.push(Environment {
                 id: format!("O{license}{suffix}"),
                 license: license.clone(),
                 kind: kind.into(),
-                identity: if idp { IdentityMode::Idp } else { IdentityMode::Invitations },
-                idp_active: idp,
-                anonymous_access: false,
-                attrs: Attrs::new(),
+                attrs,
             });
         }
     }
@@ -95,17 +98,22 @@ pub fn generate_licensed(options: GenerateOptions, per_license: usize) -> Direct
         let id = format!("{license}.U{user_no:07}");
         user_no += 1;
         let guest = rng.chance(3);
-        parts.users.push(User {
-            id: id.clone().into(),
-            home: format!("O{license}AA").into(),
-            guest_license: guest,
-            desktop_access: guest || rng.chance(50),
-            employment_end: rng
-                .chance(5)
-                .then(|| jiff::civil::date(2026, 1 + rng.below(12) as i8, 1 + rng.below(28) as i8)),
-            idp_subject: l.is_multiple_of(3).then(|| format!("idp|{user_no}")),
-            attrs: Attrs::new(),
-        });
+        let mut attrs = Attrs::new();
+        let desktop = guest || rng.chance(50);
+        let end =
+            rng.chance(5).then(|| jiff::civil::date(2026, 1 + rng.below(12) as i8, 1 + rng.below(28) as i8));
+        for (key, on) in [("guest_license", guest), ("desktop_access", desktop)] {
+            if on {
+                attrs.insert(key.into(), AttrValue::Bool(true));
+            }
+        }
+        if let Some(end) = end {
+            attrs.insert("employment_end".into(), AttrValue::Date(end));
+        }
+        if l.is_multiple_of(3) {
+            attrs.insert("idp_subject".into(), AttrValue::Str(format!("idp|{user_no}")));
+        }
+        parts.users.push(User { id: id.clone().into(), home: format!("O{license}AA").into(), attrs });
         let mut envs = vec![(home, "normal")];
         if rng.chance(40) {
             envs.push((home + 1, "normal"));
@@ -143,9 +151,12 @@ pub fn generate_licensed(options: GenerateOptions, per_license: usize) -> Direct
                 name: format!("User {user_no}"),
                 email: Some(format!("{}@{}.example", id.to_lowercase(), env.license)),
                 roles,
-                portal: rng.chance(10),
                 invited_until: None,
-                attrs: Attrs::new(),
+                attrs: if rng.chance(10) {
+                    Attrs::from([("portal".into(), AttrValue::Bool(true))])
+                } else {
+                    Attrs::new()
+                },
             });
         }
     }
@@ -277,7 +288,8 @@ mod tests {
     #[test]
     fn passes_the_file_format_validation() {
         let directory = generate(GenerateOptions { accounts: 300, seed: 1 });
-        let yaml = crate::directory::export::to_yaml(&directory).unwrap();
+        let yaml =
+            crate::directory::export::to_yaml(&directory, &crate::policy::declare::standard()).unwrap();
         let reloaded =
             crate::directory::yaml::parse("gen.yaml", &yaml, &crate::policy::declare::standard()).unwrap();
         assert_eq!(reloaded.into_parts(), directory.into_parts());

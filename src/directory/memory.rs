@@ -212,6 +212,12 @@ impl Directory {
 
     /// The account of `user` in `env`, to change where it lies
     /// ([`Directory::mutate_in_place`]); the counts remembered are forgotten.
+    /// The entities, to change what no index reads (their attributes typed
+    /// for a schema): the indexes and hints stay as they are.
+    pub(crate) fn entities_mut(&mut self) -> (&mut [Environment], &mut [User], &mut [Account], &mut [Asset]) {
+        (&mut self.environments, &mut self.users, &mut self.accounts, &mut self.assets)
+    }
+
     pub(crate) fn account_mut(&mut self, user: &str, env: &str) -> Option<&mut Account> {
         let index = self.account_index(user, env)?;
         self.counts = CountMemo::default();

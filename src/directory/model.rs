@@ -6,7 +6,6 @@
 //! them. Spans and file positions live in the loader, not here.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -16,8 +15,8 @@ use serde::{Deserialize, Serialize};
 /// inline, so millions of entities do not mean millions of allocations.
 pub type Id = compact_str::CompactString;
 
-/// A free-form attribute value (`attrs:` in the directory), readable from
-/// policies as `target.attrs.department`.
+/// An attribute's value (`attrs:` in the directory, or a declared
+/// attribute's key), readable from policies as `target.attrs.department`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum AttrValue {
@@ -36,58 +35,18 @@ pub enum AttrValue {
     DateTime(Timestamp),
 }
 
-/// Free-form attributes, ordered so that output and digests are stable.
-pub type Attrs = BTreeMap<String, AttrValue>;
-
-/// Declares a closed vocabulary: a `Copy` enum with its canonical lowercase
-/// names, `ALL`, `as_str`, `parse`, `Display` and serde in that spelling.
-/// Policies compare these against string literals, so the spelling is part of
-/// the language: the validator offers `ALL` as "did you mean" candidates.
-macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+impl From<&crate::schema::Literal> for AttrValue {
+    fn from(literal: &crate::schema::Literal) -> Self {
+        match literal {
+            crate::schema::Literal::Bool(b) => AttrValue::Bool(*b),
+            crate::schema::Literal::Int(i) => AttrValue::Int(*i),
+            crate::schema::Literal::Str(s) => AttrValue::Str(s.clone()),
         }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The canonical spelling, as written in directories and policies.
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// The value with this canonical spelling, if any.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-
-            /// Every canonical spelling, for "did you mean" suggestions.
-            pub fn names() -> impl Iterator<Item = &'static str> {
-                Self::ALL.iter().map(|v| v.as_str())
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-vocabulary! {
-    /// How users join an environment (Q2): never both at once.
-    IdentityMode {
-        /// E-mail invitations (the default).
-        Invitations = "invitations",
-        /// An identity provider; invitations stay usable until `idp_active`.
-        Idp = "idp",
     }
 }
+
+/// Free-form attributes, ordered so that output and digests are stable.
+pub type Attrs = BTreeMap<String, AttrValue>;
 
 /// One tenant, or one environment of a customer (P1, P2, Q2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,13 +57,8 @@ pub struct Environment {
     pub license: String,
     /// One of the schema's environment kinds (`production`, `test`, ...).
     pub kind: Id,
-    /// invitations or idp (Q2).
-    pub identity: IdentityMode,
-    /// With `identity: idp`: the IdP is live, invitations stop working (Q2).
-    pub idp_active: bool,
-    /// Anonymous access to apps is on (D2).
-    pub anonymous_access: bool,
-    /// Free-form attributes.
+    /// The attributes the schema declares (the standard schema's
+    /// `identity`, `idp_active`, Q2) and free-form ones.
     pub attrs: Attrs,
 }
 
@@ -115,15 +69,8 @@ pub struct User {
     pub id: Id,
     /// Where name and e-mail are mastered (G5, G7).
     pub home: Id,
-    /// May work in customers' environments as a guest (G1, G4).
-    pub guest_license: bool,
-    /// Has desktop-client access in the home environment (G9).
-    pub desktop_access: bool,
-    /// When the linked employee leaves service (P5).
-    pub employment_end: Option<Date>,
-    /// The subject at the identity provider (Q5, D5).
-    pub idp_subject: Option<String>,
-    /// Free-form attributes.
+    /// The attributes the schema declares (the standard schema's
+    /// `guest_license`, `employment_end`, ...) and free-form ones.
     pub attrs: Attrs,
 }
 
@@ -144,11 +91,12 @@ pub struct Account {
     pub email: Option<String>,
     /// Roles in this environment, sorted and without duplicates.
     pub roles: Vec<String>,
-    /// Portal (InSite) access (G3, G12).
-    pub portal: bool,
-    /// Pending accounts: when the invitation expires (Q3).
+    /// An account in a status that `expires`: when its invitation does
+    /// (Q3). Not an attribute of a source system: the mechanism of the
+    /// schema's `expires` flag, whatever the statuses are called.
     pub invited_until: Option<Timestamp>,
-    /// Free-form attributes.
+    /// The attributes the schema declares (the standard schema's
+    /// `portal`, G3) and free-form ones.
     pub attrs: Attrs,
 }
 

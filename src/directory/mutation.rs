@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 
 use super::memory::{Directory, DirectoryParts};
-use super::model::{Account, Id, User};
+use super::model::{Account, AttrValue, Id, User};
 
 /// One change to the stored directory, as `apply` executes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,8 +78,7 @@ pub enum Mutation {
     /// A new account: an invitation (Q3) or a guest added to a customer
     /// environment (G10).
     CreateAccount(Account),
-    /// An account's kind and portal access (a guest converted to a normal
-    /// user linked to a person, G10, G12).
+    /// An account's kind (a guest converted to a normal user, G10, G12).
     SetKind {
         /// The user.
         user: String,
@@ -87,15 +86,19 @@ pub enum Mutation {
         env: String,
         /// The new kind.
         kind: Id,
-        /// Whether the account has portal access.
-        portal: bool,
     },
-    /// A user's guest license switched on (G4, G9).
-    SetGuestLicense {
+    /// A declared attribute of an account, or of a user when `env` is
+    /// `None` (the standard schema's portal access, G12, or guest license,
+    /// G4).
+    SetAttr {
         /// The user.
         user: String,
-        /// On or off.
-        on: bool,
+        /// The account's environment; `None`: the user's attribute.
+        env: Option<String>,
+        /// The attribute.
+        name: String,
+        /// Its new value.
+        value: AttrValue,
     },
     /// An account deleted from its environment only (P7); what it still
     /// owns is left without owner (D3).
@@ -118,7 +121,7 @@ impl Mutation {
             | Mutation::SetField { user, .. }
             | Mutation::DeleteUser { user }
             | Mutation::SetKind { user, .. }
-            | Mutation::SetGuestLicense { user, .. }
+            | Mutation::SetAttr { user, .. }
             | Mutation::DeleteAccount { user, .. } => Some(user),
             Mutation::CreateUser(user) => Some(&user.id),
             Mutation::CreateAccount(account) => Some(&account.user),
@@ -186,15 +189,14 @@ impl Directory {
                     AccountField::Email => a.email = value.clone(),
                 })
                 .is_some(),
-            Mutation::SetKind { user, env, kind, portal } => self
-                .account_mut(user, env)
-                .map(|a| {
-                    a.kind = kind.clone();
-                    a.portal = *portal;
-                })
-                .is_some(),
-            Mutation::SetGuestLicense { user, on } => {
-                self.user_mut(user).map(|u| u.guest_license = *on).is_some()
+            Mutation::SetKind { user, env, kind } => {
+                self.account_mut(user, env).map(|a| a.kind = kind.clone()).is_some()
+            }
+            Mutation::SetAttr { user, env: Some(env), name, value } => {
+                self.account_mut(user, env).map(|a| a.attrs.insert(name.clone(), value.clone())).is_some()
+            }
+            Mutation::SetAttr { user, env: None, name, value } => {
+                self.user_mut(user).map(|u| u.attrs.insert(name.clone(), value.clone())).is_some()
             }
             Mutation::Disable { asset } => self.asset_mut(asset).map(|a| a.disabled = true).is_some(),
             Mutation::SetOwner { .. }
@@ -251,15 +253,19 @@ impl DirectoryParts {
                 }
             }
             Mutation::CreateAccount(a) => self.accounts.push(a.clone()),
-            Mutation::SetKind { user, env, kind, portal } => {
+            Mutation::SetKind { user, env, kind } => {
                 if let Some(a) = self.account_mut(user, env) {
                     a.kind = kind.clone();
-                    a.portal = *portal;
                 }
             }
-            Mutation::SetGuestLicense { user, on } => {
+            Mutation::SetAttr { user, env: Some(env), name, value } => {
+                if let Some(a) = self.account_mut(user, env) {
+                    a.attrs.insert(name.clone(), value.clone());
+                }
+            }
+            Mutation::SetAttr { user, env: None, name, value } => {
                 if let Some(u) = self.users.iter_mut().find(|u| u.id == *user) {
-                    u.guest_license = *on;
+                    u.attrs.insert(name.clone(), value.clone());
                 }
             }
             Mutation::Disable { asset } => {

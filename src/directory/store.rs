@@ -13,7 +13,6 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::audit::{Head, Signer, Verified, VerifyOptions};
@@ -21,7 +20,7 @@ use super::entities::{Entities, Lookup, LookupError};
 use super::error::Error;
 use super::index::{Hints, IdIndex, NO_HINT};
 use super::memory::{AccountIndexes, asset_id};
-use super::model::{Account, Asset, Attrs, Environment, Id, IdentityMode, Reference, User};
+use super::model::{Account, Asset, Attrs, Environment, Id, Reference, User};
 use super::{Directory, DirectoryParts};
 
 /// The schema, one migration per version; version N is `MIGRATIONS[N - 1]`.
@@ -173,6 +172,28 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE imports ADD COLUMN model TEXT;
     "#,
+    // 8: the attributes of the source systems are the standard schema's
+    // declared attributes (#16): the columns move into `attrs`, each
+    // written only where it is not its default, as an import writes it.
+    r#"
+    UPDATE environments SET attrs = json_set(attrs, '$.identity', identity) WHERE identity <> 'invitations';
+    UPDATE environments SET attrs = json_set(attrs, '$.idp_active', json('true')) WHERE idp_active;
+    UPDATE environments SET attrs = json_set(attrs, '$.anonymous_access', json('true')) WHERE anonymous_access;
+    UPDATE users SET attrs = json_set(attrs, '$.guest_license', json('true')) WHERE guest_license;
+    UPDATE users SET attrs = json_set(attrs, '$.desktop_access', json('true')) WHERE desktop_access;
+    UPDATE users SET attrs = json_set(attrs, '$.employment_end', employment_end) WHERE employment_end IS NOT NULL;
+    UPDATE users SET attrs = json_set(attrs, '$.idp_subject', idp_subject) WHERE idp_subject IS NOT NULL;
+    UPDATE accounts SET attrs = json_set(attrs, '$.portal', json('true')) WHERE portal;
+    DROP INDEX users_by_idp_subject;
+    ALTER TABLE environments DROP COLUMN identity;
+    ALTER TABLE environments DROP COLUMN idp_active;
+    ALTER TABLE environments DROP COLUMN anonymous_access;
+    ALTER TABLE users DROP COLUMN guest_license;
+    ALTER TABLE users DROP COLUMN desktop_access;
+    ALTER TABLE users DROP COLUMN employment_end;
+    ALTER TABLE users DROP COLUMN idp_subject;
+    ALTER TABLE accounts DROP COLUMN portal;
+    "#,
 ];
 
 /// Raises the generation: every write transaction does it before it commits.
@@ -183,13 +204,12 @@ const NEXT_GENERATION: &str = "UPDATE generation SET n = n + 1";
 /// Must match the schema above (the unique e-mail index is rebuilt too, and
 /// still refuses duplicates, G6).
 const DROP_SECONDARY_INDEXES: &str = "
-    DROP INDEX environments_by_license; DROP INDEX users_by_idp_subject; DROP INDEX accounts_by_env;
+    DROP INDEX environments_by_license; DROP INDEX accounts_by_env;
     DROP INDEX accounts_unique_email; DROP INDEX assets_by_owner; DROP INDEX assets_by_space;
     DROP INDEX asset_uses_by_used; DROP INDEX record_references_by_account;";
 
 const CREATE_SECONDARY_INDEXES: &str = "
     CREATE INDEX environments_by_license ON environments(license);
-    CREATE INDEX users_by_idp_subject ON users(idp_subject);
     CREATE INDEX accounts_by_env ON accounts(env);
     CREATE UNIQUE INDEX accounts_unique_email ON accounts(env, lower(email)) WHERE email IS NOT NULL;
     CREATE INDEX assets_by_owner ON assets(owner, env);
@@ -610,7 +630,7 @@ fn read_all_but_assets(conn: &Connection) -> rusqlite::Result<(DirectoryParts, S
 
 /// The columns of `accounts` that [`account_row`] reads; a load reads the
 /// rowid after them.
-const ACCOUNT_COLUMNS: usize = 10;
+const ACCOUNT_COLUMNS: usize = 9;
 
 /// The columns of `assets` before the row hints, those [`asset_row`] reads.
 const ASSET_COLUMNS: usize = 8;
@@ -866,50 +886,35 @@ impl ImportFailure {
 
 /// Inserts a user; the statement is cached, so a whole import prepares it once.
 fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> {
-    tx.prepare_cached("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![
+    tx.prepare_cached("INSERT INTO users VALUES (?1, ?2, ?3)")?.execute(params![
         u.id.as_str(),
         u.home.as_str(),
-        u.guest_license,
-        u.desktop_access,
-        u.employment_end.map(|d| d.to_string()),
-        u.idp_subject,
         json(&u.attrs)
     ])
 }
 
 /// Inserts an account (statement cached, as [`insert_user`]).
 fn insert_account(tx: &Connection, a: &Account) -> rusqlite::Result<usize> {
-    tx.prepare_cached("INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(
-        params![
-            a.user.as_str(),
-            a.env.as_str(),
-            a.status.as_str(),
-            a.kind.as_str(),
-            a.name,
-            a.email,
-            serde_json::to_string(&a.roles).unwrap_or_else(|_| "[]".into()),
-            a.portal,
-            a.invited_until.map(|t| t.to_string()),
-            json(&a.attrs)
-        ],
-    )
+    tx.prepare_cached("INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(params![
+        a.user.as_str(),
+        a.env.as_str(),
+        a.status.as_str(),
+        a.kind.as_str(),
+        a.name,
+        a.email,
+        serde_json::to_string(&a.roles).unwrap_or_else(|_| "[]".into()),
+        a.invited_until.map(|t| t.to_string()),
+        json(&a.attrs)
+    ])
 }
 
 fn insert_all(tx: &rusqlite::Transaction<'_>, directory: &Directory) -> Result<(), ImportFailure> {
     let fail = |what: String| move |error| ImportFailure { what, error };
     let prepare = |sql: &str| tx.prepare(sql).map_err(fail("preparing the import".into()));
-    let mut envs = prepare("INSERT INTO environments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+    let mut envs = prepare("INSERT INTO environments VALUES (?1, ?2, ?3, ?4)")?;
     for e in directory.environments() {
-        envs.execute(params![
-            e.id,
-            e.license,
-            e.kind.as_str(),
-            e.identity.as_str(),
-            e.idp_active,
-            e.anonymous_access,
-            json(&e.attrs)
-        ])
-        .map_err(fail(format!("environment `{}`", e.id)))?;
+        envs.execute(params![e.id, e.license, e.kind.as_str(), json(&e.attrs)])
+            .map_err(fail(format!("environment `{}`", e.id)))?;
     }
     for u in directory.users() {
         insert_user(tx, u).map_err(fail(format!("user `{}`", u.id)))?;
@@ -998,39 +1003,17 @@ fn corrupt(what: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
 }
 
-fn vocab<T>(r: &Row<'_>, column: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    let text = text(r, column)?;
-    parse(text).ok_or_else(|| corrupt(format!("unknown value `{text}`")))
-}
-
 fn environment_row(r: &Row<'_>) -> rusqlite::Result<Environment> {
-    Ok(Environment {
-        id: r.get(0)?,
-        license: r.get(1)?,
-        kind: id(r, 2)?,
-        identity: vocab(r, 3, IdentityMode::parse)?,
-        idp_active: r.get(4)?,
-        anonymous_access: r.get(5)?,
-        attrs: attrs(r, 6)?,
-    })
+    Ok(Environment { id: r.get(0)?, license: r.get(1)?, kind: id(r, 2)?, attrs: attrs(r, 3)? })
 }
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    let end: Option<String> = r.get(4)?;
-    Ok(User {
-        id: id(r, 0)?,
-        home: id(r, 1)?,
-        guest_license: r.get(2)?,
-        desktop_access: r.get(3)?,
-        employment_end: end.map(|d| d.parse::<Date>().map_err(|e| corrupt(e.to_string()))).transpose()?,
-        idp_subject: r.get(5)?,
-        attrs: attrs(r, 6)?,
-    })
+    Ok(User { id: id(r, 0)?, home: id(r, 1)?, attrs: attrs(r, 2)? })
 }
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let roles = text(r, 6)?;
-    let until = r.get_ref(8)?.as_str_or_null()?;
+    let until = r.get_ref(7)?.as_str_or_null()?;
     Ok(Account {
         user: id(r, 0)?,
         env: id(r, 1)?,
@@ -1043,11 +1026,10 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         } else {
             serde_json::from_str(roles).map_err(|e| corrupt(format!("roles: {e}")))?
         },
-        portal: r.get(7)?,
         invited_until: until
             .map(|t| t.parse::<Timestamp>().map_err(|e| corrupt(e.to_string())))
             .transpose()?,
-        attrs: attrs(r, 9)?,
+        attrs: attrs(r, 8)?,
     })
 }
 
@@ -1116,12 +1098,25 @@ fn execute(
                     params![a.user.as_str(), a.env.as_str()],
                 )
             }),
-            Mutation::SetKind { user, env, kind, portal } => tx.execute(
-                "UPDATE accounts SET kind = ?3, portal = ?4 WHERE user = ?1 AND env = ?2",
-                params![user, env, kind.as_str(), portal],
+            Mutation::SetKind { user, env, kind } => tx.execute(
+                "UPDATE accounts SET kind = ?3 WHERE user = ?1 AND env = ?2",
+                params![user, env, kind.as_str()],
             ),
-            Mutation::SetGuestLicense { user, on } => {
-                tx.execute("UPDATE users SET guest_license = ?2 WHERE id = ?1", params![user, on])
+            // The attribute's key and value as JSON: `json_set` keeps the
+            // others, and the key is a declared name (an identifier).
+            Mutation::SetAttr { user, env, name, value } => {
+                let path = format!("$.\"{name}\"");
+                let value = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+                match env {
+                    Some(env) => tx.execute(
+                        "UPDATE accounts SET attrs = json_set(attrs, ?3, json(?4)) WHERE user = ?1 AND env = ?2",
+                        params![user, env, path, value],
+                    ),
+                    None => tx.execute(
+                        "UPDATE users SET attrs = json_set(attrs, ?2, json(?3)) WHERE id = ?1",
+                        params![user, path, value],
+                    ),
+                }
             }
             Mutation::Disable { asset } => {
                 tx.execute("UPDATE assets SET disabled = 1 WHERE id = ?1", params![asset])
@@ -1227,9 +1222,16 @@ fn read_directory(path: &Path, snapshot: &Connection) -> Result<Directory, Error
 mod tests {
     use super::*;
     use crate::directory::generate::{GenerateOptions, generate};
+    use crate::directory::model::AttrValue;
 
     fn generated(accounts: usize, seed: u64) -> Directory {
         generate(GenerateOptions { accounts, seed })
+    }
+
+    /// A loaded directory held to the standard schema, as `directory::load`
+    /// holds it: its declared dates are dates again (JSON keeps them text).
+    fn typed(directory: Directory) -> Directory {
+        crate::directory::conform::directory(&crate::policy::declare::standard(), directory).unwrap()
     }
 
     /// What `load` relies on to read on two connections: a write between
@@ -1397,6 +1399,15 @@ mod tests {
                 "ALTER TABLE assets DROP COLUMN owner_row; ALTER TABLE assets DROP COLUMN space_row;
                  ALTER TABLE record_references DROP COLUMN account_row; DROP TABLE audit_heads;
                  ALTER TABLE imports DROP COLUMN model;
+                 ALTER TABLE environments ADD COLUMN identity TEXT NOT NULL DEFAULT 'invitations';
+                 ALTER TABLE environments ADD COLUMN idp_active INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE environments ADD COLUMN anonymous_access INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE users ADD COLUMN guest_license INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE users ADD COLUMN desktop_access INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE users ADD COLUMN employment_end TEXT;
+                 ALTER TABLE users ADD COLUMN idp_subject TEXT;
+                 CREATE INDEX users_by_idp_subject ON users(idp_subject);
+                 ALTER TABLE accounts ADD COLUMN portal INTEGER NOT NULL DEFAULT 0;
                  PRAGMA user_version = 4;",
             )
             .unwrap();
@@ -1429,6 +1440,70 @@ mod tests {
         assert_eq!(wrong(&store), 0, "after an account is made again");
     }
 
+    /// A database of schema 7 kept the source systems' attributes in
+    /// columns (G3 portal access, G4 guest license, G9 desktop access, P5
+    /// employment end, Q2 identity, D2 anonymous access, D5 the IdP
+    /// subject): migration 8 moves each into `attrs` where it is not its
+    /// default, keeps the free-form ones, and drops the columns.
+    #[test]
+    fn the_source_system_columns_move_into_attrs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("old.db");
+        let conn = Connection::open(&db).unwrap();
+        for sql in MIGRATIONS.iter().take(7) {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            r#"PRAGMA user_version = 7;
+            INSERT INTO environments VALUES ('A', 'L', 'production', 'idp', 1, 0, '{}');
+            INSERT INTO environments VALUES ('B', 'L', 'test', 'invitations', 0, 1, '{"region":"eu"}');
+            INSERT INTO users VALUES ('u', 'A', 1, 1, '2026-10-31', 'idp|7', '{}');
+            INSERT INTO users VALUES ('v', 'B', 0, 0, NULL, NULL, '{"level":3}');
+            INSERT INTO accounts VALUES ('u', 'A', 'active', 'normal', 'U', NULL, '[]', 1, NULL, '{}');
+            INSERT INTO accounts VALUES ('v', 'B', 'active', 'normal', 'V', NULL, '[]', 0, NULL, '{}');"#,
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let columns = |table: &str| -> Vec<String> {
+            let sql = format!("SELECT name FROM pragma_table_info('{table}')");
+            let mut statement = store.conn.prepare(&sql).unwrap();
+            statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(columns("environments"), ["id", "license", "kind", "attrs"]);
+        assert_eq!(columns("users"), ["id", "home", "attrs"]);
+        assert!(!columns("accounts").contains(&"portal".to_owned()));
+        let schema = crate::policy::declare::standard();
+        let loaded = typed(store.load().unwrap());
+        let attrs = |pairs: &[(&str, AttrValue)]| -> Attrs {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+        };
+        let (a, b) = (loaded.environment("A").unwrap(), loaded.environment("B").unwrap());
+        assert_eq!(
+            a.attrs,
+            attrs(&[("identity", AttrValue::Str("idp".into())), ("idp_active", AttrValue::Bool(true))])
+        );
+        assert_eq!(
+            b.attrs,
+            attrs(&[("anonymous_access", AttrValue::Bool(true)), ("region", AttrValue::Str("eu".into()))])
+        );
+        assert!(crate::directory::conform::on_identity_provider(&schema, a), "Q2");
+        assert!(!crate::directory::conform::on_identity_provider(&schema, b));
+        assert_eq!(
+            loaded.user("u").unwrap().attrs,
+            attrs(&[
+                ("desktop_access", AttrValue::Bool(true)),
+                ("employment_end", AttrValue::Date(jiff::civil::date(2026, 10, 31))),
+                ("guest_license", AttrValue::Bool(true)),
+                ("idp_subject", AttrValue::Str("idp|7".into())),
+            ])
+        );
+        assert_eq!(loaded.user("v").unwrap().attrs, attrs(&[("level", AttrValue::Int(3))]));
+        assert_eq!(loaded.account("u", "A").unwrap().attrs, attrs(&[("portal", AttrValue::Bool(true))]));
+        assert!(loaded.account("v", "B").unwrap().attrs.is_empty());
+    }
+
     /// `uses` rows are read in stored order when an import wrote them, and
     /// by position when they were stored in any other order.
     #[test]
@@ -1441,7 +1516,7 @@ mod tests {
         let directory = Directory::new(parts);
         let mut store = Store::in_memory().unwrap();
         store.import(&directory, "generated", ImportOptions::default()).unwrap();
-        let loaded = store.load().unwrap().into_parts();
+        let loaded = typed(store.load().unwrap()).into_parts();
         assert_eq!(loaded, directory.clone().into_parts(), "as an import stored them");
 
         // Stored backwards: every asset with several uses is out of order.
@@ -1455,6 +1530,10 @@ mod tests {
             .unwrap();
         let rows: i64 = store.conn.query_row("SELECT count(*) FROM asset_uses", [], |r| r.get(0)).unwrap();
         assert!(rows > 4);
-        assert_eq!(store.load().unwrap().into_parts(), directory.into_parts(), "read again by position");
+        assert_eq!(
+            typed(store.load().unwrap()).into_parts(),
+            directory.into_parts(),
+            "read again by position"
+        );
     }
 }

@@ -14,12 +14,11 @@
 use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::model::{Account, Asset, AttrValue, Attrs, Environment, Id, IdentityMode, Reference, User};
+use super::model::{Account, Asset, AttrValue, Attrs, Environment, Id, Reference, User};
 use super::{Directory, DirectoryParts};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::schema::{Entity, Schema};
@@ -245,19 +244,12 @@ struct RawEnvironment {
     #[serde(default)]
     kind: Option<At<String>>,
     #[serde(default)]
-    identity: Option<At<String>>,
-    #[serde(default)]
-    idp_active: bool,
-    #[serde(default)]
-    anonymous_access: bool,
-    #[serde(default)]
     attrs: Attrs,
     #[serde(flatten)]
     unknown: Unknown,
 }
 
-const ENVIRONMENT_KEYS: &[&str] =
-    &["id", "license", "kind", "identity", "idp_active", "anonymous_access", "attrs"];
+const ENVIRONMENT_KEYS: &[&str] = &["id", "license", "kind", "attrs"];
 
 #[derive(Debug, Deserialize)]
 struct RawUser {
@@ -266,14 +258,6 @@ struct RawUser {
     #[serde(default)]
     home: Option<At<Scalar>>,
     #[serde(default)]
-    guest_license: bool,
-    #[serde(default)]
-    desktop_access: bool,
-    #[serde(default)]
-    employment_end: Option<At<Scalar>>,
-    #[serde(default)]
-    idp_subject: Option<Scalar>,
-    #[serde(default)]
     attrs: Attrs,
     #[serde(default)]
     accounts: Vec<At<RawAccount>>,
@@ -281,8 +265,7 @@ struct RawUser {
     unknown: Unknown,
 }
 
-const USER_KEYS: &[&str] =
-    &["id", "home", "guest_license", "desktop_access", "employment_end", "idp_subject", "attrs", "accounts"];
+const USER_KEYS: &[&str] = &["id", "home", "attrs", "accounts"];
 
 #[derive(Debug, Deserialize)]
 struct RawAccount {
@@ -299,8 +282,6 @@ struct RawAccount {
     #[serde(default)]
     roles: Vec<String>,
     #[serde(default)]
-    portal: bool,
-    #[serde(default)]
     invited_until: Option<At<Scalar>>,
     #[serde(default)]
     attrs: Attrs,
@@ -308,8 +289,7 @@ struct RawAccount {
     unknown: Unknown,
 }
 
-const ACCOUNT_KEYS: &[&str] =
-    &["env", "status", "kind", "name", "email", "roles", "portal", "invited_until", "attrs"];
+const ACCOUNT_KEYS: &[&str] = &["env", "status", "kind", "name", "email", "roles", "invited_until", "attrs"];
 
 #[derive(Debug, Deserialize)]
 struct RawAsset {
@@ -386,9 +366,11 @@ impl Scalar {
 }
 
 /// The keys of a mapping that are not part of the format, in the order
-/// written; their values are skipped.
+/// written, with their values where they may be attributes: a key the
+/// schema declares for the entity is its attribute (`guest_license: true`
+/// beside `home:`), any other is an unknown key.
 #[derive(Debug, Default)]
-struct Unknown(Vec<String>);
+struct Unknown(Vec<(String, Loose)>);
 
 impl<'de> Deserialize<'de> for Unknown {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -401,13 +383,65 @@ impl<'de> Deserialize<'de> for Unknown {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unknown, A::Error> {
                 let mut keys = Vec::new();
                 while let Some(KeyName(key)) = map.next_key()? {
-                    map.next_value::<IgnoredAny>()?;
-                    keys.push(key);
+                    keys.push((key, map.next_value::<Loose>()?));
                 }
                 Ok(Unknown(keys))
             }
         }
         deserializer.deserialize_map(Keys)
+    }
+}
+
+/// The value of a key outside the format, as an attribute's value; `None`
+/// for a mapping (or a list holding one), which no attribute is: the key
+/// is then reported, never a parser error.
+#[derive(Debug)]
+struct Loose(Option<AttrValue>);
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Value;
+        impl<'de> Visitor<'de> for Value {
+            type Value = Loose;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Loose, E> {
+                Ok(Loose(Some(AttrValue::Bool(v))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Loose, E> {
+                Ok(Loose(Some(AttrValue::Int(v))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Loose, E> {
+                Ok(Loose(Some(
+                    i64::try_from(v).map_or_else(|_| AttrValue::Str(v.to_string()), AttrValue::Int),
+                )))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Loose, E> {
+                Ok(Loose(Some(AttrValue::Str(v.to_string()))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Loose, E> {
+                Ok(Loose(Some(AttrValue::Str(v.to_owned()))))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Loose, E> {
+                Ok(Loose(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
+                let mut items = Some(Vec::new());
+                while let Some(Loose(item)) = seq.next_element::<Loose>()? {
+                    items = items.zip(item).map(|(mut list, item)| {
+                        list.push(item);
+                        list
+                    });
+                }
+                Ok(Loose(items.map(AttrValue::List)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+        }
+        deserializer.deserialize_any(Value)
     }
 }
 
@@ -464,6 +498,10 @@ struct Checker<'t> {
     /// What is left of [`SUGGESTIONS`].
     suggestions_left: usize,
 }
+
+/// The declared attributes an entry gives at its top level: each key, its
+/// value (`None`: a mapping, which no attribute is) and where the key is.
+type TopAttrs = Vec<(String, Option<AttrValue>, usize)>;
 
 /// Where an entity was defined: its location, for "first defined here".
 type Seen = HashMap<String, Span>;
@@ -615,7 +653,8 @@ impl Checker<'_> {
 
     /// Reports each unknown key of a mapping written from `start`, the next
     /// entity starting at `end`; gives the keys they were probably meant to
-    /// be, whose absence is then not reported again.
+    /// be, whose absence is then not reported again. A key the schema
+    /// declares as an attribute of `entity` is none: it is read as one.
     fn unknown_keys(
         &mut self,
         unknown: &Unknown,
@@ -623,22 +662,50 @@ impl Checker<'_> {
         end: usize,
         expected: &[&'static str],
     ) -> Vec<&'static str> {
+        self.keys(unknown, start, end, expected, None).0
+    }
+
+    /// [`Self::unknown_keys`] of an entity that has attributes: also the
+    /// declared attributes given at its top level, with where each key is.
+    fn keys(
+        &mut self,
+        unknown: &Unknown,
+        start: usize,
+        end: usize,
+        expected: &[&'static str],
+        entity: Option<Entity>,
+    ) -> (Vec<&'static str>, TopAttrs) {
         let mut meant = Vec::new();
+        let mut top = Vec::new();
+        let schema = self.schema;
         // Keys come in the order written: each is searched after the last.
         let mut from = start;
-        for key in &unknown.0 {
-            let span = match key_offset(self.text, from, end, key) {
-                Some(at) => {
-                    from = at + key.len();
-                    Span::new(self.file, at, at + key.len())
-                }
+        for (key, Loose(value)) in &unknown.0 {
+            let at = key_offset(self.text, from, end, key);
+            if let Some(at) = at {
+                from = at + key.len();
+            }
+            if entity.is_some_and(|e| schema.attribute(e, key).is_some()) {
+                top.push((key.clone(), value.clone(), at.unwrap_or(start)));
+                continue;
+            }
+            let span = match at {
+                Some(at) => Span::new(self.file, at, at + key.len()),
                 None => self.span(start),
             };
-            let suggestion = did_you_mean(key, expected.iter().copied());
-            let keys = expected.join(", ");
+            let declared: Vec<&str> = entity
+                .map(|e| schema.attributes_of(e).map(|a| a.name.as_str()).collect())
+                .unwrap_or_default();
+            let suggestion = did_you_mean(key, expected.iter().chain(&declared).copied());
+            let mut keys = expected.join(", ");
+            if !declared.is_empty() {
+                keys = format!("{keys}; the schema's attributes: {}", declared.join(", "));
+            }
             let help = match suggestion {
                 Some(s) => {
-                    meant.push(s);
+                    if let Some(known) = expected.iter().find(|k| **k == s) {
+                        meant.push(*known);
+                    }
                     format!("did you mean `{s}`? the keys here are: {keys}")
                 }
                 None => format!("the keys here are: {keys}"),
@@ -651,7 +718,7 @@ impl Checker<'_> {
                 Some(help),
             );
         }
-        meant
+        (meant, top)
     }
 
     /// A required key's value; its absence is reported at the entity, unless
@@ -748,9 +815,54 @@ impl Checker<'_> {
     /// `attrs` held to the schema's attributes of `entity`, each problem
     /// located at its key where the entry's text shows it (between `offset`
     /// and `end`, after `attrs`), at the entry otherwise.
-    fn typed_attrs(&mut self, entity: Entity, attrs: &Attrs, offset: usize, end: usize) -> Attrs {
+    fn typed_attrs(
+        &mut self,
+        entity: Entity,
+        attrs: &Attrs,
+        top: TopAttrs,
+        offset: usize,
+        end: usize,
+    ) -> Attrs {
         let mut attrs = attrs.clone();
-        let problems = super::conform::attrs(self.schema, entity, &mut attrs);
+        let mut written = Vec::with_capacity(top.len());
+        for (key, value, at) in top {
+            let span = Span::new(self.file, at, at + key.len());
+            if attrs.contains_key(&key) {
+                self.report(
+                    "duplicate-attribute",
+                    format!("`{key}` is given twice: here and under `attrs`"),
+                    span,
+                    "given again",
+                    Some(format!("write `{key}` once, here or under `attrs`")),
+                );
+                continue;
+            }
+            let Some(value) = value else {
+                let ty = self.schema.attribute(entity, &key).map(|d| d.ty.describe()).unwrap_or_default();
+                self.report(
+                    "attribute",
+                    format!("`{key}` is a mapping, not {ty}"),
+                    span,
+                    "this attribute",
+                    None,
+                );
+                continue;
+            };
+            // Ids and codes may be written bare (`idp_subject: 12345`): a
+            // string attribute keeps the scalar as text.
+            let textual = self.schema.attribute(entity, &key).is_some_and(|d| {
+                matches!(d.ty, crate::schema::AttrType::String | crate::schema::AttrType::User)
+            });
+            let value = match value {
+                AttrValue::Int(i) if textual => AttrValue::Str(i.to_string()),
+                AttrValue::Bool(b) if textual => AttrValue::Str(b.to_string()),
+                other => other,
+            };
+            attrs.insert(key.clone(), value);
+            written.push((key, at));
+        }
+        let shown: Vec<&str> = written.iter().map(|(k, _)| k.as_str()).collect();
+        let problems = super::conform::attrs_shown(self.schema, entity, &mut attrs, &shown);
         for decl in self.schema.attributes_of(entity).filter(|a| a.ty == crate::schema::AttrType::User) {
             if let Some(AttrValue::Str(user)) = attrs.get(&decl.name) {
                 let at = self.attr_offset(offset, end, &decl.name).unwrap_or(offset);
@@ -758,7 +870,10 @@ impl Checker<'_> {
             }
         }
         for (key, problem) in problems {
-            let at = key.and_then(|key| self.attr_offset(offset, end, &key));
+            let at = key.and_then(|key| match written.iter().find(|(k, _)| *k == key) {
+                Some((_, at)) => Some(*at),
+                None => self.attr_offset(offset, end, &key),
+            });
             let (span, label) = match at {
                 Some(at) => (self.span(at), "this attribute"),
                 None => (self.span(offset), "in this entry"),
@@ -812,7 +927,8 @@ impl Checker<'_> {
     fn environment(&mut self, raw: &At<RawEnvironment>, end: usize, envs: &mut Envs) -> Option<Environment> {
         let env = &raw.value;
         let before = self.diagnostics.len();
-        let meant = self.unknown_keys(&env.unknown, raw.offset, end, ENVIRONMENT_KEYS);
+        let (meant, top) =
+            self.keys(&env.unknown, raw.offset, end, ENVIRONMENT_KEYS, Some(Entity::Environment));
         let id = self.required(&env.id, "id", &meant, "an environment", raw.offset);
         let id_span = id.map(|i| self.at(i));
         let id = self.id(id, "environment");
@@ -824,35 +940,19 @@ impl Checker<'_> {
         let kind = self
             .required(&env.kind, "kind", &meant, &what, raw.offset)
             .and_then(|kind| self.declared(kind, &kinds, "an environment kind"));
-        let identity = match &env.identity {
-            Some(i) => self.vocabulary(
-                i,
-                IdentityMode::parse,
-                &IdentityMode::names().collect::<Vec<_>>(),
-                "an identity mode",
-            ),
-            None => Some(IdentityMode::Invitations),
-        };
         if let (Some(id), Some(span)) = (&id, id_span)
             && self.unique("environment", id, span, &mut envs.seen)
         {
             envs.order.push(id.clone());
         }
-        let (Some(id), Some(license), Some(kind), Some(identity)) = (id, license, kind, identity) else {
+        let attrs = self.typed_attrs(Entity::Environment, &env.attrs, top, raw.offset, end);
+        let (Some(id), Some(license), Some(kind)) = (id, license, kind) else {
             return None;
         };
         if self.diagnostics.len() > before {
             return None;
         }
-        Some(Environment {
-            id,
-            license: license.value.text(),
-            kind,
-            identity,
-            idp_active: env.idp_active,
-            anonymous_access: env.anonymous_access,
-            attrs: self.typed_attrs(Entity::Environment, &env.attrs, raw.offset, end),
-        })
+        Some(Environment { id, license: license.value.text(), kind, attrs })
     }
 
     #[expect(clippy::too_many_arguments, reason = "the sets the checks of a user's accounts fill in")]
@@ -868,7 +968,7 @@ impl Checker<'_> {
     ) {
         let user = &raw.value;
         let before = self.diagnostics.len();
-        let meant = self.unknown_keys(&user.unknown, raw.offset, end, USER_KEYS);
+        let (meant, top) = self.keys(&user.unknown, raw.offset, end, USER_KEYS, Some(Entity::User));
         let id_at = self.required(&user.id, "id", &meant, "a user", raw.offset);
         let id_span = id_at.map(|i| self.at(i));
         let id = self.id(id_at, "user");
@@ -881,7 +981,7 @@ impl Checker<'_> {
         let home = self
             .required(&user.home, "home", &meant, &what, raw.offset)
             .and_then(|home| self.known_env(home, envs, &format!("the home of `{name}`")));
-        let employment_end = user.employment_end.as_ref().and_then(|d| self.date(d));
+        let attrs = self.typed_attrs(Entity::User, &user.attrs, top, raw.offset, end);
         let mut account_envs = Seen::new();
         for (i, account) in user.accounts.iter().enumerate() {
             let end = next_offset(&user.accounts, i, end);
@@ -895,22 +995,14 @@ impl Checker<'_> {
         if self.diagnostics.len() > before {
             return;
         }
-        parts.users.push(User {
-            id: id.into(),
-            home: home.into(),
-            guest_license: user.guest_license,
-            desktop_access: user.desktop_access,
-            employment_end,
-            idp_subject: user.idp_subject.as_ref().map(Scalar::text),
-            attrs: self.typed_attrs(Entity::User, &user.attrs, raw.offset, end),
-        });
+        parts.users.push(User { id: id.into(), home: home.into(), attrs });
     }
 
     fn account(&mut self, raw: &At<RawAccount>, end: usize, check: AccountCheck<'_>) -> Option<Account> {
         let AccountCheck { user, envs, account_envs, emails, accounts } = check;
         let account = &raw.value;
         let before = self.diagnostics.len();
-        let meant = self.unknown_keys(&account.unknown, raw.offset, end, ACCOUNT_KEYS);
+        let (meant, top) = self.keys(&account.unknown, raw.offset, end, ACCOUNT_KEYS, Some(Entity::Account));
         let what = format!("an account of `{user}`");
         let env_at = self.required(&account.env, "env", &meant, &what, raw.offset);
         let env = env_at.and_then(|e| self.known_env(e, envs, &what));
@@ -973,6 +1065,7 @@ impl Checker<'_> {
                 None,
             );
         }
+        let attrs = self.typed_attrs(Entity::Account, &account.attrs, top, raw.offset, end);
         let (Some(env), Some(status), Some(kind)) = (env, status, kind) else { return None };
         if self.diagnostics.len() > before {
             return None;
@@ -988,9 +1081,8 @@ impl Checker<'_> {
             name: account.name.clone().unwrap_or_else(|| user.to_owned()),
             email,
             roles,
-            portal: account.portal,
             invited_until,
-            attrs: self.typed_attrs(Entity::Account, &account.attrs, raw.offset, end),
+            attrs,
         })
     }
 
@@ -1072,7 +1164,7 @@ impl Checker<'_> {
     ) -> Option<Asset> {
         let asset = &raw.value;
         let before = self.diagnostics.len();
-        let meant = self.unknown_keys(&asset.unknown, raw.offset, end, ASSET_KEYS);
+        let (meant, top) = self.keys(&asset.unknown, raw.offset, end, ASSET_KEYS, Some(Entity::Asset));
         let id_at = self.required(&asset.id, "id", &meant, "an asset", raw.offset);
         let id_span = id_at.map(|i| self.at(i));
         let id = self.id(id_at, "asset");
@@ -1174,7 +1266,7 @@ impl Checker<'_> {
             space: asset.space.as_ref().map(|s| s.value.text().into()),
             uses: asset.uses.iter().map(|u| u.value.text().into()).collect(),
             disabled: asset.disabled,
-            attrs: self.typed_attrs(Entity::Asset, &asset.attrs, raw.offset, end),
+            attrs: self.typed_attrs(Entity::Asset, &asset.attrs, top, raw.offset, end),
         })
     }
 
@@ -1368,24 +1460,6 @@ impl Checker<'_> {
             user: user.value.text().into(),
             rows,
         })
-    }
-
-    fn date(&mut self, raw: &At<Scalar>) -> Option<Date> {
-        let text = &raw.value.0;
-        match text.parse::<Date>() {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let span = self.at(raw);
-                self.report(
-                    "invalid-date",
-                    format!("`{text}` is not a date"),
-                    span,
-                    &e.to_string(),
-                    Some("dates are written YYYY-MM-DD, for example 2026-10-31".into()),
-                );
-                None
-            }
-        }
     }
 
     fn timestamp(&mut self, raw: &At<Scalar>) -> Option<Timestamp> {
@@ -1588,7 +1662,10 @@ mod tests {
         let account = dir.account("1.X", "A").unwrap();
         assert_eq!(account.roles, ["a", "b"]);
         assert_eq!(dir.environment("A").unwrap().license, "1");
-        assert_eq!(dir.user("1.X").unwrap().employment_end.unwrap().to_string(), "2026-10-31");
+        assert_eq!(
+            dir.user("1.X").unwrap().attrs.get("employment_end"),
+            Some(&AttrValue::Date(jiff::civil::date(2026, 10, 31)))
+        );
     }
 
     #[test]
@@ -1648,8 +1725,11 @@ mod parts {
     #[test]
     fn a_large_block_style_file_splits_between_its_top_level_keys() {
         use crate::directory::generate::{GenerateOptions, generate};
-        let text = crate::directory::export::to_yaml(&generate(GenerateOptions { accounts: 3_000, seed: 1 }))
-            .unwrap();
+        let text = crate::directory::export::to_yaml(
+            &generate(GenerateOptions { accounts: 3_000, seed: 1 }),
+            &crate::policy::declare::standard(),
+        )
+        .unwrap();
         let (first, second) = halves(&text).unwrap();
         assert_eq!((first.start, first.end, second.end), (0, second.start, text.len()));
         let head = text.get(second.start..).unwrap_or("");

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::build::{Edge, Node, ReferenceGraph};
 use super::license::{LicenseIndex, license_of};
 use crate::directory::Directory;
-use crate::directory::model::{Account, IdentityMode};
+use crate::directory::model::Account;
 use crate::operation::Operation;
 use crate::policy::LifecycleSpec;
 use crate::policy::schema::Consequence;
@@ -574,8 +574,7 @@ impl<'a> Analyzer<'a> {
         let environment = self.directory.environment(&account.env);
         if removes
             && let Some(env) = environment
-            && env.identity == IdentityMode::Idp
-            && env.idp_active
+            && crate::directory::conform::on_identity_provider(self.schema, env)
         {
             warnings.push(Warning {
                 code: "idp_recreates_user".into(),

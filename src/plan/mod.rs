@@ -248,7 +248,8 @@ impl Plan {
 
 /// A digest of the directory's content: any change to it changes the digest.
 pub fn directory_digest(engine: &Engine) -> String {
-    let yaml = crate::directory::export::to_yaml(engine.directory()).unwrap_or_default();
+    let yaml =
+        crate::directory::export::to_yaml(engine.directory(), engine.policies().schema()).unwrap_or_default();
     sha256_hex(yaml)
 }
 
@@ -491,8 +492,8 @@ fn selector_error(e: &crate::policy::eval::EvalError) -> String {
         EvalError::Unset(_) => "guard it with `has` (`target.user.attrs has NAME` for a free-form attribute)",
         EvalError::Type(_) => {
             "free-form attributes (`attrs.NAME`) are untyped: a date written there is a string, and strings \
-             are neither dates nor ordered; compare it with `==` or `in`, or use a typed field such as \
-             `employment_end`"
+             are neither dates nor ordered; compare it with `==` or `in`, or declare it with its type \
+             (`attribute user.NAME: date`)"
         }
         EvalError::Missing(_) | EvalError::Lookup(_) => "mend the directory, or narrow the selector",
     };

@@ -275,7 +275,7 @@ pub enum DeclBody {
     },
     /// `action NAME on SUBJECT [from S, ...] [takes V] [EFFECT] [as "N" "D"]`
     Action(ActionDecl),
-    /// `attribute ENTITY.NAME: TYPE [?]`
+    /// `attribute ENTITY.NAME: TYPE [?] [= VALUE]`
     Attribute {
         /// account, user, environment or asset.
         entity: Ident,
@@ -285,8 +285,28 @@ pub enum DeclBody {
         ty: TypeExpr,
         /// `?`: it may be absent.
         optional: bool,
+        /// `= VALUE`: what an entity that does not give it has (a
+        /// boolean, an integer or a string).
+        default: Option<(SettingValue, Span)>,
+    },
+    /// `attribute ENTITY.*`: the entity's undeclared `attrs` stay
+    /// free-form beside its declared ones.
+    OpenAttrs {
+        /// account, user, environment or asset.
+        entity: Ident,
+    },
+    /// `identity provider when environment.NAME [== VALUE] and ...`: when
+    /// an environment's users come from an identity provider.
+    IdentityProvider {
+        /// Each test, in order.
+        tests: Vec<EnvTest>,
     },
 }
+
+/// One test of `identity provider when`: a declared attribute of the
+/// environment and the value it must have, with where the value is
+/// (`None`: a boolean that must be true).
+pub type EnvTest = (Ident, Option<(SettingValue, Span)>);
 
 /// An action's declaration.
 #[derive(Debug, Clone, PartialEq)]
@@ -343,6 +363,10 @@ pub enum SettingValue {
     Value,
     /// A name (an account kind).
     Name(Ident),
+    /// A whole number.
+    Int(i64),
+    /// A string literal.
+    Str(String),
 }
 
 /// What an action does.

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use super::schema::{self, EntityKind, Field, Type, Vocabulary};
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::schema::{AttrType, Entity, Schema, Subject};
+use crate::directory::model::AttrValue;
+use crate::schema::{AttrType, Schema, Subject};
 use crate::source::Span;
 
 /// Where an access starts.
@@ -38,8 +39,11 @@ pub struct Access {
     pub root: Root,
     /// The fields to follow, in order.
     pub fields: Box<[Field]>,
-    /// `attrs.KEY` at the end.
+    /// `attrs.KEY` (or a declared attribute's name) at the end.
     pub attr: Option<Box<str>>,
+    /// What the attribute is when the entity does not give it: the
+    /// declared default.
+    pub default: Option<AttrValue>,
     /// The path as written, for runtime error messages.
     pub text: Box<str>,
 }
@@ -337,6 +341,7 @@ impl Compiler {
         let mut ty = Type::Entity(kind);
         let mut fields = Vec::with_capacity(path.segments.len());
         let mut attr = None;
+        let mut default = None;
         let mut segments = path.segments.iter();
         while let Some(segment) = segments.next() {
             let Type::Entity(kind) = ty else {
@@ -362,11 +367,31 @@ impl Compiler {
                     );
                     return None;
                 }
-                ty = self.declared_attribute(kind, key)?;
+                (ty, default) = self.declared_attribute(kind, key)?;
                 attr = Some(key.name.clone().into_boxed_str());
                 break;
             }
             let Some(attribute) = schema::attribute(kind, &segment.name) else {
+                // A declared attribute reads by its name as well as under
+                // `attrs` (`target.user.guest_license`).
+                let declared = schema::schema_entity(kind)
+                    .and_then(|e| self.schema.attribute(e, &segment.name))
+                    .is_some();
+                if declared {
+                    if let Some(extra) = segments.next() {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "unknown-attribute",
+                                format!("`{}` has no attributes", segment.name),
+                            )
+                            .at(extra.span, format!("`.{}` after `{}`", extra.name, segment.name)),
+                        );
+                        return None;
+                    }
+                    (ty, default) = self.declared_attribute(kind, segment)?;
+                    attr = Some(segment.name.clone().into_boxed_str());
+                    break;
+                }
                 self.unknown_attribute(kind, segment);
                 return None;
             };
@@ -374,7 +399,7 @@ impl Compiler {
             ty = attribute.field.ty();
         }
         let text = path_text(path).into_boxed_str();
-        Some((Access { root, fields: fields.into(), attr, text }, ty))
+        Some((Access { root, fields: fields.into(), attr, default, text }, ty))
     }
 
     fn root(&mut self, root: &Ident, scope: Scope) -> Option<(Root, EntityKind)> {
@@ -418,23 +443,16 @@ impl Compiler {
         Some((compiled, kind))
     }
 
-    /// The type of `attrs.KEY` on `kind`: free-form (checked when
-    /// evaluated) where the schema declares no attribute of the entity,
-    /// the declared type where it does, an error where it does not know KEY.
-    fn declared_attribute(&mut self, kind: EntityKind, key: &Ident) -> Option<Type> {
-        let entity = match kind {
-            EntityKind::Account => Entity::Account,
-            EntityKind::User => Entity::User,
-            EntityKind::Environment => Entity::Environment,
-            EntityKind::Asset => Entity::Asset,
-            EntityKind::Request => return Some(Type::Any),
-        };
-        if !self.schema.declares_attributes(entity) {
-            return Some(Type::Any);
-        }
+    /// The type of `attrs.KEY` on `kind` and its default: free-form
+    /// (checked when evaluated) where the schema does not declare KEY and
+    /// the entity's `attrs` are not closed, the declared type where it
+    /// does, an error where it does not know KEY.
+    fn declared_attribute(&mut self, kind: EntityKind, key: &Ident) -> Option<(Type, Option<AttrValue>)> {
+        let Some(entity) = schema::schema_entity(kind) else { return Some((Type::Any, None)) };
         let found = self.schema.attributes.iter().position(|a| a.entity == entity && a.name == key.name);
         if let Some((index, decl)) = found.and_then(|i| Some((i, self.schema.attributes.get(i)?))) {
-            return Some(match decl.ty {
+            let default = decl.default.as_ref().map(AttrValue::from);
+            let ty = match decl.ty {
                 // A string compared with it must be one of its options.
                 AttrType::OneOf(_) => {
                     u16::try_from(index).map_or(Type::Str, |i| Type::Enum(Vocabulary::Options(i)))
@@ -446,7 +464,11 @@ impl Compiler {
                 AttrType::DateTime => Type::DateTime,
                 AttrType::Set => Type::StrSet,
                 AttrType::User => Type::Entity(EntityKind::User),
-            });
+            };
+            return Some((ty, default));
+        }
+        if !self.schema.closed(entity) {
+            return Some((Type::Any, None));
         }
         let names: Vec<&str> = self.schema.attributes_of(entity).map(|a| a.name.as_str()).collect();
         let mut d = Diagnostic::error(
@@ -470,6 +492,9 @@ impl Compiler {
 
     fn unknown_attribute(&mut self, kind: EntityKind, segment: &Ident) {
         let mut names: Vec<&str> = schema::attributes(kind).iter().map(|a| a.name).collect();
+        if let Some(entity) = schema::schema_entity(kind) {
+            names.extend(self.schema.attributes_of(entity).map(|a| a.name.as_str()));
+        }
         if schema::has_free_attrs(kind) {
             names.push("attrs");
         }
@@ -673,7 +698,6 @@ fn vocabulary_name(v: Vocabulary) -> &'static str {
         Vocabulary::Status => "an account status",
         Vocabulary::AccountKind => "an account kind",
         Vocabulary::EnvKind => "an environment kind",
-        Vocabulary::Identity => "an identity mode",
         Vocabulary::AssetKind => "an asset kind",
         Vocabulary::SpaceType => "a space type",
         Vocabulary::Action => "an action",

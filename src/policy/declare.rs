@@ -13,7 +13,7 @@ use super::ast::{
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::schema::{
     AccountKindDecl, ActionDecl, AssetKindDecl, AttrType, AttributeDecl, Counting, Effect, Entity,
-    EnvKindDecl, Schema, Setting, StatusDecl, Subject, ValueKind, ValueOption,
+    EnvKindDecl, Literal, Schema, Setting, StatusDecl, Subject, ValueKind, ValueOption,
 };
 use crate::source::{Sources, Span};
 
@@ -119,6 +119,9 @@ struct Declarer {
     seen: Seen,
     /// Actions as written, checked once every status and kind is known.
     actions: Vec<ast::ActionDecl>,
+    /// `identity provider when ...` as written (and where), checked once
+    /// every attribute is known.
+    identity_provider: Option<Vec<ast::EnvTest>>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -135,7 +138,14 @@ impl Declarer {
         for (namespace, list) in names {
             inherited.extend(list.into_iter().map(|n| (namespace as u8, n)));
         }
-        Declarer { schema, inherited, seen: Seen::default(), actions: Vec::new(), diagnostics: Vec::new() }
+        Declarer {
+            schema,
+            inherited,
+            seen: Seen::default(),
+            actions: Vec::new(),
+            identity_provider: None,
+            diagnostics: Vec::new(),
+        }
     }
 
     fn block(&mut self, block: &SchemaBlock) {
@@ -156,14 +166,46 @@ impl Declarer {
                         self.actions.push(action.clone());
                     }
                 }
-                DeclBody::Attribute { entity, name, ty, optional } => {
-                    self.attribute(entity, name, ty, *optional)
+                DeclBody::Attribute { entity, name, ty, optional, default } => {
+                    self.attribute(entity, name, ty, *optional, default.as_ref())
                 }
+                DeclBody::IdentityProvider { tests } => {
+                    if self.identity_provider.is_some() || !self.schema.identity_provider.is_empty() {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "duplicate-declaration",
+                                "`identity provider` is declared twice",
+                            )
+                            .at(decl.span, "declared again")
+                            .with_help(
+                                "say in one declaration when an environment uses an identity provider",
+                            ),
+                        );
+                    } else {
+                        self.identity_provider = Some(tests.clone());
+                    }
+                }
+                DeclBody::OpenAttrs { entity } => match Entity::parse(&entity.name) {
+                    Some(on) if !self.schema.open.contains(&on) => self.schema.open.push(on),
+                    Some(_) => {}
+                    None => {
+                        let names = Entity::ALL.map(Entity::as_str);
+                        self.diagnostics.push(unknown(
+                            "unknown-entity",
+                            "entity",
+                            entity,
+                            names.iter().copied(),
+                        ));
+                    }
+                },
             }
         }
     }
 
     fn finish(mut self) -> Result<Schema, Vec<Diagnostic>> {
+        if let Some(tests) = self.identity_provider.take() {
+            self.identity_provider(&tests);
+        }
         let actions = std::mem::take(&mut self.actions);
         for action in &actions {
             if let Some(decl) = self.action(action) {
@@ -287,7 +329,14 @@ impl Declarer {
         self.schema.asset_kinds.push(AssetKindDecl { name: name.name.clone(), contains, types: names });
     }
 
-    fn attribute(&mut self, entity: &Ident, name: &Ident, ty: &TypeExpr, optional: bool) {
+    fn attribute(
+        &mut self,
+        entity: &Ident,
+        name: &Ident,
+        ty: &TypeExpr,
+        optional: bool,
+        default: Option<&(SettingValue, Span)>,
+    ) {
         let Some(on) = Entity::parse(&entity.name) else {
             let names = Entity::ALL.map(Entity::as_str);
             self.diagnostics.push(unknown("unknown-entity", "entity", entity, names.iter().copied()));
@@ -310,6 +359,45 @@ impl Declarer {
             },
             TypeExpr::OneOf(values) => AttrType::OneOf(values.iter().map(|v| v.value.clone()).collect()),
         };
+        // A declared attribute reads by its name (`target.user.tier`): it
+        // may not hide one the entity always has.
+        let kind = super::schema::entity_kind(on);
+        if super::schema::attribute(kind, &name.name).is_some() || name.name == "attrs" {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "duplicate-declaration",
+                    format!("`{}.{}` is a built-in attribute already", entity.name, name.name),
+                )
+                .at(name.span, "declared again")
+                .with_help("give the declared attribute another name"),
+            );
+            return;
+        }
+        let default = match default {
+            None => None,
+            Some((value, span)) => {
+                let literal = literal(value);
+                match literal {
+                    Some(l) if l.fits(&ty) && !optional => Some(l),
+                    _ => {
+                        let why = if optional {
+                            "an optional attribute has no default: leave out `?` or the default".to_owned()
+                        } else {
+                            format!("the default must be {}", ty.describe())
+                        };
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "invalid-default",
+                                format!("`{}.{}` cannot default so", entity.name, name.name),
+                            )
+                            .at(*span, "this default")
+                            .with_help(why),
+                        );
+                        return;
+                    }
+                }
+            }
+        };
         let key = (on, name.name.clone());
         if let Some(first) = self.seen.attributes.get(&key) {
             self.diagnostics.push(
@@ -323,7 +411,61 @@ impl Declarer {
             return;
         }
         self.seen.attributes.insert(key, name.span);
-        self.schema.attributes.push(AttributeDecl { entity: on, name: name.name.clone(), ty, optional });
+        self.schema.attributes.push(AttributeDecl {
+            entity: on,
+            name: name.name.clone(),
+            ty,
+            optional,
+            default,
+        });
+    }
+
+    /// `identity provider when ...`: each test a declared attribute of the
+    /// environment and a value of its type (a bare one a boolean).
+    fn identity_provider(&mut self, tests: &[ast::EnvTest]) {
+        let mut out = Vec::new();
+        for (name, value) in tests {
+            let Some(decl) = self.schema.attribute(Entity::Environment, &name.name) else {
+                let names: Vec<&str> =
+                    self.schema.attributes_of(Entity::Environment).map(|a| a.name.as_str()).collect();
+                self.diagnostics.push(unknown(
+                    "unknown-attribute",
+                    "environment attribute",
+                    name,
+                    names.iter().copied(),
+                ));
+                continue;
+            };
+            let literal = match value {
+                Some((v, _)) => literal(v),
+                None => Some(Literal::Bool(true)),
+            };
+            match literal {
+                Some(l) if l.fits(&decl.ty) => out.push((decl.name.clone(), l)),
+                _ => {
+                    let span = value.as_ref().map_or(name.span, |(_, s)| *s);
+                    let help = match value {
+                        None => format!(
+                            "`environment.{}` is {}: compare it, `== VALUE`",
+                            name.name,
+                            decl.ty.describe()
+                        ),
+                        Some(_) => format!("write {}", decl.ty.describe()),
+                    };
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "type-mismatch",
+                            format!("`environment.{}` cannot be so", name.name),
+                        )
+                        .at(span, "this test")
+                        .with_help(help),
+                    );
+                }
+            }
+        }
+        if out.len() == tests.len() {
+            self.schema.identity_provider = out;
+        }
     }
 
     fn known_status(&mut self, status: &Ident) -> bool {
@@ -487,16 +629,22 @@ impl Declarer {
         value: &ValueKind,
         subject: Subject,
     ) -> Option<Vec<Setting>> {
-        const FIELDS: &[&str] = &["email", "name", "kind", "portal", "user.guest_license"];
         let mut out = Vec::new();
         let mut ok = true;
         for setting in settings {
             let field = setting.field.name.as_str();
+            let (entity, attribute) = match field.split_once('.') {
+                Some(("user", name)) => (Entity::User, name),
+                Some(_) => (Entity::Account, ""),
+                None => (Entity::Account, field),
+            };
             let parsed = match (field, &setting.value) {
-                ("email", SettingValue::Value) if *value == ValueKind::Email => Some(Setting::Email),
+                ("email", SettingValue::Value) if *value == ValueKind::Email => Ok(Setting::Email),
                 ("name", SettingValue::Value) if matches!(value, ValueKind::Name | ValueKind::Text) => {
-                    Some(Setting::Name)
+                    Ok(Setting::Name)
                 }
+                ("email", _) => Err("`email = value`, with `takes email`".to_owned()),
+                ("name", _) => Err("`name = value`, with `takes name` or `takes text`".to_owned()),
                 ("kind", SettingValue::Name(kind)) => {
                     let declared = self.seen.account_kinds.contains_key(&kind.name)
                         || self.inherited.contains(&(Namespace::AccountKind as u8, kind.name.clone()));
@@ -512,43 +660,73 @@ impl Declarer {
                         ok = false;
                         continue;
                     }
-                    Some(Setting::Kind(kind.name.clone()))
+                    Ok(Setting::Kind(kind.name.clone()))
                 }
-                ("portal", SettingValue::Bool(on)) => Some(Setting::Portal(*on)),
-                ("user.guest_license", SettingValue::Bool(on)) => Some(Setting::GuestLicense(*on)),
-                _ => None,
+                ("kind", _) => Err("`kind = KIND`, an account kind".to_owned()),
+                _ => match self.schema.attribute(entity, attribute) {
+                    None => {
+                        ok = false;
+                        self.diagnostics.push(self.unknown_field(setting));
+                        continue;
+                    }
+                    Some(decl) => match literal(&setting.value) {
+                        Some(l) if l.fits(&decl.ty) => {
+                            Ok(Setting::Attr { entity, name: decl.name.clone(), value: l })
+                        }
+                        _ if decl.ty == AttrType::Boolean => Err("`true` or `false`".to_owned()),
+                        _ => Err(decl.ty.describe()),
+                    },
+                },
             };
             match parsed {
-                Some(s) => out.push(s),
-                None => {
+                Ok(s) => out.push(s),
+                Err(expected) => {
                     ok = false;
-                    let expected = match field {
-                        "email" => "`email = value`, with `takes email`",
-                        "name" => "`name = value`, with `takes name` or `takes text`",
-                        "kind" => "`kind = KIND`, an account kind",
-                        "portal" | "user.guest_license" => "`true` or `false`",
-                        _ => "",
-                    };
-                    let d = if expected.is_empty() {
-                        let mut d =
-                            Diagnostic::error("unknown-field", format!("an action cannot set `{field}`"))
-                                .at(setting.field.span, "not a field an action sets");
-                        d = match did_you_mean(field, FIELDS.iter().copied()) {
-                            Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                            None => d.with_help(format!("an action sets {}", FIELDS.join(", "))),
-                        };
-                        d
-                    } else {
+                    self.diagnostics.push(
                         Diagnostic::error("invalid-setting", format!("`{field}` cannot be set so"))
                             .at(setting.span, "this setting")
-                            .with_help(format!("write {expected}"))
-                    };
-                    self.diagnostics.push(d);
+                            .with_help(format!("write {expected}")),
+                    );
                 }
             }
         }
         let _ = subject;
         ok.then_some(out)
+    }
+
+    /// A setting of a field that is neither the account's own nor a
+    /// declared attribute of the account or its user.
+    fn unknown_field(&self, setting: &SettingExpr) -> Diagnostic {
+        let field = setting.field.name.as_str();
+        let mut declared: Vec<String> =
+            self.schema.attributes_of(Entity::Account).map(|a| a.name.clone()).collect();
+        declared.extend(self.schema.attributes_of(Entity::User).map(|a| format!("user.{}", a.name)));
+        let fields = ["email", "name", "kind"].into_iter().chain(declared.iter().map(String::as_str));
+        let d = Diagnostic::error("unknown-field", format!("an action cannot set `{field}`"))
+            .at(setting.field.span, "not a field an action sets");
+        match did_you_mean(field, fields) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None if declared.is_empty() => d.with_help(
+                "an action sets email, name, kind and the attributes the schema declares of the account \
+                 (`NAME`) or its user (`user.NAME`); it declares none",
+            ),
+            None => d.with_help(format!(
+                "an action sets email, name, kind and the attributes the schema declares of the account \
+                 (`NAME`) or its user (`user.NAME`): {}",
+                declared.join(", ")
+            )),
+        }
+    }
+}
+
+/// A setting's value or a default as a constant of the schema; `None` for
+/// `value` and bare names, which are no constants.
+fn literal(value: &SettingValue) -> Option<Literal> {
+    match value {
+        SettingValue::Bool(b) => Some(Literal::Bool(*b)),
+        SettingValue::Int(i) => Some(Literal::Int(*i)),
+        SettingValue::Str(s) => Some(Literal::Str(s.clone())),
+        SettingValue::Value | SettingValue::Name(_) => None,
     }
 }
 

@@ -424,7 +424,8 @@ impl<'a> Context<'a> {
         let Value::Entity(entity) = value else {
             return Err(missing());
         };
-        Ok(free_attr(entity, key))
+        // A declared default stands in for a key the entity leaves out.
+        Ok(free_attr(entity, key).or_else(|| access.default.as_ref().map(|d| Value::Attr(Cow::Borrowed(d)))))
     }
 
     fn field<'s>(&'s self, entity: Ent<'s>, field: Field, access: &Access) -> Eval<Option<Value<'s>>> {
@@ -445,7 +446,6 @@ impl<'a> Context<'a> {
                 false => return Ok(None),
             },
             (Ent::Account(a), Field::AccountRoles) => Value::Set(project(a, |a| a.roles.as_slice())),
-            (Ent::Account(a), Field::AccountPortal) => Value::Bool(a.portal),
             (Ent::Account(a), Field::AccountInvitedUntil) => match a.invited_until {
                 Some(t) => Value::DateTime(t),
                 None => return Ok(None),
@@ -454,22 +454,9 @@ impl<'a> Context<'a> {
             (Ent::User(u), Field::UserHome) => Value::Entity(Ent::Env(
                 self.entities.environment(&u.home).map_err(lookup)?.ok_or_else(missing)?.into(),
             )),
-            (Ent::User(u), Field::UserGuestLicense) => Value::Bool(u.guest_license),
-            (Ent::User(u), Field::UserDesktopAccess) => Value::Bool(u.desktop_access),
-            (Ent::User(u), Field::UserEmploymentEnd) => match u.employment_end {
-                Some(d) => Value::Date(d),
-                None => return Ok(None),
-            },
-            (Ent::User(u), Field::UserIdpSubject) => match u.idp_subject.is_some() {
-                true => Value::Str(project(u, |u| u.idp_subject.as_deref().unwrap_or_default())),
-                false => return Ok(None),
-            },
             (Ent::Env(e), Field::EnvId) => Value::Str(project(e, |e| e.id.as_str())),
             (Ent::Env(e), Field::EnvLicense) => Value::Str(project(e, |e| e.license.as_str())),
             (Ent::Env(e), Field::EnvKind) => Value::Str(project(e, |e| e.kind.as_str())),
-            (Ent::Env(e), Field::EnvIdentity) => Value::Str(Cow::Borrowed(e.identity.as_str())),
-            (Ent::Env(e), Field::EnvIdpActive) => Value::Bool(e.idp_active),
-            (Ent::Env(e), Field::EnvAnonymousAccess) => Value::Bool(e.anonymous_access),
             (Ent::Asset(a), Field::AssetId) => Value::Str(project(a, |a| a.id.as_str())),
             (Ent::Asset(a), Field::AssetKind) => Value::Str(project(a, |a| a.kind.as_str())),
             (Ent::Asset(a), Field::AssetEnv) => Value::Entity(Ent::Env(

@@ -173,7 +173,18 @@ fn declaration(decl: &Declaration) -> String {
             }
             line
         }
-        DeclBody::Attribute { entity, name, ty, optional } => {
+        DeclBody::OpenAttrs { entity } => format!("attribute {}.*", entity.name),
+        DeclBody::IdentityProvider { tests } => {
+            let tests: Vec<String> = tests
+                .iter()
+                .map(|(name, value)| match value {
+                    Some((v, _)) => format!("environment.{} == {}", name.name, setting_value(v)),
+                    None => format!("environment.{}", name.name),
+                })
+                .collect();
+            format!("identity provider when {}", tests.join(" and "))
+        }
+        DeclBody::Attribute { entity, name, ty, optional, default } => {
             let ty = match ty {
                 TypeExpr::Named(t) => t.name.clone(),
                 TypeExpr::OneOf(values) => {
@@ -182,24 +193,27 @@ fn declaration(decl: &Declaration) -> String {
                 }
             };
             let mark = if *optional { "?" } else { "" };
-            format!("attribute {}.{}: {ty}{mark}", entity.name, name.name)
+            let default =
+                default.as_ref().map(|(v, _)| format!(" = {}", setting_value(v))).unwrap_or_default();
+            format!("attribute {}.{}: {ty}{mark}{default}", entity.name, name.name)
         }
     }
 }
 
 fn setting_list(settings: &[SettingExpr]) -> String {
-    let parts: Vec<String> = settings
-        .iter()
-        .map(|s| {
-            let value = match &s.value {
-                SettingValue::Bool(b) => b.to_string(),
-                SettingValue::Value => "value".to_owned(),
-                SettingValue::Name(n) => n.name.clone(),
-            };
-            format!("{} = {value}", s.field.name)
-        })
-        .collect();
+    let parts: Vec<String> =
+        settings.iter().map(|s| format!("{} = {}", s.field.name, setting_value(&s.value))).collect();
     parts.join(", ")
+}
+
+fn setting_value(value: &SettingValue) -> String {
+    match value {
+        SettingValue::Bool(b) => b.to_string(),
+        SettingValue::Value => "value".to_owned(),
+        SettingValue::Name(n) => n.name.clone(),
+        SettingValue::Int(i) => i.to_string(),
+        SettingValue::Str(s) => quoted(s),
+    }
 }
 
 fn format_lifecycle(out: &mut String, block: &Lifecycle) {

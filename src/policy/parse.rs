@@ -255,6 +255,9 @@ impl Ctx {
         let mut entity = None;
         let mut ty = None;
         let mut optional = false;
+        let mut open = false;
+        let mut tests = Vec::new();
+        let mut default = None;
         let mut action = ActionDecl {
             name: Ident { name: String::new(), span },
             subject: Ident { name: String::new(), span },
@@ -321,6 +324,22 @@ impl Ctx {
                 Rule::attr_entity => entity = Some(self.ident(&inner)),
                 Rule::attr_type => ty = Some(self.parse_attr_type(inner)?),
                 Rule::optional_mark => optional = true,
+                Rule::open_mark => open = true,
+                Rule::env_test => {
+                    let at = self.span(&inner);
+                    let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_environment);
+                    let name = parts.next().map(|p| self.ident(&p)).ok_or_else(|| vec![malformed(at)])?;
+                    let value = match parts.next().and_then(|p| p.into_inner().next()) {
+                        Some(v) => Some((self.setting_value(&v)?, self.span(&v))),
+                        None => None,
+                    };
+                    tests.push((name, value));
+                }
+                Rule::attr_default => {
+                    let at = self.span(&inner);
+                    let v = inner.into_inner().next().ok_or_else(|| vec![malformed(at)])?;
+                    default = Some((self.setting_value(&v)?, at));
+                }
                 _ => {}
             }
         }
@@ -339,9 +358,14 @@ impl Ctx {
                 // a bare name here cannot happen, but keep it honest.
                 return Err(vec![malformed(first.span)]);
             }
+            (Rule::idp_decl, _) => DeclBody::IdentityProvider { tests },
+            (Rule::attribute_decl, None) if open => {
+                let Some(entity) = entity else { return Err(vec![malformed(span)]) };
+                DeclBody::OpenAttrs { entity }
+            }
             (Rule::attribute_decl, Some(name)) => {
                 let (Some(entity), Some(ty)) = (entity, ty) else { return Err(vec![malformed(span)]) };
-                DeclBody::Attribute { entity, name, ty, optional }
+                DeclBody::Attribute { entity, name, ty, optional, default }
             }
             _ => return Err(vec![malformed(span)]),
         })
@@ -380,17 +404,24 @@ impl Ctx {
                 Rule::setting_field => field = Some(self.ident(&inner)),
                 Rule::setting_value => {
                     let v = inner.into_inner().next().ok_or_else(|| vec![malformed(span)])?;
-                    value = Some(match v.as_rule() {
-                        Rule::boolean => SettingValue::Bool(v.as_str() == "true"),
-                        Rule::kw_value => SettingValue::Value,
-                        _ => SettingValue::Name(self.ident(&v)),
-                    });
+                    value = Some(self.setting_value(&v)?);
                 }
                 _ => {}
             }
         }
         let (Some(field), Some(value)) = (field, value) else { return Err(vec![malformed(span)]) };
         Ok(SettingExpr { field, value, span })
+    }
+
+    /// A setting's value, or an attribute's default.
+    fn setting_value(&self, v: &Pair<'_, Rule>) -> Parsed<SettingValue> {
+        Ok(match v.as_rule() {
+            Rule::boolean => SettingValue::Bool(v.as_str() == "true"),
+            Rule::kw_value => SettingValue::Value,
+            Rule::integer => SettingValue::Int(self.parse_integer(v)?),
+            Rule::string => SettingValue::Str(self.parse_string(v)?.value),
+            _ => SettingValue::Name(self.ident(v)),
+        })
     }
 
     fn parse_attr_type(&self, pair: Pair<'_, Rule>) -> Parsed<TypeExpr> {

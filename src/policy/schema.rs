@@ -1,12 +1,13 @@
-//! The schema policies are checked against: the actions, the roots each
-//! action provides, every attribute of every entity with its type, and the
-//! closed vocabularies of the directory model.
+//! The schema policies are checked against: the attributes every entity
+//! has whatever the schema (the shape of the directory: ids, links,
+//! statuses, kinds) with their types, and the vocabularies they take from
+//! the declared schema. What the schema declares beyond them (the standard
+//! schema's `portal`, `guest_license`, ...) is read through `attrs`.
 //!
 //! It is data, not code paths: the validator and the compiler read it, and
 //! docs/language.md lists the same table.
 
-use crate::directory::model::IdentityMode;
-use crate::schema::Schema;
+use crate::schema::{Entity, Schema};
 
 /// The kinds of entity an expression can denote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,10 +44,8 @@ pub enum Vocabulary {
     Status,
     /// The declared account kinds.
     AccountKind,
-    /// production, test, acceptance.
+    /// The declared environment kinds.
     EnvKind,
-    /// invitations, idp.
-    Identity,
     /// The declared asset kinds.
     AssetKind,
     /// The types the declared asset kinds have.
@@ -65,7 +64,6 @@ impl Vocabulary {
             Vocabulary::Status => schema.statuses.iter().map(|s| s.name.as_str()).collect(),
             Vocabulary::AccountKind => schema.account_kinds.iter().map(|k| k.name.as_str()).collect(),
             Vocabulary::EnvKind => schema.env_kinds.iter().map(|k| k.name.as_str()).collect(),
-            Vocabulary::Identity => IdentityMode::names().collect(),
             Vocabulary::AssetKind => schema.asset_kinds.iter().map(|k| k.name.as_str()).collect(),
             Vocabulary::SpaceType => {
                 let mut types: Vec<&str> =
@@ -159,20 +157,12 @@ pub enum Field {
     AccountName,
     AccountEmail,
     AccountRoles,
-    AccountPortal,
     AccountInvitedUntil,
     UserId,
     UserHome,
-    UserGuestLicense,
-    UserDesktopAccess,
-    UserEmploymentEnd,
-    UserIdpSubject,
     EnvId,
     EnvLicense,
     EnvKind,
-    EnvIdentity,
-    EnvIdpActive,
-    EnvAnonymousAccess,
     AssetId,
     AssetKind,
     AssetEnv,
@@ -201,17 +191,12 @@ impl Field {
             AccountEnv | UserHome | AssetEnv => Type::Entity(EntityKind::Environment),
             AccountStatus => Type::Enum(Vocabulary::Status),
             AccountKind => Type::Enum(Vocabulary::AccountKind),
-            AccountName | AccountEmail | UserId | UserIdpSubject | EnvId | EnvLicense | AssetId => Type::Str,
+            AccountName | AccountEmail | UserId | EnvId | EnvLicense | AssetId => Type::Str,
             RequestReason | RequestValue | RequestMethod => Type::Str,
             AccountRoles | AssetUses | RequestEmails => Type::StrSet,
-            AccountPortal | UserGuestLicense | UserDesktopAccess | EnvIdpActive | EnvAnonymousAccess => {
-                Type::Bool
-            }
             RequestBulk | RequestConfirm => Type::Bool,
             AccountInvitedUntil | RequestNow => Type::DateTime,
-            UserEmploymentEnd => Type::Date,
             EnvKind => Type::Enum(Vocabulary::EnvKind),
-            EnvIdentity => Type::Enum(Vocabulary::Identity),
             Field::AssetKind => Type::Enum(Vocabulary::AssetKind),
             AssetOwner | RequestTo => Type::Entity(EntityKind::Account),
             AssetSpaceType => Type::Enum(Vocabulary::SpaceType),
@@ -234,26 +219,15 @@ const ACCOUNT: &[Attribute] = &[
     attr("name", Field::AccountName, false),
     attr("email", Field::AccountEmail, true),
     attr("roles", Field::AccountRoles, false),
-    attr("portal", Field::AccountPortal, false),
     attr("invited_until", Field::AccountInvitedUntil, true),
 ];
 
-const USER: &[Attribute] = &[
-    attr("id", Field::UserId, false),
-    attr("home", Field::UserHome, false),
-    attr("guest_license", Field::UserGuestLicense, false),
-    attr("desktop_access", Field::UserDesktopAccess, false),
-    attr("employment_end", Field::UserEmploymentEnd, true),
-    attr("idp_subject", Field::UserIdpSubject, true),
-];
+const USER: &[Attribute] = &[attr("id", Field::UserId, false), attr("home", Field::UserHome, false)];
 
 const ENVIRONMENT: &[Attribute] = &[
     attr("id", Field::EnvId, false),
     attr("license", Field::EnvLicense, false),
     attr("kind", Field::EnvKind, false),
-    attr("identity", Field::EnvIdentity, false),
-    attr("idp_active", Field::EnvIdpActive, false),
-    attr("anonymous_access", Field::EnvAnonymousAccess, false),
 ];
 
 const ASSET: &[Attribute] = &[
@@ -287,6 +261,28 @@ pub fn attributes(kind: EntityKind) -> &'static [Attribute] {
         EntityKind::Environment => ENVIRONMENT,
         EntityKind::Asset => ASSET,
         EntityKind::Request => REQUEST,
+    }
+}
+
+/// The entity kind of a schema's entity.
+pub const fn entity_kind(entity: Entity) -> EntityKind {
+    match entity {
+        Entity::Account => EntityKind::Account,
+        Entity::User => EntityKind::User,
+        Entity::Environment => EntityKind::Environment,
+        Entity::Asset => EntityKind::Asset,
+    }
+}
+
+/// The schema's entity of an entity kind; `None` for the request, which
+/// has no declared attributes.
+pub const fn schema_entity(kind: EntityKind) -> Option<Entity> {
+    match kind {
+        EntityKind::Account => Some(Entity::Account),
+        EntityKind::User => Some(Entity::User),
+        EntityKind::Environment => Some(Entity::Environment),
+        EntityKind::Asset => Some(Entity::Asset),
+        EntityKind::Request => None,
     }
 }
 

@@ -21,7 +21,7 @@ use super::schema::Consequence;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::digest::sha256_hex_of;
 use crate::directory::Entities;
-use crate::directory::model::{Account, IdentityMode};
+use crate::directory::model::Account;
 use crate::schema::{Effect as ActionEffect, Schema, Subject};
 use crate::source::{Sources, Span};
 
@@ -696,7 +696,7 @@ fn builtin_denial(
             email_in_use(ctx, target.email.as_deref()?, Some(who))
         }
         Subject::Addresses => {
-            if ctx.environment.identity == IdentityMode::Idp && ctx.environment.idp_active {
+            if crate::directory::conform::on_identity_provider(schema, &ctx.environment) {
                 return Some((Builtin::InvitationsOrIdp, BuiltinReason::IdpActive));
             }
             request.emails.iter().find_map(|email| {
@@ -1161,20 +1161,9 @@ mod tests {
             id: "E".into(),
             license: "1".into(),
             kind: "production".into(),
-            identity: IdentityMode::Invitations,
-            idp_active: false,
-            anonymous_access: false,
             attrs: Default::default(),
         };
-        let user = |id: &str| User {
-            id: id.into(),
-            home: "E".into(),
-            guest_license: false,
-            desktop_access: false,
-            employment_end: None,
-            idp_subject: None,
-            attrs: Default::default(),
-        };
+        let user = |id: &str| User { id: id.into(), home: "E".into(), attrs: Default::default() };
         let account = |id: &str, roles: &[&str]| Account {
             user: id.into(),
             env: "E".into(),
@@ -1183,7 +1172,6 @@ mod tests {
             name: id.into(),
             email: None,
             roles: roles.iter().map(|r| r.to_string()).collect(),
-            portal: false,
             invited_until: None,
             attrs: Default::default(),
         };

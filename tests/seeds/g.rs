@@ -69,7 +69,7 @@ fn g3_a_guest_converted_to_a_normal_user_with_portal_access_counts_toward_the_cu
     assert_eq!((customer.before, customer.after), (1, 2));
     let converted = after(&erp, "erp", &plan);
     let account = converted.directory().account(BERTINE, AWAY).unwrap();
-    assert_eq!((account.kind.as_str(), account.portal), ("normal", true));
+    assert_eq!((account.kind.as_str(), crate::support::flag(&account.attrs, "portal")), ("normal", true));
 }
 
 #[test]
@@ -195,7 +195,10 @@ fn g9_the_guest_license_needs_home_production_and_desktop_access() {
         "erp",
         &plan(&erp, ADMIN, Some("activate_guest_license"), list(&["12345.JJansen"]), Some(HOME)),
     );
-    assert!(licensed.directory().user("12345.JJansen").unwrap().guest_license);
+    assert!(crate::support::flag(
+        &licensed.directory().user("12345.JJansen").unwrap().attrs,
+        "guest_license"
+    ));
     // Without desktop access at home, a guest has no access at the customer.
     let login =
         Request { method: Some("password".into()), ..ask("12345.NoDesk", "login", "12345.NoDesk", AWAY) };
@@ -210,7 +213,7 @@ fn g10_a_guest_is_added_as_a_system_or_a_normal_user_and_only_once() {
     let normal = after(&erp, "erp", &at_customer(&erp, "add_guest", "12345.Gwen", Some("normal")));
     let account = normal.directory().account("12345.Gwen", AWAY).unwrap();
     assert_eq!(
-        (account.kind.as_str(), account.portal),
+        (account.kind.as_str(), crate::support::flag(&account.attrs, "portal")),
         ("normal", true),
         "linked to a person for the portal"
     );
@@ -237,7 +240,7 @@ fn g12_a_converted_guest_counts_toward_the_customers_portal_license() {
     let erp = shipped("erp");
     assert!(!counting(&erp, "98765").contains(&BERTINE.to_owned()), "as a guest she counts at home only");
     let converted = after(&erp, "erp", &at_customer(&erp, "convert_to_normal", BERTINE, None));
-    assert!(converted.directory().account(BERTINE, AWAY).unwrap().portal);
+    assert!(crate::support::flag(&converted.directory().account(BERTINE, AWAY).unwrap().attrs, "portal"));
     assert!(counting(&converted, "98765").contains(&BERTINE.to_owned()));
     assert!(counting(&converted, "12345").contains(&BERTINE.to_owned()), "and at home, where she works too");
 }
