@@ -308,3 +308,61 @@ fn bad_queries_and_sets_are_refused() {
         .code(3)
         .stderr(predicate::str::contains("status"));
 }
+
+/// `diff --plan`: the items of a saved plan a changed set decides
+/// otherwise, in order, with the rules; the plan's own set changes
+/// nothing; a plan edited by hand is refused.
+#[test]
+fn a_saved_plan_is_walked_again_under_the_new_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let erp = pack_dir("erp");
+    let directory = example_file("erp");
+    let plan = dir.path().join("plan.json");
+    steward()
+        .args(["plan", "--policy"])
+        .arg(&erp)
+        .arg("--directory")
+        .arg(&directory)
+        .args(["--actor", "12345.Admin", "--action", "delete", "--env", "O12345AA", "--reason", "cleanup"])
+        .args(["--where", "target.status == \"active\"", "--now", NOW, "-o"])
+        .arg(&plan)
+        .assert()
+        .code(2);
+    let changed = dir.path().join("erp");
+    std::fs::create_dir(&changed).unwrap();
+    for entry in std::fs::read_dir(&erp).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "policy") {
+            std::fs::copy(&path, changed.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let text = std::fs::read_to_string(erp.join("accounts.policy")).unwrap();
+    file(
+        &changed,
+        "accounts.policy",
+        &format!(
+            "{text}\nrule keep_admins {{\n  forbid delete\n  when target has role \"administrator\"\n  because \"vendor\"\n}}\n"
+        ),
+    );
+    let run = |policy: &std::path::Path, plan: &std::path::Path| {
+        let mut command = steward();
+        command
+            .args(["diff", "--plan"])
+            .arg(plan)
+            .arg("--policy")
+            .arg(policy)
+            .arg("--directory")
+            .arg(&directory);
+        command.assert()
+    };
+    run(&erp, &plan).code(0).stdout(predicate::str::contains(
+        "0 items of the plan's 8 decided otherwise (the plan's own policy set)",
+    ));
+    run(&changed, &plan)
+        .code(2)
+        .stdout(predicate::str::contains("#2 12345.Second in O12345AA: delete (administrators_delete) → denied (keep_admins)\n    vendor\n"))
+        .stdout(predicate::str::contains("1 item of the plan's 8 decided otherwise"));
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, std::fs::read_to_string(&plan).unwrap().replace("cleanup", "other")).unwrap();
+    run(&changed, &edited).code(3).stderr(predicate::str::contains("edited after it was made"));
+}

@@ -1294,3 +1294,57 @@ fn reply_accounts(server: &Running) -> usize {
     let body = json!({ "action": "block", "actor": "crm.Ada", "env": "CRM1", "why": true, "limit": 10000, "now": NOW });
     post(server.addr, "/v1/who", &body).body["accounts"].as_u64().unwrap() as usize
 }
+
+/// `steward replay` (#17): the decisions the service logged, decided again.
+/// Under the same set nothing changes; under a set that no longer asks for
+/// a confirmation and a reason (C2), the logged denial is now an allow, its line named;
+/// a log with a line that is not a decision is refused, that line named,
+/// and nothing is decided.
+#[test]
+fn replay_decides_the_logged_decisions_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, log) = start_logging(dir.path());
+    post(server.addr, "/v1/decide", &unblock_bo());
+    post(server.addr, "/v1/decide", &block_uma_unconfirmed());
+    drop(server);
+    let replay = |policy: &Path, log: &Path| {
+        let mut command = steward_process();
+        command
+            .arg("replay")
+            .arg(log)
+            .arg("--policy")
+            .arg(policy)
+            .arg("--directory")
+            .arg(example_file("crm"));
+        command.output().unwrap()
+    };
+    let same = replay(&crm(), &log);
+    assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stderr));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("2 decisions decided again: no answer changes"));
+
+    let text = std::fs::read_to_string(crm()).unwrap();
+    let lax = text.replace("when not request.confirm or not (request has reason)", "when false");
+    assert_ne!(lax, text);
+    let changed = dir.path().join("lax");
+    std::fs::create_dir(&changed).unwrap();
+    file(&changed, "superusers.policy", &lax);
+    let out = replay(&changed, &log);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "block: 1 decision deny → allow: confirmed_with_reason → superusers_manage_accounts (lines 2)"
+        ),
+        "{stdout}"
+    );
+
+    let broken = dir.path().join("broken.jsonl");
+    let mut lines = std::fs::read_to_string(&log).unwrap();
+    lines.push_str("{\"time\": \"yesterday\"}\n");
+    std::fs::write(&broken, lines).unwrap();
+    let out = replay(&crm(), &broken);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.jsonl:3:"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing decided");
+}
