@@ -200,14 +200,11 @@ fn classes_decide_a_small_part_of_the_requests() {
     assert!(answer.changed_answers() > 0);
 }
 
-/// The same set on both sides changes nothing, exit 0; a change exits 2
-/// with its groups; JSON lists every changed request.
-#[test]
-fn the_command_says_what_changes_and_exits_by_it() {
-    let dir = tempfile::tempdir().unwrap();
+/// A copy of the ERP pack in `dir` with one rule more: administrators are
+/// no longer deleted.
+fn erp_keeping_admins(dir: &std::path::Path) -> std::path::PathBuf {
     let erp = pack_dir("erp");
-    let base = std::fs::read_to_string(erp.join("accounts.policy")).unwrap();
-    let changed = dir.path().join("erp");
+    let changed = dir.join("erp");
     std::fs::create_dir(&changed).unwrap();
     for entry in std::fs::read_dir(&erp).unwrap() {
         let path = entry.unwrap().path();
@@ -215,13 +212,19 @@ fn the_command_says_what_changes_and_exits_by_it() {
             std::fs::copy(&path, changed.join(path.file_name().unwrap())).unwrap();
         }
     }
-    file(
-        &changed,
-        "accounts.policy",
-        &format!(
-            "{base}\nrule keep_admins {{\n  forbid delete\n  when target has role \"administrator\"\n  because \"vendor\"\n}}\n"
-        ),
-    );
+    let base = std::fs::read_to_string(erp.join("accounts.policy")).unwrap();
+    let rule = "rule keep_admins {\n  forbid delete\n  when target has role \"administrator\"\n  because \"vendor\"\n}\n";
+    file(&changed, "accounts.policy", &format!("{base}\n{rule}"));
+    changed
+}
+
+/// The same set on both sides changes nothing, exit 0; a change exits 2
+/// with its groups; JSON lists every changed request.
+#[test]
+fn the_command_says_what_changes_and_exits_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let erp = pack_dir("erp");
+    let changed = erp_keeping_admins(dir.path());
     let directory = example_file("erp");
     steward()
         .args(["diff", "--base"])
@@ -328,22 +331,7 @@ fn a_saved_plan_is_walked_again_under_the_new_set() {
         .arg(&plan)
         .assert()
         .code(2);
-    let changed = dir.path().join("erp");
-    std::fs::create_dir(&changed).unwrap();
-    for entry in std::fs::read_dir(&erp).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "policy") {
-            std::fs::copy(&path, changed.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let text = std::fs::read_to_string(erp.join("accounts.policy")).unwrap();
-    file(
-        &changed,
-        "accounts.policy",
-        &format!(
-            "{text}\nrule keep_admins {{\n  forbid delete\n  when target has role \"administrator\"\n  because \"vendor\"\n}}\n"
-        ),
-    );
+    let changed = erp_keeping_admins(dir.path());
     let run = |policy: &std::path::Path, plan: &std::path::Path| {
         let mut command = steward();
         command
