@@ -133,6 +133,12 @@ fn plan(ctx: &Context, path: &std::path::Path, engine: crate::Engine, format: Fo
     if answer.changed.iter().any(|c| c.before != c.after) { Exit::Deny } else { Exit::Ok }
 }
 
+/// "1 request changes its answer", "2 requests change their answer".
+pub(super) fn changes_answer(count: usize, noun: &str) -> String {
+    let verb = if count == 1 { "changes its answer" } else { "change their answer" };
+    format!("{} {verb}", output::plural(count, noun))
+}
+
 fn rule_names(engine: &crate::Engine) -> BTreeSet<String> {
     engine.policies().rules().iter().map(|r| r.name.clone()).collect()
 }
@@ -189,12 +195,13 @@ fn human(answer: &Diff, before: &BTreeSet<String>, after: &BTreeSet<String>) -> 
         if changed == 0 {
             "no answer changes".to_owned()
         } else {
-            format!("{} change their answer", plural(changed as usize, "request"))
+            changes_answer(changed as usize, "request")
         },
     ));
     let rules = answer.changed_rules();
     if rules > 0 {
-        out.push_str(&format!(", {} keep it by other rules", plural(rules as usize, "request")));
+        let keep = if rules == 1 { "keeps its answer" } else { "keep their answer" };
+        out.push_str(&format!(", {} {keep} by other rules", plural(rules as usize, "request")));
     }
     out.push('\n');
     out

@@ -82,7 +82,7 @@ accounts (or --action) and request shape (or --request-shape); accounts that no 
 of either set tells apart are decided once, so the answer is exact and fast.
 
 Exit codes:
-  0  no answer changes (requests decided by other rules alike are listed, not counted)
+  0  no answer changes (requests only decided by other rules are listed)
   1  unreadable, or not given
   2  some answer changes
   3  invalid policy set, directory or query

@@ -80,7 +80,7 @@ fn human(answer: &Replay) -> String {
         if changed == 0 {
             "no answer changes".to_owned()
         } else {
-            format!("{} change their answer", plural(changed, "decision"))
+            super::diff::changes_answer(changed, "decision")
         }
     ));
     out
