@@ -160,6 +160,7 @@ fn diff_equals_deciding_every_request_under_both_sets() {
             assert!(
                 listed.insert(format!("{} {} {} {} {}", group.action, e.env, e.actor, e.target, e.shape))
             );
+            true
         });
         assert_eq!(listed, changed, "{what}: every changed request, once");
         assert!(!changed.is_empty(), "{what}: the change changes something");

@@ -251,15 +251,18 @@ impl Diff {
     }
 
     /// Every changed request, with its group, in a stable order: by
-    /// action, environment, shape, then class and pair.
-    pub fn for_each_change(&self, f: &mut dyn FnMut(&Group, Example)) {
+    /// action, environment, shape, then class and pair; until `f` says
+    /// `false` (a reader that went away).
+    pub fn for_each_change(&self, f: &mut dyn FnMut(&Group, Example) -> bool) {
         for block in &self.blocks {
             let (Some(group), Some(shape)) = (self.groups.get(block.group), self.shapes.get(block.shape))
             else {
                 continue;
             };
             for example in block.examples(shape) {
-                f(group, example);
+                if !f(group, example) {
+                    return;
+                }
             }
         }
     }

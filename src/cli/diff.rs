@@ -245,7 +245,10 @@ fn json(answer: &Diff) {
     // The head's closing brace gives way to the list of changes.
     let open = text.trim_end().strip_suffix('}').unwrap_or(&text).trim_end();
     out!("{open},\n  \"changes\": [");
+    // Written in pieces of about 64 KiB: a line per write would be a
+    // system call per change, and a change can cover millions.
     let mut first = true;
+    let mut pending = String::new();
     answer.for_each_change(&mut |group, e| {
         let change = Change {
             action: &group.action,
@@ -257,9 +260,17 @@ fn json(answer: &Diff) {
             after: &group.after,
         };
         if let Ok(line) = serde_json::to_string(&change) {
-            out!("{}\n    {line}", if first { "" } else { "," });
+            pending.push_str(if first { "\n    " } else { ",\n    " });
+            pending.push_str(&line);
             first = false;
         }
+        if pending.len() >= 1 << 16 {
+            out!("{pending}");
+            pending.clear();
+            // Piped into `head`: the rest is not wanted.
+            return !output::stdout_closed();
+        }
+        true
     });
-    out!("{}]\n}}\n", if first { "" } else { "\n  " });
+    out!("{pending}{}]\n}}\n", if first { "" } else { "\n  " });
 }

@@ -33,6 +33,11 @@ pub fn write_out(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Whether standard output is done with: its reader closed it, or it failed.
+pub fn stdout_closed() -> bool {
+    STDOUT_DONE.load(Ordering::Relaxed)
+}
+
 /// Why standard output could not be written, other than its reader closing it.
 pub fn write_failure() -> Option<String> {
     STDOUT_FAILURE.lock().ok().and_then(|f| f.clone())
