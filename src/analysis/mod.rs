@@ -1,12 +1,14 @@
 //! Analysis of a policy set over a directory: complete reverse queries
 //! (`who`), what a policy change does (`diff`, over the classes of
-//! accounts no rule tells apart, `classes`).
+//! accounts no rule tells apart, `classes`), who holds which power (`review`).
 
 pub mod classes;
 pub mod diff;
+pub mod review;
 pub mod who;
 
 pub use diff::{Diff, DiffError, DiffQuery, Example, Group, Outcome, Shape, diff};
+pub use review::{EnvReview, Holder, Power, PowerKind, Review, ReviewError, ReviewQuery, review};
 pub use who::{WhoEntry, WhoError, WhoPage, WhoQuery, who, who_until};
 
 use crate::Engine;

@@ -47,6 +47,7 @@ mod licenses;
 mod man;
 mod output;
 mod plan;
+mod review;
 mod serve;
 mod show;
 mod sync;
@@ -140,6 +141,9 @@ pub enum Command {
     /// What a policy change does: every request over the directory whose decision changes.
     #[command(after_long_help = help::DIFF)]
     Diff(Box<diff::Args>),
+    /// The access review: who holds which power over how many accounts, in each environment.
+    #[command(after_long_help = help::REVIEW)]
+    Review(Box<review::Args>),
     /// Preview a bulk change: who is affected, how and why; nothing is changed.
     #[command(after_long_help = help::PLAN)]
     Plan(Box<plan::Args>),
@@ -216,6 +220,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Impact(args) => impact::run(args, &ctx),
         Command::Who(args) => who::run(*args, &ctx),
         Command::Diff(args) => diff::run(*args, &ctx),
+        Command::Review(args) => review::run(*args, &ctx),
         Command::Plan(args) => plan::run(*args, &ctx),
         Command::Apply(args) => apply::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),
