@@ -271,7 +271,7 @@ fn the_csv_review_is_one_row_per_holder() {
 /// The CRM example with a user whose id and name would be markup, and
 /// a quote and a comma for the CSV.
 fn hostile_directory(dir: &Path) -> std::path::PathBuf {
-    let extra = "  - id: \"<script>alert(1)</script>\"\n    home: CRM1\n    accounts:\n      - { env: CRM1, status: active, name: \"a \\\"b\\\", c\", email: x@crm.example, roles: [superuser] }\n";
+    let extra = "  - id: \"<script>alert(1)</script>\"\n    home: CRM1\n    accounts:\n      - { env: CRM1, status: active, name: X, email: x@crm.example, roles: [superuser] }\n  - id: \"a \\\"b\\\", c\"\n    home: CRM1\n    accounts:\n      - { env: CRM1, status: active, name: Y, email: y@crm.example, roles: [superuser] }\n";
     file(dir, "crm.yaml", &with_users(&example("crm"), extra))
 }
 
@@ -310,8 +310,12 @@ fn the_html_review_is_one_escaped_self_contained_page() {
         .args(["--now", NOW, "--format", "csv"])
         .assert()
         .code(0);
-    let rows = read_csv(std::str::from_utf8(&csv.get_output().stdout).unwrap());
+    let text = std::str::from_utf8(&csv.get_output().stdout).unwrap();
+    assert!(text.contains("\r\nCRM1,delete,\"a \"\"b\"\", c\",2,superusers_manage_accounts\r\n"), "{text}");
+    let rows = read_csv(text);
     assert!(rows.iter().any(|r| r[2] == "<script>alert(1)</script>"), "{rows:?}");
+    assert!(rows.iter().any(|r| r[2] == "a \"b\", c"), "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 5), "{rows:?}");
 
     // The page parses as HTML with no element left open, and the
     // hostile id is text (Python's html.parser, when Python is there).
