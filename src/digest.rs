@@ -37,6 +37,21 @@ pub fn sha256_hex_of<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
     hex(&hasher.finalize())
 }
 
+/// The SHA-256 of a file's bytes, in hexadecimal, read in pieces (a
+/// database of a million accounts is a gigabyte).
+pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer)?;
+        let Some(part) = buffer.get(..read).filter(|p| !p.is_empty()) else { break };
+        hasher.update(part);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +69,14 @@ mod tests {
     fn parts_hash_as_their_concatenation() {
         assert_eq!(sha256_hex_of([&b"ab"[..], b"c"]), sha256_hex("abc"));
         assert_eq!(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    #[test]
+    fn a_file_hashes_as_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(sha256_file(&path).unwrap(), sha256_hex(&bytes));
     }
 }

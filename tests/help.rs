@@ -222,13 +222,14 @@ fn command_lines(text: &str) -> Vec<Vec<String>> {
 
 /// Whether an example only reads, and reads only what a checkout has.
 fn safe_to_run(args: &[String]) -> bool {
-    const READ_ONLY: [&str; 13] = [
+    const READ_ONLY: [&str; 14] = [
         "check",
         "fmt",
         "test",
         "decide",
         "impact",
         "plan",
+        "review",
         "show",
         "users",
         "licenses",

@@ -16,6 +16,7 @@ mod limits;
 mod operations;
 mod plan;
 mod props;
+mod review;
 mod schema;
 mod seeds;
 mod server;

@@ -16,6 +16,10 @@
 //! values are not equal (an account's user against a user): the pair is
 //! then decided alone, which costs a decision and never exactness.
 //!
+//! A count per actor (the access review) is then the sum of the sizes of
+//! the target classes whose block allows, less the actor's exceptions in
+//! them, plus those of its exceptions that are allowed alone.
+//!
 //! An expression that reads both sides in any other way (a `count` whose
 //! condition names the actor and the target) cannot be split: the action is
 //! then decided pair by pair, and [`Atoms::split`] says why.
@@ -130,6 +134,47 @@ impl<'p> Atoms<'p> {
     pub fn is_empty(&self) -> bool {
         self.actor.is_empty() && self.target.is_empty() && self.keyed.is_empty()
     }
+
+    /// Whether `other` holds the very same expressions, in the same order
+    /// (one rule's condition read for two of its actions): over the same
+    /// accounts they give the same classes, unless they read the request,
+    /// whose action differs between the two ([`Atoms::reads_request`]).
+    pub fn same_as(&self, other: &Atoms<'_>) -> bool {
+        let same = |a: &[&CExpr], b: &[&CExpr]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| std::ptr::eq(*x, *y))
+        };
+        same(&self.actor, &other.actor)
+            && same(&self.target, &other.target)
+            && self.keyed.len() == other.keyed.len()
+            && self
+                .keyed
+                .iter()
+                .zip(&other.keyed)
+                .all(|((a, t), (b, u))| std::ptr::eq(*a, *b) && std::ptr::eq(*t, *u))
+    }
+
+    /// Whether an expression reads the request (`request.action`, a reason).
+    pub fn reads_request(&self) -> bool {
+        self.actor
+            .iter()
+            .chain(&self.target)
+            .chain(self.keyed.iter().flat_map(|(a, t)| [a, t]))
+            .any(|e| reads_request(e))
+    }
+}
+
+/// Whether `expr` reads a path of the request.
+fn reads_request(expr: &CExpr) -> bool {
+    match expr {
+        CExpr::Path(access) | CExpr::Has(access) => access.root == Root::Request,
+        CExpr::Const(_) => false,
+        CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => items.iter().any(reads_request),
+        CExpr::Not(e) => reads_request(e),
+        CExpr::Count(aggregate) => aggregate.condition.as_ref().is_some_and(reads_request),
+        CExpr::Cmp(_, a, b) | CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => {
+            reads_request(a) || reads_request(b)
+        }
+    }
 }
 
 /// The accounts of one environment split into classes on each side, and
@@ -140,6 +185,10 @@ pub struct Partition {
     pub actors: Vec<Vec<u32>>,
     /// The same for targets.
     pub targets: Vec<Vec<u32>>,
+    /// Each account's actor class, by position.
+    actor_class: Vec<u32>,
+    /// Each account's target class, by position.
+    target_class: Vec<u32>,
     /// Pairs (actor, target) whose keys meet: decided one by one.
     exceptions: FxHashSet<(u32, u32)>,
     /// How many exceptions each block (actor class, target class) holds.
@@ -258,7 +307,7 @@ impl Partition {
             );
             *per_block.entry(block).or_default() += 1;
         }
-        Partition { actors, targets, exceptions, per_block }
+        Partition { actors, targets, actor_class, target_class, exceptions, per_block }
     }
 
     /// The pairs of block (actor class, target class) decided together:
@@ -289,7 +338,19 @@ impl Partition {
             .filter(|pair| !self.exceptions.contains(pair))
     }
 
-    /// Every exception, in order of actor and target.
+    /// The actor class of the account at `position`.
+    pub fn actor_class(&self, position: u32) -> Option<u32> {
+        self.actor_class.get(position as usize).copied()
+    }
+
+    /// The target class of the account at `position`.
+    pub fn target_class(&self, position: u32) -> Option<u32> {
+        self.target_class.get(position as usize).copied()
+    }
+
+    /// Every exception, in order of actor and target: an actor's
+    /// exceptions are one run, which is what a count per actor (the
+    /// access review) subtracts from the blocks it sums.
     pub fn exceptions(&self) -> Vec<(u32, u32)> {
         let mut pairs: Vec<(u32, u32)> = self.exceptions.iter().copied().collect();
         pairs.sort_unstable();

@@ -1,17 +1,20 @@
 //! Analysis of a policy set over a directory: complete reverse queries
 //! (`who`), what a policy change does (`diff`, over the classes of
 //! accounts no rule tells apart, `classes`; to a saved plan, `replan`; to
-//! the decisions a service logged, `replay`).
+//! the decisions a service logged, `replay`), who holds which power
+//! (`review`).
 
 pub mod classes;
 pub mod diff;
 pub mod replan;
 pub mod replay;
+pub mod review;
 pub mod who;
 
 pub use diff::{Diff, DiffError, DiffQuery, Example, Group, Outcome, Shape, diff};
 pub use replan::{ItemChange, PlanDiff, diff_plan};
 pub use replay::{Replay, ReplayGroup, Undecidable, replay};
+pub use review::{EnvReview, Holder, Power, PowerKind, Review, ReviewError, ReviewQuery, review};
 pub use who::{WhoEntry, WhoError, WhoPage, WhoQuery, who, who_until};
 
 use crate::Engine;

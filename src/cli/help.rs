@@ -109,6 +109,23 @@ Examples:
   steward replay decisions.jsonl --policy changed/crm --directory crm.db
   steward replay decisions.jsonl --policy changed/crm --directory crm.db --format json";
 
+/// `steward review`.
+pub const REVIEW: &str = "\
+Every action on accounts the schema declares is a power: removals first, then status moves,
+then invitations renewed, then the rest. Each account is listed with the number of accounts of
+its environment it may do the action to and the rules that allow it; accounts that no rule
+tells apart are decided once, so the review is exact and fast.
+
+Exit codes:
+  0  the review
+  1  unreadable, not given, or cannot write
+  3  invalid policy set, directory or query
+
+Examples:
+  steward review --policy policies/erp --directory examples/erp.yaml --now 2026-12-01
+  steward review --policy policies/crm --directory examples/crm.yaml \\
+    --format html -o review.html";
+
 /// `steward impact`.
 pub const IMPACT: &str = "\
 Exit codes:

@@ -48,6 +48,7 @@ mod man;
 mod output;
 mod plan;
 mod replay;
+mod review;
 mod serve;
 mod show;
 mod sync;
@@ -144,6 +145,9 @@ pub enum Command {
     /// Decide the decisions a service logged again, under another policy set.
     #[command(after_long_help = help::REPLAY)]
     Replay(Box<replay::Args>),
+    /// The access review: who holds which power over how many accounts, in each environment.
+    #[command(after_long_help = help::REVIEW)]
+    Review(Box<review::Args>),
     /// Preview a bulk change: who is affected, how and why; nothing is changed.
     #[command(after_long_help = help::PLAN)]
     Plan(Box<plan::Args>),
@@ -221,6 +225,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Who(args) => who::run(*args, &ctx),
         Command::Diff(args) => diff::run(*args, &ctx),
         Command::Replay(args) => replay::run(*args, &ctx),
+        Command::Review(args) => review::run(*args, &ctx),
         Command::Plan(args) => plan::run(*args, &ctx),
         Command::Apply(args) => apply::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),

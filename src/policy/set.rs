@@ -468,6 +468,20 @@ impl PolicySet {
         Ok(Decision { allowed, rules, builtin_reasons: SmallVec::new(), errors })
     }
 
+    /// The built-in rule that denies `action` over `ctx` before any rule
+    /// is read, if one does, as `decide` finds it: what the class analysis
+    /// asks of every account as a target, over entities it already holds
+    /// (a whole decision per account would look both sides up by id and
+    /// evaluate every rule, only to throw them away).
+    pub fn builtin_denial(
+        &self,
+        action: &crate::schema::ActionDecl,
+        request: &Request,
+        ctx: &Context<'_>,
+    ) -> Option<Builtin> {
+        builtin_denial(&self.schema, action, request, ctx).map(|(builtin, _)| builtin)
+    }
+
     /// The conditions of the rules of `action` (`None` for a rule without
     /// one): what the class analysis reads.
     pub fn conditions(&self, action: &str) -> impl Iterator<Item = Option<&CExpr>> {
