@@ -273,18 +273,7 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
     let directory = new.directory();
     let actions = actions(base.policies(), new.policies(), &query.actions)?;
     let shapes = if query.shapes.is_empty() { Shape::defaults() } else { query.shapes.clone() };
-    let mut envs: Vec<&str> = if query.envs.is_empty() {
-        directory.environments().iter().map(|e| e.id.as_str()).collect()
-    } else {
-        for env in &query.envs {
-            if directory.environment(env).is_none() {
-                return Err(RequestError::UnknownEnvironment(env.clone()).into());
-            }
-        }
-        query.envs.iter().map(String::as_str).collect()
-    };
-    envs.sort_unstable();
-    envs.dedup();
+    let envs = super::environments(directory, &query.envs)?;
 
     let mut one_by_one = Vec::new();
     let mut plans = Vec::with_capacity(actions.len());

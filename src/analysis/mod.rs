@@ -36,3 +36,22 @@ pub(crate) fn report(
         engine.policies().report(request, &decision)
     })
 }
+
+/// The environments asked (all of them when none is), each checked, in
+/// order of id, once.
+pub(crate) fn environments<'d>(
+    directory: &'d crate::Directory,
+    asked: &'d [String],
+) -> Result<Vec<&'d str>, RequestError> {
+    let mut envs: Vec<&str> = if asked.is_empty() {
+        directory.environments().iter().map(|e| e.id.as_str()).collect()
+    } else {
+        if let Some(unknown) = asked.iter().find(|env| directory.environment(env).is_none()) {
+            return Err(RequestError::UnknownEnvironment(unknown.clone()));
+        }
+        asked.iter().map(String::as_str).collect()
+    };
+    envs.sort_unstable();
+    envs.dedup();
+    Ok(envs)
+}

@@ -176,18 +176,7 @@ pub enum ReviewError {
 pub fn review(engine: &Engine, query: &ReviewQuery) -> Result<Review, ReviewError> {
     let (policies, directory) = (engine.policies(), engine.directory());
     let schema = policies.schema();
-    let mut envs: Vec<&str> = if query.envs.is_empty() {
-        directory.environments().iter().map(|e| e.id.as_str()).collect()
-    } else {
-        for env in &query.envs {
-            if directory.environment(env).is_none() {
-                return Err(RequestError::UnknownEnvironment(env.clone()).into());
-            }
-        }
-        query.envs.iter().map(String::as_str).collect()
-    };
-    envs.sort_unstable();
-    envs.dedup();
+    let envs = super::environments(directory, &query.envs)?;
 
     let mut actions: Vec<&ActionDecl> =
         schema.actions.iter().filter(|a| a.subject == Subject::Account).collect();
