@@ -1,5 +1,6 @@
 //! `steward users`: find accounts by text (Q5) or by a policy expression.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -8,7 +9,7 @@ use super::{Context, Exit, Format, output};
 use crate::directory::model::Account;
 use crate::policy::{PolicySet, Request};
 
-/// List accounts: by name, user id, IdP subject or e-mail, or with a selector.
+/// List accounts: by name, user id, e-mail or a text attribute of the user (the IdP subject), or with a selector.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Policy files or folders whose schema the directory is read by (default: `policies` in steward.yaml; without any, the standard schema).
@@ -17,7 +18,7 @@ pub struct Args {
     /// The directory, `.yaml`, `.json` or `.db` (default: `directory` in steward.yaml).
     #[arg(long)]
     pub directory: Option<PathBuf>,
-    /// Text found in the name, user id, IdP subject or e-mail (case-insensitive).
+    /// Text found in the name, user id, e-mail or a text attribute of the user, such as the IdP subject (case-insensitive).
     #[arg(long)]
     pub search: Option<String>,
     /// A policy expression over each account as `target`, for example
@@ -44,8 +45,11 @@ struct Row<'a> {
     kind: &'a str,
     name: &'a str,
     email: Option<&'a str>,
-    idp_subject: Option<&'a str>,
     roles: &'a [String],
+    /// The user's text attributes (the standard schema's subject at the
+    /// identity provider among them, Q5): what `--search` also reads.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attrs: BTreeMap<&'a str, &'a str>,
 }
 
 /// Exit 0 with the list (possibly empty), 3 when the selector is invalid.
@@ -86,14 +90,22 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             continue;
         }
         let user = directory.user(&account.user);
-        // The standard schema's subject at the identity provider (Q5): a
-        // user is found by it, as by name, id and address.
-        let subject = user.and_then(|u| match u.attrs.get("idp_subject") {
-            Some(crate::directory::model::AttrValue::Str(s)) => Some(s.as_str()),
-            _ => None,
-        });
+        // A user is found by their text attributes too, as by name, id and
+        // address: the standard schema's subject at the identity provider
+        // tells namesakes apart (Q5), a pack's own may be an employee number.
+        let attrs: BTreeMap<&str, &str> = user
+            .map(|u| {
+                u.attrs
+                    .iter()
+                    .filter_map(|(k, v)| match v {
+                        crate::directory::model::AttrValue::Str(s) => Some((k.as_str(), s.as_str())),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         if let Some(needle) = &needle
-            && !matches_text(account, subject, needle)
+            && !matches_text(account, &attrs, needle)
         {
             continue;
         }
@@ -114,8 +126,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             kind: account.kind.as_str(),
             name: &account.name,
             email: account.email.as_deref(),
-            idp_subject: subject,
             roles: &account.roles,
+            attrs,
         });
     }
     if failures > 0 {
@@ -140,10 +152,10 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
     Exit::Ok
 }
 
-fn matches_text(account: &Account, subject: Option<&str>, needle: &str) -> bool {
+fn matches_text(account: &Account, attrs: &BTreeMap<&str, &str>, needle: &str) -> bool {
     let hit = |s: &str| s.to_lowercase().contains(needle);
     hit(&account.user)
         || hit(&account.name)
         || account.email.as_deref().is_some_and(hit)
-        || subject.is_some_and(hit)
+        || attrs.values().any(|v| hit(v))
 }

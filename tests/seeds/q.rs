@@ -103,7 +103,12 @@ fn q5_users_are_told_apart_by_their_identity_provider_subject() {
     let find = |text: &str| {
         search_users(&yaml, text)
             .iter()
-            .map(|r| (r["user"].as_str().unwrap().to_owned(), r["idp_subject"].as_str().unwrap().to_owned()))
+            .map(|r| {
+                (
+                    r["user"].as_str().unwrap().to_owned(),
+                    r["attrs"]["idp_subject"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     let both = find("Leo Leaver");
