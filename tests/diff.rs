@@ -354,4 +354,17 @@ fn a_saved_plan_is_walked_again_under_the_new_set() {
     let edited = dir.path().join("edited.json");
     std::fs::write(&edited, std::fs::read_to_string(&plan).unwrap().replace("cleanup", "other")).unwrap();
     run(&changed, &edited).code(3).stderr(predicate::str::contains("edited after it was made"));
+    // Over a directory without the plan's environments: refused, not a
+    // list of items denied as unknown.
+    steward()
+        .args(["diff", "--plan"])
+        .arg(&plan)
+        .arg("--policy")
+        .arg(&changed)
+        .arg("--directory")
+        .arg(example_file("crm"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("the plan's environment `O12345AA` is not in this directory"));
+    run(&changed, &dir.path().join("missing.json")).code(1);
 }

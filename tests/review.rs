@@ -103,6 +103,9 @@ fn the_review_equals_deciding_every_pair() {
                 "rule others { permit edit_rights when actor.user != target.user and target.status == \"active\" }",
             ),
         ),
+        // P3: `block` falls back where records refer to the target, so
+        // `referenced` denies it as `decide` does, though it removes nothing.
+        ("erp, block falls back", with_rule("erp", "lifecycle block { referenced -> fallback delete }")),
         (
             "erp, a count of both sides",
             with_rule(

@@ -1333,7 +1333,7 @@ fn replay_decides_the_logged_decisions_again() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "block: 1 decision deny → allow: confirmed_with_reason → superusers_manage_accounts (lines 2)"
+            "block: 1 decision deny → allow: confirmed_with_reason → superusers_manage_accounts (line 2)"
         ),
         "{stdout}"
     );
@@ -1347,4 +1347,22 @@ fn replay_decides_the_logged_decisions_again() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken.jsonl:3:"), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing decided");
+
+    // A decision that is neither allow nor deny is not one the service logs.
+    let first = std::fs::read_to_string(&log).unwrap().lines().next().unwrap().to_owned();
+    std::fs::write(&broken, first.replace("\"decision\":\"allow\"", "\"decision\":\"maybe\"") + "\n")
+        .unwrap();
+    let out = replay(&crm(), &broken);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.jsonl:1: the decision is `maybe`"));
+    // A request that cannot be decided any more (its action is gone) is a
+    // difference, not a pass.
+    std::fs::write(&broken, first.replace("\"action\":\"unblock\"", "\"action\":\"dlete\"") + "\n").unwrap();
+    let out = replay(&crm(), &broken);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 decision decided again: no answer changes, 1 decision cannot be decided now"),
+        "{stdout}"
+    );
 }

@@ -53,8 +53,19 @@ impl Shape {
     /// (`bulk,confirm,reason=left`).
     pub fn parse(text: &str) -> Result<Shape, String> {
         let mut shape = Shape::default();
-        for part in text.split(',').map(str::trim) {
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        if parts.contains(&"single") && parts.contains(&"bulk") {
+            return Err(format!(
+                "`{text}` is both single and bulk: give two shapes, `--request-shape single --request-shape bulk`"
+            ));
+        }
+        for part in parts {
             match part {
+                "" => {
+                    return Err(format!(
+                        "`{text}` has an empty part: write `single` or `bulk`, `confirm`, `reason=TEXT`, joined by commas"
+                    ));
+                }
                 "single" => shape.bulk = false,
                 "bulk" => shape.bulk = true,
                 "confirm" | "confirmed" => shape.confirm = true,
@@ -215,6 +226,9 @@ pub struct Diff {
     pub groups: Vec<Group>,
     /// Actions decided pair by pair, and why.
     pub one_by_one: Vec<(String, String)>,
+    /// Actions only one set declares, and which (`base` or `new`): the
+    /// other set's requests of them are compared as denied ([`UNDECLARED`]).
+    pub declared_by_one: Vec<(String, &'static str)>,
     blocks: Vec<Block>,
 }
 
@@ -272,7 +286,13 @@ impl Diff {
 pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, DiffError> {
     let directory = new.directory();
     let actions = actions(base.policies(), new.policies(), &query.actions)?;
-    let shapes = if query.shapes.is_empty() { Shape::defaults() } else { query.shapes.clone() };
+    // A shape asked twice is compared once, as an action or environment is.
+    let mut shapes: Vec<Shape> = Vec::new();
+    for shape in if query.shapes.is_empty() { Shape::defaults() } else { query.shapes.clone() } {
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+        }
+    }
     let envs = super::environments(directory, &query.envs)?;
 
     let mut one_by_one = Vec::new();
@@ -371,8 +391,25 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
             }
         }
     }
-    let mut diff =
-        Diff { actions, shapes, environments: envs.len(), compared, decisions, groups, one_by_one, blocks };
+    let declared_by_one = actions
+        .iter()
+        .filter_map(|a| match (base.policies().schema().action(a), new.policies().schema().action(a)) {
+            (Some(_), None) => Some((a.clone(), "base")),
+            (None, Some(_)) => Some((a.clone(), "new")),
+            _ => None,
+        })
+        .collect();
+    let mut diff = Diff {
+        actions,
+        shapes,
+        environments: envs.len(),
+        compared,
+        decisions,
+        groups,
+        one_by_one,
+        declared_by_one,
+        blocks,
+    };
     // The first few of each group, from its first blocks: a group can
     // cover millions of requests, and the examples need three.
     for block in &diff.blocks {
@@ -390,30 +427,30 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
 /// The actions asked, checked against both sets, or every action on
 /// accounts both declare.
 fn actions(base: &PolicySet, new: &PolicySet, asked: &[String]) -> Result<Vec<String>, DiffError> {
-    let on_accounts = |set: &PolicySet, name: &str| {
-        set.schema().action(name).is_some_and(|a| a.subject == Subject::Account)
-    };
     if asked.is_empty() {
-        return Ok(new
-            .schema()
-            .actions
-            .iter()
-            .filter(|a| a.subject == Subject::Account && on_accounts(base, &a.name))
-            .map(|a| a.name.clone())
-            .collect());
+        // Every action on accounts either set declares: one that only one
+        // declares is a change too (a new power, or one taken away).
+        let mut actions: Vec<String> = Vec::new();
+        for set in [new, base] {
+            for a in set.schema().actions.iter().filter(|a| a.subject == Subject::Account) {
+                if !actions.contains(&a.name) {
+                    actions.push(a.name.clone());
+                }
+            }
+        }
+        return Ok(actions);
     }
     let mut actions = Vec::new();
     for name in asked {
-        for set in [base, new] {
-            let Some(action) = set.schema().action(name) else {
-                return Err(RequestError::unknown_action(set.schema(), name).into());
-            };
-            if action.subject != Subject::Account {
-                return Err(DiffError::Query(format!(
-                    "`{name}` acts on {}, not on an account of the environment: `diff` compares actions on accounts",
-                    action.subject.as_str()
-                )));
-            }
+        let declared: Vec<_> = [new, base].into_iter().filter_map(|set| set.schema().action(name)).collect();
+        if declared.is_empty() {
+            return Err(RequestError::unknown_action(new.schema(), name).into());
+        }
+        if let Some(other) = declared.iter().find(|a| a.subject != Subject::Account) {
+            return Err(DiffError::Query(format!(
+                "`{name}` acts on {}, not on an account of the environment: `diff` compares actions on accounts",
+                other.subject.as_str()
+            )));
         }
         if !actions.contains(name) {
             actions.push(name.clone());
@@ -421,6 +458,10 @@ fn actions(base: &PolicySet, new: &PolicySet, asked: &[String]) -> Result<Vec<St
     }
     Ok(actions)
 }
+
+/// The deciding rule of a request of an action the set does not declare:
+/// compared with what the other set decides, as a denial.
+pub const UNDECLARED: &str = "undeclared-action";
 
 struct Job<'q> {
     base: &'q Engine,
@@ -518,9 +559,8 @@ impl Job<'_> {
             if matches!(plan.how, How::Alike) {
                 continue;
             }
-            let removes = [self.base, self.new]
-                .iter()
-                .any(|e| e.policies().schema().action(action).is_some_and(|d| d.removes_account()));
+            let removes =
+                [self.base, self.new].iter().any(|e| super::weighs_references(e.policies(), action));
             let request = |actor: &str, target: &str, shape: &Shape| Request {
                 actor: actor.to_owned(),
                 action: action.clone(),
@@ -646,6 +686,9 @@ impl Job<'_> {
 /// The decision `engine` gives, as `decide` reports it (a removal the
 /// policy allows weighed against what refers to the account).
 fn outcome(engine: &Engine, request: &Request, removes: bool) -> Result<Outcome, RequestError> {
+    if engine.policies().schema().action(&request.action).is_none() {
+        return Ok(Outcome { decision: "deny".into(), rules: vec![UNDECLARED.into()] });
+    }
     let report = super::report(engine, request, removes)?;
     Ok(Outcome { decision: report.decision, rules: report.rules.into_iter().map(|r| r.id).collect() })
 }

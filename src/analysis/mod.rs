@@ -21,9 +21,9 @@ use crate::Engine;
 use crate::policy::{DecisionReport, Request, RequestError};
 
 /// The decision `decide` reports for `request`. The policy's decision is
-/// the verdict, but for a removal it allows: the verdict then also weighs
-/// what refers to the account (rare, so the impact it needs is computed
-/// only then).
+/// the verdict, but where it allows and `removes` ([`weighs_references`]):
+/// the verdict then also weighs what refers to the account (rare, so the
+/// impact it needs is computed only then).
 pub(crate) fn report(
     engine: &Engine,
     request: &Request,
@@ -54,4 +54,13 @@ pub(crate) fn environments<'d>(
     envs.sort_unstable();
     envs.dedup();
     Ok(envs)
+}
+
+/// Whether what refers to the target weighs on a decision of `action`
+/// under `set`: a removal (records keep the account), or any action whose
+/// lifecycle block falls back when records refer to it (`referenced ->
+/// fallback`). `decide` then weighs the verdict, not the policy alone.
+pub(crate) fn weighs_references(set: &crate::policy::PolicySet, action: &str) -> bool {
+    set.schema().action(action).is_some_and(crate::schema::ActionDecl::removes_account)
+        || set.lifecycle(action).is_some_and(|l| l.fallback.is_some())
 }

@@ -56,6 +56,14 @@ pub fn diff_plan(engine: &Engine, plan: &Plan) -> Result<PlanDiff, DiffError> {
             "the plan was edited after it was made: its content does not match its digest".into(),
         ));
     }
+    // A plan of another directory: its items would all be denied as
+    // unknown here, which says nothing about the policy.
+    if let Some(item) = plan.items.iter().find(|i| engine.directory().environment(&i.env).is_none()) {
+        return Err(DiffError::Query(format!(
+            "the plan's environment `{}` is not in this directory: compare the plan over the directory it was made on",
+            item.env
+        )));
+    }
     let schema = engine.policies().schema();
     let spec =
         schema.action(&plan.action).ok_or_else(|| RequestError::unknown_action(schema, &plan.action))?;

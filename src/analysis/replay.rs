@@ -53,6 +53,12 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// Whether anything differs from the log: an answer, or a request
+    /// that can no longer be decided at all.
+    pub fn differs(&self) -> bool {
+        self.changed_answers() > 0 || !self.undecidable.is_empty()
+    }
+
     /// How many decisions change their answer.
     pub fn changed_answers(&self) -> usize {
         self.changed.iter().filter(|g| g.before.allowed() != g.after.allowed()).map(|g| g.lines.len()).sum()
@@ -67,8 +73,20 @@ pub fn replay(engine: &Engine, name: &str, log: &str) -> Result<Replay, DiffErro
     let mut bad = Vec::new();
     for (i, line) in log.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         match serde_json::from_str::<Logged>(line) {
-            Ok(entry) => entries.push((i + 1, entry)),
-            Err(e) => bad.push(format!("{name}:{}:{}: {e}", i + 1, e.column())),
+            Ok(entry) if entry.decision == "allow" || entry.decision == "deny" => {
+                entries.push((i + 1, entry))
+            }
+            Ok(entry) => bad.push(format!(
+                "{name}:{}: the decision is `{}`, not `allow` or `deny`",
+                i + 1,
+                entry.decision
+            )),
+            Err(e) => {
+                // serde_json says where within the line; the line is ours.
+                let text = e.to_string();
+                let what = text.rsplit_once(" at line ").map_or(text.as_str(), |(what, _)| what);
+                bad.push(format!("{name}:{}:{}: {what}", i + 1, e.column()));
+            }
         }
     }
     if !bad.is_empty() {

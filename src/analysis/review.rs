@@ -21,7 +21,7 @@ use super::classes::{Atoms, Partition};
 use crate::Engine;
 use crate::directory::model::{Account, Environment};
 use crate::policy::eval::{Context, Held};
-use crate::policy::{Request, RequestError};
+use crate::policy::{PolicySet, Request, RequestError};
 use crate::schema::{ActionDecl, Effect, Subject};
 
 /// What to review.
@@ -284,12 +284,12 @@ fn not_reviewed_why(subject: Subject) -> &'static str {
 
 /// What the built-in rules and `referenced` read of an action: two
 /// actions alike here split the targets alike.
-fn builtin_key(action: &ActionDecl) -> (&[String], bool, bool, bool) {
+fn builtin_key<'a>(policies: &PolicySet, action: &'a ActionDecl) -> (&'a [String], bool, bool, bool) {
     (
         &action.from,
         matches!(action.effect, Some(Effect::Move(_))),
         action.sets_email(),
-        action.removes_account(),
+        super::weighs_references(policies, &action.name),
     )
 }
 
@@ -359,7 +359,7 @@ impl Job<'_> {
         let mut powers = Vec::with_capacity(self.actions.len());
         let mut built: Vec<(usize, Rc<Partition>)> = Vec::new();
         for (a, action) in self.actions.iter().enumerate() {
-            let removes = action.removes_account();
+            let removes = super::weighs_references(self.engine.policies(), &action.name);
             let request = |actor: &str, target: &str| Request {
                 actor: actor.to_owned(),
                 action: action.name.clone(),
@@ -395,10 +395,10 @@ impl Job<'_> {
                             built.iter().find(|(b, _)| {
                                 self.atoms.get(*b).and_then(Option::as_ref).is_some_and(|other| {
                                     other.same_as(atoms)
-                                        && self
-                                            .actions
-                                            .get(*b)
-                                            .is_some_and(|o| builtin_key(o) == builtin_key(action))
+                                        && self.actions.get(*b).is_some_and(|o| {
+                                            builtin_key(self.engine.policies(), o)
+                                                == builtin_key(self.engine.policies(), action)
+                                        })
                                 })
                             })
                         })
@@ -540,7 +540,7 @@ impl Job<'_> {
         referenced: &FxHashSet<&str>,
         request: &dyn Fn(&str, &str) -> Request,
     ) -> Partition {
-        let removes = action.removes_account();
+        let removes = super::weighs_references(self.engine.policies(), &action.name);
         let directory = self.engine.directory();
         let policies = self.engine.policies();
         // The atoms read the request only where it is the same for every

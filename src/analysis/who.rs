@@ -202,7 +202,7 @@ pub fn who_until(
         let (actor, target) =
             if asked == "actors" { (*candidate, given.as_str()) } else { (given.as_str(), *candidate) };
         let request = Request { actor: actor.to_owned(), target: Some(target.to_owned()), ..base.clone() };
-        let report = super::report(engine, &request, action.removes_account())?;
+        let report = super::report(engine, &request, super::weighs_references(policies, &query.action))?;
         let allowed = report.decision == "allow";
         let entry = WhoEntry {
             user: (*candidate).to_owned(),

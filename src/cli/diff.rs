@@ -82,7 +82,12 @@ fn plan(ctx: &Context, path: &std::path::Path, engine: crate::Engine, format: Fo
         Ok(plan) => plan,
         Err(message) => {
             output::message(errors, &message);
-            return Exit::Invalid;
+            // Unreadable is 1, as for every other input; not a plan is 3.
+            return if path.is_file() && std::fs::File::open(path).is_ok() {
+                Exit::Invalid
+            } else {
+                Exit::Failure
+            };
         }
     };
     let answer = match diff_plan(&engine, &saved) {
@@ -181,6 +186,13 @@ fn human(answer: &Diff, before: &BTreeSet<String>, after: &BTreeSet<String>) -> 
     if !out.is_empty() {
         out.push('\n');
     }
+    for (action, by) in &answer.declared_by_one {
+        let other = if *by == "new" { "base" } else { "new" };
+        out.push_str(&format!(
+            "note: `{action}` is declared by the {by} set only: its requests under the {other} set are compared as denied (`{}`)\n",
+            crate::analysis::diff::UNDECLARED
+        ));
+    }
     for (action, why) in &answer.one_by_one {
         out.push_str(&format!("note: `{action}` was decided pair by pair: its rules have {why}\n"));
     }
@@ -219,6 +231,8 @@ fn json(answer: &Diff) {
         decisions: u64,
         changed_answers: u64,
         changed_rules: u64,
+        declared_by_one: Vec<serde_json::Value>,
+        one_by_one: Vec<serde_json::Value>,
         groups: &'a [Group],
     }
     #[derive(serde::Serialize)]
@@ -239,6 +253,16 @@ fn json(answer: &Diff) {
         decisions: answer.decisions,
         changed_answers: answer.changed_answers(),
         changed_rules: answer.changed_rules(),
+        declared_by_one: answer
+            .declared_by_one
+            .iter()
+            .map(|(action, set)| serde_json::json!({ "action": action, "set": set }))
+            .collect(),
+        one_by_one: answer
+            .one_by_one
+            .iter()
+            .map(|(action, why)| serde_json::json!({ "action": action, "why": why }))
+            .collect(),
         groups: &answer.groups,
     };
     let Ok(text) = serde_json::to_string_pretty(&head) else { return };

@@ -102,7 +102,7 @@ line named, nothing decided).
 Exit codes:
   0  no answer changes
   1  unreadable, or not given
-  2  some answer changes
+  2  some answer changes, or a logged request can no longer be decided
   3  not a decision log, or an invalid policy set or directory
 
 Examples:
@@ -248,7 +248,7 @@ pub const USERS: &str = "\
 Exit codes:
   0  the accounts found (maybe none)
   1  unreadable, or not given
-  3  invalid directory or selector
+  3  invalid directory, selector or environment
 
 Examples:
   steward users --directory examples/crm.yaml --search ada

@@ -19,8 +19,9 @@ pub struct Args {
     pub format: Format,
 }
 
-/// Exit 0 when no answer changes, 2 when one does, 1 when the log cannot be
-/// read, 3 when it is not a decision log or the inputs are invalid.
+/// Exit 0 when no answer changes, 2 when one does or a request can no
+/// longer be decided, 1 when the log cannot be read, 3 when it is not a
+/// decision log or the inputs are invalid.
 pub fn run(args: Args, ctx: &Context) -> Exit {
     let errors = ctx.errors;
     let text = match std::fs::read_to_string(&args.log) {
@@ -47,7 +48,7 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Format::Json => output::json(&answer),
         Format::Human => out!("{}", human(&answer)),
     }
-    if answer.changed_answers() > 0 { Exit::Deny } else { Exit::Ok }
+    if answer.differs() { Exit::Deny } else { Exit::Ok }
 }
 
 fn human(answer: &Replay) -> String {
@@ -61,8 +62,9 @@ fn human(answer: &Replay) -> String {
         };
         let lines: Vec<String> = group.lines.iter().take(10).map(usize::to_string).collect();
         let more = if group.lines.len() > 10 { ", …" } else { "" };
+        let word = if group.lines.len() == 1 { "line" } else { "lines" };
         out.push_str(&format!(
-            "{}: {} {what}: {} → {} (lines {}{more})\n",
+            "{}: {} {what}: {} → {} ({word} {}{more})\n",
             group.action,
             plural(group.lines.len(), "decision"),
             group.before.rules.join(", "),
@@ -74,14 +76,15 @@ fn human(answer: &Replay) -> String {
         out.push_str(&format!("line {}: cannot be decided now: {}\n", u.line, u.error));
     }
     let changed = answer.changed_answers();
-    out.push_str(&format!(
-        "{} decided again: {}\n",
-        plural(answer.decisions, "decision"),
-        if changed == 0 {
-            "no answer changes".to_owned()
-        } else {
-            super::diff::changes_answer(changed, "decision")
-        }
-    ));
+    let mut summary = if changed == 0 {
+        "no answer changes".to_owned()
+    } else {
+        super::diff::changes_answer(changed, "decision")
+    };
+    if !answer.undecidable.is_empty() {
+        summary
+            .push_str(&format!(", {} cannot be decided now", plural(answer.undecidable.len(), "decision")));
+    }
+    out.push_str(&format!("{} decided again: {summary}\n", plural(answer.decisions, "decision")));
     out
 }

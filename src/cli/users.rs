@@ -77,6 +77,17 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         Ok(d) => d,
         Err(exit) => return exit,
     };
+    // A misspelt environment is an error with the closest one, not an
+    // empty list that reads as "nobody".
+    if let Some(env) = args.env.as_deref()
+        && directory.environment(env).is_none()
+    {
+        return output::request_error(
+            errors,
+            &crate::RequestError::UnknownEnvironment(env.to_owned()),
+            &directory,
+        );
+    }
     let needle = args.search.as_deref().map(str::to_lowercase);
     let now = match output::now(ctx, args.now) {
         Ok(now) => now,
