@@ -17,6 +17,7 @@ mod operations;
 mod plan;
 mod props;
 mod schema;
+mod scim;
 mod seeds;
 mod server;
 mod store;

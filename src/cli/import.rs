@@ -42,30 +42,6 @@ pub struct Args {
     pub file: PathBuf,
     /// With `--format scim`: the ListResponse of `GET /Groups`, whose memberships become roles.
     pub groups: Option<PathBuf>,
-    /// What the input is.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
-    /// With `--format scim`: the environment every user gets an account in.
-    #[arg(long)]
-    pub env: Option<String>,
-    /// With `--format scim`: the environment's license (default: its id).
-    #[arg(long)]
-    pub license: Option<String>,
-    /// With `--format scim`: the environment's kind (default: the schema's first).
-    #[arg(long)]
-    pub kind: Option<String>,
-    /// With `--format scim`: the attribute that becomes the user id.
-    #[arg(long, value_enum, default_value_t)]
-    pub scim_id: ScimId,
-    /// With `--format scim`: the status of `active: true` (default: the one status that may log in and does not expire).
-    #[arg(long)]
-    pub active_status: Option<String>,
-    /// With `--format scim`: the status of `active: false` (default: the one status that cannot log in nor counts).
-    #[arg(long)]
-    pub inactive_status: Option<String>,
-    /// With `--format scim`: import one page of a paged list (warned about) instead of refusing it.
-    #[arg(long)]
-    pub partial: bool,
     /// Policy files or folders whose schema the directory is read by (default: `policies` in steward.yaml; without any, the standard schema).
     #[arg(long = "policy")]
     pub policies: Vec<PathBuf>,
@@ -78,6 +54,30 @@ pub struct Args {
     /// Replace the directory an existing database holds; its audit log is kept as it is.
     #[arg(long)]
     pub replace: bool,
+    /// With `--format scim`: the environment every user gets an account in.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// With `--format scim`: the environment's license (default: its id).
+    #[arg(long)]
+    pub license: Option<String>,
+    /// With `--format scim`: the environment's kind (default: the schema's first).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// What the input is.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// With `--format scim`: the attribute that becomes the user id.
+    #[arg(long, value_enum, default_value_t)]
+    pub scim_id: ScimId,
+    /// With `--format scim`: the status of `active: true` (default: the one status that may log in and does not expire).
+    #[arg(long)]
+    pub active_status: Option<String>,
+    /// With `--format scim`: the status of `active: false` (default: the one status that cannot log in nor counts).
+    #[arg(long)]
+    pub inactive_status: Option<String>,
+    /// With `--format scim`: import one page of a paged list (warned about) instead of refusing it.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 /// Exit 0 when imported; 3 when the file is invalid; 1 when the database
