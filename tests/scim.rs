@@ -244,6 +244,19 @@ fn a_page_of_a_paged_list_is_refused_unless_partial() {
     let import = scim::parse(File { name: "users.json", text: &page }, None, &standard(), &partial).unwrap();
     assert_eq!(import.directory.users().len(), 2);
     assert_eq!(import.warnings.iter().map(|w| w.code).collect::<Vec<_>>(), ["paged-list"]);
+    // The CLI prints the warning and imports the page.
+    let dir = tempfile::tempdir().unwrap();
+    let users = file(dir.path(), "users.json", &page);
+    let db = dir.path().join("d.db");
+    steward()
+        .args(["import", "--format", "scim", "--partial"])
+        .arg(&users)
+        .args(["--env", "SAAS", "-o"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("warning[paged-list]"))
+        .stderr(predicates::str::contains("imported 1 environment, 2 users"));
     let fewer = RFC_USERS.replace(r#""totalResults": 2"#, r#""totalResults": 1"#);
     let partial_fewer = scim::parse(File { name: "users.json", text: &fewer }, None, &standard(), &partial);
     assert!(partial_fewer.is_err(), "fewer results than given is never a page");
