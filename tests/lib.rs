@@ -18,6 +18,7 @@ mod plan;
 mod props;
 mod review;
 mod schema;
+mod scim;
 mod seeds;
 mod server;
 mod store;

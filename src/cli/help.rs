@@ -193,12 +193,13 @@ Examples:
 pub const IMPORT: &str = "\
 Exit codes:
   0  imported
-  1  a database in the way (no --replace or --append), or unreadable
-  3  invalid directory file
+  1  a database in the way (no --replace or --append), no --env for --format scim, or unreadable
+  3  invalid directory file or SCIM list, or SCIM flags the schema does not fit
 
 Examples:
   steward import examples/erp.yaml -o erp.db
-  steward import examples/erp.yaml -o erp.db --replace";
+  steward import examples/erp.yaml -o erp.db --replace
+  steward import --format scim examples/scim/users.json examples/scim/groups.json --env SAAS -o saas.db";
 
 /// `steward export`.
 pub const EXPORT: &str = "\

@@ -215,6 +215,7 @@ pub fn directory_error(format: ErrorFormat, e: &directory::Error) -> Exit {
             Exit::Invalid
         }
         directory::Error::UnknownFormat { .. }
+        | directory::Error::Options { .. }
         | directory::Error::NewerSchema { .. }
         | directory::Error::NotADirectory { .. } => {
             error(format, e);

@@ -35,6 +35,13 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// An import's options do not fit the schema (a SCIM import's
+    /// environment kind or statuses).
+    #[error("{reason}")]
+    Options {
+        /// What does not fit, and what would.
+        reason: String,
+    },
     /// The SQLite store failed.
     #[error("the directory database `{}` failed: {message}", path.display())]
     Store {

@@ -1,6 +1,7 @@
 //! The directory: environments, users, accounts, assets and references.
 //!
 //! `model` holds the entities, `yaml` reads and validates the file format,
+//! `scim` reads a SCIM service provider's lists into it,
 //! `store` keeps a directory in SQLite, `memory` is the indexed in-memory
 //! view, `entities` the trait the evaluator reads through.
 
@@ -14,6 +15,7 @@ mod index;
 mod memory;
 pub mod model;
 pub mod mutation;
+pub mod scim;
 pub mod store;
 pub mod yaml;
 

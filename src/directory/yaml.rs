@@ -40,6 +40,20 @@ pub fn parse(name: &str, text: &str, schema: &Schema) -> Result<Directory, (Sour
             return Err((sources, vec![diagnostic]));
         }
     };
+    let (parts, diagnostics) = check(file, name, text, schema, raw);
+    if diagnostics.is_empty() { Ok(Directory::new(parts)) } else { Err((sources, diagnostics)) }
+}
+
+/// Validates a raw directory read from `text` (this format, or another
+/// one turned into it with the offsets of its own text, as SCIM is):
+/// the directory's parts and every problem found.
+pub(super) fn check(
+    file: FileId,
+    name: &str,
+    text: &str,
+    schema: &Schema,
+    raw: RawDirectory,
+) -> (DirectoryParts, Vec<Diagnostic>) {
     let mut checker = Checker {
         file,
         text,
@@ -49,11 +63,7 @@ pub fn parse(name: &str, text: &str, schema: &Schema) -> Result<Directory, (Sour
         suggestions_left: SUGGESTIONS,
     };
     let parts = checker.check(raw, name);
-    if checker.diagnostics.is_empty() {
-        Ok(Directory::new(parts))
-    } else {
-        Err((sources, checker.diagnostics))
-    }
+    (parts, checker.diagnostics)
 }
 
 /// Files from this size on are read on two cores where they can be
@@ -217,82 +227,82 @@ fn empty_file(file: FileId, name: &str, len: usize) -> Diagnostic {
     clippy::vec_box,
     reason = "the entries are large and the lists grow by doubling: pointers move, entries stay"
 )]
-struct RawDirectory {
+pub(super) struct RawDirectory {
     // Boxed: a list of a hundred thousand entries grows by doubling, and
     // moving pointers instead of the entries themselves saved a tenth of a
     // large import (the copies, and the fresh pages each copy touches).
     #[serde(default)]
-    environments: Option<Vec<Box<At<RawEnvironment>>>>,
+    pub(super) environments: Option<Vec<Box<At<RawEnvironment>>>>,
     #[serde(default)]
-    users: Option<Vec<Box<At<RawUser>>>>,
+    pub(super) users: Option<Vec<Box<At<RawUser>>>>,
     #[serde(default)]
-    assets: Option<Vec<Box<At<RawAsset>>>>,
+    pub(super) assets: Option<Vec<Box<At<RawAsset>>>>,
     #[serde(default)]
-    references: Option<Vec<Box<At<RawReference>>>>,
+    pub(super) references: Option<Vec<Box<At<RawReference>>>>,
     #[serde(flatten)]
-    unknown: Unknown,
+    pub(super) unknown: Unknown,
 }
 
 const DIRECTORY_KEYS: &[&str] = &["environments", "users", "assets", "references"];
 
 #[derive(Debug, Deserialize)]
-struct RawEnvironment {
+pub(super) struct RawEnvironment {
     #[serde(default)]
-    id: Option<At<Scalar>>,
+    pub(super) id: Option<At<Scalar>>,
     #[serde(default)]
-    license: Option<At<Scalar>>,
+    pub(super) license: Option<At<Scalar>>,
     #[serde(default)]
-    kind: Option<At<String>>,
+    pub(super) kind: Option<At<String>>,
     #[serde(default)]
-    attrs: Attrs,
+    pub(super) attrs: Attrs,
     #[serde(flatten)]
-    unknown: Unknown,
+    pub(super) unknown: Unknown,
 }
 
 const ENVIRONMENT_KEYS: &[&str] = &["id", "license", "kind", "attrs"];
 
 #[derive(Debug, Deserialize)]
-struct RawUser {
+pub(super) struct RawUser {
     #[serde(default)]
-    id: Option<At<Scalar>>,
+    pub(super) id: Option<At<Scalar>>,
     #[serde(default)]
-    home: Option<At<Scalar>>,
+    pub(super) home: Option<At<Scalar>>,
     #[serde(default)]
-    attrs: Attrs,
+    pub(super) attrs: Attrs,
     #[serde(default)]
-    accounts: Vec<At<RawAccount>>,
+    pub(super) accounts: Vec<At<RawAccount>>,
     #[serde(flatten)]
-    unknown: Unknown,
+    pub(super) unknown: Unknown,
 }
 
 const USER_KEYS: &[&str] = &["id", "home", "attrs", "accounts"];
 
 #[derive(Debug, Deserialize)]
-struct RawAccount {
+pub(super) struct RawAccount {
     #[serde(default)]
-    env: Option<At<Scalar>>,
+    pub(super) env: Option<At<Scalar>>,
     #[serde(default)]
-    status: Option<At<String>>,
+    pub(super) status: Option<At<String>>,
     #[serde(default)]
-    kind: Option<At<String>>,
+    pub(super) kind: Option<At<String>>,
     #[serde(default)]
-    name: Option<String>,
+    pub(super) name: Option<String>,
     #[serde(default)]
-    email: Option<At<String>>,
+    pub(super) email: Option<At<String>>,
     #[serde(default)]
-    roles: Vec<String>,
+    pub(super) roles: Vec<String>,
     #[serde(default)]
-    invited_until: Option<At<Scalar>>,
+    pub(super) invited_until: Option<At<Scalar>>,
     #[serde(default)]
-    attrs: Attrs,
+    pub(super) attrs: Attrs,
     #[serde(flatten)]
-    unknown: Unknown,
+    pub(super) unknown: Unknown,
 }
 
 const ACCOUNT_KEYS: &[&str] = &["env", "status", "kind", "name", "email", "roles", "invited_until", "attrs"];
 
 #[derive(Debug, Deserialize)]
-struct RawAsset {
+pub(super) struct RawAsset {
     #[serde(default)]
     id: Option<At<Scalar>>,
     #[serde(default)]
@@ -319,7 +329,7 @@ const ASSET_KEYS: &[&str] =
     &["id", "kind", "env", "owner", "space_type", "space", "uses", "disabled", "attrs"];
 
 #[derive(Debug, Deserialize)]
-struct RawReference {
+pub(super) struct RawReference {
     #[serde(default)]
     table: Option<At<String>>,
     #[serde(default)]
@@ -338,9 +348,9 @@ const REFERENCE_KEYS: &[&str] = &["table", "env", "user", "rows"];
 /// of serde-saphyr's [`Spanned`] (two full locations): a directory holds
 /// millions of these.
 #[derive(Debug)]
-struct At<T> {
-    value: T,
-    offset: usize,
+pub(super) struct At<T> {
+    pub(super) value: T,
+    pub(super) offset: usize,
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
@@ -357,7 +367,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
 /// infer.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
-struct Scalar(String);
+pub(super) struct Scalar(pub(super) String);
 
 impl Scalar {
     fn text(&self) -> String {
@@ -370,7 +380,7 @@ impl Scalar {
 /// schema declares for the entity is its attribute (`guest_license: true`
 /// beside `home:`), any other is an unknown key.
 #[derive(Debug, Default)]
-struct Unknown(Vec<(String, Loose)>);
+pub(super) struct Unknown(pub(super) Vec<(String, Loose)>);
 
 impl<'de> Deserialize<'de> for Unknown {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -396,7 +406,7 @@ impl<'de> Deserialize<'de> for Unknown {
 /// for a mapping (or a list holding one), which no attribute is: the key
 /// is then reported, never a parser error.
 #[derive(Debug)]
-struct Loose(Option<AttrValue>);
+pub(super) struct Loose(pub(super) Option<AttrValue>);
 
 impl<'de> Deserialize<'de> for Loose {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1493,7 +1503,7 @@ struct AccountCheck<'a> {
 
 /// Where `key` is written as a key (`key:`, `"key":`) between `from` and
 /// `end`: an unknown key's place, which the parser does not give.
-fn key_offset(text: &str, from: usize, end: usize, key: &str) -> Option<usize> {
+pub(super) fn key_offset(text: &str, from: usize, end: usize, key: &str) -> Option<usize> {
     if key.is_empty() {
         return None;
     }
