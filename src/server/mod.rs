@@ -265,19 +265,26 @@ fn on_sighup(shared: Arc<Shared>, reloader: Reloader) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Completes on Ctrl-C or `SIGTERM`.
-pub async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Completes on Ctrl-C or `SIGTERM`. The `SIGTERM` handler is set when
+/// this is called, not when the future is first polled: a service that
+/// already answers (its health included) is never killed by a `SIGTERM`
+/// that came before its accept loop polled the future. Call it inside the
+/// runtime, before serving.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let terminate = async {
+            match terminate {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                // Without a SIGTERM handler, Ctrl-C still stops the service.
+                Err(_) => std::future::pending::<()>().await,
             }
-            // Without a SIGTERM handler, Ctrl-C still stops the service.
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = terminate => {},
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
     }
 }
