@@ -100,6 +100,16 @@ impl Subject {
         }
     }
 
+    /// What it acts on, in a sentence: `an account`, `e-mail addresses`.
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Subject::Account => "an account",
+            Subject::User => "a user",
+            Subject::Addresses => "e-mail addresses",
+            Subject::Asset => "an asset",
+        }
+    }
+
     /// Whether the request names a `target` user.
     pub const fn has_target(self) -> bool {
         matches!(self, Subject::Account | Subject::User)

@@ -449,7 +449,7 @@ fn actions(base: &PolicySet, new: &PolicySet, asked: &[String]) -> Result<Vec<St
         if let Some(other) = declared.iter().find(|a| a.subject != Subject::Account) {
             return Err(DiffError::Query(format!(
                 "`{name}` acts on {}, not on an account of the environment: `diff` compares actions on accounts",
-                other.subject.as_str()
+                other.subject.noun()
             )));
         }
         if !actions.contains(name) {

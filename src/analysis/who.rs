@@ -139,7 +139,7 @@ pub fn who_until(
         return Err(WhoError::Query(format!(
             "`{}` acts on {}, not on an account of the environment: `who` answers actions on accounts",
             query.action,
-            action.subject.as_str()
+            action.subject.noun()
         )));
     }
     if !(1..=MAX_LIMIT).contains(&query.limit) {

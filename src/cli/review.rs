@@ -135,6 +135,13 @@ impl Output {
 
     fn file(path: &std::path::Path) -> std::io::Result<Output> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        // Said of the folder, not of the temporary file's name in it.
+        if !dir.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the folder `{}` does not exist", dir.display()),
+            ));
+        }
         let temp = tempfile::NamedTempFile::new_in(dir)?;
         Ok(Output { buffer: String::new(), file: Some((temp, path.to_path_buf())), failure: None })
     }
