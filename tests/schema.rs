@@ -175,6 +175,13 @@ fn apply_executes_the_declared_moves() {
     assert_eq!(after.asset("r1").unwrap().owner.as_deref(), Some("ann"));
 }
 
+/// `yaml` imported into `dir/d.db` for the pack at `policy`: the database.
+fn imported(dir: &std::path::Path, yaml: &std::path::Path, policy: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("d.db");
+    steward().arg("import").arg(yaml).arg("-o").arg(&db).arg("--policy").arg(policy).assert().success();
+    db
+}
+
 /// Imports `directory` for `policy` into a database, plans `action` by
 /// `ann` in `E` on the `targets` (the summary saying `summary`), applies
 /// it with `extra` flags: the folder and the database.
@@ -186,8 +193,7 @@ fn import_plan_apply(
     let dir = tempfile::tempdir().unwrap();
     let policy = file(dir.path(), "pack.policy", policy);
     let yaml = file(dir.path(), "d.yaml", directory);
-    let db = dir.path().join("d.db");
-    steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
+    let db = imported(dir.path(), &yaml, &policy);
     let plan = dir.path().join("plan.json");
     let targets = file(dir.path(), "t.txt", targets);
     steward()
@@ -223,8 +229,7 @@ fn a_database_read_for_another_schema_is_refused_naming_what_does_not_fit() {
     let dir = tempfile::tempdir().unwrap();
     let policy = file(dir.path(), "pack.policy", PACK);
     let yaml = file(dir.path(), "d.yaml", DIRECTORY);
-    let db = dir.path().join("d.db");
-    steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
+    let db = imported(dir.path(), &yaml, &policy);
     steward()
         .arg("licenses")
         .arg("--directory")
@@ -475,8 +480,7 @@ fn a_database_is_refused_what_a_file_would_be_refused() {
         "  - { id: pia, home: E, attrs: { tier: basic }, accounts: [{ env: E, status: pending, invited_until: \"2027-01-01T00:00:00Z\" }] }\n  - { id: robo,",
     );
     let yaml = file(dir.path(), "d.yaml", &text);
-    let db = dir.path().join("d.db");
-    steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
+    let db = imported(dir.path(), &yaml, &policy);
     let no_expiry = with_invitations.replace("status pending expires", "status pending");
     let mut sources = Sources::new();
     sources.add("other.policy", no_expiry);
@@ -587,8 +591,7 @@ fn a_plan_made_under_one_schema_is_refused_under_another() {
     let dir = tempfile::tempdir().unwrap();
     let policy = file(dir.path(), "pack.policy", PACK);
     let yaml = file(dir.path(), "d.yaml", DIRECTORY);
-    let db = dir.path().join("d.db");
-    steward().arg("import").arg(&yaml).arg("-o").arg(&db).arg("--policy").arg(&policy).assert().success();
+    let db = imported(dir.path(), &yaml, &policy);
     let plan = dir.path().join("plan.json");
     let targets = file(dir.path(), "t.txt", "bob\n");
     steward()
