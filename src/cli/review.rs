@@ -192,7 +192,7 @@ impl std::fmt::Write for Output {
 /// powers nobody holds on one line.
 fn human(answer: &Review, out: &mut Output) {
     let plural = output::plural;
-    let _ = writeln!(out, "access review at {} ({}):", answer.now, answer.shape);
+    let _ = writeln!(out, "access review at {} ({}):", format_args!("{:.0}", answer.now), answer.shape);
     for env in &answer.environments {
         let _ = writeln!(out, "\n{} ({}):", env.env, plural(env.accounts as usize, "account"));
         for power in env.powers.iter().filter(|p| !p.holders.is_empty()) {
@@ -362,11 +362,11 @@ tr.removes td.power{color:#a00;font-weight:600}tr.status td.power{color:#a50}\
 fn html(answer: &Review, inputs: &Inputs, out: &mut Output) {
     let e = escape_html;
     out.push("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    let _ = writeln!(out, "<title>Access review at {}</title>", e(&answer.now.to_string()));
+    let _ = writeln!(out, "<title>Access review at {}</title>", e(&format!("{:.0}", answer.now)));
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>\n<h1>Access review</h1>");
     out.push("<dl>\n");
     let rows = [
-        ("Decided at", answer.now.to_string()),
+        ("Decided at", format!("{:.0}", answer.now)),
         ("Requests asked", answer.shape.to_string()),
         ("Policy set (SHA-256)", inputs.policy_digest.clone()),
         ("Directory file (SHA-256)", inputs.directory_digest.clone()),
