@@ -196,6 +196,9 @@ pub fn apply(
                 validity: options.invitation_validity.unwrap_or(DEFAULT_INVITATION_VALIDITY),
                 reassign: &reassign,
                 deadline: None,
+                bulk: true,
+                confirm: true,
+                batch: None,
             };
             let (again, walked) = engine.plan_items(&walking, plan.requests(spec))?;
             if directory_digest(&engine) != plan.directory_digest {

@@ -76,6 +76,9 @@ pub fn diff_plan(engine: &Engine, plan: &Plan) -> Result<PlanDiff, DiffError> {
         validity: DEFAULT_INVITATION_VALIDITY,
         reassign: &plan.reassign,
         deadline: None,
+        bulk: true,
+        confirm: true,
+        batch: None,
     };
     let (again, _) = engine.plan_items(&walking, plan.requests(spec))?;
     let changed = plan

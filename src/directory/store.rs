@@ -459,6 +459,45 @@ impl Store {
         Ok((out, head))
     }
 
+    /// [`Store::write_locked`] for a writer that keeps the directory in
+    /// memory between its writes (the SCIM gateway): the stored directory is
+    /// read only when its generation is not `known` (another writer came
+    /// between), and `decide` is given `None` when the caller's copy is the
+    /// stored one. Returns the generation after the commit, which is the
+    /// caller's copy's once it applied the same mutations.
+    pub fn write_locked_since<T, E>(
+        &mut self,
+        busy: std::time::Duration,
+        known: Option<i64>,
+        decide: impl FnOnce(
+            Option<Directory>,
+            &Locked<'_>,
+        ) -> Result<(Vec<Mutation>, Vec<super::audit::Change>, T), E>,
+    ) -> Result<(T, Option<super::audit::Head>, i64), E>
+    where
+        E: From<Error>,
+    {
+        let path = self.path.clone();
+        let e = |e| store_error(&path, e);
+        self.conn.busy_timeout(busy).map_err(e)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
+        let stored = generation(&tx).map_err(e)?;
+        let directory = if known == Some(stored) { None } else { Some(read_directory(&path, &tx)?) };
+        let (mutations, audit, out) = decide(directory, &Locked { conn: &tx, path: &path })?;
+        let head = execute(&tx, &mutations, &audit, self.signer.as_ref()).map_err(e)?;
+        let after = generation(&tx).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok((out, head, after))
+    }
+
+    /// [`Store::load`], with the generation of the snapshot it read (for
+    /// [`Store::write_locked_since`]).
+    pub fn load_at(&self) -> Result<(Directory, i64), Error> {
+        let snapshot = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let seen = generation(&snapshot).map_err(|e| self.err(e))?;
+        Ok((read_directory(&self.path, &snapshot)?, seen))
+    }
+
     /// The last import: when, from where, replace or append.
     pub fn last_import(&self) -> Result<Option<(String, String, String)>, Error> {
         self.conn

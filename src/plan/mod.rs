@@ -292,6 +292,9 @@ impl Engine {
             validity: DEFAULT_INVITATION_VALIDITY,
             reassign: &request.reassign,
             deadline,
+            bulk: true,
+            confirm: true,
+            batch: None,
         };
         let (plan, walked) = self.plan_items(&walking, items)?;
         Ok((plan, walked.after.into_directory()))

@@ -50,6 +50,13 @@ pub(crate) struct Walking<'a> {
     /// (`PlanError::Timeout`), so that a plan nobody waits for any more
     /// frees its thread.
     pub deadline: Option<std::time::Instant>,
+    /// How each item is asked: part of a bulk operation of `batch` targets
+    /// (the walk's own length when `None`), confirmed. A plan asks for
+    /// every item in bulk and confirmed; the SCIM gateway as the identity
+    /// provider asked.
+    pub bulk: bool,
+    pub confirm: bool,
+    pub batch: Option<i64>,
 }
 
 /// One change to record in the audit log.
@@ -83,7 +90,7 @@ impl Engine {
     /// Decides `items` in order, each over the directory the allowed items
     /// before it leave, and computes what each does.
     pub(crate) fn walk(&self, how: &Walking<'_>, items: Vec<Item>) -> Result<Walked, PlanError> {
-        let batch = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        let batch = how.batch.unwrap_or_else(|| i64::try_from(items.len()).unwrap_or(i64::MAX));
         let mut out = Walked {
             items: Vec::with_capacity(items.len()),
             mutations: Vec::new(),
@@ -148,8 +155,8 @@ impl Engine {
             value: value.clone(),
             env: env.clone(),
             reason: Some(how.reason.to_owned()),
-            confirm: true,
-            bulk: true,
+            confirm: how.confirm,
+            bulk: how.bulk,
             batch_size: Some(batch),
             now: Some(how.now),
             ..Request::default()
@@ -208,7 +215,7 @@ impl Engine {
                 to: Some(to.clone()),
                 env: env.clone(),
                 reason: Some(how.reason.to_owned()),
-                confirm: true,
+                confirm: how.confirm,
                 now: Some(how.now),
                 ..Request::default()
             };
