@@ -14,7 +14,7 @@ use crate::source::{Sources, Span};
 pub const FILE_NAME: &str = "steward.yaml";
 
 /// The keys of the file.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "policies",
     "directory",
     "invitation_validity",
@@ -27,10 +27,34 @@ const KEYS: [&str; 12] = [
     "idle_timeout_ms",
     "max_connections",
     "audit",
+    "gateway",
 ];
 
 /// The keys of its `audit:` section.
 const AUDIT_KEYS: [&str; 3] = ["signing_key", "public_key", "anchor"];
+
+/// The keys of its `gateway:` section, of a client, of its actions.
+const GATEWAY_KEYS: [&str; 19] = [
+    "listen",
+    "upstream",
+    "upstream_token",
+    "upstream_timeout_ms",
+    "env",
+    "user_id",
+    "clients",
+    "actions",
+    "unmapped",
+    "token",
+    "actor",
+    "create",
+    "delete",
+    "deactivate",
+    "activate",
+    "email",
+    "name",
+    "add_role",
+    "remove_role",
+];
 
 /// The configuration, with defaults for what the file leaves out.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -60,6 +84,80 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// What anchors the audit log outside the database (#15).
     pub audit: AuditConfig,
+    /// The SCIM gateway (docs/scim.md).
+    pub gateway: GatewayConfig,
+}
+
+/// `gateway:` in steward.yaml: where the SCIM gateway listens, the service
+/// provider it forwards to, the provisioning clients and what each write is
+/// decided as.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Where the gateway listens.
+    pub listen: String,
+    /// The service provider's base URL.
+    pub upstream: Option<String>,
+    /// The bearer token the gateway sends the service provider.
+    pub upstream_token: Option<String>,
+    /// How long the service provider may take, in ms.
+    pub upstream_timeout_ms: Option<u64>,
+    /// The environment the service provider is.
+    pub env: Option<String>,
+    /// The SCIM attribute that is the steward user id: `userName`,
+    /// `externalId` or `id`.
+    pub user_id: Option<String>,
+    /// The provisioning clients: a token each and the user it acts as.
+    pub clients: Vec<GatewayClient>,
+    /// The action each kind of write is decided as.
+    pub actions: crate::gateway::ActionNames,
+    /// Whether writes that also change attributes steward does not decide
+    /// on are forwarded (default) or refused.
+    pub unmapped: crate::gateway::Unmapped,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: "127.0.0.1:8282".into(),
+            upstream: None,
+            upstream_token: None,
+            upstream_timeout_ms: None,
+            env: None,
+            user_id: None,
+            clients: Vec::new(),
+            actions: crate::gateway::ActionNames::default(),
+            unmapped: crate::gateway::Unmapped::Forward,
+        }
+    }
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("listen", &self.listen)
+            .field("upstream", &self.upstream)
+            .field("env", &self.env)
+            .field("clients", &self.clients)
+            .field("actions", &self.actions)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One provisioning client of the gateway.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayClient {
+    /// The bearer token it sends.
+    pub token: String,
+    /// The steward user it acts as.
+    pub actor: String,
+}
+
+impl std::fmt::Debug for GatewayClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayClient").field("token", &"…").field("actor", &self.actor).finish()
+    }
 }
 
 /// `audit:` in steward.yaml: the key that signs each apply's head of the
@@ -92,6 +190,7 @@ impl Default for Config {
             idle_timeout_ms: None,
             max_connections: None,
             audit: AuditConfig::default(),
+            gateway: GatewayConfig::default(),
         }
     }
 }
@@ -169,14 +268,17 @@ impl Config {
                     // the nearest name of either is the likely one.
                     d.code = "unknown-key";
                     d.message = format!("unknown key `{key}`");
-                    d.help = Some(match did_you_mean(key, KEYS.into_iter().chain(AUDIT_KEYS)) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
-                            "the keys are: {}; under `audit`: {}",
-                            KEYS.join(", "),
-                            AUDIT_KEYS.join(", ")
-                        ),
-                    });
+                    d.help = Some(
+                        match did_you_mean(key, KEYS.into_iter().chain(AUDIT_KEYS).chain(GATEWAY_KEYS)) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!(
+                                "the keys are: {}; under `audit`: {}; under `gateway`: {}",
+                                KEYS.join(", "),
+                                AUDIT_KEYS.join(", "),
+                                GATEWAY_KEYS.join(", ")
+                            ),
+                        },
+                    );
                 }
                 (sources.clone(), vec![d])
             })?
@@ -220,6 +322,38 @@ impl Config {
                 )
                 .at(whole, "in this file")
                 .with_help("for example `127.0.0.1:8181`"),
+            );
+        }
+        if config.gateway.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(
+                Diagnostic::error(
+                    "invalid-config",
+                    format!("`gateway.listen: {}` is not an address and port", config.gateway.listen),
+                )
+                .at(whole, "in this file")
+                .with_help("for example `127.0.0.1:8282`"),
+            );
+        }
+        if let Some(id) = &config.gateway.user_id
+            && crate::directory::scim::IdSource::parse(id).is_none()
+        {
+            problems.push(
+                Diagnostic::error(
+                    "invalid-config",
+                    format!("`gateway.user_id: {id}` is not a SCIM attribute the gateway reads"),
+                )
+                .at(whole, "in this file")
+                .with_help("write `userName`, `externalId` or `id`"),
+            );
+        }
+        if config.gateway.upstream_timeout_ms == Some(0) {
+            problems.push(
+                Diagnostic::error(
+                    "invalid-config",
+                    "`gateway.upstream_timeout_ms: 0` would fail every write".to_owned(),
+                )
+                .at(whole, "in this file")
+                .with_help("give at least 1, or leave the key out for 10000"),
             );
         }
         if config.max_in_flight == Some(0) {

@@ -67,6 +67,7 @@ pub mod digest;
 pub mod directory;
 pub mod engine;
 pub mod error;
+pub mod gateway;
 pub mod graph;
 pub mod operation;
 pub mod plan;

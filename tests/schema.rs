@@ -745,9 +745,10 @@ schema {
   attribute environment.sso: boolean = false
   identity provider when environment.sso
   action invite on addresses creates waiting
+  action provision on addresses creates active
   action remove on account removes
 }
-rule admins { permit invite, remove when actor has role "admin" }
+rule admins { permit invite, provision, remove when actor has role "admin" }
 "#;
     let directory = r#"
 environments: [{ id: S, license: L, kind: production, sso: true }, { id: M, license: L, kind: production }]
@@ -768,6 +769,12 @@ users:
     };
     let refused = invite("S");
     assert_eq!(refused.report.rules[0].id, "invitations-or-idp", "Q2");
+    // The identity provider's own provisioning (an account that may log in
+    // at once, no invitation) is no invitation: the policy decides it.
+    let mut provision = Request::new("ann", "provision", "S");
+    provision.emails = vec!["new@example.com".into()];
+    provision.now = Some(now());
+    assert!(engine.decide(&provision).unwrap().allowed(), "Q2: provisioning is not an invitation");
     assert!(invite("M").allowed(), "no identity provider where `sso` defaults to false");
     let remove = |env: &str| {
         let mut request = Request::new("ann", "remove", env).target("bob");

@@ -290,6 +290,31 @@ Examples:
     --directory examples/crm.yaml
   steward serve --listen 127.0.0.1:0 --decision-log decisions.jsonl";
 
+/// `steward gateway`.
+pub const GATEWAY: &str = "\
+Endpoints: /scim/v2/Users, /scim/v2/Groups, /scim/v2/Bulk are decided (DELETE as the deleting \
+action, active as the deactivating and activating ones, e-mail and name as the editing ones, POST \
+as gateway.actions.create, Group membership as gateway.actions.add_role/remove_role); every GET \
+passes through; other writes are refused. A refusal is a SCIM error (403, the rules and their \
+reasons) and nothing is forwarded. A deletion the policy turns into a deactivation (P3) is sent as \
+PATCH active=false and answered with the header `Steward-Fallback`.
+
+Writes: decided under the database's write lock, forwarded, and written to the directory and the \
+audit log in one transaction after the service provider answered success; its failure or timeout \
+(--upstream-timeout-ms) writes nothing.
+
+See docs/scim.md.
+
+Exit codes:
+  0  after a graceful shutdown (SIGTERM, Ctrl-C)
+  1  other failure
+  3  invalid policy, directory, configuration or address at start
+
+Examples:
+  STEWARD_TOKEN=s3cret steward gateway --policy policies/analytics --directory saas.db \\
+    --env SAAS --actor entra --upstream http://127.0.0.1:8000/scim/v2
+  steward gateway --listen 127.0.0.1:0 --decision-log scim-decisions.jsonl";
+
 /// `steward completions`.
 pub const COMPLETIONS: &str = "\
 Exit codes:

@@ -38,6 +38,7 @@ mod decide;
 mod diff;
 mod export;
 mod fmt;
+mod gateway;
 mod generate;
 mod help;
 mod impact;
@@ -184,6 +185,9 @@ pub enum Command {
     /// Serve decisions, impacts and plans over HTTP (dry runs only).
     #[command(after_long_help = help::SERVE)]
     Serve(serve::Args),
+    /// Forward SCIM provisioning to a service provider, only what the policy allows.
+    #[command(after_long_help = help::GATEWAY)]
+    Gateway(gateway::Args),
     /// Print the completion script of a shell.
     #[command(after_long_help = help::COMPLETIONS)]
     Completions(completions::Args),
@@ -238,6 +242,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Users(args) => users::run(args, &ctx),
         Command::Gen(args) => generate::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),
+        Command::Gateway(args) => gateway::run(args, &ctx),
         Command::Completions(args) => completions::run(args, &ctx),
         Command::Man(args) => man::run(args, &ctx),
     };

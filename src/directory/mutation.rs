@@ -100,6 +100,18 @@ pub enum Mutation {
         /// Its new value.
         value: AttrValue,
     },
+    /// An account's roles, sorted and without duplicates: a group
+    /// membership the SCIM gateway forwarded (Q6). The roles actions are
+    /// decided, never executed by `apply` (P8); the gateway keeps steward's
+    /// copy of the service provider's memberships.
+    SetRoles {
+        /// The user.
+        user: String,
+        /// The environment.
+        env: String,
+        /// Every role the account holds now.
+        roles: Vec<String>,
+    },
     /// An account deleted from its environment only (P7); what it still
     /// owns is left without owner (D3).
     DeleteAccount {
@@ -122,6 +134,7 @@ impl Mutation {
             | Mutation::DeleteUser { user }
             | Mutation::SetKind { user, .. }
             | Mutation::SetAttr { user, .. }
+            | Mutation::SetRoles { user, .. }
             | Mutation::DeleteAccount { user, .. } => Some(user),
             Mutation::CreateUser(user) => Some(&user.id),
             Mutation::CreateAccount(account) => Some(&account.user),
@@ -198,6 +211,9 @@ impl Directory {
             Mutation::SetAttr { user, env: None, name, value } => {
                 self.user_mut(user).map(|u| u.attrs.insert(name.clone(), value.clone())).is_some()
             }
+            Mutation::SetRoles { user, env, roles } => {
+                self.account_mut(user, env).map(|a| a.roles = sorted(roles)).is_some()
+            }
             Mutation::Disable { asset } => self.asset_mut(asset).map(|a| a.disabled = true).is_some(),
             Mutation::SetOwner { .. }
             | Mutation::CreateUser(_)
@@ -268,6 +284,11 @@ impl DirectoryParts {
                     u.attrs.insert(name.clone(), value.clone());
                 }
             }
+            Mutation::SetRoles { user, env, roles } => {
+                if let Some(a) = self.account_mut(user, env) {
+                    a.roles = sorted(roles);
+                }
+            }
             Mutation::Disable { asset } => {
                 if let Some(a) = self.assets.iter_mut().find(|a| a.id == *asset) {
                     a.disabled = true;
@@ -294,4 +315,13 @@ impl DirectoryParts {
             }
         }
     }
+}
+
+/// Roles as an account keeps them: sorted, each once, so that
+/// [`Account::has_role`](super::model::Account::has_role) can search them.
+fn sorted(roles: &[String]) -> Vec<String> {
+    let mut roles = roles.to_vec();
+    roles.sort_unstable();
+    roles.dedup();
+    roles
 }

@@ -45,6 +45,14 @@ pub enum IdSource {
 }
 
 impl IdSource {
+    /// The source a SCIM attribute's name says (`userName`, `externalId`,
+    /// `id`; as RFC 7643 writes them, in any case).
+    pub fn parse(name: &str) -> Option<IdSource> {
+        [IdSource::UserName, IdSource::ExternalId, IdSource::Id]
+            .into_iter()
+            .find(|s| s.attribute().eq_ignore_ascii_case(name))
+    }
+
     /// The SCIM attribute's name.
     pub fn attribute(self) -> &'static str {
         match self {

@@ -242,6 +242,11 @@ pub struct Locked<'a> {
 }
 
 impl Locked<'_> {
+    /// The generation of the directory the transaction sees.
+    pub fn generation(&self) -> Result<i64, Error> {
+        generation(self.conn).map_err(|e| store_error(self.path, e))
+    }
+
     /// The first audit entry of the plan of `digest`, with its time: the
     /// plan was applied.
     pub fn first_entry_of_plan(&self, digest: &str) -> Result<Option<(i64, String)>, Error> {
@@ -1156,6 +1161,13 @@ fn execute(
                         params![user, path, value],
                     ),
                 }
+            }
+            Mutation::SetRoles { user, env, roles } => {
+                let mut roles = roles.clone();
+                roles.sort_unstable();
+                roles.dedup();
+                let roles = serde_json::to_string(&roles).unwrap_or_else(|_| "[]".into());
+                tx.execute("UPDATE accounts SET roles = ?3 WHERE user = ?1 AND env = ?2", params![user, env, roles])
             }
             Mutation::Disable { asset } => {
                 tx.execute("UPDATE assets SET disabled = 1 WHERE id = ?1", params![asset])

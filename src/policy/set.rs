@@ -710,7 +710,12 @@ fn builtin_denial(
             email_in_use(ctx, target.email.as_deref()?, Some(who))
         }
         Subject::Addresses => {
-            if crate::directory::conform::on_identity_provider(schema, &ctx.environment) {
+            // An invitation creates an account that waits on an expiry (Q3);
+            // an action that creates one that may log in at once is the
+            // identity provider's own provisioning (through the SCIM gateway).
+            let invitation =
+                matches!(&action.effect, Some(ActionEffect::Create(status)) if schema.expires(status));
+            if invitation && crate::directory::conform::on_identity_provider(schema, &ctx.environment) {
                 return Some((Builtin::InvitationsOrIdp, BuiltinReason::IdpActive));
             }
             request.emails.iter().find_map(|email| {

@@ -19,7 +19,7 @@
 //! # }
 //! ```
 
-mod connection;
+pub(crate) mod connection;
 pub mod error;
 pub mod log;
 pub mod reload;
@@ -36,6 +36,7 @@ pub use connection::{MAX_HEAD_BYTES, MAX_HEADERS};
 pub use error::{ApiError, ServeError};
 pub use log::{DecisionLog, Notice, Notify};
 pub use reload::{Reloader, Scope, Snapshot};
+pub(crate) use routes::same_secret;
 
 use crate::Engine;
 use crate::policy::Request;

@@ -1,0 +1,725 @@
+//! The gateway's endpoints: every call under `/scim/v2` is read here into
+//! the operations `write.rs` carries out, or passed through when it is a
+//! read. One dispatcher for single calls and for each operation of a
+//! `/Bulk`, so that a write is read alike whichever way it comes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::Shared;
+use super::error::{ScimError, scim_json};
+use super::mapping::{self, Change, get};
+use super::upstream::Answer;
+use super::write::{self, Context, Op, Outcome};
+use crate::directory::scim::IdSource;
+use crate::server::same_secret;
+
+/// Where the endpoints sit.
+const BASE: &str = "/scim/v2";
+/// The schema URIs of a bulk request and its answer (RFC 7644 §3.7).
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+/// The header that says a deletion was carried out as a deactivation.
+pub const FALLBACK_HEADER: &str = "steward-fallback";
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .layer(middleware::from_fn_with_state(shared.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(shared.clone(), limit_in_flight))
+        .layer(middleware::from_fn_with_state(shared.clone(), time_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ScimError::Internal("a bug in the gateway; nothing was forwarded".into()).into_response()
+        }))
+        .with_state(shared)
+}
+
+/// The client a call comes from, found by its bearer token.
+#[derive(Clone)]
+struct Actor(String);
+
+async fn authenticate(State(shared): State<Arc<Shared>>, mut request: HttpRequest, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()))
+        .unwrap_or("");
+    // Every token compared, in time independent of which matches.
+    let mut found = None;
+    for client in &shared.clients {
+        if same_secret(given, &client.token) {
+            found = Some(client.actor.clone());
+        }
+    }
+    let Some(actor) = found else {
+        return ScimError::Unauthorized.into_response();
+    };
+    request.extensions_mut().insert(Actor(actor));
+    next.run(request).await
+}
+
+async fn limit_in_flight(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Next) -> Response {
+    let Ok(_permit) = shared.in_flight.clone().try_acquire_owned() else {
+        return ScimError::Overloaded(shared.limits.in_flight).into_response();
+    };
+    next.run(request).await
+}
+
+async fn time_limit(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Next) -> Response {
+    let limit = shared.limits.timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ScimError::Timeout(limit.as_millis()).into_response(),
+    }
+}
+
+/// Every call: a read passes through, a write is carried out.
+async fn dispatch(State(shared): State<Arc<Shared>>, request: HttpRequest) -> Response {
+    match answer(&shared, request).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn answer(shared: &Arc<Shared>, request: HttpRequest) -> Result<Response, ScimError> {
+    let actor = request.extensions().get::<Actor>().map(|a| a.0.clone()).ok_or(ScimError::Unauthorized)?;
+    let (parts, body) = request.into_parts();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let Some(below) = path_and_query.strip_prefix(BASE).filter(|r| r.is_empty() || r.starts_with(['/', '?']))
+    else {
+        return Err(ScimError::NotFound(format!("`{}` is not below {BASE}", parts.uri.path())));
+    };
+    let below = below.to_owned();
+    let body = read_body(shared, body).await?;
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        let answer = shared.upstream.send(parts.method.clone(), &below, &parts.headers, body).await?;
+        return Ok(relay(answer));
+    }
+    let path = below.split('?').next().unwrap_or_default().trim_end_matches('/').to_owned();
+    if parts.method == Method::POST && path == "/Bulk" {
+        return bulk(shared, &actor, &parts.headers, &body).await;
+    }
+    if parts.method == Method::POST && path == "/.search" || path.ends_with("/.search") {
+        // A query sent as a POST (RFC 7644 §3.4.3) reads, never writes.
+        let answer = shared.upstream.send(parts.method.clone(), &below, &parts.headers, body).await?;
+        return Ok(relay(answer));
+    }
+    let op = match read_op(shared, parts.method.clone(), &below, &parts.headers, body, None).await? {
+        Ok(op) => op,
+        Err(answer) => return Ok(relay(answer)),
+    };
+    let reason = format!("SCIM {} {}", parts.method, path);
+    let outcome = carry_out(shared, &actor, vec![op], None, reason).await?;
+    single(outcome)
+}
+
+/// The body, within the limit.
+async fn read_body(shared: &Shared, body: Body) -> Result<Bytes, ScimError> {
+    let limit = shared.limits.body_bytes;
+    axum::body::to_bytes(body, limit).await.map_err(|_| ScimError::TooLarge { limit })
+}
+
+/// The service provider's answer, as it gave it.
+fn relay(answer: Answer) -> Response {
+    let mut response = (answer.status, answer.body).into_response();
+    for (name, value) in &answer.headers {
+        response.headers_mut().append(name.clone(), value.clone());
+    }
+    response
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ScimError> {
+    serde_json::from_slice(body).map_err(|e| ScimError::InvalidSyntax(format!("the body is not JSON: {e}")))
+}
+
+/// A write read into the operation steward carries out, or the service
+/// provider's answer when it could not tell whom the write is about (an
+/// unknown id: its 404).
+async fn read_op(
+    shared: &Arc<Shared>,
+    method: Method,
+    below: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+    bulk_id: Option<String>,
+) -> Result<Result<Op, Answer>, ScimError> {
+    let path = below.split('?').next().unwrap_or_default().trim_end_matches('/');
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let source = shared.user_id;
+    let mut steps = Vec::new();
+    let mut unmapped = Vec::new();
+    match (segments.as_slice(), &method) {
+        (["Users"], &Method::POST) => {
+            let new = mapping::new_user(&json_body(&body)?, source)?;
+            steps.push((None, Change::Create(new)));
+        }
+        (["Users", id], m) if *m == Method::DELETE || *m == Method::PATCH || *m == Method::PUT => {
+            let user = match user_of(shared, id).await? {
+                Ok(user) => user,
+                Err(answer) => return Ok(Err(answer)),
+            };
+            if *m == Method::DELETE {
+                steps.push((Some(user), Change::Delete));
+            } else {
+                let asked = if *m == Method::PATCH {
+                    mapping::patched(&json_body(&body)?, &user, source)?
+                } else {
+                    let account = account_of(shared, &user)?;
+                    mapping::replaced(&json_body(&body)?, &user, &account, source)?
+                };
+                unmapped = asked.unmapped;
+                steps.extend(asked.changes.into_iter().map(|c| (Some(user.clone()), c)));
+            }
+        }
+        (["Groups"], &Method::POST) => {
+            let group = json_body(&body)?;
+            let role = group_name(&group)?;
+            for member in members(&group)? {
+                match user_of(shared, &member).await? {
+                    Ok(user) => steps.push((Some(user), Change::AddRole(role.clone()))),
+                    Err(answer) => return Ok(Err(answer)),
+                }
+            }
+        }
+        (["Groups", id], m) if *m == Method::DELETE || *m == Method::PATCH || *m == Method::PUT => {
+            let role = match role_of(shared, id).await? {
+                Ok(role) => role,
+                Err(answer) => return Ok(Err(answer)),
+            };
+            let holders = holders(shared, &role);
+            if *m == Method::DELETE {
+                steps.extend(holders.into_iter().map(|u| (Some(u), Change::RemoveRole(role.clone()))));
+            } else if *m == Method::PUT {
+                let group = json_body(&body)?;
+                let renamed = group_name(&group)?;
+                let mut wanted = Vec::new();
+                for member in members(&group)? {
+                    match user_of(shared, &member).await? {
+                        Ok(user) => wanted.push(user),
+                        Err(answer) => return Ok(Err(answer)),
+                    }
+                }
+                steps.extend(regroup(&role, &renamed, &holders, &wanted));
+            } else {
+                match group_patch(shared, &role, &holders, &json_body(&body)?).await? {
+                    Ok(more) => steps.extend(more),
+                    Err(answer) => return Ok(Err(answer)),
+                }
+            }
+        }
+        _ => {
+            return Err(ScimError::NotMapped(format!(
+                "`{method} {path}` is not a write the gateway decides, so it is not forwarded (docs/scim.md)"
+            )));
+        }
+    }
+    if shared.unmapped == super::Unmapped::Refuse && !unmapped.is_empty() {
+        return Err(ScimError::NotMapped(format!(
+            "the write also changes {}, which steward does not decide on, and the gateway is told to refuse such writes (gateway.unmapped: refuse)",
+            unmapped.join(", ")
+        )));
+    }
+    Ok(Ok(Op { method, path: below.to_owned(), headers: headers.clone(), body, steps, bulk_id }))
+}
+
+/// The steward user a SCIM User id names: remembered, or asked of the
+/// service provider once.
+async fn user_of(shared: &Arc<Shared>, id: &str) -> Result<Result<String, Answer>, ScimError> {
+    if shared.user_id == IdSource::Id {
+        return Ok(Ok(id.to_owned()));
+    }
+    if let Some(user) = shared.users.lock().ok().and_then(|m| m.get(id).cloned()) {
+        return Ok(Ok(user));
+    }
+    let answer =
+        shared.upstream.send(Method::GET, &format!("/Users/{id}"), &HeaderMap::new(), Bytes::new()).await?;
+    if !answer.succeeded() {
+        return Ok(Err(answer));
+    }
+    let user = answer.json().and_then(|r| mapping::user_id(&r, shared.user_id)).ok_or_else(|| {
+        ScimError::NotFound(format!(
+            "the service provider's User `{id}` has no `{}`",
+            shared.user_id.attribute()
+        ))
+    })?;
+    if let Ok(mut users) = shared.users.lock() {
+        users.insert(id.to_owned(), user.clone());
+    }
+    Ok(Ok(user))
+}
+
+/// The role a SCIM Group id names (its `displayName`).
+async fn role_of(shared: &Arc<Shared>, id: &str) -> Result<Result<String, Answer>, ScimError> {
+    if let Some(role) = shared.groups.lock().ok().and_then(|m| m.get(id).cloned()) {
+        return Ok(Ok(role));
+    }
+    let path = format!("/Groups/{id}?attributes=displayName");
+    let answer = shared.upstream.send(Method::GET, &path, &HeaderMap::new(), Bytes::new()).await?;
+    if !answer.succeeded() {
+        return Ok(Err(answer));
+    }
+    let role = answer.json().as_ref().map(group_name).transpose()?.unwrap_or_default();
+    if let Ok(mut groups) = shared.groups.lock() {
+        groups.insert(id.to_owned(), role.clone());
+    }
+    Ok(Ok(role))
+}
+
+/// steward's account of `user`, as the last write left it.
+fn account_of(shared: &Shared, user: &str) -> Result<crate::directory::model::Account, ScimError> {
+    let state =
+        shared.state.lock().map_err(|_| ScimError::Internal("the gateway's state is poisoned".into()))?;
+    state.engine.directory().account(user, &shared.env).cloned().ok_or_else(|| {
+        ScimError::NotFound(format!("`{user}` has no account in `{}` in steward's directory", shared.env))
+    })
+}
+
+/// The users whose account in the environment holds `role`.
+fn holders(shared: &Shared, role: &str) -> Vec<String> {
+    let Ok(state) = shared.state.lock() else { return Vec::new() };
+    state
+        .engine
+        .directory()
+        .accounts_in(&shared.env)
+        .filter(|a| a.has_role(role))
+        .map(|a| a.user.to_string())
+        .collect()
+}
+
+fn group_name(group: &Value) -> Result<String, ScimError> {
+    group
+        .as_object()
+        .and_then(|g| get(g, "displayName"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| ScimError::InvalidValue("the Group has no `displayName`, which is the role".into()))
+}
+
+/// The `value` of each member of a Group resource (or of a `members` value).
+fn members(group: &Value) -> Result<Vec<String>, ScimError> {
+    let list = match group {
+        Value::Array(_) => Some(group),
+        Value::Object(g) => get(g, "members"),
+        _ => None,
+    };
+    let Some(list) = list else { return Ok(Vec::new()) };
+    let list = list.as_array().ok_or_else(|| ScimError::InvalidValue("`members` is a list".into()))?;
+    list.iter()
+        .map(|m| {
+            m.as_object()
+                .and_then(|m| get(m, "value"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| ScimError::InvalidValue("a member has no `value`".into()))
+        })
+        .collect()
+}
+
+/// What replacing a Group's members (and name) changes: who leaves, who
+/// joins; a new name moves every member from the old role to the new.
+fn regroup(
+    role: &str,
+    renamed: &str,
+    holders: &[String],
+    wanted: &[String],
+) -> Vec<(Option<String>, Change)> {
+    let mut steps = Vec::new();
+    for user in holders {
+        if renamed != role || !wanted.contains(user) {
+            steps.push((Some(user.clone()), Change::RemoveRole(role.to_owned())));
+        }
+    }
+    for user in wanted {
+        steps.push((Some(user.clone()), Change::AddRole(renamed.to_owned())));
+    }
+    steps
+}
+
+/// What a PATCH of a Group changes: members added, removed
+/// (`members[value eq "ID"]`, or all), replaced; a new `displayName`.
+async fn group_patch(
+    shared: &Arc<Shared>,
+    role: &str,
+    holders: &[String],
+    body: &Value,
+) -> Result<Result<Vec<(Option<String>, Change)>, Answer>, ScimError> {
+    let mut steps = Vec::new();
+    for (op, path, value) in mapping::operations(body)? {
+        let lower = path.as_deref().map(str::to_ascii_lowercase);
+        let lower =
+            lower.as_deref().map(|p| p.trim_start_matches("urn:ietf:params:scim:schemas:core:2.0:group:"));
+        match (op.as_str(), lower) {
+            ("add" | "replace", Some("members")) | ("add" | "replace", None) => {
+                let mut ids = match (lower, value) {
+                    (Some(_), Some(v)) => members(v)?,
+                    (None, Some(Value::Object(v))) => match get(v, "members") {
+                        Some(m) => members(m)?,
+                        None => {
+                            if let Some(name) = get(v, "displayName").and_then(Value::as_str) {
+                                steps.extend(regroup(role, name, holders, holders));
+                            }
+                            continue;
+                        }
+                    },
+                    _ => {
+                        return Err(ScimError::InvalidValue(
+                            "a members change takes a list of members".into(),
+                        ));
+                    }
+                };
+                let mut users = Vec::with_capacity(ids.len());
+                for id in ids.drain(..) {
+                    match user_of(shared, &id).await? {
+                        Ok(user) => users.push(user),
+                        Err(answer) => return Ok(Err(answer)),
+                    }
+                }
+                if op == "replace" {
+                    steps.extend(regroup(role, role, holders, &users));
+                } else {
+                    steps.extend(users.into_iter().map(|u| (Some(u), Change::AddRole(role.to_owned()))));
+                }
+            }
+            ("replace", Some("displayname")) => {
+                let name = value.and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty());
+                let name =
+                    name.ok_or_else(|| ScimError::InvalidValue("`displayName` takes a text".into()))?;
+                steps.extend(regroup(role, name, holders, holders));
+            }
+            ("remove", Some("members")) => {
+                let ids = match value {
+                    Some(v) => members(v)?,
+                    None => {
+                        steps.extend(
+                            holders.iter().map(|u| (Some(u.clone()), Change::RemoveRole(role.to_owned()))),
+                        );
+                        continue;
+                    }
+                };
+                for id in ids {
+                    match user_of(shared, &id).await? {
+                        Ok(user) => steps.push((Some(user), Change::RemoveRole(role.to_owned()))),
+                        Err(answer) => return Ok(Err(answer)),
+                    }
+                }
+            }
+            ("remove", Some(filtered)) if filtered.starts_with("members[") => {
+                let id = member_filter(path.as_deref().unwrap_or_default())?;
+                match user_of(shared, &id).await? {
+                    Ok(user) => steps.push((Some(user), Change::RemoveRole(role.to_owned()))),
+                    Err(answer) => return Ok(Err(answer)),
+                }
+            }
+            (_, Some(other)) if other.starts_with("members") || other == "displayname" => {
+                return Err(ScimError::InvalidPath(format!(
+                    "`{}`: the gateway reads `members`, `members[value eq \"ID\"]` and `displayName`",
+                    path.unwrap_or_default()
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(Ok(steps))
+}
+
+/// The id of `members[value eq "ID"]`.
+fn member_filter(path: &str) -> Result<String, ScimError> {
+    let refuse = || ScimError::InvalidPath(format!("`{path}`: the gateway reads `members[value eq \"ID\"]`"));
+    let inner = path.split_once('[').and_then(|(_, r)| r.strip_suffix(']')).ok_or_else(refuse)?;
+    let words: Vec<&str> = inner.splitn(3, ' ').collect();
+    match words.as_slice() {
+        [attr, op, value] if attr.eq_ignore_ascii_case("value") && op.eq_ignore_ascii_case("eq") => {
+            Ok(value.trim().trim_matches('"').to_owned())
+        }
+        _ => Err(refuse()),
+    }
+}
+
+/// Carries the operations out on the blocking pool (the store and the
+/// service provider's calls under its lock), then logs the decisions and
+/// anchors the audit log's new head.
+async fn carry_out(
+    shared: &Arc<Shared>,
+    actor: &str,
+    ops: Vec<Op>,
+    bulk: Option<i64>,
+    reason: String,
+) -> Result<Outcome, ScimError> {
+    let shared_for_work = shared.clone();
+    let actor = actor.to_owned();
+    let handle = tokio::runtime::Handle::current();
+    let now = jiff::Timestamp::now();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let shared = shared_for_work;
+        let digest = crate::digest::sha256_hex_of(
+            ops.iter()
+                .flat_map(|op| [op.method.as_str().as_bytes(), op.path.as_bytes(), &op.body[..], &[0]])
+                .chain([now.to_string().as_bytes()]),
+        );
+        let ctx = Context {
+            actor: &actor,
+            env: &shared.env,
+            actions: &shared.actions,
+            upstream: &shared.upstream,
+            validity: shared.validity,
+            busy: shared.busy,
+            now,
+            bulk,
+            reason,
+            digest: format!("scim:{digest}"),
+        };
+        let mut state =
+            shared.state.lock().map_err(|_| ScimError::Internal("the gateway's state is poisoned".into()))?;
+        let outcome = write::carry_out(&mut state, &ctx, &ops, &handle)?;
+        drop(state);
+        remember(&shared, &ops, &outcome);
+        log(&shared, &actor, now, &outcome);
+        Ok::<_, ScimError>(outcome)
+    })
+    .await
+    .map_err(|e| ScimError::Internal(e.to_string()))??;
+    Ok(outcome)
+}
+
+/// Keeps the ids of Users created and forgets those deleted.
+fn remember(shared: &Shared, ops: &[Op], outcome: &Outcome) {
+    let Ok(mut users) = shared.users.lock() else { return };
+    for (op, result) in ops.iter().zip(&outcome.results) {
+        let Ok(done) = result else { continue };
+        for (_, change) in &op.steps {
+            if let (Change::Create(new), Some(id)) =
+                (change, done.answer.json().as_ref().and_then(write::resource_id))
+            {
+                users.insert(id, new.id.clone());
+            }
+        }
+        if op.method == Method::DELETE && done.fallback.is_none() {
+            let id = op.path.trim_start_matches("/Users/");
+            users.remove(id);
+        }
+    }
+}
+
+/// One line per decision in the decision log, and the audit log's head in
+/// the anchor file.
+fn log(shared: &Shared, actor: &str, now: jiff::Timestamp, outcome: &Outcome) {
+    if let (Some(anchor), Some(head)) = (&shared.anchor, &outcome.head)
+        && let Err(e) = crate::directory::audit::Anchor::append(anchor, head)
+    {
+        (shared.notify)(&crate::server::Notice::LogFailed(format!("the audit anchor: {e}")));
+    }
+    let Some(log) = &shared.decision_log else { return };
+    let mut lines = Vec::new();
+    for decided in &outcome.decided {
+        let line = serde_json::json!({
+            "time": now,
+            "actor": actor,
+            "env": shared.env,
+            "action": decided.action,
+            "target": decided.target,
+            "decision": if decided.outcome == crate::plan::DENIED { "deny" } else { "allow" },
+            "outcome": decided.outcome,
+            "rules": decided.rules,
+            "forwarded": outcome.head.is_some(),
+            "policy_digest": shared.policy_digest,
+        });
+        if serde_json::to_writer(&mut lines, &line).is_ok() {
+            lines.push(b'\n');
+        }
+    }
+    if let Err(e) = log.write(&lines) {
+        (shared.notify)(&crate::server::Notice::LogFailed(e.to_string()));
+    }
+}
+
+/// The answer to a single write.
+fn single(outcome: Outcome) -> Result<Response, ScimError> {
+    if let Some((_, e)) = outcome.refused {
+        return Err(e);
+    }
+    if let Some((_, answer)) = outcome.upstream_refused {
+        return Ok(relay(answer));
+    }
+    match outcome.results.into_iter().last() {
+        Some(Ok(done)) => {
+            let fallback = done.fallback.clone();
+            let mut response = relay(done.answer);
+            if let Some(fallback) = fallback
+                && let Ok(value) = HeaderValue::from_str(&fallback)
+            {
+                response.headers_mut().insert(FALLBACK_HEADER, value);
+            }
+            Ok(response)
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(ScimError::Internal("nothing was carried out".into())),
+    }
+}
+
+/// `POST /Bulk`: every operation decided in order as one plan (one refused
+/// refuses them all, nothing forwarded), then forwarded one by one; the
+/// first the service provider fails ends the bulk (RFC 7644 §3.7.3, as
+/// with `failOnErrors: 1`).
+async fn bulk(
+    shared: &Arc<Shared>,
+    actor: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ScimError> {
+    let request = json_body(body)?;
+    let message =
+        request.as_object().ok_or_else(|| ScimError::InvalidSyntax("the body is not an object".into()))?;
+    let named = get(message, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(BULK_REQUEST))));
+    if !named {
+        return Err(ScimError::InvalidSyntax(format!("a bulk request's `schemas` lists `{BULK_REQUEST}`")));
+    }
+    let Some(Value::Array(list)) = get(message, "Operations") else {
+        return Err(ScimError::InvalidSyntax("a bulk request has a list of `Operations`".into()));
+    };
+    if list.len() > shared.limits.batch {
+        return Err(ScimError::TooLarge { limit: shared.limits.batch });
+    }
+    let mut ops = Vec::with_capacity(list.len());
+    let mut created: Vec<(String, String)> = Vec::new();
+    for (index, item) in list.iter().enumerate() {
+        let item = item
+            .as_object()
+            .ok_or_else(|| ScimError::InvalidSyntax(format!("operation {index} is not an object")))?;
+        let method = get(item, "method")
+            .and_then(Value::as_str)
+            .and_then(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+            .filter(|m| [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(m))
+            .ok_or_else(|| {
+                ScimError::InvalidSyntax(format!("operation {index}: `method` is POST, PUT, PATCH or DELETE"))
+            })?;
+        let path = get(item, "path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ScimError::InvalidSyntax(format!("operation {index} has no `path`")))?;
+        let bulk_id = get(item, "bulkId").and_then(Value::as_str).map(str::to_owned);
+        if method == Method::POST && bulk_id.is_none() {
+            return Err(ScimError::InvalidSyntax(format!(
+                "operation {index}: a POST has a `bulkId` (RFC 7644 §3.7)"
+            )));
+        }
+        let data = get(item, "data")
+            .map(|d| Bytes::from(serde_json::to_vec(d).unwrap_or_default()))
+            .unwrap_or_default();
+        let mut headers = headers.clone();
+        headers.remove(header::CONTENT_LENGTH);
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(super::error::MEDIA_TYPE));
+        if let Some(version) = get(item, "version").and_then(Value::as_str)
+            && let Ok(value) = HeaderValue::from_str(version)
+        {
+            headers.insert(header::IF_MATCH, value);
+        }
+        // A user this bulk creates is named by its bulkId until the
+        // service provider gives it an id.
+        let resolved = created.iter().find(|(reference, _)| path.ends_with(&format!("/{reference}")));
+        let op = match resolved {
+            Some((_, user)) => {
+                let mut op =
+                    read_op_for(shared, method.clone(), path, &headers, data.clone(), bulk_id.clone(), user)
+                        .await?;
+                op.bulk_id = bulk_id.clone();
+                Ok(op)
+            }
+            None => read_op(shared, method.clone(), path, &headers, data, bulk_id.clone()).await?,
+        };
+        let op = match op {
+            Ok(op) => op,
+            Err(answer) => return Ok(relay(answer)),
+        };
+        if let (Some(id), Some((_, Change::Create(new)))) = (&bulk_id, op.steps.first()) {
+            created.push((format!("bulkId:{id}"), new.id.clone()));
+        }
+        ops.push(op);
+    }
+    let size = i64::try_from(ops.len()).unwrap_or(i64::MAX);
+    let outcome = carry_out(shared, actor, ops.clone(), Some(size), format!("SCIM bulk of {size}")).await?;
+    // One refusal refuses the whole bulk, answered as its error.
+    if let Some((_, e)) = outcome.refused {
+        return Err(e);
+    }
+    let mut answers = Vec::new();
+    for (op, result) in ops.iter().zip(outcome.results) {
+        match result {
+            Ok(done) => answers.push(bulk_answer(
+                op,
+                done.answer.status,
+                done.answer.json(),
+                done.fallback.as_deref(),
+            )),
+            Err(e) => answers.push(bulk_answer(op, e.status(), Some(e.body()), None)),
+        }
+    }
+    if let Some((index, answer)) = outcome.upstream_refused
+        && let Some(op) = ops.get(index)
+    {
+        answers.push(bulk_answer(op, answer.status, answer.json(), None));
+    }
+    let body = serde_json::json!({"schemas": [BULK_RESPONSE], "Operations": answers});
+    Ok((StatusCode::OK, scim_json(&body)).into_response())
+}
+
+/// A bulk operation on a user the same bulk creates: read as any write,
+/// the user known by name.
+async fn read_op_for(
+    shared: &Arc<Shared>,
+    method: Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+    bulk_id: Option<String>,
+    user: &str,
+) -> Result<Op, ScimError> {
+    let source = shared.user_id;
+    let asked = match method {
+        Method::DELETE => mapping::Asked { changes: vec![Change::Delete], unmapped: Vec::new() },
+        Method::PATCH => mapping::patched(&json_body(&body)?, user, source)?,
+        _ => {
+            return Err(ScimError::NotMapped(format!(
+                "`{method} {path}`: a user this bulk creates is changed by PATCH or DELETE"
+            )));
+        }
+    };
+    let steps = asked.changes.into_iter().map(|c| (Some(user.to_owned()), c)).collect();
+    Ok(Op { method, path: path.to_owned(), headers: headers.clone(), body, steps, bulk_id })
+}
+
+/// One operation of a bulk answer.
+fn bulk_answer(op: &Op, status: StatusCode, response: Option<Value>, fallback: Option<&str>) -> Value {
+    let mut answer = serde_json::json!({"method": op.method.as_str(), "status": status.as_u16().to_string()});
+    if let Some(map) = answer.as_object_mut() {
+        if let Some(id) = &op.bulk_id {
+            map.insert("bulkId".into(), id.clone().into());
+        }
+        if let Some(location) = response.as_ref().and_then(|r| r.pointer("/meta/location")).cloned() {
+            map.insert("location".into(), location);
+        }
+        if let Some(version) = response.as_ref().and_then(|r| r.pointer("/meta/version")).cloned() {
+            map.insert("version".into(), version);
+        }
+        if !status.is_success()
+            && let Some(response) = response
+        {
+            map.insert("response".into(), response);
+        }
+        if let Some(fallback) = fallback {
+            map.insert(FALLBACK_HEADER.into(), fallback.into());
+        }
+    }
+    answer
+}
