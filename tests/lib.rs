@@ -10,6 +10,7 @@ mod diagnostics;
 mod diff;
 mod directory_errors;
 mod fmt;
+mod gateway;
 mod help;
 mod impact;
 mod limits;

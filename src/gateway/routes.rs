@@ -131,6 +131,9 @@ async fn read_body(shared: &Shared, body: Body) -> Result<Bytes, ScimError> {
 /// The service provider's answer, as it gave it.
 fn relay(answer: Answer) -> Response {
     let mut response = (answer.status, answer.body).into_response();
+    if answer.headers.contains_key(header::CONTENT_TYPE) {
+        response.headers_mut().remove(header::CONTENT_TYPE);
+    }
     for (name, value) in &answer.headers {
         response.headers_mut().append(name.clone(), value.clone());
     }

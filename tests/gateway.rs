@@ -1,0 +1,524 @@
+//! `steward gateway` against real SCIM software over 127.0.0.1: scim2-server
+//! as the service provider, the identity provider's calls made as RFC 7644
+//! writes them (and by scim2-client, tests/interop/idp.py). Each test
+//! starts its own scim2-server and gateway; they skip, saying so, when
+//! `STEWARD_INTEROP_PYTHON` is not set (.ci/run sets it).
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{audit, root, steward, steward_process, stored};
+
+const PYTHON: &str = "STEWARD_INTEROP_PYTHON";
+const TOKEN: &str = "idp-s3cret";
+
+/// A child process stopped when the test ends, whatever happens.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.1 answer.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    head: String,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then_some(value.trim())
+        })
+    }
+
+    fn detail(&self) -> &str {
+        self.body["detail"].as_str().unwrap_or_default()
+    }
+}
+
+/// One call on its own connection.
+fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+    let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: test\r\n{auth}content-type: application/scim+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Reply { status, head: head.to_owned(), body: serde_json::from_str(body).unwrap_or(Value::Null) }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn python() -> Option<PathBuf> {
+    std::env::var_os(PYTHON).map(PathBuf::from)
+}
+
+fn skipped(test: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED gateway::{test}: {PYTHON} is not set (run .ci/run)");
+}
+
+/// scim2-server on a free port of loopback.
+fn scim2_server(python: &Path) -> (Process, SocketAddr) {
+    let port = free_port();
+    let child = Command::new(python)
+        .args(["-m", "scim2_server.testserver.cli", "--hostname", "127.0.0.1", "--port"])
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("scim2-server starts");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "scim2-server did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Process(child), addr)
+}
+
+/// The users of tests/gateway/directory.yaml at the service provider: the
+/// SCIM id of each.
+fn provision(upstream: SocketAddr) -> Vec<(String, String)> {
+    let mut ids = Vec::new();
+    for (user, name, active) in [
+        ("ada", "Ada Lovelace", true),
+        ("bob", "Bob Marley", true),
+        ("cyd", "Cyd Charisse", false),
+        ("root", "Break Glass", true),
+    ] {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user,
+            "displayName": name,
+            "emails": [{"value": format!("{user}@example.com"), "primary": true, "type": "work"}],
+            "active": active,
+        });
+        let created = call(upstream, "POST", "/Users", None, Some(&body));
+        assert_eq!(created.status, 201, "{created:?}");
+        ids.push((user.to_owned(), created.body["id"].as_str().unwrap().to_owned()));
+    }
+    ids
+}
+
+/// A service provider, steward's directory of it, and the gateway between.
+struct Fixture {
+    _upstream: Option<Process>,
+    _gateway: Process,
+    upstream: SocketAddr,
+    gateway: SocketAddr,
+    ids: Vec<(String, String)>,
+    db: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// scim2-server with the test users, and a gateway with `extra` flags
+    /// (and `config`, a steward.yaml, when given).
+    fn start(python: &Path, extra: &[&str], config: Option<&str>) -> Fixture {
+        let (server, upstream) = scim2_server(python);
+        let ids = provision(upstream);
+        Fixture::over(Some(server), upstream, ids, extra, config)
+    }
+
+    fn over(
+        server: Option<Process>,
+        upstream: SocketAddr,
+        ids: Vec<(String, String)>,
+        extra: &[&str],
+        config: Option<&str>,
+    ) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("saas.db");
+        steward()
+            .arg("import")
+            .arg(root().join("tests/gateway/directory.yaml"))
+            .arg("--policy")
+            .arg(root().join("tests/gateway/pack"))
+            .arg("-o")
+            .arg(&db)
+            .assert()
+            .success();
+        let mut command = steward_process();
+        if let Some(config) = config {
+            let path = dir.path().join("steward.yaml");
+            std::fs::write(&path, config).unwrap();
+            command.arg("--config").arg(path);
+        }
+        let mut child = command
+            .arg("gateway")
+            .arg("--policy")
+            .arg(root().join("tests/gateway/pack"))
+            .arg("--directory")
+            .arg(&db)
+            .args(["--env", "SAAS", "--listen", "127.0.0.1:0", "--upstream"])
+            .arg(format!("http://{upstream}"))
+            .args(if config.is_some() { vec![] } else { vec!["--actor", "entra", "--token", TOKEN] })
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let gateway = loop {
+            let line = lines.next().expect("the gateway says where it listens").unwrap();
+            if let Some(addr) = line.strip_prefix("steward gateway: listening on ") {
+                break addr.parse().unwrap();
+            }
+        };
+        // The rest of what it says is drained, so that it never blocks.
+        std::thread::spawn(move || for _ in lines {});
+        Fixture { _upstream: server, _gateway: Process(child), upstream, gateway, ids, db, dir }
+    }
+
+    fn id(&self, user: &str) -> &str {
+        &self.ids.iter().find(|(u, _)| u == user).unwrap().1
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        call(self.gateway, method, &format!("/scim/v2{path}"), Some(TOKEN), body)
+    }
+
+    /// What the service provider holds of `user`.
+    fn upstream_user(&self, user: &str) -> Reply {
+        call(self.upstream, "GET", &format!("/Users/{}", self.id(user)), None, None)
+    }
+
+    fn status(&self, user: &str) -> Option<String> {
+        stored(&self.db).account(user, "SAAS").map(|a| a.status.to_string())
+    }
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+fn deactivate() -> Value {
+    patch(json!([{"op": "replace", "path": "active", "value": false}]))
+}
+
+/// Q7, D4: an allowed deletion reaches the service provider, and steward's
+/// directory and audit log follow.
+#[test]
+fn an_allowed_delete_reaches_the_service_provider() {
+    let Some(python) = python() else { return skipped("an_allowed_delete_reaches_the_service_provider") };
+    let f = Fixture::start(&python, &[], None);
+    let deleted = f.call("DELETE", &format!("/Users/{}", f.id("cyd")), None);
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(deleted.header("steward-fallback"), None);
+    assert_eq!(f.upstream_user("cyd").status, 404, "gone at the service provider");
+    assert_eq!(f.status("cyd"), None, "gone from steward's directory");
+    assert!(stored(&f.db).user("cyd").is_none(), "D4: the user record goes with their last account");
+    let entries = audit(&f.db);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.change.action == "delete" && e.change.target == "cyd" && e.change.actor == "entra"),
+        "{entries:?}"
+    );
+    steward().args(["audit", "verify", "--directory"]).arg(&f.db).assert().success();
+}
+
+/// P3: a user that records refer to cannot be deleted; the deletion is
+/// carried out as the policy's fallback, a deactivation, sent as
+/// `PATCH active=false`, and the answer says so.
+#[test]
+fn a_referenced_users_delete_arrives_as_a_deactivation() {
+    let Some(python) = python() else {
+        return skipped("a_referenced_users_delete_arrives_as_a_deactivation");
+    };
+    let f = Fixture::start(&python, &[], None);
+    let answer = f.call("DELETE", &format!("/Users/{}", f.id("ada")), None);
+    assert!((200..300).contains(&answer.status), "{answer:?}");
+    assert_eq!(answer.header("steward-fallback"), Some("block"));
+    let there = f.upstream_user("ada");
+    assert_eq!(there.status, 200, "still at the service provider");
+    assert_eq!(there.body["active"], json!(false), "deactivated there");
+    assert_eq!(f.status("ada").as_deref(), Some("blocked"));
+    let entries = audit(&f.db);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.change.action == "delete" && e.change.target == "ada" && e.change.outcome == "block"),
+        "{entries:?}"
+    );
+}
+
+/// D3, D6: what a deleted user owns goes to the default owner the lifecycle
+/// block names, decided by the policy (D7), in the same transaction.
+#[test]
+fn a_deleted_users_assets_go_to_the_default_owner() {
+    let Some(python) = python() else { return skipped("a_deleted_users_assets_go_to_the_default_owner") };
+    let f = Fixture::start(&python, &[], None);
+    let deleted = f.call("DELETE", &format!("/Users/{}", f.id("bob")), None);
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    let directory = stored(&f.db);
+    assert_eq!(directory.asset("app-sales").unwrap().owner.as_deref(), Some("entra"));
+    assert!(audit(&f.db).iter().any(|e| e.change.action == "reassign" && e.change.target == "app-sales"));
+}
+
+/// Q1: a write the policy refuses never reaches the service provider; the
+/// identity provider gets SCIM's error with the rule and its reason.
+#[test]
+fn a_denied_write_never_reaches_the_service_provider() {
+    let Some(python) = python() else { return skipped("a_denied_write_never_reaches_the_service_provider") };
+    let f = Fixture::start(&python, &[], None);
+    for (method, body) in [("PATCH", Some(deactivate())), ("DELETE", None)] {
+        let refused = f.call(method, &format!("/Users/{}", f.id("root")), body.as_ref());
+        assert_eq!(refused.status, 403, "{refused:?}");
+        assert_eq!(refused.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]));
+        assert_eq!(refused.body["status"], json!("403"));
+        assert!(refused.detail().contains("`break_glass_stays`"), "{}", refused.detail());
+        assert!(refused.detail().contains("the break-glass administrator stays"), "{}", refused.detail());
+    }
+    assert_eq!(f.upstream_user("root").body["active"], json!(true), "nothing reached it");
+    assert_eq!(f.status("root").as_deref(), Some("active"));
+    assert!(audit(&f.db).is_empty());
+    // Without the token, or with another, nothing is read or written.
+    let stranger = call(f.gateway, "DELETE", &format!("/scim/v2/Users/{}", f.id("cyd")), Some("guess"), None);
+    assert_eq!(stranger.status, 401);
+    assert_eq!(call(f.gateway, "GET", "/scim/v2/Users", None, None).status, 401);
+    assert_eq!(f.upstream_user("cyd").status, 200);
+}
+
+/// Writes steward has no mapping for are refused, not forwarded unseen.
+#[test]
+fn writes_without_a_mapping_are_refused() {
+    let Some(python) = python() else { return skipped("writes_without_a_mapping_are_refused") };
+    let f = Fixture::start(&python, &[], None);
+    let schemas = f.call("POST", "/Schemas", Some(&json!({})));
+    assert_eq!(schemas.status, 403, "{schemas:?}");
+    // The user id cannot change under steward (RFC 7644 §3.12 mutability).
+    let renamed = f.call(
+        "PATCH",
+        &format!("/Users/{}", f.id("bob")),
+        Some(&patch(json!([{"op": "replace", "path": "userName", "value": "robert"}]))),
+    );
+    assert_eq!(renamed.status, 400);
+    assert_eq!(renamed.body["scimType"], json!("mutability"));
+    // Group membership without a configured action.
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g", "members": [{"value": f.id("bob")}]});
+    assert_eq!(f.call("POST", "/Groups", Some(&group)).status, 403);
+    assert_eq!(call(f.upstream, "GET", "/Groups", None, None).body["totalResults"], json!(0));
+    // Not JSON.
+    let broken =
+        call(f.gateway, "PATCH", &format!("/scim/v2/Users/{}", f.id("bob")), Some(TOKEN), Some(&json!("{")));
+    assert_eq!(broken.status, 400, "{broken:?}");
+    assert!(audit(&f.db).is_empty());
+}
+
+/// C5, P4: a `/Bulk` is decided as one plan in its order; a bulk over the
+/// policy's threshold is refused whole, and nothing reaches the service
+/// provider. One under it is carried out, each operation in order.
+#[test]
+fn a_bulk_over_the_threshold_is_refused_whole() {
+    let Some(python) = python() else { return skipped("a_bulk_over_the_threshold_is_refused_whole") };
+    let f = Fixture::start(&python, &[], None);
+    let op = |method: &str, user: &str, data: Option<Value>| {
+        let mut op = json!({"method": method, "path": format!("/Users/{}", f.id(user))});
+        if let Some(data) = data {
+            op["data"] = data;
+        }
+        op
+    };
+    let bulk = |ops: Vec<Value>| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops});
+    let four = bulk(vec![
+        op("PATCH", "bob", Some(deactivate())),
+        op("DELETE", "cyd", None),
+        op("PATCH", "ada", Some(deactivate())),
+        op("PATCH", "bob", Some(patch(json!([{"op": "replace", "path": "displayName", "value": "Robert"}])))),
+    ]);
+    let refused = f.call("POST", "/Bulk", Some(&four));
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(refused.detail().contains("`bulk_threshold`"), "{}", refused.detail());
+    assert_eq!(f.upstream_user("bob").body["active"], json!(true));
+    assert_eq!(f.upstream_user("cyd").status, 200);
+    assert!(audit(&f.db).is_empty());
+    let new = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "dan",
+        "emails": [{"value": "dan@example.com", "primary": true}],
+        "displayName": "Dan Brown",
+    });
+    let two = bulk(vec![
+        op("PATCH", "bob", Some(deactivate())),
+        json!({"method": "POST", "path": "/Users", "bulkId": "d1", "data": new}),
+        json!({"method": "PATCH", "path": "/Users/bulkId:d1", "data": patch(json!([{"op": "replace", "path": "displayName", "value": "Daniel Brown"}]))}),
+    ]);
+    let done = f.call("POST", "/Bulk", Some(&two));
+    assert_eq!(done.status, 200, "{done:?}");
+    let statuses: Vec<&str> =
+        done.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert!(statuses[0].starts_with('2') && statuses[2].starts_with('2'), "{done:?}");
+    assert_eq!(statuses[1], "201", "{done:?}");
+    assert_eq!(f.upstream_user("bob").body["active"], json!(false));
+    assert_eq!(f.status("bob").as_deref(), Some("blocked"));
+    let dan = stored(&f.db);
+    let dan = dan.account("dan", "SAAS").expect("created in steward's directory");
+    assert_eq!((dan.status.as_str(), dan.name.as_str()), ("active", "Daniel Brown"));
+}
+
+/// The identity provider's usual writes: a new user, a new name and
+/// address, a deactivation and back; a user steward knows already is not
+/// created twice.
+#[test]
+fn creations_and_edits_are_decided_and_recorded() {
+    let Some(python) = python() else { return skipped("creations_and_edits_are_decided_and_recorded") };
+    let f = Fixture::start(&python, &[], None);
+    let new = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "eve",
+        "name": {"givenName": "Eve", "familyName": "Online"},
+        "emails": [{"value": "eve@example.com", "primary": true, "type": "work"}],
+    });
+    let created = f.call("POST", "/Users", Some(&new));
+    assert_eq!(created.status, 201, "{created:?}");
+    let eve = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(f.status("eve").as_deref(), Some("active"));
+    let again =
+        f.call("POST", "/Users", Some(&json!({"userName": "ada", "emails": [{"value": "x@example.com"}]})));
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["scimType"], json!("uniqueness"));
+    let edited = f.call(
+        "PATCH",
+        &format!("/Users/{eve}"),
+        Some(&patch(json!([
+            {"op": "replace", "path": "displayName", "value": "Eve Offline"},
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "eve@corp.example"},
+            {"op": "replace", "path": "title", "value": "Analyst"}
+        ]))),
+    );
+    assert!((200..300).contains(&edited.status), "{edited:?}");
+    let directory = stored(&f.db);
+    let account = directory.account("eve", "SAAS").unwrap();
+    assert_eq!(account.name, "Eve Offline");
+    assert_eq!(account.email.as_deref(), Some("eve@corp.example"));
+    // G6: an address another account holds is refused, whatever its case.
+    let taken = f.call(
+        "PATCH",
+        &format!("/Users/{eve}"),
+        Some(&patch(
+            json!([{"op": "replace", "path": "emails[primary eq true].value", "value": "BOB@example.com"}]),
+        )),
+    );
+    assert_eq!(taken.status, 403, "{taken:?}");
+    assert!(taken.detail().contains("email-in-use"), "{}", taken.detail());
+    for (active, status) in [(false, "blocked"), (true, "active")] {
+        let body = patch(json!([{"op": "replace", "path": "active", "value": active}]));
+        let answer = f.call("PATCH", &format!("/Users/{eve}"), Some(&body));
+        assert!((200..300).contains(&answer.status), "{answer:?}");
+        assert_eq!(f.status("eve").as_deref(), Some(status));
+    }
+    let actions: Vec<String> = audit(&f.db).iter().map(|e| e.change.action.clone()).collect();
+    assert_eq!(actions, ["provision", "edit_name", "edit_email", "block", "unblock"]);
+    steward().args(["audit", "verify", "--directory"]).arg(&f.db).assert().success();
+}
+
+/// Q6: Group membership is decided as the roles steward.yaml names, and
+/// steward's accounts follow the service provider's Groups.
+#[test]
+fn group_membership_is_decided_as_roles() {
+    let Some(python) = python() else { return skipped("group_membership_is_decided_as_roles") };
+    let config = format!(
+        "gateway:\n  clients:\n    - {{ token: {TOKEN}, actor: entra }}\n  actions:\n    add_role: assign_role\n    remove_role: remove_role\n"
+    );
+    let f = Fixture::start(&python, &[], Some(&config));
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "analysts",
+        "members": [{"value": f.id("bob")}, {"value": f.id("ada")}],
+    });
+    let created = f.call("POST", "/Groups", Some(&group));
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let has = |user: &str| stored(&f.db).account(user, "SAAS").unwrap().has_role("analysts");
+    assert!(has("bob") && has("ada"));
+    let removed = f.call(
+        "PATCH",
+        &format!("/Groups/{id}"),
+        Some(&patch(json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", f.id("ada"))}]))),
+    );
+    assert!((200..300).contains(&removed.status), "{removed:?}");
+    assert!(has("bob") && !has("ada"));
+    // Q1: the break-glass administrator's roles are not removed.
+    let root_group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "break-glass", "members": [{"value": f.id("root")}]});
+    let bg = f.call("POST", "/Groups", Some(&root_group));
+    assert_eq!(bg.status, 201, "{bg:?}");
+    let bg_id = bg.body["id"].as_str().unwrap().to_owned();
+    let gone = f.call("DELETE", &format!("/Groups/{bg_id}"), None);
+    assert_eq!(gone.status, 403, "{gone:?}");
+    assert_eq!(call(f.upstream, "GET", &format!("/Groups/{bg_id}"), None, None).status, 200);
+    let deleted = f.call("DELETE", &format!("/Groups/{id}"), None);
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert!(!has("bob"));
+}
+
+/// A service provider that fails the write, or does not answer, leaves
+/// steward's directory and audit log as they were; the identity provider
+/// gets its error, or 504.
+#[test]
+fn a_failing_or_hanging_service_provider_changes_nothing() {
+    let Some(python) = python() else {
+        return skipped("a_failing_or_hanging_service_provider_changes_nothing");
+    };
+    // scim2-server refuses a write to a User it does not hold: with
+    // `--user-id id`, steward's user `bob` is the SCIM id `bob`, which the
+    // service provider never gave.
+    let f = Fixture::start(&python, &["--user-id", "id"], None);
+    let before = stored(&f.db);
+    let failed = f.call("PATCH", "/Users/bob", Some(&deactivate()));
+    assert_eq!(failed.status, 404, "the service provider's own answer: {failed:?}");
+    assert_eq!(stored(&f.db).account("bob", "SAAS"), before.account("bob", "SAAS"));
+    assert!(audit(&f.db).is_empty());
+    drop(f);
+    // One that accepts the connection and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = silent.local_addr().unwrap();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in silent.incoming().take(2) {
+            open.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let f =
+        Fixture::over(None, upstream, Vec::new(), &["--user-id", "id", "--upstream-timeout-ms", "300"], None);
+    let timed_out = f.call("PATCH", "/Users/bob", Some(&deactivate()));
+    assert_eq!(timed_out.status, 504, "{timed_out:?}");
+    assert!(timed_out.detail().contains("nothing was written"), "{}", timed_out.detail());
+    assert_eq!(f.status("bob").as_deref(), Some("active"));
+    assert!(audit(&f.db).is_empty());
+    drop(f);
+    // And one that is not there at all.
+    let gone = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let f = Fixture::over(None, gone, Vec::new(), &["--user-id", "id"], None);
+    let unreachable = f.call("DELETE", "/Users/cyd", None);
+    assert_eq!(unreachable.status, 502, "{unreachable:?}");
+    assert_eq!(f.status("cyd").as_deref(), Some("blocked"));
+    assert!(audit(&f.db).is_empty());
+    let _ = f.dir.path();
+    drop(held);
+}
