@@ -22,6 +22,13 @@ pub struct Args {
     /// in steward.yaml).
     #[arg(long)]
     pub directory: Option<PathBuf>,
+    /// A provisioning client acting as this user, with the token of --token (besides
+    /// `gateway.clients`).
+    #[arg(long, value_name = "USER", requires = "token")]
+    pub actor: Option<String>,
+    /// The bearer token of the client --actor names.
+    #[arg(long, env = "STEWARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// The service provider's SCIM base URL, http:// (default: `gateway.upstream` in
     /// steward.yaml).
     #[arg(long, value_name = "URL")]
@@ -34,13 +41,6 @@ pub struct Args {
     /// Port 0 picks a free one; the address is printed in the first notice.
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
-    /// A provisioning client acting as this user, with the token of --token (besides
-    /// `gateway.clients`).
-    #[arg(long, value_name = "USER", requires = "token")]
-    pub actor: Option<String>,
-    /// The bearer token of the client --actor names.
-    #[arg(long, env = "STEWARD_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
     /// The bearer token sent to the service provider (default: `gateway.upstream_token`).
     #[arg(long, env = "STEWARD_UPSTREAM_TOKEN", hide_env_values = true)]
     pub upstream_token: Option<String>,
