@@ -6,6 +6,7 @@
 mod apply;
 mod audit;
 mod cli;
+mod conformance;
 mod diagnostics;
 mod diff;
 mod directory_errors;

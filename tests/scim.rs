@@ -3,17 +3,14 @@
 //! for a bad file, and an import of what a real SCIM service provider
 //! (scim2-server, driven by scim2-client) answers.
 
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use steward::directory::model::AttrValue;
 use steward::directory::scim::{self, File, IdSource, Options};
 use steward::directory::{Directory, Error};
 use steward::policy::report::render_human;
 
+use crate::support::interop::ScimServer;
 use crate::support::{file, first_diagnostic, root, steward};
 
 fn options() -> Options {
@@ -294,55 +291,15 @@ fn a_bad_file_writes_nothing() {
 // ---------------------------------------------------------------------------
 // Against real SCIM software.
 
-/// The variable `.ci/run` sets to the Python of the venv that holds
-/// tests/interop/requirements.txt.
-const PYTHON: &str = "STEWARD_INTEROP_PYTHON";
-
-/// The server process, stopped when the test ends, whatever happens.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn imports_what_scim2_server_answers() {
-    let Ok(python) = std::env::var(PYTHON) else {
-        // CI always sets it (.ci/run); a developer's `cargo test` without
-        // the venv says so rather than passing as if it had run. Written
-        // to the stderr handle, not with `eprintln!`, which the test
-        // harness captures and hides for a test that passes.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED scim::imports_what_scim2_server_answers: {PYTHON} is not set (run .ci/run, or see README's Test section)"
-        );
-        return;
-    };
-    let python = Path::new(&python);
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _server = Server(
-        Command::new(python)
-            .args(["-m", "scim2_server.testserver.cli", "--hostname", "127.0.0.1", "--port"])
-            .arg(port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("scim2-server starts"),
-    );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "scim2-server did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let Some(server) = ScimServer::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users.json");
     let groups = dir.path().join("groups.json");
-    let provisioned = Command::new(python)
+    let provisioned = Command::new(server.python())
         .arg(root().join("tests/interop/provision.py"))
-        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(server.url())
         .args([&users, &groups])
         .output()
         .unwrap();

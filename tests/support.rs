@@ -1,6 +1,7 @@
 //! What the integration tests share: the repository's packs and examples,
 //! the `steward` command run in the repository root, databases and saved
-//! plans in temporary folders, and JSON read back from files and output.
+//! plans in temporary folders, and JSON read back from files and output;
+//! `interop`, the real SCIM software (scim2-server, scim2-tester).
 //! The binaries with a `main` of their own (`cases`, `alloc`) use a few
 //! of these too.
 
@@ -15,6 +16,8 @@ use steward::directory::store::Store;
 use steward::directory::{self, Directory, yaml};
 use steward::policy::report::render_json;
 use steward::policy::{Diagnostic, PolicySet, Request, Sources};
+
+pub mod interop;
 
 /// The clock of requests and plans: after Lou Leaver's employment ended
 /// (2026-10-31), before Pia's invitation expires (2026-12-01).
