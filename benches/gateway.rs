@@ -59,18 +59,26 @@ fn main() {
     let ids = provision(&direct, users);
     println!("{users} users created directly in {:.1} s", started.elapsed().as_secs_f64());
 
-    let mut gateway = start_gateway(&direct);
+    // Each target writes to its own half of the users, so that steward's
+    // directory stays what the service provider holds of the gateway's.
+    let (direct_ids, gateway_ids) = ids.split_at(ids.len() / 2);
+    let dir = tempfile::tempdir().unwrap();
+    let mut gateway = start_gateway(&direct, users, dir.path());
+    if let Some((_, url)) = &gateway {
+        // Each user's SCIM id is looked up once, on the first write.
+        measure(url, Some(GATEWAY_TOKEN), gateway_ids, gateway_ids.len());
+    }
     let per_round = writes.div_ceil(rounds);
     println!(
         "PATCH mix (active false, active true, displayName), {per_round} writes per round, {rounds} rounds"
     );
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
-        let times = measure(&direct, None, &ids, per_round);
+        let times = measure(&direct, None, direct_ids, per_round);
         print!("  round {round}: upstream {}", Figures::of(&times));
         a.extend(times);
         if let Some((_, url)) = &gateway {
-            let times = measure(url, None, &ids, per_round);
+            let times = measure(url, Some(GATEWAY_TOKEN), gateway_ids, per_round);
             print!(", gateway {}", Figures::of(&times));
             b.extend(times);
         }
@@ -92,15 +100,44 @@ fn main() {
     println!("load average {}", load_average());
 }
 
-/// `steward gateway` in front of `upstream_url` on a free loopback port:
-/// the process and its base URL, read from the last word of the first
-/// line it prints on its standard error (as `steward serve` says where it
-/// listens). `None`, with the reason printed, when it does not start (a
-/// build without the subcommand, flags it refuses): the bench then gives
-/// the upstream's figures alone. No token: the upstream wants none.
-fn start_gateway(upstream_url: &str) -> Option<(Child, String)> {
+/// The identity provider's token at the gateway.
+const GATEWAY_TOKEN: &str = "bench-token";
+
+/// `steward gateway` in front of `upstream_url` on a free loopback port,
+/// over a directory of the `users` provisioned (and the provisioning
+/// client's account) with the gateway tests' pack: the process and its
+/// base URL, read from the notice that says where it listens. `None`, with
+/// the reason printed, when it does not start: the bench then gives the
+/// upstream's figures alone.
+fn start_gateway(upstream_url: &str, users: usize, dir: &std::path::Path) -> Option<(Child, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut yaml = String::from(
+        "environments: [{ id: SAAS, license: SAAS, kind: production, identity: idp, idp_active: true }]\nusers:\n  - { id: entra, home: SAAS, accounts: [{ env: SAAS, status: active, kind: system, roles: [provisioning] }] }\n",
+    );
+    for i in 0..users {
+        yaml.push_str(&format!(
+            "  - {{ id: user{i:04}, home: SAAS, accounts: [{{ env: SAAS, status: active, name: User {i}, email: user{i:04}@example.com }}] }}\n"
+        ));
+    }
+    let file = dir.join("saas.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let db = dir.join("saas.db");
+    let imported = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .arg("import")
+        .arg(&file)
+        .arg("--policy")
+        .arg(root.join("tests/gateway/pack"))
+        .arg("-o")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
     let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
-        .args(["gateway", "--listen", "127.0.0.1:0", "--upstream", upstream_url])
+        .args(["gateway", "--listen", "127.0.0.1:0", "--upstream", upstream_url, "--env", "SAAS"])
+        .args(["--actor", "entra", "--token", GATEWAY_TOKEN, "--policy"])
+        .arg(root.join("tests/gateway/pack"))
+        .arg("--directory")
+        .arg(&db)
         .env_remove("STEWARD_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -111,14 +148,24 @@ fn start_gateway(upstream_url: &str) -> Option<(Child, String)> {
     let (send, first_line) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = std::io::BufReader::new(stderr).lines();
-        let _ = send.send(lines.next().and_then(Result::ok).unwrap_or_default());
+        // The notice that says where it listens; the first line when it
+        // never comes (an error).
+        let mut first = None;
+        for line in lines.by_ref().map_while(Result::ok).take(5) {
+            if line.contains("listening on") {
+                first = Some(line);
+                break;
+            }
+            first.get_or_insert(line);
+        }
+        let _ = send.send(first.unwrap_or_default());
         // Drained, so that a talkative gateway never blocks on a full pipe.
         for _ in lines {}
     });
     let line = first_line.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
     let addr = line.rsplit(' ').next().and_then(|word| word.parse::<std::net::SocketAddr>().ok());
     if let Some(addr) = addr {
-        return Some((child, format!("http://{addr}")));
+        return Some((child, format!("http://{addr}/scim/v2")));
     }
     // A usage error exits at once; anything else still running is stopped.
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -1,20 +1,20 @@
 //! `steward gateway` against real SCIM software over 127.0.0.1: scim2-server
 //! as the service provider, the identity provider's calls made as RFC 7644
-//! writes them (and by scim2-client, tests/interop/idp.py). Each test
-//! starts its own scim2-server and gateway; they skip, saying so, when
-//! `STEWARD_INTEROP_PYTHON` is not set (.ci/run sets it).
+//! writes them, and scim2-tester's conformance checks through it. Each
+//! test starts its own scim2-server and gateway; they skip, saying so,
+//! when `STEWARD_INTEROP_PYTHON` is not set (.ci/run sets it).
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::support::interop::{self, ScimServer};
 use crate::support::{audit, root, steward, steward_process, stored};
 
-const PYTHON: &str = "STEWARD_INTEROP_PYTHON";
 const TOKEN: &str = "idp-s3cret";
 
 /// A child process stopped when the test ends, whatever happens.
@@ -72,33 +72,6 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn python() -> Option<PathBuf> {
-    std::env::var_os(PYTHON).map(PathBuf::from)
-}
-
-fn skipped(test: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED gateway::{test}: {PYTHON} is not set (run .ci/run)");
-}
-
-/// scim2-server on a free port of loopback.
-fn scim2_server(python: &Path) -> (Process, SocketAddr) {
-    let port = free_port();
-    let child = Command::new(python)
-        .args(["-m", "scim2_server.testserver.cli", "--hostname", "127.0.0.1", "--port"])
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("scim2-server starts");
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let started = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "scim2-server did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (Process(child), addr)
-}
-
 /// The users of tests/gateway/directory.yaml at the service provider: the
 /// SCIM id of each.
 fn provision(upstream: SocketAddr) -> Vec<(String, String)> {
@@ -125,7 +98,7 @@ fn provision(upstream: SocketAddr) -> Vec<(String, String)> {
 
 /// A service provider, steward's directory of it, and the gateway between.
 struct Fixture {
-    _upstream: Option<Process>,
+    _upstream: Option<ScimServer>,
     _gateway: Process,
     upstream: SocketAddr,
     gateway: SocketAddr,
@@ -138,13 +111,14 @@ impl Fixture {
     /// scim2-server with the test users, and a gateway with `extra` flags
     /// (and `config`, a steward.yaml, when given).
     fn start(python: &Path, extra: &[&str], config: Option<&str>) -> Fixture {
-        let (server, upstream) = scim2_server(python);
+        let server = ScimServer::start_with(python, None);
+        let upstream: SocketAddr = server.url().trim_start_matches("http://").parse().unwrap();
         let ids = provision(upstream);
         Fixture::over(Some(server), upstream, ids, extra, config)
     }
 
     fn over(
-        server: Option<Process>,
+        server: Option<ScimServer>,
         upstream: SocketAddr,
         ids: Vec<(String, String)>,
         extra: &[&str],
@@ -224,7 +198,7 @@ fn deactivate() -> Value {
 /// directory and audit log follow.
 #[test]
 fn an_allowed_delete_reaches_the_service_provider() {
-    let Some(python) = python() else { return skipped("an_allowed_delete_reaches_the_service_provider") };
+    let Some(python) = interop::python() else { return };
     let f = Fixture::start(&python, &[], None);
     let deleted = f.call("DELETE", &format!("/Users/{}", f.id("cyd")), None);
     assert_eq!(deleted.status, 204, "{deleted:?}");
@@ -247,9 +221,7 @@ fn an_allowed_delete_reaches_the_service_provider() {
 /// `PATCH active=false`, and the answer says so.
 #[test]
 fn a_referenced_users_delete_arrives_as_a_deactivation() {
-    let Some(python) = python() else {
-        return skipped("a_referenced_users_delete_arrives_as_a_deactivation");
-    };
+    let Some(python) = interop::python() else { return };
     let f = Fixture::start(&python, &[], None);
     let answer = f.call("DELETE", &format!("/Users/{}", f.id("ada")), None);
     assert!((200..300).contains(&answer.status), "{answer:?}");
@@ -271,7 +243,7 @@ fn a_referenced_users_delete_arrives_as_a_deactivation() {
 /// block names, decided by the policy (D7), in the same transaction.
 #[test]
 fn a_deleted_users_assets_go_to_the_default_owner() {
-    let Some(python) = python() else { return skipped("a_deleted_users_assets_go_to_the_default_owner") };
+    let Some(python) = interop::python() else { return };
     let f = Fixture::start(&python, &[], None);
     let deleted = f.call("DELETE", &format!("/Users/{}", f.id("bob")), None);
     assert_eq!(deleted.status, 204, "{deleted:?}");
@@ -284,7 +256,7 @@ fn a_deleted_users_assets_go_to_the_default_owner() {
 /// identity provider gets SCIM's error with the rule and its reason.
 #[test]
 fn a_denied_write_never_reaches_the_service_provider() {
-    let Some(python) = python() else { return skipped("a_denied_write_never_reaches_the_service_provider") };
+    let Some(python) = interop::python() else { return };
     let f = Fixture::start(&python, &[], None);
     for (method, body) in [("PATCH", Some(deactivate())), ("DELETE", None)] {
         let refused = f.call(method, &format!("/Users/{}", f.id("root")), body.as_ref());
@@ -307,10 +279,14 @@ fn a_denied_write_never_reaches_the_service_provider() {
 /// Writes steward has no mapping for are refused, not forwarded unseen.
 #[test]
 fn writes_without_a_mapping_are_refused() {
-    let Some(python) = python() else { return skipped("writes_without_a_mapping_are_refused") };
+    let Some(python) = interop::python() else { return };
     let f = Fixture::start(&python, &[], None);
+    // The discovery endpoints are read-only; other paths are not decided.
     let schemas = f.call("POST", "/Schemas", Some(&json!({})));
-    assert_eq!(schemas.status, 403, "{schemas:?}");
+    assert_eq!((schemas.status, schemas.header("allow")), (405, Some("GET")), "{schemas:?}");
+    let me = f.call("PATCH", "/Me", Some(&deactivate()));
+    assert_eq!(me.status, 403, "{me:?}");
+    assert!(me.detail().contains("not a write the gateway decides"), "{}", me.detail());
     // The user id cannot change under steward (RFC 7644 §3.12 mutability).
     let renamed = f.call(
         "PATCH",
@@ -335,7 +311,7 @@ fn writes_without_a_mapping_are_refused() {
 /// provider. One under it is carried out, each operation in order.
 #[test]
 fn a_bulk_over_the_threshold_is_refused_whole() {
-    let Some(python) = python() else { return skipped("a_bulk_over_the_threshold_is_refused_whole") };
+    let Some(python) = interop::python() else { return };
     let f = Fixture::start(&python, &[], None);
     let op = |method: &str, user: &str, data: Option<Value>| {
         let mut op = json!({"method": method, "path": format!("/Users/{}", f.id(user))});
@@ -386,7 +362,7 @@ fn a_bulk_over_the_threshold_is_refused_whole() {
 /// created twice.
 #[test]
 fn creations_and_edits_are_decided_and_recorded() {
-    let Some(python) = python() else { return skipped("creations_and_edits_are_decided_and_recorded") };
+    let Some(python) = interop::python() else { return };
     let f = Fixture::start(&python, &[], None);
     let new = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -441,7 +417,7 @@ fn creations_and_edits_are_decided_and_recorded() {
 /// steward's accounts follow the service provider's Groups.
 #[test]
 fn group_membership_is_decided_as_roles() {
-    let Some(python) = python() else { return skipped("group_membership_is_decided_as_roles") };
+    let Some(python) = interop::python() else { return };
     let config = format!(
         "gateway:\n  clients:\n    - {{ token: {TOKEN}, actor: entra }}\n  actions:\n    add_role: assign_role\n    remove_role: remove_role\n"
     );
@@ -481,9 +457,7 @@ fn group_membership_is_decided_as_roles() {
 /// gets its error, or 504.
 #[test]
 fn a_failing_or_hanging_service_provider_changes_nothing() {
-    let Some(python) = python() else {
-        return skipped("a_failing_or_hanging_service_provider_changes_nothing");
-    };
+    let Some(python) = interop::python() else { return };
     // scim2-server refuses a write to a User it does not hold: with
     // `--user-id id`, steward's user `bob` is the SCIM id `bob`, which the
     // service provider never gave.
@@ -521,4 +495,36 @@ fn a_failing_or_hanging_service_provider_changes_nothing() {
     assert!(audit(&f.db).is_empty());
     let _ = f.dir.path();
     drop(held);
+}
+
+/// scim2-tester's conformance checks through the gateway: every check that
+/// passes against scim2-server directly passes through it too, but those
+/// tests/interop/conformance-gateway.txt lists, each with the reason the
+/// gateway refuses what it asks.
+#[test]
+fn scim2_testers_checks_pass_through_the_gateway() {
+    let Some(python) = interop::python() else { return };
+    let config = format!(
+        "gateway:\n  clients:\n    - {{ token: {TOKEN}, actor: entra }}\n  actions:\n    add_role: assign_role\n    remove_role: remove_role\n"
+    );
+    let server = ScimServer::start_with(&python, None);
+    let upstream: SocketAddr = server.url().trim_start_matches("http://").parse().unwrap();
+    let f = Fixture::over(Some(server), upstream, Vec::new(), &[], Some(&config));
+    let through = interop::conformance(&format!("http://{}/scim/v2", f.gateway), Some(TOKEN));
+    let expected = interop::expected_conformance();
+    let refused: std::collections::BTreeSet<String> =
+        std::fs::read_to_string(interop::interop_dir().join("conformance-gateway.txt"))
+            .unwrap()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| l.split_once(" # ").map_or(l, |(check, _)| check).trim().to_owned())
+            .collect();
+    let wanted: std::collections::BTreeSet<String> = expected.difference(&refused).cloned().collect();
+    let newly: Vec<_> = through.difference(&wanted).collect();
+    let lost: Vec<_> = wanted.difference(&through).collect();
+    assert!(
+        lost.is_empty() && newly.is_empty(),
+        "no longer passing: {lost:?}; passing though listed as refused: {newly:?}"
+    );
 }

@@ -43,6 +43,9 @@ pub enum ScimError {
     /// or an endpoint the gateway does not decide).
     #[error("{0}")]
     NotMapped(String),
+    /// A write to a read-only endpoint.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// No or a wrong bearer token.
     #[error("a bearer token of a configured client is required")]
     Unauthorized,
@@ -83,6 +86,7 @@ impl ScimError {
             | ScimError::InvalidValue(_)
             | ScimError::InvalidSyntax(_) => StatusCode::BAD_REQUEST,
             ScimError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ScimError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ScimError::NotFound(_) => StatusCode::NOT_FOUND,
             ScimError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ScimError::Overloaded(_) | ScimError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -124,6 +128,9 @@ impl IntoResponse for ScimError {
         let mut response = (self.status(), scim_json(&self.body())).into_response();
         if matches!(self, ScimError::Unauthorized) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if matches!(self, ScimError::MethodNotAllowed(_)) {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
         }
         if matches!(self, ScimError::Overloaded(_)) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

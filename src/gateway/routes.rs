@@ -113,6 +113,12 @@ async fn answer(shared: &Arc<Shared>, request: HttpRequest) -> Result<Response, 
         let answer = shared.upstream.send(parts.method.clone(), &below, &parts.headers, body).await?;
         return Ok(relay(answer));
     }
+    // The discovery endpoints are read-only (RFC 7644 §4): a write to one
+    // is answered here, never forwarded.
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    if ["ServiceProviderConfig", "ResourceTypes", "Schemas"].contains(&first) {
+        return Err(ScimError::MethodNotAllowed(format!("`/{first}` is read-only: only GET (RFC 7644 §4)")));
+    }
     let op = match read_op(shared, parts.method.clone(), &below, &parts.headers, body, None).await? {
         Ok(op) => op,
         Err(answer) => return Ok(relay(answer)),

@@ -501,15 +501,14 @@ fn create(
     if directory.account(&new.id, ctx.env).is_some() {
         return Err(ScimError::Uniqueness(format!("`{}` has an account in `{}` already", new.id, ctx.env)));
     }
-    let Some(email) = &new.email else {
-        return Err(ScimError::InvalidValue(format!(
-            "the User has no e-mail address, which `{action}` is decided for"
-        )));
-    };
+    // The action is decided for the new account's address; a User without
+    // one (SCIM does not require it) is decided for its user id instead,
+    // so that a rule on addresses fails closed rather than being skipped.
+    let address = new.email.clone().unwrap_or_else(|| new.id.clone());
     let request = Request {
         actor: ctx.actor.to_owned(),
         action: action.clone(),
-        emails: vec![email.clone()],
+        emails: vec![address],
         env: ctx.env.to_owned(),
         reason: Some(ctx.reason.clone()),
         bulk: ctx.bulk.is_some(),
@@ -553,7 +552,7 @@ fn create(
         status: status.as_str().into(),
         kind: schema.default_account_kind().into(),
         name: new.name.clone(),
-        email: Some(email.clone()),
+        email: new.email.clone(),
         roles: Vec::new(),
         invited_until: schema.expires(status).then(|| ctx.now.checked_add(ctx.validity).unwrap_or(ctx.now)),
         attrs: Attrs::default(),
