@@ -81,6 +81,7 @@ fn provision(upstream: SocketAddr) -> Vec<(String, String)> {
         ("bob", "Bob Marley", true),
         ("cyd", "Cyd Charisse", false),
         ("root", "Break Glass", true),
+        ("dee", "Dee Dee", true),
     ] {
         let body = json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -250,6 +251,35 @@ fn a_deleted_users_assets_go_to_the_default_owner() {
     let directory = stored(&f.db);
     assert_eq!(directory.asset("app-sales").unwrap().owner.as_deref(), Some("entra"));
     assert!(audit(&f.db).iter().any(|e| e.change.action == "reassign" && e.change.target == "app-sales"));
+}
+
+/// D6: an asset that needs a new owner and has no default one refuses the
+/// deletion until someone reassigns it; nothing is forwarded.
+#[test]
+fn a_delete_that_leaves_an_asset_without_owner_is_refused() {
+    let Some(python) = interop::python() else { return };
+    let f = Fixture::start(&python, &[], None);
+    let refused = f.call("DELETE", &format!("/Users/{}", f.id("dee")), None);
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert!(refused.detail().contains("script-etl"), "{}", refused.detail());
+    assert_eq!(f.upstream_user("dee").status, 200);
+    assert_eq!(f.status("dee").as_deref(), Some("active"));
+    assert!(audit(&f.db).is_empty());
+}
+
+/// D5: the identity provider creating again a user whose deletion fell
+/// back to a deactivation is refused: steward still holds them.
+#[test]
+fn a_user_steward_still_holds_is_not_created_again() {
+    let Some(python) = interop::python() else { return };
+    let f = Fixture::start(&python, &[], None);
+    let fell_back = f.call("DELETE", &format!("/Users/{}", f.id("ada")), None);
+    assert_eq!(fell_back.header("steward-fallback"), Some("block"), "{fell_back:?}");
+    let again = json!({"userName": "ada", "emails": [{"value": "ada2@example.com", "primary": true}]});
+    let refused = f.call("POST", "/Users", Some(&again));
+    assert_eq!(refused.status, 409, "{refused:?}");
+    let listed = call(f.upstream, "GET", "/Users?filter=userName%20eq%20%22ada%22", None, None);
+    assert_eq!(listed.body["totalResults"], json!(1), "not created twice at the service provider");
 }
 
 /// Q1: a write the policy refuses never reaches the service provider; the
