@@ -314,6 +314,19 @@ fn writes_without_a_mapping_are_refused() {
     // The discovery endpoints are read-only; other paths are not decided.
     let schemas = f.call("POST", "/Schemas", Some(&json!({})));
     assert_eq!((schemas.status, schemas.header("allow")), (405, Some("GET")), "{schemas:?}");
+    // A path the service provider could read otherwise is refused, and a
+    // query by POST is the only write that passes as a read.
+    for (method, path) in [
+        ("DELETE", "/Users/.search".to_owned()),
+        ("DELETE", format!("/Users/..%2FUsers%2F{}", f.id("cyd"))),
+        ("DELETE", "/Users/..".to_owned()),
+        ("DELETE", format!("//Users/{}", f.id("cyd"))),
+        ("PATCH", format!("/Users/{}/", f.id("cyd")) + "x"),
+    ] {
+        let refused = f.call(method, &path, Some(&deactivate()));
+        assert!([400, 403, 404].contains(&refused.status), "{method} {path}: {refused:?}");
+    }
+    assert_eq!(f.upstream_user("cyd").status, 200);
     let me = f.call("PATCH", "/Me", Some(&deactivate()));
     assert_eq!(me.status, 403, "{me:?}");
     assert!(me.detail().contains("not a write the gateway decides"), "{}", me.detail());

@@ -26,6 +26,28 @@ const BASE: &str = "/scim/v2";
 /// The schema URIs of a bulk request and its answer (RFC 7644 §3.7).
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+/// What a path segment escapes (RFC 3986 §3.3: anything but pchar).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// `id` as one path segment.
+fn segment(id: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(id, SEGMENT)
+}
+
 /// The header that says a deletion was carried out as a deactivation.
 pub const FALLBACK_HEADER: &str = "steward-fallback";
 
@@ -108,7 +130,7 @@ async fn answer(shared: &Arc<Shared>, request: HttpRequest) -> Result<Response, 
     if parts.method == Method::POST && path == "/Bulk" {
         return bulk(shared, &actor, &parts.headers, &body).await;
     }
-    if parts.method == Method::POST && path == "/.search" || path.ends_with("/.search") {
+    if parts.method == Method::POST && (path == "/.search" || path.ends_with("/.search")) {
         // A query sent as a POST (RFC 7644 §3.4.3) reads, never writes.
         let answer = shared.upstream.send(parts.method.clone(), &below, &parts.headers, body).await?;
         return Ok(relay(answer));
@@ -162,7 +184,30 @@ async fn read_op(
     bulk_id: Option<String>,
 ) -> Result<Result<Op, Answer>, ScimError> {
     let path = below.split('?').next().unwrap_or_default().trim_end_matches('/');
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Each segment as the service provider reads it: percent-decoded. One
+    // it might read otherwise than this gateway (`/Users/../Groups`,
+    // `//Users`, an encoded slash, not UTF-8) is refused, not guessed at.
+    let decoded: Option<Vec<String>> = path
+        .strip_prefix('/')
+        .unwrap_or("")
+        .split('/')
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|d| d.into_owned()))
+        .collect();
+    let decoded = decoded
+        .filter(|segments| {
+            path.starts_with('/')
+                && segments.iter().all(|s| {
+                    !s.is_empty()
+                        && s != "."
+                        && s != ".."
+                        && !s.contains(['/', '\\'])
+                        && !s.chars().any(char::is_control)
+                })
+        })
+        .ok_or_else(|| {
+            ScimError::InvalidPath(format!("`{path}` is not a path the gateway reads: /Users/ID, /Groups/ID"))
+        })?;
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let source = shared.user_id;
     let mut steps = Vec::new();
     let mut unmapped = Vec::new();
@@ -249,8 +294,10 @@ async fn user_of(shared: &Arc<Shared>, id: &str) -> Result<Result<String, Answer
     if let Some(user) = shared.users.lock().ok().and_then(|m| m.get(id).cloned()) {
         return Ok(Ok(user));
     }
-    let answer =
-        shared.upstream.send(Method::GET, &format!("/Users/{id}"), &HeaderMap::new(), Bytes::new()).await?;
+    let answer = shared
+        .upstream
+        .send(Method::GET, &format!("/Users/{}", segment(id)), &HeaderMap::new(), Bytes::new())
+        .await?;
     if !answer.succeeded() {
         return Ok(Err(answer));
     }
@@ -271,7 +318,7 @@ async fn role_of(shared: &Arc<Shared>, id: &str) -> Result<Result<String, Answer
     if let Some(role) = shared.groups.lock().ok().and_then(|m| m.get(id).cloned()) {
         return Ok(Ok(role));
     }
-    let path = format!("/Groups/{id}?attributes=displayName");
+    let path = format!("/Groups/{}?attributes=displayName", segment(id));
     let answer = shared.upstream.send(Method::GET, &path, &HeaderMap::new(), Bytes::new()).await?;
     if !answer.succeeded() {
         return Ok(Err(answer));
@@ -514,8 +561,11 @@ fn remember(shared: &Shared, ops: &[Op], outcome: &Outcome) {
             }
         }
         if op.method == Method::DELETE && done.fallback.is_none() {
-            let id = op.path.trim_start_matches("/Users/");
-            users.remove(id);
+            for (user, change) in &op.steps {
+                if let (Some(user), Change::Delete) = (user, change) {
+                    users.retain(|_, known| known != user);
+                }
+            }
         }
     }
 }
