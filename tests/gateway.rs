@@ -253,6 +253,38 @@ fn a_deleted_users_assets_go_to_the_default_owner() {
     assert!(audit(&f.db).iter().any(|e| e.change.action == "reassign" && e.change.target == "app-sales"));
 }
 
+/// The limits of `steward serve`, and the decision log: one line per
+/// decision, forwarded or not.
+#[test]
+fn limits_and_the_decision_log() {
+    let Some(python) = interop::python() else { return };
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("decisions.jsonl");
+    let log_flag = log.to_str().unwrap();
+    let f = Fixture::start(&python, &["--max-body", "300", "--decision-log", log_flag], None);
+    let big = patch(json!([{"op": "replace", "path": "displayName", "value": "x".repeat(400)}]));
+    let refused = f.call("PATCH", &format!("/Users/{}", f.id("bob")), Some(&big));
+    assert_eq!(refused.status, 413, "{refused:?}");
+    assert_eq!(refused.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]));
+    assert_eq!(f.call("PATCH", &format!("/Users/{}", f.id("bob")), Some(&deactivate())).status, 204);
+    assert_eq!(f.call("PATCH", &format!("/Users/{}", f.id("root")), Some(&deactivate())).status, 403);
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let seen: Vec<(&str, &str, &str, bool)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["target"].as_str().unwrap(),
+                l["action"].as_str().unwrap(),
+                l["decision"].as_str().unwrap(),
+                l["forwarded"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("bob", "block", "allow", true), ("root", "block", "deny", false)]);
+    assert_eq!(lines[1]["rules"], json!(["break_glass_stays"]));
+}
+
 /// D6: an asset that needs a new owner and has no default one refuses the
 /// deletion until someone reassigns it; nothing is forwarded.
 #[test]
