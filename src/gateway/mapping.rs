@@ -162,14 +162,19 @@ pub(crate) fn replaced(
         }
     };
     asked.changes.push(Change::Active(active));
-    let email = get(resource, "emails").and_then(primary_email);
-    if let Some(email) = email.filter(|e| account.email.as_deref() != Some(e)) {
-        asked.changes.push(Change::Email(email));
+    // Every value the User is replaced with: what changes nothing is told
+    // apart when it is decided, over the directory as the write lock
+    // finds it, not as it stood when the call came.
+    match get(resource, "emails").and_then(primary_email) {
+        Some(email) => asked.changes.push(Change::Email(email)),
+        None if account.email.is_some() => {
+            return Err(ScimError::InvalidValue(
+                "a User replaced without `emails` would leave the account without an address; give its address".into(),
+            ));
+        }
+        None => {}
     }
-    let name = display_name(resource).unwrap_or_else(|| user.to_owned());
-    if name != account.name {
-        asked.changes.push(Change::Name(name));
-    }
+    asked.changes.push(Change::Name(display_name(resource).unwrap_or_else(|| user.to_owned())));
     for key in resource.keys() {
         let known =
             ["schemas", "id", "externalId", "userName", "meta", "active", "emails", "displayName", "name"];
@@ -437,6 +442,39 @@ mod tests {
         assert!(matches!(patched(&bad_op, "ada", IdSource::UserName), Err(ScimError::InvalidSyntax(_))));
         let bad_active = patch(json!([{"op": "replace", "path": "active", "value": "maybe"}]));
         assert!(matches!(patched(&bad_active, "ada", IdSource::UserName), Err(ScimError::InvalidValue(_))));
+    }
+
+    #[test]
+    fn a_put_asks_for_every_value_and_keeps_an_address() {
+        let account = Account {
+            user: "ada".into(),
+            env: "SAAS".into(),
+            status: "active".into(),
+            kind: "normal".into(),
+            name: "Ada".into(),
+            email: Some("ada@example.com".into()),
+            roles: Vec::new(),
+            invited_until: None,
+            attrs: Default::default(),
+        };
+        let user = json!({"userName": "ada", "displayName": "Ada", "active": false,
+            "emails": [{"value": "ada@example.com"}], "title": "Countess"});
+        let asked = replaced(&user, "ada", &account, IdSource::UserName).unwrap();
+        assert_eq!(
+            asked.changes,
+            vec![Change::Active(false), Change::Email("ada@example.com".into()), Change::Name("Ada".into())]
+        );
+        assert_eq!(asked.unmapped, vec!["title".to_owned()]);
+        let without = json!({"userName": "ada"});
+        assert!(matches!(
+            replaced(&without, "ada", &account, IdSource::UserName),
+            Err(ScimError::InvalidValue(_))
+        ));
+        let renamed = json!({"userName": "eve", "emails": [{"value": "e@x"}]});
+        assert!(matches!(
+            replaced(&renamed, "ada", &account, IdSource::UserName),
+            Err(ScimError::Mutability(_))
+        ));
     }
 
     #[test]
