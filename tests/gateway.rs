@@ -548,16 +548,26 @@ fn a_failing_or_hanging_service_provider_changes_nothing() {
     let upstream = silent.local_addr().unwrap();
     let held = std::thread::spawn(move || {
         let mut open = Vec::new();
-        for stream in silent.incoming().take(2) {
+        for stream in silent.incoming().take(3) {
             open.push(stream);
         }
         std::thread::sleep(Duration::from_secs(5));
     });
-    let f =
-        Fixture::over(None, upstream, Vec::new(), &["--user-id", "id", "--upstream-timeout-ms", "300"], None);
+    let flags = ["--user-id", "id", "--upstream-timeout-ms", "300", "--timeout-ms", "500"];
+    let f = Fixture::over(None, upstream, Vec::new(), &flags, None);
     let timed_out = f.call("PATCH", "/Users/bob", Some(&deactivate()));
     assert_eq!(timed_out.status, 504, "{timed_out:?}");
     assert!(timed_out.detail().contains("nothing was written"), "{}", timed_out.detail());
+    // Two at once: one waits for the other, too long to be carried out
+    // within its call's 500 ms, and is not begun.
+    let gateway = f.gateway;
+    let second = std::thread::spawn(move || {
+        call(gateway, "PATCH", "/scim/v2/Users/ada", Some(TOKEN), Some(&deactivate())).status
+    });
+    let first = f.call("PATCH", "/Users/bob", Some(&deactivate())).status;
+    let mut statuses = [first, second.join().unwrap()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [503, 504]);
     assert_eq!(f.status("bob").as_deref(), Some("active"));
     assert!(audit(&f.db).is_empty());
     drop(f);

@@ -61,6 +61,12 @@ pub enum ScimError {
     /// Too many calls in flight.
     #[error("{0} calls are in flight already; retry shortly")]
     Overloaded(usize),
+    /// Other writes held the gateway so long that this one could not be
+    /// carried out within the call's time limit; nothing was forwarded.
+    #[error(
+        "other writes held the gateway for {0} ms, too long to carry this one out within the time limit; nothing was forwarded: retry"
+    )]
+    Busy(u128),
     /// The call took longer than the limit.
     #[error("the call took longer than {0} ms")]
     Timeout(u128),
@@ -89,7 +95,9 @@ impl ScimError {
             ScimError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ScimError::NotFound(_) => StatusCode::NOT_FOUND,
             ScimError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ScimError::Overloaded(_) | ScimError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ScimError::Overloaded(_) | ScimError::Busy(_) | ScimError::Timeout(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ScimError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ScimError::Unreachable(_) => StatusCode::BAD_GATEWAY,
             ScimError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -132,7 +140,7 @@ impl IntoResponse for ScimError {
         if matches!(self, ScimError::MethodNotAllowed(_)) {
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
         }
-        if matches!(self, ScimError::Overloaded(_)) {
+        if matches!(self, ScimError::Overloaded(_) | ScimError::Busy(_)) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response

@@ -351,6 +351,13 @@ impl Gateway {
         let actions =
             Actions::resolve(engine.policies().schema(), &options.actions).map_err(GatewayError::Config)?;
         check_clients(&engine, &options)?;
+        if options.upstream_timeout >= options.limits.timeout {
+            return Err(GatewayError::Config(format!(
+                "the service provider's timeout ({} ms) must be shorter than a call's ({} ms): a write could never finish in time",
+                options.upstream_timeout.as_millis(),
+                options.limits.timeout.as_millis()
+            )));
+        }
         let upstream = upstream::Upstream::new(
             &options.upstream,
             options.upstream_token.as_deref(),

@@ -516,6 +516,7 @@ async fn carry_out(
     let actor = actor.to_owned();
     let handle = tokio::runtime::Handle::current();
     let now = jiff::Timestamp::now();
+    let arrived = std::time::Instant::now();
     let outcome = tokio::task::spawn_blocking(move || {
         let shared = shared_for_work;
         let digest = crate::digest::sha256_hex_of(
@@ -537,6 +538,16 @@ async fn carry_out(
         };
         let mut state =
             shared.state.lock().map_err(|_| ScimError::Internal("the gateway's state is poisoned".into()))?;
+        // Writes wait for each other here. One whose call would be answered
+        // 503 `timeout` before the service provider could answer it is not
+        // begun: the identity provider is never told "failed" about a
+        // write that then happens.
+        let waited = arrived.elapsed();
+        let left = shared.limits.timeout.saturating_sub(waited);
+        if left <= shared.upstream.timeout() {
+            return Err(ScimError::Busy(waited.as_millis()));
+        }
+        let ctx = Context { busy: ctx.busy.min(left.saturating_sub(shared.upstream.timeout())), ..ctx };
         let outcome = write::carry_out(&mut state, &ctx, &ops, &handle)?;
         drop(state);
         remember(&shared, &ops, &outcome);

@@ -99,6 +99,11 @@ impl Upstream {
         })
     }
 
+    /// How long the service provider may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Sends `method` to `path` (below the base: `/Users/2819c223`, with
     /// its query) with the identity provider's headers, less those of its
     /// hop and its credentials.
