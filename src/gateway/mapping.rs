@@ -23,7 +23,7 @@ pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A lifecycle change the identity provider asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Change {
+pub enum Change {
     /// A new user (`POST /Users`).
     Create(NewUser),
     /// `DELETE /Users/{id}`.
@@ -42,29 +42,34 @@ pub(crate) enum Change {
 
 /// A User to create, as steward holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NewUser {
+pub struct NewUser {
     /// The steward user id (`userName`, `externalId` or `id`).
     pub id: String,
+    /// The primary e-mail address.
     pub email: Option<String>,
+    /// The display name.
     pub name: String,
+    /// `active`.
     pub active: bool,
 }
 
 /// What a write asks: the changes, in order, and the attributes it also
 /// changes that steward does not decide on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Asked {
+pub struct Asked {
+    /// What steward decides, in order.
     pub changes: Vec<Change>,
+    /// The attributes it also changes that steward does not decide on.
     pub unmapped: Vec<String>,
 }
 
 /// The value of `name` in `object`, whatever its case.
-pub(crate) fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     object.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value)
 }
 
 /// The steward user id of a SCIM User resource.
-pub(crate) fn user_id(resource: &Value, source: IdSource) -> Option<String> {
+pub fn user_id(resource: &Value, source: IdSource) -> Option<String> {
     let object = resource.as_object()?;
     get(object, source.attribute()).and_then(Value::as_str).map(str::to_owned)
 }
@@ -115,7 +120,7 @@ fn object(body: &Value) -> Result<&Map<String, Value>, ScimError> {
 }
 
 /// The User a `POST /Users` creates.
-pub(crate) fn new_user(body: &Value, source: IdSource) -> Result<NewUser, ScimError> {
+pub fn new_user(body: &Value, source: IdSource) -> Result<NewUser, ScimError> {
     let user = object(body)?;
     let id = get(user, source.attribute()).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
     let Some(id) = id else {
@@ -142,7 +147,7 @@ pub(crate) fn new_user(body: &Value, source: IdSource) -> Result<NewUser, ScimEr
 }
 
 /// What a `PUT /Users/{id}` (the whole User) changes of `account`.
-pub(crate) fn replaced(
+pub fn replaced(
     body: &Value,
     user: &str,
     account: &Account,
@@ -187,7 +192,7 @@ pub(crate) fn replaced(
 
 /// What a `PATCH /Users/{id}` changes (RFC 7644 §3.5.2), operation by
 /// operation; where two set one attribute, the last one counts.
-pub(crate) fn patched(body: &Value, user: &str, source: IdSource) -> Result<Asked, ScimError> {
+pub fn patched(body: &Value, user: &str, source: IdSource) -> Result<Asked, ScimError> {
     let mut asked = Asked::default();
     for (op, path, value) in operations(body)? {
         match path {
@@ -223,10 +228,10 @@ pub(crate) fn patched(body: &Value, user: &str, source: IdSource) -> Result<Aske
 }
 
 /// One operation of a PATCH body: the op (lower case), its path, its value.
-pub(crate) type Operation<'a> = (String, Option<String>, Option<&'a Value>);
+pub type Operation<'a> = (String, Option<String>, Option<&'a Value>);
 
 /// The operations of a PATCH body.
-pub(crate) fn operations(body: &Value) -> Result<Vec<Operation<'_>>, ScimError> {
+pub fn operations(body: &Value) -> Result<Vec<Operation<'_>>, ScimError> {
     let message = object(body)?;
     let named = get(message, "schemas")
         .and_then(Value::as_array)

@@ -14,7 +14,7 @@
 //! refused, never forwarded unseen.
 
 pub mod error;
-mod mapping;
+pub mod mapping;
 mod routes;
 mod upstream;
 mod write;
