@@ -12,6 +12,7 @@ mod diff;
 mod directory_errors;
 mod fmt;
 mod gateway;
+mod gateway_review;
 mod help;
 mod impact;
 mod limits;
