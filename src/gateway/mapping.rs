@@ -74,16 +74,41 @@ pub fn user_id(resource: &Value, source: IdSource) -> Option<String> {
     get(object, source.attribute()).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// Whether an address is marked primary: `primary` as a boolean, or as
+/// identity providers also send it, `"True"` / `"False"`; anything else is
+/// refused, since the service provider might read it either way.
+fn is_primary(email: &Value) -> Result<bool, ScimError> {
+    match email.as_object().and_then(|o| get(o, "primary")) {
+        None | Some(Value::Null) => Ok(false),
+        Some(value) => boolean(value)
+            .ok_or_else(|| ScimError::InvalidValue("an address's `primary` is true or false".into())),
+    }
+}
+
 /// The primary address of an `emails` list: `primary: true`, else the
 /// first (as the import reads it).
-fn primary_email(emails: &Value) -> Option<String> {
-    let list = emails.as_array()?;
+fn primary_email(emails: &Value) -> Result<Option<String>, ScimError> {
+    let Some(list) = emails.as_array() else {
+        return Err(ScimError::InvalidValue("`emails` takes a list".into()));
+    };
     let value =
         |e: &Value| e.as_object().and_then(|o| get(o, "value")).and_then(Value::as_str).map(str::to_owned);
-    let primary = list
-        .iter()
-        .find(|e| e.as_object().and_then(|o| get(o, "primary")).and_then(Value::as_bool).unwrap_or(false));
-    primary.or_else(|| list.first()).and_then(value)
+    let mut primary = None;
+    for email in list {
+        if is_primary(email)? && primary.is_none() {
+            primary = Some(email);
+        }
+    }
+    Ok(primary.or_else(|| list.first()).and_then(value))
+}
+
+/// Whether an `emails` list marks an address primary.
+fn marks_primary(emails: &Value) -> Result<bool, ScimError> {
+    let mut marked = false;
+    for email in emails.as_array().into_iter().flatten() {
+        marked |= is_primary(email)?;
+    }
+    Ok(marked)
 }
 
 /// `displayName`, else `name.formatted`, else the given and family names
@@ -122,7 +147,13 @@ fn object(body: &Value) -> Result<&Map<String, Value>, ScimError> {
 /// The User a `POST /Users` creates.
 pub fn new_user(body: &Value, source: IdSource) -> Result<NewUser, ScimError> {
     let user = object(body)?;
-    let id = get(user, source.attribute()).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let id = get(user, source.attribute()).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    if id.is_some_and(|id| id.trim() != id) {
+        return Err(ScimError::InvalidValue(format!(
+            "`{}` begins or ends with white space, which the service provider may keep and steward would not",
+            source.attribute()
+        )));
+    }
     let Some(id) = id else {
         return Err(ScimError::InvalidValue(format!(
             "the User has no `{}`, which is the steward user id",
@@ -140,19 +171,14 @@ pub fn new_user(body: &Value, source: IdSource) -> Result<NewUser, ScimError> {
     };
     Ok(NewUser {
         id: id.to_owned(),
-        email: get(user, "emails").and_then(primary_email),
+        email: get(user, "emails").map(primary_email).transpose()?.flatten(),
         name: display_name(user).unwrap_or_else(|| id.to_owned()),
         active,
     })
 }
 
 /// What a `PUT /Users/{id}` (the whole User) changes of `account`.
-pub fn replaced(
-    body: &Value,
-    user: &str,
-    account: &Account,
-    source: IdSource,
-) -> Result<Asked, ScimError> {
+pub fn replaced(body: &Value, user: &str, account: &Account, source: IdSource) -> Result<Asked, ScimError> {
     let resource = object(body)?;
     let mut asked = Asked::default();
     if let Some(id) = get(resource, source.attribute()).and_then(Value::as_str)
@@ -170,7 +196,7 @@ pub fn replaced(
     // Every value the User is replaced with: what changes nothing is told
     // apart when it is decided, over the directory as the write lock
     // finds it, not as it stood when the call came.
-    match get(resource, "emails").and_then(primary_email) {
+    match get(resource, "emails").map(primary_email).transpose()?.flatten() {
         Some(email) => asked.changes.push(Change::Email(email)),
         None if account.email.is_some() => {
             return Err(ScimError::InvalidValue(
@@ -204,9 +230,21 @@ pub fn patched(body: &Value, user: &str, source: IdSource) -> Result<Asked, Scim
                     )));
                 };
                 for (key, value) in values {
-                    if key.to_ascii_lowercase().starts_with("urn:")
-                        && !key.to_ascii_lowercase().starts_with(CORE_USER)
-                    {
+                    let lower = key.to_ascii_lowercase();
+                    // The core schema's attributes may come wrapped in
+                    // its URI (RFC 7644 §3.5.2: `"urn:…:core:2.0:User": {…}`).
+                    if format!("{lower}:") == CORE_USER {
+                        let Value::Object(inner) = value else {
+                            return Err(ScimError::InvalidValue(format!(
+                                "`{key}` takes an object of attributes"
+                            )));
+                        };
+                        for (key, value) in inner {
+                            attribute(&mut asked, &op, key, Some(value), user, source)?;
+                        }
+                        continue;
+                    }
+                    if lower.starts_with("urn:") && !lower.starts_with(CORE_USER) {
                         asked.unmapped.push(key.clone());
                         continue;
                     }
@@ -286,39 +324,23 @@ fn attribute(
                 .ok_or_else(|| ScimError::InvalidValue("`active` is set to true or false".into()))?;
             asked.changes.push(Change::Active(active));
         }
-        "displayname" | "name.formatted" => match (op, text()) {
+        // The display name is what steward names an account by; `name`
+        // and its parts change it only where there is no `displayName`,
+        // which a PATCH does not show: they pass, undecided, and the next
+        // import reads them.
+        "displayname" => match (op, text()) {
             ("remove", _) => asked.changes.push(Change::Name(user.to_owned())),
             (_, Some(name)) => asked.changes.push(Change::Name(name.to_owned())),
             (_, None) => return Err(ScimError::InvalidValue(format!("`{path}` takes a text"))),
         },
-        "name" => match value.and_then(Value::as_object) {
-            Some(name) => {
-                let mut wrapped = Map::new();
-                wrapped.insert("name".into(), Value::Object(name.clone()));
-                match display_name(&wrapped) {
-                    Some(name) => asked.changes.push(Change::Name(name)),
-                    None => asked.unmapped.push(path.to_owned()),
-                }
-            }
-            None if op == "remove" => asked.unmapped.push(path.to_owned()),
-            None => return Err(ScimError::InvalidValue("`name` takes an object".into())),
-        },
         "emails" => match (op, value) {
-            ("remove", _) => {
-                return Err(ScimError::InvalidValue(
-                    "removing the e-mail addresses would leave the account without one; replace them".into(),
-                ));
-            }
+            ("remove", _) => return Err(no_address()),
+            ("replace", Some(Value::Array(list))) if list.is_empty() => return Err(no_address()),
             (_, Some(list @ Value::Array(_))) => {
-                let marked = list.as_array().is_some_and(|l| {
-                    l.iter().any(|e| {
-                        e.as_object().and_then(|o| get(o, "primary")).and_then(Value::as_bool) == Some(true)
-                    })
-                });
                 // `add` appends: only an address marked primary replaces
                 // the one steward holds.
-                if op == "replace" || marked {
-                    if let Some(email) = primary_email(list) {
+                if op == "replace" || marks_primary(list)? {
+                    if let Some(email) = primary_email(list)? {
                         asked.changes.push(Change::Email(email));
                     }
                 } else {
@@ -327,6 +349,13 @@ fn attribute(
             }
             _ => return Err(ScimError::InvalidValue("`emails` takes a list".into())),
         },
+        // `emails.value`, `emails.primary`: every address at once, the
+        // primary one among them.
+        _ if lower.starts_with("emails.") => {
+            return Err(ScimError::InvalidPath(format!(
+                "`{path}` changes every address, the one steward holds among them: replace `emails`, or `emails[type eq \"work\"].value`"
+            )));
+        }
         _ if lower.starts_with("emails[") => {
             let email = filtered_email(lower, path, op, value)?;
             asked.changes.push(Change::Email(email));
@@ -339,6 +368,12 @@ fn attribute(
         _ => asked.unmapped.push(path.to_owned()),
     }
     Ok(())
+}
+
+fn no_address() -> ScimError {
+    ScimError::InvalidValue(
+        "removing the e-mail addresses would leave the account without one; replace them".into(),
+    )
 }
 
 /// Whether `lower` is the attribute that is the steward user id.

@@ -319,10 +319,13 @@ struct Shared {
     busy: Duration,
     notify: Notify,
     policy_digest: String,
-    /// SCIM ids of Users and Groups, as the service provider gave them: the
-    /// steward user id, the Group's `displayName` (the role).
+    /// SCIM ids of Users, as the service provider gave them: the steward
+    /// user id of each.
     users: Mutex<HashMap<String, String>>,
-    groups: Mutex<HashMap<String, String>>,
+    /// The engine after the last write, for what a call is read against
+    /// before its turn (a PUT's account); locked only to copy it, never
+    /// while a write waits on the service provider.
+    snapshot: Mutex<Engine>,
 }
 
 /// A bound gateway, ready to run.
@@ -370,6 +373,7 @@ impl Gateway {
             .map_err(|source| ServeError::Bind { addr: addr.to_owned(), source })?;
         let decision_log = options.decision_log.as_deref().map(DecisionLog::open).transpose()?;
         let policy_digest = engine.policies().digest().to_owned();
+        let snapshot = Mutex::new(engine.shared());
         let state = write::State { store, engine, generation: Some(generation) };
         let shared = Arc::new(Shared {
             state: Arc::new(Mutex::new(state)),
@@ -390,7 +394,7 @@ impl Gateway {
             notify: options.notify,
             policy_digest,
             users: Mutex::new(HashMap::new()),
-            groups: Mutex::new(HashMap::new()),
+            snapshot,
         });
         Ok(Gateway { listener, shared })
     }

@@ -41,7 +41,10 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'`')
     .add(b'{')
     .add(b'|')
-    .add(b'}');
+    .add(b'}')
+    .add(b'&')
+    .add(b'=')
+    .add(b'+');
 
 /// `id` as one path segment.
 fn segment(id: &str) -> percent_encoding::PercentEncode<'_> {
@@ -237,6 +240,7 @@ async fn read_op(
         (["Groups"], &Method::POST) => {
             let group = json_body(&body)?;
             let role = group_name(&group)?;
+            unique_role(shared, &role).await?;
             for member in members(&group)? {
                 match user_of(shared, &member).await? {
                     Ok(user) => steps.push((Some(user), Change::AddRole(role.clone()))),
@@ -245,16 +249,20 @@ async fn read_op(
             }
         }
         (["Groups", id], m) if *m == Method::DELETE || *m == Method::PATCH || *m == Method::PUT => {
-            let role = match role_of(shared, id).await? {
-                Ok(role) => role,
+            // The Group as the service provider holds it: its name is the
+            // role, its members are who holds it through this Group.
+            let (role, holders) = match group_of(shared, id).await? {
+                Ok(group) => group,
                 Err(answer) => return Ok(Err(answer)),
             };
-            let holders = holders(shared, &role);
             if *m == Method::DELETE {
                 steps.extend(holders.into_iter().map(|u| (Some(u), Change::RemoveRole(role.clone()))));
             } else if *m == Method::PUT {
                 let group = json_body(&body)?;
                 let renamed = group_name(&group)?;
+                if renamed != role {
+                    unique_role(shared, &renamed).await?;
+                }
                 let mut wanted = Vec::new();
                 for member in members(&group)? {
                     match user_of(shared, &member).await? {
@@ -313,42 +321,57 @@ async fn user_of(shared: &Arc<Shared>, id: &str) -> Result<Result<String, Answer
     Ok(Ok(user))
 }
 
-/// The role a SCIM Group id names (its `displayName`).
-async fn role_of(shared: &Arc<Shared>, id: &str) -> Result<Result<String, Answer>, ScimError> {
-    if let Some(role) = shared.groups.lock().ok().and_then(|m| m.get(id).cloned()) {
-        return Ok(Ok(role));
-    }
-    let path = format!("/Groups/{}?attributes=displayName", segment(id));
+/// A Group of the service provider: its `displayName` (the role) and the
+/// steward users of its members, asked each time (a Group renamed or
+/// emptied elsewhere is read as it is).
+async fn group_of(
+    shared: &Arc<Shared>,
+    id: &str,
+) -> Result<Result<(String, Vec<String>), Answer>, ScimError> {
+    let path = format!("/Groups/{}?attributes=displayName,members", segment(id));
     let answer = shared.upstream.send(Method::GET, &path, &HeaderMap::new(), Bytes::new()).await?;
     if !answer.succeeded() {
         return Ok(Err(answer));
     }
-    let role = answer.json().as_ref().map(group_name).transpose()?.unwrap_or_default();
-    if let Ok(mut groups) = shared.groups.lock() {
-        groups.insert(id.to_owned(), role.clone());
+    let group = answer.json().unwrap_or_default();
+    let role = group_name(&group)?;
+    let mut users = Vec::new();
+    for member in members(&group)? {
+        match user_of(shared, &member).await? {
+            Ok(user) => users.push(user),
+            Err(answer) => return Ok(Err(answer)),
+        }
     }
-    Ok(Ok(role))
+    Ok(Ok((role, users)))
 }
 
-/// steward's account of `user`, as the last write left it.
+/// Refuses a Group name another Group has: the role would be two Groups'
+/// at once, and leaving one would take it away from the other's members.
+async fn unique_role(shared: &Arc<Shared>, role: &str) -> Result<(), ScimError> {
+    let filter = format!("displayName eq \"{}\"", role.replace('\\', "\\\\").replace('"', "\\\""));
+    let path = format!("/Groups?filter={}&attributes=displayName", segment(&filter));
+    let answer = shared.upstream.send(Method::GET, &path, &HeaderMap::new(), Bytes::new()).await?;
+    let found = answer.json().and_then(|a| a.get("totalResults").and_then(Value::as_u64));
+    match (answer.succeeded(), found) {
+        (true, Some(0)) => Ok(()),
+        (true, Some(_)) => Err(ScimError::Uniqueness(format!(
+            "a Group named `{role}` exists already: its name is the role steward gives its members, so it names one Group"
+        ))),
+        _ => Err(ScimError::Unreachable(format!(
+            "the service provider did not say whether a Group named `{role}` exists ({})",
+            answer.status
+        ))),
+    }
+}
+
+/// steward's account of `user`, as the last write left it (a snapshot: the
+/// write itself tells no change apart from a change under the lock).
 fn account_of(shared: &Shared, user: &str) -> Result<crate::directory::model::Account, ScimError> {
-    let state =
-        shared.state.lock().map_err(|_| ScimError::Internal("the gateway's state is poisoned".into()))?;
-    state.engine.directory().account(user, &shared.env).cloned().ok_or_else(|| {
+    let snapshot =
+        shared.snapshot.lock().map_err(|_| ScimError::Internal("the gateway's state is poisoned".into()))?;
+    snapshot.directory().account(user, &shared.env).cloned().ok_or_else(|| {
         ScimError::NotFound(format!("`{user}` has no account in `{}` in steward's directory", shared.env))
     })
-}
-
-/// The users whose account in the environment holds `role`.
-fn holders(shared: &Shared, role: &str) -> Vec<String> {
-    let Ok(state) = shared.state.lock() else { return Vec::new() };
-    state
-        .engine
-        .directory()
-        .accounts_in(&shared.env)
-        .filter(|a| a.has_role(role))
-        .map(|a| a.user.to_string())
-        .collect()
 }
 
 fn group_name(group: &Value) -> Result<String, ScimError> {
@@ -402,85 +425,115 @@ fn regroup(
     steps
 }
 
-/// What a PATCH of a Group changes: members added, removed
-/// (`members[value eq "ID"]`, or all), replaced; a new `displayName`.
+/// What a PATCH of a Group changes, operation by operation: members
+/// added, removed (`members[value eq "ID"]`, or all), replaced; a new
+/// `displayName` moves every member to the new role (and the members after
+/// it join that one). Attributes may come wrapped in the core Group
+/// schema's URI; any other attribute changes no role and passes.
 async fn group_patch(
     shared: &Arc<Shared>,
     role: &str,
     holders: &[String],
     body: &Value,
 ) -> Result<Result<Vec<(Option<String>, Change)>, Answer>, ScimError> {
-    let mut steps = Vec::new();
+    const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:group";
+    // Each operation as (op, attribute in lower case, as given, value).
+    let mut flat: Vec<(String, String, String, Option<Value>)> = Vec::new();
     for (op, path, value) in mapping::operations(body)? {
-        let lower = path.as_deref().map(str::to_ascii_lowercase);
-        let lower =
-            lower.as_deref().map(|p| p.trim_start_matches("urn:ietf:params:scim:schemas:core:2.0:group:"));
-        match (op.as_str(), lower) {
-            ("add" | "replace", Some("members")) | ("add" | "replace", None) => {
-                let mut ids = match (lower, value) {
-                    (Some(_), Some(v)) => members(v)?,
-                    (None, Some(Value::Object(v))) => match get(v, "members") {
-                        Some(m) => members(m)?,
-                        None => {
-                            if let Some(name) = get(v, "displayName").and_then(Value::as_str) {
-                                steps.extend(regroup(role, name, holders, holders));
-                            }
-                            continue;
-                        }
-                    },
-                    _ => {
-                        return Err(ScimError::InvalidValue(
-                            "a members change takes a list of members".into(),
-                        ));
-                    }
+        match path {
+            Some(path) => {
+                let lower = path.to_ascii_lowercase();
+                let given = match lower.strip_prefix(CORE_GROUP).and_then(|r| r.strip_prefix(':')) {
+                    Some(rest) => path.get(path.len() - rest.len()..).unwrap_or(&path).to_owned(),
+                    None => path.clone(),
                 };
+                flat.push((op, given.to_ascii_lowercase(), given, value.cloned()));
+            }
+            None => {
+                let Some(Value::Object(values)) = value else {
+                    return Err(ScimError::InvalidValue(format!("an `{op}` without a path takes an object")));
+                };
+                for (key, value) in values {
+                    let lower = key.to_ascii_lowercase();
+                    match value {
+                        Value::Object(inner) if lower == CORE_GROUP => {
+                            for (key, value) in inner {
+                                flat.push((
+                                    op.clone(),
+                                    key.to_ascii_lowercase(),
+                                    key.clone(),
+                                    Some(value.clone()),
+                                ));
+                            }
+                        }
+                        _ => flat.push((op.clone(), lower, key.clone(), Some(value.clone()))),
+                    }
+                }
+            }
+        }
+    }
+    let mut current = role.to_owned();
+    let mut holding: Vec<String> = holders.to_vec();
+    let mut steps = Vec::new();
+    for (op, attribute, given, value) in flat {
+        match (op.as_str(), attribute.as_str()) {
+            ("replace", "displayname") => {
+                let name = value.as_ref().and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty());
+                let name =
+                    name.ok_or_else(|| ScimError::InvalidValue("`displayName` takes a text".into()))?;
+                if name != current {
+                    unique_role(shared, name).await?;
+                    steps.extend(regroup(&current, name, &holding, &holding));
+                    current = name.to_owned();
+                }
+            }
+            ("add" | "replace", "members") => {
+                let ids = members(value.as_ref().unwrap_or(&Value::Null))?;
                 let mut users = Vec::with_capacity(ids.len());
-                for id in ids.drain(..) {
+                for id in ids {
                     match user_of(shared, &id).await? {
                         Ok(user) => users.push(user),
                         Err(answer) => return Ok(Err(answer)),
                     }
                 }
                 if op == "replace" {
-                    steps.extend(regroup(role, role, holders, &users));
+                    steps.extend(regroup(&current, &current, &holding, &users));
+                    holding = users;
                 } else {
-                    steps.extend(users.into_iter().map(|u| (Some(u), Change::AddRole(role.to_owned()))));
+                    steps.extend(users.iter().map(|u| (Some(u.clone()), Change::AddRole(current.clone()))));
+                    holding.extend(users);
                 }
             }
-            ("replace", Some("displayname")) => {
-                let name = value.and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty());
-                let name =
-                    name.ok_or_else(|| ScimError::InvalidValue("`displayName` takes a text".into()))?;
-                steps.extend(regroup(role, name, holders, holders));
-            }
-            ("remove", Some("members")) => {
-                let ids = match value {
-                    Some(v) => members(v)?,
-                    None => {
-                        steps.extend(
-                            holders.iter().map(|u| (Some(u.clone()), Change::RemoveRole(role.to_owned()))),
-                        );
-                        continue;
+            ("remove", "members") => {
+                let leaving = match &value {
+                    Some(v) => {
+                        let mut users = Vec::new();
+                        for id in members(v)? {
+                            match user_of(shared, &id).await? {
+                                Ok(user) => users.push(user),
+                                Err(answer) => return Ok(Err(answer)),
+                            }
+                        }
+                        users
                     }
+                    None => holding.clone(),
                 };
-                for id in ids {
-                    match user_of(shared, &id).await? {
-                        Ok(user) => steps.push((Some(user), Change::RemoveRole(role.to_owned()))),
-                        Err(answer) => return Ok(Err(answer)),
-                    }
-                }
+                steps.extend(leaving.iter().map(|u| (Some(u.clone()), Change::RemoveRole(current.clone()))));
+                holding.retain(|h| !leaving.contains(h));
             }
-            ("remove", Some(filtered)) if filtered.starts_with("members[") => {
-                let id = member_filter(path.as_deref().unwrap_or_default())?;
+            ("remove", filtered) if filtered.starts_with("members[") => {
+                let id = member_filter(&given)?;
                 match user_of(shared, &id).await? {
-                    Ok(user) => steps.push((Some(user), Change::RemoveRole(role.to_owned()))),
+                    Ok(user) => {
+                        steps.push((Some(user.clone()), Change::RemoveRole(current.clone())));
+                        holding.retain(|h| *h != user);
+                    }
                     Err(answer) => return Ok(Err(answer)),
                 }
             }
-            (_, Some(other)) if other.starts_with("members") || other == "displayname" => {
+            (_, other) if other.starts_with("members") || other == "displayname" => {
                 return Err(ScimError::InvalidPath(format!(
-                    "`{}`: the gateway reads `members`, `members[value eq \"ID\"]` and `displayName`",
-                    path.unwrap_or_default()
+                    "`{op}` of `{attribute}`: the gateway reads `members`, `members[value eq \"ID\"]` and a replaced `displayName`"
                 )));
             }
             _ => {}
@@ -535,6 +588,7 @@ async fn carry_out(
             bulk,
             reason,
             digest: format!("scim:{digest}"),
+            deadline: arrived + shared.limits.timeout,
         };
         let mut state =
             shared.state.lock().map_err(|_| ScimError::Internal("the gateway's state is poisoned".into()))?;
@@ -548,8 +602,12 @@ async fn carry_out(
             return Err(ScimError::Busy(waited.as_millis()));
         }
         let ctx = Context { busy: ctx.busy.min(left.saturating_sub(shared.upstream.timeout())), ..ctx };
-        let outcome = write::carry_out(&mut state, &ctx, &ops, &handle)?;
+        let outcome = write::carry_out(&mut state, &ctx, &ops, &handle);
+        if let Ok(mut snapshot) = shared.snapshot.lock() {
+            *snapshot = state.engine.shared();
+        }
         drop(state);
+        let outcome = outcome?;
         remember(&shared, &ops, &outcome);
         log(&shared, &actor, now, &outcome);
         Ok::<_, ScimError>(outcome)
@@ -565,8 +623,13 @@ fn remember(shared: &Shared, ops: &[Op], outcome: &Outcome) {
     for (op, result) in ops.iter().zip(&outcome.results) {
         let Ok(done) = result else { continue };
         for (_, change) in &op.steps {
-            if let (Change::Create(new), Some(id)) =
-                (change, done.answer.json().as_ref().and_then(write::resource_id))
+            // The id is remembered for the new user only when the answer is
+            // that user, and the id names nobody else already.
+            let answer = done.answer.json();
+            let answered_for = answer.as_ref().and_then(|a| mapping::user_id(a, shared.user_id));
+            if let (Change::Create(new), Some(id)) = (change, answer.as_ref().and_then(write::resource_id))
+                && answered_for.as_deref() == Some(new.id.as_str())
+                && users.get(&id).is_none_or(|known| *known == new.id)
             {
                 users.insert(id, new.id.clone());
             }
@@ -678,6 +741,11 @@ async fn bulk(
         let path = get(item, "path")
             .and_then(Value::as_str)
             .ok_or_else(|| ScimError::InvalidSyntax(format!("operation {index} has no `path`")))?;
+        if path.contains('?') {
+            return Err(ScimError::InvalidPath(format!(
+                "operation {index}: a bulk operation's path has no query"
+            )));
+        }
         let bulk_id = get(item, "bulkId").and_then(Value::as_str).map(str::to_owned);
         if method == Method::POST && bulk_id.is_none() {
             return Err(ScimError::InvalidSyntax(format!(
@@ -697,7 +765,12 @@ async fn bulk(
         }
         // A user this bulk creates is named by its bulkId until the
         // service provider gives it an id.
-        let resolved = created.iter().find(|(reference, _)| path.ends_with(&format!("/{reference}")));
+        let resolved = created.iter().find(|(reference, _)| path == format!("/Users/{reference}"));
+        if resolved.is_none() && path.contains("bulkId:") {
+            return Err(ScimError::InvalidPath(format!(
+                "operation {index}: `{path}` names no User an operation before it creates (`/Users/bulkId:ID`)"
+            )));
+        }
         let op = match resolved {
             Some((_, user)) => {
                 let mut op =

@@ -31,6 +31,22 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
+/// Headers never forwarded to the service provider: method overrides (a
+/// service provider that honours one would carry out a write the gateway
+/// passed as a read), and what says who the caller is to it (the
+/// gateway's own token does).
+const NOT_FORWARDED: [&str; 9] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "cookie",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
 /// The service provider's base URL, client and limits.
 #[derive(Clone)]
 pub(crate) struct Upstream {
@@ -116,8 +132,19 @@ impl Upstream {
     ) -> Result<Answer, ScimError> {
         let uri = format!("{}{}{}", self.scheme_authority, self.base_path, path);
         let mut request = hyper::Request::builder().method(method).uri(uri);
+        // Headers a connection's `Connection` names are that hop's too.
+        let named: Vec<String> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|n| n.trim().to_ascii_lowercase())
+            .collect();
         if let Some(out) = request.headers_mut() {
             for (name, value) in headers {
+                if NOT_FORWARDED.contains(&name.as_str()) || named.iter().any(|n| n == name.as_str()) {
+                    continue;
+                }
                 // The length is the body's own: a deletion sent as a
                 // deactivation carries a body the call it came from had not.
                 let own = [header::AUTHORIZATION, header::HOST, header::CONTENT_LENGTH];

@@ -54,6 +54,9 @@ pub(crate) struct Context<'a> {
     /// What the audit entries record as their reason and plan digest.
     pub reason: String,
     pub digest: String,
+    /// When the call is answered `timeout`: no operation is forwarded that
+    /// the service provider might not answer before it.
+    pub deadline: std::time::Instant,
 }
 
 /// One SCIM write: what it asks of steward, and the call that carries it
@@ -196,12 +199,15 @@ pub(crate) fn carry_out(
         let mut last = None;
         let mut bulk_ids: Vec<(String, String)> = Vec::new();
         for (index, (op, p)) in ops.iter().zip(planned).enumerate() {
+            if std::time::Instant::now() + ctx.upstream.timeout() >= ctx.deadline {
+                results.push(Err(ScimError::Busy(0)));
+                break;
+            }
             let (method, body) = match p.forward {
                 Forward::AsIs => (op.method.clone(), with_ids(&op.body, &bulk_ids)),
                 Forward::Deactivate => (Method::PATCH, deactivation()),
             };
-            let path = with_ids(&Bytes::from(op.path.clone()), &bulk_ids);
-            let path = String::from_utf8_lossy(&path).into_owned();
+            let path = path_with_ids(&op.path, &bulk_ids);
             let mut headers = op.headers.clone();
             if matches!(p.forward, Forward::Deactivate) {
                 headers.insert(
@@ -281,21 +287,51 @@ pub(crate) fn resource_id(resource: &serde_json::Value) -> Option<String> {
     resource.get("id").and_then(serde_json::Value::as_str).map(str::to_owned)
 }
 
-/// `text` with each `bulkId:X` of an operation before replaced by the id
-/// the service provider gave what it created (RFC 7644 §3.7.2), where it
-/// stands alone: a whole JSON string, or a path segment.
-fn with_ids(text: &Bytes, ids: &[(String, String)]) -> Bytes {
-    if ids.is_empty() {
-        return text.clone();
-    }
-    let mut out = String::from_utf8_lossy(text).into_owned();
+/// `path` with a `bulkId:X` of an operation before replaced by the id the
+/// service provider gave what it created (RFC 7644 §3.7.2), where it is the
+/// whole last segment (`/Users/bulkId:X`, the only form a bulk takes).
+fn path_with_ids(path: &str, ids: &[(String, String)]) -> String {
     for (reference, id) in ids {
-        out = out.replace(&format!("\"{reference}\""), &format!("\"{id}\""));
-        if let Some(rest) = out.strip_suffix(reference.as_str()).filter(|r| r.ends_with('/')) {
-            out = format!("{rest}{id}");
+        if let Some(resource) = path.strip_suffix(reference.as_str()).and_then(|r| r.strip_suffix('/'))
+            && (resource == "/Users" || resource == "/Groups")
+        {
+            return format!("{resource}/{id}");
         }
     }
-    Bytes::from(out)
+    path.to_owned()
+}
+
+/// `body` with each `value` that is a `bulkId:X` reference (a member, a
+/// manager) replaced by the id it stands for; nothing else is touched.
+fn with_ids(body: &Bytes, ids: &[(String, String)]) -> Bytes {
+    fn walk(value: &mut serde_json::Value, ids: &[(String, String)]) {
+        match value {
+            serde_json::Value::Object(map) => {
+                // A PATCH operation's own `value` is the attribute's new
+                // value (a name that reads `bulkId:x`), not a reference.
+                let operation = map.keys().any(|k| k.eq_ignore_ascii_case("op"));
+                for (key, inner) in map.iter_mut() {
+                    if !operation
+                        && key.eq_ignore_ascii_case("value")
+                        && let serde_json::Value::String(text) = inner
+                        && let Some((_, id)) = ids.iter().find(|(reference, _)| reference == text)
+                    {
+                        *text = id.clone();
+                    } else {
+                        walk(inner, ids);
+                    }
+                }
+            }
+            serde_json::Value::Array(list) => list.iter_mut().for_each(|v| walk(v, ids)),
+            _ => {}
+        }
+    }
+    if ids.is_empty() {
+        return body.clone();
+    }
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else { return body.clone() };
+    walk(&mut value, ids);
+    serde_json::to_vec(&value).map(Bytes::from).unwrap_or_else(|_| body.clone())
 }
 
 /// The PATCH body of a deactivation.
