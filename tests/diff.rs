@@ -543,3 +543,96 @@ fn reassign_diff_equals_deciding_every_triple_under_both_sets() {
         }
     }
 }
+
+/// A model of its own, with `reassign` declared or not.
+fn reassign_pack(dir: &std::path::Path, name: &str, declared: bool, rules: &str) -> std::path::PathBuf {
+    let action = if declared { "  action reassign on asset\n" } else { "" };
+    let text = format!(
+        "schema {{\n  environment kind production live\n  status active counts login\n  status frozen counts\n  account kind member\n  asset kind app\n  action freeze on account from active -> frozen as \"member\" \"frozen\"\n{action}}}\n\nrule admins {{ permit freeze when actor has role \"admin\" }}\n{rules}\n"
+    );
+    file(dir, name, &text)
+}
+
+/// `reassign` compared from the command line: its changes with the asset
+/// and the new owner (human and JSON), in a default run once a rule names
+/// it; and what a careless query gets: an environment without assets, a
+/// directory without any, a set that does not declare the action.
+#[test]
+fn reassign_is_compared_and_careless_queries_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let takers = "rule takers { permit reassign when actor has role \"admin\" }";
+    let active =
+        "rule active_owners { forbid reassign when request.to.status != \"active\" because \"active only\" }";
+    let base = reassign_pack(dir.path(), "base.policy", true, takers);
+    let new = reassign_pack(dir.path(), "new.policy", true, &format!("{takers}\n{active}"));
+    let undeclared = reassign_pack(dir.path(), "undeclared.policy", false, "");
+    let directory = file(
+        dir.path(),
+        "directory.yaml",
+        "environments: [{ id: E, license: L, kind: production }, { id: F, license: L, kind: production }]\nusers:\n  - { id: ann, home: E, accounts: [{ env: E, status: active, roles: [admin] }, { env: F, status: active, roles: [admin] }] }\n  - { id: bob, home: E, accounts: [{ env: E, status: frozen }] }\nassets:\n  - { id: app-1, kind: app, env: E, owner: bob }\n",
+    );
+    let bare = file(
+        dir.path(),
+        "bare.yaml",
+        "environments: [{ id: E, license: L, kind: production }]\nusers:\n  - { id: ann, home: E, accounts: [{ env: E, status: active, roles: [admin] }] }\n",
+    );
+    let run = |base: &std::path::Path, new: &std::path::Path, directory: &std::path::Path, extra: &[&str]| {
+        let mut command = steward();
+        command.args(["diff", "--base"]).arg(base).arg("--policy").arg(new).arg("--directory").arg(directory);
+        command.args(["--now", NOW, "--request-shape", "single"]).args(extra).assert()
+    };
+    // A default run: `freeze` and `reassign`; ann may no longer give
+    // app-1 to the frozen bob.
+    let human = run(&base, &new, &directory, &[]).code(2);
+    let out = String::from_utf8(human.get_output().stdout.clone()).unwrap();
+    assert!(
+        out.starts_with("reassign: 1 request allow → deny\n  before: `takers`\n  after:  `active_owners` (new)\n  e.g. E: ann → app-1 to bob (single)\n"),
+        "{out}"
+    );
+    assert!(out.contains("reassign: 1 request deny by other rules"), "{out}");
+    // E: 2² freeze + 2 × 1 × 2 reassign; F: 1 freeze, no asset.
+    assert!(out.contains("9 requests compared (2 actions × 2 environments × 1 request shape)"), "{out}");
+    let json = run(&base, &new, &directory, &["--format", "json", "--action", "reassign"]).code(2);
+    let value: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(value["on_assets"], serde_json::json!(["reassign"]));
+    let changes = value["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(
+        changes[0],
+        serde_json::json!({
+            "action": "reassign", "env": "E", "actor": "ann", "asset": "app-1", "to": "bob",
+            "shape": { "bulk": false, "confirm": false },
+            "before": { "decision": "allow", "rules": ["takers"] },
+            "after": { "decision": "deny", "rules": ["active_owners"] },
+        })
+    );
+    // Only F, which holds no asset; then a directory without any.
+    for (directory, extra) in [(&directory, &["--env", "F"][..]), (&bare, &[][..])] {
+        let mut args = vec!["--action", "reassign"];
+        args.extend_from_slice(extra);
+        run(&base, &new, directory, &args)
+            .code(0)
+            .stdout(predicate::str::contains(
+                "note: `reassign` acts on assets, and the environments compared hold none: it has no request to compare",
+            ))
+            .stdout(predicate::str::contains("0 requests compared"));
+    }
+    // Without `--action`, `reassign` is left out while no rule names it.
+    run(&undeclared, &undeclared, &directory, &[]).code(0).stdout(predicate::str::contains(
+        "5 requests compared (1 action × 2 environments × 1 request shape)",
+    ));
+    run(&base, &base, &directory, &["--action", "reassign"])
+        .code(0)
+        .stdout(predicate::str::contains("4 requests compared"))
+        .stdout(predicate::str::contains("no answer changes"));
+    // A set that does not declare it: its requests are denied
+    // (`undeclared-action`), and a note says which set declares it...
+    run(&undeclared, &new, &directory, &["--action", "reassign"])
+        .code(2)
+        .stdout(predicate::str::contains("before: `undeclared-action`"))
+        .stdout(predicate::str::contains("note: `reassign` is declared by the new set only"));
+    // ... and neither: the action is unknown.
+    run(&undeclared, &undeclared, &directory, &["--action", "reassign"])
+        .code(3)
+        .stderr(predicate::str::contains("reassign"));
+}

@@ -258,6 +258,12 @@ pub struct Diff {
     /// Actions only one set declares, and which (`base` or `new`): the
     /// other set's requests of them are compared as denied ([`UNDECLARED`]).
     pub declared_by_one: Vec<(String, &'static str)>,
+    /// The actions compared that act on assets: their requests are
+    /// (actor, asset, new owner).
+    pub on_assets: Vec<String>,
+    /// Actions on assets compared where the environments hold no asset:
+    /// they have no request to compare.
+    pub without_assets: Vec<String>,
     blocks: Vec<Block>,
 }
 
@@ -369,9 +375,9 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
         referenced.entry(reference.env.as_str()).or_default().insert(reference.user.as_str());
     }
     // The assets of each environment, in order of id, when an action on
-    // assets is compared.
+    // assets is compared (counted, if not decided).
     let mut assets: FxHashMap<&str, Vec<&Asset>> = FxHashMap::default();
-    if plans.iter().any(|p| p.assets && !matches!(p.how, How::Alike)) {
+    if plans.iter().any(|p| p.assets) {
         for asset in directory.assets() {
             assets.entry(asset.env.as_str()).or_default().push(asset);
         }
@@ -449,7 +455,13 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
             _ => None,
         })
         .collect();
+    let held = directory.assets().iter().any(|a| envs.binary_search(&a.env.as_str()).is_ok());
+    let without_assets =
+        actions.iter().zip(&plans).filter(|(_, p)| p.assets && !held).map(|(a, _)| a.clone()).collect();
+    let on_assets = actions.iter().zip(&plans).filter(|(_, p)| p.assets).map(|(a, _)| a.clone()).collect();
     let mut diff = Diff {
+        on_assets,
+        without_assets,
         actions,
         shapes,
         environments: envs.len(),

@@ -203,7 +203,13 @@ fn human(answer: &Diff, before: &BTreeSet<String>, after: &BTreeSet<String>) -> 
         ));
     }
     for (action, why) in &answer.one_by_one {
-        out.push_str(&format!("note: `{action}` was decided pair by pair: its rules have {why}\n"));
+        let by = if answer.on_assets.contains(action) { "triple by triple" } else { "pair by pair" };
+        out.push_str(&format!("note: `{action}` was decided {by}: its rules have {why}\n"));
+    }
+    for action in &answer.without_assets {
+        out.push_str(&format!(
+            "note: `{action}` acts on assets, and the environments compared hold none: it has no request to compare\n"
+        ));
     }
     let changed = answer.changed_answers();
     out.push_str(&format!(
@@ -242,6 +248,8 @@ fn json(answer: &Diff) {
         changed_rules: u64,
         declared_by_one: Vec<serde_json::Value>,
         one_by_one: Vec<serde_json::Value>,
+        on_assets: &'a [String],
+        without_assets: &'a [String],
         groups: &'a [Group],
     }
     #[derive(serde::Serialize)]
@@ -277,6 +285,8 @@ fn json(answer: &Diff) {
             .iter()
             .map(|(action, why)| serde_json::json!({ "action": action, "why": why }))
             .collect(),
+        on_assets: &answer.on_assets,
+        without_assets: &answer.without_assets,
         groups: &answer.groups,
     };
     let Ok(text) = serde_json::to_string_pretty(&head) else { return };
