@@ -407,6 +407,12 @@ fn reassign_variants() -> Vec<(&'static str, PolicySet)> {
             ),
         ),
         (
+            "your own to yourself, through the asset",
+            with(
+                "rule keep_it { forbid reassign when asset has owner and asset.owner == actor and asset.owner == request.to }",
+            ),
+        ),
+        (
             "the same home",
             with("rule same_home { forbid reassign when request.to.user.home != actor.user.home }"),
         ),

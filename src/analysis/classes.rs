@@ -76,7 +76,8 @@ impl Sides {
             CExpr::Path(access) | CExpr::Has(access) => {
                 let side = match access.root {
                     Root::Actor => Some(Side::Actor),
-                    Root::Target => Some(Side::Target),
+                    // An action on assets has no target: alike for every request.
+                    Root::Target if !assets => Some(Side::Target),
                     Root::Asset if assets => Some(Side::Asset),
                     Root::Request if assets && access.fields.first() == Some(&Field::RequestTo) => {
                         Some(Side::Owner)

@@ -714,7 +714,10 @@ impl Job<'_> {
                         .map(|account| request(&account.user, "", Some(&account.user), &plain))
                         .collect();
                     let probe = request("", "", None, &plain);
-                    let account = |i: usize| Some(context(accounts.get(i)?, probes.get(i)?));
+                    // No target, as in the requests compared.
+                    let account = |i: usize| {
+                        Some(Context { target: None, ..context(accounts.get(i)?, probes.get(i)?) })
+                    };
                     let asset = |j: usize| {
                         Some(Context {
                             asset: Some(Held::Borrowed(*assets.get(j)?)),
