@@ -225,18 +225,20 @@ impl Triples {
 
     /// Finds the triples alone, then sizes every unit.
     fn units(&mut self) {
-        let mut by_first: [FxHashMap<u32, Vec<u32>>; 3] = Default::default();
-        let mut by_second: [FxHashMap<u32, Vec<u32>>; 3] = Default::default();
-        for (p, set) in self.singled.iter().enumerate() {
-            for &(x, y) in set {
-                by_first.get_mut(p).into_iter().for_each(|m| m.entry(x).or_default().push(y));
-                by_second.get_mut(p).into_iter().for_each(|m| m.entry(y).or_default().push(x));
-            }
+        let [singled_as, singled_ao, singled_so] = &self.singled;
+        // The assets an actor's pairs single out; the owners an asset's
+        // pairs do, and the assets an owner's do.
+        let mut first_as: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut first_so: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut second_so: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for &(a, s) in singled_as {
+            first_as.entry(a).or_default().push(s);
+        }
+        for &(s, o) in singled_so {
+            first_so.entry(s).or_default().push(o);
+            second_so.entry(o).or_default().push(s);
         }
         let none = Vec::new();
-        let [first_as, _, first_so] = &by_first;
-        let [_, _, second_so] = &by_second;
-        let [singled_as, singled_ao, _] = &self.singled;
         // Two pairs singled out: one is (actor, asset) or (actor, owner).
         let mut ones = FxHashSet::default();
         for &(a, o) in singled_ao {
