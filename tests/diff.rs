@@ -139,21 +139,7 @@ fn diff_equals_deciding_every_request_under_both_sets() {
         };
         let answer = diff(&base, &new, &query).unwrap();
         let (groups, changed, compared) = brute_force(&base, &new, &actions, &shapes);
-        let got: BTreeMap<Key, u64> = answer
-            .groups
-            .iter()
-            .map(|g| {
-                let key = (
-                    g.action.clone(),
-                    g.before.decision.clone(),
-                    g.before.rules.clone(),
-                    g.after.decision.clone(),
-                    g.after.rules.clone(),
-                );
-                (key, g.requests)
-            })
-            .collect();
-        assert_eq!(got, groups, "{what}: the groups");
+        assert_eq!(groups_of(&answer), groups, "{what}: the groups");
         assert_eq!(answer.compared, compared, "{what}");
         let mut listed = BTreeSet::new();
         answer.for_each_change(&mut |group, e| {
@@ -367,4 +353,292 @@ fn a_saved_plan_is_walked_again_under_the_new_set() {
         .code(3)
         .stderr(predicate::str::contains("the plan's environment `O12345AA` is not in this directory"));
     run(&changed, &dir.path().join("missing.json")).code(1);
+}
+
+/// The ERP pack with `rules` added in a file of their own.
+fn erp_and(rules: &[&str]) -> PolicySet {
+    erp_with(|text| format!("{text}\n{}\n", rules.join("\n")))
+}
+
+/// Administrators give any asset a new owner: the base of the `reassign`
+/// changes below.
+const REASSIGN: &str = "rule admins_reassign { permit reassign when actor has role \"administrator\" }";
+
+/// Changes of `reassign` of every kind the three sides' classes must
+/// follow: a rule on one side (the new owner, the asset), a comparison of
+/// two sides with many values (the actor and the new owner, the actor and
+/// the asset's owner, the asset's owner and the new owner), one with few
+/// (home environments), two comparisons in one condition (triples two of
+/// whose pairs are singled out), a condition that reads the request's
+/// shape, and a `count` over two sides, decided triple by triple.
+fn reassign_variants() -> Vec<(&'static str, PolicySet)> {
+    let with = |rule: &'static str| erp_and(&[REASSIGN, rule]);
+    vec![
+        (
+            "an active new owner",
+            with(
+                "rule new_owner_is_active { forbid reassign when request has to and request.to.status != \"active\" }",
+            ),
+        ),
+        (
+            "not to yourself",
+            with("rule not_to_yourself { forbid reassign when request.to.user == actor.user }"),
+        ),
+        (
+            "your own assets",
+            with("rule own_assets { permit reassign when asset has owner and asset.owner == actor }"),
+        ),
+        (
+            "not to its owner",
+            with(
+                "rule not_to_its_owner { forbid reassign when asset has owner and asset.owner.user == request.to.user }",
+            ),
+        ),
+        (
+            "data spaces",
+            with(
+                "rule data_spaces { permit reassign when actor has role \"superuser\" and asset has space and asset.space.space_type == \"data\" }",
+            ),
+        ),
+        (
+            "your own to yourself",
+            with(
+                "rule keep_it { forbid reassign when asset has owner and asset.owner == actor and request.to == actor and asset.kind != \"space\" }",
+            ),
+        ),
+        (
+            "your own to yourself, through the asset",
+            with(
+                "rule keep_it { forbid reassign when asset has owner and asset.owner == actor and asset.owner == request.to }",
+            ),
+        ),
+        (
+            "the same home",
+            with("rule same_home { forbid reassign when request.to.user.home != actor.user.home }"),
+        ),
+        (
+            "confirmed by superusers",
+            with("rule confirmed { permit reassign when actor has role \"superuser\" and request.confirm }"),
+        ),
+        (
+            "a count of two sides",
+            with(
+                "rule peers { forbid reassign when count(accounts where account.user == actor.user or account.user == request.to.user) > 1 }",
+            ),
+        ),
+        ("the rule removed", erp_and(&[])),
+    ]
+}
+
+/// Every (actor, asset, new owner) of every environment, decided under
+/// `engine`'s set for each shape: the outcome by request (environments
+/// decided on every core).
+fn every_triple(engine: &Engine, shapes: &[Shape]) -> BTreeMap<String, (String, Vec<String>)> {
+    let directory = engine.directory();
+    let one_env = |env: &str| {
+        let mut outcomes = BTreeMap::new();
+        let users: Vec<String> = directory.accounts_in(env).map(|a| a.user.to_string()).collect();
+        let assets: Vec<String> =
+            directory.assets().iter().filter(|a| a.env == env).map(|a| a.id.to_string()).collect();
+        for shape in shapes {
+            for actor in &users {
+                for asset in &assets {
+                    for to in &users {
+                        let mut request = Request::new(actor, "reassign", env);
+                        request.asset = Some(asset.clone());
+                        request.to = Some(to.clone());
+                        request.bulk = shape.bulk;
+                        request.confirm = shape.confirm;
+                        request.reason = shape.reason.clone();
+                        request.now = Some(NOW.parse().unwrap());
+                        let report = engine.decide(&request).unwrap().report;
+                        let rules = report.rules.iter().map(|r| r.id.clone()).collect();
+                        outcomes
+                            .insert(format!("{env} {actor} {asset} {to} {shape}"), (report.decision, rules));
+                    }
+                }
+            }
+        }
+        outcomes
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            directory.environments().iter().map(|env| scope.spawn(move || one_env(&env.id))).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// The diff's groups, keyed as [`brute_force`] keys them.
+fn groups_of(answer: &steward::analysis::Diff) -> BTreeMap<Key, u64> {
+    answer
+        .groups
+        .iter()
+        .map(|g| {
+            let key = (
+                g.action.clone(),
+                g.before.decision.clone(),
+                g.before.rules.clone(),
+                g.after.decision.clone(),
+                g.after.rules.clone(),
+            );
+            (key, g.requests)
+        })
+        .collect()
+}
+
+/// Exact on three sides: for every kind of change of `reassign`, the
+/// diff's groups and its list of changed requests are what deciding every
+/// (actor, asset, new owner) of every environment under both sets gives;
+/// with classes, in far fewer decisions. `STEWARD_DIFF_ACCOUNTS` sets the
+/// directory's size (60 by default, 30 to a license: about 20 accounts
+/// and 70 assets to an environment).
+#[test]
+fn reassign_diff_equals_deciding_every_triple_under_both_sets() {
+    let accounts = std::env::var("STEWARD_DIFF_ACCOUNTS").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
+    let base =
+        Engine::new(erp_and(&[REASSIGN]), generate_licensed(GenerateOptions { accounts, seed: 5 }, 30));
+    let single = vec![Shape::default()];
+    let both = vec![Shape::default(), Shape { bulk: true, confirm: true, reason: Some("left".into()) }];
+    let before = every_triple(&base, &both);
+    for (what, set) in reassign_variants() {
+        // Only the rule that reads the shape needs two.
+        let shapes = if what.starts_with("confirmed") { &both } else { &single };
+        let new = base.with_policies(set);
+        let query = DiffQuery {
+            actions: vec!["reassign".into()],
+            envs: Vec::new(),
+            shapes: shapes.clone(),
+            now: NOW.parse().unwrap(),
+        };
+        let answer = diff(&base, &new, &query).unwrap();
+        let after = every_triple(&new, shapes);
+        let mut groups: BTreeMap<Key, u64> = BTreeMap::new();
+        let mut changed = BTreeSet::new();
+        for (request, (decision, rules)) in &after {
+            let (was, were) = &before[request];
+            if (was, were) != (decision, rules) {
+                let key = ("reassign".into(), was.clone(), were.clone(), decision.clone(), rules.clone());
+                *groups.entry(key).or_default() += 1;
+                changed.insert(request.clone());
+            }
+        }
+        assert_eq!(groups_of(&answer), groups, "{what}: the groups");
+        assert_eq!(answer.compared, after.len() as u64, "{what}");
+        let mut listed = BTreeSet::new();
+        answer.for_each_change(&mut |group, e| {
+            assert_eq!(group.action, "reassign");
+            assert!(e.target.is_empty());
+            let (asset, to) = (e.asset.unwrap(), e.to.unwrap());
+            assert!(
+                listed.insert(format!("{} {} {asset} {to} {}", e.env, e.actor, e.shape)),
+                "{what}: twice"
+            );
+            true
+        });
+        assert_eq!(listed, changed, "{what}: every changed request, once");
+        assert!(!changed.is_empty(), "{what}: the change changes something");
+        if what == "a count of two sides" {
+            assert_eq!(answer.one_by_one.len(), 1, "{what}: decided triple by triple");
+        } else {
+            assert!(answer.one_by_one.is_empty(), "{what}: {:?}", answer.one_by_one);
+            assert!(
+                answer.decisions * 20 < answer.compared * 2,
+                "{what}: classes decide fewer: {}",
+                answer.decisions
+            );
+        }
+    }
+}
+
+/// A model of its own, with `reassign` declared or not.
+fn reassign_pack(dir: &std::path::Path, name: &str, declared: bool, rules: &str) -> std::path::PathBuf {
+    let action = if declared { "  action reassign on asset\n" } else { "" };
+    let text = format!(
+        "schema {{\n  environment kind production live\n  status active counts login\n  status frozen counts\n  account kind member\n  asset kind app\n  action freeze on account from active -> frozen as \"member\" \"frozen\"\n{action}}}\n\nrule admins {{ permit freeze when actor has role \"admin\" }}\n{rules}\n"
+    );
+    file(dir, name, &text)
+}
+
+/// `reassign` compared from the command line: its changes with the asset
+/// and the new owner (human and JSON), in a default run once a rule names
+/// it; and what a careless query gets: an environment without assets, a
+/// directory without any, a set that does not declare the action.
+#[test]
+fn reassign_is_compared_and_careless_queries_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let takers = "rule takers { permit reassign when actor has role \"admin\" }";
+    let active =
+        "rule active_owners { forbid reassign when request.to.status != \"active\" because \"active only\" }";
+    let base = reassign_pack(dir.path(), "base.policy", true, takers);
+    let new = reassign_pack(dir.path(), "new.policy", true, &format!("{takers}\n{active}"));
+    let undeclared = reassign_pack(dir.path(), "undeclared.policy", false, "");
+    let directory = file(
+        dir.path(),
+        "directory.yaml",
+        "environments: [{ id: E, license: L, kind: production }, { id: F, license: L, kind: production }]\nusers:\n  - { id: ann, home: E, accounts: [{ env: E, status: active, roles: [admin] }, { env: F, status: active, roles: [admin] }] }\n  - { id: bob, home: E, accounts: [{ env: E, status: frozen }] }\nassets:\n  - { id: app-1, kind: app, env: E, owner: bob }\n",
+    );
+    let bare = file(
+        dir.path(),
+        "bare.yaml",
+        "environments: [{ id: E, license: L, kind: production }]\nusers:\n  - { id: ann, home: E, accounts: [{ env: E, status: active, roles: [admin] }] }\n",
+    );
+    let run = |base: &std::path::Path, new: &std::path::Path, directory: &std::path::Path, extra: &[&str]| {
+        let mut command = steward();
+        command.args(["diff", "--base"]).arg(base).arg("--policy").arg(new).arg("--directory").arg(directory);
+        command.args(["--now", NOW, "--request-shape", "single"]).args(extra).assert()
+    };
+    // A default run: `freeze` and `reassign`; ann may no longer give
+    // app-1 to the frozen bob.
+    let human = run(&base, &new, &directory, &[]).code(2);
+    let out = String::from_utf8(human.get_output().stdout.clone()).unwrap();
+    assert!(
+        out.starts_with("reassign: 1 request allow → deny\n  before: `takers`\n  after:  `active_owners` (new)\n  e.g. E: ann → app-1 to bob (single)\n"),
+        "{out}"
+    );
+    assert!(out.contains("reassign: 1 request deny by other rules"), "{out}");
+    // E: 2² freeze + 2 × 1 × 2 reassign; F: 1 freeze, no asset.
+    assert!(out.contains("9 requests compared (2 actions × 2 environments × 1 request shape)"), "{out}");
+    let json = run(&base, &new, &directory, &["--format", "json", "--action", "reassign"]).code(2);
+    let value: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(value["on_assets"], serde_json::json!(["reassign"]));
+    let changes = value["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(
+        changes[0],
+        serde_json::json!({
+            "action": "reassign", "env": "E", "actor": "ann", "asset": "app-1", "to": "bob",
+            "shape": { "bulk": false, "confirm": false },
+            "before": { "decision": "allow", "rules": ["takers"] },
+            "after": { "decision": "deny", "rules": ["active_owners"] },
+        })
+    );
+    // Only F, which holds no asset; then a directory without any.
+    for (directory, extra) in [(&directory, &["--env", "F"][..]), (&bare, &[][..])] {
+        let mut args = vec!["--action", "reassign"];
+        args.extend_from_slice(extra);
+        run(&base, &new, directory, &args)
+            .code(0)
+            .stdout(predicate::str::contains(
+                "note: `reassign` acts on assets, and the environments compared hold none: it has no request to compare",
+            ))
+            .stdout(predicate::str::contains("0 requests compared"));
+    }
+    // Without `--action`, `reassign` is left out while no rule names it.
+    run(&undeclared, &undeclared, &directory, &[]).code(0).stdout(predicate::str::contains(
+        "5 requests compared (1 action × 2 environments × 1 request shape)",
+    ));
+    run(&base, &base, &directory, &["--action", "reassign"])
+        .code(0)
+        .stdout(predicate::str::contains("4 requests compared"))
+        .stdout(predicate::str::contains("no answer changes"));
+    // A set that does not declare it: its requests are denied
+    // (`undeclared-action`), and a note says which set declares it...
+    run(&undeclared, &new, &directory, &["--action", "reassign"])
+        .code(2)
+        .stdout(predicate::str::contains("before: `undeclared-action`"))
+        .stdout(predicate::str::contains("note: `reassign` is declared by the new set only"));
+    // ... and neither: the action is unknown.
+    run(&undeclared, &undeclared, &directory, &["--action", "reassign"])
+        .code(3)
+        .stderr(predicate::str::contains("reassign"));
 }

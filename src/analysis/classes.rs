@@ -28,111 +28,157 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::directory::model::Account;
 use crate::policy::compile::{CExpr, CmpOp, Root};
-use crate::policy::eval::{Context, Observed};
+use crate::policy::eval::{Context, Held, Observed};
+use crate::policy::schema::Field;
+
+/// A side of a request that classes split: the actor and the target of an
+/// action on accounts; the actor, the asset and the new owner
+/// (`request.to`) of an action on assets (`triples.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    /// `actor`.
+    Actor,
+    /// `target`.
+    Target,
+    /// `asset`.
+    Asset,
+    /// `request.to`, the new owner.
+    Owner,
+}
 
 /// What the rules of one action read, split by side.
 #[derive(Debug, Default)]
 pub struct Atoms<'p> {
-    /// Expressions that read the actor (and nothing of the target).
-    actor: Vec<&'p CExpr>,
-    /// Expressions that read the target (and nothing of the actor).
-    target: Vec<&'p CExpr>,
-    /// `==` and `!=` between an actor side and a target side: (actor, target).
-    keyed: Vec<(&'p CExpr, &'p CExpr)>,
+    /// Whether the action acts on assets: `request.to` is then a side of
+    /// its own; on accounts it is part of the request, alike for every pair.
+    assets: bool,
+    /// Expressions that read one side (and nothing of another, nor of how
+    /// the request is asked).
+    one: Vec<(Side, &'p CExpr)>,
+    /// `==` and `!=` between two sides: (the lower side, its operand, the
+    /// other side, its operand).
+    keyed: Vec<(Side, &'p CExpr, Side, &'p CExpr)>,
 }
 
 /// Which sides an expression reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Sides {
-    actor: bool,
-    target: bool,
-}
+struct Sides(u8);
 
 impl Sides {
-    fn of(expr: &CExpr) -> Sides {
+    fn of(expr: &CExpr, assets: bool) -> Sides {
         let mut sides = Sides::default();
-        sides.add(expr);
+        sides.add(expr, assets);
         sides
     }
 
-    fn add(&mut self, expr: &CExpr) {
+    fn add(&mut self, expr: &CExpr, assets: bool) {
         match expr {
-            CExpr::Path(access) | CExpr::Has(access) => match access.root {
-                Root::Actor => self.actor = true,
-                Root::Target => self.target = true,
-                _ => {}
-            },
+            CExpr::Path(access) | CExpr::Has(access) => {
+                let side = match access.root {
+                    Root::Actor => Some(Side::Actor),
+                    // An action on assets has no target: alike for every request.
+                    Root::Target if !assets => Some(Side::Target),
+                    Root::Asset if assets => Some(Side::Asset),
+                    Root::Request if assets && access.fields.first() == Some(&Field::RequestTo) => {
+                        Some(Side::Owner)
+                    }
+                    _ => None,
+                };
+                if let Some(side) = side {
+                    self.0 |= 1 << side as u8;
+                }
+            }
             CExpr::Const(_) => {}
             CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => {
-                items.iter().for_each(|e| self.add(e))
+                items.iter().for_each(|e| self.add(e, assets))
             }
-            CExpr::Not(e) => self.add(e),
+            CExpr::Not(e) => self.add(e, assets),
             CExpr::Count(aggregate) => {
                 if let Some(condition) = &aggregate.condition {
-                    self.add(condition);
+                    self.add(condition, assets);
                 }
             }
             CExpr::Cmp(_, a, b) | CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => {
-                self.add(a);
-                self.add(b);
+                self.add(a, assets);
+                self.add(b, assets);
             }
         }
+    }
+
+    /// The side, when it reads exactly one.
+    fn one(self) -> Option<Side> {
+        [Side::Actor, Side::Target, Side::Asset, Side::Owner].into_iter().find(|&s| self.0 == 1 << s as u8)
     }
 }
 
 impl<'p> Atoms<'p> {
-    /// Adds what `condition` reads. `Err` names an expression that reads
-    /// both sides in a way classes cannot follow, as written in the rule.
+    /// The atoms of an action on assets: the actor, the asset and the new
+    /// owner are its sides.
+    pub fn on_assets() -> Atoms<'p> {
+        Atoms { assets: true, ..Atoms::default() }
+    }
+
+    /// Adds what `condition` reads. An expression that reads one side is
+    /// an atom of that side; one that reads more, or one side and how the
+    /// request is asked (a reason, a confirmation: a partition serves every
+    /// shape), is split into its operands, which is exact: an expression
+    /// is a function of them. `Err` names what cannot be split (a `count`
+    /// whose condition reads more than one side), as written in the rule.
     pub fn split(&mut self, condition: &'p CExpr) -> Result<(), &'static str> {
-        let sides = Sides::of(condition);
-        match (sides.actor, sides.target) {
-            (false, false) => Ok(()),
-            (true, false) => {
-                self.actor.push(condition);
-                Ok(())
-            }
-            (false, true) => {
-                self.target.push(condition);
-                Ok(())
-            }
-            (true, true) => match condition {
-                CExpr::Not(e) => self.split(e),
-                CExpr::And(items) | CExpr::Or(items) => items.iter().try_for_each(|e| self.split(e)),
-                CExpr::Cmp(op, a, b) => {
-                    let (left, right) = (Sides::of(a), Sides::of(b));
-                    let one_each = |x: Sides, y: Sides| x.actor && !x.target && y.target && !y.actor;
-                    if matches!(op, CmpOp::Eq | CmpOp::Ne) && one_each(left, right) {
-                        self.keyed.push((a, b));
-                        Ok(())
-                    } else if matches!(op, CmpOp::Eq | CmpOp::Ne) && one_each(right, left) {
-                        self.keyed.push((b, a));
-                        Ok(())
-                    } else {
-                        self.sided(a, b)
+        let sides = Sides::of(condition, self.assets);
+        let asked = reads_request(condition, self.assets);
+        if sides.0 == 0 {
+            return Ok(());
+        }
+        if !asked && let Some(side) = sides.one() {
+            self.one.push((side, condition));
+            return Ok(());
+        }
+        match condition {
+            CExpr::Cmp(CmpOp::Eq | CmpOp::Ne, a, b) if !asked => {
+                let (left, right) = (Sides::of(a, self.assets).one(), Sides::of(b, self.assets).one());
+                match (left, right) {
+                    (Some(x), Some(y)) if x < y => self.keyed.push((x, a, y, b)),
+                    (Some(x), Some(y)) if y < x => self.keyed.push((y, b, x, a)),
+                    _ => {
+                        self.split(a)?;
+                        self.split(b)?;
                     }
                 }
-                CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => self.sided(a, b),
-                _ => Err("a `count` that reads both the actor and the target"),
-            },
-        }
-    }
-
-    /// Both operands whole into their sides' classes: exact, and as fine
-    /// as their values are many.
-    fn sided(&mut self, a: &'p CExpr, b: &'p CExpr) -> Result<(), &'static str> {
-        for operand in [a, b] {
-            let sides = Sides::of(operand);
-            if sides.actor && sides.target {
-                return Err("an operand that reads both the actor and the target");
+                Ok(())
             }
-            self.split(operand)?;
+            CExpr::Count(_) if sides.one().is_some() => {
+                Err("a `count` that reads a side and how the request is asked")
+            }
+            CExpr::Count(_) if self.assets => {
+                Err("a `count` that reads more than one of the actor, the asset and the new owner")
+            }
+            CExpr::Count(_) => Err("a `count` that reads both the actor and the target"),
+            CExpr::Path(_) | CExpr::Has(_) | CExpr::Const(_) => Ok(()),
+            CExpr::Not(e) => self.split(e),
+            CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => {
+                items.iter().try_for_each(|e| self.split(e))
+            }
+            CExpr::Cmp(_, a, b) | CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => {
+                self.split(a)?;
+                self.split(b)
+            }
         }
-        Ok(())
     }
 
-    /// Whether nothing is read of either side.
+    /// The expressions that read `side` alone.
+    pub(super) fn of(&self, side: Side) -> impl Iterator<Item = &'p CExpr> + '_ {
+        self.one.iter().filter(move |(s, _)| *s == side).map(|(_, e)| *e)
+    }
+
+    /// The comparisons of `a` and `b` (`a` < `b`): their operands, in that order.
+    pub(super) fn keyed(&self, a: Side, b: Side) -> impl Iterator<Item = (&'p CExpr, &'p CExpr)> + '_ {
+        self.keyed.iter().filter(move |(x, _, y, _)| (*x, *y) == (a, b)).map(|(_, e, _, f)| (*e, *f))
+    }
+
+    /// Whether nothing is read of any side.
     pub fn is_empty(&self) -> bool {
-        self.actor.is_empty() && self.target.is_empty() && self.keyed.is_empty()
+        self.one.is_empty() && self.keyed.is_empty()
     }
 
     /// Whether `other` holds the very same expressions, in the same order
@@ -140,39 +186,40 @@ impl<'p> Atoms<'p> {
     /// accounts they give the same classes, unless they read the request,
     /// whose action differs between the two ([`Atoms::reads_request`]).
     pub fn same_as(&self, other: &Atoms<'_>) -> bool {
-        let same = |a: &[&CExpr], b: &[&CExpr]| {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| std::ptr::eq(*x, *y))
-        };
-        same(&self.actor, &other.actor)
-            && same(&self.target, &other.target)
+        self.assets == other.assets
+            && self.one.len() == other.one.len()
+            && self.one.iter().zip(&other.one).all(|((s, a), (t, b))| s == t && std::ptr::eq(*a, *b))
             && self.keyed.len() == other.keyed.len()
-            && self
-                .keyed
-                .iter()
-                .zip(&other.keyed)
-                .all(|((a, t), (b, u))| std::ptr::eq(*a, *b) && std::ptr::eq(*t, *u))
+            && self.keyed.iter().zip(&other.keyed).all(|((s, a, t, b), (u, c, v, d))| {
+                s == u && t == v && std::ptr::eq(*a, *c) && std::ptr::eq(*b, *d)
+            })
     }
 
     /// Whether an expression reads the request (`request.action`, a reason).
     pub fn reads_request(&self) -> bool {
-        self.actor
+        self.one
             .iter()
-            .chain(&self.target)
-            .chain(self.keyed.iter().flat_map(|(a, t)| [a, t]))
-            .any(|e| reads_request(e))
+            .map(|(_, e)| *e)
+            .chain(self.keyed.iter().flat_map(|(_, a, _, b)| [*a, *b]))
+            .any(|e| reads_request(e, self.assets))
     }
 }
 
-/// Whether `expr` reads a path of the request.
-fn reads_request(expr: &CExpr) -> bool {
+/// Whether `expr` reads a path of the request (but the new owner of an
+/// action on assets, a side of its own).
+fn reads_request(expr: &CExpr, assets: bool) -> bool {
     match expr {
-        CExpr::Path(access) | CExpr::Has(access) => access.root == Root::Request,
+        CExpr::Path(access) | CExpr::Has(access) => {
+            access.root == Root::Request && !(assets && access.fields.first() == Some(&Field::RequestTo))
+        }
         CExpr::Const(_) => false,
-        CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => items.iter().any(reads_request),
-        CExpr::Not(e) => reads_request(e),
-        CExpr::Count(aggregate) => aggregate.condition.as_ref().is_some_and(reads_request),
+        CExpr::List(items) | CExpr::And(items) | CExpr::Or(items) => {
+            items.iter().any(|e| reads_request(e, assets))
+        }
+        CExpr::Not(e) => reads_request(e, assets),
+        CExpr::Count(aggregate) => aggregate.condition.as_ref().is_some_and(|c| reads_request(c, assets)),
         CExpr::Cmp(_, a, b) | CExpr::In(a, b) | CExpr::Contains(a, b) | CExpr::HasRole(a, b) => {
-            reads_request(a) || reads_request(b)
+            reads_request(a, assets) || reads_request(b, assets)
         }
     }
 }
@@ -215,31 +262,22 @@ impl Partition {
         let mut actor_keys: Vec<Vec<Option<String>>> =
             vec![Vec::with_capacity(accounts.len()); atoms.keyed.len()];
         let mut target_keys: Vec<FxHashMap<String, Vec<u32>>> = vec![FxHashMap::default(); atoms.keyed.len()];
-        let intern = |ids: &mut FxHashMap<String, u32>, members: &mut Vec<Vec<u32>>, sig: String, at: u32| {
-            let next = u32::try_from(members.len()).unwrap_or(u32::MAX);
-            let class = *ids.entry(sig).or_insert(next);
-            if class == next {
-                members.push(Vec::new());
-            }
-            if let Some(list) = members.get_mut(class as usize) {
-                list.push(at);
-            }
-            class
-        };
         // Each account's observations of each side, and of each keyed
         // comparison's two sides.
         let mut seen: Vec<Seen> = Vec::with_capacity(accounts.len());
         for account in accounts {
             let ctx = context(account);
             let (mut actor_sig, mut target_sig) = (String::new(), extra(account));
-            for expr in &atoms.actor {
+            for expr in atoms.of(Side::Actor) {
                 push(&mut actor_sig, ctx.observe(expr, false));
             }
-            for expr in &atoms.target {
+            for expr in atoms.of(Side::Target) {
                 push(&mut target_sig, ctx.observe(expr, false));
             }
-            let keyed =
-                atoms.keyed.iter().map(|(a, t)| (ctx.observe(a, true), ctx.observe(t, true))).collect();
+            let keyed = atoms
+                .keyed(Side::Actor, Side::Target)
+                .map(|(a, t)| (ctx.observe(a, true), ctx.observe(t, true)))
+                .collect();
             seen.push((actor_sig, target_sig, keyed));
         }
         // A comparison whose keys are few (home environments, kinds) splits
@@ -364,10 +402,29 @@ type Seen = (String, String, Vec<(Observed, Observed)>);
 
 /// Up to this many keys, a comparison of the two sides splits the classes
 /// instead of being joined.
-const INLINE_KEYS: usize = 64;
+pub(super) const INLINE_KEYS: usize = 64;
+
+/// The class of signature `sig` (a new one when no member had it yet),
+/// with `at` added to its members.
+pub(super) fn intern(
+    ids: &mut FxHashMap<String, u32>,
+    members: &mut Vec<Vec<u32>>,
+    sig: String,
+    at: u32,
+) -> u32 {
+    let next = u32::try_from(members.len()).unwrap_or(u32::MAX);
+    let class = *ids.entry(sig).or_insert(next);
+    if class == next {
+        members.push(Vec::new());
+    }
+    if let Some(list) = members.get_mut(class as usize) {
+        list.push(at);
+    }
+    class
+}
 
 /// Appends an observation, tagged so that a key never reads as a value.
-fn push(sig: &mut String, observed: Observed) {
+pub(super) fn push(sig: &mut String, observed: Observed) {
     let (tag, text) = match &observed {
         Observed::Key(key) => ('k', key),
         Observed::Plain(text) => ('p', text),
@@ -375,4 +432,25 @@ fn push(sig: &mut String, observed: Observed) {
     sig.push(tag);
     sig.push_str(text);
     sig.push('\u{1f}');
+}
+
+/// A context with `account` on both sides, every entity borrowed: what the
+/// classes read of each account, nothing looked up by id.
+pub(super) fn on_both_sides<'a>(
+    directory: &'a crate::Directory,
+    request: &'a crate::policy::Request,
+    now: jiff::Timestamp,
+    account: &'a Account,
+    environment: &'a crate::directory::model::Environment,
+) -> Context<'a> {
+    Context {
+        entities: directory,
+        request,
+        now,
+        actor: Some(Held::Borrowed(account)),
+        target: Some(Held::Borrowed(account)),
+        environment: Held::Borrowed(environment),
+        asset: None,
+        bound: None,
+    }
 }

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
-use super::classes::{Atoms, Partition};
+use super::classes::{Atoms, Partition, Side, on_both_sides};
+use super::triples::{Triples, Unit};
 use crate::Engine;
-use crate::directory::model::{Account, Id};
+use crate::directory::model::{Account, Asset, Id};
 use crate::policy::compile::{CExpr, Root};
 use crate::policy::eval::{Context, Held};
 use crate::policy::schema::Field;
@@ -133,8 +134,15 @@ pub struct Example {
     pub env: String,
     /// The actor.
     pub actor: String,
-    /// The target.
+    /// The target (empty for an action on assets).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub target: String,
+    /// The asset, for an action on assets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// The new owner, for an action on assets (`request.to`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     /// How it was asked.
     pub shape: Shape,
 }
@@ -175,6 +183,8 @@ struct Block {
 enum Pairs {
     Classes(u32, u32),
     One(u32, u32),
+    /// Of an action on assets.
+    Triples(Unit),
 }
 
 impl Block {
@@ -187,26 +197,45 @@ impl Block {
                 env: env.env.clone(),
                 actor: actor.to_string(),
                 target: target.to_string(),
+                asset: None,
+                to: None,
                 shape: shape.clone(),
             })
         };
-        match (self.pairs.clone(), &env.partition) {
-            (Pairs::One(a, t), _) => Box::new(example((a, t)).into_iter()),
-            (Pairs::Classes(ca, ct), Some(partition)) => {
+        let triple = move |(a, s, o): (u32, u32, u32)| {
+            let (actor, asset, to) =
+                (env.users.get(a as usize)?, env.assets.get(s as usize)?, env.users.get(o as usize)?);
+            Some(Example {
+                env: env.env.clone(),
+                actor: actor.to_string(),
+                target: String::new(),
+                asset: Some(asset.to_string()),
+                to: Some(to.to_string()),
+                shape: shape.clone(),
+            })
+        };
+        match (self.pairs.clone(), &env.partition, &env.triples) {
+            (Pairs::One(a, t), ..) => Box::new(example((a, t)).into_iter()),
+            (Pairs::Classes(ca, ct), Some(partition), _) => {
                 Box::new(partition.pairs(ca, ct).filter_map(example))
             }
-            (Pairs::Classes(..), None) => Box::new(std::iter::empty()),
+            (Pairs::Triples(Unit::One(a, s, o)), ..) => Box::new(triple((a, s, o)).into_iter()),
+            (Pairs::Triples(unit), _, Some(triples)) => Box::new(triples.triples(unit).filter_map(triple)),
+            (Pairs::Classes(..) | Pairs::Triples(_), ..) => Box::new(std::iter::empty()),
         }
     }
 }
 
-/// One environment's accounts, in order of user id, and how they split
-/// for one action (`None`: decided pair by pair).
+/// One environment's accounts, in order of user id, its assets, in order
+/// of id, and how they split for one action (`None`: decided pair by pair,
+/// or triple by triple).
 #[derive(Debug)]
 struct EnvAccounts {
     env: String,
     users: Arc<[Id]>,
+    assets: Arc<[Id]>,
     partition: Option<Partition>,
+    triples: Option<Triples>,
 }
 
 /// The answer.
@@ -229,6 +258,12 @@ pub struct Diff {
     /// Actions only one set declares, and which (`base` or `new`): the
     /// other set's requests of them are compared as denied ([`UNDECLARED`]).
     pub declared_by_one: Vec<(String, &'static str)>,
+    /// The actions compared that act on assets: their requests are
+    /// (actor, asset, new owner).
+    pub on_assets: Vec<String>,
+    /// Actions on assets compared where the environments hold no asset:
+    /// they have no request to compare.
+    pub without_assets: Vec<String>,
     blocks: Vec<Block>,
 }
 
@@ -298,13 +333,17 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
     let mut one_by_one = Vec::new();
     let mut plans = Vec::with_capacity(actions.len());
     for action in &actions {
+        let assets = [base.policies(), new.policies()]
+            .iter()
+            .filter_map(|set| set.schema().action(action))
+            .any(|a| a.subject == Subject::Asset);
         if base.policies().decides_alike(new.policies(), action) {
-            plans.push(Plan { how: How::Alike, shape_of: (0..shapes.len()).collect() });
+            plans.push(Plan { how: How::Alike, shape_of: (0..shapes.len()).collect(), assets });
             continue;
         }
         let conditions =
             || [base.policies(), new.policies()].into_iter().flat_map(|set| set.conditions(action)).flatten();
-        let mut atoms = Atoms::default();
+        let mut atoms = if assets { Atoms::on_assets() } else { Atoms::default() };
         let how = match conditions().try_for_each(|condition| atoms.split(condition)) {
             Ok(()) => How::Classes(atoms),
             Err(why) => {
@@ -323,7 +362,7 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
             .iter()
             .map(|shape| shapes.iter().position(|other| key(other) == key(shape)).unwrap_or_default())
             .collect();
-        plans.push(Plan { how, shape_of });
+        plans.push(Plan { how, shape_of, assets });
     }
 
     // The environments split between the cores; each one's answer is
@@ -335,8 +374,25 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
     for reference in directory.references() {
         referenced.entry(reference.env.as_str()).or_default().insert(reference.user.as_str());
     }
-    let job =
-        Job { base, new, actions: &actions, plans: &plans, shapes: &shapes, now: query.now, referenced };
+    // The assets of each environment, in order of id, when an action on
+    // assets is compared (counted, if not decided).
+    let mut assets: FxHashMap<&str, Vec<&Asset>> = FxHashMap::default();
+    if plans.iter().any(|p| p.assets) {
+        for asset in directory.assets() {
+            assets.entry(asset.env.as_str()).or_default().push(asset);
+        }
+        assets.values_mut().for_each(|list| list.sort_unstable_by(|a, b| a.id.cmp(&b.id)));
+    }
+    let job = Job {
+        base,
+        new,
+        actions: &actions,
+        plans: &plans,
+        shapes: &shapes,
+        now: query.now,
+        referenced,
+        assets,
+    };
     let results: Vec<Result<Vec<EnvResult>, DiffError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = envs
             .chunks(chunk)
@@ -399,7 +455,13 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
             _ => None,
         })
         .collect();
+    let held = directory.assets().iter().any(|a| envs.binary_search(&a.env.as_str()).is_ok());
+    let without_assets =
+        actions.iter().zip(&plans).filter(|(_, p)| p.assets && !held).map(|(a, _)| a.clone()).collect();
+    let on_assets = actions.iter().zip(&plans).filter(|(_, p)| p.assets).map(|(a, _)| a.clone()).collect();
     let mut diff = Diff {
+        on_assets,
+        without_assets,
         actions,
         shapes,
         environments: envs.len(),
@@ -425,15 +487,24 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
 }
 
 /// The actions asked, checked against both sets, or every action on
-/// accounts both declare.
+/// accounts either declares and every action on assets either has a rule
+/// for.
 fn actions(base: &PolicySet, new: &PolicySet, asked: &[String]) -> Result<Vec<String>, DiffError> {
     if asked.is_empty() {
         // Every action on accounts either set declares: one that only one
-        // declares is a change too (a new power, or one taken away).
+        // declares is a change too (a new power, or one taken away). An
+        // action on assets no rule names is denied alike by both: its
+        // requests (accounts² × assets) would only swell the count.
         let mut actions: Vec<String> = Vec::new();
         for set in [new, base] {
-            for a in set.schema().actions.iter().filter(|a| a.subject == Subject::Account) {
-                if !actions.contains(&a.name) {
+            for a in set.schema().actions.iter() {
+                let ruled = || [new, base].iter().any(|s| s.conditions(&a.name).next().is_some());
+                let compared = match a.subject {
+                    Subject::Account => true,
+                    Subject::Asset => ruled(),
+                    Subject::User | Subject::Addresses => false,
+                };
+                if compared && !actions.contains(&a.name) {
                     actions.push(a.name.clone());
                 }
             }
@@ -446,10 +517,19 @@ fn actions(base: &PolicySet, new: &PolicySet, asked: &[String]) -> Result<Vec<St
         if declared.is_empty() {
             return Err(RequestError::unknown_action(new.schema(), name).into());
         }
-        if let Some(other) = declared.iter().find(|a| a.subject != Subject::Account) {
+        if let Some(other) = declared.iter().find(|a| !matches!(a.subject, Subject::Account | Subject::Asset))
+        {
             return Err(DiffError::Query(format!(
-                "`{name}` acts on {}, not on an account of the environment: `diff` compares actions on accounts",
+                "`{name}` acts on {}, not on an account or an asset of the environment: `diff` compares actions on accounts and on assets",
                 other.subject.noun()
+            )));
+        }
+        if declared
+            .iter()
+            .any(|a| a.subject != declared.iter().map(|d| d.subject).next().unwrap_or(a.subject))
+        {
+            return Err(DiffError::Query(format!(
+                "`{name}` acts on accounts in one set and on assets in the other: they cannot be compared"
             )));
         }
         if !actions.contains(name) {
@@ -471,6 +551,7 @@ struct Job<'q> {
     shapes: &'q [Shape],
     now: jiff::Timestamp,
     referenced: FxHashMap<&'q str, FxHashSet<&'q str>>,
+    assets: FxHashMap<&'q str, Vec<&'q Asset>>,
 }
 
 /// How an action is compared.
@@ -478,6 +559,8 @@ struct Plan<'p> {
     how: How<'p>,
     /// Per shape, the first shape decided alike: its decisions serve.
     shape_of: Vec<usize>,
+    /// Whether it acts on assets: its requests are (actor, asset, new owner).
+    assets: bool,
 }
 
 enum How<'p> {
@@ -531,6 +614,7 @@ impl Clone for Pairs {
         match *self {
             Pairs::Classes(a, t) => Pairs::Classes(a, t),
             Pairs::One(a, t) => Pairs::One(a, t),
+            Pairs::Triples(unit) => Pairs::Triples(unit),
         }
     }
 }
@@ -543,9 +627,12 @@ impl Job<'_> {
             .ok_or_else(|| RequestError::UnknownEnvironment(env_id.to_owned()))?;
         let mut accounts: Vec<&Account> = directory.accounts_in(env_id).collect();
         accounts.sort_unstable_by(|a, b| a.user.cmp(&b.user));
+        let assets: &[&Asset] = self.assets.get(env_id).map(Vec::as_slice).unwrap_or_default();
         let referenced = self.referenced.get(env_id);
         let users: Arc<[Id]> = accounts.iter().map(|a| a.user.clone()).collect();
+        let asset_ids: Arc<[Id]> = assets.iter().map(|a| a.id.clone()).collect();
         let n = accounts.len() as u64;
+        let m = assets.len() as u64;
         let mut result = EnvResult {
             env: env_id.to_owned(),
             compared: vec![0; self.actions.len()],
@@ -554,44 +641,61 @@ impl Job<'_> {
         };
         for (a, (action, plan)) in self.actions.iter().zip(self.plans).enumerate() {
             if let Some(c) = result.compared.get_mut(a) {
-                *c += n * n * self.shapes.len() as u64;
+                let per_shape = if plan.assets { n * m * n } else { n * n };
+                *c += per_shape * self.shapes.len() as u64;
             }
             if matches!(plan.how, How::Alike) {
                 continue;
             }
-            let removes =
-                [self.base, self.new].iter().any(|e| super::weighs_references(e.policies(), action));
-            let request = |actor: &str, target: &str, shape: &Shape| Request {
-                actor: actor.to_owned(),
-                action: action.clone(),
-                target: Some(target.to_owned()),
-                env: env_id.to_owned(),
-                reason: shape.reason.clone(),
-                confirm: shape.confirm,
-                bulk: shape.bulk,
-                now: Some(self.now),
-                ..Request::default()
+            // What refers to an asset's new owner weighs on nothing: the
+            // verdict of an action on assets is the policy's.
+            let removes = !plan.assets
+                && [self.base, self.new].iter().any(|e| super::weighs_references(e.policies(), action));
+            // A request of the action: (actor, target) on accounts,
+            // (actor, asset, new owner) on assets.
+            let request = |actor: &str, target: &str, to: Option<&str>, shape: &Shape| {
+                let (target, asset) = match plan.assets {
+                    false => (Some(target.to_owned()), None),
+                    true => (None, Some(target.to_owned())),
+                };
+                Request {
+                    actor: actor.to_owned(),
+                    action: action.clone(),
+                    target,
+                    asset,
+                    to: to.map(str::to_owned),
+                    env: env_id.to_owned(),
+                    reason: shape.reason.clone(),
+                    confirm: shape.confirm,
+                    bulk: shape.bulk,
+                    now: Some(self.now),
+                    ..Request::default()
+                }
             };
-            let partition = match &plan.how {
-                How::Classes(atoms) => {
+            // What a decision reads beyond the rules: the built-in rules'
+            // answer to `probe` under each set.
+            let builtins = |probe: &Request| -> String {
+                let mut sig = String::new();
+                for set in [self.base.policies(), self.new.policies()] {
+                    match set.decide(probe, directory) {
+                        Ok(d) if !d.builtin_reasons.is_empty() => sig.push_str(&format!("{:?}", d.rules)),
+                        Ok(_) => sig.push('-'),
+                        Err(e) => sig.push_str(&e.to_string()),
+                    }
+                    sig.push('\u{1f}');
+                }
+                sig
+            };
+            let plain = Shape::default();
+            let context = |account, probe| on_both_sides(directory, probe, self.now, account, environment);
+            let (partition, triples) = match (&plan.how, plan.assets) {
+                (How::Classes(atoms), false) => {
                     // What the decision reads of the target beyond the rules:
                     // the built-in rules' answer under each set, and whether
                     // records refer to it (a removal the policy allows is
                     // then denied by `referenced`).
-                    let plain = Shape::default();
                     let extra = |target: &Account| -> String {
-                        let probe = request(&target.user, &target.user, &plain);
-                        let mut sig = String::new();
-                        for set in [self.base.policies(), self.new.policies()] {
-                            match set.decide(&probe, directory) {
-                                Ok(d) if !d.builtin_reasons.is_empty() => {
-                                    sig.push_str(&format!("{:?}", d.rules))
-                                }
-                                Ok(_) => sig.push('-'),
-                                Err(e) => sig.push_str(&e.to_string()),
-                            }
-                            sig.push('\u{1f}');
-                        }
+                        let mut sig = builtins(&request(&target.user, &target.user, None, &plain));
                         if removes && referenced.is_some_and(|r| r.contains(target.user.as_str())) {
                             sig.push('r');
                         }
@@ -599,22 +703,53 @@ impl Job<'_> {
                     };
                     // The atoms read no part of the request that differs
                     // between shapes with a side: one partition serves all.
-                    let probe = request("", "", &plain);
-                    let context = |account| Context {
-                        entities: directory,
-                        request: &probe,
-                        now: self.now,
-                        actor: Some(Held::Borrowed(account)),
-                        target: Some(Held::Borrowed(account)),
-                        environment: Held::Borrowed(environment),
-                        asset: None,
-                        bound: None,
-                    };
-                    Some(Partition::build(&accounts, atoms, &context, &extra))
+                    let probe = request("", "", None, &plain);
+                    let context = |account| context(account, &probe);
+                    (Some(Partition::build(&accounts, atoms, &context, &extra)), None)
                 }
-                _ => None,
+                (How::Classes(atoms), true) => {
+                    // Each account as the new owner too: `request.to` is its own.
+                    let probes: Vec<Request> = accounts
+                        .iter()
+                        .map(|account| request(&account.user, "", Some(&account.user), &plain))
+                        .collect();
+                    let probe = request("", "", None, &plain);
+                    // No target, as in the requests compared.
+                    let account = |i: usize| {
+                        Some(Context { target: None, ..context(accounts.get(i)?, probes.get(i)?) })
+                    };
+                    let asset = |j: usize| {
+                        Some(Context {
+                            asset: Some(Held::Borrowed(*assets.get(j)?)),
+                            actor: None,
+                            target: None,
+                            ..context(accounts.first()?, &probe)
+                        })
+                    };
+                    // The built-in rules' answer, one side varied at a time
+                    // (they read one side each).
+                    let (first, first_asset) = (accounts.first(), assets.first());
+                    let extra = |side: Side, i: usize| -> String {
+                        let (actor, asset, to) = match side {
+                            Side::Asset => (first, assets.get(i), first),
+                            _ => (accounts.get(i), first_asset, accounts.get(i)),
+                        };
+                        let (Some(actor), Some(asset), Some(to)) = (actor, asset, to) else {
+                            return String::new();
+                        };
+                        builtins(&request(&actor.user, &asset.id, Some(&to.user), &plain))
+                    };
+                    (None, Some(Triples::build(&accounts, assets, atoms, &account, &asset, &extra)))
+                }
+                _ => (None, None),
             };
-            let split = Arc::new(EnvAccounts { env: env_id.to_owned(), users: users.clone(), partition });
+            let split = Arc::new(EnvAccounts {
+                env: env_id.to_owned(),
+                users: users.clone(),
+                assets: asset_ids.clone(),
+                partition,
+                triples,
+            });
             for (s, shape) in self.shapes.iter().enumerate() {
                 // A shape decided alike with an earlier one: its changes are
                 // that one's, asked this way.
@@ -630,15 +765,7 @@ impl Job<'_> {
                     result.changes.extend(same);
                     continue;
                 }
-                let mut decide = |(x, y): (u32, u32),
-                                  requests: u64,
-                                  pairs: Pairs|
-                 -> Result<(), RequestError> {
-                    let (Some(actor), Some(target)) = (accounts.get(x as usize), accounts.get(y as usize))
-                    else {
-                        return Ok(());
-                    };
-                    let r = request(&actor.user, &target.user, shape);
+                let mut decide = |r: Request, requests: u64, pairs: Pairs| -> Result<(), RequestError> {
                     let (before, after) = (outcome(self.base, &r, removes)?, outcome(self.new, &r, removes)?);
                     if let Some(d) = result.decisions.get_mut(a) {
                         *d += 2;
@@ -656,23 +783,52 @@ impl Job<'_> {
                     }
                     Ok(())
                 };
-                match &split.partition {
-                    Some(partition) => {
+                let user = |x: u32| accounts.get(x as usize).map(|a| a.user.as_str());
+                let pair = |(x, y): (u32, u32)| Some(request(user(x)?, user(y)?, None, shape));
+                let triple = |(x, t, y): (u32, u32, u32)| {
+                    Some(request(user(x)?, assets.get(t as usize)?.id.as_str(), Some(user(y)?), shape))
+                };
+                match (&split.partition, &split.triples) {
+                    (Some(partition), _) => {
                         for ca in 0..partition.actors.len() as u32 {
                             for ct in 0..partition.targets.len() as u32 {
-                                if let Some((size, pair)) = partition.block(ca, ct) {
-                                    decide(pair, size, Pairs::Classes(ca, ct))?;
+                                if let Some((size, one)) = partition.block(ca, ct)
+                                    && let Some(r) = pair(one)
+                                {
+                                    decide(r, size, Pairs::Classes(ca, ct))?;
                                 }
                             }
                         }
-                        for pair in partition.exceptions() {
-                            decide(pair, 1, Pairs::One(pair.0, pair.1))?;
+                        for one in partition.exceptions() {
+                            if let Some(r) = pair(one) {
+                                decide(r, 1, Pairs::One(one.0, one.1))?;
+                            }
                         }
                     }
-                    None => {
+                    (None, Some(triples)) => {
+                        for &(unit, size, one) in triples.each() {
+                            if let Some(r) = triple(one) {
+                                decide(r, size, Pairs::Triples(unit))?;
+                            }
+                        }
+                    }
+                    (None, None) if plan.assets => {
+                        for x in 0..n as u32 {
+                            for t in 0..m as u32 {
+                                for y in 0..n as u32 {
+                                    if let Some(r) = triple((x, t, y)) {
+                                        decide(r, 1, Pairs::Triples(Unit::One(x, t, y)))?;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (None, None) => {
                         for x in 0..n as u32 {
                             for y in 0..n as u32 {
-                                decide((x, y), 1, Pairs::One(x, y))?;
+                                if let Some(r) = pair((x, y)) {
+                                    decide(r, 1, Pairs::One(x, y))?;
+                                }
                             }
                         }
                     }

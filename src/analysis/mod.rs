@@ -2,13 +2,15 @@
 //! (`who`), what a policy change does (`diff`, over the classes of
 //! accounts no rule tells apart, `classes`; to a saved plan, `replan`; to
 //! the decisions a service logged, `replay`), who holds which power
-//! (`review`).
+//! (`review`); the classes of an action on assets, on three sides
+//! (`triples`).
 
 pub mod classes;
 pub mod diff;
 pub mod replan;
 pub mod replay;
 pub mod review;
+pub mod triples;
 pub mod who;
 
 pub use diff::{Diff, DiffError, DiffQuery, Example, Group, Outcome, Shape, diff};

@@ -17,10 +17,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use super::Shape;
-use super::classes::{Atoms, Partition};
+use super::classes::{Atoms, Partition, on_both_sides};
 use crate::Engine;
 use crate::directory::model::{Account, Environment};
-use crate::policy::eval::{Context, Held};
 use crate::policy::{PolicySet, Request, RequestError};
 use crate::schema::{ActionDecl, Effect, Subject};
 
@@ -559,26 +558,5 @@ impl Job<'_> {
             sig
         };
         Partition::build(accounts, atoms, &context, &extra)
-    }
-}
-
-/// A context with `account` on both sides, every entity borrowed: what the
-/// classes read of each account, nothing looked up by id.
-fn on_both_sides<'a>(
-    directory: &'a crate::Directory,
-    request: &'a Request,
-    now: jiff::Timestamp,
-    account: &'a Account,
-    environment: &'a Environment,
-) -> Context<'a> {
-    Context {
-        entities: directory,
-        request,
-        now,
-        actor: Some(Held::Borrowed(account)),
-        target: Some(Held::Borrowed(account)),
-        environment: Held::Borrowed(environment),
-        asset: None,
-        bound: None,
     }
 }

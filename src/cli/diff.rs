@@ -20,7 +20,8 @@ pub struct Args {
     /// The policy set after the change, and the directory.
     #[command(flatten)]
     pub inputs: output::Inputs,
-    /// Compare this action only (repeat for more; default: every action on accounts).
+    /// Compare this action only (repeat for more; default: every action on accounts, and every
+    /// action on assets a rule names).
     #[arg(long = "action")]
     pub actions: Vec<String>,
     /// Compare in this environment only (repeat for more; default: all).
@@ -176,7 +177,15 @@ fn human(answer: &Diff, before: &BTreeSet<String>, after: &BTreeSet<String>) -> 
             out.push_str(&format!("  after:  {}\n", label(&group.after.rules, before, "new")));
             for (i, e) in group.examples.iter().enumerate() {
                 let lead = if i == 0 { "  e.g." } else { "      " };
-                out.push_str(&format!("{lead} {}: {} → {} ({})\n", e.env, e.actor, e.target, e.shape));
+                match (&e.asset, &e.to) {
+                    (Some(asset), Some(to)) => out.push_str(&format!(
+                        "{lead} {}: {} → {asset} to {to} ({})\n",
+                        e.env, e.actor, e.shape
+                    )),
+                    _ => {
+                        out.push_str(&format!("{lead} {}: {} → {} ({})\n", e.env, e.actor, e.target, e.shape))
+                    }
+                }
             }
             if group.requests > group.examples.len() as u64 {
                 out.push_str("        … every one with --format json\n");
@@ -194,7 +203,13 @@ fn human(answer: &Diff, before: &BTreeSet<String>, after: &BTreeSet<String>) -> 
         ));
     }
     for (action, why) in &answer.one_by_one {
-        out.push_str(&format!("note: `{action}` was decided pair by pair: its rules have {why}\n"));
+        let by = if answer.on_assets.contains(action) { "triple by triple" } else { "pair by pair" };
+        out.push_str(&format!("note: `{action}` was decided {by}: its rules have {why}\n"));
+    }
+    for action in &answer.without_assets {
+        out.push_str(&format!(
+            "note: `{action}` acts on assets, and the environments compared hold none: it has no request to compare\n"
+        ));
     }
     let changed = answer.changed_answers();
     out.push_str(&format!(
@@ -233,6 +248,8 @@ fn json(answer: &Diff) {
         changed_rules: u64,
         declared_by_one: Vec<serde_json::Value>,
         one_by_one: Vec<serde_json::Value>,
+        on_assets: &'a [String],
+        without_assets: &'a [String],
         groups: &'a [Group],
     }
     #[derive(serde::Serialize)]
@@ -240,7 +257,12 @@ fn json(answer: &Diff) {
         action: &'a str,
         env: String,
         actor: String,
+        #[serde(skip_serializing_if = "String::is_empty")]
         target: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        asset: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
         shape: Shape,
         before: &'a crate::analysis::Outcome,
         after: &'a crate::analysis::Outcome,
@@ -263,6 +285,8 @@ fn json(answer: &Diff) {
             .iter()
             .map(|(action, why)| serde_json::json!({ "action": action, "why": why }))
             .collect(),
+        on_assets: &answer.on_assets,
+        without_assets: &answer.without_assets,
         groups: &answer.groups,
     };
     let Ok(text) = serde_json::to_string_pretty(&head) else { return };
@@ -279,6 +303,8 @@ fn json(answer: &Diff) {
             env: e.env,
             actor: e.actor,
             target: e.target,
+            asset: e.asset,
+            to: e.to,
             shape: e.shape,
             before: &group.before,
             after: &group.after,
