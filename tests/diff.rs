@@ -356,13 +356,13 @@ fn a_saved_plan_is_walked_again_under_the_new_set() {
 }
 
 /// The ERP pack with `rules` added in a file of their own.
-fn erp_and(rules: &[&str]) -> PolicySet {
+pub(crate) fn erp_and(rules: &[&str]) -> PolicySet {
     erp_with(|text| format!("{text}\n{}\n", rules.join("\n")))
 }
 
 /// Administrators give any asset a new owner: the base of the `reassign`
 /// changes below.
-const REASSIGN: &str = "rule admins_reassign { permit reassign when actor has role \"administrator\" }";
+pub(crate) const REASSIGN: &str = "rule admins_reassign { permit reassign when actor has role \"administrator\" }";
 
 /// Changes of `reassign` of every kind the three sides' classes must
 /// follow: a rule on one side (the new owner, the asset), a comparison of
@@ -371,7 +371,7 @@ const REASSIGN: &str = "rule admins_reassign { permit reassign when actor has ro
 /// (home environments), two comparisons in one condition (triples two of
 /// whose pairs are singled out), a condition that reads the request's
 /// shape, and a `count` over two sides, decided triple by triple.
-fn reassign_variants() -> Vec<(&'static str, PolicySet)> {
+pub(crate) fn reassign_variants() -> Vec<(&'static str, PolicySet)> {
     let with = |rule: &'static str| erp_and(&[REASSIGN, rule]);
     vec![
         (

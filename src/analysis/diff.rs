@@ -14,12 +14,11 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
-use super::classes::{Atoms, Partition, Side, on_both_sides};
-use super::triples::{Triples, Unit};
+use super::classes::{Atoms, Partition, on_both_sides};
+use super::triples::{Parties, Triples, Unit};
 use crate::Engine;
 use crate::directory::model::{Account, Asset, Id};
 use crate::policy::compile::{CExpr, Root};
-use crate::policy::eval::{Context, Held};
 use crate::policy::schema::Field;
 use crate::policy::{PolicySet, Request, RequestError};
 use crate::schema::Subject;
@@ -376,13 +375,10 @@ pub fn diff(base: &Engine, new: &Engine, query: &DiffQuery) -> Result<Diff, Diff
     }
     // The assets of each environment, in order of id, when an action on
     // assets is compared (counted, if not decided).
-    let mut assets: FxHashMap<&str, Vec<&Asset>> = FxHashMap::default();
-    if plans.iter().any(|p| p.assets) {
-        for asset in directory.assets() {
-            assets.entry(asset.env.as_str()).or_default().push(asset);
-        }
-        assets.values_mut().for_each(|list| list.sort_unstable_by(|a, b| a.id.cmp(&b.id)));
-    }
+    let assets = match plans.iter().any(|p| p.assets) {
+        true => super::assets_by_env(directory),
+        false => FxHashMap::default(),
+    };
     let job = Job {
         base,
         new,
@@ -677,11 +673,7 @@ impl Job<'_> {
             let builtins = |probe: &Request| -> String {
                 let mut sig = String::new();
                 for set in [self.base.policies(), self.new.policies()] {
-                    match set.decide(probe, directory) {
-                        Ok(d) if !d.builtin_reasons.is_empty() => sig.push_str(&format!("{:?}", d.rules)),
-                        Ok(_) => sig.push('-'),
-                        Err(e) => sig.push_str(&e.to_string()),
-                    }
+                    sig.push_str(&super::builtin_answer(set, probe, directory));
                     sig.push('\u{1f}');
                 }
                 sig
@@ -708,38 +700,10 @@ impl Job<'_> {
                     (Some(Partition::build(&accounts, atoms, &context, &extra)), None)
                 }
                 (How::Classes(atoms), true) => {
-                    // Each account as the new owner too: `request.to` is its own.
-                    let probes: Vec<Request> = accounts
-                        .iter()
-                        .map(|account| request(&account.user, "", Some(&account.user), &plain))
-                        .collect();
-                    let probe = request("", "", None, &plain);
-                    // No target, as in the requests compared.
-                    let account = |i: usize| {
-                        Some(Context { target: None, ..context(accounts.get(i)?, probes.get(i)?) })
-                    };
-                    let asset = |j: usize| {
-                        Some(Context {
-                            asset: Some(Held::Borrowed(*assets.get(j)?)),
-                            actor: None,
-                            target: None,
-                            ..context(accounts.first()?, &probe)
-                        })
-                    };
-                    // The built-in rules' answer, one side varied at a time
-                    // (they read one side each).
-                    let (first, first_asset) = (accounts.first(), assets.first());
-                    let extra = |side: Side, i: usize| -> String {
-                        let (actor, asset, to) = match side {
-                            Side::Asset => (first, assets.get(i), first),
-                            _ => (accounts.get(i), first_asset, accounts.get(i)),
-                        };
-                        let (Some(actor), Some(asset), Some(to)) = (actor, asset, to) else {
-                            return String::new();
-                        };
-                        builtins(&request(&actor.user, &asset.id, Some(&to.user), &plain))
-                    };
-                    (None, Some(Triples::build(&accounts, assets, atoms, &account, &asset, &extra)))
+                    let parties =
+                        Parties { directory, environment, accounts: &accounts, assets, now: self.now };
+                    let request = |actor: &str, asset: &str, to: Option<&str>| request(actor, asset, to, &plain);
+                    (None, Some(Triples::of_action(&parties, atoms, &request, &builtins)))
                 }
                 _ => (None, None),
             };

@@ -16,7 +16,7 @@ pub mod who;
 pub use diff::{Diff, DiffError, DiffQuery, Example, Group, Outcome, Shape, diff};
 pub use replan::{ItemChange, PlanDiff, diff_plan};
 pub use replay::{Replay, ReplayGroup, Undecidable, replay};
-pub use review::{EnvReview, Holder, Power, PowerKind, Review, ReviewError, ReviewQuery, review};
+pub use review::{EnvReview, Holder, Over, Power, PowerKind, Review, ReviewError, ReviewQuery, review};
 pub use who::{WhoEntry, WhoError, WhoPage, WhoQuery, who, who_until};
 
 use crate::Engine;
@@ -65,4 +65,32 @@ pub(crate) fn environments<'d>(
 pub(crate) fn weighs_references(set: &crate::policy::PolicySet, action: &str) -> bool {
     set.schema().action(action).is_some_and(crate::schema::ActionDecl::removes_account)
         || set.lifecycle(action).is_some_and(|l| l.fallback.is_some())
+}
+
+/// What the built-in rules of `set` answer to `probe`: their rules when
+/// they deny, `-` when none does. Accounts (or assets) that differ here
+/// are in different classes.
+pub(crate) fn builtin_answer(
+    set: &crate::policy::PolicySet,
+    probe: &Request,
+    directory: &crate::Directory,
+) -> String {
+    match set.decide(probe, directory) {
+        Ok(d) if !d.builtin_reasons.is_empty() => format!("{:?}", d.rules),
+        Ok(_) => "-".to_owned(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The assets of each environment, in order of id.
+pub(crate) fn assets_by_env(
+    directory: &crate::Directory,
+) -> rustc_hash::FxHashMap<&str, Vec<&crate::directory::model::Asset>> {
+    let mut assets: rustc_hash::FxHashMap<&str, Vec<&crate::directory::model::Asset>> =
+        rustc_hash::FxHashMap::default();
+    for asset in directory.assets() {
+        assets.entry(asset.env.as_str()).or_default().push(asset);
+    }
+    assets.values_mut().for_each(|list| list.sort_unstable_by(|a, b| a.id.cmp(&b.id)));
+    assets
 }

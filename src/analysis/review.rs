@@ -1,14 +1,18 @@
 //! The access review: for each environment, who holds which power over how
-//! many accounts, and by which rules. A power is an action on accounts the
-//! schema declares; an account holds it over every account of the
-//! environment it may do it to, decided as `decide` decides.
+//! many accounts (or assets), and by which rules. A power is an action on
+//! accounts or on assets the schema declares; an account holds it over
+//! every account of the environment it may do it to, or over every asset
+//! it may give some account of the environment as the new owner, decided
+//! as `decide` decides.
 //!
 //! Exact, and not by deciding every pair: the accounts split into classes
 //! no rule tells apart (`classes.rs`); each block of an actor class and a
 //! target class is decided once, and an actor's count is the sum of the
 //! target classes its blocks allow, less its exceptions in them (the pairs
 //! a comparison of the two sides singles out), plus the exceptions allowed
-//! alone. `tests/review.rs` checks it against deciding every pair.
+//! alone. An action on assets is decided once per unit of the classes of
+//! its three sides (`triples.rs`), which also gives each actor's assets.
+//! `tests/review.rs` checks both against deciding every request.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -18,8 +22,9 @@ use serde::Serialize;
 
 use super::Shape;
 use super::classes::{Atoms, Partition, on_both_sides};
+use super::triples::{Parties, Triples};
 use crate::Engine;
-use crate::directory::model::{Account, Environment};
+use crate::directory::model::{Account, Asset, Environment};
 use crate::policy::{PolicySet, Request, RequestError};
 use crate::schema::{ActionDecl, Effect, Subject};
 
@@ -79,13 +84,44 @@ impl PowerKind {
     }
 }
 
+/// Over how much of the environment a power is held: accounts for an
+/// action on accounts (themselves included), assets for an action on
+/// assets (each one they may give some account of it as the new owner).
+/// In JSON, the holder's `accounts` or `assets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Over {
+    /// Accounts of the environment.
+    Accounts(u64),
+    /// Assets of the environment.
+    Assets(u64),
+}
+
+impl Over {
+    /// How many.
+    pub const fn count(self) -> u64 {
+        match self {
+            Over::Accounts(n) | Over::Assets(n) => n,
+        }
+    }
+
+    /// What is counted, singular.
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Over::Accounts(_) => "account",
+            Over::Assets(_) => "asset",
+        }
+    }
+}
+
 /// One account holding a power.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Holder {
     /// The user.
     pub user: String,
-    /// Over how many accounts of the environment (themselves included).
-    pub accounts: u64,
+    /// Over how many accounts, or assets, of the environment.
+    #[serde(flatten)]
+    pub over: Over,
     /// The rules that decided `allow` for those requests, sorted.
     pub rules: Vec<String>,
 }
@@ -97,7 +133,8 @@ pub struct Power {
     pub action: String,
     /// How privileged it is.
     pub kind: PowerKind,
-    /// Every holder, by how many accounts (most first), then by user id.
+    /// Every holder, by how many accounts or assets (most first), then by
+    /// user id.
     pub holders: Vec<Holder>,
 }
 
@@ -145,13 +182,15 @@ pub struct Review {
     pub accounts: u64,
     /// How many of them hold no power at all.
     pub without_power: u64,
-    /// How many requests the review answers (actions × accounts²).
+    /// How many requests the review answers (per action on accounts
+    /// accounts², on assets accounts² × assets).
     pub requests: u64,
     /// How many decisions that took.
     pub decisions: u64,
     /// Actions decided pair by pair.
     pub one_by_one: Vec<OneByOne>,
-    /// Actions the schema declares that act on no account of the environment.
+    /// Actions the schema declares that act on no account nor asset of
+    /// the environment.
     pub not_reviewed: Vec<NotReviewed>,
     /// Each environment, in order of id.
     pub environments: Vec<EnvReview>,
@@ -177,21 +216,21 @@ pub fn review(engine: &Engine, query: &ReviewQuery) -> Result<Review, ReviewErro
     let schema = policies.schema();
     let envs = super::environments(directory, &query.envs)?;
 
-    let mut actions: Vec<&ActionDecl> =
-        schema.actions.iter().filter(|a| a.subject == Subject::Account).collect();
+    let reviewed = |a: &&ActionDecl| matches!(a.subject, Subject::Account | Subject::Asset);
+    let mut actions: Vec<&ActionDecl> = schema.actions.iter().filter(reviewed).collect();
     // Stable: within a kind, the schema's order.
     actions.sort_by_key(|a| PowerKind::of(a));
     let not_reviewed = schema
         .actions
         .iter()
-        .filter(|a| a.subject != Subject::Account)
+        .filter(|a| !reviewed(a))
         .map(|a| NotReviewed { action: a.name.clone(), why: not_reviewed_why(a.subject).to_owned() })
         .collect();
 
     let mut one_by_one = Vec::new();
     let mut atoms_of = Vec::with_capacity(actions.len());
     for action in &actions {
-        let mut atoms = Atoms::default();
+        let mut atoms = if action.subject == Subject::Asset { Atoms::on_assets() } else { Atoms::default() };
         match policies.conditions(&action.name).flatten().try_for_each(|c| atoms.split(c)) {
             Ok(()) => atoms_of.push(Some(atoms)),
             Err(why) => {
@@ -212,7 +251,12 @@ pub fn review(engine: &Engine, query: &ReviewQuery) -> Result<Review, ReviewErro
     let workers = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, envs.len().max(1));
     let chunk = envs.len().div_ceil(workers).max(1);
     let empty = FxHashSet::default();
+    let assets = match actions.iter().any(|a| a.subject == Subject::Asset) {
+        true => super::assets_by_env(directory),
+        false => FxHashMap::default(),
+    };
     let job = Job {
+        assets: &assets,
         engine,
         actions: &actions,
         atoms: &atoms_of,
@@ -271,13 +315,7 @@ fn not_reviewed_why(subject: Subject) -> &'static str {
     match subject {
         Subject::Addresses => "acts on e-mail addresses, not on accounts of the environment",
         Subject::User => "acts on users without an account in the environment, not on its accounts",
-        // Three sides (the actor, the asset, the new owner), and the
-        // classes split two; deciding every asset with every candidate
-        // owner is what the review avoids.
-        Subject::Asset => {
-            "acts on assets with a new owner (three sides): not reviewed as a count over accounts"
-        }
-        Subject::Account => "",
+        Subject::Account | Subject::Asset => "",
     }
 }
 
@@ -300,6 +338,8 @@ struct Job<'q> {
     now: jiff::Timestamp,
     referenced: &'q FxHashMap<&'q str, FxHashSet<&'q str>>,
     empty: &'q FxHashSet<&'q str>,
+    /// The assets of each environment, when an action on assets is reviewed.
+    assets: &'q FxHashMap<&'q str, Vec<&'q Asset>>,
 }
 
 /// One environment's review, how many requests it answers and how many
@@ -358,6 +398,26 @@ impl Job<'_> {
         let mut powers = Vec::with_capacity(self.actions.len());
         let mut built: Vec<(usize, Rc<Partition>)> = Vec::new();
         for (a, action) in self.actions.iter().enumerate() {
+            if action.subject == Subject::Asset {
+                let mut lists = RuleLists::default();
+                let assets = self.assets.get(env_id).map(Vec::as_slice).unwrap_or_default();
+                let parties =
+                    Parties { directory, environment, accounts: &accounts, assets, now: self.now };
+                let (reach, decided) = self.on_assets(&parties, action, self.atoms.get(a), &mut lists)?;
+                requests += (n as u64) * (n as u64) * assets.len() as u64;
+                decisions += decided;
+                let holders = accounts
+                    .iter()
+                    .zip(reach)
+                    .zip(has_power.iter_mut())
+                    .filter(|((_, (count, _)), _)| *count > 0)
+                    .map(|((account, (count, ids)), power)| {
+                        *power = true;
+                        Holder { user: account.user.to_string(), over: Over::Assets(count), rules: lists.union(&ids) }
+                    });
+                powers.push(power(action, holders.collect()));
+                continue;
+            }
             let removes = super::weighs_references(self.engine.policies(), &action.name);
             let request = |actor: &str, target: &str| Request {
                 actor: actor.to_owned(),
@@ -513,18 +573,91 @@ impl Job<'_> {
                     *power = true;
                     holders.push(Holder {
                         user: account.user.to_string(),
-                        accounts: *count,
+                        over: Over::Accounts(*count),
                         rules: lists.union(ids),
                     });
                 }
             }
-            // Accounts are in order of user id: a stable sort keeps it among equals.
-            holders.sort_by_key(|h| std::cmp::Reverse(h.accounts));
-            powers.push(Power { action: action.name.clone(), kind: PowerKind::of(action), holders });
+            powers.push(power(action, holders));
         }
         let without_power = has_power.iter().filter(|h| !**h).count() as u64;
         let env = EnvReview { env: env_id.to_owned(), accounts: n as u64, without_power, powers };
         Ok(EnvResult { env, requests, decisions })
+    }
+
+    /// Per account, over how many assets of the environment it may do an
+    /// action on assets, and by which rule lists; and how many decisions
+    /// that took. Decided once per unit of the three sides' classes, or
+    /// triple by triple where `atoms` is `None` (a `count` over two sides).
+    fn on_assets(
+        &self,
+        parties: &Parties<'_>,
+        action: &ActionDecl,
+        atoms: Option<&Option<Atoms<'_>>>,
+        lists: &mut RuleLists,
+    ) -> Result<(Vec<(u64, Vec<u32>)>, u64), ReviewError> {
+        let (accounts, assets) = (parties.accounts, parties.assets);
+        let policies = self.engine.policies();
+        // Without a rule, deny by default answers every request alike.
+        if assets.is_empty() || policies.conditions(&action.name).next().is_none() {
+            return Ok((vec![(0, Vec::new()); accounts.len()], 0));
+        }
+        let env = parties.environment.id.as_str();
+        let request = |actor: &str, asset: &str, to: Option<&str>| Request {
+            actor: actor.to_owned(),
+            action: action.name.clone(),
+            asset: Some(asset.to_owned()),
+            to: to.map(str::to_owned),
+            env: env.to_owned(),
+            reason: self.shape.reason.clone(),
+            confirm: self.shape.confirm,
+            bulk: self.shape.bulk,
+            now: Some(self.now),
+            ..Request::default()
+        };
+        let mut decisions = 0u64;
+        let mut decide = |(x, t, y): (u32, u32, u32)| -> Result<Option<u32>, RequestError> {
+            let (Some(actor), Some(asset), Some(to)) =
+                (accounts.get(x as usize), assets.get(t as usize), accounts.get(y as usize))
+            else {
+                return Ok(None);
+            };
+            decisions += 1;
+            // What refers to the new owner weighs on nothing: the verdict
+            // of an action on assets is the policy's.
+            let report = super::report(self.engine, &request(&actor.user, &asset.id, Some(&to.user)), false)?;
+            Ok((report.decision == "allow").then(|| lists.intern(report.rules.into_iter().map(|r| r.id).collect())))
+        };
+        let reach = match atoms {
+            Some(Some(atoms)) => {
+                let builtins = |probe: &Request| super::builtin_answer(policies, probe, parties.directory);
+                let triples = Triples::of_action(parties, atoms, &request, &builtins);
+                let allowed =
+                    triples.each().iter().map(|&(_, _, one)| decide(one)).collect::<Result<Vec<_>, _>>()?;
+                triples.reach(&allowed)
+            }
+            _ => {
+                let mut reach = Vec::with_capacity(accounts.len());
+                for x in 0..accounts.len() as u32 {
+                    let (mut count, mut ids) = (0u64, Vec::new());
+                    for t in 0..assets.len() as u32 {
+                        let mut any = false;
+                        for y in 0..accounts.len() as u32 {
+                            if let Some(id) = decide((x, t, y))? {
+                                any = true;
+                                ids.push(id);
+                            }
+                        }
+                        count += u64::from(any);
+                    }
+                    ids.sort_unstable();
+                    ids.dedup();
+                    reach.push((count, ids));
+                }
+                reach
+            }
+        };
+        Ok((reach, decisions))
     }
 
     /// The environment's accounts split for one action, as `diff` splits
@@ -559,4 +692,11 @@ impl Job<'_> {
         };
         Partition::build(accounts, atoms, &context, &extra)
     }
+}
+
+/// A power with its holders, most first: they come in order of user id,
+/// and a stable sort keeps it among equals.
+fn power(action: &ActionDecl, mut holders: Vec<Holder>) -> Power {
+    holders.sort_by_key(|h| std::cmp::Reverse(h.over.count()));
+    Power { action: action.name.clone(), kind: PowerKind::of(action), holders }
 }

@@ -16,9 +16,26 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::classes::{Atoms, INLINE_KEYS, Side, intern, push};
-use crate::directory::model::{Account, Asset};
-use crate::policy::eval::{Context, Observed};
+use super::classes::{Atoms, INLINE_KEYS, Side, intern, on_both_sides, push};
+use crate::directory::model::{Account, Asset, Environment};
+use crate::policy::Request;
+use crate::policy::eval::{Context, Held, Observed};
+
+/// One environment's sides of an action on assets: its accounts (actors
+/// and new owners) and its assets, each in a stable order, and the clock.
+#[derive(Clone, Copy)]
+pub struct Parties<'a> {
+    /// The directory they are read in.
+    pub directory: &'a crate::Directory,
+    /// The environment.
+    pub environment: &'a Environment,
+    /// Its accounts.
+    pub accounts: &'a [&'a Account],
+    /// Its assets.
+    pub assets: &'a [&'a Asset],
+    /// The clock the requests are decided at.
+    pub now: jiff::Timestamp,
+}
 
 /// A set of triples decided together: (actor, asset, owner) are positions
 /// in the accounts, the assets and the accounts given.
@@ -64,6 +81,49 @@ const SIDES: [Side; 3] = [Side::Actor, Side::Asset, Side::Owner];
 const PAIRS: [(usize, usize); 3] = [(0, 1), (0, 2), (1, 2)];
 
 impl Triples {
+    /// The triples of one environment's requests of an action on assets:
+    /// `request(actor, asset, to)` is a request of it as the rules read
+    /// it (the shape is one no rule tells apart from the others),
+    /// `builtins(request)` what the built-in rules answer to it.
+    pub fn of_action(
+        parties: &Parties<'_>,
+        atoms: &Atoms<'_>,
+        request: &dyn Fn(&str, &str, Option<&str>) -> Request,
+        builtins: &dyn Fn(&Request) -> String,
+    ) -> Triples {
+        let Parties { directory, environment, accounts, assets, now } = *parties;
+        // Each account as the new owner too: `request.to` is its own.
+        let probes: Vec<Request> =
+            accounts.iter().map(|account| request(&account.user, "", Some(&account.user))).collect();
+        let probe = request("", "", None);
+        let context = |account, probe| on_both_sides(directory, probe, now, account, environment);
+        // No target, as in the requests decided.
+        let account =
+            |i: usize| Some(Context { target: None, ..context(accounts.get(i)?, probes.get(i)?) });
+        let asset = |j: usize| {
+            Some(Context {
+                asset: Some(Held::Borrowed(*assets.get(j)?)),
+                actor: None,
+                target: None,
+                ..context(accounts.first()?, &probe)
+            })
+        };
+        // The built-in rules' answer, one side varied at a time (they read
+        // one side each).
+        let (first, first_asset) = (accounts.first(), assets.first());
+        let extra = |side: Side, i: usize| -> String {
+            let (actor, asset, to) = match side {
+                Side::Asset => (first, assets.get(i), first),
+                _ => (accounts.get(i), first_asset, accounts.get(i)),
+            };
+            let (Some(actor), Some(asset), Some(to)) = (actor, asset, to) else {
+                return String::new();
+            };
+            builtins(&request(&actor.user, &asset.id, Some(&to.user)))
+        };
+        Triples::build(accounts, assets, atoms, &account, &asset, &extra)
+    }
+
     /// Splits `accounts` (as actors and as new owners) and `assets`:
     /// `account(i)` is a context with account `i` as the actor and the new
     /// owner, `asset(j)` one with asset `j`; `extra` what else of a side
@@ -210,6 +270,181 @@ impl Triples {
         }
     }
 
+    /// Per actor, in order: over how many assets some allowed triple of
+    /// theirs gives a new owner, and the rule lists of the units that
+    /// allow one. `allowed` is, per unit of [`Triples::each`] in order, its
+    /// rule list when it allows. Exact without walking the triples: a block
+    /// allows an actor its asset class but the assets their pairs single
+    /// out, and those the block leaves no owner for (every owner of its
+    /// class singled out with the actor or the asset); a unit singled out
+    /// allows its asset, or its class less what is singled out again.
+    pub fn reach(&self, allowed: &[Option<u32>]) -> Vec<(u64, Vec<u32>)> {
+        let actors = self.class_of.first().map_or(0, Vec::len);
+        let [singled_as, singled_ao, singled_so] = &self.singled;
+        // What each member has singled out: an actor its assets and its
+        // owners, an owner the assets it is singled out with.
+        let mut assets_of: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut owners_of: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut owned: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut per_asset: FxHashMap<u32, usize> = FxHashMap::default();
+        for &(a, s) in singled_as {
+            assets_of.entry(a).or_default().push(s);
+        }
+        for &(a, o) in singled_ao {
+            owners_of.entry(a).or_default().push(o);
+        }
+        for &(s, o) in singled_so {
+            owned.entry(o).or_default().push(s);
+            *per_asset.entry(s).or_default() += 1;
+        }
+        // The most owners one asset is singled out with.
+        let most = per_asset.values().copied().max().unwrap_or_default();
+        // The allowed units, by what they belong to.
+        let mut blocks: FxHashMap<u32, Vec<(u32, u32, u32)>> = FxHashMap::default();
+        let mut to_owner: FxHashMap<u32, Vec<(u32, u32, u32)>> = FxHashMap::default();
+        let mut own: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
+        // Per actor class: each asset an (asset, owner) unit allows, with
+        // the owners and rules; per asset class how many; every rule's units.
+        let mut by_asset: FxHashMap<u32, Pairwise> = FxHashMap::default();
+        for (&(unit, _, _), id) in self.units.iter().zip(allowed) {
+            let Some(id) = *id else { continue };
+            match unit {
+                Unit::Block(ca, cs, co) => blocks.entry(ca).or_default().push((cs, co, id)),
+                Unit::ActorOwner(a, o, cs) => to_owner.entry(a).or_default().push((o, cs, id)),
+                Unit::ActorAsset(a, s, _) | Unit::One(a, s, _) => own.entry(a).or_default().push((s, id)),
+                Unit::AssetOwner(s, o, ca) => {
+                    let pairwise = by_asset.entry(ca).or_default();
+                    let owners = pairwise.owners.entry(s).or_default();
+                    if owners.is_empty() {
+                        *pairwise.per_class.entry(self.class(1, s)).or_default() += 1;
+                    }
+                    owners.push((o, id));
+                    *pairwise.units_of.entry(id).or_default() += 1;
+                }
+            }
+        }
+        let (none, no_units): (Vec<u32>, Vec<(u32, u32, u32)>) = (Vec::new(), Vec::new());
+        let nothing = Pairwise::default();
+        let mut reach = Vec::with_capacity(actors);
+        for a in 0..actors as u32 {
+            let ca = self.class(0, a);
+            let (blocks, to_owner, own) = (
+                blocks.get(&ca).unwrap_or(&no_units),
+                to_owner.get(&a).unwrap_or(&no_units),
+                own.get(&a).unwrap_or(&Vec::new()).clone(),
+            );
+            let pairwise = by_asset.get(&ca).unwrap_or(&nothing);
+            if blocks.is_empty() && to_owner.is_empty() && own.is_empty() && pairwise.owners.is_empty() {
+                reach.push((0, Vec::new()));
+                continue;
+            }
+            let (mine, owners) = (assets_of.get(&a).unwrap_or(&none), owners_of.get(&a).unwrap_or(&none));
+            let mine_in = |cs: u32| mine.iter().copied().filter(move |&s| self.class(1, s) == cs);
+            // Per asset class allowed whole: the assets it is allowed but
+            // (sorted), the intersection of what each unit leaves out.
+            let mut whole: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+            let mut rules = Vec::new();
+            let mut allow = |cs: u32, mut but: Vec<u32>, id: u32| {
+                but.sort_unstable();
+                but.dedup();
+                if self.members(1, cs).len() <= but.len() {
+                    return;
+                }
+                rules.push(id);
+                match whole.get_mut(&cs) {
+                    Some(left) => left.retain(|s| but.binary_search(s).is_ok()),
+                    None => {
+                        whole.insert(cs, but);
+                    }
+                }
+            };
+            for &(cs, co, id) in blocks {
+                let class = self.members(2, co);
+                // The owners of the class left to this actor; an asset is
+                // left none when it is singled out with all of them.
+                let without: Vec<u32> = match class.len() > owners.len() + most {
+                    true => Vec::new(),
+                    false => {
+                        let left: Vec<u32> = class.iter().copied().filter(|o| !owners.contains(o)).collect();
+                        let Some((&first, rest)) = left.split_first() else { continue };
+                        match left.len() > most {
+                            true => Vec::new(),
+                            false => owned
+                                .get(&first)
+                                .unwrap_or(&none)
+                                .iter()
+                                .copied()
+                                .filter(|&s| self.class(1, s) == cs && rest.iter().all(|&o| self.is(2, s, o)))
+                                .collect(),
+                        }
+                    }
+                };
+                allow(cs, mine_in(cs).chain(without).collect(), id);
+            }
+            for &(o, cs, id) in to_owner {
+                let with_owner = owned.get(&o).unwrap_or(&none).iter().copied().filter(|&s| self.class(1, s) == cs);
+                allow(cs, mine_in(cs).chain(with_owner).collect(), id);
+            }
+            // Whether an asset is in a class allowed whole, and not left out.
+            let covered = |s: u32| whole.get(&self.class(1, s)).is_some_and(|but| but.binary_search(&s).is_err());
+            let mut count: u64 =
+                whole.iter().map(|(&cs, but)| (self.members(1, cs).len() - but.len()) as u64).sum();
+            // The assets an (asset, owner) unit allows, but those of the
+            // units that are this actor's triples alone (singled out with
+            // the asset or the owner too).
+            let mut gone: FxHashMap<u32, u64> = FxHashMap::default();
+            let mut dropped: FxHashSet<u32> = FxHashSet::default();
+            let pairs_gone = |s: u32, gone: &mut FxHashMap<u32, u64>| -> bool {
+                let list = pairwise.owners.get(&s).unwrap_or(&Vec::new()).clone();
+                let mut all = true;
+                for (o, id) in list {
+                    if mine.contains(&s) || owners.contains(&o) {
+                        *gone.entry(id).or_default() += 1;
+                    } else {
+                        all = false;
+                    }
+                }
+                all
+            };
+            let mut touched: Vec<u32> = mine.clone();
+            for o in owners {
+                touched.extend(owned.get(o).unwrap_or(&none).iter().copied());
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            for &s in &touched {
+                if pairwise.owners.contains_key(&s) && pairs_gone(s, &mut gone) {
+                    dropped.insert(s);
+                }
+            }
+            let total: u64 = pairwise.owners.len() as u64;
+            let in_whole: u64 = whole.keys().map(|cs| pairwise.per_class.get(cs).copied().unwrap_or_default()).sum();
+            let left_out: u64 = whole
+                .values()
+                .flatten()
+                .filter(|s| pairwise.owners.contains_key(s))
+                .count() as u64;
+            let lost = dropped.iter().filter(|&&s| !covered(s)).count() as u64;
+            count += total - in_whole + left_out - lost;
+            rules.extend(
+                pairwise.units_of.iter().filter(|(id, n)| **n > gone.get(id).copied().unwrap_or_default()).map(|(id, _)| *id),
+            );
+            // The assets this actor's own units allow, counted once.
+            let mut seen: FxHashSet<u32> = FxHashSet::default();
+            for (s, id) in own {
+                rules.push(id);
+                let by_pairs = pairwise.owners.contains_key(&s) && !dropped.contains(&s);
+                if !covered(s) && !by_pairs && seen.insert(s) {
+                    count += 1;
+                }
+            }
+            rules.sort_unstable();
+            rules.dedup();
+            reach.push((count, rules));
+        }
+        reach
+    }
+
     fn members(&self, side: usize, class: u32) -> &[u32] {
         self.classes.get(side).and_then(|c| c.get(class as usize)).map(Vec::as_slice).unwrap_or_default()
     }
@@ -333,6 +568,17 @@ impl Triples {
         units.extend(alone.iter().map(|&(a, s, o)| (Unit::One(a, s, o), 1, (a, s, o))));
         self.units = units;
     }
+}
+
+/// Of one actor class, the (asset, owner) units that allow.
+#[derive(Default)]
+struct Pairwise {
+    /// Each asset they allow, with its owners and rule lists.
+    owners: FxHashMap<u32, Vec<(u32, u32)>>,
+    /// How many of those assets each asset class has.
+    per_class: FxHashMap<u32, u64>,
+    /// How many units each rule list allows.
+    units_of: FxHashMap<u32, u64>,
 }
 
 /// The side at position `s` of [`SIDES`].

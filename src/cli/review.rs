@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::{Context, Exit, output};
 use crate::analysis::review::{NotReviewed, OneByOne};
-use crate::analysis::{Holder, Review, ReviewError, ReviewQuery, Shape, review};
+use crate::analysis::{Holder, Over, Review, ReviewError, ReviewQuery, Shape, review};
 
 /// Who holds which power over how many accounts.
 #[derive(Debug, clap::Args)]
@@ -198,7 +198,7 @@ fn human(answer: &Review, out: &mut Output) {
         for power in env.powers.iter().filter(|p| !p.holders.is_empty()) {
             let _ = writeln!(out, "  {} ({}):", power.action, power.kind.describe());
             for holder in &power.holders {
-                let over = plural(holder.accounts as usize, "account");
+                let over = plural(holder.over.count() as usize, holder.over.noun());
                 let _ = writeln!(out, "    {:<24} {over:>14}  {}", holder.user, holder.rules.join(", "));
             }
         }
@@ -307,15 +307,21 @@ fn quoted(text: &str) -> String {
 /// as RFC 4180 says (when they hold a comma, a quote or a line break),
 /// lines ended by CRLF; the rules joined by `;`.
 fn csv(answer: &Review, out: &mut Output) {
-    out.push("env,action,actor,accounts,rules\r\n");
+    // Accounts for an action on accounts, assets for one on assets: the
+    // other column empty.
+    out.push("env,action,actor,accounts,assets,rules\r\n");
     for env in &answer.environments {
         for power in &env.powers {
-            for Holder { user, accounts, rules } in &power.holders {
+            for Holder { user, over, rules } in &power.holders {
                 let fields = [env.env.as_str(), power.action.as_str(), user.as_str()];
                 for field in fields {
                     let _ = write!(out, "{},", csv_field(field));
                 }
-                let _ = write!(out, "{accounts},{}\r\n", csv_field(&rules.join(";")));
+                let (accounts, assets) = match over {
+                    Over::Accounts(n) => (n.to_string(), String::new()),
+                    Over::Assets(n) => (String::new(), n.to_string()),
+                };
+                let _ = write!(out, "{accounts},{assets},{}\r\n", csv_field(&rules.join(";")));
             }
         }
     }
@@ -396,7 +402,7 @@ fn html(answer: &Review, inputs: &Inputs, out: &mut Output) {
             env.without_power
         );
         out.push(
-            "<table>\n<thead><tr><th>power</th><th>kind</th><th>holder</th><th>accounts</th><th>granted by</th></tr></thead>\n<tbody>\n",
+            "<table>\n<thead><tr><th>power</th><th>kind</th><th>holder</th><th>over</th><th>granted by</th></tr></thead>\n<tbody>\n",
         );
         for power in &env.powers {
             let kind = serde_json::to_value(power.kind).ok();
@@ -408,7 +414,7 @@ fn html(answer: &Review, inputs: &Inputs, out: &mut Output) {
                     e(&power.action),
                     e(power.kind.describe()),
                     e(&holder.user),
-                    holder.accounts,
+                    output::plural(holder.over.count() as usize, holder.over.noun()),
                     e(&holder.rules.join(", "))
                 );
             }
