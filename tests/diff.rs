@@ -362,7 +362,8 @@ pub(crate) fn erp_and(rules: &[&str]) -> PolicySet {
 
 /// Administrators give any asset a new owner: the base of the `reassign`
 /// changes below.
-pub(crate) const REASSIGN: &str = "rule admins_reassign { permit reassign when actor has role \"administrator\" }";
+pub(crate) const REASSIGN: &str =
+    "rule admins_reassign { permit reassign when actor has role \"administrator\" }";
 
 /// Changes of `reassign` of every kind the three sides' classes must
 /// follow: a rule on one side (the new owner, the asset), a comparison of

@@ -239,10 +239,46 @@ fn the_review_of_reassign_equals_deciding_every_triple() {
         ]),
     ));
     sets.push(("only to yourself", erp_and(&["rule mine { permit reassign when request.to == actor }"])));
+    // A class of one owner whose own assets are singled out with it: a
+    // block allowed to that class leaves those assets no owner.
+    let mut owners: BTreeMap<String, usize> = BTreeMap::new();
+    for asset in base.directory().assets() {
+        if let Some(owner) = &asset.owner {
+            *owners.entry(owner.to_string()).or_default() += 1;
+        }
+    }
+    let (owner, _) = owners.iter().max_by_key(|(_, n)| **n).unwrap();
+    let one_owner = format!("rule one_owner {{ permit reassign when request.to.user == \"{owner}\" }}");
+    let not_back = "rule not_back { forbid reassign when asset has owner and asset.owner == request.to }";
+    sets.push(("to one owner, not its own", erp_and(&[&one_owner, not_back])));
+    // An (asset, owner) pair allowed to every actor but the owner: each
+    // owner's own assets are theirs alone, and denied.
+    sets.push((
+        "back to its owner, by others",
+        erp_and(&[
+            "rule back { permit reassign when asset has owner and asset.owner == request.to and request.to != actor }",
+        ]),
+    ));
+    // A pair of actor and owner allowed (to yourself), less the assets
+    // singled out with that owner too (your own).
+    sets.push((
+        "to yourself, not your own",
+        erp_and(&["rule mine { permit reassign when request.to == actor }", not_back]),
+    ));
+    // A rule whose (asset, owner) units all fall to one actor's triples
+    // alone: it grants that actor nothing, so it is not among its rules.
+    let theirs = format!(
+        "rule theirs {{ permit reassign when asset has owner and asset.owner == request.to and request.to.user == \"{owner}\" and request.to != actor }}"
+    );
+    sets.push((
+        "back to one owner, by others",
+        erp_and(&["rule mine { permit reassign when request.to == actor }", &theirs]),
+    ));
     let mut held = 0;
     for (what, set) in sets {
         let engine = base.with_policies(set);
-        let shape = if what.starts_with("confirmed") { ReviewQuery::default_shape() } else { Shape::default() };
+        let shape =
+            if what.starts_with("confirmed") { ReviewQuery::default_shape() } else { Shape::default() };
         let query = ReviewQuery { envs: Vec::new(), shape: shape.clone(), now: NOW.parse().unwrap() };
         let answer = review(&engine, &query).unwrap();
         let expected = brute_force_reassign(&engine, &shape);

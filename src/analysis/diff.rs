@@ -702,7 +702,8 @@ impl Job<'_> {
                 (How::Classes(atoms), true) => {
                     let parties =
                         Parties { directory, environment, accounts: &accounts, assets, now: self.now };
-                    let request = |actor: &str, asset: &str, to: Option<&str>| request(actor, asset, to, &plain);
+                    let request =
+                        |actor: &str, asset: &str, to: Option<&str>| request(actor, asset, to, &plain);
                     (None, Some(Triples::of_action(&parties, atoms, &request, &builtins)))
                 }
                 _ => (None, None),

@@ -401,8 +401,7 @@ impl Job<'_> {
             if action.subject == Subject::Asset {
                 let mut lists = RuleLists::default();
                 let assets = self.assets.get(env_id).map(Vec::as_slice).unwrap_or_default();
-                let parties =
-                    Parties { directory, environment, accounts: &accounts, assets, now: self.now };
+                let parties = Parties { directory, environment, accounts: &accounts, assets, now: self.now };
                 let (reach, decided) = self.on_assets(&parties, action, self.atoms.get(a), &mut lists)?;
                 requests += (n as u64) * (n as u64) * assets.len() as u64;
                 decisions += decided;
@@ -413,7 +412,11 @@ impl Job<'_> {
                     .filter(|((_, (count, _)), _)| *count > 0)
                     .map(|((account, (count, ids)), power)| {
                         *power = true;
-                        Holder { user: account.user.to_string(), over: Over::Assets(count), rules: lists.union(&ids) }
+                        Holder {
+                            user: account.user.to_string(),
+                            over: Over::Assets(count),
+                            rules: lists.union(&ids),
+                        }
                     });
                 powers.push(power(action, holders.collect()));
                 continue;
@@ -626,7 +629,8 @@ impl Job<'_> {
             // What refers to the new owner weighs on nothing: the verdict
             // of an action on assets is the policy's.
             let report = super::report(self.engine, &request(&actor.user, &asset.id, Some(&to.user)), false)?;
-            Ok((report.decision == "allow").then(|| lists.intern(report.rules.into_iter().map(|r| r.id).collect())))
+            Ok((report.decision == "allow")
+                .then(|| lists.intern(report.rules.into_iter().map(|r| r.id).collect())))
         };
         let reach = match atoms {
             Some(Some(atoms)) => {

@@ -98,8 +98,7 @@ impl Triples {
         let probe = request("", "", None);
         let context = |account, probe| on_both_sides(directory, probe, now, account, environment);
         // No target, as in the requests decided.
-        let account =
-            |i: usize| Some(Context { target: None, ..context(accounts.get(i)?, probes.get(i)?) });
+        let account = |i: usize| Some(Context { target: None, ..context(accounts.get(i)?, probes.get(i)?) });
         let asset = |j: usize| {
             Some(Context {
                 asset: Some(Held::Borrowed(*assets.get(j)?)),
@@ -331,7 +330,7 @@ impl Triples {
             let (blocks, to_owner, own) = (
                 blocks.get(&ca).unwrap_or(&no_units),
                 to_owner.get(&a).unwrap_or(&no_units),
-                own.get(&a).unwrap_or(&Vec::new()).clone(),
+                own.get(&a).map(Vec::as_slice).unwrap_or_default(),
             );
             let pairwise = by_asset.get(&ca).unwrap_or(&nothing);
             if blocks.is_empty() && to_owner.is_empty() && own.is_empty() && pairwise.owners.is_empty() {
@@ -382,22 +381,25 @@ impl Triples {
                 allow(cs, mine_in(cs).chain(without).collect(), id);
             }
             for &(o, cs, id) in to_owner {
-                let with_owner = owned.get(&o).unwrap_or(&none).iter().copied().filter(|&s| self.class(1, s) == cs);
+                let with_owner =
+                    owned.get(&o).unwrap_or(&none).iter().copied().filter(|&s| self.class(1, s) == cs);
                 allow(cs, mine_in(cs).chain(with_owner).collect(), id);
             }
             // Whether an asset is in a class allowed whole, and not left out.
-            let covered = |s: u32| whole.get(&self.class(1, s)).is_some_and(|but| but.binary_search(&s).is_err());
-            let mut count: u64 =
-                whole.iter().map(|(&cs, but)| (self.members(1, cs).len() - but.len()) as u64).sum();
+            let covered =
+                |s: u32| whole.get(&self.class(1, s)).is_some_and(|but| but.binary_search(&s).is_err());
+            let mut count: u64 = whole
+                .iter()
+                .map(|(&cs, but)| self.members(1, cs).len().saturating_sub(but.len()) as u64)
+                .sum();
             // The assets an (asset, owner) unit allows, but those of the
             // units that are this actor's triples alone (singled out with
             // the asset or the owner too).
             let mut gone: FxHashMap<u32, u64> = FxHashMap::default();
             let mut dropped: FxHashSet<u32> = FxHashSet::default();
             let pairs_gone = |s: u32, gone: &mut FxHashMap<u32, u64>| -> bool {
-                let list = pairwise.owners.get(&s).unwrap_or(&Vec::new()).clone();
                 let mut all = true;
-                for (o, id) in list {
+                for &(o, id) in pairwise.owners.get(&s).map(Vec::as_slice).unwrap_or_default() {
                     if mine.contains(&s) || owners.contains(&o) {
                         *gone.entry(id).or_default() += 1;
                     } else {
@@ -418,20 +420,23 @@ impl Triples {
                 }
             }
             let total: u64 = pairwise.owners.len() as u64;
-            let in_whole: u64 = whole.keys().map(|cs| pairwise.per_class.get(cs).copied().unwrap_or_default()).sum();
-            let left_out: u64 = whole
-                .values()
-                .flatten()
-                .filter(|s| pairwise.owners.contains_key(s))
-                .count() as u64;
+            let in_whole: u64 =
+                whole.keys().map(|cs| pairwise.per_class.get(cs).copied().unwrap_or_default()).sum();
+            let left_out: u64 =
+                whole.values().flatten().filter(|s| pairwise.owners.contains_key(s)).count() as u64;
             let lost = dropped.iter().filter(|&&s| !covered(s)).count() as u64;
-            count += total - in_whole + left_out - lost;
+            // The assets they allow outside what the classes allowed whole cover.
+            count += (total + left_out).saturating_sub(in_whole + lost);
             rules.extend(
-                pairwise.units_of.iter().filter(|(id, n)| **n > gone.get(id).copied().unwrap_or_default()).map(|(id, _)| *id),
+                pairwise
+                    .units_of
+                    .iter()
+                    .filter(|(id, n)| **n > gone.get(id).copied().unwrap_or_default())
+                    .map(|(id, _)| *id),
             );
             // The assets this actor's own units allow, counted once.
             let mut seen: FxHashSet<u32> = FxHashSet::default();
-            for (s, id) in own {
+            for &(s, id) in own {
                 rules.push(id);
                 let by_pairs = pairwise.owners.contains_key(&s) && !dropped.contains(&s);
                 if !covered(s) && !by_pairs && seen.insert(s) {
