@@ -146,7 +146,7 @@ pub enum Command {
     /// Decide the decisions a service logged again, under another policy set.
     #[command(after_long_help = help::REPLAY)]
     Replay(Box<replay::Args>),
-    /// The access review: who holds which power over how many accounts, in each environment.
+    /// The access review: who holds which power over how many accounts or assets.
     #[command(after_long_help = help::REVIEW)]
     Review(Box<review::Args>),
     /// Preview a bulk change: who is affected, how and why; nothing is changed.

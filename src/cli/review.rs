@@ -9,7 +9,7 @@ use super::{Context, Exit, output};
 use crate::analysis::review::{NotReviewed, OneByOne};
 use crate::analysis::{Holder, Over, Review, ReviewError, ReviewQuery, Shape, review};
 
-/// Who holds which power over how many accounts.
+/// Who holds which power over how many accounts (or assets).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The policy set and the directory.
