@@ -21,6 +21,11 @@
 //!
 //! The gateway is started here ([`start_gateway`]), not named by a URL:
 //! it has to stand in front of the upstream this run creates the users in.
+//!
+//! `STEWARD_GATEWAY_BASELINE=PATH` also starts the gateway of another
+//! build (`PATH` to its `steward`) and times it in the same rounds, on its
+//! own share of the users: a change for speed measured before and after
+//! side by side.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -59,20 +64,30 @@ fn main() {
     let ids = provision(&direct, users);
     println!("{users} users created directly in {:.1} s", started.elapsed().as_secs_f64());
 
-    // Each target writes to its own half of the users, so that steward's
+    // Each target writes to its own share of the users, so that steward's
     // directory stays what the service provider holds of the gateway's.
-    let (direct_ids, gateway_ids) = ids.split_at(ids.len() / 2);
+    let baseline_bin = std::env::var_os("STEWARD_GATEWAY_BASELINE").map(std::path::PathBuf::from);
+    let shares = if baseline_bin.is_some() { 3 } else { 2 };
+    let share = ids.len() / shares;
+    let (direct_ids, rest) = ids.split_at(share);
+    let (gateway_ids, baseline_ids) = rest.split_at(share);
     let dir = tempfile::tempdir().unwrap();
-    let mut gateway = start_gateway(&direct, users, dir.path());
-    if let Some((_, url)) = &gateway {
-        // Each user's SCIM id is looked up once, on the first write.
-        measure(url, Some(GATEWAY_TOKEN), gateway_ids, gateway_ids.len());
+    let this_build = std::path::Path::new(env!("CARGO_BIN_EXE_steward"));
+    let mut gateway = start_gateway(this_build, &direct, users, &dir.path().join("this"));
+    let mut baseline = baseline_bin
+        .as_deref()
+        .and_then(|bin| start_gateway(bin, &direct, users, &dir.path().join("baseline")));
+    for (started, ids) in [(&gateway, gateway_ids), (&baseline, baseline_ids)] {
+        if let Some((_, url)) = started {
+            // Each user's SCIM id is looked up once, on the first write.
+            measure(url, Some(GATEWAY_TOKEN), ids, ids.len());
+        }
     }
     let per_round = writes.div_ceil(rounds);
     println!(
         "PATCH mix (active false, active true, displayName), {per_round} writes per round, {rounds} rounds"
     );
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
         let times = measure(&direct, None, direct_ids, per_round);
         print!("  round {round}: upstream {}", Figures::of(&times));
@@ -81,6 +96,11 @@ fn main() {
             let times = measure(url, Some(GATEWAY_TOKEN), gateway_ids, per_round);
             print!(", gateway {}", Figures::of(&times));
             b.extend(times);
+        }
+        if let Some((_, url)) = &baseline {
+            let times = measure(url, Some(GATEWAY_TOKEN), baseline_ids, per_round);
+            print!(", baseline {}", Figures::of(&times));
+            c.extend(times);
         }
         println!();
     }
@@ -91,6 +111,17 @@ fn main() {
         println!("through the gateway: {through}");
         println!(
             "added latency: median {:.3} ms, p99 {:.3} ms",
+            through.median - direct_figures.median,
+            through.p99 - direct_figures.p99
+        );
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = child.wait();
+    }
+    if let Some((child, _)) = &mut baseline {
+        let through = Figures::of(&c);
+        println!("through the baseline's gateway: {through}");
+        println!(
+            "baseline's added latency: median {:.3} ms, p99 {:.3} ms",
             through.median - direct_figures.median,
             through.p99 - direct_figures.p99
         );
@@ -109,7 +140,13 @@ const GATEWAY_TOKEN: &str = "bench-token";
 /// base URL, read from the notice that says where it listens. `None`, with
 /// the reason printed, when it does not start: the bench then gives the
 /// upstream's figures alone.
-fn start_gateway(upstream_url: &str, users: usize, dir: &std::path::Path) -> Option<(Child, String)> {
+fn start_gateway(
+    bin: &std::path::Path,
+    upstream_url: &str,
+    users: usize,
+    dir: &std::path::Path,
+) -> Option<(Child, String)> {
+    std::fs::create_dir_all(dir).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut yaml = String::from(
         "environments: [{ id: SAAS, license: SAAS, kind: production, identity: idp, idp_active: true }]\nusers:\n  - { id: entra, home: SAAS, accounts: [{ env: SAAS, status: active, kind: system, roles: [provisioning] }] }\n",
@@ -122,7 +159,7 @@ fn start_gateway(upstream_url: &str, users: usize, dir: &std::path::Path) -> Opt
     let file = dir.join("saas.yaml");
     std::fs::write(&file, yaml).unwrap();
     let db = dir.join("saas.db");
-    let imported = Command::new(env!("CARGO_BIN_EXE_steward"))
+    let imported = Command::new(bin)
         .arg("import")
         .arg(&file)
         .arg("--policy")
@@ -132,7 +169,7 @@ fn start_gateway(upstream_url: &str, users: usize, dir: &std::path::Path) -> Opt
         .output()
         .unwrap();
     assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+    let mut child = Command::new(bin)
         .args(["gateway", "--listen", "127.0.0.1:0", "--upstream", upstream_url, "--env", "SAAS"])
         .args(["--actor", "entra", "--token", GATEWAY_TOKEN, "--policy"])
         .arg(root.join("tests/gateway/pack"))

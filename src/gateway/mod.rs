@@ -305,7 +305,10 @@ pub enum GatewayError {
 /// What every handler shares.
 struct Shared {
     state: Arc<Mutex<write::State>>,
+    /// Reads, and what writes ask before they are decided.
     upstream: upstream::Upstream,
+    /// The writes themselves.
+    forwarder: write::Forwarder,
     env: String,
     user_id: IdSource,
     clients: Vec<Client>,
@@ -367,6 +370,16 @@ impl Gateway {
             options.upstream_timeout,
         )
         .map_err(GatewayError::Config)?;
+        let forwarder = upstream::Upstream::new(
+            &options.upstream,
+            options.upstream_token.as_deref(),
+            options.upstream_timeout,
+        )
+        .map_err(GatewayError::Config)
+        .and_then(|upstream| {
+            write::Forwarder::new(upstream)
+                .map_err(|e| GatewayError::Config(format!("the runtime writes are forwarded on: {e}")))
+        })?;
         let addr_parsed: SocketAddr = addr.parse().map_err(|_| ServeError::Address(addr.to_owned()))?;
         let listener = tokio::net::TcpListener::bind(addr_parsed)
             .await
@@ -378,6 +391,7 @@ impl Gateway {
         let shared = Arc::new(Shared {
             state: Arc::new(Mutex::new(state)),
             upstream,
+            forwarder,
             env: options.env,
             user_id: options.user_id,
             clients: options.clients,

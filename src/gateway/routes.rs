@@ -567,7 +567,6 @@ async fn carry_out(
 ) -> Result<Outcome, ScimError> {
     let shared_for_work = shared.clone();
     let actor = actor.to_owned();
-    let handle = tokio::runtime::Handle::current();
     let now = jiff::Timestamp::now();
     let arrived = std::time::Instant::now();
     let outcome = tokio::task::spawn_blocking(move || {
@@ -581,7 +580,7 @@ async fn carry_out(
             actor: &actor,
             env: &shared.env,
             actions: &shared.actions,
-            upstream: &shared.upstream,
+            upstream: &shared.forwarder.upstream,
             validity: shared.validity,
             busy: shared.busy,
             now,
@@ -602,7 +601,7 @@ async fn carry_out(
             return Err(ScimError::Busy(waited.as_millis()));
         }
         let ctx = Context { busy: ctx.busy.min(left.saturating_sub(shared.upstream.timeout())), ..ctx };
-        let outcome = write::carry_out(&mut state, &ctx, &ops, &handle);
+        let outcome = write::carry_out(&mut state, &ctx, &ops, &shared.forwarder);
         if let Ok(mut snapshot) = shared.snapshot.lock() {
             *snapshot = state.engine.shared();
         }

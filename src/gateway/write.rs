@@ -151,6 +151,42 @@ impl From<crate::directory::Error> for Stop {
     }
 }
 
+/// What writes are forwarded with: a client of their own on a runtime of
+/// their own, driven by the thread that carries the write out (under the
+/// state lock, so by one thread at a time). The write's call to the
+/// service provider then runs on that thread: no hand-off of its I/O to the
+/// runtime's workers and back, which on a busy machine cost more than the
+/// decision (docs/benchmarks.md, "SCIM gateway"). A client of its own,
+/// because a connection it keeps is driven only by this runtime.
+pub(crate) struct Forwarder {
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The service provider, as writes reach it.
+    pub(crate) upstream: Upstream,
+}
+
+impl Forwarder {
+    /// A forwarder to `upstream`.
+    pub(crate) fn new(upstream: Upstream) -> std::io::Result<Forwarder> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Ok(Forwarder { runtime: Some(runtime), upstream })
+    }
+
+    /// Runs `call` to its end on this thread.
+    fn run<F: std::future::Future>(&self, call: F) -> Option<F::Output> {
+        self.runtime.as_ref().map(|runtime| runtime.block_on(call))
+    }
+}
+
+impl Drop for Forwarder {
+    // Dropped where blocking is not allowed (the gateway's last handler on
+    // a worker): the runtime is let go without waiting for it.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// Carries out `ops` in order: all decided first (one refused refuses the
 /// whole write: nothing is forwarded), then forwarded one by one; the first
 /// the service provider fails stops the rest. What the service provider
@@ -159,7 +195,7 @@ pub(crate) fn carry_out(
     state: &mut State,
     ctx: &Context<'_>,
     ops: &[Op],
-    handle: &tokio::runtime::Handle,
+    forwarder: &Forwarder,
 ) -> Result<Outcome, ScimError> {
     let State { store, engine, generation } = state;
     let mut stale = false;
@@ -215,7 +251,10 @@ pub(crate) fn carry_out(
                     axum::http::HeaderValue::from_static(super::error::MEDIA_TYPE),
                 );
             }
-            match handle.block_on(ctx.upstream.send(method, &path, &headers, body)) {
+            let sent = forwarder
+                .run(forwarder.upstream.send(method, &path, &headers, body))
+                .unwrap_or_else(|| Err(ScimError::Internal("the gateway is stopping".into())));
+            match sent {
                 Ok(answer) if answer.succeeded() => {
                     if let (Some(bulk_id), Some(id)) =
                         (&op.bulk_id, answer.json().as_ref().and_then(resource_id))
