@@ -598,7 +598,7 @@ impl Job<'_> {
         action: &ActionDecl,
         atoms: Option<&Option<Atoms<'_>>>,
         lists: &mut RuleLists,
-    ) -> Result<(Vec<(u64, Vec<u32>)>, u64), ReviewError> {
+    ) -> Result<(Vec<Reach>, u64), ReviewError> {
         let (accounts, assets) = (parties.accounts, parties.assets);
         let policies = self.engine.policies();
         // Without a rule, deny by default answers every request alike.
@@ -697,6 +697,9 @@ impl Job<'_> {
         Partition::build(accounts, atoms, &context, &extra)
     }
 }
+
+/// Per account: over how many assets, by which rule lists.
+type Reach = (u64, Vec<u32>);
 
 /// A power with its holders, most first: they come in order of user id,
 /// and a stable sort keeps it among equals.
