@@ -105,6 +105,18 @@ impl Fake {
     }
 
     fn answering(patch_delay: Duration, answer: Answerer) -> Fake {
+        Fake::spawn(patch_delay, answer, false)
+    }
+
+    /// One that closes each connection after its answer, without saying
+    /// so (`connection: close`), as a server whose idle timeout is short.
+    fn closing() -> Fake {
+        let answer: Answerer =
+            Arc::new(|_| json!({"schemas": [USER], "id": "bob", "userName": "bob", "active": true}));
+        Fake::spawn(Duration::ZERO, answer, true)
+    }
+
+    fn spawn(patch_delay: Duration, answer: Answerer, once: bool) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -114,13 +126,19 @@ impl Fake {
                 let Ok(stream) = stream else { return };
                 let record = record.clone();
                 let answer = answer.clone();
-                std::thread::spawn(move || Fake::serve(stream, &record, patch_delay, &answer));
+                std::thread::spawn(move || Fake::serve(stream, &record, patch_delay, &answer, once));
             }
         });
         Fake { addr, seen }
     }
 
-    fn serve(mut stream: TcpStream, record: &Mutex<Vec<String>>, patch_delay: Duration, answer: &Answerer) {
+    fn serve(
+        mut stream: TcpStream,
+        record: &Mutex<Vec<String>>,
+        patch_delay: Duration,
+        answer: &Answerer,
+        once: bool,
+    ) {
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         loop {
             let mut head = String::new();
@@ -152,7 +170,7 @@ impl Fake {
                 "HTTP/1.1 200 OK\r\ncontent-type: application/scim+json\r\ncontent-length: {}\r\n\r\n",
                 answer.len()
             );
-            if stream.write_all(out.as_bytes()).is_err() || stream.write_all(&answer).is_err() {
+            if stream.write_all(out.as_bytes()).is_err() || stream.write_all(&answer).is_err() || once {
                 return;
             }
         }
@@ -491,6 +509,26 @@ fn f9_a_write_answered_as_timed_out_is_not_carried_out() {
         assert_eq!(gw.status("bob").as_deref(), Some("active"), "answered {answer:?}, yet recorded");
         assert!(audit(&gw.db).is_empty(), "answered {answer:?}, yet audited");
     }
+}
+
+/// Writes reach the service provider on a client of their own, on a
+/// runtime driven only while a write calls (`write::Forwarder`): a
+/// connection it keeps and the service provider closes between two writes
+/// must not swallow the next one (it did, a 502, under load: the forwarder
+/// now keeps no idle connection).
+#[test]
+fn a_write_after_the_service_provider_closed_the_connection_arrives() {
+    let fake = Fake::closing();
+    let gw = Gateway::start(fake.addr, &["--user-id", "id"], None);
+    let activate = patch(json!([{"op": "replace", "path": "active", "value": true}]));
+    for (i, body) in [deactivate(), activate, deactivate()].iter().enumerate() {
+        let answer = gw.call("PATCH", "/Users/bob", Some(body));
+        assert_eq!(answer.status, 200, "write {i}: {answer:?}");
+        // The close reaches the gateway's socket before the next write.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let patches = fake.seen().iter().filter(|r| r.starts_with("PATCH ")).count();
+    assert_eq!(patches, 3, "every write reached the service provider");
 }
 
 /// Finding 10: request headers pass through to the service provider but

@@ -370,16 +370,8 @@ impl Gateway {
             options.upstream_timeout,
         )
         .map_err(GatewayError::Config)?;
-        let forwarder = upstream::Upstream::new(
-            &options.upstream,
-            options.upstream_token.as_deref(),
-            options.upstream_timeout,
-        )
-        .map_err(GatewayError::Config)
-        .and_then(|upstream| {
-            write::Forwarder::new(upstream)
-                .map_err(|e| GatewayError::Config(format!("the runtime writes are forwarded on: {e}")))
-        })?;
+        let forwarder = write::Forwarder::new(upstream.unpooled())
+            .map_err(|e| GatewayError::Config(format!("the runtime writes are forwarded on: {e}")))?;
         let addr_parsed: SocketAddr = addr.parse().map_err(|_| ServeError::Address(addr.to_owned()))?;
         let listener = tokio::net::TcpListener::bind(addr_parsed)
             .await

@@ -59,6 +59,20 @@ pub(crate) struct Upstream {
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
+/// An HTTP/1.1 client with `timeout` to connect, keeping idle
+/// connections for 30 s when `pooled`.
+fn client(timeout: Duration, pooled: bool) -> Client<HttpConnector, Full<Bytes>> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(timeout));
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.pool_idle_timeout(Duration::from_secs(30));
+    if !pooled {
+        builder.pool_max_idle_per_host(0);
+    }
+    builder.build(connector)
+}
+
 /// What the service provider answered.
 #[derive(Debug, Clone)]
 pub(crate) struct Answer {
@@ -101,18 +115,22 @@ impl Upstream {
             .map(|t| HeaderValue::from_str(&format!("Bearer {t}")))
             .transpose()
             .map_err(|_| "the upstream token is not a valid header value".to_owned())?;
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(timeout));
         Ok(Upstream {
             scheme_authority: format!("http://{authority}"),
             base_path: uri.path().trim_end_matches('/').to_owned(),
             authorization,
             timeout,
-            client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build(connector),
+            client: client(timeout, true),
         })
+    }
+
+    /// The same service provider through a client that keeps no idle
+    /// connection: one for a runtime that is driven only while it calls
+    /// (`write::Forwarder`), where a kept connection does not see the
+    /// service provider close it, and the next write is sent into the
+    /// closed socket (a 502, tests/gateway_review.rs).
+    pub fn unpooled(&self) -> Upstream {
+        Upstream { client: client(self.timeout, false), ..self.clone() }
     }
 
     /// How long the service provider may take.

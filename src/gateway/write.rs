@@ -156,8 +156,10 @@ impl From<crate::directory::Error> for Stop {
 /// state lock, so by one thread at a time). The write's call to the
 /// service provider then runs on that thread: no hand-off of its I/O to the
 /// runtime's workers and back, which on a busy machine cost more than the
-/// decision (docs/benchmarks.md, "SCIM gateway"). A client of its own,
-/// because a connection it keeps is driven only by this runtime.
+/// decision (docs/benchmarks.md, "SCIM gateway"). A client of its own
+/// that keeps no idle connection ([`Upstream::unpooled`]): a connection is
+/// driven only while this runtime runs a call, and one the service
+/// provider closed in between would swallow the next write.
 pub(crate) struct Forwarder {
     runtime: Option<tokio::runtime::Runtime>,
     /// The service provider, as writes reach it.
