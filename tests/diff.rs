@@ -434,7 +434,7 @@ pub(crate) fn reassign_variants() -> Vec<(&'static str, PolicySet)> {
 /// Every (actor, asset, new owner) of every environment, decided under
 /// `engine`'s set for each shape: the outcome by request (environments
 /// decided on every core).
-fn every_triple(engine: &Engine, shapes: &[Shape]) -> BTreeMap<String, (String, Vec<String>)> {
+pub(crate) fn every_triple(engine: &Engine, shapes: &[Shape]) -> BTreeMap<String, (String, Vec<String>)> {
     let directory = engine.directory();
     let one_env = |env: &str| {
         let mut outcomes = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! `steward review` (#17): the access review, exact against deciding every
 //! pair, and the command in each of its formats.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use predicates::prelude::*;
@@ -175,45 +175,25 @@ fn the_review_equals_deciding_every_pair() {
 /// `steward decide` decides it: per actor, over how many assets some new
 /// owner is allowed, and the rules of every allowed request.
 fn brute_force_reassign(engine: &Engine, shape: &Shape) -> Holdings {
-    let directory = engine.directory();
-    let one_env = |env: &str| {
-        let mut holdings = Holdings::new();
-        let users: Vec<String> = directory.accounts_in(env).map(|a| a.user.to_string()).collect();
-        let assets: Vec<String> =
-            directory.assets().iter().filter(|a| a.env == env).map(|a| a.id.to_string()).collect();
-        for actor in &users {
-            let (mut count, mut rules) = (0, Vec::new());
-            for asset in &assets {
-                let mut any = false;
-                for to in &users {
-                    let mut request = Request::new(actor, "reassign", env);
-                    request.asset = Some(asset.clone());
-                    request.to = Some(to.clone());
-                    request.bulk = shape.bulk;
-                    request.confirm = shape.confirm;
-                    request.reason = shape.reason.clone();
-                    request.now = Some(NOW.parse().unwrap());
-                    let report = engine.decide(&request).unwrap().report;
-                    if report.decision == "allow" {
-                        any = true;
-                        rules.extend(report.rules.into_iter().map(|r| r.id));
-                    }
-                }
-                count += u64::from(any);
-            }
-            if count > 0 {
-                rules.sort();
-                rules.dedup();
-                holdings.insert((env.to_owned(), "reassign".to_owned(), actor.clone()), (count, rules));
-            }
+    // Keyed "env actor asset to shape", as tests/diff.rs decides them.
+    let outcomes = crate::diff::every_triple(engine, std::slice::from_ref(shape));
+    let mut assets: BTreeMap<(String, String, String), (BTreeSet<String>, BTreeSet<String>)> =
+        BTreeMap::new();
+    for (request, (decision, rules)) in outcomes {
+        let mut words = request.split(' ');
+        let (Some(env), Some(actor), Some(asset)) = (words.next(), words.next(), words.next()) else {
+            panic!("a request key: {request}");
+        };
+        if decision == "allow" {
+            let held = assets.entry((env.to_owned(), "reassign".to_owned(), actor.to_owned())).or_default();
+            held.0.insert(asset.to_owned());
+            held.1.extend(rules);
         }
-        holdings
-    };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            directory.environments().iter().map(|env| scope.spawn(move || one_env(&env.id))).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    })
+    }
+    assets
+        .into_iter()
+        .map(|(key, (assets, rules))| (key, (assets.len() as u64, rules.into_iter().collect())))
+        .collect()
 }
 
 /// Exact on three sides (D7): for every kind of `reassign` rule the

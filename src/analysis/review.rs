@@ -251,11 +251,22 @@ pub fn review(engine: &Engine, query: &ReviewQuery) -> Result<Review, ReviewErro
     let workers = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, envs.len().max(1));
     let chunk = envs.len().div_ceil(workers).max(1);
     let empty = FxHashSet::default();
-    let assets = match actions.iter().any(|a| a.subject == Subject::Asset) {
+    // Only where a rule could allow one: with none, nobody holds it.
+    let ruled = |a: &&&ActionDecl| policies.conditions(&a.name).next().is_some();
+    let assets = match actions.iter().filter(ruled).any(|a| a.subject == Subject::Asset) {
         true => super::assets_by_env(directory),
         false => FxHashMap::default(),
     };
+    // How many assets each environment has: the requests of an action on
+    // assets are counted whether or not they are decided.
+    let mut asset_counts: FxHashMap<&str, u64> = FxHashMap::default();
+    if actions.iter().any(|a| a.subject == Subject::Asset) {
+        for asset in directory.assets() {
+            *asset_counts.entry(asset.env.as_str()).or_default() += 1;
+        }
+    }
     let job = Job {
+        asset_counts: &asset_counts,
         assets: &assets,
         engine,
         actions: &actions,
@@ -340,6 +351,8 @@ struct Job<'q> {
     empty: &'q FxHashSet<&'q str>,
     /// The assets of each environment, when an action on assets is reviewed.
     assets: &'q FxHashMap<&'q str, Vec<&'q Asset>>,
+    /// How many assets each environment has.
+    asset_counts: &'q FxHashMap<&'q str, u64>,
 }
 
 /// One environment's review, how many requests it answers and how many
@@ -403,7 +416,8 @@ impl Job<'_> {
                 let assets = self.assets.get(env_id).map(Vec::as_slice).unwrap_or_default();
                 let parties = Parties { directory, environment, accounts: &accounts, assets, now: self.now };
                 let (reach, decided) = self.on_assets(&parties, action, self.atoms.get(a), &mut lists)?;
-                requests += (n as u64) * (n as u64) * assets.len() as u64;
+                requests +=
+                    (n as u64) * (n as u64) * self.asset_counts.get(env_id).copied().unwrap_or_default();
                 decisions += decided;
                 let holders = accounts
                     .iter()
