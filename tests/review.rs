@@ -177,8 +177,9 @@ fn the_review_equals_deciding_every_pair() {
 fn brute_force_reassign(engine: &Engine, shape: &Shape) -> Holdings {
     // Keyed "env actor asset to shape", as tests/diff.rs decides them.
     let outcomes = crate::diff::every_triple(engine, std::slice::from_ref(shape));
-    let mut assets: BTreeMap<(String, String, String), (BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    // Per (env, action, actor): the assets allowed, and the rules.
+    type Reached = BTreeMap<(String, String, String), (BTreeSet<String>, BTreeSet<String>)>;
+    let mut assets = Reached::new();
     for (request, (decision, rules)) in outcomes {
         let mut words = request.split(' ');
         let (Some(env), Some(actor), Some(asset)) = (words.next(), words.next(), words.next()) else {
