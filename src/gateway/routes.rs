@@ -19,7 +19,7 @@ use super::mapping::{self, Change, get};
 use super::upstream::Answer;
 use super::write::{self, Context, Op, Outcome};
 use crate::directory::scim::IdSource;
-use crate::server::same_secret;
+use crate::server::{bearer, same_secret};
 
 /// Where the endpoints sit.
 const BASE: &str = "/scim/v2";
@@ -71,13 +71,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
 struct Actor(String);
 
 async fn authenticate(State(shared): State<Arc<Shared>>, mut request: HttpRequest, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()))
-        .unwrap_or("");
+    let given = bearer(request.headers());
     // Every token compared, in time independent of which matches.
     let mut found = None;
     for client in &shared.clients {

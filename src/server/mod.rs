@@ -36,7 +36,7 @@ pub use connection::{MAX_HEAD_BYTES, MAX_HEADERS};
 pub use error::{ApiError, ServeError};
 pub use log::{DecisionLog, Notice, Notify};
 pub use reload::{Reloader, Scope, Snapshot};
-pub(crate) use routes::same_secret;
+pub(crate) use routes::{bearer, same_secret};
 
 use crate::Engine;
 use crate::policy::Request;

@@ -273,20 +273,23 @@ async fn method_not_allowed(uri: Uri) -> ApiError {
 
 /// Refuses calls without the configured bearer token.
 async fn require_token(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Next) -> Response {
-    if let Some(expected) = &shared.token {
-        let given = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            // The scheme's name is case-insensitive (RFC 9110).
-            .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()))
-            .unwrap_or("");
-        if !same_secret(given, expected) {
-            return ApiError::Unauthorized.into_response();
-        }
+    if let Some(expected) = &shared.token
+        && !same_secret(bearer(request.headers()), expected)
+    {
+        return ApiError::Unauthorized.into_response();
     }
     next.run(request).await
+}
+
+/// The bearer token a call's `Authorization` header gives; empty when it
+/// gives none. The scheme's name is case-insensitive (RFC 9110).
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()))
+        .unwrap_or("")
 }
 
 /// Compares in time independent of where the strings differ (and of their
