@@ -549,8 +549,8 @@ fn member_filter(path: &str) -> Result<String, ScimError> {
     }
 }
 
-/// Carries the operations out on the blocking pool (the store and the
-/// service provider's calls under its lock), then logs the decisions and
+/// Carries the operations out off the runtime ([`blocking`]: the store
+/// and the service provider's calls under its lock), then logs the decisions and
 /// anchors the audit log's new head.
 async fn carry_out(
     shared: &Arc<Shared>,
@@ -563,7 +563,7 @@ async fn carry_out(
     let actor = actor.to_owned();
     let now = jiff::Timestamp::now();
     let arrived = std::time::Instant::now();
-    let outcome = tokio::task::spawn_blocking(move || {
+    let outcome = blocking(move || {
         let shared = shared_for_work;
         let digest = crate::digest::sha256_hex_of(
             ops.iter()
@@ -605,9 +605,25 @@ async fn carry_out(
         log(&shared, &actor, now, &outcome);
         Ok::<_, ScimError>(outcome)
     })
-    .await
-    .map_err(|e| ScimError::Internal(e.to_string()))??;
+    .await??;
     Ok(outcome)
+}
+
+/// Runs `work`, which blocks (the state lock, SQLite, the service
+/// provider's call), without stalling the gateway's other calls. On a
+/// multi-thread runtime (`steward gateway`'s) in place: the other tasks of
+/// this worker move to another thread, and the write is not handed to a
+/// thread of the blocking pool and back, two wake-ups that on a busy
+/// machine cost more than the decision (docs/benchmarks.md, "SCIM
+/// gateway"). On a current-thread runtime, where blocking in place would
+/// stall every call, on the blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ScimError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        Ok(tokio::task::block_in_place(work))
+    } else {
+        tokio::task::spawn_blocking(work).await.map_err(|e| ScimError::Internal(e.to_string()))
+    }
 }
 
 /// Keeps the ids of Users created and forgets those deleted.
@@ -858,4 +874,21 @@ fn bulk_answer(op: &Op, status: StatusCode, response: Option<Value>, fallback: O
         }
     }
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::blocking;
+
+    /// Blocking in place is what a multi-thread runtime allows; on a
+    /// current-thread one it would panic, so the work goes to the pool.
+    #[test]
+    fn blocking_work_runs_on_either_runtime_flavor() {
+        let current = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        assert_eq!(current.block_on(blocking(|| 1 + 1)).unwrap(), 2);
+        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let on_a_worker =
+            multi.block_on(async { tokio::spawn(blocking(|| std::thread::current().id())).await });
+        assert!(on_a_worker.unwrap().is_ok());
+    }
 }
