@@ -53,7 +53,7 @@ pub struct Engine {
 /// What depends on the directory alone, whatever the policy set (the
 /// counts the directory remembers are keyed by the condition itself, not by
 /// its place in a set, so they hold for every set too).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Facts {
     directory: Directory,
     graph: OnceLock<(ReferenceGraph, LicenseIndex)>,
@@ -118,31 +118,32 @@ impl Engine {
         }
     }
 
-    /// The engine over this directory after `mutations` (copied when
-    /// another engine shares it). The reference graph is kept when they
+    /// Applies `mutations` to this engine's directory: where it lies when
+    /// no other engine shares it, on a copy otherwise. The reference graph is kept when they
     /// move nothing it holds (statuses, fields, flags: what a block or an
     /// edit changes), and so are the license counts, with only the users
     /// the mutations touch counted again: a plan's next item costs what its
     /// own change touches, not a count of the whole directory.
-    pub(crate) fn mutated(self, mutations: &[crate::directory::mutation::Mutation]) -> Engine {
-        let Engine { policies, facts, .. } = self;
+    pub(crate) fn mutate(&mut self, mutations: &[crate::directory::mutation::Mutation]) {
+        let facts = std::mem::take(&mut self.facts);
         let (mut directory, mut built) = match Arc::try_unwrap(facts) {
             Ok(facts) => (facts.directory, facts.graph.into_inner()),
             Err(shared) => (shared.directory.clone(), shared.graph.get().cloned()),
         };
+        let schema = self.policies.schema();
         let users: std::collections::BTreeSet<&str> =
             mutations.iter().filter_map(crate::directory::mutation::Mutation::user).collect();
         if let Some((_, licenses)) = built.as_mut() {
-            users.iter().for_each(|user| licenses.recount_user(&directory, policies.schema(), user, -1));
+            users.iter().for_each(|user| licenses.recount_user(&directory, schema, user, -1));
         }
         let kept = directory.mutate(mutations);
         let cell = OnceLock::new();
         if let Some((graph, mut licenses)) = built.filter(|_| kept) {
-            users.iter().for_each(|user| licenses.recount_user(&directory, policies.schema(), user, 1));
+            users.iter().for_each(|user| licenses.recount_user(&directory, schema, user, 1));
             let _ = cell.set((graph, licenses));
         }
-        let facts = Facts { directory, graph: cell, members: MemberCache::default() };
-        Engine { policies, facts: Arc::new(facts), reassigners: Mutex::new(HashMap::new()) }
+        self.facts = Arc::new(Facts { directory, graph: cell, members: MemberCache::default() });
+        self.reassigners = Mutex::new(HashMap::new());
     }
 
     /// The directory, given back (copied when another engine shares it).
@@ -639,7 +640,7 @@ mod tests {
                 ];
                 for step in steps {
                     engine.licenses();
-                    engine = engine.mutated(std::slice::from_ref(&step));
+                    engine.mutate(std::slice::from_ref(&step));
                     assert_eq!(
                         engine.licenses(),
                         &LicenseIndex::build(engine.directory(), &schema),
@@ -649,7 +650,7 @@ mod tests {
                 all.push(Mutation::SetStatus { user: user.clone(), env: env.clone(), status: flip(status) });
             }
             engine.licenses();
-            let engine = engine.mutated(&all);
+            engine.mutate(&all);
             assert_eq!(
                 engine.licenses(),
                 &LicenseIndex::build(engine.directory(), &schema),

@@ -240,6 +240,26 @@ fn a_referenced_users_delete_arrives_as_a_deactivation() {
     );
 }
 
+/// Each write is decided over the directory the writes before it left,
+/// without reading it again: a deactivation, a reactivation and a
+/// deactivation of the same user are three changes, each recorded.
+#[test]
+fn each_write_is_decided_over_what_the_writes_before_it_left() {
+    let Some(python) = interop::python() else { return };
+    let f = Fixture::start(&python, &[], None);
+    let path = format!("/Users/{}", f.id("dee"));
+    let activate = patch(json!([{"op": "replace", "path": "active", "value": true}]));
+    for body in [deactivate(), activate, deactivate()] {
+        let answer = f.call("PATCH", &path, Some(&body));
+        assert!((200..300).contains(&answer.status), "{answer:?}");
+    }
+    let changes: Vec<String> =
+        audit(&f.db).iter().filter(|e| e.change.target == "dee").map(|e| e.change.outcome.clone()).collect();
+    assert_eq!(changes, ["block", "unblock", "block"]);
+    assert_eq!(f.status("dee").as_deref(), Some("blocked"));
+    assert_eq!(f.upstream_user("dee").body["active"], json!(false));
+}
+
 /// D3, D6: what a deleted user owns goes to the default owner the lifecycle
 /// block names, decided by the policy (D7), in the same transaction.
 #[test]

@@ -595,7 +595,7 @@ async fn carry_out(
             return Err(ScimError::Busy(waited.as_millis()));
         }
         let ctx = Context { busy: ctx.busy.min(left.saturating_sub(shared.upstream.timeout())), ..ctx };
-        let outcome = write::carry_out(&mut state, &ctx, &ops, &shared.forwarder);
+        let outcome = write::carry_out(&mut state, &shared.snapshot, &ctx, &ops, &shared.forwarder);
         if let Ok(mut snapshot) = shared.snapshot.lock() {
             *snapshot = state.engine.shared();
         }

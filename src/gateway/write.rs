@@ -12,6 +12,7 @@
 //! under the lock.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -27,7 +28,7 @@ use crate::directory::audit::{Change as AuditChange, Head};
 use crate::directory::model::{Account, Attrs, User};
 use crate::directory::mutation::Mutation;
 use crate::directory::store::Store;
-use crate::plan::{DENIED, PlanItem, Walked, Walking};
+use crate::plan::{DENIED, PlanItem, Staged, Walked, Walking};
 use crate::policy::Request;
 use crate::schema::{ActionDecl, Effect, ValueKind};
 
@@ -113,13 +114,12 @@ pub(crate) struct Outcome {
 /// An audit entry to write: the action, the target, the outcome.
 type Note = (String, String, String);
 
-/// An operation decided: what to write, what to forward, the engine after.
+/// An operation decided: what to write, what to forward.
 struct Planned {
     mutations: Vec<Mutation>,
     notes: Vec<Note>,
     forward: Forward,
     fallback: Option<String>,
-    after: Engine,
 }
 
 /// What is sent to the service provider.
@@ -195,6 +195,7 @@ impl Drop for Forwarder {
 /// did is written here, in one transaction.
 pub(crate) fn carry_out(
     state: &mut State,
+    snapshot: &Mutex<Engine>,
     ctx: &Context<'_>,
     ops: &[Op],
     forwarder: &Forwarder,
@@ -218,23 +219,22 @@ pub(crate) fn carry_out(
             *engine = Engine::new(engine.policies().clone(), directory);
             *generation = Some(locked.generation()?);
         }
-        let mut current = engine.shared();
+        // Each operation decided over the directory the ones before leave;
+        // what the last one leaves is never built (see `advance`).
+        let mut at = Staged::new(engine.shared());
         let mut planned = Vec::with_capacity(ops.len());
         let mut decided = Vec::new();
         for (index, op) in ops.iter().enumerate() {
-            match plan(&current, ctx, op, &mut decided) {
-                Ok(p) => {
-                    current = p.after.shared();
-                    planned.push(p);
-                }
+            match plan(&mut at, ctx, op, &mut decided) {
+                Ok(p) => planned.push(p),
                 Err(e) => return Err(Stop::Refused(index, e, decided)),
             }
         }
+        drop(at);
         let mut results = Vec::with_capacity(ops.len());
         let mut mutations = Vec::new();
         let mut audit = Vec::new();
         let mut refused = None;
-        let mut last = None;
         let mut bulk_ids: Vec<(String, String)> = Vec::new();
         for (index, (op, p)) in ops.iter().zip(planned).enumerate() {
             if std::time::Instant::now() + ctx.upstream.timeout() >= ctx.deadline {
@@ -274,7 +274,6 @@ pub(crate) fn carry_out(
                         reason: ctx.reason.clone(),
                         plan_digest: ctx.digest.clone(),
                     }));
-                    last = Some(p.after);
                     results.push(Ok(Done { answer, fallback: p.fallback }));
                 }
                 Ok(answer) => {
@@ -287,19 +286,18 @@ pub(crate) fn carry_out(
                 }
             }
         }
-        match last {
-            None => Err(Stop::Failed(Box::new(Failed { results, upstream_refused: refused, decided }))),
-            Some(after) => {
-                // Stopped half-way, the engine after the last operation is
-                // not the one planned over: read the directory again next time.
-                stale = refused.is_some() || results.len() < ops.len() || results.iter().any(Result::is_err);
-                *engine = after;
-                Ok((mutations, audit, (results, refused, decided)))
-            }
+        if !results.iter().any(Result::is_ok) {
+            return Err(Stop::Failed(Box::new(Failed { results, upstream_refused: refused, decided })));
         }
+        // Stopped half-way, what was written is not all that was planned
+        // over: the directory is read again next time.
+        stale = refused.is_some() || results.len() < ops.len() || results.iter().any(Result::is_err);
+        let written = mutations.clone();
+        Ok((mutations, audit, (results, refused, decided, written)))
     });
     match written {
-        Ok(((results, upstream_refused, decided), head, after)) => {
+        Ok(((results, upstream_refused, decided, written), head, after)) => {
+            advance(engine, snapshot, &written);
             *generation = (!stale).then_some(after);
             Ok(Outcome { results, decided, head, upstream_refused, refused: None })
         }
@@ -315,11 +313,30 @@ pub(crate) fn carry_out(
             Ok(Outcome { results, decided, head: None, upstream_refused, refused: None })
         }
         Err(Stop::Store(e)) => {
-            // The transaction was rolled back: what was decided in memory
-            // is read again.
+            // The transaction was rolled back, after the directory may have
+            // been read into `engine`: read it again next time.
             *generation = None;
             Err(ScimError::Internal(crate::server::error::chain(&e)))
         }
+    }
+}
+
+/// Applies what a write committed to the engine the writes share, where
+/// it lies. The snapshot the writes read users from lets go of it
+/// meanwhile (they wait on its lock), so that nothing else shares the
+/// directory and it is not copied whole for every write (docs/benchmarks.md,
+/// "SCIM gateway").
+fn advance(engine: &mut Engine, snapshot: &Mutex<Engine>, mutations: &[Mutation]) {
+    if mutations.is_empty() {
+        return;
+    }
+    match snapshot.lock() {
+        Ok(mut held) => {
+            *held = engine.with_directory(crate::directory::Directory::default());
+            engine.mutate(mutations);
+            *held = engine.shared();
+        }
+        Err(_) => engine.mutate(mutations),
     }
 }
 
@@ -387,30 +404,27 @@ fn deactivation() -> Bytes {
 /// Decides every change of `op` in order, each over the directory the ones
 /// before leave.
 fn plan(
-    engine: &Engine,
+    at: &mut Staged,
     ctx: &Context<'_>,
     op: &Op,
     decided: &mut Vec<Decided>,
 ) -> Result<Planned, ScimError> {
-    let mut out = Planned {
-        mutations: Vec::new(),
-        notes: Vec::new(),
-        forward: Forward::AsIs,
-        fallback: None,
-        after: engine.shared(),
-    };
+    let mut out =
+        Planned { mutations: Vec::new(), notes: Vec::new(), forward: Forward::AsIs, fallback: None };
     let mut created = None;
     for (user, change) in &op.steps {
-        let current = out.after.shared();
+        let current = at.engine().shared();
         if let Change::Create(new) = change {
-            let (mutations, note, after) = create(&current, ctx, new, decided)?;
+            let (mutations, note) = create(&current, ctx, new, decided)?;
+            at.stage(&mutations);
             out.mutations.extend(mutations);
             out.notes.push(note);
-            out.after = after;
             created = Some(new.id.clone());
             if !new.active {
-                let walked = walk(&out.after, ctx, &ctx.actions.deactivate, &new.id, None, decided)?;
-                take(&mut out, walked);
+                drop(current);
+                let current = at.engine().shared();
+                let walked = walk(&current, ctx, &ctx.actions.deactivate, &new.id, None, decided)?;
+                take(at, &mut out, walked);
             }
             continue;
         }
@@ -473,21 +487,21 @@ fn plan(
             out.forward = Forward::Deactivate;
             out.fallback = Some(outcome);
         }
-        take(&mut out, walked);
+        take(at, &mut out, walked);
         if let Some(roles) = roles {
             let set = Mutation::SetRoles { user: who.clone(), env: ctx.env.to_owned(), roles };
-            out.after = out.after.shared().mutated(std::slice::from_ref(&set));
+            at.stage(std::slice::from_ref(&set));
             out.mutations.push(set);
         }
     }
     Ok(out)
 }
 
-/// Adds what a walk decided to `out`.
-fn take(out: &mut Planned, walked: Walked) {
+/// Adds what a walk decided to `out`, its changes staged on `at`.
+fn take(at: &mut Staged, out: &mut Planned, walked: Walked) {
+    at.stage(&walked.mutations);
     out.mutations.extend(walked.mutations);
     out.notes.extend(walked.notes.into_iter().map(|n| (n.action, n.target, n.outcome)));
-    out.after = walked.after;
 }
 
 /// Decides `action` on `user` as a plan of one item decides it (the
@@ -562,7 +576,7 @@ fn create(
     ctx: &Context<'_>,
     new: &NewUser,
     decided: &mut Vec<Decided>,
-) -> Result<(Vec<Mutation>, Note, Engine), ScimError> {
+) -> Result<(Vec<Mutation>, Note), ScimError> {
     let Some(action) = &ctx.actions.create else {
         return Err(ScimError::NotMapped(
             "no action creates users through the gateway: name one in gateway.actions.create of steward.yaml (an action `on addresses` that `creates` a status)".into(),
@@ -634,6 +648,5 @@ fn create(
         invited_until: schema.expires(status).then(|| ctx.now.checked_add(ctx.validity).unwrap_or(ctx.now)),
         attrs: Attrs::default(),
     }));
-    let after = engine.shared().mutated(&mutations);
-    Ok((mutations, (action.clone(), new.id.clone(), action.clone()), after))
+    Ok((mutations, (action.clone(), new.id.clone(), action.clone())))
 }

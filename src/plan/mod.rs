@@ -10,10 +10,12 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 mod body;
+mod staged;
 mod walk;
 
 pub use body::PlanBody;
 
+pub(crate) use staged::Staged;
 pub use walk::{DENIED, ERROR};
 pub(crate) use walk::{Item, Walked, Walking};
 
@@ -297,7 +299,7 @@ impl Engine {
             batch: None,
         };
         let (plan, walked) = self.plan_items(&walking, items)?;
-        Ok((plan, walked.after.into_directory()))
+        Ok((plan, walked.after.into_engine().into_directory()))
     }
 
     /// The plan of `items`, and the walk it was made from (what `apply`
@@ -307,18 +309,20 @@ impl Engine {
         how: &Walking<'_>,
         items: Vec<Item>,
     ) -> Result<(Plan, Walked), PlanError> {
-        let walked = self.walk(how, items)?;
+        let mut walked = self.walk(how, items)?;
         check_reassign(self.directory(), how.reassign, &walked.items)?;
         let mut items = walked.items.clone();
         // Each impact saw the directory its item was decided over: where a
         // user stays active (P7) is said of the directory the whole plan
-        // leaves.
-        let after = walked.after.directory();
-        for item in items.iter_mut().filter(|i| i.outcome != DENIED && i.outcome != ERROR) {
-            let Some(impact) = &mut item.impact else { continue };
-            if !impact.warnings.iter().any(|w| w.code == ACTIVE_ELSEWHERE) {
-                continue;
-            }
+        // leaves, built only when a warning needs it.
+        let warned = |i: &PlanItem| {
+            i.outcome != DENIED
+                && i.outcome != ERROR
+                && i.impact.as_ref().is_some_and(|m| m.warnings.iter().any(|w| w.code == ACTIVE_ELSEWHERE))
+        };
+        let after = items.iter().any(warned).then(|| walked.after.engine().directory());
+        for item in items.iter_mut().filter(|i| warned(i)) {
+            let (Some(impact), Some(after)) = (&mut item.impact, after) else { continue };
             let Some(account) = self.directory().account(&item.target, &item.env) else { continue };
             let schema = self.policies().schema();
             let stays =

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{PlanError, PlanItem};
+use super::{PlanError, PlanItem, Staged};
 use crate::Engine;
 use crate::directory::mutation::Mutation;
 use crate::operation::Operation;
@@ -82,8 +82,9 @@ pub(crate) struct Walked {
     pub unexecuted: Vec<String>,
     /// Per allowed item: the account before and after (license counts).
     pub accounts: Vec<(Option<crate::directory::model::Account>, Option<crate::directory::model::Account>)>,
-    /// The directory after every allowed item.
-    pub after: Engine,
+    /// The directory after every allowed item, the last one's changes
+    /// staged: applied when it is read ([`Staged::engine`]).
+    pub after: Staged,
 }
 
 impl Engine {
@@ -98,22 +99,25 @@ impl Engine {
             unowned: Vec::new(),
             unexecuted: Vec::new(),
             accounts: Vec::new(),
-            after: self.shared(),
+            after: Staged::new(self.shared()),
         };
-        let mut current: Option<Engine> = None;
+        // Decided over this engine (and its memo) until an item changes
+        // something, then over the directory the changes leave.
+        let mut after = Staged::new(self.shared());
+        let mut changed = false;
         for item in items {
             if how.deadline.is_some_and(|deadline| std::time::Instant::now() > deadline) {
                 return Err(PlanError::Timeout { decided: out.items.len() });
             }
-            let engine = current.as_ref().unwrap_or(self);
+            let engine = if changed { after.engine() } else { self };
             let Some(step) = engine.step(how, item, batch, &mut out)?.filter(|m| !m.is_empty()) else {
                 continue;
             };
-            let engine = current.take().unwrap_or_else(|| self.shared());
-            current = Some(engine.mutated(&step));
+            after.stage(&step);
+            changed = true;
             out.mutations.extend(step);
         }
-        out.after = current.unwrap_or_else(|| self.shared());
+        out.after = after;
         Ok(out)
     }
 
