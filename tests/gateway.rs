@@ -4,69 +4,15 @@
 //! test starts its own scim2-server and gateway; they skip, saying so,
 //! when `STEWARD_INTEROP_PYTHON` is not set (.ci/run sets it).
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::support::gateway::{Gateway, Reply, TOKEN, call, deactivate, patch};
 use crate::support::interop::{self, ScimServer};
-use crate::support::{audit, root, steward, steward_process, stored};
-
-const TOKEN: &str = "idp-s3cret";
-
-/// A child process stopped when the test ends, whatever happens.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One HTTP/1.1 answer.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    head: String,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name).then_some(value.trim())
-        })
-    }
-
-    fn detail(&self) -> &str {
-        self.body["detail"].as_str().unwrap_or_default()
-    }
-}
-
-/// One call on its own connection.
-fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-    let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: test\r\n{auth}content-type: application/scim+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(&body).unwrap();
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Reply { status, head: head.to_owned(), body: serde_json::from_str(body).unwrap_or(Value::Null) }
-}
+use crate::support::{audit, steward, stored};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -100,12 +46,11 @@ fn provision(upstream: SocketAddr) -> Vec<(String, String)> {
 /// A service provider, steward's directory of it, and the gateway between.
 struct Fixture {
     _upstream: Option<ScimServer>,
-    _gateway: Process,
+    gw: Gateway,
     upstream: SocketAddr,
     gateway: SocketAddr,
     ids: Vec<(String, String)>,
     db: PathBuf,
-    dir: tempfile::TempDir,
 }
 
 impl Fixture {
@@ -125,48 +70,9 @@ impl Fixture {
         extra: &[&str],
         config: Option<&str>,
     ) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("saas.db");
-        steward()
-            .arg("import")
-            .arg(root().join("tests/gateway/directory.yaml"))
-            .arg("--policy")
-            .arg(root().join("tests/gateway/pack"))
-            .arg("-o")
-            .arg(&db)
-            .assert()
-            .success();
-        let mut command = steward_process();
-        if let Some(config) = config {
-            let path = dir.path().join("steward.yaml");
-            std::fs::write(&path, config).unwrap();
-            command.arg("--config").arg(path);
-        }
-        let mut child = command
-            .arg("gateway")
-            .arg("--policy")
-            .arg(root().join("tests/gateway/pack"))
-            .arg("--directory")
-            .arg(&db)
-            .args(["--env", "SAAS", "--listen", "127.0.0.1:0", "--upstream"])
-            .arg(format!("http://{upstream}"))
-            .args(if config.is_some() { vec![] } else { vec!["--actor", "entra", "--token", TOKEN] })
-            .args(extra)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let gateway = loop {
-            let line = lines.next().expect("the gateway says where it listens").unwrap();
-            if let Some(addr) = line.strip_prefix("steward gateway: listening on ") {
-                break addr.parse().unwrap();
-            }
-        };
-        // The rest of what it says is drained, so that it never blocks.
-        std::thread::spawn(move || for _ in lines {});
-        Fixture { _upstream: server, _gateway: Process(child), upstream, gateway, ids, db, dir }
+        let gw = Gateway::start(upstream, extra, config);
+        let (gateway, db) = (gw.addr, gw.db.clone());
+        Fixture { _upstream: server, gw, upstream, gateway, ids, db }
     }
 
     fn id(&self, user: &str) -> &str {
@@ -174,7 +80,7 @@ impl Fixture {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
-        call(self.gateway, method, &format!("/scim/v2{path}"), Some(TOKEN), body)
+        self.gw.call(method, path, body)
     }
 
     /// What the service provider holds of `user`.
@@ -183,16 +89,8 @@ impl Fixture {
     }
 
     fn status(&self, user: &str) -> Option<String> {
-        stored(&self.db).account(user, "SAAS").map(|a| a.status.to_string())
+        self.gw.status(user)
     }
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-}
-
-fn deactivate() -> Value {
-    patch(json!([{"op": "replace", "path": "active", "value": false}]))
 }
 
 /// Q7, D4: an allowed deletion reaches the service provider, and steward's
@@ -598,7 +496,6 @@ fn a_failing_or_hanging_service_provider_changes_nothing() {
     assert_eq!(unreachable.status, 502, "{unreachable:?}");
     assert_eq!(f.status("cyd").as_deref(), Some("blocked"));
     assert!(audit(&f.db).is_empty());
-    let _ = f.dir.path();
     drop(held);
 }
 

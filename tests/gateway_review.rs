@@ -12,76 +12,19 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::gateway::{Gateway, Reply, TOKEN, call, call_with, deactivate, patch};
 use crate::support::interop::{self, ScimServer};
-use crate::support::{audit, root, steward, steward_process, stored};
+use crate::support::{audit, stored};
 
-const TOKEN: &str = "idp-s3cret";
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-/// A child process stopped when the test ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-}
-
-/// One call on its own connection, with `extra` header lines.
-fn call_with(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    extra: &str,
-    body: Option<&Value>,
-) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-    let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: test\r\n{auth}{extra}content-type: application/scim+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(&body).unwrap();
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Reply { status, body: serde_json::from_str(body).unwrap_or(Value::Null) }
-}
-
-fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
-    call_with(addr, method, path, token, "", body)
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": ops})
-}
-
-fn deactivate() -> Value {
-    patch(json!([{"op": "replace", "path": "active", "value": false}]))
-}
 
 fn bulk(ops: Vec<Value>) -> Value {
     json!({"schemas": [BULK], "Operations": ops})
@@ -178,76 +121,6 @@ impl Fake {
 
     fn seen(&self) -> Vec<String> {
         self.seen.lock().unwrap().clone()
-    }
-}
-
-/// A gateway over tests/gateway/directory.yaml, in front of `upstream`.
-struct Gateway {
-    _process: Process,
-    addr: SocketAddr,
-    db: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Gateway {
-    fn start(upstream: SocketAddr, extra: &[&str], config: Option<&str>) -> Gateway {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("saas.db");
-        steward()
-            .arg("import")
-            .arg(root().join("tests/gateway/directory.yaml"))
-            .arg("--policy")
-            .arg(root().join("tests/gateway/pack"))
-            .arg("-o")
-            .arg(&db)
-            .assert()
-            .success();
-        let mut command = steward_process();
-        if let Some(config) = config {
-            let path = dir.path().join("steward.yaml");
-            std::fs::write(&path, config).unwrap();
-            command.arg("--config").arg(path);
-        }
-        let mut child = command
-            .arg("gateway")
-            .arg("--policy")
-            .arg(root().join("tests/gateway/pack"))
-            .arg("--directory")
-            .arg(&db)
-            .args(["--env", "SAAS", "--listen", "127.0.0.1:0", "--upstream"])
-            .arg(format!("http://{upstream}"))
-            .args(if config.is_some() { vec![] } else { vec!["--actor", "entra", "--token", TOKEN] })
-            .args(extra)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines.next().expect("the gateway says where it listens").unwrap();
-            if let Some(addr) = line.strip_prefix("steward gateway: listening on ") {
-                break addr.parse().unwrap();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Gateway { _process: Process(child), addr, db, _dir: dir }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
-        call(self.addr, method, &format!("/scim/v2{path}"), Some(TOKEN), body)
-    }
-
-    fn status(&self, user: &str) -> Option<String> {
-        stored(&self.db).account(user, "SAAS").map(|a| a.status.to_string())
-    }
-
-    fn email(&self, user: &str) -> Option<String> {
-        stored(&self.db).account(user, "SAAS").and_then(|a| a.email.clone())
-    }
-
-    fn has_role(&self, user: &str, role: &str) -> bool {
-        stored(&self.db).account(user, "SAAS").is_some_and(|a| a.has_role(role))
     }
 }
 

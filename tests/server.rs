@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use steward::Engine;
 use steward::server::{Limits, Notice, Options, ReloadOn, Reloader, Scope, Server, Snapshot};
 
+use crate::support::gateway::{Reply, read_reply};
 use crate::support::{NOW, example, example_file, file, pack_dir, steward_process};
 
 /// The CRM pack's policy file the service serves.
@@ -80,25 +81,6 @@ fn start(mut options: Options) -> Running {
     Running { addr, reloader, notices, stop: Some(stop), thread: Some(thread) }
 }
 
-/// A reply: the status, the head and the body as JSON (`Null` when it is
-/// not JSON).
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    head: String,
-    body: Value,
-}
-
-impl Reply {
-    /// The value of header `name` (in any case).
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name).then_some(value.trim())
-        })
-    }
-}
-
 /// One HTTP/1.1 call on its own connection.
 fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
     let mut stream = open(addr, method, path, token, body.len());
@@ -116,15 +98,6 @@ fn open(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, length:
     );
     stream.write_all(head.as_bytes()).unwrap();
     stream
-}
-
-fn read_reply(mut stream: TcpStream) -> Reply {
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Reply { status, head: head.to_owned(), body: serde_json::from_str(body).unwrap_or(Value::Null) }
 }
 
 /// A POST whose body's last byte is held back: the call stays in flight,

@@ -17,6 +17,7 @@ use steward::directory::{self, Directory, yaml};
 use steward::policy::report::render_json;
 use steward::policy::{Diagnostic, PolicySet, Request, Sources};
 
+pub mod gateway;
 pub mod interop;
 
 /// The clock of requests and plans: after Lou Leaver's employment ended
