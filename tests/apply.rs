@@ -380,3 +380,56 @@ fn q3_an_invitation_that_expired_since_the_plan_is_not_registered() {
     assert!(audit(&db).is_empty());
     assert_eq!(stored(&db).account("acme.Pia", "acme-lab").unwrap().status, "pending");
 }
+
+/// Every writer (apply, `sync --apply`, the gateway) tells a database
+/// that is not there from a file of another kind, names the command that
+/// makes one, exits 3 and creates nothing.
+#[test]
+fn writers_tell_a_missing_database_from_a_file_of_another_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, plan) = plan_to_delete_leo(dir.path(), &pack_dir("analytics"));
+    let missing = dir.path().join("typo.db");
+    let yaml = example_file("analytics");
+    let pack = pack_dir("analytics");
+    let writers: [(&str, Vec<&std::ffi::OsStr>); 3] = [
+        ("apply", vec!["apply".as_ref(), plan.as_os_str(), "--confirm".as_ref()]),
+        ("sync", vec!["sync".as_ref(), "--apply".as_ref()]),
+        (
+            "gateway",
+            vec![
+                "gateway".as_ref(),
+                "--upstream".as_ref(),
+                "http://127.0.0.1:9".as_ref(),
+                "--env".as_ref(),
+                "acme".as_ref(),
+                "--actor".as_ref(),
+                "acme.Olivia".as_ref(),
+                "--token".as_ref(),
+                "t".as_ref(),
+            ],
+        ),
+    ];
+    for (name, args) in &writers {
+        for (db, says) in [(&missing, "does not exist"), (&yaml, "is not a directory database")] {
+            let out = steward()
+                .args(args)
+                .arg("--policy")
+                .arg(&pack)
+                .arg("--directory")
+                .arg(db)
+                .env_remove("STEWARD_TOKEN")
+                .assert()
+                .code(3)
+                .get_output()
+                .stderr
+                .clone();
+            let text = String::from_utf8_lossy(&out);
+            assert!(
+                text.contains(says) && text.contains("steward import"),
+                "{name} {}: {text}",
+                db.display()
+            );
+        }
+    }
+    assert!(!missing.exists(), "nothing created");
+}

@@ -66,12 +66,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             Exit::Failure,
         );
     };
-    if !crate::directory::is_store(&db) || !db.exists() {
-        return fail(
-            errors,
-            &format!("`{}` is not a directory database: apply changes a `.db` file", db.display()),
-            Exit::Invalid,
-        );
+    if let Some(message) = output::not_a_store(&db, "apply changes") {
+        return fail(errors, &message, Exit::Invalid);
     }
     let paths = match output::configured_policies(ctx, &args.policies, "--policy PATH") {
         Ok(paths) => paths,

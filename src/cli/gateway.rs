@@ -83,14 +83,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
             Exit::Invalid,
         );
     };
-    if !crate::directory::is_store(&db) || !db.exists() {
-        return fail(
-            &format!(
-                "`{}` is not a directory database: the gateway writes what it forwards, so it needs a `.db` file (steward import)",
-                db.display()
-            ),
-            Exit::Invalid,
-        );
+    if let Some(message) = output::not_a_store(&db, "the gateway writes what it forwards to") {
+        return fail(&message, Exit::Invalid);
     }
     let Some(upstream) = args.upstream.or_else(|| config.upstream.clone()) else {
         return fail(

@@ -188,6 +188,31 @@ pub fn configured_schema(ctx: &Context, given: &[PathBuf]) -> Result<Arc<Schema>
     Ok(load_policies(&paths, ctx.errors)?.schema().clone())
 }
 
+/// Why `path` cannot be the database a writer changes (`what`: "apply
+/// changes"), or `None` when it can: a missing file and a file of another
+/// kind are told apart, each with the command that makes the database.
+pub fn not_a_store(path: &Path, what: &str) -> Option<String> {
+    let shown = path.display();
+    if !directory::is_store(path) {
+        // A directory file: the import of that very file.
+        let import = match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml" | "yml" | "json") => {
+                format!("steward import {shown} -o {}", path.with_extension("db").display())
+            }
+            _ => "steward import DIRECTORY.yaml -o FILE.db".to_owned(),
+        };
+        return Some(format!(
+            "`{shown}` is not a directory database (a `.db` file): {what} one; make it with `{import}`"
+        ));
+    }
+    if !path.exists() {
+        return Some(format!(
+            "`{shown}` does not exist: {what} a directory database; make it with `steward import DIRECTORY.yaml -o {shown}`"
+        ));
+    }
+    None
+}
+
 /// Says, before it happens, that opening a database will migrate it: at a
 /// million accounts that takes a while, once, and silence would look like
 /// a hang.

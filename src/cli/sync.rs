@@ -37,11 +37,8 @@ pub fn run(args: Args, ctx: &Context) -> Exit {
         return Exit::Failure;
     };
     if args.apply {
-        if !crate::directory::is_store(&path) {
-            output::error(
-                errors,
-                &std::io::Error::other("--apply changes a directory database: give a `.db` file"),
-            );
+        if let Some(message) = output::not_a_store(&path, "`--apply` changes") {
+            output::error(errors, &std::io::Error::other(message));
             return Exit::Invalid;
         }
         return apply(&path, args.format, &args.policies, ctx);
