@@ -362,6 +362,43 @@ fn f8_a_slow_write_does_not_stall_the_gateway() {
     assert!(took < Duration::from_millis(1500), "a GET took {took:?} behind one slow write");
 }
 
+/// Writes that wait for the one in flight hold no thread while they wait
+/// (an async lock, not a thread blocked on a mutex per write): behind a
+/// slow write, forty more leave the gateway's thread count where it was,
+/// so that no number of waiting writes can use up the threads the
+/// runtime's workers need to go on answering reads.
+#[cfg(target_os = "linux")]
+#[test]
+fn writes_waiting_for_the_lock_hold_no_thread() {
+    let threads = |pid: u32| -> usize {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status.lines().find_map(|l| l.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
+    };
+    let fake = Fake::start(Duration::from_millis(1500));
+    let flags = ["--user-id", "id", "--upstream-timeout-ms", "2000", "--timeout-ms", "3000"];
+    let gw = Gateway::start(fake.addr, &flags, None);
+    let addr = gw.addr;
+    let slow = std::thread::spawn(move || {
+        call(addr, "PATCH", "/scim/v2/Users/bob", Some(TOKEN), Some(&deactivate()))
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    let before = threads(gw.pid());
+    let waiting: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || {
+                call(addr, "PATCH", "/scim/v2/Users/ada", Some(TOKEN), Some(&deactivate()))
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let during = threads(gw.pid());
+    let _ = slow.join();
+    for w in waiting {
+        let _ = w.join();
+    }
+    assert!(during < before + 10, "{before} threads before, {during} with 40 writes waiting");
+}
+
 /// Finding 9: `--timeout-ms` answers the identity provider 503 ("the call
 /// took longer") while the write it gave up on goes on in the blocking
 /// pool: it is forwarded, and written to steward's directory and audit

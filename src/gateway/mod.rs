@@ -304,7 +304,10 @@ pub enum GatewayError {
 
 /// What every handler shares.
 struct Shared {
-    state: Arc<Mutex<write::State>>,
+    /// The store and the engine, one write at a time. An async lock: a
+    /// write that waits for another holds no thread meanwhile (only the
+    /// one that holds it blocks its worker, see `routes::blocking`).
+    state: Arc<tokio::sync::Mutex<write::State>>,
     /// Reads, and what writes ask before they are decided.
     upstream: upstream::Upstream,
     /// The writes themselves.
@@ -381,7 +384,7 @@ impl Gateway {
         let snapshot = Mutex::new(engine.shared());
         let state = write::State { store, engine, generation: Some(generation) };
         let shared = Arc::new(Shared {
-            state: Arc::new(Mutex::new(state)),
+            state: Arc::new(tokio::sync::Mutex::new(state)),
             upstream,
             forwarder,
             env: options.env,

@@ -563,6 +563,9 @@ async fn carry_out(
     let actor = actor.to_owned();
     let now = jiff::Timestamp::now();
     let arrived = std::time::Instant::now();
+    // Writes wait for each other here, on the runtime: a call that times
+    // out while it waits is dropped before it began.
+    let mut state = shared.state.clone().lock_owned().await;
     let outcome = blocking(move || {
         let shared = shared_for_work;
         let digest = crate::digest::sha256_hex_of(
@@ -583,10 +586,8 @@ async fn carry_out(
             digest: format!("scim:{digest}"),
             deadline: arrived + shared.limits.timeout,
         };
-        let mut state =
-            shared.state.lock().map_err(|_| ScimError::Internal("the gateway's state is poisoned".into()))?;
-        // Writes wait for each other here. One whose call would be answered
-        // 503 `timeout` before the service provider could answer it is not
+        // A write that waited so long that its call would be answered 503
+        // `timeout` before the service provider could answer it is not
         // begun: the identity provider is never told "failed" about a
         // write that then happens.
         let waited = arrived.elapsed();
@@ -609,8 +610,8 @@ async fn carry_out(
     Ok(outcome)
 }
 
-/// Runs `work`, which blocks (the state lock, SQLite, the service
-/// provider's call), without stalling the gateway's other calls. On a
+/// Runs `work`, which blocks (SQLite, the service provider's call),
+/// without stalling the gateway's other calls. On a
 /// multi-thread runtime (`steward gateway`'s) in place: the other tasks of
 /// this worker move to another thread, and the write is not handed to a
 /// thread of the blocking pool and back, two wake-ups that on a busy

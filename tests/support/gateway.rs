@@ -151,6 +151,11 @@ impl Gateway {
         Gateway { _process: Process(child), addr, db, _dir: dir }
     }
 
+    /// The gateway's process id.
+    pub fn pid(&self) -> u32 {
+        self._process.0.id()
+    }
+
     /// A call below `/scim/v2` with the identity provider's token.
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
         call(self.addr, method, &format!("/scim/v2{path}"), Some(TOKEN), body)
