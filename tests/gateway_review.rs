@@ -421,6 +421,40 @@ fn f9_a_write_answered_as_timed_out_is_not_carried_out() {
     }
 }
 
+/// Finding 17: a write's deadline was counted from when it was decided,
+/// not from when the call arrived: the time to read the body and to ask
+/// the service provider whose SCIM id it is did not count. Blocking in
+/// place, the call's time limit cannot answer meanwhile, so the write is
+/// answered past `--timeout-ms` (on the blocking pool it was answered 503
+/// while it went on and was carried out, as in finding 9). Either way the
+/// identity provider has given up on a write that happens.
+#[test]
+fn f17_the_time_to_resolve_an_id_counts_against_the_write() {
+    let answer: Answerer = Arc::new(|head| {
+        if head.starts_with("GET ") {
+            std::thread::sleep(Duration::from_millis(800));
+        }
+        json!({"schemas": [USER], "id": "x1", "userName": "bob", "active": true})
+    });
+    let fake = Fake::answering(Duration::from_millis(700), answer);
+    let gw = Gateway::start(fake.addr, &["--timeout-ms", "1000", "--upstream-timeout-ms", "900"], None);
+    let started = Instant::now();
+    let answer = gw.call("PATCH", "/Users/x1", Some(&deactivate()));
+    let took = started.elapsed();
+    std::thread::sleep(Duration::from_millis(1500));
+    if (200..300).contains(&answer.status) {
+        assert!(
+            took < Duration::from_millis(1250),
+            "answered {} after {took:?}, past the 1 s limit",
+            answer.status
+        );
+    } else {
+        assert_eq!(gw.status("bob").as_deref(), Some("active"), "answered {answer:?}, yet recorded");
+        assert!(audit(&gw.db).is_empty(), "answered {answer:?}, yet audited");
+        assert!(!fake.seen().iter().any(|r| r.starts_with("PATCH ")), "answered {answer:?}, yet forwarded");
+    }
+}
+
 /// Writes reach the service provider on a client of their own, on a
 /// runtime driven only while a write calls (`write::Forwarder`): a
 /// connection it keeps and the service provider closes between two writes

@@ -93,8 +93,15 @@ async fn limit_in_flight(State(shared): State<Arc<Shared>>, request: HttpRequest
     next.run(request).await
 }
 
-async fn time_limit(State(shared): State<Arc<Shared>>, request: HttpRequest, next: Next) -> Response {
+/// When a call arrived, as its time limit counts: a write's deadline is
+/// counted from here, not from when it is decided (the body read and the
+/// SCIM ids asked of the service provider count too).
+#[derive(Clone, Copy)]
+struct Arrived(std::time::Instant);
+
+async fn time_limit(State(shared): State<Arc<Shared>>, mut request: HttpRequest, next: Next) -> Response {
     let limit = shared.limits.timeout;
+    request.extensions_mut().insert(Arrived(std::time::Instant::now()));
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ScimError::Timeout(limit.as_millis()).into_response(),
@@ -111,6 +118,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: HttpRequest) -> Re
 
 async fn answer(shared: &Arc<Shared>, request: HttpRequest) -> Result<Response, ScimError> {
     let actor = request.extensions().get::<Actor>().map(|a| a.0.clone()).ok_or(ScimError::Unauthorized)?;
+    let arrived = request.extensions().get::<Arrived>().map_or_else(std::time::Instant::now, |a| a.0);
     let (parts, body) = request.into_parts();
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let Some(below) = path_and_query.strip_prefix(BASE).filter(|r| r.is_empty() || r.starts_with(['/', '?']))
@@ -125,7 +133,7 @@ async fn answer(shared: &Arc<Shared>, request: HttpRequest) -> Result<Response, 
     }
     let path = below.split('?').next().unwrap_or_default().trim_end_matches('/').to_owned();
     if parts.method == Method::POST && path == "/Bulk" {
-        return bulk(shared, &actor, &parts.headers, &body).await;
+        return bulk(shared, &actor, arrived, &parts.headers, &body).await;
     }
     if parts.method == Method::POST && (path == "/.search" || path.ends_with("/.search")) {
         // A query sent as a POST (RFC 7644 §3.4.3) reads, never writes.
@@ -143,7 +151,7 @@ async fn answer(shared: &Arc<Shared>, request: HttpRequest) -> Result<Response, 
         Err(answer) => return Ok(relay(answer)),
     };
     let reason = format!("SCIM {} {}", parts.method, path);
-    let outcome = carry_out(shared, &actor, vec![op], None, reason).await?;
+    let outcome = carry_out(shared, &actor, arrived, vec![op], None, reason).await?;
     single(outcome)
 }
 
@@ -555,6 +563,7 @@ fn member_filter(path: &str) -> Result<String, ScimError> {
 async fn carry_out(
     shared: &Arc<Shared>,
     actor: &str,
+    arrived: std::time::Instant,
     ops: Vec<Op>,
     bulk: Option<i64>,
     reason: String,
@@ -562,7 +571,6 @@ async fn carry_out(
     let shared_for_work = shared.clone();
     let actor = actor.to_owned();
     let now = jiff::Timestamp::now();
-    let arrived = std::time::Instant::now();
     // Writes wait for each other here, on the runtime: a call that times
     // out while it waits is dropped before it began.
     let mut state = shared.state.clone().lock_owned().await;
@@ -717,6 +725,7 @@ fn single(outcome: Outcome) -> Result<Response, ScimError> {
 async fn bulk(
     shared: &Arc<Shared>,
     actor: &str,
+    arrived: std::time::Instant,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ScimError> {
@@ -801,7 +810,8 @@ async fn bulk(
         ops.push(op);
     }
     let size = i64::try_from(ops.len()).unwrap_or(i64::MAX);
-    let outcome = carry_out(shared, actor, ops.clone(), Some(size), format!("SCIM bulk of {size}")).await?;
+    let outcome =
+        carry_out(shared, actor, arrived, ops.clone(), Some(size), format!("SCIM bulk of {size}")).await?;
     // One refusal refuses the whole bulk, answered as its error.
     if let Some((_, e)) = outcome.refused {
         return Err(e);
