@@ -297,6 +297,9 @@ pub(crate) fn carry_out(
     });
     match written {
         Ok(((results, upstream_refused, decided, written), head, after)) => {
+            // Should the change in memory be cut short, the directory is
+            // read again by the next write rather than trusted.
+            *generation = None;
             advance(engine, snapshot, &written);
             *generation = (!stale).then_some(after);
             Ok(Outcome { results, decided, head, upstream_refused, refused: None })
