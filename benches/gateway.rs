@@ -73,11 +73,19 @@ fn main() {
     let (gateway_ids, baseline_ids) = rest.split_at(share);
     let dir = tempfile::tempdir().unwrap();
     let this_build = std::path::Path::new(env!("CARGO_BIN_EXE_steward"));
-    let mut gateway = start_gateway(this_build, &direct, users, &dir.path().join("this"));
-    let mut baseline = baseline_bin
-        .as_deref()
-        .and_then(|bin| start_gateway(bin, &direct, users, &dir.path().join("baseline")));
-    for (started, ids) in [(&gateway, gateway_ids), (&baseline, baseline_ids)] {
+    // The gateways timed, each with its own users and times: this build's,
+    // and the baseline's when one is given.
+    let mut targets = vec![(
+        "gateway",
+        start_gateway(this_build, &direct, users, &dir.path().join("this")),
+        gateway_ids,
+        Vec::new(),
+    )];
+    if let Some(bin) = baseline_bin.as_deref() {
+        let started = start_gateway(bin, &direct, users, &dir.path().join("baseline"));
+        targets.push(("baseline", started, baseline_ids, Vec::new()));
+    }
+    for (_, started, ids, _) in &targets {
         if let Some((_, url)) = started {
             // Each user's SCIM id is looked up once, on the first write.
             measure(url, Some(GATEWAY_TOKEN), ids, ids.len());
@@ -87,41 +95,28 @@ fn main() {
     println!(
         "PATCH mix (active false, active true, displayName), {per_round} writes per round, {rounds} rounds"
     );
-    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    let mut upstream_times = Vec::new();
     for round in 1..=rounds {
         let times = measure(&direct, None, direct_ids, per_round);
         print!("  round {round}: upstream {}", Figures::of(&times));
-        a.extend(times);
-        if let Some((_, url)) = &gateway {
-            let times = measure(url, Some(GATEWAY_TOKEN), gateway_ids, per_round);
-            print!(", gateway {}", Figures::of(&times));
-            b.extend(times);
-        }
-        if let Some((_, url)) = &baseline {
-            let times = measure(url, Some(GATEWAY_TOKEN), baseline_ids, per_round);
-            print!(", baseline {}", Figures::of(&times));
-            c.extend(times);
+        upstream_times.extend(times);
+        for (name, started, ids, all) in &mut targets {
+            if let Some((_, url)) = started {
+                let times = measure(url, Some(GATEWAY_TOKEN), ids, per_round);
+                print!(", {name} {}", Figures::of(&times));
+                all.extend(times);
+            }
         }
         println!();
     }
-    let direct_figures = Figures::of(&a);
+    let direct_figures = Figures::of(&upstream_times);
     println!("upstream directly: {direct_figures}");
-    if let Some((child, _)) = &mut gateway {
-        let through = Figures::of(&b);
-        println!("through the gateway: {through}");
+    for (name, started, _, all) in &mut targets {
+        let Some((child, _)) = started else { continue };
+        let through = Figures::of(all);
+        println!("through the {name}: {through}");
         println!(
-            "added latency: median {:.3} ms, p99 {:.3} ms",
-            through.median - direct_figures.median,
-            through.p99 - direct_figures.p99
-        );
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let _ = child.wait();
-    }
-    if let Some((child, _)) = &mut baseline {
-        let through = Figures::of(&c);
-        println!("through the baseline's gateway: {through}");
-        println!(
-            "baseline's added latency: median {:.3} ms, p99 {:.3} ms",
+            "added latency ({name}): median {:.3} ms, p99 {:.3} ms",
             through.median - direct_figures.median,
             through.p99 - direct_figures.p99
         );
