@@ -119,11 +119,12 @@ impl Engine {
     }
 
     /// Applies `mutations` to this engine's directory: where it lies when
-    /// no other engine shares it, on a copy otherwise. The reference graph is kept when they
-    /// move nothing it holds (statuses, fields, flags: what a block or an
-    /// edit changes), and so are the license counts, with only the users
-    /// the mutations touch counted again: a plan's next item costs what its
-    /// own change touches, not a count of the whole directory.
+    /// no other engine shares it, on a copy otherwise. The reference graph
+    /// is kept when they move nothing it holds (statuses, fields, flags:
+    /// what a block or an edit changes), and so are the license counts,
+    /// with only the users the mutations touch counted again: a plan's next
+    /// item costs what its own change touches, not a count of the whole
+    /// directory.
     pub(crate) fn mutate(&mut self, mutations: &[crate::directory::mutation::Mutation]) {
         let facts = std::mem::take(&mut self.facts);
         let (mut directory, mut built) = match Arc::try_unwrap(facts) {

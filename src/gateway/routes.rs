@@ -557,9 +557,9 @@ fn member_filter(path: &str) -> Result<String, ScimError> {
     }
 }
 
-/// Carries the operations out off the runtime ([`blocking`]: the store
-/// and the service provider's calls under its lock), then logs the decisions and
-/// anchors the audit log's new head.
+/// Carries the operations out, one write at a time, off the runtime
+/// ([`blocking`]: the store and the service provider's calls), then logs
+/// the decisions and anchors the audit log's new head.
 async fn carry_out(
     shared: &Arc<Shared>,
     actor: &str,
@@ -605,9 +605,6 @@ async fn carry_out(
         }
         let ctx = Context { busy: ctx.busy.min(left.saturating_sub(shared.upstream.timeout())), ..ctx };
         let outcome = write::carry_out(&mut state, &shared.snapshot, &ctx, &ops, &shared.forwarder);
-        if let Ok(mut snapshot) = shared.snapshot.lock() {
-            *snapshot = state.engine.shared();
-        }
         drop(state);
         let outcome = outcome?;
         remember(&shared, &ops, &outcome);
@@ -619,13 +616,13 @@ async fn carry_out(
 }
 
 /// Runs `work`, which blocks (SQLite, the service provider's call),
-/// without stalling the gateway's other calls. On a
-/// multi-thread runtime (`steward gateway`'s) in place: the other tasks of
-/// this worker move to another thread, and the write is not handed to a
-/// thread of the blocking pool and back, two wake-ups that on a busy
-/// machine cost more than the decision (docs/benchmarks.md, "SCIM
-/// gateway"). On a current-thread runtime, where blocking in place would
-/// stall every call, on the blocking pool.
+/// without stalling the gateway's other calls. On a multi-thread runtime
+/// (`steward gateway`'s) in place: the other tasks of this worker move to
+/// another thread, and the write is not handed to a thread of the blocking
+/// pool and back, two wake-ups that on a busy machine cost more than the
+/// decision (docs/benchmarks.md, "SCIM gateway"). On a current-thread
+/// runtime, where blocking in place would stall every call, on the
+/// blocking pool.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ScimError> {
     use tokio::runtime::{Handle, RuntimeFlavor};
     if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {

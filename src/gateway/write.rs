@@ -295,7 +295,7 @@ pub(crate) fn carry_out(
         let written = mutations.clone();
         Ok((mutations, audit, (results, refused, decided, written)))
     });
-    match written {
+    let outcome = match written {
         Ok(((results, upstream_refused, decided, written), head, after)) => {
             // Should the change in memory be cut short, the directory is
             // read again by the next write rather than trusted.
@@ -321,7 +321,13 @@ pub(crate) fn carry_out(
             *generation = None;
             Err(ScimError::Internal(crate::server::error::chain(&e)))
         }
+    };
+    // The writes to come look users up in the directory held now (read
+    // again inside the transaction when another writer came between).
+    if let Ok(mut held) = snapshot.lock() {
+        *held = engine.shared();
     }
+    outcome
 }
 
 /// Applies what a write committed to the engine the writes share, where

@@ -53,7 +53,7 @@ mod tests {
         Engine::new(policies, crate::directory::load(&path, &crate::policy::declare::standard()).unwrap())
     }
 
-    /// The first account's block, and where its accounts' list lies.
+    /// A change of the first account's status, its user and environment.
     fn block(engine: &Engine) -> (Mutation, String, String) {
         let a = &engine.directory().accounts()[0];
         let (user, env) = (a.user.to_string(), a.env.to_string());
